@@ -1,0 +1,195 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpResponseInit } from '@azure/functions';
+import { HttpRequest, HttpResponse } from '../../lib/hosting/functions-runtime.js';
+import { problemContentType, problemResponse } from '../../lib/http/problem.js';
+import { isHttpFunction, type FunctionDeclaration, type HttpFunction } from '../../lib/hosting/catalog.js';
+import { invokeEventGrid } from './eventgrid.js';
+import { describe, type HostLogSink, type InvocationRunner } from './invocation.js';
+import { checkKey, presentedKey, type HostKeys } from './keys.js';
+import { compileRoute, type CompiledRoute } from './route-template.js';
+
+/** Largest request body the host accepts (the Functions host's default limit is 100 MB). */
+export const maxRequestBodyBytes = 100 * 1024 * 1024;
+
+export interface HttpFrontOptions {
+  readonly catalog: readonly FunctionDeclaration[];
+  readonly keys: HostKeys;
+  readonly runner: InvocationRunner;
+  readonly log: HostLogSink;
+  /** Invokes a non-HTTP function on demand (POST /admin/functions/{name}). */
+  readonly invokeNonHttp: (declaration: FunctionDeclaration, input: string | undefined) => Promise<void>;
+  readonly routePrefix?: string;
+}
+
+interface RoutedFunction {
+  readonly declaration: HttpFunction;
+  readonly route: CompiledRoute;
+}
+
+type Reply = HttpResponseInit & { readonly status: number };
+
+/**
+ * Dispatches HTTP requests with the Functions host's URL conventions: `/api/{route}` for HTTP triggers,
+ * `/runtime/webhooks/eventgrid?functionName=` for Event Grid triggers and `/admin/functions/{name}` to run any
+ * other function by hand. Handlers receive real `HttpRequest` and `InvocationContext` objects.
+ */
+export function createHttpFront(options: HttpFrontOptions): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
+  const prefix = options.routePrefix ?? 'api';
+  const routed: RoutedFunction[] = options.catalog
+    .filter(isHttpFunction)
+    .map((declaration) => ({ declaration, route: compileRoute(declaration.trigger.route) }));
+
+  return async (request, response) => {
+    let reply: Reply;
+    try {
+      reply = await dispatch(request, routed, prefix, options);
+    } catch (error) {
+      options.log({ time: new Date().toISOString(), level: 'error', category: 'Host', message: `request failed: ${describe(error)}` });
+      reply = problemResponse(500, 'Internal error', 'The function failed; the details are in the host log.') as Reply;
+    }
+    await writeReply(response, reply);
+  };
+}
+
+async function dispatch(request: IncomingMessage, routed: readonly RoutedFunction[], prefix: string, options: HttpFrontOptions): Promise<Reply> {
+  const url = new URL(request.url ?? '/', 'http://host.invalid');
+  const segments = splitPath(url.pathname);
+  if (segments === undefined) return problem(400, 'Bad request', 'The path is not valid percent-encoding.');
+  const method = (request.method ?? 'GET').toUpperCase();
+
+  if (segments[0]?.toLowerCase() === prefix) return dispatchApi(request, url, segments.slice(1), method, routed, options);
+  if (url.pathname.toLowerCase() === '/runtime/webhooks/eventgrid') {
+    if (method !== 'POST') return problem(405, 'Method not allowed', 'The Event Grid webhook accepts POST only.');
+    const check = checkKey('system', presentedKey(request.headers, url.searchParams), options.keys);
+    if (check !== 'ok') return problem(401, 'Unauthorized', `The eventgrid_extension system key is ${check} (pass it as ?code=).`);
+    const body = await readBody(request);
+    if (body === 'too-large') return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
+    return invokeEventGrid({ catalog: options.catalog, runner: options.runner, functionName: url.searchParams.get('functionName'), headers: request.headers, body });
+  }
+  if (segments[0] === 'admin' && segments[1] === 'functions' && segments.length === 3) {
+    return dispatchAdminInvoke(request, url, segments[2]!, method, options);
+  }
+  if (segments[0] === 'admin' && segments[1] === 'host' && segments[2] === 'status' && method === 'GET') {
+    const check = checkKey('admin', presentedKey(request.headers, url.searchParams), options.keys);
+    if (check !== 'ok') return problem(401, 'Unauthorized', `The master key is ${check}.`);
+    return { status: 200, jsonBody: { state: 'Running', functions: options.catalog.map((declaration) => declaration.name) } };
+  }
+  return problem(404, 'Not found', `No route matches ${url.pathname}.`);
+}
+
+async function dispatchApi(
+  request: IncomingMessage,
+  url: URL,
+  segments: readonly string[],
+  method: string,
+  routed: readonly RoutedFunction[],
+  options: HttpFrontOptions,
+): Promise<Reply> {
+  const matches = routed.flatMap(({ declaration, route }) => {
+    const params = route.match(segments);
+    return params === undefined ? [] : [{ declaration, params }];
+  });
+  if (matches.length === 0) return problem(404, 'Not found', `No function serves ${url.pathname}.`);
+  const match = matches.find(({ declaration }) => declaration.trigger.methods.some((allowed) => allowed === method));
+  if (match === undefined) {
+    const allowed = [...new Set(matches.flatMap(({ declaration }) => declaration.trigger.methods))].join(', ');
+    return { ...problem(405, 'Method not allowed', `${method} is not allowed here; use ${allowed}.`), headers: { 'content-type': problemContentType, allow: allowed } };
+  }
+  const check = checkKey(match.declaration.trigger.authLevel, presentedKey(request.headers, url.searchParams), options.keys);
+  if (check !== 'ok') {
+    return problem(401, 'Unauthorized', `A ${match.declaration.trigger.authLevel === 'admin' ? 'master' : 'function'} key is ${check}: send it in the x-functions-key header or the code query parameter.`);
+  }
+  const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(request);
+  if (body === 'too-large') return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
+  const httpRequest = new HttpRequest({
+    method,
+    url: `http://${request.headers.host ?? '127.0.0.1'}${request.url ?? '/'}`,
+    headers: flattenHeaders(request.headers),
+    params: match.params,
+    ...(body.length > 0 ? { body: { bytes: body } } : {}),
+  });
+  const result = await options.runner.invoke(match.declaration.name, 'httpTrigger', { params: match.params }, (context) =>
+    match.declaration.handler(httpRequest, context),
+  );
+  return toReply(result);
+}
+
+async function dispatchAdminInvoke(request: IncomingMessage, url: URL, name: string, method: string, options: HttpFrontOptions): Promise<Reply> {
+  if (method !== 'POST') return problem(405, 'Method not allowed', 'Use POST to run a function.');
+  const check = checkKey('admin', presentedKey(request.headers, url.searchParams), options.keys);
+  if (check !== 'ok') return problem(401, 'Unauthorized', `The master key is ${check}: send it in the x-functions-key header.`);
+  const declaration = options.catalog.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
+  if (declaration === undefined) return problem(404, 'Not found', `No function named ${name}.`);
+  if (declaration.trigger.type === 'http') return problem(400, 'Bad request', `${name} is an HTTP function; call its /api route.`);
+  const body = await readBody(request);
+  if (body === 'too-large') return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
+  let input: string | undefined;
+  if (body.length > 0) {
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { input?: unknown };
+      input = typeof parsed.input === 'string' ? parsed.input : parsed.input === undefined ? undefined : JSON.stringify(parsed.input);
+    } catch {
+      return problem(400, 'Bad request', 'The body must be JSON like {"input": "..."}.');
+    }
+  }
+  // Like the real host: accepted now, run in the background; the outcome is in the host log.
+  void options.invokeNonHttp(declaration, input).catch(() => undefined);
+  return { status: 202 };
+}
+
+/** Splits and percent-decodes path segments; `..` and `.` were already resolved by URL parsing. */
+function splitPath(pathname: string): string[] | undefined {
+  try {
+    return pathname
+      .split('/')
+      .filter((segment) => segment !== '')
+      .map((segment) => decodeURIComponent(segment));
+  } catch {
+    return undefined;
+  }
+}
+
+function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+export async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
+  const declared = Number(request.headers['content-length'] ?? '0');
+  if (declared > maxRequestBodyBytes) {
+    request.resume();
+    return 'too-large';
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > maxRequestBodyBytes) return 'too-large';
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toReply(result: unknown): Reply {
+  if (result instanceof HttpResponse) return { status: result.status, headers: result.headers, body: result.body ?? undefined };
+  const init = (result ?? {}) as HttpResponseInit;
+  return { ...init, status: init.status ?? 200 };
+}
+
+function problem(status: number, title: string, detail: string): Reply {
+  return problemResponse(status, title, detail) as Reply;
+}
+
+async function writeReply(response: ServerResponse, reply: Reply): Promise<void> {
+  // HttpResponse applies the worker's own rules (jsonBody → JSON + content-type), so local replies match Azure's.
+  const normalized = new HttpResponse(reply);
+  const body = Buffer.from(await normalized.arrayBuffer());
+  response.statusCode = reply.status;
+  normalized.headers.forEach((value, name) => response.setHeader(name, value));
+  if (body.length > 0 && !normalized.headers.has('content-length')) response.setHeader('content-length', body.length);
+  response.end(body);
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { ConfigurationError, loadConfig } from '../../lib/config.js';
+import { isHttpFunction } from '../../lib/hosting/catalog.js';
+import { catalog } from '../../functions/catalog.js';
+import { startLocalHost, queueSettingsFromHostJson } from './host.js';
+import { hostKeysFrom, readLocalSettings } from './settings.js';
+
+/**
+ * `func start` for this repo: applies local.settings.json, checks the configuration before starting anything,
+ * serves the catalog, and on SIGINT/SIGTERM stops taking work, finishes what is in flight and exits 0.
+ */
+async function main(): Promise<void> {
+  const directory = process.cwd();
+  const local = readLocalSettings(directory);
+  for (const [name, value] of Object.entries(local.values)) process.env[name] ??= value;
+  try {
+    loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const keys = hostKeysFrom(process.env);
+  const hostJson = JSON.parse(readFileSync('host.json', 'utf8')) as unknown;
+  const port = Number(process.env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
+  const host = await startLocalHost({ catalog, env: process.env, keys, port, queueSettings: queueSettingsFromHostJson(hostJson) });
+
+  process.stdout.write(`\nFunctions:\n`);
+  for (const declaration of catalog) {
+    const where = isHttpFunction(declaration)
+      ? `[${declaration.trigger.methods.join(',')}] ${host.url}/api/${declaration.trigger.route}`
+      : `${declaration.trigger.type}`;
+    process.stdout.write(`  ${declaration.name}: ${where}\n`);
+  }
+  if (keys.generated.length > 0) process.stdout.write(`\nGenerated for this run (not set): ${keys.generated.join(', ')}\n`);
+  process.stdout.write(`\nHost started on ${host.url}\n`);
+  process.send?.({ type: 'ready', url: host.url });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping; waiting for ${host.runner.inFlightCount} invocation(s) in flight\n`);
+    void host.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+await main();

@@ -1,0 +1,67 @@
+/**
+ * ASP.NET-style route templates as the Functions host accepts them: literal segments, `{name}`, optional
+ * `{name?}`, constraints `{name:int}` / `{name:alpha}` / `{name:guid}`, and a final catch-all `{*name}` that takes
+ * the rest of the path, slashes included. Matching is case-insensitive on literals, like the host's.
+ */
+export interface CompiledRoute {
+  readonly template: string;
+  match(pathSegments: readonly string[]): Record<string, string> | undefined;
+}
+
+type Segment =
+  | { kind: 'literal'; text: string }
+  | { kind: 'parameter'; name: string; optional: boolean; constraint: string | undefined }
+  | { kind: 'catchAll'; name: string };
+
+const constraints: Record<string, RegExp> = {
+  int: /^-?\d+$/,
+  alpha: /^[a-z]+$/i,
+  guid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  bool: /^(true|false)$/i,
+};
+
+export function compileRoute(template: string): CompiledRoute {
+  const segments = template.split('/').filter((segment) => segment !== '').map(parseSegment);
+  segments.forEach((segment, index) => {
+    if (segment.kind === 'catchAll' && index !== segments.length - 1) {
+      throw new Error(`route "${template}": a catch-all parameter must be the last segment`);
+    }
+  });
+  return {
+    template,
+    match(pathSegments) {
+      const values: Record<string, string> = {};
+      for (let index = 0; index < segments.length; index++) {
+        const segment = segments[index]!;
+        const value = pathSegments[index];
+        if (segment.kind === 'catchAll') {
+          const rest = pathSegments.slice(index).join('/');
+          if (rest !== '') values[segment.name] = rest;
+          return values;
+        }
+        if (value === undefined) {
+          return segment.kind === 'parameter' && segment.optional && index === segments.length - 1 ? values : undefined;
+        }
+        if (segment.kind === 'literal') {
+          if (segment.text.toLowerCase() !== value.toLowerCase()) return undefined;
+          continue;
+        }
+        const constraint = segment.constraint === undefined ? undefined : constraints[segment.constraint];
+        if (constraint && !constraint.test(value)) return undefined;
+        values[segment.name] = value;
+      }
+      return pathSegments.length === segments.length ? values : undefined;
+    },
+  };
+}
+
+function parseSegment(raw: string): Segment {
+  const parameter = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?(\?)?\}$/.exec(raw);
+  if (!parameter) {
+    if (raw.includes('{') || raw.includes('}')) throw new Error(`route segment "${raw}" is not supported`);
+    return { kind: 'literal', text: raw };
+  }
+  const [, star, name, constraint, optional] = parameter;
+  if (constraint !== undefined && !(constraint in constraints)) throw new Error(`route constraint "${constraint}" is not supported`);
+  return star ? { kind: 'catchAll', name: name! } : { kind: 'parameter', name: name!, optional: optional === '?', constraint };
+}

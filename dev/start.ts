@@ -1,0 +1,136 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createStorageClients } from '../lib/storage/clients.js';
+import { provisionStorage } from '../lib/storage/provision.js';
+import { storageResourceNames } from '../lib/storage/resources.js';
+import { loadConfig, ConfigurationError } from '../lib/config.js';
+import { startAzurite, stopChild, type RunningAzurite } from './azurite.js';
+import { generateKey, hostKeySettings, readLocalSettings } from './host/settings.js';
+import { sandboxAdminPrincipal, writeSandboxFile, type SandboxFile } from './sandbox-file.js';
+
+/**
+ * `npm start`: the whole product on one machine. Starts Azurite (unless storage is configured), creates the
+ * app's tables, queues and containers, starts the local Functions host as a child process with the app
+ * settings, writes .sandbox/sandbox.json and prints where everything is. Ctrl-C stops it all cleanly.
+ *
+ * Flags: --in-memory (Azurite keeps nothing on disk), --port N (host port, default 7071).
+ */
+const sandboxDirectory = resolve('.sandbox');
+const stopping: Array<() => Promise<void>> = [];
+let shuttingDown = false;
+
+/** Stops what was started, newest first, so a failed start never leaves Azurite or the host behind. */
+async function shutdown(code: number): Promise<never> {
+  if (!shuttingDown) {
+    shuttingDown = true;
+    for (const stop of stopping.reverse()) await stop().catch(() => undefined);
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  mkdirSync(sandboxDirectory, { recursive: true });
+  const local = readLocalSettings(process.cwd());
+  const env: Record<string, string | undefined> = { ...local.values, ...process.env };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  let azurite: RunningAzurite | undefined;
+  if (!env.AzureWebJobsStorage && !env.AzureWebJobsStorage__accountName) {
+    azurite = await startEmbeddedAzurite(flags.inMemory);
+    stopping.push(() => azurite!.stop());
+    env.AzureWebJobsStorage = azurite.connectionString;
+  }
+
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(`${error.message}\n`);
+      return shutdown(1);
+    }
+    throw error;
+  }
+  await provisionStorage(createStorageClients(config.storage), storageResourceNames(config.storagePrefix));
+
+  const keys = persistentKeys();
+  for (const [name, value] of Object.entries(keys)) env[name] ??= value;
+  const port = flags.port ?? Number(env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
+  env.LOCAL_HOST_PORT = String(port);
+  const host = await startHostProcess(env);
+  stopping.push(() => stopChild(host.child, 15_000));
+  host.child.once('exit', (code) => {
+    if (!shuttingDown) {
+      process.stderr.write(`The local host exited (code ${code ?? 'null'}); stopping the sandbox.\n`);
+      void shutdown(code ?? 1);
+    }
+  });
+
+  const sandbox: SandboxFile = {
+    host: { url: host.url, functionKey: env[hostKeySettings.functionKey]!, masterKey: env[hostKeySettings.masterKey]!, eventGridKey: env[hostKeySettings.eventGridKey]!, adminPrincipal: sandboxAdminPrincipal() },
+    storage: { connectionString: env.AzureWebJobsStorage ?? '', embedded: azurite !== undefined, location: azurite ? (flags.inMemory ? 'memory' : resolve(sandboxDirectory, 'azurite')) : 'configured' },
+    registries: [],
+    emulator: { controlUrl: '' },
+  };
+  const file = writeSandboxFile(sandboxDirectory, sandbox);
+  printSummary(sandbox, file, azurite);
+}
+
+function parseFlags(argv: readonly string[]): { inMemory: boolean; port: number | undefined } {
+  const portIndex = argv.indexOf('--port');
+  return { inMemory: argv.includes('--in-memory'), port: portIndex >= 0 ? Number(argv[portIndex + 1]) : undefined };
+}
+
+/** Azure's well-known ports when free (so Storage Explorer finds it), otherwise any free ones. */
+async function startEmbeddedAzurite(inMemory: boolean): Promise<RunningAzurite> {
+  const location = inMemory ? undefined : resolve(sandboxDirectory, 'azurite');
+  try {
+    return await startAzurite({ location, ports: { blob: 10000, queue: 10001, table: 10002 } });
+  } catch {
+    return startAzurite({ location });
+  }
+}
+
+/** Host keys survive restarts, so scripts that read sandbox.json once keep working. */
+function persistentKeys(): Record<string, string> {
+  const file = resolve(sandboxDirectory, 'host-keys.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const keys = { [hostKeySettings.functionKey]: generateKey(), [hostKeySettings.masterKey]: generateKey(), [hostKeySettings.eventGridKey]: generateKey() };
+  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  return keys;
+}
+
+async function startHostProcess(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(resolve('dev/host/main.ts'), [], { env, execArgv: ['--import', 'tsx'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    child.on('message', (message: { type?: string; url?: string }) => {
+      if (message.type === 'ready' && message.url) resolveUrl(message.url);
+    });
+    child.once('exit', (code) => reject(new Error(`the local host exited with code ${code ?? 'null'} during start-up`)));
+  });
+  return { child, url };
+}
+
+function printSummary(sandbox: SandboxFile, file: string, azurite: RunningAzurite | undefined): void {
+  const lines = [
+    '',
+    'acr-streaming-autopilot sandbox is running',
+    `  Functions host   ${sandbox.host.url}   (health: ${sandbox.host.url}/api/health)`,
+    `  Function key     in ${file} (host.functionKey); send as x-functions-key`,
+    azurite
+      ? `  Storage          Azurite blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table}; data in ${sandbox.storage.location}`
+      : '  Storage          as configured (AzureWebJobsStorage)',
+    `  Everything above, machine-readable: ${file}`,
+    '  Ctrl-C stops it all.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  void shutdown(1);
+});

@@ -1,0 +1,251 @@
+import { z } from 'zod';
+
+/**
+ * Application settings: the one place every setting is named, with its default. The same names appear in
+ * local.settings.sample.json and in the Bicep app settings (a parity test keeps the three in step).
+ *
+ * Values are never logged; {@link summarizeConfig} is the only view of the configuration meant for output.
+ */
+
+const storagePrefixPattern = /^[a-z][a-z0-9]{2,19}$/;
+const loginServerPattern = /^[a-z0-9.-]+(:\d{1,5})?$/i;
+const registryNamePattern = /^[a-zA-Z0-9]{2,50}$/;
+const settingNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const registryAuthSchema = z.discriminatedUnion('type', [
+  /** Entra ID (managed identity in Azure, DefaultAzureCredential locally) → /oauth2/exchange → /oauth2/token. */
+  z.object({ type: z.literal('identity') }).strict(),
+  /**
+   * Admin user or a repository-scoped token. The password is never put in this JSON: it names another setting
+   * (which in Azure is a Key Vault reference), so the secret stays out of anything that prints this list.
+   */
+  z
+    .object({
+      type: z.literal('password'),
+      username: z.string().min(1),
+      passwordSetting: z.string().regex(settingNamePattern, 'must be an app setting name'),
+    })
+    .strict(),
+]);
+
+const registrySchema = z
+  .object({
+    /** The name used in routes and tables; normally the ARM name of the registry. */
+    name: z.string().regex(registryNamePattern, 'letters and digits, 2 to 50'),
+    /** `myreg.azurecr.io` (or `host:port`); the data-plane endpoint is `https://{loginServer}`. */
+    loginServer: z.string().regex(loginServerPattern, 'a host name, optionally with :port'),
+    /** ARM resource ID: Event Grid events carry it as `topic`; events from any other topic are rejected. */
+    resourceId: z
+      .string()
+      .regex(
+        /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i,
+        'an ARM ID /subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerRegistry/registries/…',
+      ),
+    auth: registryAuthSchema.default({ type: 'identity' }),
+  })
+  .strict();
+
+export type RegistryAuthSettings = z.infer<typeof registryAuthSchema>;
+export type RegistrySettings = z.infer<typeof registrySchema>;
+
+const jsonArray = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not valid JSON (${(error as Error).message})` });
+    return z.NEVER;
+  }
+});
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/**
+ * The raw environment, as Azure and `func start` present app settings. Storage follows the Functions host's
+ * own convention so one setting serves the triggers and the app's own clients: either a connection string in
+ * `AzureWebJobsStorage` or an identity-based connection (`AzureWebJobsStorage__accountName`, or the per-service
+ * URIs) with an optional user-assigned identity in `AzureWebJobsStorage__clientId`.
+ */
+const environmentSchema = z.object({
+  AzureWebJobsStorage: optionalText,
+  AzureWebJobsStorage__accountName: optionalText,
+  AzureWebJobsStorage__blobServiceUri: optionalText,
+  AzureWebJobsStorage__queueServiceUri: optionalText,
+  AzureWebJobsStorage__tableServiceUri: optionalText,
+  AzureWebJobsStorage__clientId: optionalText,
+  /** Prefix of every table, queue and container this app owns, so several instances can share an account. */
+  STORAGE_PREFIX: z.string().regex(storagePrefixPattern, 'lowercase letters and digits, 3 to 20, starting with a letter').default('streaming'),
+  /** JSON array of registries this app serves: [{ name, loginServer, resourceId, auth }]. */
+  REGISTRIES: jsonArray.pipe(z.array(registrySchema)).default([]),
+  /** Resource Manager endpoint (sovereign clouds differ). */
+  ARM_ENDPOINT: z.url({ protocol: /^https$/ }).default('https://management.azure.com'),
+  /** Entra ID audience of ACR tokens: `https://containerregistry.azure.net` in the public cloud. */
+  ACR_AUDIENCE: z.url({ protocol: /^https$/ }).default('https://containerregistry.azure.net'),
+  /** Client ID of the user-assigned managed identity the app runs as (read by @azure/identity too). */
+  AZURE_CLIENT_ID: optionalText,
+});
+
+export interface StorageSettings {
+  readonly kind: 'connectionString' | 'identity';
+  /** Only for kind `connectionString`; a secret: never log it. */
+  readonly connectionString?: string;
+  readonly blobServiceUri: string;
+  readonly queueServiceUri: string;
+  readonly tableServiceUri: string;
+  /** User-assigned managed identity for storage, when not the default identity. */
+  readonly clientId?: string;
+}
+
+export interface AppConfig {
+  readonly storage: StorageSettings;
+  readonly storagePrefix: string;
+  readonly registries: readonly RegistrySettings[];
+  /** Passwords of `password`-auth registries, resolved from the settings they name; keyed by registry name. */
+  readonly registryPasswords: ReadonlyMap<string, string>;
+  readonly armEndpoint: string;
+  readonly acrAudience: string;
+  readonly managedIdentityClientId: string | undefined;
+}
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Validates the environment once and returns the typed configuration.
+ * @throws ConfigurationError listing every problem (never the values), so one start-up shows all of them.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
+  const parsed = environmentSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.map(String).join('.')}: ${issue.message}`);
+    throw new ConfigurationError(problems);
+  }
+  const settings = parsed.data;
+  const storage = resolveStorage(settings, problems);
+  const registryPasswords = resolveRegistryPasswords(settings.REGISTRIES, env, problems);
+  if (problems.length > 0 || storage === undefined) throw new ConfigurationError(problems);
+  return {
+    storage,
+    storagePrefix: settings.STORAGE_PREFIX,
+    registries: settings.REGISTRIES,
+    registryPasswords,
+    armEndpoint: settings.ARM_ENDPOINT.replace(/\/$/, ''),
+    acrAudience: settings.ACR_AUDIENCE.replace(/\/$/, ''),
+    managedIdentityClientId: settings.AZURE_CLIENT_ID,
+  };
+}
+
+function resolveRegistryPasswords(
+  registries: readonly RegistrySettings[],
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): Map<string, string> {
+  const passwords = new Map<string, string>();
+  const seen = new Set<string>();
+  registries.forEach((registry, index) => {
+    if (seen.has(registry.name)) problems.push(`REGISTRIES.${index}.name: duplicate registry name "${registry.name}"`);
+    seen.add(registry.name);
+    if (registry.auth.type !== 'password') return;
+    const password = env[registry.auth.passwordSetting];
+    if (password === undefined || password === '') {
+      problems.push(`REGISTRIES.${index}.auth.passwordSetting: setting ${registry.auth.passwordSetting} is not set`);
+    } else {
+      passwords.set(registry.name, password);
+    }
+  });
+  return passwords;
+}
+
+type ParsedEnvironment = z.infer<typeof environmentSchema>;
+
+function resolveStorage(settings: ParsedEnvironment, problems: string[]): StorageSettings | undefined {
+  if (settings.AzureWebJobsStorage !== undefined) {
+    const fromConnectionString = storageFromConnectionString(settings.AzureWebJobsStorage);
+    if (typeof fromConnectionString === 'string') {
+      problems.push(`AzureWebJobsStorage: ${fromConnectionString}`);
+      return undefined;
+    }
+    return fromConnectionString;
+  }
+  const account = settings.AzureWebJobsStorage__accountName;
+  const blob = settings.AzureWebJobsStorage__blobServiceUri ?? (account && `https://${account}.blob.core.windows.net`);
+  const queue = settings.AzureWebJobsStorage__queueServiceUri ?? (account && `https://${account}.queue.core.windows.net`);
+  const table = settings.AzureWebJobsStorage__tableServiceUri ?? (account && `https://${account}.table.core.windows.net`);
+  if (!blob || !queue || !table) {
+    problems.push(
+      'AzureWebJobsStorage: not set; set a connection string, or AzureWebJobsStorage__accountName for an identity-based connection ' +
+        '(or all three AzureWebJobsStorage__blobServiceUri/__queueServiceUri/__tableServiceUri)',
+    );
+    return undefined;
+  }
+  return {
+    kind: 'identity',
+    blobServiceUri: blob,
+    queueServiceUri: queue,
+    tableServiceUri: table,
+    ...(settings.AzureWebJobsStorage__clientId ? { clientId: settings.AzureWebJobsStorage__clientId } : {}),
+  };
+}
+
+/** Azurite's well-known development account (public, documented; not a secret). */
+const developmentStorage = {
+  account: 'devstoreaccount1',
+  key: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+};
+
+export function developmentStorageConnectionString(ports = { blob: 10000, queue: 10001, table: 10002 }, host = '127.0.0.1'): string {
+  const base = `http://${host}`;
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${developmentStorage.account};AccountKey=${developmentStorage.key};` +
+    `BlobEndpoint=${base}:${ports.blob}/${developmentStorage.account};QueueEndpoint=${base}:${ports.queue}/${developmentStorage.account};` +
+    `TableEndpoint=${base}:${ports.table}/${developmentStorage.account};`
+  );
+}
+
+/** Parses a storage connection string into service URIs; returns a reason string when it is unusable. */
+export function storageFromConnectionString(raw: string): StorageSettings | string {
+  const connectionString = raw === 'UseDevelopmentStorage=true' ? developmentStorageConnectionString() : raw;
+  const parts = new Map<string, string>();
+  for (const segment of connectionString.split(';')) {
+    const separator = segment.indexOf('=');
+    if (separator > 0) parts.set(segment.slice(0, separator).trim().toLowerCase(), segment.slice(separator + 1).trim());
+  }
+  const account = parts.get('accountname');
+  const protocol = parts.get('defaultendpointsprotocol') ?? 'https';
+  const suffix = parts.get('endpointsuffix') ?? 'core.windows.net';
+  const endpoint = (service: string): string | undefined =>
+    parts.get(`${service}endpoint`) ?? (account ? `${protocol}://${account}.${service}.${suffix}` : undefined);
+  const blob = endpoint('blob');
+  const queue = endpoint('queue');
+  const table = endpoint('table');
+  if (!blob || !queue || !table) return 'not a storage connection string (needs AccountName or Blob/Queue/TableEndpoint)';
+  if (!parts.has('accountkey') && !parts.has('sharedaccesssignature')) return 'connection string has neither AccountKey nor SharedAccessSignature';
+  return { kind: 'connectionString', connectionString, blobServiceUri: blob, queueServiceUri: queue, tableServiceUri: table };
+}
+
+/** What /api/health and start-up logs may show: names and endpoints, never keys, passwords or SAS tokens. */
+export function summarizeConfig(config: AppConfig): Record<string, unknown> {
+  return {
+    storage: {
+      kind: config.storage.kind,
+      blobServiceUri: config.storage.blobServiceUri,
+      queueServiceUri: config.storage.queueServiceUri,
+      tableServiceUri: config.storage.tableServiceUri,
+      prefix: config.storagePrefix,
+    },
+    registries: config.registries.map((registry) => ({
+      name: registry.name,
+      loginServer: registry.loginServer,
+      resourceId: registry.resourceId,
+      auth: registry.auth.type,
+    })),
+    armEndpoint: config.armEndpoint,
+  };
+}
