@@ -16,7 +16,8 @@ import { sandboxAdminPrincipal, writeSandboxFile, type SandboxFile } from './san
  *
  * Flags: --in-memory (Azurite keeps nothing on disk), --port N (host port, default 7071).
  */
-const sandboxDirectory = resolve('.sandbox');
+/** SANDBOX_DIR moves the sandbox's files (tests use it to stay out of a developer's running sandbox). */
+const sandboxDirectory = resolve(process.env.SANDBOX_DIR ?? '.sandbox');
 const stopping: Array<() => Promise<void>> = [];
 let shuttingDown = false;
 

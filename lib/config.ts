@@ -87,6 +87,9 @@ const environmentSchema = z.object({
   AZURE_CLIENT_ID: optionalText,
 });
 
+/** Every app setting the schema reads; parity tests compare it with local.settings.sample.json and the Bicep. */
+export const configSettingNames: readonly string[] = Object.keys(environmentSchema.shape);
+
 export interface StorageSettings {
   readonly kind: 'connectionString' | 'identity';
   /** Only for kind `connectionString`; a secret: never log it. */

@@ -32,9 +32,16 @@ export interface InvocationOutcome {
 /**
  * Runs handlers the way the worker does: a fresh InvocationContext per call, its log lines routed to the host's
  * sink, and every invocation tracked so shutdown can wait for the ones in flight. Emits `invocation` with an
- * {@link InvocationOutcome} after each call, which tests await instead of sleeping.
+ * {@link InvocationOutcome} after each call, and queue listeners emit `messageSettled` once a message is deleted,
+ * released for retry or poisoned; tests await these instead of sleeping.
  */
-export class InvocationRunner extends EventEmitter<{ invocation: [InvocationOutcome] }> {
+export interface MessageSettled {
+  readonly functionName: string;
+  readonly messageId: string;
+  readonly disposition: 'deleted' | 'retry' | 'poisoned';
+}
+
+export class InvocationRunner extends EventEmitter<{ invocation: [InvocationOutcome]; messageSettled: [MessageSettled] }> {
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly log: HostLogSink) {

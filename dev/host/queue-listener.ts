@@ -52,6 +52,10 @@ export function startQueueListener(
   const hostLog = (level: 'information' | 'warning' | 'error', message: string): void =>
     log({ time: new Date().toISOString(), level, category: `Host.Queue.${declaration.name}`, message });
 
+  const settled = (message: DequeuedMessageItem, disposition: 'deleted' | 'retry' | 'poisoned'): void => {
+    runner.emit('messageSettled', { functionName: declaration.name, messageId: message.messageId, disposition });
+  };
+
   async function processMessage(message: DequeuedMessageItem): Promise<void> {
     const payload = decode(message.messageText, settings.messageEncoding);
     const metadata = {
@@ -65,9 +69,15 @@ export function startQueueListener(
     };
     try {
       await runner.invoke(declaration.name, 'queueTrigger', metadata, (context) => declaration.handler(toTriggerValue(payload), context));
-      await queue.deleteMessage(message.messageId, message.popReceipt);
     } catch (error) {
       await handleFailure(message, error);
+      return;
+    }
+    try {
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+      settled(message, 'deleted');
+    } catch (storageError) {
+      hostLog('error', `Could not delete message ${message.messageId} after success; it will be delivered again: ${describe(storageError)}`);
     }
   }
 
@@ -77,8 +87,10 @@ export function startQueueListener(
         await poisonQueue.sendMessage(message.messageText);
         await queue.deleteMessage(message.messageId, message.popReceipt);
         hostLog('warning', `Message ${message.messageId} failed ${message.dequeueCount} time(s) and was moved to ${poisonQueue.name}: ${describe(error)}`);
+        settled(message, 'poisoned');
       } else {
         await queue.updateMessage(message.messageId, message.popReceipt, undefined, Math.ceil(settings.visibilityTimeoutMs / 1000));
+        settled(message, 'retry');
       }
     } catch (storageError) {
       // The lease will expire and the message reappear, so nothing is lost; the next attempt decides again.

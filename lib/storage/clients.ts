@@ -1,7 +1,7 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
-import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
-import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { StorageSettings } from '../config.js';
 
 /**

@@ -1,0 +1,214 @@
+import { QueueClient } from '@azure/storage-queue';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startLocalHost, type LocalHost } from '../../../dev/host/host.js';
+import type { InvocationOutcome } from '../../../dev/host/invocation.js';
+import { uniquePrefix } from '../../support/names.js';
+import { fixtureCatalog, type Observed } from './fixture-catalog.js';
+
+const keys = { functionKeys: ['fn-key'], masterKey: 'master-key', eventGridKey: 'eg-key' };
+let host: LocalHost | undefined;
+
+async function start(options: { gate?: Promise<void>; hostId?: string } = {}) {
+  const queueName = uniquePrefix('q');
+  const observed: Observed = { events: [], queueMessages: [], timerRuns: [] };
+  const connectionString = inject('storageConnectionString');
+  host = await startLocalHost({
+    catalog: fixtureCatalog(queueName, observed, options.gate),
+    env: { AzureWebJobsStorage: connectionString, FIXTURE_SCHEDULE: '0 0 * * * *' },
+    keys,
+    port: 0,
+    hostId: options.hostId ?? uniquePrefix('host'),
+    queueSettings: { maxPollingIntervalMs: 100, visibilityTimeoutMs: 0 },
+    log: () => undefined,
+  });
+  const queue = new QueueClient(connectionString, queueName);
+  return { host, observed, queue, poison: new QueueClient(connectionString, `${queueName}-poison`) };
+}
+
+function nextInvocation(running: LocalHost, predicate: (outcome: InvocationOutcome) => boolean): Promise<InvocationOutcome> {
+  return new Promise((resolve) => {
+    const listener = (outcome: InvocationOutcome): void => {
+      if (!predicate(outcome)) return;
+      running.runner.off('invocation', listener);
+      resolve(outcome);
+    };
+    running.runner.on('invocation', listener);
+  });
+}
+
+afterEach(async () => {
+  await host?.close();
+  host = undefined;
+});
+
+describe('HTTP triggers', () => {
+  it('binds route parameters including a catch-all, and passes query and body', async () => {
+    const { host } = await start();
+
+    const response = await fetch(`${host.url}/api/registries/sandbox/policies/team-a/app?x=1`, { method: 'PUT', headers: { 'x-functions-key': 'fn-key' }, body: 'hello' });
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ params: { registry: 'sandbox', scope: 'team-a/app' }, query: { x: '1' }, method: 'PUT', body: 'hello' });
+  });
+
+  it('answers 401 without a key or with a wrong one, and accepts ?code=', async () => {
+    const { host } = await start();
+    const url = `${host.url}/api/registries/sandbox/policies/_default`;
+
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { 'x-functions-key': 'wrong' } })).status).toBe(401);
+    expect((await fetch(`${url}?code=fn-key`)).status).toBe(200);
+    expect((await fetch(url, { headers: { 'x-functions-key': 'master-key' } })).status).toBe(200);
+  });
+
+  it('answers 404 for unknown routes and 405 with Allow for wrong methods', async () => {
+    const { host } = await start();
+
+    expect((await fetch(`${host.url}/api/nothing-here`)).status).toBe(404);
+    const wrongMethod = await fetch(`${host.url}/api/registries/r/policies/x`, { method: 'DELETE', headers: { 'x-functions-key': 'fn-key' } });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET, PUT');
+  });
+
+  it('returns problem+json naming the field for bad input', async () => {
+    const { host } = await start();
+
+    const response = await fetch(`${host.url}/api/validates`, { method: 'POST', body: '{}' });
+
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({ status: 400, errors: [{ field: 'body.tag', reason: 'required' }] });
+  });
+
+  it('finishes an in-flight request when closed, then refuses new connections', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { host } = await start({ gate });
+    const started = nextInvocation(host, () => true);
+    const inFlight = fetch(`${host.url}/api/slow`);
+    const invoked = new Promise<void>((resolve) => {
+      const poll = (): void => (host.runner.inFlightCount > 0 ? resolve() : void setImmediate(poll));
+      poll();
+    });
+    await invoked;
+
+    const closing = host.close();
+    release();
+
+    expect(await (await inFlight).text()).toBe('finished');
+    await started;
+    await closing;
+    await expect(fetch(`${host.url}/api/slow`)).rejects.toThrow();
+  });
+});
+
+describe('Event Grid trigger', () => {
+  const webhook = (host: LocalHost, code = 'eg-key', name = 'onEvent'): string => `${host.url}/runtime/webhooks/eventgrid?functionName=${name}&code=${code}`;
+  const event = (id: string, subject = 'repo:tag') => ({ id, subject, eventType: 'Microsoft.ContainerRegistry.ImagePushed', eventTime: '2026-11-23T00:00:00Z', topic: '/subscriptions/x', data: {}, dataVersion: '2.0', metadataVersion: '1' });
+
+  it('answers the subscription validation handshake with 200 and the code, without invoking', async () => {
+    const { host, observed } = await start();
+
+    const response = await fetch(webhook(host), {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'SubscriptionValidation', 'content-type': 'application/json' },
+      body: JSON.stringify([{ id: 'v1', topic: '/x', subject: '', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', eventTime: '2026-11-23T00:00:00Z', metadataVersion: '1', dataVersion: '1', data: { validationCode: 'abc-123' } }]),
+    });
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ validationResponse: 'abc-123' });
+    expect(observed.events).toHaveLength(0);
+  });
+
+  it('invokes once per event in a batch', async () => {
+    const { host, observed } = await start();
+
+    const response = await fetch(webhook(host), { method: 'POST', headers: { 'aeg-event-type': 'Notification' }, body: JSON.stringify([event('e1'), event('e2'), event('e3')]) });
+
+    expect(response.status).toBe(200);
+    expect(observed.events.map(({ id }) => id)).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('answers non-2xx when a handler throws so Event Grid redelivers', async () => {
+    const { host, observed } = await start();
+
+    const response = await fetch(webhook(host), { method: 'POST', headers: { 'aeg-event-type': 'Notification' }, body: JSON.stringify([event('ok'), event('bad', 'fail')]) });
+
+    expect(response.status).toBe(500);
+    expect(observed.events.map(({ id }) => id)).toEqual(['ok', 'bad']);
+  });
+
+  it('requires the system key and a known Event Grid function', async () => {
+    const { host } = await start();
+    const body = JSON.stringify([event('e1')]);
+
+    expect((await fetch(webhook(host, 'fn-key'), { method: 'POST', body })).status).toBe(401);
+    expect((await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=onEvent`, { method: 'POST', body })).status).toBe(401);
+    expect((await fetch(webhook(host, 'eg-key', 'nope'), { method: 'POST', body })).status).toBe(404);
+    expect((await fetch(webhook(host), { method: 'POST', body: 'not json' })).status).toBe(400);
+  });
+});
+
+describe('queue trigger', () => {
+  const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
+
+  it('delivers base64 JSON messages parsed, with dequeueCount, and deletes them on success', async () => {
+    const { host, observed, queue } = await start();
+    const settled = new Promise((resolve) => host.runner.once('messageSettled', resolve));
+
+    await queue.sendMessage(encode({ digest: 'sha256:1' }));
+
+    expect(await settled).toMatchObject({ functionName: 'onMessage', disposition: 'deleted' });
+    expect(observed.queueMessages).toEqual([{ body: { digest: 'sha256:1' }, dequeueCount: 1 }]);
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+  });
+
+  it('retries a failing message up to maxDequeueCount (5), then moves it to <queue>-poison', async () => {
+    const { host, observed, queue, poison } = await start();
+    const dispositions: string[] = [];
+    const poisonedSettled = new Promise<void>((resolve) =>
+      host.runner.on('messageSettled', ({ disposition }) => {
+        dispositions.push(disposition);
+        if (disposition === 'poisoned') resolve();
+      }),
+    );
+
+    await queue.sendMessage(encode({ fail: true }));
+    await poisonedSettled;
+    const poisoned = await poison.peekMessages();
+
+    expect(dispositions).toEqual(['retry', 'retry', 'retry', 'retry', 'poisoned']);
+    expect(observed.queueMessages.map(({ dequeueCount }) => dequeueCount)).toEqual([1, 2, 3, 4, 5]);
+    expect(Buffer.from(poisoned.peekedMessageItems[0]!.messageText, 'base64').toString()).toBe('{"fail":true}');
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+  });
+});
+
+describe('timer trigger', () => {
+  it('runs on demand through POST /admin/functions/{name} with the master key (202)', async () => {
+    const { host, observed } = await start();
+    const ran = nextInvocation(host, (outcome) => outcome.functionName === 'everyHour');
+
+    expect((await fetch(`${host.url}/admin/functions/everyHour`, { method: 'POST', body: '{"input":""}' })).status).toBe(401);
+    const response = await fetch(`${host.url}/admin/functions/everyHour`, { method: 'POST', headers: { 'x-functions-key': 'master-key', 'content-type': 'application/json' }, body: '{"input":""}' });
+
+    expect(response.status).toBe(202);
+    await ran;
+    expect(observed.timerRuns).toEqual([{ isPastDue: false }]);
+  });
+
+  it('fires once with isPastDue when the recorded next occurrence passed while the host was down', async () => {
+    const hostId = uniquePrefix('host');
+    const first = await start({ hostId });
+    await first.host.close();
+    // Rewrite the schedule status as if the host had been down across an occurrence.
+    const { BlobServiceClient } = await import('@azure/storage-blob');
+    const blob = BlobServiceClient.fromConnectionString(inject('storageConnectionString')).getContainerClient('azure-webjobs-hosts').getBlockBlobClient(`timers/${hostId}/everyhour/status`);
+    const stale = JSON.stringify({ Last: '2026-01-01T00:00:00.000Z', Next: '2026-01-01T01:00:00.000Z', LastUpdated: '2026-01-01T00:00:00.000Z' });
+    await blob.upload(stale, stale.length);
+
+    const second = await start({ hostId });
+
+    expect(second.observed.timerRuns).toEqual([{ isPastDue: true }]);
+  });
+});
