@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // e2e drives the local host with skopeo-pushed images. `npm test` runs all three.
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10_000 } },
       {
