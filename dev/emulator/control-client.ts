@@ -1,0 +1,138 @@
+import type { ListenerInfo, RegistryDefinition, RequestLogEntry } from './contract.js';
+import type { SeedImageInput, SeededManifest } from './control.js';
+import type { FaultRule, FaultRuleInput } from './faults.js';
+import type { ConversionBehaviour, OperationView } from './registry/streaming-service.js';
+import type { RegistryOptions, StartedRegistry } from './server.js';
+
+export type RegistryDescription = RegistryDefinition & StartedRegistry;
+
+export class ControlApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(`control API answered ${status}: ${detail}`);
+  }
+}
+
+/** Typed client for the emulator's control API (plain HTTP on loopback), used by tests and seed scripts. */
+export class EmulatorControlClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.fetchImpl(new URL(path, this.baseUrl), {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      let detail = text;
+      try {
+        const parsed = (JSON.parse(text) as { detail?: unknown }).detail;
+        if (typeof parsed === 'string') detail = parsed;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new ControlApiError(response.status, detail);
+    }
+    return (text.length === 0 ? undefined : JSON.parse(text)) as T;
+  }
+
+  listRegistries(): Promise<RegistryDescription[]> {
+    return this.#call('GET', '/_emulator/registries');
+  }
+
+  async getRegistry(name: string): Promise<RegistryDescription | undefined> {
+    try {
+      return await this.#call<RegistryDescription>('GET', `/_emulator/registries/${name}`);
+    } catch (error) {
+      if (error instanceof ControlApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  createRegistry(options: Omit<RegistryOptions, 'adminUser' | 'httpsPort' | 'httpPort'>): Promise<StartedRegistry> {
+    return this.#call('POST', '/_emulator/registries', options);
+  }
+
+  updateRegistry(name: string, patch: Partial<Pick<RegistryDefinition, 'sku' | 'customerManagedKey' | 'anonymousPullEnabled'>>): Promise<RegistryDescription> {
+    return this.#call('PATCH', `/_emulator/registries/${name}`, patch);
+  }
+
+  setAnonymousPull(registry: string, enabled: boolean): Promise<RegistryDescription> {
+    return this.#call('PUT', `/_emulator/registries/${registry}/anonymous-pull`, { enabled });
+  }
+
+  /** Pushes generated OCI content (blobs, children, manifest) as a client push would, events included. */
+  seedImage(registry: string, input: SeedImageInput): Promise<SeededManifest> {
+    return this.#call('POST', `/_emulator/registries/${registry}/images`, input);
+  }
+
+  /** Deletes a manifest by digest (e.g. a streaming referrer); raises ImageDeleted. */
+  deleteManifest(registry: string, repository: string, digest: string): Promise<{ digest: string; mediaType: string }> {
+    return this.#call('DELETE', `/_emulator/registries/${registry}/repositories/${repository}/manifests/${digest}`);
+  }
+
+  setStreamingBehaviour(registry: string, repository: string, behaviour: Partial<ConversionBehaviour> & { digest?: string }): Promise<void> {
+    return this.#call('PUT', `/_emulator/registries/${registry}/streaming/behaviour`, { repository, ...behaviour });
+  }
+
+  /** Sets `convertPushedImages` directly (no SKU check, no operation), for seeding. */
+  setConvertPushedImages(registry: string, repository: string, convertPushedImages: boolean): Promise<void> {
+    return this.#call('PUT', `/_emulator/registries/${registry}/streaming/settings`, { repository, convertPushedImages });
+  }
+
+  listOperations(registry: string): Promise<OperationView[]> {
+    return this.#call('GET', `/_emulator/registries/${registry}/operations`);
+  }
+
+  getOperation(registry: string, id: string): Promise<OperationView> {
+    return this.#call('GET', `/_emulator/registries/${registry}/operations/${id}`);
+  }
+
+  /** Long-polls until the operation is terminal (useful in real-time mode; otherwise advance the clock). */
+  waitForOperation(registry: string, id: string, timeoutMs = 30_000): Promise<OperationView> {
+    return this.#call('GET', `/_emulator/registries/${registry}/operations/${id}?wait=true&timeoutMs=${timeoutMs}`);
+  }
+
+  addFault(rule: FaultRuleInput): Promise<FaultRule> {
+    return this.#call('POST', '/_emulator/faults', rule);
+  }
+
+  listFaults(): Promise<FaultRule[]> {
+    return this.#call('GET', '/_emulator/faults');
+  }
+
+  removeFault(id: string): Promise<void> {
+    return this.#call('DELETE', `/_emulator/faults/${id}`);
+  }
+
+  clearFaults(): Promise<void> {
+    return this.#call('DELETE', '/_emulator/faults');
+  }
+
+  requests(filter: { method?: string; path?: string; listener?: ListenerInfo['kind']; since?: number } = {}): Promise<RequestLogEntry[]> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) params.set(key, String(value));
+    return this.#call('GET', `/_emulator/requests?${params.toString()}`);
+  }
+
+  clearRequests(): Promise<void> {
+    return this.#call('DELETE', '/_emulator/requests');
+  }
+
+  clock(): Promise<{ now: string; realTime: boolean }> {
+    return this.#call('GET', '/_emulator/clock');
+  }
+
+  advanceClock(milliseconds: number): Promise<{ now: string; realTime: boolean }> {
+    return this.#call('POST', '/_emulator/clock/advance', { milliseconds });
+  }
+
+  setRealTime(enabled: boolean): Promise<{ now: string; realTime: boolean }> {
+    return this.#call('PUT', '/_emulator/clock/real-time', { enabled });
+  }
+}

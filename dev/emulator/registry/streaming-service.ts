@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import type { EmulatorClock } from '../contract.js';
+import type { MutableRegistryDefinition } from '../state.js';
+import { buildStreamingReferrer, pushBuilt } from './content.js';
+import { RegistryError } from './errors.js';
+import { isImageConfigMediaType, STREAMING_ARTIFACT_TYPE } from './media-types.js';
+import type { ManifestRecord, PushedManifest, RegistryStore } from './store.js';
+
+/**
+ * The artifact-streaming conversion simulator. Operations run on the virtual clock:
+ * NotStarted (startDelayMs) → Running (progress rises over durationMs) → Succeeded, which pushes a real
+ * streaming referrer into the repository (raising ImagePushed like any push) — or Failed/Canceled.
+ *
+ * Failure codes: ACR documents the codes (UNSUPPORTED_PLATFORM, NO_SUPPORTED_PLATFORM_FOUND,
+ * UNSUPPORTED_MEDIATYPE, UNSUPPORTED_ARTIFACT_TYPE) and the message "Conversion operation failed due to an
+ * unknown error" (../shared/seeds/000_*.txt, "Troubleshoot Artifact Streaming") but not where they appear on
+ * the wire. The only free-text field of the operation document is `details` (wire.md §1.1), so a failed
+ * operation carries `details: "<CODE>: <message>"`; clients can split on the first ": ".
+ */
+
+export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
+export const ONGOING: ReadonlySet<OperationStatus> = new Set(['NotStarted', 'Running']);
+
+export type ConversionOutcome = 'Succeeded' | 'UnknownError';
+
+export interface ConversionBehaviour {
+  /** Virtual ms spent NotStarted. */
+  readonly startDelayMs: number;
+  /** Virtual ms spent Running. */
+  readonly durationMs: number;
+  /** What an eligible image's conversion ends in. */
+  readonly outcome: ConversionOutcome;
+}
+
+export const DEFAULT_BEHAVIOUR: ConversionBehaviour = { startDelayMs: 2_000, durationMs: 30_000, outcome: 'Succeeded' };
+
+export const UNKNOWN_ERROR_MESSAGE = 'Conversion operation failed due to an unknown error';
+
+export interface OperationView {
+  readonly id: string;
+  readonly name: string;
+  readonly repository: string;
+  readonly digest: string | undefined;
+  readonly resource: string;
+  readonly status: OperationStatus;
+  readonly startTime: string;
+  readonly progress: string;
+  readonly details: string;
+  /** Digest of the streaming referrer a successful conversion pushed. */
+  readonly referrerDigest: string | undefined;
+}
+
+interface Operation {
+  readonly id: string;
+  readonly name: string;
+  readonly repository: string;
+  readonly digest: string | undefined;
+  readonly resource: string;
+  readonly createdAt: number;
+  readonly startAt: number;
+  readonly endAt: number;
+  /** Set once the operation is terminal (or frozen by cancel). */
+  final: { status: OperationStatus; progress: number; details: string } | undefined;
+  referrerDigest: string | undefined;
+  timer: { cancel(): void } | undefined;
+  waiters: ((view: OperationView) => void)[];
+}
+
+type Eligibility = { readonly eligible: true } | { readonly eligible: false; readonly code: string; readonly message: string };
+
+/** Which images ACR converts: linux/amd64 images, and indexes with a linux/amd64 child. */
+export function classify(manifest: ManifestRecord): Eligibility {
+  if (manifest.artifactType === STREAMING_ARTIFACT_TYPE) {
+    return { eligible: false, code: 'UNSUPPORTED_ARTIFACT_TYPE', message: 'The artifact is a streaming artifact and cannot be converted' };
+  }
+  if (manifest.references !== undefined) {
+    const amd64 = manifest.references.some((r) => r.os === 'linux' && r.architecture === 'amd64');
+    return amd64
+      ? { eligible: true }
+      : { eligible: false, code: 'NO_SUPPORTED_PLATFORM_FOUND', message: 'The image index contains no linux/amd64 image' };
+  }
+  if (manifest.configMediaType === undefined || !isImageConfigMediaType(manifest.configMediaType) || manifest.artifactType !== undefined) {
+    return { eligible: false, code: 'UNSUPPORTED_MEDIATYPE', message: `Media type ${manifest.artifactType ?? manifest.configMediaType ?? manifest.mediaType} is not a container image` };
+  }
+  if (manifest.os !== 'linux' || manifest.architecture !== 'amd64') {
+    return {
+      eligible: false,
+      code: 'UNSUPPORTED_PLATFORM',
+      message: `Platform ${manifest.os ?? 'unknown'}/${manifest.architecture ?? 'unknown'} is not supported; only linux/amd64 images can be converted`,
+    };
+  }
+  return { eligible: true };
+}
+
+/** ACR's `startTime` has whole seconds (`2024-02-24T03:15:10Z`). */
+function operationTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class StreamingService {
+  readonly #operations = new Map<string, Operation>();
+  readonly #behaviours = new Map<string, Partial<ConversionBehaviour>>();
+
+  constructor(
+    private readonly definition: MutableRegistryDefinition,
+    private readonly store: RegistryStore,
+    private readonly clock: EmulatorClock,
+  ) {
+    store.onManifestPushed((pushed) => this.#autoConvert(pushed));
+  }
+
+  /** Behaviour for a repository, or one digest in it (takes precedence); `undefined` values keep the default. */
+  setBehaviour(repository: string, digest: string | undefined, behaviour: Partial<ConversionBehaviour>): void {
+    this.#behaviours.set(digest === undefined ? repository : `${repository}@${digest}`, behaviour);
+  }
+
+  #behaviour(repository: string, digest: string): ConversionBehaviour {
+    return { ...DEFAULT_BEHAVIOUR, ...this.#behaviours.get(repository), ...this.#behaviours.get(`${repository}@${digest}`) };
+  }
+
+  /**
+   * Refusals at request time (a 4xx from the POST, not a failed operation): the feature needs a Premium registry
+   * without customer-managed keys (../shared/seeds/004_*.txt "Preview limitations"). ACR's exact code is not
+   * recorded; 403 DENIED with a `detail.reason` is chosen because the CLI treats 403 as a final answer to the user.
+   */
+  assertRegistrySupportsStreaming(): void {
+    if (this.definition.sku !== 'Premium') {
+      throw new RegistryError(403, 'DENIED', 'Artifact streaming is only available in the Premium service tier.', {
+        reason: 'SKU_NOT_SUPPORTED',
+        sku: this.definition.sku,
+      });
+    }
+    if (this.definition.customerManagedKey) {
+      throw new RegistryError(403, 'DENIED', 'Artifact streaming is not supported on registries encrypted with customer-managed keys.', {
+        reason: 'CMK_NOT_SUPPORTED',
+      });
+    }
+  }
+
+  /** Starts (or, when one is still ongoing for the digest, returns) a conversion. */
+  start(repository: string, digest: string): OperationView {
+    this.assertRegistrySupportsStreaming();
+    const manifest = this.store.resolve(repository, digest);
+    const ongoing = this.#latest(repository, manifest.digest);
+    if (ongoing && ONGOING.has(this.view(ongoing).status)) return this.view(ongoing);
+
+    const behaviour = this.#behaviour(repository, manifest.digest);
+    const eligibility = classify(manifest);
+    const now = this.clock.now().getTime();
+    const startAt = now + behaviour.startDelayMs;
+    // Ineligible images fail as soon as the worker picks them up; they never run.
+    const endAt = eligibility.eligible ? startAt + behaviour.durationMs : startAt;
+    const op: Operation = {
+      id: randomUUID(),
+      name: 'ArtifactStreamingConversion',
+      repository,
+      digest: manifest.digest,
+      resource: `${repository}@${manifest.digest}`,
+      createdAt: now,
+      startAt,
+      endAt,
+      final: undefined,
+      referrerDigest: undefined,
+      timer: undefined,
+      waiters: [],
+    };
+    this.#operations.set(op.id, op);
+    op.timer = this.clock.setTimeout(() => this.#finish(op, eligibility, behaviour.outcome), endAt - now);
+    return this.view(op);
+  }
+
+  /** The repository-level settings update (POST `_streaming`) also yields an operation id in ACR. */
+  recordSettingsOperation(repository: string): OperationView {
+    const now = this.clock.now().getTime();
+    const op: Operation = {
+      id: randomUUID(),
+      name: 'ArtifactStreamingSettingsUpdate',
+      repository,
+      digest: undefined,
+      resource: repository,
+      createdAt: now,
+      startAt: now,
+      endAt: now,
+      final: { status: 'Succeeded', progress: 100, details: `Streaming settings updated for repository ${repository}` },
+      referrerDigest: undefined,
+      timer: undefined,
+      waiters: [],
+    };
+    this.#operations.set(op.id, op);
+    return this.view(op);
+  }
+
+  latest(repository: string, digest: string): OperationView | undefined {
+    const op = this.#latest(repository, digest);
+    return op && this.view(op);
+  }
+
+  get(repository: string, id: string): OperationView | undefined {
+    const op = this.#operations.get(id);
+    return op && op.repository === repository ? this.view(op) : undefined;
+  }
+
+  byId(id: string): OperationView | undefined {
+    const op = this.#operations.get(id);
+    return op && this.view(op);
+  }
+
+  list(): OperationView[] {
+    return [...this.#operations.values()].map((op) => this.view(op));
+  }
+
+  cancel(repository: string, id: string): OperationView | undefined {
+    const op = this.#operations.get(id);
+    if (!op || op.repository !== repository) return undefined;
+    const current = this.view(op);
+    if (ONGOING.has(current.status)) {
+      op.timer?.cancel();
+      // Progress and details freeze where they were (transcript: Canceled at "1%", "Conversion ongoing …").
+      op.final = { status: 'Canceled', progress: Number.parseInt(current.progress, 10), details: current.details };
+      this.#settle(op);
+    }
+    return this.view(op);
+  }
+
+  /** Resolves when the operation is terminal (immediately if it already is). */
+  waitForOperation(id: string): Promise<OperationView> {
+    const op = this.#operations.get(id);
+    if (!op) return Promise.reject(new Error(`unknown operation ${id}`));
+    const view = this.view(op);
+    if (!ONGOING.has(view.status)) return Promise.resolve(view);
+    return new Promise((resolve) => op.waiters.push(resolve));
+  }
+
+  view(op: Operation): OperationView {
+    const now = this.clock.now().getTime();
+    let status: OperationStatus;
+    let progress: number;
+    let details: string;
+    if (op.final) {
+      ({ status, progress, details } = op.final);
+    } else if (now < op.startAt) {
+      status = 'NotStarted';
+      progress = 0;
+      details = `Conversion not started for resource ${op.resource}`;
+    } else {
+      status = 'Running';
+      const span = Math.max(1, op.endAt - op.startAt);
+      progress = Math.min(99, Math.max(1, Math.floor(((now - op.startAt) / span) * 100)));
+      details = `Conversion ongoing for resource ${op.resource}`;
+    }
+    return {
+      id: op.id,
+      name: op.name,
+      repository: op.repository,
+      digest: op.digest,
+      resource: op.resource,
+      status,
+      startTime: operationTime(status === 'NotStarted' ? op.createdAt : op.startAt),
+      progress: `${progress}%`,
+      details,
+      referrerDigest: op.referrerDigest,
+    };
+  }
+
+  #latest(repository: string, digest: string): Operation | undefined {
+    let latest: Operation | undefined;
+    for (const op of this.#operations.values()) {
+      if (op.repository === repository && op.digest === digest && (!latest || op.createdAt >= latest.createdAt)) latest = op;
+    }
+    return latest;
+  }
+
+  #finish(op: Operation, eligibility: Eligibility, outcome: ConversionOutcome): void {
+    op.timer = undefined;
+    if (!eligibility.eligible) {
+      op.final = { status: 'Failed', progress: 0, details: `${eligibility.code}: ${eligibility.message}` };
+    } else if (outcome === 'UnknownError') {
+      op.final = { status: 'Failed', progress: Number.parseInt(this.view(op).progress, 10), details: `UNKNOWN_ERROR: ${UNKNOWN_ERROR_MESSAGE}` };
+    } else {
+      try {
+        const subject = this.store.resolve(op.repository, op.digest ?? '');
+        const referrer = buildStreamingReferrer({ mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length }, this.clock.now());
+        pushBuilt(this.store, op.repository, referrer, undefined, 'acr-artifact-streaming/1.0');
+        op.referrerDigest = referrer.digest;
+        op.final = { status: 'Succeeded', progress: 100, details: `Conversion completed for resource ${op.resource}` };
+      } catch (error) {
+        // The image was deleted while converting.
+        const reason = error instanceof RegistryError ? error.code : 'UNKNOWN_ERROR';
+        op.final = { status: 'Failed', progress: 0, details: `${reason}: ${UNKNOWN_ERROR_MESSAGE}` };
+      }
+    }
+    this.#settle(op);
+  }
+
+  #settle(op: Operation): void {
+    const view = this.view(op);
+    const waiters = op.waiters;
+    op.waiters = [];
+    for (const resolve of waiters) resolve(view);
+  }
+
+  /**
+   * `convertPushedImages: true`: ACR converts newly pushed eligible images. Only tag pushes count — an index's
+   * children arrive by digest and are covered by converting the index — and referrers (subject set) never do.
+   */
+  #autoConvert(pushed: PushedManifest): void {
+    const repo = this.store.repository(pushed.repository);
+    if (!repo?.streaming.convertPushedImages || pushed.tag === undefined || pushed.manifest.subject !== undefined) return;
+    if (this.definition.sku !== 'Premium' || this.definition.customerManagedKey) return;
+    if (!classify(pushed.manifest).eligible) return;
+    this.start(pushed.repository, pushed.manifest.digest);
+  }
+}
+

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import type { EmulatorRequest, EmulatorResponse } from '../contract.js';
+import type { RegistryRuntime } from '../state.js';
+import { errors, OPERATION_UNKNOWN, RegistryError } from './errors.js';
+import { repositoryScope, type RegistryRoute, type RegistryRouter } from './route.js';
+import { isDigest } from './store.js';
+import type { OperationView } from './streaming-service.js';
+
+/**
+ * Artifact-streaming REST API, byte-for-byte as ../shared/reference/acr-streaming-transcript.json
+ * (wire.md §1.1). Scopes follow what the CLI requests: reads `pull`, writes `pull,push`.
+ */
+
+const ROUTES = {
+  settings: /^\/acr\/v1\/(.+)\/_streaming$/,
+  image: /^\/acr\/v1\/(.+)\/_streaming\/([^/]+)$/,
+  cancel: /^\/acr\/v1\/(.+)\/_operations\/([^/]+):cancel$/,
+  operation: /^\/acr\/v1\/(.+)\/_operations\/([^/:]+)$/,
+};
+
+const settingsSchema = z.object({
+  convertPushedImages: z.boolean(),
+  conversionFormat: z.literal('overlaybd').optional(),
+  conversionVersion: z.literal('v1').optional(),
+});
+const createSchema = z.object({ conversionFormat: z.literal('overlaybd').optional(), conversionVersion: z.literal('v1').optional() });
+
+function jsonBody<T>(request: EmulatorRequest, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = request.body.length === 0 ? {} : JSON.parse(request.body.toString('utf8'));
+  } catch {
+    throw new RegistryError(400, 'BAD_REQUEST', 'The request body is not valid JSON', null);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new RegistryError(400, 'BAD_REQUEST', 'The request body is invalid', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+}
+
+function operationHeaders(runtime: RegistryRuntime, repository: string, id: string): Record<string, string> {
+  const url = `https://${runtime.definition.loginServer}/acr/v1/${repository}/_operations/${id}`;
+  return { location: url, 'operation-location': url, 'operation-id': id };
+}
+
+/** The operation document: no `id` (wire.md §1.1 "Surprises" #1). */
+function operationJson(op: OperationView, name = op.name): Record<string, string> {
+  return { name, resource: op.resource, status: op.status, startTime: op.startTime, progress: op.progress, details: op.details };
+}
+
+const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({ requirement, handle });
+
+export const streamingRouter: RegistryRouter = (runtime, request) => {
+  const { method, path } = request;
+  const { store, streaming } = runtime;
+
+  let m = ROUTES.settings.exec(path);
+  if (m) {
+    const name = m[1] ?? '';
+    if (method === 'GET') {
+      return route(repositoryScope(name, ['pull']), (): EmulatorResponse => {
+        const s = store.requireRepository(name).streaming;
+        return {
+          status: 200,
+          body: {
+            convertPushedImages: s.convertPushedImages,
+            ...(s.conversionFormat === undefined ? {} : { conversionFormat: s.conversionFormat }),
+            ...(s.conversionVersion === undefined ? {} : { conversionVersion: s.conversionVersion }),
+          },
+        };
+      });
+    }
+    if (method === 'POST') {
+      return route(repositoryScope(name, ['pull', 'push']), (): EmulatorResponse => {
+        streaming.assertRegistrySupportsStreaming();
+        const body = jsonBody(request, settingsSchema);
+        const repo = store.requireRepository(name);
+        repo.streaming = { convertPushedImages: body.convertPushedImages, conversionFormat: body.conversionFormat, conversionVersion: body.conversionVersion };
+        const op = streaming.recordSettingsOperation(name);
+        return {
+          status: 202,
+          headers: operationHeaders(runtime, name, op.id),
+          body: {
+            convertPushedImages: body.convertPushedImages,
+            ...(body.conversionFormat === undefined ? {} : { conversionFormat: body.conversionFormat }),
+            ...(body.conversionVersion === undefined ? {} : { conversionVersion: body.conversionVersion }),
+            status: op.status,
+            id: op.id,
+          },
+        };
+      });
+    }
+    return undefined;
+  }
+
+  m = ROUTES.image.exec(path);
+  if (m) {
+    const name = m[1] ?? '';
+    const digest = m[2] ?? '';
+    if (method === 'GET') {
+      return route(repositoryScope(name, ['pull']), (): EmulatorResponse => {
+        const op = streaming.latest(name, digest);
+        if (!op) throw OPERATION_UNKNOWN();
+        return { status: 200, headers: operationHeaders(runtime, name, op.id), body: { id: op.id, status: op.status } };
+      });
+    }
+    if (method === 'POST') {
+      return route(repositoryScope(name, ['pull', 'push']), (): EmulatorResponse => {
+        if (!isDigest(digest)) throw errors.digestInvalid(`${digest} is not a digest`);
+        jsonBody(request, createSchema);
+        const op = streaming.start(name, digest);
+        return { status: 202, headers: operationHeaders(runtime, name, op.id), body: { id: op.id, status: op.status } };
+      });
+    }
+    return undefined;
+  }
+
+  m = ROUTES.cancel.exec(path);
+  if (m && method === 'POST') {
+    const name = m[1] ?? '';
+    const id = m[2] ?? '';
+    return route(repositoryScope(name, ['pull', 'push']), (): EmulatorResponse => {
+      const op = streaming.cancel(name, id);
+      if (!op) throw OPERATION_UNKNOWN();
+      return { status: 200, body: operationJson(op, `Cancel: ${op.name}`) };
+    });
+  }
+
+  m = ROUTES.operation.exec(path);
+  if (m && method === 'GET') {
+    const name = m[1] ?? '';
+    const id = m[2] ?? '';
+    return route(repositoryScope(name, ['pull']), (): EmulatorResponse => {
+      const op = streaming.get(name, id);
+      if (!op) throw OPERATION_UNKNOWN();
+      return { status: 200, body: operationJson(op) };
+    });
+  }
+  return undefined;
+};

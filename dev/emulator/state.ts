@@ -1,0 +1,52 @@
+import type { EventSink, RegistryDefinition, RegistrySku } from './contract.js';
+import type { VirtualClock } from './clock.js';
+import type { FaultInjector } from './faults.js';
+import type { RequestLog } from './request-log.js';
+import type { RegistryStore } from './registry/store.js';
+import type { StreamingService } from './registry/streaming-service.js';
+
+/** A registry definition the emulator may change at runtime (SKU, CMK, anonymous pull via control or ARM). */
+export type MutableRegistryDefinition = { -readonly [K in keyof RegistryDefinition]: RegistryDefinition[K] };
+
+export interface RegistryEndpoints {
+  /** `localhost:<port>` of the HTTPS listener (= definition.loginServer). */
+  readonly loginServer: string;
+  readonly httpsUrl: string;
+  /** `127.0.0.1:<port>` of the plain-HTTP listener serving the same registry. */
+  readonly pushAddress: string;
+}
+
+export interface RegistryRuntime {
+  readonly definition: MutableRegistryDefinition;
+  readonly endpoints: RegistryEndpoints;
+  readonly store: RegistryStore;
+  readonly streaming: StreamingService;
+}
+
+/** Everything the emulator holds; feature modules (ARM, Event Grid, control) read and change it here. */
+export class EmulatorState {
+  readonly registries = new Map<string, RegistryRuntime>();
+
+  constructor(
+    readonly clock: VirtualClock,
+    readonly faults: FaultInjector,
+    readonly requestLog: RequestLog,
+    /** Swappable so the Event Grid module can be attached after start. */
+    public eventSink: EventSink,
+  ) {}
+
+  definitions(): RegistryDefinition[] {
+    return [...this.registries.values()].map((r) => r.definition);
+  }
+
+  registry(name: string): RegistryRuntime | undefined {
+    return this.registries.get(name);
+  }
+
+  /** Finds a registry by the login server its token `service`/`aud` names. */
+  byLoginServer(loginServer: string): RegistryRuntime | undefined {
+    return [...this.registries.values()].find((r) => r.definition.loginServer === loginServer);
+  }
+}
+
+export const skus: readonly RegistrySku[] = ['Basic', 'Standard', 'Premium'];

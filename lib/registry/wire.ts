@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/**
+ * ACR response shapes, as recorded from a real registry (../shared/reference/acr-streaming-transcript.json and
+ * wire.md §1). Parsed loosely (`looseObject`): ACR adds fields over time and that must not break us.
+ */
+export const streamingArtifactType = 'application/vnd.azure.artifact.streaming.v1';
+
+export const streamingStatuses = ['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
+export type StreamingStatus = (typeof streamingStatuses)[number];
+export const isOngoing = (status: StreamingStatus): boolean => status === 'NotStarted' || status === 'Running';
+
+/** `POST|GET /acr/v1/{repo}/_streaming/{digest}`: `{"id","status"}`. */
+export const streamingOperationRef = z.looseObject({ id: z.string().min(1), status: z.enum(streamingStatuses) });
+export type StreamingOperationRef = z.infer<typeof streamingOperationRef>;
+
+/** `GET /acr/v1/{repo}/_operations/{id}`: no `id` here; `progress` is a string like "1%". */
+export const streamingOperation = z.looseObject({
+  name: z.string().optional(),
+  resource: z.string().optional(),
+  status: z.enum(streamingStatuses),
+  startTime: z.string().optional(),
+  progress: z.string().optional(),
+  details: z.string().optional(),
+});
+export type StreamingOperation = z.infer<typeof streamingOperation>;
+
+/** `GET|POST /acr/v1/{repo}/_streaming`. */
+export const repositoryStreaming = z.looseObject({
+  convertPushedImages: z.boolean(),
+  conversionFormat: z.string().optional(),
+  conversionVersion: z.string().optional(),
+});
+export type RepositoryStreaming = z.infer<typeof repositoryStreaming>;
+
+export const descriptor = z.looseObject({
+  mediaType: z.string(),
+  digest: z.string(),
+  size: z.number(),
+  artifactType: z.string().optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  platform: z.looseObject({ architecture: z.string(), os: z.string(), variant: z.string().optional() }).optional(),
+});
+export type Descriptor = z.infer<typeof descriptor>;
+
+/** OCI image index as the referrers API returns it. */
+export const referrersIndex = z.looseObject({ manifests: z.array(descriptor).default([]) });
+
+/** Any manifest: image manifest, index / manifest list, or artifact. */
+export const manifestDocument = z.looseObject({
+  schemaVersion: z.number().optional(),
+  mediaType: z.string().optional(),
+  artifactType: z.string().optional(),
+  config: descriptor.optional(),
+  layers: z.array(descriptor).optional(),
+  manifests: z.array(descriptor).optional(),
+  subject: descriptor.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type ManifestDocument = z.infer<typeof manifestDocument>;
+
+/** `GET /acr/v1/{repo}/_manifests/{digest}` → `{ registry, imageName, manifest: {...} }`. */
+export const manifestAttributes = z.looseObject({
+  digest: z.string(),
+  imageSize: z.number().optional(),
+  createdTime: z.string().optional(),
+  lastUpdateTime: z.string().optional(),
+  architecture: z.string().optional(),
+  os: z.string().optional(),
+  mediaType: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  references: z.array(z.looseObject({ digest: z.string(), architecture: z.string().optional(), os: z.string().optional() })).optional(),
+});
+export type ManifestAttributes = z.infer<typeof manifestAttributes>;
+export const manifestAttributesResponse = z.looseObject({ manifest: manifestAttributes });
+
+export const manifestListResponse = z.looseObject({ manifests: z.array(manifestAttributes).default([]) });
+
+/** `GET /acr/v1/{repo}/_tags/{tag}` → `{ registry, imageName, tag: { name, digest, ... } }`. */
+export const tagResponse = z.looseObject({ tag: z.looseObject({ name: z.string(), digest: z.string() }) });
+
+export const acrErrorBody = z.looseObject({
+  errors: z.array(z.looseObject({ code: z.string(), message: z.string().optional() })).min(1),
+});
+
+/** Media types a registry may store a manifest under; sent as Accept so nothing is converted by the registry. */
+export const manifestMediaTypes = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.artifact.manifest.v1+json',
+] as const;
