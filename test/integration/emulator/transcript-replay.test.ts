@@ -6,7 +6,7 @@ import type { StartedRegistry } from '../../../dev/emulator/server.js';
 import { acrAccessToken, httpsRequest, startTestEmulator, type TestEmulator } from './helpers.js';
 
 /**
- * Replays every exchange of the recorded CLI session (../shared/reference/acr-streaming-transcript.json) against
+ * Replays every exchange of the recorded CLI session (test/fixtures/reference/acr-streaming-transcript.json) against
  * the emulator, with the repository, digest, login server and operation ids rewritten, and compares status,
  * headers of note and body shapes.
  */
@@ -22,7 +22,7 @@ const exchangeSchema = z.object({
 });
 const transcript = z
   .object({ exchanges: z.array(exchangeSchema) })
-  .parse(JSON.parse(readFileSync(new URL('../../../../shared/reference/acr-streaming-transcript.json', import.meta.url), 'utf8')));
+  .parse(JSON.parse(readFileSync(new URL('../../fixtures/reference/acr-streaming-transcript.json', import.meta.url), 'utf8')));
 
 const RECORDED_REPO = 'microsoft';
 const RECORDED_DIGEST = 'sha256:622731d3e3a16b11a1f318b1c5018d0c44996b4c096b864fe2eac5b8beab535a';
