@@ -1,0 +1,136 @@
+/**
+ * ARM JSON for registries and connected registries, api-version 2025-11-01, shaped as the
+ * @azure/arm-containerregistry 12 deserializers read them (properties are flattened by the SDK, dates parsed).
+ * Optional properties are omitted rather than sent as null, as ARM does.
+ */
+import { registryResourceId, type RegistryDefinition } from '../contract.js';
+import type { StoredConnectedRegistry } from './connected-registries.js';
+
+export interface RegistryResourceOptions {
+  /** ISO-8601 creation time for systemData/creationDate. */
+  readonly createdAt: string;
+  readonly tenantId: string;
+}
+
+const CREATOR = { createdBy: 'emulator@contoso.com', createdByType: 'User' } as const;
+
+function systemData(createdAt: string): Record<string, string> {
+  return { ...CREATOR, createdAt, lastModifiedBy: CREATOR.createdBy, lastModifiedByType: CREATOR.createdByType, lastModifiedAt: createdAt };
+}
+
+/** Deterministic GUID-looking value derived from a name, so repeated GETs agree. */
+function stableGuid(seed: string): string {
+  let hash = 0x811c9dc5;
+  const bytes: number[] = [];
+  for (let i = 0; i < 16; i++) {
+    for (const char of `${seed}#${i}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+    bytes.push(hash & 0xff);
+  }
+  const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function registryResource(registry: RegistryDefinition, options: RegistryResourceOptions): Record<string, unknown> {
+  const id = registryResourceId(registry);
+  const premium = registry.sku === 'Premium';
+  const identityId = `/subscriptions/${registry.subscriptionId}/resourceGroups/${registry.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${registry.name}-cmk`;
+  const identityClientId = stableGuid(`${id}/cmk-client`);
+  const properties: Record<string, unknown> = {
+    loginServer: registry.loginServer,
+    creationDate: options.createdAt,
+    provisioningState: 'Succeeded',
+    adminUserEnabled: registry.adminUser !== undefined,
+    ...(premium ? { networkRuleSet: { defaultAction: 'Allow', ipRules: [] } } : {}),
+    policies: {
+      quarantinePolicy: { status: 'disabled' },
+      trustPolicy: { type: 'Notary', status: 'disabled' },
+      retentionPolicy: { days: 7, lastUpdatedTime: options.createdAt, status: 'disabled' },
+      exportPolicy: { status: 'enabled' },
+      azureADAuthenticationAsArmPolicy: { status: 'enabled' },
+    },
+    encryption: registry.customerManagedKey
+      ? {
+          status: 'enabled',
+          keyVaultProperties: {
+            keyIdentifier: `https://${registry.name}-kv.vault.azure.net/keys/acr-cmk`,
+            versionedKeyIdentifier: `https://${registry.name}-kv.vault.azure.net/keys/acr-cmk/${stableGuid(`${id}/key`).replace(/-/g, '')}`,
+            identity: identityClientId,
+            keyRotationEnabled: false,
+            lastKeyRotationTimestamp: options.createdAt,
+          },
+        }
+      : { status: 'disabled' },
+    dataEndpointEnabled: false,
+    dataEndpointHostNames: [],
+    privateEndpointConnections: [],
+    publicNetworkAccess: 'Enabled',
+    networkRuleBypassOptions: 'AzureServices',
+    networkRuleBypassAllowedForTasks: false,
+    zoneRedundancy: 'Disabled',
+    anonymousPullEnabled: registry.anonymousPullEnabled,
+    roleAssignmentMode: 'LegacyRegistryPermissions',
+  };
+  return {
+    sku: { name: registry.sku, tier: registry.sku },
+    type: 'Microsoft.ContainerRegistry/registries',
+    id,
+    name: registry.name,
+    location: registry.location,
+    tags: {},
+    systemData: systemData(options.createdAt),
+    // A customer-managed key needs a user-assigned identity to reach Key Vault, so CMK registries carry one.
+    ...(registry.customerManagedKey
+      ? {
+          identity: {
+            type: 'UserAssigned',
+            tenantId: options.tenantId,
+            userAssignedIdentities: { [identityId]: { principalId: stableGuid(`${id}/cmk-principal`), clientId: identityClientId } },
+          },
+        }
+      : {}),
+    properties,
+  };
+}
+
+export function connectedRegistryResource(registry: RegistryDefinition, cr: StoredConnectedRegistry): Record<string, unknown> {
+  const registryId = registryResourceId(registry);
+  const createdAt = cr.createdAt ?? new Date(0).toISOString();
+  const active = cr.activationStatus === 'Active';
+  const syncProperties: Record<string, unknown> = {
+    tokenId: `${registryId}/tokens/${cr.name}-sync-token`,
+    schedule: cr.syncSchedule,
+    ...(cr.syncWindow !== undefined ? { syncWindow: cr.syncWindow } : {}),
+    messageTtl: cr.syncMessageTtl,
+    ...(cr.lastSyncTime !== undefined ? { lastSyncTime: cr.lastSyncTime } : {}),
+    // In the reference, only children of the cloud registry carry a gateway endpoint (nested ones sync via parent).
+    ...(cr.parentName === undefined ? { gatewayEndpoint: `${registry.name}.${registry.location}.data.azurecr.io` } : {}),
+  };
+  const properties: Record<string, unknown> = {
+    provisioningState: 'Succeeded',
+    mode: cr.mode,
+    ...(cr.version !== undefined ? { version: cr.version } : {}),
+    connectionState: cr.connectionState,
+    ...(cr.lastActivityTime !== undefined ? { lastActivityTime: cr.lastActivityTime } : {}),
+    activation: { status: cr.activationStatus },
+    parent: {
+      ...(cr.parentName !== undefined ? { id: `${registryId}/connectedRegistries/${cr.parentName}` } : {}),
+      syncProperties,
+    },
+    ...(cr.clientTokenIds.length > 0 ? { clientTokenIds: [...cr.clientTokenIds] } : {}),
+    // Never-activated instances report an empty certificate (reference JSON); active ones their TLS setup.
+    loginServer: active
+      ? { host: `${cr.name}.edge.internal`, tls: { status: 'Enabled', certificate: { type: 'LocalDirectory', location: '/var/acr/certs' } } }
+      : { tls: { certificate: {} } },
+    logging: cr.logging ?? { logLevel: 'Information', auditLogStatus: 'Disabled' },
+    ...(cr.statusDetails.length > 0 ? { statusDetails: cr.statusDetails.map((d) => ({ ...d })) } : {}),
+    ...(cr.notificationsList !== undefined ? { notificationsList: [...cr.notificationsList] } : {}),
+    ...(cr.garbageCollection !== undefined ? { garbageCollection: { ...cr.garbageCollection } } : {}),
+  };
+  return {
+    type: 'Microsoft.ContainerRegistry/registries/connectedRegistries',
+    id: `${registryId}/connectedRegistries/${cr.name}`,
+    name: cr.name,
+    systemData: systemData(createdAt),
+    properties,
+  };
+}
