@@ -24,7 +24,7 @@ export interface SandboxFile {
     readonly password: string;
     readonly caFile: string;
   }>;
-  readonly emulator: { readonly controlUrl: string };
+  readonly emulator: { readonly controlUrl: string; readonly managementUrl: string; readonly caFile: string };
 }
 
 export function writeSandboxFile(directory: string, sandbox: SandboxFile): string {

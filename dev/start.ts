@@ -5,7 +5,10 @@ import { createStorageClients } from '../lib/storage/clients.js';
 import { provisionStorage } from '../lib/storage/provision.js';
 import { storageResourceNames } from '../lib/storage/resources.js';
 import { loadConfig, ConfigurationError } from '../lib/config.js';
+import { catalog } from '../functions/catalog.js';
+import { isEventGridFunction } from '../lib/hosting/catalog.js';
 import { startAzurite, stopChild, type RunningAzurite } from './azurite.js';
+import { startSandboxEmulator, type SandboxEmulator } from './emulator/sandbox.js';
 import { generateKey, hostKeySettings, readLocalSettings } from './host/settings.js';
 import { sandboxAdminPrincipal, writeSandboxFile, type SandboxFile } from './sandbox-file.js';
 
@@ -13,6 +16,10 @@ import { sandboxAdminPrincipal, writeSandboxFile, type SandboxFile } from './san
  * `npm start`: the whole product on one machine. Starts Azurite (unless storage is configured), creates the
  * app's tables, queues and containers, starts the local Functions host as a child process with the app
  * settings, writes .sandbox/sandbox.json and prints where everything is. Ctrl-C stops it all cleanly.
+ *
+ * Unless REGISTRIES is configured, it also starts the emulated cloud (dev/emulator: ACR, Entra ID, ARM, Event
+ * Grid) with seed data, points the app at it through app settings only, and subscribes the app's Event Grid
+ * functions to the registry's events.
  *
  * Flags: --in-memory (Azurite keeps nothing on disk), --port N (host port, default 7071).
  */
@@ -45,6 +52,13 @@ async function main(): Promise<void> {
     env.AzureWebJobsStorage = azurite.connectionString;
   }
 
+  let emulator: SandboxEmulator | undefined;
+  if (!env.REGISTRIES) {
+    emulator = await startSandboxEmulator({ directory: sandboxDirectory, seed: true });
+    stopping.push(() => emulator!.close());
+    Object.assign(env, emulator.appSettings());
+  }
+
   let config;
   try {
     config = loadConfig(env);
@@ -70,14 +84,47 @@ async function main(): Promise<void> {
     }
   });
 
+  if (emulator) await subscribeEventGridFunctions(emulator, host.url, env[hostKeySettings.eventGridKey]!);
+
   const sandbox: SandboxFile = {
     host: { url: host.url, functionKey: env[hostKeySettings.functionKey]!, masterKey: env[hostKeySettings.masterKey]!, eventGridKey: env[hostKeySettings.eventGridKey]!, adminPrincipal: sandboxAdminPrincipal() },
     storage: { connectionString: env.AzureWebJobsStorage ?? '', embedded: azurite !== undefined, location: azurite ? (flags.inMemory ? 'memory' : resolve(sandboxDirectory, 'azurite')) : 'configured' },
-    registries: [],
-    emulator: { controlUrl: '' },
+    registries: (emulator?.emulator.registries ?? []).map((registry) => ({
+      name: registry.name,
+      loginServer: registry.loginServer,
+      httpsUrl: registry.httpsUrl,
+      pushAddress: registry.pushAddress,
+      username: registry.username ?? '',
+      password: registry.password ?? '',
+      caFile: registry.caFile,
+    })),
+    emulator: {
+      controlUrl: emulator?.emulator.controlUrl ?? '',
+      managementUrl: emulator?.emulator.managementUrl ?? '',
+      caFile: emulator?.emulator.caFile ?? '',
+    },
   };
   const file = writeSandboxFile(sandboxDirectory, sandbox);
   printSummary(sandbox, file, azurite);
+}
+
+/**
+ * What azd's post-deploy hook does in Azure: an Event Grid subscription per registry to each Event Grid function,
+ * with the system key in the URL. The emulator runs the validation handshake against the host first.
+ */
+async function subscribeEventGridFunctions(emulator: SandboxEmulator, hostUrl: string, eventGridKey: string): Promise<void> {
+  for (const declaration of catalog.filter(isEventGridFunction)) {
+    for (const registry of emulator.emulator.registries) {
+      await emulator.eventGrid.createSubscription({
+        name: `${registry.name}-${declaration.name}`,
+        registry: registry.name,
+        endpoint: `${hostUrl}/runtime/webhooks/eventgrid?functionName=${declaration.name}&code=${encodeURIComponent(eventGridKey)}`,
+        includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed', 'Microsoft.ContainerRegistry.ImageDeleted'],
+        deadLetterDirectory: resolve(sandboxDirectory, 'eventgrid-deadletters'),
+      });
+    }
+  }
+  await emulator.eventGrid.whenIdle();
 }
 
 function parseFlags(argv: readonly string[]): { inMemory: boolean; port: number | undefined } {
@@ -121,6 +168,10 @@ function printSummary(sandbox: SandboxFile, file: string, azurite: RunningAzurit
     'acr-streaming-autopilot sandbox is running',
     `  Functions host   ${sandbox.host.url}   (health: ${sandbox.host.url}/api/health)`,
     `  Function key     in ${file} (host.functionKey); send as x-functions-key`,
+    ...sandbox.registries.map(
+      (registry) => `  Registry         ${registry.name}: ${registry.httpsUrl} (login server ${registry.loginServer}); push with skopeo to ${registry.pushAddress} (--dest-tls-verify=false --dest-creds ${registry.username}:<password in sandbox.json>)`,
+    ),
+    ...(sandbox.emulator.controlUrl ? [`  Emulator control ${sandbox.emulator.controlUrl}/_emulator/  (CA: ${sandbox.emulator.caFile})`] : []),
     azurite
       ? `  Storage          Azurite blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table}; data in ${sandbox.storage.location}`
       : '  Storage          as configured (AzureWebJobsStorage)',

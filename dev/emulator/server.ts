@@ -79,6 +79,8 @@ export interface Emulator {
   addRegistry(options: RegistryOptions): Promise<StartedRegistry>;
   /** Replaces the EventSink (e.g. once the Event Grid module is ready). */
   setEventSink(sink: EventSink): void;
+  /** Adds control-API handlers (Event Grid, connected registries), tried before the core's own. */
+  mountControl(...handlers: RouteHandler[]): void;
   close(): Promise<void>;
 }
 
@@ -167,7 +169,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const context: EmulatorContext = { state, clock, managementUrl, caFile: ca.caFile, addRegistry };
   managementHandlers = typeof options.management === 'function' ? options.management(context) : (options.management ?? []);
 
-  const controlRoutes = [controlHandler({ state, clock, addRegistry, describe: (name) => started.get(name) })];
+  let controlRoutes: readonly RouteHandler[] = [controlHandler({ state, clock, addRegistry, describe: (name) => started.get(name) })];
   const controlPort = await listen(httpServer({ kind: 'control' }, () => controlRoutes), options.controlPort ?? 0);
 
   for (const registry of options.registries ?? []) await addRegistry(registry);
@@ -189,6 +191,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     addRegistry,
     setEventSink(sink) {
       state.eventSink = sink;
+    },
+    mountControl(...handlers) {
+      controlRoutes = [...handlers, ...controlRoutes];
     },
     async close() {
       clock.dispose();

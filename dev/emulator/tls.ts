@@ -61,7 +61,7 @@ export async function ensureCertificateAuthority(directory: string): Promise<Cer
   return { certPem, keyPem, caFile };
 }
 
-/** A leaf certificate for `localhost` and `127.0.0.1`, shared by every HTTPS listener of one emulator. */
+/** A leaf certificate for `localhost`, `127.0.0.1` (and Entra's discovery host), shared by every HTTPS listener of one emulator. */
 export function issueServerCertificate(ca: CertificateAuthority): ServerCertificate {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
@@ -76,8 +76,12 @@ export function issueServerCertificate(ca: CertificateAuthority): ServerCertific
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    // Go's TLS (skopeo) ignores the CN; the SAN is what it verifies.
-    { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+    // Go's TLS (skopeo) ignores the CN; the SAN is what it verifies. login.microsoftonline.com is served only
+    // through the Entra discovery tunnel (entra/discovery-tunnel.ts explains why MSAL needs it).
+    {
+      name: 'subjectAltName',
+      altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 2, value: 'login.microsoftonline.com' }],
+    },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };

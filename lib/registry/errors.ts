@@ -11,6 +11,8 @@ export class AcrError extends Error {
       /** ACR's error code, e.g. `OPERATION_UNKNOWN`, `UNAUTHORIZED`, `DENIED`, `MANIFEST_UNKNOWN`; `NETWORK` when no answer came. */
       readonly code: string;
       readonly correlationId: string | undefined;
+      /** `errors[0].detail.reason` when ACR gives one (e.g. why a start was denied). */
+      readonly reason?: string;
       readonly method: string;
       readonly path: string;
     },

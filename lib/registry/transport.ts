@@ -145,11 +145,15 @@ function networkError(error: unknown, request: RawRequest): AcrError {
 export function responseError(request: RawRequest, response: RawResponse, what: string): AcrError {
   let code = `HTTP_${response.status}`;
   let message = '';
+  let reason: string | undefined;
   try {
     const body = acrErrorBody.safeParse(JSON.parse(response.bodyText));
     if (body.success) {
-      code = body.data.errors[0]!.code;
-      message = body.data.errors[0]!.message ?? '';
+      const first = body.data.errors[0]!;
+      code = first.code;
+      message = first.message ?? '';
+      const detail = first.detail as { reason?: unknown } | null | undefined;
+      if (detail && typeof detail === 'object' && typeof detail.reason === 'string') reason = detail.reason;
     }
   } catch {
     // Not JSON (a proxy's HTML page, an empty body): the status says enough.
@@ -158,6 +162,7 @@ export function responseError(request: RawRequest, response: RawResponse, what: 
     status: response.status,
     code,
     correlationId: response.headers.get('x-ms-correlation-request-id') ?? response.headers.get('x-ms-request-id'),
+    ...(reason === undefined ? {} : { reason }),
     method: request.method,
     path: pathOnly(request.path),
   });

@@ -27,14 +27,27 @@ describe('npm start', () => {
     });
     await ready;
 
-    const sandbox = JSON.parse(readFileSync(join(sandboxDirectory, 'sandbox.json'), 'utf8')) as { host: { url: string; functionKey: string }; storage: { connectionString: string } };
+    const sandbox = JSON.parse(readFileSync(join(sandboxDirectory, 'sandbox.json'), 'utf8')) as {
+      host: { url: string; functionKey: string; adminPrincipal: string };
+      storage: { connectionString: string };
+      registries: Array<{ name: string; loginServer: string; httpsUrl: string; pushAddress: string; username: string; password: string; caFile: string }>;
+      emulator: { controlUrl: string };
+    };
     const health = await fetch(`${sandbox.host.url}/api/health`);
     const elapsed = Date.now() - started;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
 
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'healthy', dependencies: [{ name: 'storage', status: 'up' }] });
+    expect(await health.json()).toMatchObject({ status: 'healthy', dependencies: [{ name: 'storage', status: 'up' }, { name: 'registry:sandbox', status: 'up' }] });
+    expect(sandbox.registries).toEqual([expect.objectContaining({ name: 'sandbox', httpsUrl: `https://${sandbox.registries[0]!.loginServer}` })]);
+    expect(sandbox.registries[0]!.pushAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(sandbox.registries[0]!.password.length).toBeGreaterThan(10);
+    expect(readFileSync(sandbox.registries[0]!.caFile, 'utf8')).toContain('BEGIN CERTIFICATE');
+    expect(sandbox.host.adminPrincipal.length).toBeGreaterThan(20);
+    const registry = sandbox.registries[0]!;
+    const catalog = await fetch(`http://${registry.pushAddress}/v2/_catalog`, { headers: { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } });
+    expect(((await catalog.json()) as { repositories: string[] }).repositories).toEqual(expect.arrayContaining(['team-a/app', 'team-b/multi']));
     expect(elapsed).toBeLessThan(20_000);
     expect(sandbox.host.functionKey.length).toBeGreaterThan(20);
     expect(sandbox.storage.connectionString).toContain('TableEndpoint=http://127.0.0.1:');

@@ -1,0 +1,109 @@
+/**
+ * What a conversion failure means and what to do about it. ACR reports a failed operation with a status and a
+ * free-text `details`; where it names an error code we match the code, never the prose — except ACR's one fixed
+ * sentence "Conversion operation failed due to an unknown error" (troubleshooting seed), which carries none.
+ */
+export interface FailureClass {
+  readonly code: string;
+  /** Whether a new attempt can succeed without anyone changing anything. */
+  readonly retryable: boolean;
+  readonly remediation: string;
+}
+
+const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
+  UNSUPPORTED_PLATFORM: {
+    retryable: false,
+    remediation:
+      'Artifact streaming converts linux/amd64 images only; Windows and ARM64 images are not supported. Push a linux/amd64 build, or a multi-arch index that includes linux/amd64 (docker buildx build --platform linux/amd64,linux/arm64).',
+  },
+  NO_SUPPORTED_PLATFORM_FOUND: {
+    retryable: false,
+    remediation: 'The image index has no linux/amd64 image, the only platform artifact streaming supports. Add a linux/amd64 variant to the index and push it again.',
+  },
+  UNSUPPORTED_MEDIATYPE: {
+    retryable: false,
+    remediation: 'Only container images (Docker v2 or OCI image manifests and indexes) can be made streamable; Helm charts and other OCI artifacts cannot. Exclude this repository or tag in the policy.',
+  },
+  UNSUPPORTED_ARTIFACT_TYPE: {
+    retryable: false,
+    remediation: 'The manifest is itself a streaming artifact or another referrer; nothing to convert. If this keeps happening, report it: referrer pushes should be ignored.',
+  },
+  SKU_NOT_SUPPORTED: {
+    retryable: false,
+    remediation: 'Artifact streaming needs a Premium registry: az acr update --name <registry> --sku Premium.',
+  },
+  CMK_NOT_SUPPORTED: {
+    retryable: false,
+    remediation: 'Registries encrypted with customer-managed keys cannot use artifact streaming. Use a registry without CMK encryption for images that must stream.',
+  },
+  IMAGE_TOO_LARGE: {
+    retryable: false,
+    remediation: 'Artifact streaming works for images up to 30 GB. Slim the image (multi-stage builds, fewer layers of large data) or exclude its tag.',
+  },
+  DENIED: {
+    retryable: false,
+    remediation:
+      "The app's identity may not push to this repository. Grant it AcrPush on the registry, or on ABAC-mode registries the repository-scoped 'Container Registry Repository Writer' role.",
+  },
+  UNAUTHORIZED: {
+    retryable: false,
+    remediation: "ACR refused the app's credentials. Check the managed identity (AZURE_CLIENT_ID) or the registry's password setting, and its role assignments.",
+  },
+  UNKNOWN_ERROR: {
+    retryable: true,
+    remediation:
+      'ACR reported "Conversion operation failed due to an unknown error". It is retried automatically; if it keeps failing, open a support request quoting the operation id — Azure support can search their logs by it.',
+  },
+  NOT_REPLICATED: {
+    retryable: true,
+    remediation: 'The image was not found where the conversion ran, usually because geo-replication had not finished. It is retried automatically.',
+  },
+  THROTTLED: {
+    retryable: true,
+    remediation: 'ACR throttled the request (HTTP 429). It is retried after the time ACR asked for; if it persists, spread pushes or backfills out over time.',
+  },
+  REFERRER_MISSING: {
+    retryable: true,
+    remediation: 'ACR reported the conversion as succeeded but no streaming artifact is attached to the image. It is converted again; a referrer deleted by a copy or cleanup tool has the same effect.',
+  },
+  CANCELED: {
+    retryable: false,
+    remediation: 'The conversion was canceled (by this app at its deadline, or by someone with az acr artifact-streaming operation cancel). Start it again with POST /api/registries/{registry}/conversions.',
+  },
+  TIMED_OUT: {
+    retryable: false,
+    remediation: 'The conversion did not finish before the policy deadline and was canceled. Large images take longer: raise deadlineMinutes in the policy, then start it again.',
+  },
+};
+
+const codePattern = /\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/g;
+const unknownErrorSentence = /failed due to an unknown error/i;
+const notFoundCodes = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'BLOB_UNKNOWN', 'NOT_FOUND', 'RESOURCE_NOT_FOUND']);
+
+/** Classifies a failed or canceled operation from its `details` text (and status). */
+export function classifyOperationFailure(status: 'Failed' | 'Canceled', details: string | undefined): FailureClass {
+  if (status === 'Canceled') return failureClass('CANCELED');
+  const text = details ?? '';
+  for (const match of text.matchAll(codePattern)) {
+    const code = match[1]!;
+    if (code in catalogue) return failureClass(code);
+    if (notFoundCodes.has(code)) return failureClass('NOT_REPLICATED');
+  }
+  if (unknownErrorSentence.test(text)) return failureClass('UNKNOWN_ERROR');
+  if (/not found/i.test(text)) return failureClass('NOT_REPLICATED');
+  return failureClass('UNKNOWN_ERROR');
+}
+
+/** Classifies an ACR error answer to the start request itself (e.g. 403 DENIED with a reason). */
+export function classifyStartError(status: number, code: string, reason: string | undefined): FailureClass {
+  if (reason !== undefined && reason in catalogue) return failureClass(reason);
+  if (status === 429) return failureClass('THROTTLED');
+  if (code in catalogue) return failureClass(code);
+  if (status === 404 || notFoundCodes.has(code)) return failureClass('NOT_REPLICATED');
+  return { code, retryable: status >= 500, remediation: `ACR refused to start the conversion (HTTP ${status} ${code}).` };
+}
+
+export function failureClass(code: string): FailureClass {
+  const known = catalogue[code];
+  return known ? { code, ...known } : { code, retryable: false, remediation: `ACR reported ${code}.` };
+}

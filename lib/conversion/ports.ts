@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import type { RegistryClient } from '../registry/client.js';
+import type { ConversionRecord, ConversionStatus, ImageKey, Versioned } from './record.js';
+
+/** Conversion rows; every write is conditional so concurrent workers cannot overwrite each other. */
+export interface ConversionStore {
+  read(key: ImageKey): Promise<Versioned<ConversionRecord> | undefined>;
+  /** Inserts; resolves undefined when the row already exists. */
+  create(record: ConversionRecord): Promise<string | undefined>;
+  /** Replaces when the ETag still matches; resolves undefined when someone else wrote (412) or it is gone. */
+  replace(record: ConversionRecord, etag: string): Promise<string | undefined>;
+  list(registry: string, filter: ConversionFilter, page: { continuationToken?: string; pageSize: number }): Promise<{ items: ConversionRecord[]; continuationToken?: string }>;
+  /** Pending and Running rows of every registry, for the sweeper. */
+  listInFlight(): AsyncIterable<Versioned<ConversionRecord>>;
+}
+
+export interface ConversionFilter {
+  readonly repository?: string;
+  readonly status?: ConversionStatus;
+  /** Only rows updated at or after this instant. */
+  readonly since?: Date;
+}
+
+export const domainEventTypes = ['conversion.succeeded', 'conversion.failed', 'conversion.timedOut', 'conversion.canceled'] as const;
+export type DomainEventType = (typeof domainEventTypes)[number];
+
+/** What happened to an image, for alert delivery (the outbox) — never carries secrets. */
+export interface DomainEvent {
+  /** Deterministic, so recording the same outcome twice stores one event. */
+  readonly id: string;
+  readonly type: DomainEventType;
+  readonly time: string;
+  readonly registry: string;
+  readonly repository: string;
+  readonly digest: string;
+  readonly tag?: string;
+  readonly operationId?: string;
+  readonly status: ConversionStatus;
+  readonly errorCode?: string;
+  readonly message?: string;
+  readonly remediation?: string;
+  readonly attempts: number;
+}
+
+export interface Outbox {
+  /** Idempotent by `event.id`. */
+  append(event: DomainEvent): Promise<void>;
+}
+
+export const trackingMessageSchema = z
+  .object({
+    kind: z.enum(['start', 'poll']),
+    registry: z.string().min(1).max(50),
+    repository: z.string().min(1).max(255),
+    digest: z.string().min(1).max(200),
+    token: z.string().min(1).max(64),
+  })
+  .strict();
+export type TrackingMessage = z.infer<typeof trackingMessageSchema>;
+
+export interface TrackingQueue {
+  send(message: TrackingMessage, delaySeconds: number): Promise<void>;
+}
+
+/** The registry calls the pipeline makes (RegistryClient implements them; tests may pass a fake). */
+export type RegistryGateway = Pick<
+  RegistryClient,
+  'getManifest' | 'getManifestAttributes' | 'listReferrers' | 'getStreamingOperation' | 'startStreamingConversion' | 'getOperation' | 'cancelOperation' | 'resolveTag'
+>;
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,75 @@
+/**
+ * The state of one image's conversion: one row per (registry, repository, digest). The row is also the lock —
+ * every change is an ETag-conditional write — so duplicate events, several tags pushed at once, redelivered
+ * queue messages and parallel instances all converge on one conversion.
+ */
+export const conversionStatuses = ['Skipped', 'Pending', 'Running', 'Succeeded', 'Failed', 'TimedOut', 'Canceled', 'Deleted'] as const;
+export type ConversionStatus = (typeof conversionStatuses)[number];
+
+export const terminalStatuses: ReadonlySet<ConversionStatus> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Canceled', 'Deleted', 'Skipped']);
+export const inFlightStatuses: ReadonlySet<ConversionStatus> = new Set(['Pending', 'Running']);
+
+export type ConversionSource = 'event' | 'manual' | 'backfill' | 'sweeper';
+
+export interface ImageKey {
+  readonly registry: string;
+  readonly repository: string;
+  readonly digest: string;
+}
+
+export interface ConversionRecord extends ImageKey {
+  readonly status: ConversionStatus;
+  readonly tags: readonly string[];
+  readonly kind?: string;
+  readonly mediaType?: string;
+  readonly platforms?: string;
+  readonly sizeBytes?: number;
+  /** Why it is (or is not) being converted, in words. */
+  readonly reason: string;
+  readonly skipReason?: string;
+  readonly policyScope?: string;
+  readonly source: ConversionSource;
+  readonly operationId?: string;
+  readonly operationStatus?: string;
+  readonly progress?: string;
+  /** Conversions requested from ACR for this image (POSTs); adoption of an ongoing one counts as one. */
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  /** Tracking polls of the current operation. */
+  readonly polls: number;
+  /** Only the tracking message carrying this token may act; a new token retires older messages. */
+  readonly trackingToken?: string;
+  /** While in the future, one worker owns the start path; a crashed worker's lease simply runs out. */
+  readonly leaseUntil?: string;
+  readonly nextCheckAt?: string;
+  readonly deadlineAt?: string;
+  readonly lastErrorCode?: string;
+  readonly lastErrorMessage?: string;
+  readonly remediation?: string;
+  readonly correlationId?: string;
+  readonly lastEventId?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly completedAt?: string;
+}
+
+/** A record with the ETag it was read with; writes pass it back. */
+export interface Versioned<T> {
+  readonly value: T;
+  readonly etag: string;
+}
+
+/** Table keys: one partition per registry; the row key joins repository and digest (`/` is not allowed in keys). */
+export function conversionKeys(key: ImageKey): { partitionKey: string; rowKey: string } {
+  return { partitionKey: key.registry, rowKey: `${repositoryKey(key.repository)}@${key.digest}` };
+}
+
+/** Repository names never contain `:`, so it stands in for `/` reversibly. */
+export function repositoryKey(repository: string): string {
+  return repository.replaceAll('/', ':');
+}
+
+export function describeImage(key: ImageKey): string {
+  return `${key.registry}/${key.repository}@${key.digest.slice(0, 19)}`;
+}

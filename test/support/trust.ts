@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+
+/**
+ * An Azure SDK HTTP client that trusts the emulator's CA, for in-process tests (the product itself trusts it
+ * through NODE_EXTRA_CA_CERTS, which only works when set before a process starts).
+ */
+export function trustingHttpClient(caFile: string): HttpClient {
+  const ca = readFileSync(caFile, 'utf8');
+  const inner = createDefaultHttpClient();
+  return {
+    sendRequest: (request) => {
+      request.tlsSettings = { ...request.tlsSettings, ca };
+      return inner.sendRequest(request);
+    },
+  };
+}
