@@ -57,6 +57,8 @@ async function main(): Promise<void> {
     emulator = await startSandboxEmulator({ directory: sandboxDirectory, seed: true });
     stopping.push(() => emulator!.close());
     Object.assign(env, emulator.appSettings());
+    // The sandbox converts every tagged push, so `npm start` shows the product working end to end.
+    env.DEFAULT_POLICY ??= JSON.stringify({ mode: 'onPush', tags: { include: ['*'], exclude: [] } });
   }
 
   let config;

@@ -1,5 +1,21 @@
 import type { FunctionDeclaration } from '../lib/hosting/catalog.js';
+import { cancelConversion } from './cancelConversion.js';
+import { getConversion } from './getConversion.js';
 import { health } from './health.js';
+import { listConversions } from './listConversions.js';
+import { onRegistryEvent } from './onRegistryEvent.js';
+import { startConversion } from './startConversion.js';
+import { sweepConversions } from './sweepConversions.js';
+import { trackConversion } from './trackConversion.js';
 
 /** Every function of the app. Registered for Azure by index.ts; served locally by dev/host. */
-export const catalog: readonly FunctionDeclaration[] = [health];
+export const catalog: readonly FunctionDeclaration[] = [
+  health,
+  onRegistryEvent,
+  trackConversion,
+  sweepConversions,
+  startConversion,
+  listConversions,
+  getConversion,
+  cancelConversion,
+];

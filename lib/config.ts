@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policySchema, type Policy } from './policy/model.js';
 
 /**
  * Application settings: the one place every setting is named, with its default. The same names appear in
@@ -48,7 +49,7 @@ const registrySchema = z
 export type RegistryAuthSettings = z.infer<typeof registryAuthSchema>;
 export type RegistrySettings = z.infer<typeof registrySchema>;
 
-const jsonArray = z.string().transform((text, ctx) => {
+const jsonText = z.string().transform((text, ctx) => {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -78,13 +79,26 @@ const environmentSchema = z.object({
   /** Prefix of every table, queue and container this app owns, so several instances can share an account. */
   STORAGE_PREFIX: z.string().regex(storagePrefixPattern, 'lowercase letters and digits, 3 to 20, starting with a letter').default('streaming'),
   /** JSON array of registries this app serves: [{ name, loginServer, resourceId, auth }]. */
-  REGISTRIES: jsonArray.pipe(z.array(registrySchema)).default([]),
+  REGISTRIES: jsonText.pipe(z.array(registrySchema)).default([]),
   /** Resource Manager endpoint (sovereign clouds differ). */
   ARM_ENDPOINT: z.url({ protocol: /^https$/ }).default('https://management.azure.com'),
   /** Entra ID audience of ACR tokens: `https://containerregistry.azure.net` in the public cloud. */
   ACR_AUDIENCE: z.url({ protocol: /^https$/ }).default('https://containerregistry.azure.net'),
   /** Client ID of the user-assigned managed identity the app runs as (read by @azure/identity too). */
   AZURE_CLIENT_ID: optionalText,
+  /** JSON policy applied where no stored policy matches (fields as the policy API; missing fields take its defaults). */
+  DEFAULT_POLICY: jsonText.pipe(policySchema).default(policySchema.parse({})),
+  /** First tracking poll after a conversion starts; later polls double up to the maximum. */
+  TRACKING_FIRST_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  TRACKING_MAX_POLL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** How long one worker owns an image's start path before others may take over (crash recovery). */
+  CONVERSION_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(120),
+  /** NCRONTAB of the sweeper that re-drives conversions whose tracking went quiet. */
+  SWEEPER_SCHEDULE: z.string().min(9).default('0 */5 * * * *'),
+  /** A conversion whose next check is this overdue counts as quiet (lost message, crashed host). */
+  SWEEPER_QUIET_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
+  /** ACR requests in flight at once per registry. */
+  ACR_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
 });
 
 /** Every app setting the schema reads; parity tests compare it with local.settings.sample.json and the Bicep. */
@@ -110,6 +124,10 @@ export interface AppConfig {
   readonly armEndpoint: string;
   readonly acrAudience: string;
   readonly managedIdentityClientId: string | undefined;
+  readonly defaultPolicy: Policy;
+  readonly tracking: { readonly firstPollSeconds: number; readonly maxPollSeconds: number; readonly leaseSeconds: number; readonly quietSeconds: number };
+  readonly sweeperSchedule: string;
+  readonly acrMaxConcurrency: number;
 }
 
 export class ConfigurationError extends Error {
@@ -142,6 +160,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     armEndpoint: settings.ARM_ENDPOINT.replace(/\/$/, ''),
     acrAudience: settings.ACR_AUDIENCE.replace(/\/$/, ''),
     managedIdentityClientId: settings.AZURE_CLIENT_ID,
+    defaultPolicy: settings.DEFAULT_POLICY,
+    tracking: {
+      firstPollSeconds: settings.TRACKING_FIRST_POLL_SECONDS,
+      maxPollSeconds: settings.TRACKING_MAX_POLL_SECONDS,
+      leaseSeconds: settings.CONVERSION_LEASE_SECONDS,
+      quietSeconds: settings.SWEEPER_QUIET_SECONDS,
+    },
+    sweeperSchedule: settings.SWEEPER_SCHEDULE,
+    acrMaxConcurrency: settings.ACR_MAX_CONCURRENCY,
   };
 }
 
@@ -233,6 +260,15 @@ export function storageFromConnectionString(raw: string): StorageSettings | stri
   return { kind: 'connectionString', connectionString, blobServiceUri: blob, queueServiceUri: queue, tableServiceUri: table };
 }
 
+/**
+ * Settings that function declarations reference as binding expressions (`%STORAGE_PREFIX%-tracking`,
+ * `%SWEEPER_SCHEDULE%`). The Functions host resolves those from app settings alone, without our defaults, so
+ * hosts get the effective values explicitly (the Bicep sets them too).
+ */
+export function bindingSettings(config: AppConfig): Record<string, string> {
+  return { STORAGE_PREFIX: config.storagePrefix, SWEEPER_SCHEDULE: config.sweeperSchedule };
+}
+
 /** What /api/health and start-up logs may show: names and endpoints, never keys, passwords or SAS tokens. */
 export function summarizeConfig(config: AppConfig): Record<string, unknown> {
   return {
@@ -250,5 +286,6 @@ export function summarizeConfig(config: AppConfig): Record<string, unknown> {
       auth: registry.auth.type,
     })),
     armEndpoint: config.armEndpoint,
+    defaultPolicy: { mode: config.defaultPolicy.mode, tags: config.defaultPolicy.tags },
   };
 }

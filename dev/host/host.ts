@@ -8,7 +8,7 @@ import { createHttpFront } from './http-front.js';
 import { consoleLogSink, InvocationRunner, type HostLogSink } from './invocation.js';
 import type { HostKeys } from './keys.js';
 import { defaultQueueSettings, startQueueListener, type QueueHostSettings, type QueueListener } from './queue-listener.js';
-import { resolveSchedule } from './ncrontab.js';
+import { resolveBindingExpression, resolveSchedule } from './ncrontab.js';
 import { startTimer, type RunningTimer } from './timer-scheduler.js';
 
 export interface LocalHostOptions {
@@ -81,8 +81,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     for (const declaration of options.catalog) {
       if (isQueueFunction(declaration)) {
         const storage = storageFor(declaration.trigger.connection);
-        const queue = storage.queue(declaration.trigger.queueName);
-        const poison = storage.queue(`${declaration.trigger.queueName}-poison`);
+        const queueName = resolveBindingExpression(declaration.trigger.queueName, options.env, `queue name of ${declaration.name}`);
+        const queue = storage.queue(queueName);
+        const poison = storage.queue(`${queueName}-poison`);
         await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]);
         listeners.push(startQueueListener(declaration, queue, poison, queueSettings, runner, log));
       } else if (isTimerFunction(declaration)) {

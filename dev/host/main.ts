@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigurationError, loadConfig } from '../../lib/config.js';
+import { bindingSettings, ConfigurationError, loadConfig } from '../../lib/config.js';
 import { isHttpFunction } from '../../lib/hosting/catalog.js';
 import { catalog } from '../../functions/catalog.js';
 import { startLocalHost, queueSettingsFromHostJson } from './host.js';
@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   const local = readLocalSettings(directory);
   for (const [name, value] of Object.entries(local.values)) process.env[name] ??= value;
   try {
-    loadConfig(process.env);
+    const config = loadConfig(process.env);
+    for (const [name, value] of Object.entries(bindingSettings(config))) process.env[name] ??= value;
   } catch (error) {
     if (error instanceof ConfigurationError) {
       process.stderr.write(`${error.message}\n`);

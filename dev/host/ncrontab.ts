@@ -31,11 +31,18 @@ export function parseNcrontab(expression: string): NcrontabSchedule {
   };
 }
 
-/** `%SETTING%` names an app setting holding the schedule, as in the host. */
+/**
+ * Binding expressions as the host resolves them: every `%SETTING%` in a trigger property (a schedule, a queue
+ * name) is replaced by that app setting's value; a missing setting is an error naming it.
+ */
+export function resolveBindingExpression(text: string, env: Readonly<Record<string, string | undefined>>, what = 'binding'): string {
+  return text.replace(/%([^%]+)%/g, (_match, name: string) => {
+    const value = env[name];
+    if (value === undefined || value.trim() === '') throw new Error(`${what} refers to app setting ${name}, which is not set`);
+    return value;
+  });
+}
+
 export function resolveSchedule(schedule: string, env: Readonly<Record<string, string | undefined>>): string {
-  const reference = /^%([^%]+)%$/.exec(schedule.trim());
-  if (!reference) return schedule;
-  const value = env[reference[1]!];
-  if (value === undefined || value.trim() === '') throw new Error(`timer schedule refers to app setting ${reference[1]}, which is not set`);
-  return value;
+  return resolveBindingExpression(schedule, env, 'timer schedule');
 }

@@ -8,7 +8,7 @@ export const streamingArtifactType = 'application/vnd.azure.artifact.streaming.v
 
 export const streamingStatuses = ['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
 export type StreamingStatus = (typeof streamingStatuses)[number];
-export const isOngoing = (status: StreamingStatus): boolean => status === 'NotStarted' || status === 'Running';
+export const isOngoing = (status: StreamingStatus): status is 'NotStarted' | 'Running' => status === 'NotStarted' || status === 'Running';
 
 /** `POST|GET /acr/v1/{repo}/_streaming/{digest}`: `{"id","status"}`. */
 export const streamingOperationRef = z.looseObject({ id: z.string().min(1), status: z.enum(streamingStatuses) });

@@ -109,13 +109,16 @@ export class StreamingService {
     store.onManifestPushed((pushed) => this.#autoConvert(pushed));
   }
 
-  /** Behaviour for a repository, or one digest in it (takes precedence); `undefined` values keep the default. */
+  /**
+   * Behaviour for a repository, or one digest in it (takes precedence), or every repository of the registry
+   * (`*`); `undefined` values keep the default.
+   */
   setBehaviour(repository: string, digest: string | undefined, behaviour: Partial<ConversionBehaviour>): void {
     this.#behaviours.set(digest === undefined ? repository : `${repository}@${digest}`, behaviour);
   }
 
   #behaviour(repository: string, digest: string): ConversionBehaviour {
-    return { ...DEFAULT_BEHAVIOUR, ...this.#behaviours.get(repository), ...this.#behaviours.get(`${repository}@${digest}`) };
+    return { ...DEFAULT_BEHAVIOUR, ...this.#behaviours.get('*'), ...this.#behaviours.get(repository), ...this.#behaviours.get(`${repository}@${digest}`) };
   }
 
   /**

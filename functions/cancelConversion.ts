@@ -1,0 +1,20 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { imageParams, requireRepository } from '../lib/conversion/api.js';
+import { getDependencies } from '../lib/deps.js';
+import type { HttpFunction } from '../lib/hosting/catalog.js';
+import { parseParts, queryObject, respond } from '../lib/http/request.js';
+
+async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return respond(context, async () => {
+    const { registry, digest } = parseParts(request.params, imageParams, 'params');
+    const repository = requireRepository(queryObject(request));
+    return { status: 200, jsonBody: await getDependencies().conversionApi.cancel(registry, repository, digest, context) };
+  });
+}
+
+/** Cancels a running conversion: `POST /api/registries/{registry}/conversions/{digest}/cancel?repository=…`. */
+export const cancelConversion: HttpFunction = {
+  name: 'cancelConversion',
+  trigger: { type: 'http', route: 'registries/{registry}/conversions/{digest}/cancel', methods: ['POST'], authLevel: 'function' },
+  handler,
+};

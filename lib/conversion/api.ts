@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import { isDigest, isRepositoryName, isTag } from '../registry/names.js';
+import type { ConversionStore } from './ports.js';
+import { conversionStatuses, type ConversionRecord } from './record.js';
+import type { ConversionService } from './service.js';
+
+/** What the API shows of a conversion: everything but the internal lock fields. */
+export type ConversionView = Omit<ConversionRecord, 'trackingToken' | 'leaseUntil'>;
+
+export function toView(record: ConversionRecord): ConversionView {
+  const { trackingToken: _token, leaseUntil: _lease, ...view } = record;
+  return view;
+}
+
+const registryParam = z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50');
+const repository = z.string().refine(isRepositoryName, 'not an OCI repository name (lowercase, [a-z0-9._-] components separated by /)');
+const digest = z.string().refine(isDigest, 'not a sha256:<64 hex> digest');
+
+export const startConversionBody = z
+  .object({
+    repository,
+    tag: z.string().refine(isTag, 'not a valid tag').optional(),
+    digest: digest.optional(),
+    /** Attempt even when the platform looks unsupported; ACR then answers with its own error and remediation. */
+    force: z.boolean().default(false),
+  })
+  .strict()
+  .refine((body) => (body.tag === undefined) !== (body.digest === undefined), { message: 'give exactly one of tag or digest', path: ['tag'] });
+
+export const listConversionsQuery = z
+  .object({
+    repository: repository.optional(),
+    status: z.enum(conversionStatuses).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    continuationToken: z.string().max(2_048).optional(),
+    pageSize: z.coerce.number().int().min(1).max(1_000).default(100),
+  })
+  .strict();
+
+export const imageParams = z.object({ registry: registryParam, digest }).strict();
+export const registryParams = z.object({ registry: registryParam }).strict();
+export const repositoryQuery = z.object({ repository }).strict();
+
+/** The conversion HTTP use cases; functions/ only parse and map. */
+export class ConversionApi {
+  constructor(
+    private readonly service: ConversionService,
+    private readonly store: ConversionStore,
+    private readonly configuredRegistries: readonly string[],
+    private readonly resolveTag: (registry: string, repository: string, tag: string) => Promise<string | undefined>,
+  ) {}
+
+  async start(registry: string, body: z.infer<typeof startConversionBody>, log: Logger): Promise<ConversionView> {
+    this.assertRegistry(registry);
+    const resolved = body.digest ?? (await this.resolveTag(registry, body.repository, body.tag!));
+    if (resolved === undefined) throw new NotFoundError(`Tag ${body.tag ?? ''} does not exist in ${registry}/${body.repository}.`, [{ field: 'body.tag', reason: 'no such tag' }]);
+    const key = { registry, repository: body.repository, digest: resolved };
+    const outcome = await this.service.request(key, { source: 'manual', tags: body.tag ? [body.tag] : [], manual: true, force: body.force }, log);
+    if (outcome === 'gone') throw new NotFoundError(`${registry}/${body.repository}@${resolved} does not exist.`, [{ field: 'body.digest', reason: 'no such manifest' }]);
+    return this.get(registry, body.repository, resolved);
+  }
+
+  async get(registry: string, repositoryName: string, digestValue: string): Promise<ConversionView> {
+    this.assertRegistry(registry);
+    const record = await this.store.read({ registry, repository: repositoryName, digest: digestValue });
+    if (record === undefined) throw new NotFoundError(`No conversion recorded for ${registry}/${repositoryName}@${digestValue}.`);
+    return toView(record.value);
+  }
+
+  async list(registry: string, query: z.infer<typeof listConversionsQuery>): Promise<{ items: ConversionView[]; continuationToken?: string }> {
+    this.assertRegistry(registry);
+    const page = await this.store.list(
+      registry,
+      { ...(query.repository ? { repository: query.repository } : {}), ...(query.status ? { status: query.status } : {}), ...(query.since ? { since: new Date(query.since) } : {}) },
+      { pageSize: query.pageSize, ...(query.continuationToken ? { continuationToken: query.continuationToken } : {}) },
+    );
+    return { items: page.items.map(toView), ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
+  }
+
+  async cancel(registry: string, repositoryName: string, digestValue: string, log: Logger): Promise<ConversionView> {
+    this.assertRegistry(registry);
+    const record = await this.service.cancel({ registry, repository: repositoryName, digest: digestValue }, log);
+    if (record === undefined) throw new NotFoundError(`No conversion recorded for ${registry}/${repositoryName}@${digestValue}.`);
+    return toView(record);
+  }
+
+  private assertRegistry(registry: string): void {
+    if (!this.configuredRegistries.includes(registry)) throw new NotFoundError(`Registry ${registry} is not configured.`, [{ field: 'params.registry', reason: 'not a configured registry' }]);
+  }
+}
+
+export function requireRepository(query: Record<string, string>): string {
+  const result = repositoryQuery.safeParse(query);
+  if (!result.success) throw new ValidationError('The repository query parameter is required (repository names contain "/", so they travel in the query).', [{ field: 'query.repository', reason: 'required; an OCI repository name' }]);
+  return result.data.repository;
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import type { RegistrySettings } from '../config.js';
+import { isDigest, isRepositoryName, isTag } from '../registry/names.js';
+
+export const imagePushedType = 'Microsoft.ContainerRegistry.ImagePushed';
+export const imageDeletedType = 'Microsoft.ContainerRegistry.ImageDeleted';
+
+/**
+ * Event Grid schema with ACR's data (wire.md §2.1). Only `target.repository` and `target.digest` are required of
+ * the data — real payloads omit the rest — and unknown fields are allowed, as Event Grid adds them over time.
+ */
+const eventSchema = z.looseObject({
+  id: z.string().min(1).max(256),
+  topic: z.string().min(1).max(1_024),
+  subject: z.string().max(2_048).optional(),
+  eventType: z.string().min(1).max(256),
+  eventTime: z.string().max(64).optional(),
+  dataVersion: z.string().max(16).optional(),
+  metadataVersion: z.string().max(16).optional(),
+  data: z.looseObject({
+    id: z.string().max(256).optional(),
+    action: z.string().max(64).optional(),
+    target: z.looseObject({
+      mediaType: z.string().max(256).optional(),
+      size: z.number().nonnegative().optional(),
+      digest: z.string().max(200),
+      repository: z.string().max(256),
+      tag: z.string().max(256).optional(),
+    }),
+  }),
+});
+
+export type RegistryEvent =
+  | { readonly kind: 'pushed' | 'deleted'; readonly eventId: string; readonly registry: string; readonly repository: string; readonly digest: string; readonly tag?: string; readonly mediaType?: string }
+  | { readonly kind: 'ignored'; readonly eventId: string; readonly reason: string }
+  | { readonly kind: 'rejected'; readonly eventId?: string; readonly reason: string };
+
+/**
+ * Turns a delivered Event Grid event into what the pipeline acts on — or says, in words, why it must not act:
+ * a malformed event, a topic that is not a configured registry (spoofing or misrouting), a name that breaks the
+ * OCI grammar. Pure; never throws.
+ */
+export function parseRegistryEvent(raw: unknown, registries: readonly RegistrySettings[]): RegistryEvent {
+  const parsed = eventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const eventId = typeof (raw as { id?: unknown } | null)?.id === 'string' ? ((raw as { id: string }).id.slice(0, 256)) : undefined;
+    const reason = `malformed event: ${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`).join('; ')}`;
+    return eventId === undefined ? { kind: 'rejected', reason } : { kind: 'rejected', eventId, reason };
+  }
+  const event = parsed.data;
+  const registry = registries.find((candidate) => candidate.resourceId.toLowerCase() === event.topic.toLowerCase());
+  if (registry === undefined) return { kind: 'rejected', eventId: event.id, reason: `topic ${event.topic.slice(0, 300)} is not a configured registry` };
+  if (event.eventType !== imagePushedType && event.eventType !== imageDeletedType) {
+    return { kind: 'ignored', eventId: event.id, reason: `event type ${event.eventType.slice(0, 100)} is not handled` };
+  }
+  const { repository, digest, tag, mediaType } = event.data.target;
+  if (!isRepositoryName(repository)) return { kind: 'rejected', eventId: event.id, reason: `"${repository.slice(0, 100)}" is not an OCI repository name` };
+  if (!isDigest(digest)) return { kind: 'rejected', eventId: event.id, reason: `"${digest.slice(0, 100)}" is not a digest` };
+  if (tag !== undefined && !isTag(tag)) return { kind: 'rejected', eventId: event.id, reason: `"${tag.slice(0, 100)}" is not a tag` };
+  return {
+    kind: event.eventType === imagePushedType ? 'pushed' : 'deleted',
+    eventId: event.id,
+    registry: registry.name,
+    repository,
+    digest,
+    ...(tag === undefined ? {} : { tag }),
+    ...(mediaType === undefined ? {} : { mediaType }),
+  };
+}

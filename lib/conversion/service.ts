@@ -1,0 +1,411 @@
+import { randomUUID } from 'node:crypto';
+import type { RegistrySettings } from '../config.js';
+import type { Logger } from '../logging.js';
+import { decide, type RegistryReadiness } from '../policy/eligibility.js';
+import type { PolicySource } from '../policy/model.js';
+import { isAcrError } from '../registry/errors.js';
+import { isOngoing, streamingArtifactType, type StreamingOperation } from '../registry/wire.js';
+import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
+import { parseRegistryEvent } from './events.js';
+import { classifyOperationFailure, classifyStartError, failureClass, type FailureClass } from './failures.js';
+import { inspectManifest } from './inspect.js';
+import type { Clock, ConversionStore, DomainEventType, Outbox, RegistryGateway, TrackingQueue } from './ports.js';
+import { trackingMessageSchema } from './ports.js';
+import { describeImage, repositoryKey, type ConversionRecord, type ConversionSource, type ConversionStatus, type ImageKey, type Versioned } from './record.js';
+
+export interface ConversionSettings {
+  readonly firstPollSeconds: number;
+  readonly maxPollSeconds: number;
+  readonly leaseSeconds: number;
+  readonly quietSeconds: number;
+}
+
+export interface ConversionDependencies {
+  readonly registries: readonly RegistrySettings[];
+  readonly gateway: (registry: string) => RegistryGateway;
+  readonly store: ConversionStore;
+  readonly outbox: Outbox;
+  readonly queue: TrackingQueue;
+  readonly policies: PolicySource;
+  readonly readiness: (registry: RegistrySettings) => Promise<RegistryReadiness>;
+  readonly settings: ConversionSettings;
+  readonly clock: Clock;
+  readonly random?: () => number;
+}
+
+export interface RequestOptions {
+  readonly source: ConversionSource;
+  readonly tags: readonly string[];
+  readonly eventId?: string;
+  /** By hand: the owner asked for this image, so tag rules and the off switch do not apply. */
+  readonly manual?: boolean;
+  /** Attempt even where the platform looks unsupported (ACR decides). */
+  readonly force?: boolean;
+}
+
+export type EventOutcome = 'rejected' | 'ignored' | 'deleted' | 'duplicate' | 'gone' | 'skipped' | 'claimed-elsewhere' | ConversionStatus;
+
+/** Referrer checks after ACR says Succeeded, before concluding the streaming artifact is missing. */
+const referrerChecks = 3;
+
+/**
+ * From a pushed digest to a streamable image, exactly once. The conversion row is the lock: claiming it is an
+ * ETag-conditional write, a lease bounds how long a crashed worker holds it, and only the queue message carrying
+ * the row's current tracking token may act. Remote state is re-read before every action (referrer present? an
+ * operation already running?), so duplicates, redeliveries and parallel instances converge on one conversion.
+ *
+ * Errors: transient upstream failures are rethrown (Event Grid and the queue redeliver); invalid input and
+ * permanent failures are recorded and never thrown.
+ */
+export class ConversionService {
+  private readonly random: () => number;
+
+  constructor(private readonly deps: ConversionDependencies) {
+    this.random = deps.random ?? Math.random;
+  }
+
+  /** Event Grid entry point. */
+  async handleEvent(raw: unknown, log: Logger): Promise<EventOutcome> {
+    const event = parseRegistryEvent(raw, this.deps.registries);
+    if (event.kind === 'rejected') {
+      log.warn(`event rejected: ${event.reason}`, { eventId: event.eventId });
+      return 'rejected';
+    }
+    if (event.kind === 'ignored') {
+      log.info(`event ignored: ${event.reason}`, { eventId: event.eventId });
+      return 'ignored';
+    }
+    const key = { registry: event.registry, repository: event.repository, digest: event.digest };
+    if (event.kind === 'deleted') return this.markDeleted(key, event.eventId, log);
+    return this.request(key, { source: 'event', tags: event.tag ? [event.tag] : [], eventId: event.eventId }, log);
+  }
+
+  /** Decides for one image and, when eligible, starts (or adopts) its conversion. */
+  async request(key: ImageKey, options: RequestOptions, log: Logger): Promise<EventOutcome> {
+    const fields = { ...key, eventId: options.eventId, source: options.source };
+    const existing = await this.deps.store.read(key);
+    if (existing && !this.worthReconsidering(existing.value, options)) {
+      log.info(`${describeImage(key)}: already ${existing.value.status}; nothing to do`, fields);
+      return 'duplicate';
+    }
+    const gateway = this.deps.gateway(key.registry);
+    const manifest = await gateway.getManifest(key.repository, key.digest);
+    if (manifest === undefined) {
+      log.warn(`${describeImage(key)}: manifest no longer exists; nothing to convert`, fields);
+      return 'gone';
+    }
+    const attributes = await gateway.getManifestAttributes(key.repository, key.digest);
+    const tags = [...new Set([...(existing?.value.tags ?? []), ...options.tags, ...(attributes?.tags ?? [])])];
+    const facts = inspectManifest(key.repository, manifest, attributes, tags);
+    const applied = await this.deps.policies.policyFor(key.registry, key.repository);
+    const registry = this.registrySettings(key.registry);
+    const readiness = await this.deps.readiness(registry);
+    const decision = decide(applied.policy, facts, readiness, { ignoreTagRules: options.manual ?? false, ignorePlatform: options.force ?? false });
+    const now = this.now();
+    const base: ConversionRecord = {
+      ...key,
+      status: 'Skipped',
+      tags,
+      kind: facts.kind,
+      mediaType: manifest.mediaType,
+      platforms: facts.platforms.map((p) => `${p.os}/${p.architecture}`).join(','),
+      ...(facts.sizeBytes === undefined ? {} : { sizeBytes: facts.sizeBytes }),
+      reason: decision.reason,
+      policyScope: applied.scope,
+      source: options.source,
+      attempts: 0,
+      maxAttempts: applied.policy.retry.maxAttempts,
+      polls: 0,
+      ...(options.eventId ? { lastEventId: options.eventId } : {}),
+      createdAt: existing?.value.createdAt ?? now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+    if (!decision.eligible) {
+      const written = await this.write({ ...base, skipReason: decision.skip }, existing?.etag);
+      log.info(`${describeImage(key)}: skipped (${decision.skip}): ${decision.reason}`, { ...fields, skipReason: decision.skip });
+      return written ? 'skipped' : 'claimed-elsewhere';
+    }
+    const claimed: ConversionRecord = {
+      ...base,
+      status: 'Pending',
+      leaseUntil: this.after(this.deps.settings.leaseSeconds).toISOString(),
+      deadlineAt: this.after(applied.policy.deadlineMinutes * 60).toISOString(),
+    };
+    const etag = await this.write(claimed, existing?.etag);
+    if (etag === undefined) {
+      log.info(`${describeImage(key)}: another worker claimed it`, fields);
+      return 'claimed-elsewhere';
+    }
+    return this.startOnRegistry({ value: claimed, etag }, log);
+  }
+
+  /** Queue entry point: a `start` (retry, sweeper, backfill) or a `poll` of the running operation. */
+  async track(raw: unknown, log: Logger): Promise<void> {
+    const parsed = trackingMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      log.warn(`tracking message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      return;
+    }
+    const message = parsed.data;
+    const current = await this.deps.store.read(message);
+    if (current === undefined || current.value.trackingToken !== message.token) {
+      log.info(`${describeImage(message)}: stale ${message.kind} message dropped`);
+      return;
+    }
+    if (message.kind === 'start') {
+      if (current.value.status !== 'Pending') return;
+      const claimed = { ...current.value, leaseUntil: this.after(this.deps.settings.leaseSeconds).toISOString(), updatedAt: this.now().toISOString() };
+      const etag = await this.deps.store.replace(claimed, current.etag);
+      if (etag !== undefined) await this.startOnRegistry({ value: claimed, etag }, log);
+      return;
+    }
+    if (current.value.status === 'Running') await this.poll(current, log);
+  }
+
+  /** Sweeper: re-drives conversions whose worker or tracking message was lost. Returns how many it re-drove. */
+  async sweep(log: Logger): Promise<number> {
+    const now = this.now().getTime();
+    const quietMs = this.deps.settings.quietSeconds * 1_000;
+    let redriven = 0;
+    for await (const entry of this.deps.store.listInFlight()) {
+      const record = entry.value;
+      const leaseOver = record.leaseUntil === undefined || Date.parse(record.leaseUntil) < now;
+      const overdue = record.nextCheckAt === undefined || Date.parse(record.nextCheckAt) + quietMs < now;
+      const stale = record.status === 'Pending' ? leaseOver && (record.nextCheckAt === undefined || Date.parse(record.nextCheckAt) < now) : overdue;
+      if (!stale) continue;
+      const kind = record.status === 'Pending' ? 'start' : 'poll';
+      const token = randomUUID();
+      const etag = await this.deps.store.replace({ ...record, trackingToken: token, nextCheckAt: this.now().toISOString(), updatedAt: this.now().toISOString() }, entry.etag);
+      if (etag === undefined) continue;
+      await this.deps.queue.send({ kind, registry: record.registry, repository: record.repository, digest: record.digest, token }, 0);
+      log.warn(`${describeImage(record)}: tracking went quiet; re-driving (${kind})`, { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId });
+      redriven++;
+    }
+    return redriven;
+  }
+
+  /** Cancels a running conversion by hand. */
+  async cancel(key: ImageKey, log: Logger): Promise<ConversionRecord | undefined> {
+    const current = await this.deps.store.read(key);
+    if (current === undefined) return undefined;
+    if (current.value.status !== 'Running' && current.value.status !== 'Pending') return current.value;
+    if (current.value.operationId) await this.deps.gateway(key.registry).cancelOperation(key.repository, current.value.operationId);
+    const canceled = await this.finish(current, 'Canceled', failureClass('CANCELED'), 'canceled by request', log);
+    return canceled ?? (await this.deps.store.read(key))?.value;
+  }
+
+  private worthReconsidering(record: ConversionRecord, options: RequestOptions): boolean {
+    if (options.manual) return record.status !== 'Running' && !(record.status === 'Pending' && this.leaseHeld(record));
+    if (record.status === 'Deleted') return true;
+    if (record.status === 'Pending') return !this.leaseHeld(record) && record.trackingToken === undefined;
+    // A new tag can change a tag-based decision; anything else about the digest is unchanged.
+    if (record.status === 'Skipped') return options.tags.some((tag) => !record.tags.includes(tag));
+    return false;
+  }
+
+  private leaseHeld(record: ConversionRecord): boolean {
+    return record.leaseUntil !== undefined && Date.parse(record.leaseUntil) > this.now().getTime();
+  }
+
+  /** Referrer present → done; conversion already running → adopt it; otherwise request one. */
+  private async startOnRegistry(claimed: Versioned<ConversionRecord>, log: Logger): Promise<EventOutcome> {
+    const record = claimed.value;
+    const gateway = this.deps.gateway(record.registry);
+    const fields = { registry: record.registry, repository: record.repository, digest: record.digest };
+    try {
+      const referrers = await gateway.listReferrers(record.repository, record.digest, streamingArtifactType);
+      if (referrers.length > 0) {
+        await this.finish(claimed, 'Succeeded', undefined, 'the streaming artifact already exists', log);
+        return 'Succeeded';
+      }
+      let operation = await gateway.getStreamingOperation(record.repository, record.digest);
+      const adopted = operation !== undefined && isOngoing(operation.status);
+      if (!adopted) operation = await gateway.startStreamingConversion(record.repository, record.digest);
+      const token = randomUUID();
+      const running: ConversionRecord = {
+        ...withoutLease(record),
+        status: 'Running',
+        operationId: operation!.id,
+        operationStatus: operation!.status,
+        attempts: record.attempts + 1,
+        polls: 0,
+        trackingToken: token,
+        nextCheckAt: this.after(this.deps.settings.firstPollSeconds).toISOString(),
+        startedAt: record.startedAt ?? this.now().toISOString(),
+        updatedAt: this.now().toISOString(),
+      };
+      if ((await this.deps.store.replace(running, claimed.etag)) === undefined) {
+        log.warn(`${describeImage(record)}: lost the claim while starting; the other worker continues`, { ...fields, operationId: operation!.id });
+        return 'claimed-elsewhere';
+      }
+      await this.deps.queue.send({ kind: 'poll', ...fields, token }, this.deps.settings.firstPollSeconds);
+      log.info(`${describeImage(record)}: conversion ${adopted ? 'adopted' : 'requested'} (attempt ${running.attempts})`, { ...fields, operationId: operation!.id });
+      return 'Running';
+    } catch (error) {
+      if (!isAcrError(error) || error.transient) {
+        // Let the next worker in at once; the platform redelivers the event or message.
+        await this.deps.store.replace({ ...withoutLease(record), updatedAt: this.now().toISOString() }, claimed.etag).catch(() => undefined);
+        throw error;
+      }
+      const failure = classifyStartError(error.status, error.code, error.details.reason);
+      await this.fail(claimed, failure, `${error.message}`, error.details.correlationId, log);
+      return 'Failed';
+    }
+  }
+
+  private async poll(current: Versioned<ConversionRecord>, log: Logger): Promise<void> {
+    const record = current.value;
+    const fields = { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId };
+    const gateway = this.deps.gateway(record.registry);
+    if (record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < this.now().getTime()) {
+      await gateway.cancelOperation(record.repository, record.operationId!).catch((error: unknown) => log.warn(`cancel at deadline failed: ${String(error)}`, fields));
+      await this.finish(current, 'TimedOut', failureClass('TIMED_OUT'), `still running at the deadline (${record.deadlineAt})`, log);
+      return;
+    }
+    const operation = await gateway.getOperation(record.repository, record.operationId!);
+    if (operation === undefined) {
+      log.warn(`${describeImage(record)}: operation ${record.operationId ?? ''} is gone; starting over`, fields);
+      await this.scheduleStart(current, 0, undefined, log);
+      return;
+    }
+    const status = operation.status;
+    if (isOngoing(status)) return this.pollAgain(current, operation, log);
+    if (status === 'Succeeded') {
+      const referrers = await gateway.listReferrers(record.repository, record.digest, streamingArtifactType);
+      if (referrers.length > 0) {
+        await this.finish(current, 'Succeeded', undefined, 'streaming artifact created', log, operation);
+        return;
+      }
+      if (record.polls < referrerChecks) return this.pollAgain(current, operation, log);
+      await this.fail(current, failureClass('REFERRER_MISSING'), 'ACR reported Succeeded but no streaming referrer exists', undefined, log);
+      return;
+    }
+    await this.fail(current, classifyOperationFailure(status, operation.details), operation.details ?? status, undefined, log);
+  }
+
+  private async pollAgain(current: Versioned<ConversionRecord>, operation: StreamingOperation, log: Logger): Promise<void> {
+    const record = current.value;
+    const delay = pollDelaySeconds(record.polls + 1, this.deps.settings.firstPollSeconds, this.deps.settings.maxPollSeconds, this.random);
+    const token = randomUUID();
+    const next: ConversionRecord = {
+      ...record,
+      operationStatus: operation.status,
+      ...(operation.progress === undefined ? {} : { progress: operation.progress }),
+      polls: record.polls + 1,
+      trackingToken: token,
+      nextCheckAt: this.after(delay).toISOString(),
+      updatedAt: this.now().toISOString(),
+    };
+    if ((await this.deps.store.replace(next, current.etag)) === undefined) return;
+    await this.deps.queue.send({ kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token }, delay);
+    log.debug(`${describeImage(record)}: ${operation.status} ${operation.progress ?? ''}; next poll in ${delay}s`, { operationId: record.operationId });
+  }
+
+  /** Retries what is retryable within the policy's attempts; records everything else as final. */
+  private async fail(current: Versioned<ConversionRecord>, failure: FailureClass, message: string, correlationId: string | undefined, log: Logger): Promise<void> {
+    const record = current.value;
+    if (failure.retryable && record.attempts < record.maxAttempts) {
+      const applied = await this.deps.policies.policyFor(record.registry, record.repository);
+      const delay = retryDelaySeconds(Math.max(1, record.attempts), applied.policy.retry.initialDelaySeconds, applied.policy.retry.maxDelaySeconds, this.random);
+      log.warn(`${describeImage(record)}: attempt ${record.attempts} failed with ${failure.code}; retrying in ${delay}s`, { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId, errorCode: failure.code });
+      await this.scheduleStart(current, delay, { failure, message, ...(correlationId ? { correlationId } : {}) }, log);
+      return;
+    }
+    await this.finish(current, failure.code === 'CANCELED' ? 'Canceled' : 'Failed', failure, message, log, undefined, correlationId);
+  }
+
+  private async scheduleStart(current: Versioned<ConversionRecord>, delaySeconds: number, error: { failure: FailureClass; message: string; correlationId?: string } | undefined, _log: Logger): Promise<void> {
+    const record = current.value;
+    const token = randomUUID();
+    const pending: ConversionRecord = {
+      ...withoutLease(record),
+      status: 'Pending',
+      trackingToken: token,
+      nextCheckAt: this.after(delaySeconds).toISOString(),
+      updatedAt: this.now().toISOString(),
+      ...(error ? { lastErrorCode: error.failure.code, lastErrorMessage: error.message.slice(0, 2_000), remediation: error.failure.remediation } : {}),
+      ...(error?.correlationId ? { correlationId: error.correlationId } : {}),
+    };
+    if ((await this.deps.store.replace(pending, current.etag)) === undefined) return;
+    await this.deps.queue.send({ kind: 'start', registry: record.registry, repository: record.repository, digest: record.digest, token }, delaySeconds);
+  }
+
+  /** Records a final state; the domain event goes to the outbox first, so a crash in between loses nothing. */
+  private async finish(
+    current: Versioned<ConversionRecord>,
+    status: 'Succeeded' | 'Failed' | 'TimedOut' | 'Canceled',
+    failure: FailureClass | undefined,
+    message: string,
+    log: Logger,
+    operation?: StreamingOperation,
+    correlationId?: string,
+  ): Promise<ConversionRecord | undefined> {
+    const record = current.value;
+    const remediation = failure && failure.code === 'UNKNOWN_ERROR' ? `${failure.remediation} Operation id: ${record.operationId ?? 'none'}; attempts: ${record.attempts}.` : failure?.remediation;
+    const final: ConversionRecord = {
+      ...withoutLease(record),
+      status,
+      reason: status === 'Succeeded' ? message : record.reason,
+      ...(operation ? { operationStatus: operation.status, ...(operation.progress ? { progress: operation.progress } : {}) } : {}),
+      ...(failure ? { lastErrorCode: failure.code, lastErrorMessage: message.slice(0, 2_000) } : {}),
+      ...(remediation ? { remediation } : {}),
+      ...(correlationId ? { correlationId } : {}),
+      trackingToken: undefined,
+      nextCheckAt: undefined,
+      completedAt: this.now().toISOString(),
+      updatedAt: this.now().toISOString(),
+    };
+    const type: DomainEventType = status === 'Succeeded' ? 'conversion.succeeded' : status === 'TimedOut' ? 'conversion.timedOut' : status === 'Canceled' ? 'conversion.canceled' : 'conversion.failed';
+    await this.deps.outbox.append({
+      id: `${type}:${repositoryKey(record.repository)}@${record.digest}:${record.attempts}`,
+      type,
+      time: this.now().toISOString(),
+      registry: record.registry,
+      repository: record.repository,
+      digest: record.digest,
+      ...(record.tags[0] ? { tag: record.tags[0] } : {}),
+      ...(record.operationId ? { operationId: record.operationId } : {}),
+      status,
+      ...(failure ? { errorCode: failure.code, message: message.slice(0, 1_000) } : {}),
+      ...(remediation ? { remediation } : {}),
+      attempts: record.attempts,
+    });
+    if ((await this.deps.store.replace(final, current.etag)) === undefined) return undefined;
+    const fields = { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId, errorCode: failure?.code };
+    if (status === 'Succeeded') log.info(`${describeImage(record)}: streamable (${message})`, fields);
+    else log.error(`${describeImage(record)}: ${status}: ${failure?.code ?? ''} ${message}`, fields);
+    return final;
+  }
+
+  private async markDeleted(key: ImageKey, eventId: string, log: Logger): Promise<EventOutcome> {
+    const current = await this.deps.store.read(key);
+    if (current === undefined || current.value.status === 'Deleted') return 'deleted';
+    const deleted: ConversionRecord = { ...withoutLease(current.value), status: 'Deleted', trackingToken: undefined, nextCheckAt: undefined, lastEventId: eventId, updatedAt: this.now().toISOString() };
+    await this.deps.store.replace(deleted, current.etag);
+    log.info(`${describeImage(key)}: image deleted; a later push starts over`, { ...key, eventId });
+    return 'deleted';
+  }
+
+  private async write(record: ConversionRecord, etag: string | undefined): Promise<string | undefined> {
+    return etag === undefined ? this.deps.store.create(record) : this.deps.store.replace(record, etag);
+  }
+
+  private registrySettings(name: string): RegistrySettings {
+    const registry = this.deps.registries.find((candidate) => candidate.name === name);
+    if (registry === undefined) throw new Error(`registry ${name} is not configured`);
+    return registry;
+  }
+
+  private now(): Date {
+    return this.deps.clock.now();
+  }
+
+  private after(seconds: number): Date {
+    return new Date(this.now().getTime() + seconds * 1000);
+  }
+}
+
+function withoutLease(record: ConversionRecord): ConversionRecord {
+  const { leaseUntil: _lease, ...rest } = record;
+  return rest;
+}

@@ -1,0 +1,44 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { z } from 'zod';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { errorToResponse, validationErrorFrom } from './problem.js';
+
+/** Request bodies this API accepts are small JSON documents. */
+export const maxJsonBodyBytes = 64 * 1024;
+
+export async function parseJsonBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^application\/(merge-patch\+)?json\b/i.test(contentType)) throw new UnsupportedMediaTypeError('Send the body as application/json.', [{ field: 'headers.content-type', reason: 'must be application/json' }]);
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > maxJsonBodyBytes) throw new PayloadTooLargeError(`The body must be at most ${maxJsonBodyBytes} bytes.`);
+  const text = await request.text();
+  if (Buffer.byteLength(text) > maxJsonBodyBytes) throw new PayloadTooLargeError(`The body must be at most ${maxJsonBodyBytes} bytes.`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ValidationError('The body is not valid JSON.', [{ field: 'body', reason: 'not valid JSON' }]);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw validationErrorFrom(result.error, 'body');
+  return result.data;
+}
+
+export function parseParts<T>(value: unknown, schema: z.ZodType<T>, part: 'query' | 'params'): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationErrorFrom(result.error, part);
+  return result.data;
+}
+
+export function queryObject(request: HttpRequest): Record<string, string> {
+  return Object.fromEntries(request.query.entries());
+}
+
+/** Runs an HTTP use case and maps any error to a problem document (unknown errors: logged, generic 500). */
+export async function respond(context: InvocationContext, run: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+  try {
+    return await run();
+  } catch (error) {
+    return errorToResponse(error, context);
+  }
+}

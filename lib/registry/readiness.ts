@@ -1,0 +1,59 @@
+import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import type { TokenCredential } from '@azure/identity';
+import type { RegistrySettings } from '../config.js';
+import type { Logger } from '../logging.js';
+import type { RegistryReadiness } from '../policy/eligibility.js';
+
+/** Parsed from `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.ContainerRegistry/registries/{n}`. */
+export function parseRegistryResourceId(resourceId: string): { subscriptionId: string; resourceGroup: string; name: string } {
+  const parts = resourceId.split('/');
+  return { subscriptionId: parts[2] ?? '', resourceGroup: parts[4] ?? '', name: parts[8] ?? '' };
+}
+
+export interface ReadinessOptions {
+  readonly credential: TokenCredential;
+  readonly armEndpoint: string;
+  readonly log: Logger;
+  readonly cacheMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Whether a registry can convert at all: Premium SKU and no customer-managed-key encryption (seed 004: both are
+ * preview limitations). Read from ARM and cached. When ARM cannot be read (no Reader role, outage) the registry is
+ * assumed ready — ACR itself then refuses with a clear code — and a warning says what to grant.
+ */
+export function armReadiness(options: ReadinessOptions): (registry: RegistrySettings) => Promise<RegistryReadiness> {
+  const cache = new Map<string, { at: number; readiness: RegistryReadiness }>();
+  const clients = new Map<string, ContainerRegistryManagementClient>();
+  const now = options.now ?? Date.now;
+  const ttl = options.cacheMs ?? 10 * 60_000;
+  return async (registry) => {
+    const cached = cache.get(registry.name);
+    if (cached && now() - cached.at < ttl) return cached.readiness;
+    const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);
+    let client = clients.get(subscriptionId);
+    if (client === undefined) {
+      client = new ContainerRegistryManagementClient(options.credential, subscriptionId, { endpoint: options.armEndpoint });
+      clients.set(subscriptionId, client);
+    }
+    let readiness: RegistryReadiness;
+    try {
+      const resource = await client.registries.get(resourceGroup, name);
+      readiness = readinessOf(resource.sku.name, resource.encryption?.status);
+    } catch (error) {
+      options.log.warn(
+        `registry ${registry.name}: could not read it from ARM (${error instanceof Error ? error.message.slice(0, 200) : String(error)}); assuming it is ready. Grant the app's identity Reader on the registry to check SKU and encryption.`,
+      );
+      return { ready: true };
+    }
+    cache.set(registry.name, { at: now(), readiness });
+    return readiness;
+  };
+}
+
+export function readinessOf(sku: string | undefined, encryption: string | undefined): RegistryReadiness {
+  if (sku !== 'Premium') return { ready: false, reason: `the registry is ${sku ?? 'of unknown SKU'}; artifact streaming needs the Premium SKU` };
+  if (encryption === 'enabled') return { ready: false, reason: 'the registry is encrypted with a customer-managed key, which artifact streaming does not support' };
+  return { ready: true };
+}

@@ -1,0 +1,158 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stopChild } from '../../dev/azurite.js';
+import { storageFromConnectionString, type StorageSettings } from '../../lib/config.js';
+import { createStorageClients } from '../../lib/storage/clients.js';
+import { provisionStorage } from '../../lib/storage/provision.js';
+import { storageResourceNames } from '../../lib/storage/resources.js';
+import { buildImage, buildIndex } from '../../dev/emulator/registry/content.js';
+import type { ConversionBehaviour } from '../../dev/emulator/registry/streaming-service.js';
+import { startSandboxEmulator, type SandboxEmulator } from '../../dev/emulator/sandbox.js';
+import type { StartedRegistry } from '../../dev/emulator/server.js';
+import type { ConversionView } from '../../lib/conversion/api.js';
+import { skopeo, writeOciLayout } from '../integration/emulator/helpers.js';
+import { uniquePrefix } from './names.js';
+
+export const hostKeys = { function: 'e2e-function-key', master: 'e2e-master-key', eventGrid: 'e2e-eventgrid-key' };
+
+export interface HostProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything the host printed: its log. */
+  output(): string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export type ImageKind = 'linux/amd64' | 'linux/arm64' | 'index';
+
+/**
+ * The product as it runs in the sandbox, for end-to-end tests: the emulated cloud, a real Azurite (the test run's),
+ * and local Functions hosts as child processes configured only through app settings — so tests can kill and
+ * restart them, and run two against the same storage.
+ */
+export class SandboxHarness {
+  readonly hosts: HostProcess[] = [];
+  private constructor(
+    readonly emulator: SandboxEmulator,
+    readonly registry: StartedRegistry,
+    readonly workDir: string,
+    private readonly appSettings: Record<string, string>,
+  ) {}
+
+  static async start(options: { storageConnectionString: string; settings?: Record<string, string>; conversion?: Partial<ConversionBehaviour> }): Promise<SandboxHarness> {
+    const workDir = await mkdtemp(join(tmpdir(), 'e2e-'));
+    const emulator = await startSandboxEmulator({ directory: workDir, eventGridTimeScale: 0.01, realTime: true });
+    await emulator.control.setStreamingBehaviour('sandbox', '*', { startDelayMs: 200, durationMs: 1_000, ...options.conversion });
+    const settings = {
+      ...emulator.appSettings(),
+      AzureWebJobsStorage: options.storageConnectionString,
+      STORAGE_PREFIX: uniquePrefix('e'),
+      DEFAULT_POLICY: JSON.stringify({ mode: 'onPush' }),
+      TRACKING_FIRST_POLL_SECONDS: '1',
+      TRACKING_MAX_POLL_SECONDS: '2',
+      CONVERSION_LEASE_SECONDS: '10',
+      SWEEPER_SCHEDULE: '*/2 * * * * *',
+      SWEEPER_QUIET_SECONDS: '5',
+      LOCAL_HOST_FUNCTION_KEY: hostKeys.function,
+      LOCAL_HOST_MASTER_KEY: hostKeys.master,
+      LOCAL_HOST_EVENTGRID_KEY: hostKeys.eventGrid,
+      LOCAL_HOST_PORT: '0',
+      ...options.settings,
+    };
+    // As npm start (and in Azure, the Bicep) does: the app's tables and queues exist before the host starts.
+    await provisionStorage(createStorageClients(storageFromConnectionString(settings.AzureWebJobsStorage) as StorageSettings), storageResourceNames(settings.STORAGE_PREFIX));
+    return new SandboxHarness(emulator, emulator.emulator.registry('sandbox'), workDir, settings);
+  }
+
+  /** Starts a host and subscribes it to the registry's events, as `npm start` does. */
+  async startHost(options: { subscribe?: boolean } = {}): Promise<HostProcess> {
+    const child = fork('dev/host/main.ts', [], {
+      execArgv: ['--import', 'tsx'],
+      env: { PATH: process.env.PATH ?? '', HOME: this.workDir, ...this.appSettings },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.on('message', (message: { type?: string; url?: string }) => message.type === 'ready' && message.url && resolve(message.url));
+      child.once('exit', (code) => reject(new Error(`host exited (${code ?? 'null'}) during start:\n${output}`)));
+    });
+    const host: HostProcess = {
+      url,
+      child,
+      output: () => output,
+      stop: () => stopChild(child, 10_000),
+      kill: async () => {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      },
+    };
+    this.hosts.push(host);
+    if (options.subscribe ?? true) {
+      await this.emulator.eventGrid.createSubscription({ name: `host-${this.hosts.length}-${Date.now()}`, registry: 'sandbox', endpoint: this.webhook(host) });
+      await this.emulator.eventGrid.whenIdle();
+    }
+    return host;
+  }
+
+  webhook(host: HostProcess): string {
+    return `${host.url}/runtime/webhooks/eventgrid?functionName=onRegistryEvent&code=${hostKeys.eventGrid}`;
+  }
+
+  /** Pushes a generated image with skopeo (plain HTTP, admin credentials) and returns its digest. */
+  async push(repository: string, tag: string, kind: ImageKind = 'linux/amd64'): Promise<string> {
+    const label = `${repository}:${tag}:${Math.random()}`;
+    const built =
+      kind === 'index'
+        ? buildIndex([buildImage({ os: 'linux', architecture: 'amd64', label }), buildImage({ os: 'linux', architecture: 'arm64', label })])
+        : buildImage({ os: 'linux', architecture: kind === 'linux/arm64' ? 'arm64' : 'amd64', label });
+    const layout = await mkdtemp(join(this.workDir, 'layout-'));
+    await writeOciLayout(layout, built, tag);
+    const all = kind === 'index' ? ['--all'] : [];
+    await skopeo(['copy', ...all, '--dest-tls-verify=false', `--dest-creds=${this.registry.username}:${this.registry.password}`, `oci:${layout}:${tag}`, `docker://${this.registry.pushAddress}/${repository}:${tag}`], this.workDir);
+    return built.digest;
+  }
+
+  async api(host: HostProcess, path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${host.url}/api${path}`, { ...init, headers: { 'x-functions-key': hostKeys.function, ...(init.headers as Record<string, string> | undefined) } });
+  }
+
+  async conversion(host: HostProcess, repository: string, digest: string): Promise<ConversionView | undefined> {
+    const response = await this.api(host, `/registries/sandbox/conversions/${digest}?repository=${encodeURIComponent(repository)}`);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw new Error(`GET conversion answered ${response.status}: ${await response.text()}`);
+    return (await response.json()) as ConversionView;
+  }
+
+  /**
+   * Waits until the conversion reaches a state the predicate accepts, reading the API (state lives in another
+   * process, so there is no event to await); fails with the last state seen and the host log.
+   */
+  async waitForConversion(host: HostProcess, repository: string, digest: string, done: (view: ConversionView) => boolean, timeoutMs = 30_000): Promise<ConversionView> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ConversionView | undefined;
+    while (Date.now() < deadline) {
+      last = await this.conversion(host, repository, digest);
+      if (last && done(last)) return last;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    throw new Error(`conversion of ${repository}@${digest} did not settle; last state ${JSON.stringify(last)}\nhost log:\n${this.hosts.map((h) => h.output()).join('\n---\n').slice(-6_000)}`);
+  }
+
+  /** Conversion requests the registry received for a digest (the emulator's request log). */
+  async conversionPosts(repository: string, digest: string): Promise<number> {
+    return (await this.emulator.control.requests({ method: 'POST', path: `^/acr/v1/${repository}/_streaming/${digest}$` })).filter((entry) => entry.status === 202).length;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.hosts.map((host) => host.stop()));
+    await this.emulator.close();
+  }
+}
+
+export const settled = (view: ConversionView): boolean => !['Pending', 'Running'].includes(view.status);
