@@ -1,3 +1,4 @@
+import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { streamingArtifactType } from '../../lib/registry/wire.js';
 import { SandboxHarness, settled, type HostProcess } from '../support/sandbox-harness.js';
@@ -31,5 +32,126 @@ describe('push to streaming', () => {
     expect(referrerView).toMatchObject({ status: 'Skipped', skipReason: 'referrer' });
     expect(await sandbox.conversionPosts('team-a/app', digest)).toBe(1);
     expect(await sandbox.conversionPosts('team-a/app', referrers[0]!.digest)).toBe(0);
+  });
+
+  it('skips an arm64-only image with the reason, and a forced attempt fails with ACR\'s code and the fix', async () => {
+    const digest = await sandbox.push('team-c/arm', 'v1', 'linux/arm64');
+
+    const skipped = await sandbox.waitForConversion(host, 'team-c/arm', digest, settled);
+    expect(skipped).toMatchObject({ status: 'Skipped', skipReason: 'unsupported-platform', platforms: 'linux/arm64' });
+    expect(skipped.reason).toMatch(/linux\/amd64 only/);
+    expect(await sandbox.conversionPosts('team-c/arm', digest)).toBe(0);
+
+    const forced = await sandbox.api(host, '/registries/sandbox/conversions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repository: 'team-c/arm', digest, force: true }) });
+    expect(forced.status).toBe(202);
+    const failed = await sandbox.waitForConversion(host, 'team-c/arm', digest, (view) => view.status === 'Failed');
+    expect(failed).toMatchObject({ lastErrorCode: 'UNSUPPORTED_PLATFORM', source: 'manual', attempts: 1 });
+    expect(failed.remediation).toMatch(/linux\/amd64 images only/);
+  });
+
+  it('converts a multi-arch index that has a linux/amd64 image', async () => {
+    const digest = await sandbox.push('team-c/multi', 'v1', 'index');
+
+    const view = await sandbox.waitForConversion(host, 'team-c/multi', digest, settled);
+
+    expect(view).toMatchObject({ status: 'Succeeded', kind: 'index', platforms: 'linux/amd64,linux/arm64' });
+    expect(await sandbox.conversionPosts('team-c/multi', digest)).toBe(1);
+  });
+
+  it('skips a tag the policy excludes', async () => {
+    const digest = await sandbox.push('team-c/app', 'v1-dev');
+
+    const view = await sandbox.waitForConversion(host, 'team-c/app', digest, settled);
+
+    expect(view).toMatchObject({ status: 'Skipped', skipReason: 'tag-excluded', policyScope: '_default' });
+    expect(await sandbox.conversionPosts('team-c/app', digest)).toBe(0);
+  });
+
+  it('starts exactly one conversion when the same event reaches two hosts several times, concurrently', async () => {
+    const second = await sandbox.startHost({ subscribe: false });
+    const digest = await sandbox.push('team-d/dup', 'v1');
+    const event = sandbox.publishedPush(digest);
+
+    const statuses = await Promise.all([host, second, host, second, second, host].map((target) => sandbox.deliver(target, [event])));
+    const view = await sandbox.waitForConversion(second, 'team-d/dup', digest, settled);
+
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(view.status).toBe('Succeeded');
+    expect(await sandbox.conversionPosts('team-d/dup', digest)).toBe(1);
+    await second.stop();
+  });
+
+  it('converges through throttling (429 Retry-After) and server errors from ACR', async () => {
+    const control = sandbox.emulator.control;
+    await control.addFault({ method: 'POST', path: '^/acr/v1/team-e/faulty/_streaming/', action: { kind: 'status', status: 429, retryAfterSeconds: 1 }, count: 2 });
+    await control.addFault({ method: 'GET', path: '^/acr/v1/team-e/faulty/_operations/', action: { kind: 'status', status: 500 }, count: 3 });
+
+    const digest = await sandbox.push('team-e/faulty', 'v1');
+    const view = await sandbox.waitForConversion(host, 'team-e/faulty', digest, settled);
+
+    expect(view.status).toBe('Succeeded');
+    expect(await sandbox.conversionPosts('team-e/faulty', digest)).toBe(1);
+    const throttled = await control.requests({ method: 'POST', path: `^/acr/v1/team-e/faulty/_streaming/${digest}$` });
+    expect(throttled.map((entry) => entry.status)).toEqual([429, 429, 202]);
+  });
+
+  it('retries UNKNOWN_ERROR up to the policy\'s attempts, then records Failed with the operation id and an outbox event', async () => {
+    await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/flaky', { outcome: 'UnknownError' });
+
+    const digest = await sandbox.push('team-e/flaky', 'v1');
+    const view = await sandbox.waitForConversion(host, 'team-e/flaky', digest, settled);
+
+    expect(view).toMatchObject({ status: 'Failed', attempts: 2, lastErrorCode: 'UNKNOWN_ERROR' });
+    expect(view.remediation).toContain(view.operationId!);
+    expect(await sandbox.conversionPosts('team-e/flaky', digest)).toBe(2);
+    const outbox = TableClient.fromConnectionString(inject('storageConnectionString'), `${sandbox.settings.STORAGE_PREFIX}Outbox`, { allowInsecureConnection: true });
+    const events = [];
+    for await (const entity of outbox.listEntities<{ type: string; payload: string }>()) events.push(entity);
+    const failed = events.filter((entity) => entity.type === 'conversion.failed' && entity.payload.includes(digest));
+    expect(failed).toHaveLength(1);
+  });
+
+  it('marks a deleted image Deleted, and a later push of the same digest is streamable again', async () => {
+    const label = 'team-f/gone:fixed-content';
+    const digest = await sandbox.push('team-f/gone', 'v1', 'linux/amd64', label);
+    await sandbox.waitForConversion(host, 'team-f/gone', digest, settled);
+
+    await sandbox.emulator.control.deleteManifest('sandbox', 'team-f/gone', digest);
+    await sandbox.emulator.eventGrid.whenIdle();
+    const deleted = await sandbox.waitForConversion(host, 'team-f/gone', digest, (view) => view.status === 'Deleted');
+    expect(deleted.status).toBe('Deleted');
+
+    expect(await sandbox.push('team-f/gone', 'v2', 'linux/amd64', label)).toBe(digest);
+    const again = await sandbox.waitForConversion(host, 'team-f/gone', digest, (view) => view.status === 'Succeeded');
+    expect(again.tags).toContain('v2');
+  });
+
+  it('rejects a spoofed topic and malformed events without acting, answering 200 so Event Grid does not retry', async () => {
+    const digest = await sandbox.push('team-g/quiet', 'v1');
+    await sandbox.waitForConversion(host, 'team-g/quiet', digest, settled);
+    const genuine = sandbox.publishedPush(digest) as { topic: string; data: { target: Record<string, unknown> } };
+    await sandbox.emulator.control.clearRequests();
+    const spoofed = { ...genuine, id: 'spoofed-1', topic: '/subscriptions/evil/resourceGroups/x/providers/Microsoft.ContainerRegistry/registries/sandbox', data: { ...genuine.data, target: { ...genuine.data.target, repository: 'team-g/spoofed' } } };
+    const malformed = { id: 'malformed-1', topic: genuine.topic, eventType: 'Microsoft.ContainerRegistry.ImagePushed', data: { target: { repository: '../../etc', digest: 'nope' } } };
+
+    expect(await sandbox.deliver(host, [spoofed, malformed])).toBe(200);
+
+    expect(await sandbox.conversion(host, 'team-g/spoofed', digest)).toBeUndefined();
+    expect(await sandbox.emulator.control.requests({ path: 'team-g' })).toEqual([]);
+    expect(host.output()).toMatch(/event rejected: topic \/subscriptions\/evil\/.* is not a configured registry/);
+    expect(host.output()).toMatch(/event rejected: .*not an OCI repository name/);
+  });
+
+  it('finishes a conversion after the host is killed mid-way, without a second conversion request', async () => {
+    await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-h/slow', { durationMs: 6_000 });
+    const digest = await sandbox.push('team-h/slow', 'v1');
+    await sandbox.waitForConversion(host, 'team-h/slow', digest, (view) => view.status === 'Running');
+
+    await host.kill();
+    host = await sandbox.startHost();
+    const view = await sandbox.waitForConversion(host, 'team-h/slow', digest, settled, 60_000);
+
+    expect(view.status).toBe('Succeeded');
+    expect(await sandbox.conversionPosts('team-h/slow', digest)).toBe(1);
   });
 });

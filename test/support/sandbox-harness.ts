@@ -39,7 +39,8 @@ export class SandboxHarness {
     readonly emulator: SandboxEmulator,
     readonly registry: StartedRegistry,
     readonly workDir: string,
-    private readonly appSettings: Record<string, string>,
+    /** The app settings every host of this harness gets. */
+    readonly settings: Record<string, string>,
   ) {}
 
   static async start(options: { storageConnectionString: string; settings?: Record<string, string>; conversion?: Partial<ConversionBehaviour> }): Promise<SandboxHarness> {
@@ -71,7 +72,7 @@ export class SandboxHarness {
   async startHost(options: { subscribe?: boolean } = {}): Promise<HostProcess> {
     const child = fork('dev/host/main.ts', [], {
       execArgv: ['--import', 'tsx'],
-      env: { PATH: process.env.PATH ?? '', HOME: this.workDir, ...this.appSettings },
+      env: { PATH: process.env.PATH ?? '', HOME: this.workDir, ...this.settings },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let output = '';
@@ -105,8 +106,7 @@ export class SandboxHarness {
   }
 
   /** Pushes a generated image with skopeo (plain HTTP, admin credentials) and returns its digest. */
-  async push(repository: string, tag: string, kind: ImageKind = 'linux/amd64'): Promise<string> {
-    const label = `${repository}:${tag}:${Math.random()}`;
+  async push(repository: string, tag: string, kind: ImageKind = 'linux/amd64', label = `${repository}:${tag}:${Math.random()}`): Promise<string> {
     const built =
       kind === 'index'
         ? buildIndex([buildImage({ os: 'linux', architecture: 'amd64', label }), buildImage({ os: 'linux', architecture: 'arm64', label })])
@@ -147,6 +147,18 @@ export class SandboxHarness {
   /** Conversion requests the registry received for a digest (the emulator's request log). */
   async conversionPosts(repository: string, digest: string): Promise<number> {
     return (await this.emulator.control.requests({ method: 'POST', path: `^/acr/v1/${repository}/_streaming/${digest}$` })).filter((entry) => entry.status === 202).length;
+  }
+
+  /** Delivers an event straight to a host's webhook, as Event Grid would (for duplicate-delivery tests). */
+  async deliver(host: HostProcess, events: unknown[]): Promise<number> {
+    const response = await fetch(this.webhook(host), { method: 'POST', headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' }, body: JSON.stringify(events) });
+    await response.body?.cancel();
+    return response.status;
+  }
+
+  /** The Event Grid event the emulator published for a pushed digest. */
+  publishedPush(digest: string): unknown {
+    return this.emulator.eventGrid.publishedEvents().find((event) => (event.data as { target?: { digest?: string } }).target?.digest === digest && event.eventType.endsWith('ImagePushed'));
   }
 
   async close(): Promise<void> {
