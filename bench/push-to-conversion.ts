@@ -1,0 +1,93 @@
+/**
+ * Push → conversion requested: how fast the app turns ImagePushed events into `POST _streaming/{digest}` calls,
+ * and what each event costs in ACR requests. Runs the real local host (child process) against the sandbox
+ * emulator and a real Azurite; events are delivered straight to the host's Event Grid webhook at a fixed
+ * concurrency, so the figures are the app's, not Event Grid's.
+ *
+ *   npx tsx bench/push-to-conversion.ts [events per level, default 1000] [levels, default 1,10,100]
+ *
+ * Prints, per concurrency level: events/s, p50/p99 latency from delivery to the POST reaching the registry, and
+ * ACR requests per event (token requests included), with throughput as a ratio to the first level.
+ */
+import os from 'node:os';
+import pLimit from 'p-limit';
+import { startAzurite } from '../dev/azurite.js';
+import { SandboxHarness, type HostProcess } from '../test/support/sandbox-harness.js';
+
+const eventsPerLevel = Number(process.argv[2] ?? 1_000);
+const levels = (process.argv[3] ?? '1,10,100').split(',').map(Number);
+
+interface LevelResult {
+  readonly concurrency: number;
+  readonly events: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly acrRequestsPerEvent: number;
+  readonly converted: number;
+}
+
+async function seed(sandbox: SandboxHarness, level: number, count: number): Promise<unknown[]> {
+  const limit = pLimit(16);
+  const digests = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      limit(async () => (await sandbox.emulator.control.seedImage('sandbox', { kind: 'image', repository: `bench/c${level}/repo${index % 20}`, tag: `t${index}`, platform: 'linux/amd64' })).digest),
+    ),
+  );
+  return digests.map((digest) => sandbox.publishedPush(digest));
+}
+
+async function runLevel(sandbox: SandboxHarness, host: HostProcess, concurrency: number): Promise<LevelResult> {
+  const events = await seed(sandbox, concurrency, eventsPerLevel);
+  const control = sandbox.emulator.control;
+  const before = (await control.requests({ listener: 'registry' })).at(-1)?.sequence ?? 0;
+  const sentAt = new Map<string, number>();
+  const limit = pLimit(concurrency);
+  const started = performance.now();
+  await Promise.all(
+    events.map((event) =>
+      limit(async () => {
+        const digest = (event as { data: { target: { digest: string } } }).data.target.digest;
+        sentAt.set(digest, Date.now());
+        const status = await sandbox.deliver(host, [event]);
+        if (status !== 200) throw new Error(`webhook answered ${status}`);
+      }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const requests = await control.requests({ listener: 'registry', since: before });
+  const latencies: number[] = [];
+  for (const entry of requests) {
+    const match = /^\/acr\/v1\/.+\/_streaming\/(sha256:[a-f0-9]{64})$/.exec(entry.path);
+    if (entry.method !== 'POST' || entry.status !== 202 || !match) continue;
+    const sent = sentAt.get(match[1]!);
+    if (sent !== undefined) latencies.push(Date.parse(entry.time) - sent);
+  }
+  latencies.sort((a, b) => a - b);
+  const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  return { concurrency, events: events.length, seconds, p50: pick(0.5), p99: pick(0.99), acrRequestsPerEvent: requests.length / events.length, converted: latencies.length };
+}
+
+async function main(): Promise<void> {
+  const azurite = await startAzurite();
+  // Conversions stay NotStarted for the whole run: this measures the push path, not ACR's conversion time.
+  const sandbox = await SandboxHarness.start({ storageConnectionString: azurite.connectionString, conversion: { startDelayMs: 3_600_000 }, settings: { TRACKING_FIRST_POLL_SECONDS: '3600' } });
+  const host = await sandbox.startHost({ subscribe: false });
+  const results: LevelResult[] = [];
+  try {
+    for (const level of levels) results.push(await runLevel(sandbox, host, level));
+  } finally {
+    await sandbox.close();
+    await azurite.stop();
+  }
+  const baseline = results[0]!;
+  console.log(`\npush → conversion requested, ${eventsPerLevel} events per level; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log('| concurrency | events | events/s | × first level | p50 ms | p99 ms | ACR requests/event | POSTs |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const rate = r.events / r.seconds;
+    console.log(`| ${r.concurrency} | ${r.events} | ${rate.toFixed(1)} | ${(rate / (baseline.events / baseline.seconds)).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.acrRequestsPerEvent.toFixed(2)} | ${r.converted} |`);
+  }
+}
+
+await main();
