@@ -11,7 +11,6 @@ import { TableConversionStore } from './storage/conversion-store.js';
 import { TableOutbox } from './storage/outbox.js';
 import { storageResourceNames, type StorageResourceNames } from './storage/resources.js';
 import { StorageTrackingQueue } from './storage/tracking-queue.js';
-import { silentLogger } from './logging.js';
 
 /**
  * The composition root: everything handlers need, built lazily on first use and memoized, so nothing runs at
@@ -50,7 +49,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     outbox: new TableOutbox(storage.table(names.tables.outbox)),
     queue: new StorageTrackingQueue(storage.queue(names.queues.tracking)),
     policies: configPolicySource(config.defaultPolicy),
-    readiness: armReadiness({ credential, armEndpoint: config.armEndpoint, log: silentLogger }),
+    readiness: armReadiness({ credential, armEndpoint: config.armEndpoint }),
     settings: config.tracking,
     clock: systemClock,
   });

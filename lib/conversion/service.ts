@@ -27,7 +27,7 @@ export interface ConversionDependencies {
   readonly outbox: Outbox;
   readonly queue: TrackingQueue;
   readonly policies: PolicySource;
-  readonly readiness: (registry: RegistrySettings) => Promise<RegistryReadiness>;
+  readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
   readonly settings: ConversionSettings;
   readonly clock: Clock;
   readonly random?: () => number;
@@ -99,7 +99,7 @@ export class ConversionService {
     const facts = inspectManifest(key.repository, manifest, attributes, tags);
     const applied = await this.deps.policies.policyFor(key.registry, key.repository);
     const registry = this.registrySettings(key.registry);
-    const readiness = await this.deps.readiness(registry);
+    const readiness = await this.deps.readiness(registry, log);
     const decision = decide(applied.policy, facts, readiness, { ignoreTagRules: options.manual ?? false, ignorePlatform: options.force ?? false });
     const now = this.now();
     const base: ConversionRecord = {

@@ -13,7 +13,6 @@ export function parseRegistryResourceId(resourceId: string): { subscriptionId: s
 export interface ReadinessOptions {
   readonly credential: TokenCredential;
   readonly armEndpoint: string;
-  readonly log: Logger;
   readonly cacheMs?: number;
   readonly now?: () => number;
 }
@@ -23,12 +22,12 @@ export interface ReadinessOptions {
  * preview limitations). Read from ARM and cached. When ARM cannot be read (no Reader role, outage) the registry is
  * assumed ready — ACR itself then refuses with a clear code — and a warning says what to grant.
  */
-export function armReadiness(options: ReadinessOptions): (registry: RegistrySettings) => Promise<RegistryReadiness> {
+export function armReadiness(options: ReadinessOptions): (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness> {
   const cache = new Map<string, { at: number; readiness: RegistryReadiness }>();
   const clients = new Map<string, ContainerRegistryManagementClient>();
   const now = options.now ?? Date.now;
   const ttl = options.cacheMs ?? 10 * 60_000;
-  return async (registry) => {
+  return async (registry, log) => {
     const cached = cache.get(registry.name);
     if (cached && now() - cached.at < ttl) return cached.readiness;
     const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);
@@ -42,7 +41,7 @@ export function armReadiness(options: ReadinessOptions): (registry: RegistrySett
       const resource = await client.registries.get(resourceGroup, name);
       readiness = readinessOf(resource.sku.name, resource.encryption?.status);
     } catch (error) {
-      options.log.warn(
+      log.warn(
         `registry ${registry.name}: could not read it from ARM (${error instanceof Error ? error.message.slice(0, 200) : String(error)}); assuming it is ready. Grant the app's identity Reader on the registry to check SKU and encryption.`,
       );
       return { ready: true };

@@ -12,6 +12,7 @@ describe('push to streaming', () => {
     sandbox = await SandboxHarness.start({
       storageConnectionString: inject('storageConnectionString'),
       settings: { DEFAULT_POLICY: JSON.stringify({ mode: 'onPush', tags: { include: ['*'], exclude: ['*-dev'] }, retry: { maxAttempts: 2, initialDelaySeconds: 1, maxDelaySeconds: 2 } }) },
+      extraRegistries: [{ name: 'standardreg', sku: 'Standard' }],
     });
     host = await sandbox.startHost();
   });
@@ -56,6 +57,17 @@ describe('push to streaming', () => {
 
     expect(view).toMatchObject({ status: 'Succeeded', kind: 'index', platforms: 'linux/amd64,linux/arm64' });
     expect(await sandbox.conversionPosts('team-c/multi', digest)).toBe(1);
+  });
+
+  it('skips pushes to a registry that is not Premium, read from ARM with the app\'s Entra ID identity', async () => {
+    const standard = sandbox.emulator.emulator.registry('standardreg');
+    const digest = await sandbox.push('team-c/app', 'v1', 'linux/amd64', undefined, standard);
+
+    const view = await sandbox.waitForConversion(host, 'team-c/app', digest, settled, 30_000, 'standardreg');
+
+    expect(view).toMatchObject({ status: 'Skipped', skipReason: 'registry-not-ready' });
+    expect(view.reason).toMatch(/Standard; artifact streaming needs the Premium SKU/);
+    expect(await sandbox.emulator.control.requests({ method: 'GET', path: '/providers/Microsoft.ContainerRegistry/registries/standardreg$', listener: 'management' })).toHaveLength(1);
   });
 
   it('skips a tag the policy excludes', async () => {

@@ -10,7 +10,7 @@ import { storageResourceNames } from '../../lib/storage/resources.js';
 import { buildImage, buildIndex } from '../../dev/emulator/registry/content.js';
 import type { ConversionBehaviour } from '../../dev/emulator/registry/streaming-service.js';
 import { startSandboxEmulator, type SandboxEmulator } from '../../dev/emulator/sandbox.js';
-import type { StartedRegistry } from '../../dev/emulator/server.js';
+import type { RegistryOptions, StartedRegistry } from '../../dev/emulator/server.js';
 import type { ConversionView } from '../../lib/conversion/api.js';
 import { skopeo, writeOciLayout } from '../integration/emulator/helpers.js';
 import { uniquePrefix } from './names.js';
@@ -43,9 +43,16 @@ export class SandboxHarness {
     readonly settings: Record<string, string>,
   ) {}
 
-  static async start(options: { storageConnectionString: string; settings?: Record<string, string>; conversion?: Partial<ConversionBehaviour> }): Promise<SandboxHarness> {
+  static async start(options: {
+    storageConnectionString: string;
+    settings?: Record<string, string>;
+    conversion?: Partial<ConversionBehaviour>;
+    /** Registries besides the Premium `sandbox` one. */
+    extraRegistries?: readonly RegistryOptions[];
+  }): Promise<SandboxHarness> {
     const workDir = await mkdtemp(join(tmpdir(), 'e2e-'));
-    const emulator = await startSandboxEmulator({ directory: workDir, eventGridTimeScale: 0.01, realTime: true });
+    const registries = [{ name: 'sandbox', sku: 'Premium' as const }, ...(options.extraRegistries ?? [])];
+    const emulator = await startSandboxEmulator({ directory: workDir, eventGridTimeScale: 0.01, realTime: true, registries });
     await emulator.control.setStreamingBehaviour('sandbox', '*', { startDelayMs: 200, durationMs: 1_000, ...options.conversion });
     const settings = {
       ...emulator.appSettings(),
@@ -95,7 +102,7 @@ export class SandboxHarness {
     };
     this.hosts.push(host);
     if (options.subscribe ?? true) {
-      await this.emulator.eventGrid.createSubscription({ name: `host-${this.hosts.length}-${Date.now()}`, registry: 'sandbox', endpoint: this.webhook(host) });
+      await this.emulator.eventGrid.createSubscription({ name: `host-${this.hosts.length}-${Date.now()}`, endpoint: this.webhook(host) });
       await this.emulator.eventGrid.whenIdle();
     }
     return host;
@@ -106,7 +113,7 @@ export class SandboxHarness {
   }
 
   /** Pushes a generated image with skopeo (plain HTTP, admin credentials) and returns its digest. */
-  async push(repository: string, tag: string, kind: ImageKind = 'linux/amd64', label = `${repository}:${tag}:${Math.random()}`): Promise<string> {
+  async push(repository: string, tag: string, kind: ImageKind = 'linux/amd64', label = `${repository}:${tag}:${Math.random()}`, registry = this.registry): Promise<string> {
     const built =
       kind === 'index'
         ? buildIndex([buildImage({ os: 'linux', architecture: 'amd64', label }), buildImage({ os: 'linux', architecture: 'arm64', label })])
@@ -114,7 +121,7 @@ export class SandboxHarness {
     const layout = await mkdtemp(join(this.workDir, 'layout-'));
     await writeOciLayout(layout, built, tag);
     const all = kind === 'index' ? ['--all'] : [];
-    await skopeo(['copy', ...all, '--dest-tls-verify=false', `--dest-creds=${this.registry.username}:${this.registry.password}`, `oci:${layout}:${tag}`, `docker://${this.registry.pushAddress}/${repository}:${tag}`], this.workDir);
+    await skopeo(['copy', ...all, '--dest-tls-verify=false', `--dest-creds=${registry.username}:${registry.password}`, `oci:${layout}:${tag}`, `docker://${registry.pushAddress}/${repository}:${tag}`], this.workDir);
     return built.digest;
   }
 
@@ -122,8 +129,8 @@ export class SandboxHarness {
     return fetch(`${host.url}/api${path}`, { ...init, headers: { 'x-functions-key': hostKeys.function, ...(init.headers as Record<string, string> | undefined) } });
   }
 
-  async conversion(host: HostProcess, repository: string, digest: string): Promise<ConversionView | undefined> {
-    const response = await this.api(host, `/registries/sandbox/conversions/${digest}?repository=${encodeURIComponent(repository)}`);
+  async conversion(host: HostProcess, repository: string, digest: string, registry = 'sandbox'): Promise<ConversionView | undefined> {
+    const response = await this.api(host, `/registries/${registry}/conversions/${digest}?repository=${encodeURIComponent(repository)}`);
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw new Error(`GET conversion answered ${response.status}: ${await response.text()}`);
     return (await response.json()) as ConversionView;
@@ -133,11 +140,11 @@ export class SandboxHarness {
    * Waits until the conversion reaches a state the predicate accepts, reading the API (state lives in another
    * process, so there is no event to await); fails with the last state seen and the host log.
    */
-  async waitForConversion(host: HostProcess, repository: string, digest: string, done: (view: ConversionView) => boolean, timeoutMs = 30_000): Promise<ConversionView> {
+  async waitForConversion(host: HostProcess, repository: string, digest: string, done: (view: ConversionView) => boolean, timeoutMs = 30_000, registry = 'sandbox'): Promise<ConversionView> {
     const deadline = Date.now() + timeoutMs;
     let last: ConversionView | undefined;
     while (Date.now() < deadline) {
-      last = await this.conversion(host, repository, digest);
+      last = await this.conversion(host, repository, digest, registry);
       if (last && done(last)) return last;
       await new Promise((resolve) => setTimeout(resolve, 150));
     }

@@ -118,4 +118,20 @@ describe('RegistryClient', () => {
     expect(error.status).toBe(401);
     expect(error.message).not.toContain('wrong-secret-123');
   });
+
+  it('authenticates with an Entra ID identity through exchange → token, exchanging once for many scopes', async () => {
+    let entraTokens = 0;
+    const acr = new RegistryClient({
+      loginServer: registry.loginServer,
+      credentials: { type: 'identity', audience: 'https://containerregistry.azure.net', credential: { getToken: () => Promise.resolve({ token: `entra-token-${++entraTokens}`, expiresOnTimestamp: Date.now() + 3_600_000 }) } },
+      httpClient: trustingHttpClient(registry.caFile),
+    });
+
+    expect(await acr.resolveTag('team-a/app', 'v1')).toBe(amd64);
+    expect((await acr.getManifest('team-a/app', 'v1'))?.digest).toBe(amd64);
+
+    expect(await control.requests({ method: 'POST', path: '/oauth2/exchange' })).toHaveLength(1);
+    expect(await control.requests({ method: 'POST', path: '/oauth2/token' })).toHaveLength(2);
+    expect(entraTokens).toBe(1);
+  });
 });
