@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     Object.assign(env, emulator.appSettings());
     // The sandbox converts every tagged push, so `npm start` shows the product working end to end.
     env.DEFAULT_POLICY ??= JSON.stringify({ mode: 'onPush', tags: { include: ['*'], exclude: [] } });
+    // Lets sandbox users act as the admin principal from sandbox.json; the host warns about it loudly.
+    env.LOCAL_HOST_TRUST_CLIENT_PRINCIPAL ??= 'true';
   }
 
   let config;

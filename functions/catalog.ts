@@ -1,5 +1,12 @@
 import type { FunctionDeclaration } from '../lib/hosting/catalog.js';
 import { cancelConversion } from './cancelConversion.js';
+import { deletePolicy } from './deletePolicy.js';
+import { evaluatePolicy } from './evaluatePolicy.js';
+import { getPolicy } from './getPolicy.js';
+import { getPolicyHistory } from './getPolicyHistory.js';
+import { listPolicies } from './listPolicies.js';
+import { patchPolicy } from './patchPolicy.js';
+import { putPolicy } from './putPolicy.js';
 import { getConversion } from './getConversion.js';
 import { health } from './health.js';
 import { listConversions } from './listConversions.js';
@@ -18,4 +25,11 @@ export const catalog: readonly FunctionDeclaration[] = [
   listConversions,
   getConversion,
   cancelConversion,
+  listPolicies,
+  getPolicy,
+  putPolicy,
+  patchPolicy,
+  deletePolicy,
+  getPolicyHistory,
+  evaluatePolicy,
 ];

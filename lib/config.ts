@@ -99,6 +99,8 @@ const environmentSchema = z.object({
   SWEEPER_QUIET_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
   /** ACR requests in flight at once per registry. */
   ACR_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Pause between two runs of a backfill (each run starts at most the policy's `backfill.maxImagesPerRun`). */
+  BACKFILL_RUN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
 
 /** Every app setting the schema reads; parity tests compare it with local.settings.sample.json and the Bicep. */
@@ -128,6 +130,7 @@ export interface AppConfig {
   readonly tracking: { readonly firstPollSeconds: number; readonly maxPollSeconds: number; readonly leaseSeconds: number; readonly quietSeconds: number };
   readonly sweeperSchedule: string;
   readonly acrMaxConcurrency: number;
+  readonly backfill: { readonly runIntervalSeconds: number };
 }
 
 export class ConfigurationError extends Error {
@@ -169,6 +172,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     sweeperSchedule: settings.SWEEPER_SCHEDULE,
     acrMaxConcurrency: settings.ACR_MAX_CONCURRENCY,
+    backfill: { runIntervalSeconds: settings.BACKFILL_RUN_INTERVAL_SECONDS },
   };
 }
 

@@ -3,7 +3,11 @@ import { loadConfig, type AppConfig } from './config.js';
 import { ConversionApi } from './conversion/api.js';
 import { ConversionService } from './conversion/service.js';
 import { systemClock } from './conversion/ports.js';
-import { configPolicySource } from './policy/config-source.js';
+import { PolicyService } from './policy/service.js';
+import type { PolicyEffects } from './policy/ports.js';
+import type { PolicyHttpDependencies } from './policy/http.js';
+import { storedPolicySource } from './policy/source.js';
+import { TablePolicyStore } from './policy/store.js';
 import { RegistryClient } from './registry/client.js';
 import { armReadiness } from './registry/readiness.js';
 import { createStorageClients, type StorageClients } from './storage/clients.js';
@@ -25,7 +29,12 @@ export interface AppDependencies {
   readonly conversions: ConversionService;
   readonly conversionStore: TableConversionStore;
   readonly conversionApi: ConversionApi;
+  readonly policies: PolicyService;
+  readonly policyHttp: PolicyHttpDependencies;
 }
+
+/** Until native mode and backfill land (issue #5), a policy change has no effect beyond being stored. */
+const noPolicyEffects: PolicyEffects = { apply: () => Promise.resolve({}) };
 
 export function createDependencies(env: Readonly<Record<string, string | undefined>> = process.env): AppDependencies {
   const config = loadConfig(env);
@@ -42,14 +51,17 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     return client;
   };
   const conversionStore = new TableConversionStore(storage.table(names.tables.conversions));
+  const policyStore = new TablePolicyStore(storage.table(names.tables.policies), storage.table(names.tables.policyHistory));
+  const policySource = storedPolicySource(policyStore, config.defaultPolicy);
+  const readiness = armReadiness({ credential, armEndpoint: config.armEndpoint });
   const conversions = new ConversionService({
     registries: config.registries,
     gateway: registryClient,
     store: conversionStore,
     outbox: new TableOutbox(storage.table(names.tables.outbox)),
     queue: new StorageTrackingQueue(storage.queue(names.queues.tracking)),
-    policies: configPolicySource(config.defaultPolicy),
-    readiness: armReadiness({ credential, armEndpoint: config.armEndpoint }),
+    policies: policySource,
+    readiness,
     settings: config.tracking,
     clock: systemClock,
   });
@@ -59,7 +71,15 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     config.registries.map((registry) => registry.name),
     (registry, repository, tag) => registryClient(registry).resolveTag(repository, tag),
   );
-  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi };
+  const policies = new PolicyService({
+    store: policyStore,
+    resolver: policySource,
+    effects: noPolicyEffects,
+    readiness: (registry, log) => readiness(config.registries.find((candidate) => candidate.name === registry)!, log),
+    now: () => new Date(),
+  });
+  const policyHttp = { policies, registries: config.registries.map((registry) => registry.name) };
+  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp };
 }
 
 function createRegistryClient(config: AppConfig, name: string, credential: TokenCredential): RegistryClient {

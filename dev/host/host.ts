@@ -24,6 +24,8 @@ export interface LocalHostOptions {
   readonly log?: HostLogSink;
   /** Start queue listeners and timers (tests of the HTTP side alone may turn them off). */
   readonly startTriggers?: boolean;
+  /** See HttpFrontOptions.trustClientPrincipal. */
+  readonly trustClientPrincipal?: boolean;
 }
 
 export interface LocalHost {
@@ -69,7 +71,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     await runner.invoke(declaration.name, `${trigger}Trigger`, {}, (context) => (declaration.handler as (input: unknown, ctx: typeof context) => unknown)(value, context));
   };
 
-  const server: Server = createServer(createHttpFront({ catalog: options.catalog, keys: options.keys, runner, log, invokeNonHttp }));
+  const server: Server = createServer(createHttpFront({ catalog: options.catalog, keys: options.keys, runner, log, invokeNonHttp, trustClientPrincipal: options.trustClientPrincipal ?? false }));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

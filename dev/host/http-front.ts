@@ -6,7 +6,7 @@ import { isHttpFunction, type FunctionDeclaration, type HttpFunction } from '../
 import { invokeEventGrid } from './eventgrid.js';
 import { describe, type HostLogSink, type InvocationRunner } from './invocation.js';
 import { checkKey, presentedKey, type HostKeys } from './keys.js';
-import { compileRoute, type CompiledRoute } from './route-template.js';
+import { compareRoutes, compileRoute, type CompiledRoute } from './route-template.js';
 
 /** Largest request body the host accepts (the Functions host's default limit is 100 MB). */
 export const maxRequestBodyBytes = 100 * 1024 * 1024;
@@ -19,6 +19,12 @@ export interface HttpFrontOptions {
   /** Invokes a non-HTTP function on demand (POST /admin/functions/{name}). */
   readonly invokeNonHttp: (declaration: FunctionDeclaration, input: string | undefined) => Promise<void>;
   readonly routePrefix?: string;
+  /**
+   * Pass `x-ms-client-principal*` headers through to functions. Off by default: in Azure, App Service
+   * Authentication sets them after validating a token and drops any a client sends, so an untrusted local host
+   * must drop them too. The sandbox turns this on (LOCAL_HOST_TRUST_CLIENT_PRINCIPAL=true) to act as any caller.
+   */
+  readonly trustClientPrincipal?: boolean;
 }
 
 interface RoutedFunction {
@@ -85,10 +91,12 @@ async function dispatchApi(
   routed: readonly RoutedFunction[],
   options: HttpFrontOptions,
 ): Promise<Reply> {
-  const matches = routed.flatMap(({ declaration, route }) => {
-    const params = route.match(segments);
-    return params === undefined ? [] : [{ declaration, params }];
-  });
+  const matches = routed
+    .flatMap(({ declaration, route }) => {
+      const params = route.match(segments);
+      return params === undefined ? [] : [{ declaration, params, route }];
+    })
+    .sort((a, b) => compareRoutes(a.route, b.route));
   if (matches.length === 0) return problem(404, 'Not found', `No function serves ${url.pathname}.`);
   const match = matches.find(({ declaration }) => declaration.trigger.methods.some((allowed) => allowed === method));
   if (match === undefined) {
@@ -104,7 +112,7 @@ async function dispatchApi(
   const httpRequest = new HttpRequest({
     method,
     url: `http://${request.headers.host ?? '127.0.0.1'}${request.url ?? '/'}`,
-    headers: flattenHeaders(request.headers),
+    headers: flattenHeaders(request.headers, options.trustClientPrincipal ?? false),
     params: match.params,
     ...(body.length > 0 ? { body: { bytes: body } } : {}),
   });
@@ -149,9 +157,10 @@ function splitPath(pathname: string): string[] | undefined {
   }
 }
 
-function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+function flattenHeaders(headers: IncomingMessage['headers'], trustClientPrincipal: boolean): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
+    if (!trustClientPrincipal && name.startsWith('x-ms-client-principal')) continue;
     if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return flat;

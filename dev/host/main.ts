@@ -3,7 +3,7 @@ import { bindingSettings, ConfigurationError, loadConfig } from '../../lib/confi
 import { isHttpFunction } from '../../lib/hosting/catalog.js';
 import { catalog } from '../../functions/catalog.js';
 import { startLocalHost, queueSettingsFromHostJson } from './host.js';
-import { hostKeysFrom, readLocalSettings } from './settings.js';
+import { hostKeysFrom, readLocalSettings, trustClientPrincipalSetting } from './settings.js';
 
 /**
  * `func start` for this repo: applies local.settings.json, checks the configuration before starting anything,
@@ -26,7 +26,14 @@ async function main(): Promise<void> {
   const keys = hostKeysFrom(process.env);
   const hostJson = JSON.parse(readFileSync('host.json', 'utf8')) as unknown;
   const port = Number(process.env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
-  const host = await startLocalHost({ catalog, env: process.env, keys, port, queueSettings: queueSettingsFromHostJson(hostJson) });
+  const trustClientPrincipal = process.env[trustClientPrincipalSetting] === 'true';
+  const host = await startLocalHost({ catalog, env: process.env, keys, port, queueSettings: queueSettingsFromHostJson(hostJson), trustClientPrincipal });
+  if (trustClientPrincipal) {
+    process.stdout.write(
+      `\n*** WARNING: ${trustClientPrincipalSetting}=true — this host trusts x-ms-client-principal headers from ANY caller.\n` +
+        '*** Anyone who can reach it can act as any identity with any role. Sandbox use only; never expose it.\n',
+    );
+  }
 
   process.stdout.write(`\nFunctions:\n`);
   for (const declaration of catalog) {

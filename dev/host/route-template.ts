@@ -5,7 +5,21 @@
  */
 export interface CompiledRoute {
   readonly template: string;
+  /**
+   * ASP.NET route precedence, segment by segment (lower is more specific): literal 1, constrained parameter 2,
+   * parameter 3, optional 4, catch-all 5. When several routes match, the host takes the most specific.
+   */
+  readonly precedence: readonly number[];
   match(pathSegments: readonly string[]): Record<string, string> | undefined;
+}
+
+/** Orders compiled routes most specific first. */
+export function compareRoutes(a: CompiledRoute, b: CompiledRoute): number {
+  for (let index = 0; index < Math.max(a.precedence.length, b.precedence.length); index++) {
+    const difference = (a.precedence[index] ?? 0) - (b.precedence[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
 }
 
 type Segment =
@@ -27,8 +41,12 @@ export function compileRoute(template: string): CompiledRoute {
       throw new Error(`route "${template}": a catch-all parameter must be the last segment`);
     }
   });
+  const precedence = segments.map((segment) =>
+    segment.kind === 'literal' ? 1 : segment.kind === 'catchAll' ? 5 : segment.optional ? 4 : segment.constraint ? 2 : 3,
+  );
   return {
     template,
+    precedence,
     match(pathSegments) {
       const values: Record<string, string> = {};
       for (let index = 0; index < segments.length; index++) {

@@ -24,6 +24,9 @@ export function readLocalSettings(directory: string): LocalSettings {
 }
 
 /** Host settings of the local host only (in Azure the platform holds the keys); never app settings. */
+/** Host setting that makes the local host trust caller-supplied x-ms-client-principal headers (sandbox only). */
+export const trustClientPrincipalSetting = 'LOCAL_HOST_TRUST_CLIENT_PRINCIPAL';
+
 export const hostKeySettings = {
   functionKey: 'LOCAL_HOST_FUNCTION_KEY',
   masterKey: 'LOCAL_HOST_MASTER_KEY',

@@ -62,6 +62,10 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
     retryable: true,
     remediation: 'ACR throttled the request (HTTP 429). It is retried after the time ACR asked for; if it persists, spread pushes or backfills out over time.',
   },
+  OPERATION_UNKNOWN: {
+    retryable: true,
+    remediation: 'ACR no longer knows the conversion operation (operations expire); the image is converted again.',
+  },
   REFERRER_MISSING: {
     retryable: true,
     remediation: 'ACR reported the conversion as succeeded but no streaming artifact is attached to the image. It is converted again; a referrer deleted by a copy or cleanup tool has the same effect.',
@@ -76,7 +80,8 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
 };
 
-const codePattern = /\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/g;
+/** Upper-case tokens; only those in the catalogue (or known not-found codes) count as codes. */
+const codePattern = /\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)\b/g;
 const unknownErrorSentence = /failed due to an unknown error/i;
 const notFoundCodes = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'BLOB_UNKNOWN', 'NOT_FOUND', 'RESOURCE_NOT_FOUND']);
 
@@ -98,8 +103,8 @@ export function classifyOperationFailure(status: 'Failed' | 'Canceled', details:
 export function classifyStartError(status: number, code: string, reason: string | undefined): FailureClass {
   if (reason !== undefined && reason in catalogue) return failureClass(reason);
   if (status === 429) return failureClass('THROTTLED');
-  if (code in catalogue) return failureClass(code);
   if (status === 404 || notFoundCodes.has(code)) return failureClass('NOT_REPLICATED');
+  if (code in catalogue) return failureClass(code);
   return { code, retryable: status >= 500, remediation: `ACR refused to start the conversion (HTTP ${status} ${code}).` };
 }
 

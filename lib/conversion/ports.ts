@@ -42,9 +42,31 @@ export interface DomainEvent {
   readonly attempts: number;
 }
 
+/**
+ * A repository's ACR switch (`convertPushedImages`) disagrees with what its `mode: native` policy set (issue #5):
+ * ACR refused the change or reports another value when read back. For alert delivery like {@link DomainEvent}.
+ */
+export interface PolicyDriftEvent {
+  /** Deterministic for one change and repository, so applying the same change again stores one event. */
+  readonly id: string;
+  readonly type: 'policy.drift';
+  readonly time: string;
+  readonly registry: string;
+  readonly repository: string;
+  /** The policy scope that set the switch. */
+  readonly scope: string;
+  /** What the policy wants ACR's `convertPushedImages` to be, and what ACR reports. */
+  readonly expected: boolean;
+  readonly actual: boolean;
+  readonly message: string;
+}
+
+/** Everything the outbox carries. */
+export type OutboxEvent = DomainEvent | PolicyDriftEvent;
+
 export interface Outbox {
   /** Idempotent by `event.id`. */
-  append(event: DomainEvent): Promise<void>;
+  append(event: OutboxEvent): Promise<void>;
 }
 
 export const trackingMessageSchema = z

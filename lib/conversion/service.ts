@@ -264,8 +264,8 @@ export class ConversionService {
     }
     const operation = await gateway.getOperation(record.repository, record.operationId!);
     if (operation === undefined) {
-      log.warn(`${describeImage(record)}: operation ${record.operationId ?? ''} is gone; starting over`, fields);
-      await this.scheduleStart(current, 0, undefined, log);
+      // Counts as a failed attempt, so an ACR that keeps forgetting operations cannot loop us forever.
+      await this.fail(current, failureClass('OPERATION_UNKNOWN'), `operation ${record.operationId ?? ''} is no longer known to ACR`, undefined, log);
       return;
     }
     const status = operation.status;
@@ -276,7 +276,10 @@ export class ConversionService {
         await this.finish(current, 'Succeeded', undefined, 'streaming artifact created', log, operation);
         return;
       }
-      if (record.polls < referrerChecks) return this.pollAgain(current, operation, log);
+      // Count the checks from the first Succeeded answer: `polls` also counts the polls while the operation ran,
+      // so a conversion that took more than `referrerChecks` polls would otherwise get no re-check at all.
+      const checks = record.operationStatus === 'Succeeded' ? record.polls : 0;
+      if (checks < referrerChecks) return this.pollAgain({ ...current, value: { ...record, polls: checks } }, operation, log);
       await this.fail(current, failureClass('REFERRER_MISSING'), 'ACR reported Succeeded but no streaming referrer exists', undefined, log);
       return;
     }

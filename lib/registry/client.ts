@@ -3,6 +3,7 @@ import { RegistryTokenProvider, type RegistryCredentials } from './auth.js';
 import { assertDigest, assertRepository, isDigest, isTag } from './names.js';
 import { RegistryTransport, responseError, type RawRequest, type RawResponse, type TransportOptions } from './transport.js';
 import {
+  catalogResponse,
   manifestAttributesResponse,
   manifestDocument,
   manifestListResponse,
@@ -180,13 +181,35 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Every repository of the registry, in the catalog's (lexical) order, following `Link` pages. Needs the
+   * `registry:catalog:*` scope: an identity needs a role that lists the catalog (Reader, or "Container Registry
+   * Repository Catalog Lister" on ABAC-enabled registries).
+   */
+  async listRepositories(options: { pageSize?: number } = {}): Promise<string[]> {
+    let path: string | undefined = `/acr/v1/_catalog?n=${options.pageSize ?? 100}`;
+    const repositories: string[] = [];
+    while (path !== undefined) {
+      const request = this.request('GET', path);
+      const response = await this.sendWithScope(request, 'registry:catalog:*');
+      if (response.status !== 200) throw responseError(request, response, 'could not list repositories');
+      repositories.push(...parse(catalogResponse, response, request).repositories);
+      path = nextLink(response);
+    }
+    return repositories;
+  }
+
   private request(method: RawRequest['method'], path: string, options: { accept?: string } = {}): RawRequest {
     return { method, path, idempotent: method === 'GET' || method === 'HEAD', ...(options.accept ? { headers: { accept: options.accept } } : {}) };
   }
 
   /** Sends with an access token for `repository:{repo}:{actions}`; a 401 refreshes the token once. */
-  private async send(request: RawRequest, repository: string, actions: readonly Action[]): Promise<RawResponse> {
-    const scope = `repository:${repository}:${actions.join(',')}`;
+  private send(request: RawRequest, repository: string, actions: readonly Action[]): Promise<RawResponse> {
+    return this.sendWithScope(request, `repository:${repository}:${actions.join(',')}`);
+  }
+
+  /** Sends with an access token for any scope (`registry:catalog:*` for the catalog). */
+  private async sendWithScope(request: RawRequest, scope: string): Promise<RawResponse> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.tokens.accessToken(scope);
       const response = await this.transport.send({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } });

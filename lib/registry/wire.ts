@@ -76,6 +76,9 @@ export const manifestAttributesResponse = z.looseObject({ manifest: manifestAttr
 
 export const manifestListResponse = z.looseObject({ manifests: z.array(manifestAttributes).default([]) });
 
+/** `GET /acr/v1/_catalog` → `{ repositories: [...] }`; an empty registry may omit the list or send null. */
+export const catalogResponse = z.looseObject({ repositories: z.array(z.string()).nullish().transform((names) => names ?? []) });
+
 /** `GET /acr/v1/{repo}/_tags/{tag}` → `{ registry, imageName, tag: { name, digest, ... } }`. */
 export const tagResponse = z.looseObject({ tag: z.looseObject({ name: z.string(), digest: z.string() }) });
 

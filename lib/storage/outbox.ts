@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import type { DomainEvent, Outbox } from '../conversion/ports.js';
+import type { Outbox, OutboxEvent } from '../conversion/ports.js';
 import { isStatus } from './table-errors.js';
 
 /**
@@ -9,7 +9,7 @@ import { isStatus } from './table-errors.js';
 export class TableOutbox implements Outbox {
   constructor(private readonly table: TableClient) {}
 
-  async append(event: DomainEvent): Promise<void> {
+  async append(event: OutboxEvent): Promise<void> {
     try {
       await this.table.createEntity({
         partitionKey: event.registry,

@@ -10,6 +10,7 @@ import { storageResourceNames } from '../../lib/storage/resources.js';
 import { buildImage, buildIndex } from '../../dev/emulator/registry/content.js';
 import type { ConversionBehaviour } from '../../dev/emulator/registry/streaming-service.js';
 import { startSandboxEmulator, type SandboxEmulator } from '../../dev/emulator/sandbox.js';
+import { sandboxAdminPrincipal } from '../../dev/sandbox-file.js';
 import type { RegistryOptions, StartedRegistry } from '../../dev/emulator/server.js';
 import type { ConversionView } from '../../lib/conversion/api.js';
 import { skopeo, writeOciLayout } from '../integration/emulator/helpers.js';
@@ -68,6 +69,7 @@ export class SandboxHarness {
       LOCAL_HOST_MASTER_KEY: hostKeys.master,
       LOCAL_HOST_EVENTGRID_KEY: hostKeys.eventGrid,
       LOCAL_HOST_PORT: '0',
+      LOCAL_HOST_TRUST_CLIENT_PRINCIPAL: 'true',
       ...options.settings,
     };
     // As npm start (and in Azure, the Bicep) does: the app's tables and queues exist before the host starts.
@@ -126,7 +128,8 @@ export class SandboxHarness {
   }
 
   async api(host: HostProcess, path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${host.url}/api${path}`, { ...init, headers: { 'x-functions-key': hostKeys.function, ...(init.headers as Record<string, string> | undefined) } });
+    const headers = { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': sandboxAdminPrincipal(), ...(init.headers as Record<string, string> | undefined) };
+    return fetch(`${host.url}/api${path}`, { ...init, headers });
   }
 
   async conversion(host: HostProcess, repository: string, digest: string, registry = 'sandbox'): Promise<ConversionView | undefined> {

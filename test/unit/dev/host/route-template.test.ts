@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileRoute } from '../../../../dev/host/route-template.js';
+import { compareRoutes, compileRoute } from '../../../../dev/host/route-template.js';
 
 const split = (path: string): string[] => path.split('/').filter(Boolean);
 
@@ -25,5 +25,17 @@ describe('compileRoute', () => {
 
   it('refuses a catch-all that is not last', () => {
     expect(() => compileRoute('a/{*rest}/b')).toThrow(/last segment/);
+  });
+
+  it('orders literal before parameter before catch-all, as ASP.NET routing does', () => {
+    const list = compileRoute('registries/{registry}/policies');
+    const one = compileRoute('registries/{registry}/policies/{*scope}');
+    const literal = compileRoute('registries/sandbox/policies');
+
+    expect([one, list, literal].sort(compareRoutes).map((route) => route.template)).toEqual([
+      'registries/sandbox/policies',
+      'registries/{registry}/policies',
+      'registries/{registry}/policies/{*scope}',
+    ]);
   });
 });

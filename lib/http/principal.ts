@@ -1,0 +1,65 @@
+import type { HttpRequest } from '@azure/functions';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
+
+export const appRoles = ['Streaming.Read', 'Streaming.Write', 'Streaming.Admin'] as const;
+export type AppRole = (typeof appRoles)[number];
+
+/** The caller, as App Service Authentication (Entra ID) vouches for it. */
+export interface Principal {
+  /** Entra object id, or the name when no object id is given. */
+  readonly id: string;
+  readonly name: string | undefined;
+  readonly roles: ReadonlySet<AppRole>;
+}
+
+const objectIdClaims = ['http://schemas.microsoft.com/identity/claims/objectidentifier', 'oid'];
+
+/**
+ * Reads `x-ms-client-principal`: base64 JSON `{auth_typ, name_typ, role_typ, claims: [{typ, val}]}` that App Service
+ * Authentication sets after validating the caller's token (and strips from incoming requests). The local host
+ * plays that part: it drops the header unless the sandbox explicitly trusts it.
+ */
+export function principalOf(request: HttpRequest): Principal | undefined {
+  const header = request.headers.get('x-ms-client-principal');
+  if (!header || header.length > 16_384) return undefined;
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof decoded !== 'object' || decoded === null) return undefined;
+  const { claims, name_typ: nameType, role_typ: roleType } = decoded as { claims?: unknown; name_typ?: unknown; role_typ?: unknown };
+  if (!Array.isArray(claims)) return undefined;
+  const values = (type: unknown): string[] =>
+    claims.flatMap((claim) => {
+      const { typ, val } = (claim ?? {}) as { typ?: unknown; val?: unknown };
+      return typ === type && typeof val === 'string' ? [val] : [];
+    });
+  const name = values(typeof nameType === 'string' ? nameType : 'name')[0];
+  const id = objectIdClaims.flatMap(values)[0] ?? name;
+  if (id === undefined) return undefined;
+  const roles = new Set(values(typeof roleType === 'string' ? roleType : 'roles').filter((role): role is AppRole => (appRoles as readonly string[]).includes(role)));
+  return { id, name, roles };
+}
+
+/** Admin implies Write implies Read. */
+export function hasRole(principal: Principal, role: AppRole): boolean {
+  const rank = (r: AppRole): number => appRoles.indexOf(r);
+  return [...principal.roles].some((held) => rank(held) >= rank(role));
+}
+
+/**
+ * The caller with at least `role`.
+ * @throws UnauthorizedError without an identity; ForbiddenError naming the role that is missing.
+ */
+export function requirePrincipal(request: HttpRequest, role: AppRole): Principal {
+  const principal = principalOf(request);
+  if (principal === undefined) throw new UnauthorizedError('No caller identity: sign in through App Service Authentication (Entra ID).', [{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }]);
+  if (!hasRole(principal, role)) throw new ForbiddenError(`The caller lacks the app role ${role}.`, [{ field: 'roles', reason: `requires ${role}` }]);
+  return principal;
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.roles.has('Streaming.Admin');
+}

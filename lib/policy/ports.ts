@@ -1,0 +1,55 @@
+import type { Logger } from '../logging.js';
+import type { Policy } from './model.js';
+
+/** A stored policy with who wrote it when; `policy` always has every field (defaults applied). */
+export interface StoredPolicy {
+  readonly registry: string;
+  /** `_default`, a glob, or an exact repository, as given. */
+  readonly scope: string;
+  readonly apiVersion: string;
+  readonly policy: Policy;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+export interface PolicyHistoryEntry {
+  readonly registry: string;
+  readonly scope: string;
+  readonly time: string;
+  /** Object id (or name) of the caller. */
+  readonly principal: string;
+  readonly action: 'create' | 'replace' | 'patch' | 'delete';
+  /** `applied`, or why the write did not happen (a lost ETag race is recorded too). */
+  readonly outcome: 'applied' | 'precondition-failed' | 'conflict' | 'forbidden';
+  readonly before?: Policy;
+  readonly after?: Policy;
+}
+
+/** What happened to a policy, for the effects that follow a change (native mode, backfill). */
+export interface PolicyChange {
+  readonly registry: string;
+  readonly scope: string;
+  readonly before: Policy | undefined;
+  /** undefined when the policy was deleted. */
+  readonly after: Policy | undefined;
+  readonly principal: string;
+}
+
+/** Result of applying a change's effects, returned to the caller of the write. */
+export interface PolicyEffectsReport {
+  /** `mode: native`: the repositories whose ACR switch was set, as ACR reports it afterwards. */
+  readonly native?: ReadonlyArray<{ readonly repository: string; readonly convertPushedImages: boolean; readonly drift: boolean }>;
+  /** `backfill.enabled`: the backfill run that was scheduled. */
+  readonly backfill?: { readonly runId: string; readonly scheduled: boolean };
+}
+
+/**
+ * Effects of a policy change on the world: ACR's own switch for `mode: native`, and a bounded backfill of
+ * existing images when `backfill.enabled`. Called after the change is stored; must be idempotent (a retried
+ * request applies them again).
+ */
+export interface PolicyEffects {
+  apply(change: PolicyChange, log: Logger): Promise<PolicyEffectsReport>;
+}

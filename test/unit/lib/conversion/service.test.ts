@@ -1,0 +1,505 @@
+import { describe, expect, it } from 'vitest';
+import type { RegistrySettings } from '../../../../lib/config.js';
+import type { ConversionRecord } from '../../../../lib/conversion/record.js';
+import { ConversionService, type RequestOptions } from '../../../../lib/conversion/service.js';
+import { silentLogger as log } from '../../../../lib/logging.js';
+import { configPolicySource } from '../../../../lib/policy/config-source.js';
+import { policySchema, type PolicyInput } from '../../../../lib/policy/model.js';
+import { AcrError } from '../../../../lib/registry/errors.js';
+import { ManualClock } from '../../../support/fakes/clock.js';
+import { InMemoryConversionStore } from '../../../support/fakes/conversion-store.js';
+import { InMemoryOutbox } from '../../../support/fakes/outbox.js';
+import { digestOf, dockerImage, ScriptedRegistry } from '../../../support/fakes/registry.js';
+import { RecordingTrackingQueue, type SentMessage } from '../../../support/fakes/tracking-queue.js';
+
+const contoso: RegistrySettings = {
+  name: 'contoso',
+  loginServer: 'contoso.azurecr.io',
+  resourceId: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/contoso',
+  auth: { type: 'identity' },
+};
+const settings = { firstPollSeconds: 10, maxPollSeconds: 120, leaseSeconds: 300, quietSeconds: 600 };
+const repository = 'team-a/app';
+const digest = digestOf('app-1');
+const key = { registry: contoso.name, repository, digest };
+const unknownError = { status: 'Failed', details: 'UNKNOWN_ERROR: Conversion operation failed due to an unknown error' } as const;
+
+function setup(policy: PolicyInput = {}) {
+  const clock = new ManualClock('2026-03-01T12:00:00.000Z');
+  const store = new InMemoryConversionStore();
+  const outbox = new InMemoryOutbox();
+  const queue = new RecordingTrackingQueue();
+  const registry = new ScriptedRegistry().addImage(digest, dockerImage());
+  const service = new ConversionService({
+    registries: [contoso],
+    gateway: () => registry,
+    store,
+    outbox,
+    queue,
+    policies: configPolicySource(policySchema.parse({ mode: 'onPush', deadlineMinutes: 60, ...policy })),
+    readiness: () => Promise.resolve({ ready: true }),
+    settings,
+    clock,
+    random: () => 0.5, // no jitter: delays are exact
+  });
+  /** Delivers the oldest waiting tracking message once its delay has passed. */
+  async function deliver(): Promise<SentMessage> {
+    const next = queue.take();
+    clock.advance(next.delaySeconds);
+    await service.track(next.message, log);
+    return next;
+  }
+  const current = (): ConversionRecord => {
+    const record = store.get(key);
+    if (record === undefined) throw new Error('no conversion record');
+    return record;
+  };
+  return { clock, store, outbox, queue, registry, service, deliver, current };
+}
+
+function pushed(options: { tag?: string; eventId?: string; topic?: string; eventType?: string } = {}): unknown {
+  return {
+    id: options.eventId ?? 'evt-1',
+    topic: options.topic ?? contoso.resourceId,
+    subject: `${repository}:${options.tag ?? '1.0'}`,
+    eventType: options.eventType ?? 'Microsoft.ContainerRegistry.ImagePushed',
+    eventTime: '2026-03-01T12:00:00Z',
+    data: { id: options.eventId ?? 'evt-1', action: 'push', target: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest, repository, tag: options.tag ?? '1.0' } },
+  };
+}
+
+function deleted(): unknown {
+  return { id: 'evt-del', topic: contoso.resourceId, eventType: 'Microsoft.ContainerRegistry.ImageDeleted', data: { target: { digest, repository } } };
+}
+
+const byEvent: RequestOptions = { source: 'event', tags: ['1.0'] };
+
+function seeded(overrides: Partial<ConversionRecord> & Pick<ConversionRecord, 'digest' | 'status'>): ConversionRecord {
+  return {
+    registry: contoso.name,
+    repository,
+    tags: ['1.0'],
+    reason: 'eligible',
+    source: 'event',
+    attempts: 1,
+    maxAttempts: 3,
+    polls: 0,
+    createdAt: '2026-03-01T11:00:00.000Z',
+    updatedAt: '2026-03-01T11:00:00.000Z',
+    ...overrides,
+  };
+}
+
+describe('ConversionService: starting', () => {
+  it('starts an eligible push once and schedules the first poll', async () => {
+    const { service, registry, queue, current } = setup();
+
+    const outcome = await service.handleEvent(pushed(), log);
+
+    expect(outcome).toBe('Running');
+    expect(registry.calls.startStreamingConversion).toBe(1);
+    expect(current()).toMatchObject({ status: 'Running', operationId: 'op-1', attempts: 1, polls: 0, tags: ['1.0'], lastEventId: 'evt-1', nextCheckAt: '2026-03-01T12:00:10.000Z' });
+    expect(current().leaseUntil).toBeUndefined();
+    expect(queue.sent).toEqual([{ message: { kind: 'poll', ...key, token: current().trackingToken }, delaySeconds: 10 }]);
+  });
+
+  it('does not start again for a duplicate event while running', async () => {
+    const { service, registry, queue } = setup();
+    await service.handleEvent(pushed(), log);
+
+    const outcome = await service.handleEvent(pushed({ eventId: 'evt-1' }), log);
+
+    expect(outcome).toBe('duplicate');
+    expect(registry.calls.startStreamingConversion).toBe(1);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('starts exactly one conversion when two requests for the digest race (the ETag claim)', async () => {
+    const { service, registry, current } = setup();
+
+    const outcomes = await Promise.all([service.request(key, byEvent, log), service.request(key, { source: 'event', tags: ['latest'] }, log)]);
+
+    expect(outcomes.sort()).toEqual(['Running', 'claimed-elsewhere']);
+    expect(registry.calls.startStreamingConversion).toBe(1);
+    expect(current()).toMatchObject({ status: 'Running', attempts: 1 });
+  });
+
+  it('records Succeeded without starting when the streaming referrer already exists', async () => {
+    const { service, registry, outbox, queue, current } = setup();
+    registry.addReferrer(digest);
+
+    const outcome = await service.handleEvent(pushed(), log);
+
+    expect(outcome).toBe('Succeeded');
+    expect(registry.calls.startStreamingConversion).toBe(0);
+    expect(current()).toMatchObject({ status: 'Succeeded', reason: 'the streaming artifact already exists', attempts: 0 });
+    expect(outbox.events.map((event) => event.type)).toEqual(['conversion.succeeded']);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('adopts a conversion already running on the registry instead of requesting another', async () => {
+    const { service, registry, queue, current } = setup();
+    registry.addOperation(digest, 'acr-started', { steps: ['Running'] });
+
+    const outcome = await service.handleEvent(pushed(), log);
+
+    expect(outcome).toBe('Running');
+    expect(registry.calls.startStreamingConversion).toBe(0);
+    expect(current()).toMatchObject({ status: 'Running', operationId: 'acr-started', operationStatus: 'Running', attempts: 1 });
+    expect(queue.sent.map((sent) => sent.message.kind)).toEqual(['poll']);
+  });
+
+  it('fails at once when the start is denied with a reason (403 DENIED, SKU_NOT_SUPPORTED)', async () => {
+    const { service, registry, outbox, queue, current } = setup();
+    registry.failNext(
+      'startStreamingConversion',
+      new AcrError('could not start the conversion', { status: 403, code: 'DENIED', reason: 'SKU_NOT_SUPPORTED', correlationId: 'corr-1', method: 'POST', path: '/acr/v1/team-a/app/_streaming' }),
+    );
+
+    const outcome = await service.handleEvent(pushed(), log);
+
+    expect(outcome).toBe('Failed');
+    expect(current()).toMatchObject({ status: 'Failed', lastErrorCode: 'SKU_NOT_SUPPORTED', correlationId: 'corr-1' });
+    expect(current().remediation).toMatch(/Premium/);
+    expect(outbox.ofType('conversion.failed')).toMatchObject([{ errorCode: 'SKU_NOT_SUPPORTED' }]);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('rethrows a transient start error and releases the lease so a redelivery converts at once', async () => {
+    const { service, registry, current } = setup();
+    const unavailable = new AcrError('service unavailable', { status: 503, code: 'UNAVAILABLE', correlationId: undefined, method: 'POST', path: '/acr/v1/team-a/app/_streaming' });
+    registry.failNext('startStreamingConversion', unavailable);
+
+    await expect(service.handleEvent(pushed(), log)).rejects.toBe(unavailable);
+    const afterFailure = current();
+    const redelivered = await service.handleEvent(pushed(), log);
+
+    expect(afterFailure.status).toBe('Pending');
+    expect(afterFailure.leaseUntil).toBeUndefined();
+    expect(redelivered).toBe('Running');
+    expect(registry.calls.startStreamingConversion).toBe(2);
+    expect(current()).toMatchObject({ status: 'Running', operationId: 'op-1', attempts: 1 });
+  });
+});
+
+describe('ConversionService: tracking', () => {
+  it('re-polls a running operation with growing delays and a new token each time', async () => {
+    const { service, queue, deliver, current } = setup();
+    await service.handleEvent(pushed(), log);
+    const tokens = [current().trackingToken];
+
+    for (let poll = 0; poll < 5; poll++) {
+      await deliver();
+      tokens.push(current().trackingToken);
+    }
+
+    expect(queue.sent.map((sent) => sent.delaySeconds)).toEqual([10, 20, 40, 80, 120, 120]);
+    expect(new Set(tokens).size).toBe(6);
+    expect(queue.waiting).toHaveLength(1);
+    expect(current()).toMatchObject({ status: 'Running', polls: 5, operationStatus: 'Running' });
+  });
+
+  it('drops a message whose token is no longer current', async () => {
+    const { service, registry, queue, deliver, current } = setup();
+    await service.handleEvent(pushed(), log);
+    const first = await deliver();
+    const before = current();
+
+    await service.track(first.message, log);
+
+    expect(current()).toEqual(before);
+    expect(queue.sent).toHaveLength(2);
+    expect(registry.calls.getOperation).toBe(1);
+  });
+
+  it('drops a malformed tracking message', async () => {
+    const { service, registry, store } = setup();
+
+    await service.track({ kind: 'poll', registry: contoso.name, repository, digest, token: '', extra: true }, log);
+
+    expect(store.size).toBe(0);
+    expect(registry.calls.getOperation).toBe(0);
+  });
+
+  it('records Succeeded and a conversion.succeeded event once ACR succeeds and the referrer exists', async () => {
+    const { service, registry, outbox, queue, deliver, current } = setup();
+    registry.scriptNextStart({ steps: ['Running', { status: 'Succeeded', progress: '100%' }] });
+    await service.handleEvent(pushed(), log);
+
+    await deliver();
+    await deliver();
+
+    expect(current()).toMatchObject({ status: 'Succeeded', operationStatus: 'Succeeded', progress: '100%', reason: 'streaming artifact created', completedAt: '2026-03-01T12:00:30.000Z' });
+    expect(current().trackingToken).toBeUndefined();
+    expect(current().nextCheckAt).toBeUndefined();
+    expect(outbox.events).toMatchObject([{ type: 'conversion.succeeded', status: 'Succeeded', operationId: 'op-1', tag: '1.0', attempts: 1, ...key }]);
+    expect(queue.waiting).toEqual([]);
+  });
+
+  it('re-checks the referrer three times after Succeeded, then retries with REFERRER_MISSING', async () => {
+    const { service, registry, queue, deliver, current } = setup();
+    registry.scriptNextStart({ steps: ['Succeeded'], attachReferrer: false });
+    await service.handleEvent(pushed(), log);
+
+    for (let check = 0; check < 4; check++) await deliver();
+
+    expect(registry.calls.getOperation).toBe(4);
+    expect(current()).toMatchObject({ status: 'Pending', lastErrorCode: 'REFERRER_MISSING', attempts: 1 });
+    expect(queue.last()).toEqual({ message: { kind: 'start', ...key, token: current().trackingToken }, delaySeconds: 60 });
+  });
+
+  it('still re-checks the referrer after a long conversion that needed many polls', async () => {
+    const { service, registry, queue, deliver, current } = setup();
+    registry.scriptNextStart({ steps: ['Running', 'Running', 'Running', 'Running', 'Succeeded'], attachReferrer: false });
+    await service.handleEvent(pushed(), log);
+    for (let poll = 0; poll < 5; poll++) await deliver();
+    const afterSucceeded = current();
+
+    registry.addReferrer(digest); // the referrer shows up a little after ACR reports Succeeded
+    await deliver();
+
+    expect(afterSucceeded).toMatchObject({ status: 'Running', operationStatus: 'Succeeded' });
+    expect(afterSucceeded.lastErrorCode).toBeUndefined();
+    expect(queue.sent.map((sent) => sent.message.kind)).not.toContain('start');
+    expect(current()).toMatchObject({ status: 'Succeeded', reason: 'streaming artifact created', attempts: 1 });
+    expect(current().lastErrorCode).toBeUndefined();
+  });
+
+  it('retries an unknown error up to maxAttempts, then fails with the operation id, reporting once', async () => {
+    const { service, registry, outbox, queue, deliver, current } = setup({ retry: { maxAttempts: 3, initialDelaySeconds: 60, maxDelaySeconds: 3_600 } });
+    registry.defaultScript = { steps: [unknownError] };
+    await service.handleEvent(pushed(), log);
+
+    await deliver(); // poll: attempt 1 failed
+    const afterFirst = current();
+    const firstRetry = queue.last();
+    await deliver(); // start attempt 2
+    await deliver(); // poll: attempt 2 failed
+    const secondRetry = queue.last();
+    await deliver(); // start attempt 3
+    const lastPoll = await deliver(); // poll: attempt 3 failed, final
+    await service.track(lastPoll.message, log); // the same message delivered again
+
+    expect(afterFirst).toMatchObject({ status: 'Pending', lastErrorCode: 'UNKNOWN_ERROR', attempts: 1 });
+    expect(firstRetry).toMatchObject({ message: { kind: 'start' }, delaySeconds: 60 });
+    expect(secondRetry).toMatchObject({ message: { kind: 'start' }, delaySeconds: 120 });
+    expect(registry.calls.startStreamingConversion).toBe(3);
+    expect(current()).toMatchObject({ status: 'Failed', attempts: 3, operationId: 'op-3', lastErrorCode: 'UNKNOWN_ERROR' });
+    expect(current().remediation).toContain('op-3');
+    expect(outbox.ofType('conversion.failed')).toHaveLength(1);
+    expect(outbox.events).toMatchObject([{ type: 'conversion.failed', errorCode: 'UNKNOWN_ERROR', operationId: 'op-3', attempts: 3 }]);
+    expect(outbox.events[0]?.remediation).toContain('op-3');
+    expect(queue.waiting).toEqual([]);
+  });
+
+  it('records one conversion.failed when the final poll message is processed twice at once', async () => {
+    const { service, registry, outbox, queue, clock, current } = setup({ retry: { maxAttempts: 1, initialDelaySeconds: 60, maxDelaySeconds: 3_600 } });
+    registry.defaultScript = { steps: [unknownError] };
+    await service.handleEvent(pushed(), log);
+    const poll = queue.take();
+    clock.advance(poll.delaySeconds);
+
+    await Promise.all([service.track(poll.message, log), service.track(poll.message, log)]);
+
+    expect(current().status).toBe('Failed');
+    expect(outbox.ofType('conversion.failed')).toHaveLength(1);
+  });
+
+  it('fails a permanent error at once without retrying', async () => {
+    const { service, registry, outbox, queue, deliver, current } = setup();
+    registry.scriptNextStart({ steps: [{ status: 'Failed', details: 'UNSUPPORTED_PLATFORM: The image platform windows/amd64 is not supported' }] });
+    await service.handleEvent(pushed(), log);
+
+    await deliver();
+
+    expect(current()).toMatchObject({ status: 'Failed', lastErrorCode: 'UNSUPPORTED_PLATFORM', attempts: 1 });
+    expect(current().remediation).toMatch(/linux\/amd64/);
+    expect(registry.calls.startStreamingConversion).toBe(1);
+    expect(queue.waiting).toEqual([]);
+    expect(outbox.ofType('conversion.failed')).toMatchObject([{ errorCode: 'UNSUPPORTED_PLATFORM' }]);
+  });
+
+  it('cancels at the deadline and records TimedOut', async () => {
+    const { service, registry, outbox, clock, deliver, current } = setup({ deadlineMinutes: 5 });
+    await service.handleEvent(pushed(), log);
+
+    clock.advance(5 * 60);
+    await deliver();
+
+    expect(registry.isCanceled('op-1')).toBe(true);
+    expect(current()).toMatchObject({ status: 'TimedOut', lastErrorCode: 'TIMED_OUT' });
+    expect(outbox.events).toMatchObject([{ type: 'conversion.timedOut', status: 'TimedOut', operationId: 'op-1' }]);
+  });
+
+  it('starts over when the operation has vanished, as a retried attempt', async () => {
+    const { service, registry, queue, deliver, current } = setup();
+    registry.addOperation(digest, 'vanishing', { steps: ['Running'] });
+    await service.handleEvent(pushed(), log);
+    const adopted = current().operationId;
+    registry.removeOperation('vanishing');
+
+    await deliver();
+    expect(current()).toMatchObject({ status: 'Pending', lastErrorCode: 'OPERATION_UNKNOWN' });
+    await deliver();
+
+    expect(adopted).toBe('vanishing');
+    expect(queue.sent.map((sent) => [sent.message.kind, sent.delaySeconds])).toEqual([['poll', 10], ['start', 60], ['poll', 10]]);
+    expect(current()).toMatchObject({ status: 'Running', operationId: 'op-1', attempts: 2 });
+  });
+
+  it('gives up on operations ACR keeps forgetting once the attempts are used', async () => {
+    const { service, registry, deliver, current } = setup({ retry: { maxAttempts: 1 } });
+    registry.addOperation(digest, 'vanishing', { steps: ['Running'] });
+    await service.handleEvent(pushed(), log);
+    registry.removeOperation('vanishing');
+
+    await deliver();
+
+    expect(current()).toMatchObject({ status: 'Failed', lastErrorCode: 'OPERATION_UNKNOWN', attempts: 1 });
+  });
+});
+
+describe('ConversionService: sweeper', () => {
+  it('re-drives a quiet Running conversion and an abandoned Pending one, leaving a healthy one alone', async () => {
+    const { service, store, registry, queue, clock, deliver } = setup();
+    const now = clock.now().getTime();
+    const iso = (secondsFromNow: number): string => new Date(now + secondsFromNow * 1_000).toISOString();
+    const quiet = seeded({ digest: digestOf('quiet'), status: 'Running', operationId: 'op-quiet', trackingToken: 'lost', nextCheckAt: iso(-601) });
+    const abandoned = seeded({ digest: digestOf('abandoned'), status: 'Pending', attempts: 0, leaseUntil: iso(-1) });
+    const healthy = seeded({ digest: digestOf('healthy'), status: 'Running', operationId: 'op-healthy', trackingToken: 'fine', nextCheckAt: iso(-599) });
+    const leased = seeded({ digest: digestOf('leased'), status: 'Pending', attempts: 0, leaseUntil: iso(60) });
+    for (const record of [quiet, abandoned, healthy, leased]) store.seed(record);
+
+    registry.addOperation(quiet.digest, 'op-quiet', { steps: ['Running'] });
+
+    const redriven = await service.sweep(log);
+
+    expect(redriven).toBe(2);
+    const quietNow = store.get(quiet)!;
+    const abandonedNow = store.get(abandoned)!;
+    expect(quietNow.trackingToken).not.toBe('lost');
+    expect(queue.sent).toEqual(
+      expect.arrayContaining([
+        { message: { kind: 'poll', registry: contoso.name, repository, digest: quiet.digest, token: quietNow.trackingToken }, delaySeconds: 0 },
+        { message: { kind: 'start', registry: contoso.name, repository, digest: abandoned.digest, token: abandonedNow.trackingToken }, delaySeconds: 0 },
+      ]),
+    );
+    expect(queue.sent).toHaveLength(2);
+    expect(store.get(healthy)).toEqual(healthy);
+    expect(store.get(leased)).toEqual(leased);
+
+
+    await deliver();
+    await deliver();
+    expect(store.get(quiet)).toMatchObject({ status: 'Running', operationId: 'op-quiet', polls: 1 });
+    expect(store.get(abandoned)).toMatchObject({ status: 'Running', operationId: 'op-1', attempts: 1 });
+  });
+});
+
+describe('ConversionService: lifecycle', () => {
+  it('marks a deleted image Deleted, and converts it again when the digest is pushed again', async () => {
+    const { service, registry, queue, deliver, current } = setup();
+    registry.scriptNextStart({ steps: ['Succeeded'] });
+    await service.handleEvent(pushed(), log);
+    await deliver();
+    registry.removeImage(digest);
+
+    const deletion = await service.handleEvent(deleted(), log);
+    const afterDeletion = current();
+    registry.addImage(digest, dockerImage());
+    const repush = await service.handleEvent(pushed({ eventId: 'evt-2' }), log);
+
+    expect(deletion).toBe('deleted');
+    expect(afterDeletion).toMatchObject({ status: 'Deleted', lastEventId: 'evt-del' });
+    expect(repush).toBe('Running');
+    expect(registry.calls.startStreamingConversion).toBe(2);
+    expect(current()).toMatchObject({ status: 'Running', operationId: 'op-2', attempts: 1, lastEventId: 'evt-2' });
+    expect(current().completedAt).toBeUndefined();
+    expect(queue.last()?.message.token).toBe(current().trackingToken);
+  });
+
+  it('records a delete of an image it never saw as nothing to do', async () => {
+    const { service, store } = setup();
+
+    const outcome = await service.handleEvent(deleted(), log);
+
+    expect(outcome).toBe('deleted');
+    expect(store.size).toBe(0);
+  });
+
+  it('reconsiders a skipped image when a new tag matches the policy', async () => {
+    const { service, registry, current } = setup({ tags: { include: ['v*'], exclude: [] } });
+
+    const first = await service.handleEvent(pushed({ tag: 'latest' }), log);
+    const skippedRecord = current();
+    const sameTag = await service.handleEvent(pushed({ tag: 'latest', eventId: 'evt-2' }), log);
+    const released = await service.handleEvent(pushed({ tag: 'v1.0', eventId: 'evt-3' }), log);
+
+    expect(first).toBe('skipped');
+    expect(skippedRecord).toMatchObject({ status: 'Skipped', skipReason: 'tag-not-included' });
+    expect(sameTag).toBe('duplicate');
+    expect(released).toBe('Running');
+    expect(current()).toMatchObject({ status: 'Running', tags: ['latest', 'v1.0'] });
+    expect(current().skipReason).toBeUndefined();
+    expect(registry.calls.startStreamingConversion).toBe(1);
+  });
+
+  it('converts a Failed image again on a manual request, with attempts reset', async () => {
+    const { service, registry, deliver, current } = setup({ retry: { maxAttempts: 2, initialDelaySeconds: 60, maxDelaySeconds: 3_600 } });
+    registry.scriptNextStart({ steps: [unknownError] }, { steps: [unknownError] });
+    await service.handleEvent(pushed(), log);
+    for (let step = 0; step < 3; step++) await deliver();
+    const failed = current();
+
+    const outcome = await service.request(key, { source: 'manual', tags: [], manual: true }, log);
+
+    expect(failed).toMatchObject({ status: 'Failed', attempts: 2 });
+    expect(outcome).toBe('Running');
+    expect(registry.calls.startStreamingConversion).toBe(3);
+    expect(current()).toMatchObject({ status: 'Running', source: 'manual', attempts: 1, operationId: 'op-3' });
+    expect(current().lastErrorCode).toBeUndefined();
+  });
+
+  it.each([
+    ['a spoofed topic', pushed({ topic: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/evil' })],
+    ['no data', { id: 'x', topic: contoso.resourceId, eventType: 'Microsoft.ContainerRegistry.ImagePushed' }],
+    ['not an object', 'ImagePushed'],
+    ['null', null],
+    ['a path-traversal repository', { ...(pushed() as object), data: { target: { digest, repository: '../../etc' } } }],
+  ])('rejects %s without touching the registry or the store', async (_name, event) => {
+    const { service, registry, store } = setup();
+
+    const outcome = await service.handleEvent(event, log);
+
+    expect(outcome).toBe('rejected');
+    expect(Object.values(registry.calls).every((count) => count === 0)).toBe(true);
+    expect(store.size).toBe(0);
+  });
+
+  it('cancels a running conversion by request', async () => {
+    const { service, registry, outbox, queue, deliver, current } = setup();
+    await service.handleEvent(pushed(), log);
+
+    const result = await service.cancel(key, log);
+    await deliver(); // the outstanding poll finds nothing to do
+
+    expect(result).toMatchObject({ status: 'Canceled', lastErrorCode: 'CANCELED' });
+    expect(current().status).toBe('Canceled');
+    expect(registry.isCanceled('op-1')).toBe(true);
+    expect(outbox.events).toMatchObject([{ type: 'conversion.canceled', status: 'Canceled', operationId: 'op-1' }]);
+    expect(queue.waiting).toEqual([]);
+  });
+
+  it('leaves a finished conversion alone when asked to cancel it', async () => {
+    const { service, registry, outbox, current } = setup();
+    registry.addReferrer(digest);
+    await service.handleEvent(pushed(), log);
+
+    const result = await service.cancel(key, log);
+
+    expect(result?.status).toBe('Succeeded');
+    expect(current().status).toBe('Succeeded');
+    expect(registry.calls.cancelOperation).toBe(0);
+    expect(outbox.ofType('conversion.canceled')).toEqual([]);
+  });
+});
