@@ -11,6 +11,7 @@ import { getConversion } from './getConversion.js';
 import { health } from './health.js';
 import { listConversions } from './listConversions.js';
 import { onRegistryEvent } from './onRegistryEvent.js';
+import { openApi } from './openApi.js';
 import { startConversion } from './startConversion.js';
 import { sweepConversions } from './sweepConversions.js';
 import { trackConversion } from './trackConversion.js';
@@ -32,4 +33,5 @@ export const catalog: readonly FunctionDeclaration[] = [
   deletePolicy,
   getPolicyHistory,
   evaluatePolicy,
+  openApi,
 ];

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { isDigest, isRepositoryName, isTag } from '../registry/names.js';
@@ -8,6 +8,46 @@ import type { ConversionService } from './service.js';
 
 /** What the API shows of a conversion: everything but the internal lock fields. */
 export type ConversionView = Omit<ConversionRecord, 'trackingToken' | 'leaseUntil'>;
+
+const optionalText = z.string().optional();
+/** The same view as a schema, for the OpenAPI document; the type check below keeps it equal to ConversionView. */
+export const conversionViewSchema = z
+  .object({
+    registry: z.string(),
+    repository: z.string(),
+    digest: z.string(),
+    status: z.enum(conversionStatuses),
+    tags: z.array(z.string()),
+    kind: optionalText,
+    mediaType: optionalText,
+    platforms: optionalText.describe('os/architecture list, comma separated'),
+    sizeBytes: z.number().optional(),
+    reason: z.string().describe('why it is (or is not) converted, in words'),
+    skipReason: optionalText,
+    policyScope: optionalText,
+    source: z.enum(['event', 'manual', 'backfill', 'sweeper']),
+    operationId: optionalText,
+    operationStatus: optionalText,
+    progress: optionalText,
+    attempts: z.number().int(),
+    maxAttempts: z.number().int(),
+    polls: z.number().int(),
+    nextCheckAt: optionalText,
+    deadlineAt: optionalText,
+    lastErrorCode: optionalText,
+    lastErrorMessage: optionalText,
+    remediation: optionalText.describe('what to do about the last error'),
+    correlationId: optionalText,
+    lastEventId: optionalText,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    startedAt: optionalText,
+    completedAt: optionalText,
+  })
+  .openapi('Conversion');
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewMatchesSchema: Same<Required<z.infer<typeof conversionViewSchema>>, Required<{ -readonly [K in keyof ConversionView]: ConversionView[K] extends readonly (infer T)[] ? T[] : ConversionView[K] }>> = true;
+void viewMatchesSchema;
 
 export function toView(record: ConversionRecord): ConversionView {
   const { trackingToken: _token, leaseUntil: _lease, ...view } = record;

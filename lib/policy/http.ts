@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { requirePrincipal } from '../http/principal.js';
 import { parseJsonBody, parseParts, queryObject, respond } from '../http/request.js';

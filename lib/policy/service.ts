@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { ForbiddenError, NotFoundError, PreconditionFailedError, PreconditionRequiredError, ValidationError } from '../errors.js';
 import { validationErrorFrom } from '../http/problem.js';
 import { isAdmin, type Principal } from '../http/principal.js';
