@@ -1,14 +1,19 @@
 import type { FunctionDeclaration } from '../lib/hosting/catalog.js';
 import { cancelConversion } from './cancelConversion.js';
 import { deletePolicy } from './deletePolicy.js';
+import { dispatchAlerts } from './dispatchAlerts.js';
 import { evaluatePolicy } from './evaluatePolicy.js';
 import { getPolicy } from './getPolicy.js';
 import { getPolicyHistory } from './getPolicyHistory.js';
 import { listPolicies } from './listPolicies.js';
 import { patchPolicy } from './patchPolicy.js';
 import { putPolicy } from './putPolicy.js';
+import { relayAlerts } from './relayAlerts.js';
+import { resendAlert } from './resendAlert.js';
+import { runBackfill } from './runBackfill.js';
 import { getConversion } from './getConversion.js';
 import { health } from './health.js';
+import { listAlerts } from './listAlerts.js';
 import { listConversions } from './listConversions.js';
 import { onRegistryEvent } from './onRegistryEvent.js';
 import { openApi } from './openApi.js';
@@ -34,4 +39,9 @@ export const catalog: readonly FunctionDeclaration[] = [
   getPolicyHistory,
   evaluatePolicy,
   openApi,
+  dispatchAlerts,
+  relayAlerts,
+  listAlerts,
+  resendAlert,
+  runBackfill,
 ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertEventTypes, severities } from './alerts/payloads.js';
 import { policySchema, type Policy } from './policy/model.js';
 
 /**
@@ -46,6 +47,26 @@ const registrySchema = z
   })
   .strict();
 
+/**
+ * An alert channel, configured by the operator. URLs and signing secrets are never inline: they name other app
+ * settings (Key Vault references in Azure), so a policy — or anyone reading this list — never sees them.
+ */
+const channelSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64'),
+    kind: z.enum(['webhook', 'teams']),
+    urlSetting: z.string().regex(settingNamePattern, 'must be an app setting name'),
+    /** Standard Webhooks signing secret (`whsec_…`), required for webhooks. */
+    secretSetting: z.string().regex(settingNamePattern, 'must be an app setting name').optional(),
+    events: z.array(z.enum(alertEventTypes)).min(1).optional(),
+    minSeverity: z.enum(severities).default('warning'),
+    /** Deliveries per minute to this channel (Teams allows a few per second). */
+    ratePerMinute: z.number().int().min(1).max(6_000).default(30),
+  })
+  .strict()
+  .refine((channel) => channel.kind !== 'webhook' || channel.secretSetting !== undefined, { message: 'a webhook channel needs secretSetting', path: ['secretSetting'] });
+
+export type ChannelSettings = z.infer<typeof channelSchema>;
 export type RegistryAuthSettings = z.infer<typeof registryAuthSchema>;
 export type RegistrySettings = z.infer<typeof registrySchema>;
 
@@ -99,6 +120,21 @@ const environmentSchema = z.object({
   SWEEPER_QUIET_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
   /** ACR requests in flight at once per registry. */
   ACR_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** JSON array of alert channels: [{ name, kind: webhook|teams, urlSetting, secretSetting?, events?, minSeverity?, ratePerMinute? }]. */
+  ALERT_CHANNELS: jsonText.pipe(z.array(channelSchema)).default([]),
+  /** Render and log alerts without sending them. */
+  ALERTS_DRY_RUN: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  /** Delivery attempts per alert and channel before it is kept as failed (listed by GET /api/alerts?status=failed). */
+  ALERT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+  /** The same (type, registry, repository, digest) again inside this window is not sent again. */
+  ALERT_DEDUP_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3_600),
+  /** Events of one type from one registry beyond ALERT_BURST_THRESHOLD inside this window collapse into one summary. */
+  ALERT_BURST_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  ALERT_BURST_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(3),
+  /** NCRONTAB of the relay that re-sends outbox events and deliveries whose queue message was lost. */
+  ALERT_RELAY_SCHEDULE: z.string().min(9).default('0 */2 * * * *'),
+  /** Public base URL of this app (links in alerts to its API), e.g. https://myapp.azurewebsites.net. */
+  APP_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   /** Pause between two runs of a backfill (each run starts at most the policy's `backfill.maxImagesPerRun`). */
   BACKFILL_RUN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
@@ -131,6 +167,18 @@ export interface AppConfig {
   readonly sweeperSchedule: string;
   readonly acrMaxConcurrency: number;
   readonly backfill: { readonly runIntervalSeconds: number };
+  readonly alerts: {
+    readonly channels: readonly ChannelSettings[];
+    /** Channel URLs and signing secrets, resolved from the settings the channels name; secrets: never log. */
+    readonly channelSecrets: ReadonlyMap<string, { readonly url: string; readonly secret?: string }>;
+    readonly dryRun: boolean;
+    readonly maxAttempts: number;
+    readonly dedupWindowSeconds: number;
+    readonly burstWindowSeconds: number;
+    readonly burstThreshold: number;
+    readonly relaySchedule: string;
+  };
+  readonly appBaseUrl: string | undefined;
 }
 
 export class ConfigurationError extends Error {
@@ -154,6 +202,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const settings = parsed.data;
   const storage = resolveStorage(settings, problems);
   const registryPasswords = resolveRegistryPasswords(settings.REGISTRIES, env, problems);
+  const channelSecrets = resolveChannelSecrets(settings.ALERT_CHANNELS, env, problems);
   if (problems.length > 0 || storage === undefined) throw new ConfigurationError(problems);
   return {
     storage,
@@ -173,6 +222,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sweeperSchedule: settings.SWEEPER_SCHEDULE,
     acrMaxConcurrency: settings.ACR_MAX_CONCURRENCY,
     backfill: { runIntervalSeconds: settings.BACKFILL_RUN_INTERVAL_SECONDS },
+    alerts: {
+      channels: settings.ALERT_CHANNELS,
+      channelSecrets,
+      dryRun: settings.ALERTS_DRY_RUN,
+      maxAttempts: settings.ALERT_MAX_ATTEMPTS,
+      dedupWindowSeconds: settings.ALERT_DEDUP_WINDOW_SECONDS,
+      burstWindowSeconds: settings.ALERT_BURST_WINDOW_SECONDS,
+      burstThreshold: settings.ALERT_BURST_THRESHOLD,
+      relaySchedule: settings.ALERT_RELAY_SCHEDULE,
+    },
+    appBaseUrl: settings.APP_BASE_URL?.replace(/\/$/, ''),
   };
 }
 
@@ -195,6 +255,30 @@ function resolveRegistryPasswords(
     }
   });
   return passwords;
+}
+
+function resolveChannelSecrets(
+  channels: readonly ChannelSettings[],
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): Map<string, { url: string; secret?: string }> {
+  const resolved = new Map<string, { url: string; secret?: string }>();
+  channels.forEach((channel, index) => {
+    if (resolved.has(channel.name)) problems.push(`ALERT_CHANNELS.${index}.name: duplicate channel name "${channel.name}"`);
+    const url = env[channel.urlSetting];
+    if (url === undefined || url === '') {
+      problems.push(`ALERT_CHANNELS.${index}.urlSetting: setting ${channel.urlSetting} is not set`);
+      return;
+    }
+    // The URL is a secret (a Teams Workflows URL carries its signature), so the message names only the setting.
+    if (!URL.canParse(url) || new URL(url).protocol !== 'https:') problems.push(`ALERT_CHANNELS.${index}.urlSetting: setting ${channel.urlSetting} must hold an https:// URL`);
+    const secret = channel.secretSetting === undefined ? undefined : env[channel.secretSetting];
+    if (channel.secretSetting !== undefined && (secret === undefined || !/^whsec_[A-Za-z0-9+/=]{20,}$/.test(secret))) {
+      problems.push(`ALERT_CHANNELS.${index}.secretSetting: setting ${channel.secretSetting} must hold a whsec_… Standard Webhooks secret`);
+    }
+    resolved.set(channel.name, secret === undefined ? { url } : { url, secret });
+  });
+  return resolved;
 }
 
 type ParsedEnvironment = z.infer<typeof environmentSchema>;
@@ -270,7 +354,7 @@ export function storageFromConnectionString(raw: string): StorageSettings | stri
  * hosts get the effective values explicitly (the Bicep sets them too).
  */
 export function bindingSettings(config: AppConfig): Record<string, string> {
-  return { STORAGE_PREFIX: config.storagePrefix, SWEEPER_SCHEDULE: config.sweeperSchedule };
+  return { STORAGE_PREFIX: config.storagePrefix, SWEEPER_SCHEDULE: config.sweeperSchedule, ALERT_RELAY_SCHEDULE: config.alerts.relaySchedule };
 }
 
 /** What /api/health and start-up logs may show: names and endpoints, never keys, passwords or SAS tokens. */

@@ -1,10 +1,15 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { loadConfig, type AppConfig } from './config.js';
+import { AlertService } from './alerts/service.js';
+import { httpSender } from './alerts/sender.js';
+import { TableAlertStore } from './alerts/store.js';
 import { ConversionApi } from './conversion/api.js';
+import { BackfillWorker } from './conversion/backfill.js';
+import { AcrPolicyEffects } from './policy/effects.js';
+import { StorageBackfillQueue } from './storage/backfill-queue.js';
 import { ConversionService } from './conversion/service.js';
 import { systemClock } from './conversion/ports.js';
 import { PolicyService } from './policy/service.js';
-import type { PolicyEffects } from './policy/ports.js';
 import type { PolicyHttpDependencies } from './policy/http.js';
 import { storedPolicySource } from './policy/source.js';
 import { TablePolicyStore } from './policy/store.js';
@@ -12,6 +17,7 @@ import { RegistryClient } from './registry/client.js';
 import { armReadiness } from './registry/readiness.js';
 import { createStorageClients, type StorageClients } from './storage/clients.js';
 import { TableConversionStore } from './storage/conversion-store.js';
+import { StorageAlertQueue } from './storage/alert-queue.js';
 import { TableOutbox } from './storage/outbox.js';
 import { storageResourceNames, type StorageResourceNames } from './storage/resources.js';
 import { StorageTrackingQueue } from './storage/tracking-queue.js';
@@ -31,10 +37,9 @@ export interface AppDependencies {
   readonly conversionApi: ConversionApi;
   readonly policies: PolicyService;
   readonly policyHttp: PolicyHttpDependencies;
+  readonly alerts: AlertService;
+  readonly backfill: BackfillWorker;
 }
-
-/** Until native mode and backfill land (issue #5), a policy change has no effect beyond being stored. */
-const noPolicyEffects: PolicyEffects = { apply: () => Promise.resolve({}) };
 
 export function createDependencies(env: Readonly<Record<string, string | undefined>> = process.env): AppDependencies {
   const config = loadConfig(env);
@@ -51,6 +56,9 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     return client;
   };
   const conversionStore = new TableConversionStore(storage.table(names.tables.conversions));
+  const alertQueue = new StorageAlertQueue(storage.queue(names.queues.alerts));
+  // A new outbox row is dispatched at once; the alert relay covers a notification that is lost.
+  const outbox = new TableOutbox(storage.table(names.tables.outbox), (registry, eventId) => alertQueue.send({ kind: 'dispatch', registry, eventId }, 0));
   const policyStore = new TablePolicyStore(storage.table(names.tables.policies), storage.table(names.tables.policyHistory));
   const policySource = storedPolicySource(policyStore, config.defaultPolicy);
   const readiness = armReadiness({ credential, armEndpoint: config.armEndpoint });
@@ -58,7 +66,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     registries: config.registries,
     gateway: registryClient,
     store: conversionStore,
-    outbox: new TableOutbox(storage.table(names.tables.outbox)),
+    outbox,
     queue: new StorageTrackingQueue(storage.queue(names.queues.tracking)),
     policies: policySource,
     readiness,
@@ -71,15 +79,40 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     config.registries.map((registry) => registry.name),
     (registry, repository, tag) => registryClient(registry).resolveTag(repository, tag),
   );
+  const backfillQueue = new StorageBackfillQueue(storage.queue(names.queues.backfill));
+  // The same policySource PolicyService invalidates, so effects see the policy just written.
+  const policyEffects = new AcrPolicyEffects({ native: { registry: registryClient, policies: policySource, outbox, clock: systemClock }, backfillQueue });
+  const backfill = new BackfillWorker({
+    registries: config.registries.map((registry) => registry.name),
+    registry: registryClient,
+    conversions,
+    policies: policySource,
+    queue: backfillQueue,
+    clock: systemClock,
+    settings: { runIntervalSeconds: config.backfill.runIntervalSeconds },
+  });
   const policies = new PolicyService({
     store: policyStore,
     resolver: policySource,
-    effects: noPolicyEffects,
+    effects: policyEffects,
     readiness: (registry, log) => readiness(config.registries.find((candidate) => candidate.name === registry)!, log),
     now: () => new Date(),
   });
   const policyHttp = { policies, registries: config.registries.map((registry) => registry.name) };
-  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp };
+  const alerts = new AlertService({
+    settings: config.alerts,
+    outbox,
+    store: new TableAlertStore(storage.table(names.tables.alerts)),
+    queue: alertQueue,
+    sender: httpSender(),
+    policies: policySource,
+    links: (registry) => ({
+      ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
+      ...(config.registries.find((candidate) => candidate.name === registry) ? { registryResourceId: config.registries.find((candidate) => candidate.name === registry)!.resourceId } : {}),
+    }),
+    clock: systemClock,
+  });
+  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill };
 }
 
 function createRegistryClient(config: AppConfig, name: string, credential: TokenCredential): RegistryClient {

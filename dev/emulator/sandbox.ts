@@ -6,6 +6,7 @@ import type { RegistryDefinition } from './contract.js';
 import { EmulatorControlClient } from './control-client.js';
 import { acrExchangeVerifier, createEntra, startDiscoveryTunnel, type DiscoveryTunnel, type Entra } from './entra/index.js';
 import { createEventGridControlHandler, createEventGridEngine } from './eventgrid/index.js';
+import { createInbox, createSandboxAlertChannels, type Inbox } from './inbox/index.js';
 import type { EventGridEngine } from './eventgrid/types.js';
 import { seedSandbox } from './seed.js';
 import { startEmulator, type Emulator, type RegistryOptions, type StartedRegistry } from './server.js';
@@ -30,6 +31,8 @@ export interface SandboxEmulator {
   readonly eventGrid: EventGridEngine;
   readonly connectedRegistries: ConnectedRegistryStore;
   readonly tunnel: DiscoveryTunnel;
+  /** Alert receivers (signed webhook + Teams stand-in) with their control routes under `/inbox` on the control listener. */
+  readonly inbox: Inbox;
   /** The app registration the product signs in as (client-credentials flow). */
   readonly appClient: { readonly tenantId: string; readonly clientId: string; readonly clientSecret: string };
   /** App settings that point unmodified product code at this emulator. */
@@ -48,6 +51,8 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   // Both are built with the emulator's clock, inside the management callback that startEmulator calls.
   let entra: Entra | undefined;
   let connectedRegistries: ConnectedRegistryStore | undefined;
+  let inbox: Inbox | undefined;
+  let alertSettings: Record<string, string> = {};
   const definitions = (emulator: Emulator): RegistryDefinition[] => [...emulator.state.registries.values()].map((runtime) => runtime.definition);
 
   const emulator = await startEmulator({
@@ -65,11 +70,13 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
         tenantId,
         extraAudiences: [context.managementUrl],
       });
-      return [entra.handler, arm];
+      inbox = createInbox({ managementUrl: context.managementUrl, now: () => context.clock.now(), faults: context.state.faults });
+      alertSettings = createSandboxAlertChannels(inbox.store);
+      return [entra.handler, arm, inbox.receiverHandler];
     },
     verifyAccessToken: (token) => (entra ? acrExchangeVerifier(entra)(token) : undefined),
   });
-  if (entra === undefined || connectedRegistries === undefined) throw new Error('the emulator did not build its management modules');
+  if (entra === undefined || connectedRegistries === undefined || inbox === undefined) throw new Error('the emulator did not build its management modules');
   const ca = readFileSync(emulator.caFile, 'utf8');
   const eventGrid = createEventGridEngine({
     registries: () => definitions(emulator),
@@ -79,7 +86,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     validationBaseUrl: emulator.controlUrl,
   });
   emulator.setEventSink(eventGrid);
-  emulator.mountControl(createEventGridControlHandler(eventGrid), createConnectedRegistryControlHandler(connectedRegistries, () => definitions(emulator)));
+  emulator.mountControl(createEventGridControlHandler(eventGrid), createConnectedRegistryControlHandler(connectedRegistries, () => definitions(emulator)), inbox.controlHandler);
   const managementPort = Number(new URL(emulator.managementUrl).port);
   const tunnel = await startDiscoveryTunnel({ target: { host: '127.0.0.1', port: managementPort } });
   const control = new EmulatorControlClient(emulator.controlUrl);
@@ -97,8 +104,9 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     eventGrid,
     connectedRegistries,
     tunnel,
+    inbox,
     appClient,
-    appSettings: () => appSettingsFor(emulator.registries, emulator, tunnel, appClient),
+    appSettings: () => ({ ...appSettingsFor(emulator.registries, emulator, tunnel, appClient), ...alertSettings }),
     async close() {
       eventGrid.close();
       await tunnel.close();

@@ -100,7 +100,7 @@ export class ConversionService {
     const applied = await this.deps.policies.policyFor(key.registry, key.repository);
     const registry = this.registrySettings(key.registry);
     const readiness = await this.deps.readiness(registry, log);
-    const decision = decide(applied.policy, facts, readiness, { ignoreTagRules: options.manual ?? false, ignorePlatform: options.force ?? false });
+    const decision = decide(applied.policy, facts, readiness, { ignoreTagRules: options.manual ?? false, ignorePlatform: options.force ?? false, push: options.source === 'event' });
     const now = this.now();
     const base: ConversionRecord = {
       ...key,

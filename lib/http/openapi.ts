@@ -62,6 +62,30 @@ export function openApiDocument(version: string): unknown {
   route({ method: 'get', path: '/api/registries/{registry}/policy-history/{scope}', summary: 'Every write attempt on a scope, newest first (Streaming.Read)', request: { params: scopeParams, query: pageQuery }, responses: { 200: json(page(HistoryEntry), 'a page'), ...problems(400, 401, 403, 404) } });
   route({ method: 'post', path: '/api/registries/{registry}/policy-evaluation', summary: 'Dry run of the decision for an image (Streaming.Read)', request: { params: registryParam, body: { content: { 'application/json': { schema: evaluationBody } } } }, responses: { 200: json(Evaluation, 'the decision and the policy that applied'), ...problems(400, 401, 403, 404, 413, 415) } });
 
+  const Alert = registry.register(
+    'AlertDelivery',
+    z.object({
+      id: z.string().openapi({ description: '{channel}.{key}; equals the webhook-id header' }),
+      channel: z.string(),
+      kind: z.enum(['event', 'summary']),
+      registry: z.string(),
+      type: z.string(),
+      severity: z.string(),
+      status: z.enum(['pending', 'delivered', 'failed', 'suppressed', 'summarized', 'dry-run']),
+      note: z.string().optional(),
+      attempts: z.number().int(),
+      lastStatus: z.number().int().optional(),
+      nextAttemptAt: z.string().optional(),
+      deliveredAt: z.string().optional(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+      event: z.record(z.string(), z.unknown()).optional(),
+      window: z.string().optional(),
+    }),
+  );
+  route({ method: 'get', path: '/api/alerts', summary: 'Alert deliveries; status=failed lists the dead letters (Streaming.Read)', request: { query: pageQuery.extend({ status: z.enum(['pending', 'delivered', 'failed', 'suppressed', 'summarized', 'dry-run']).optional(), channel: z.string().optional() }) }, responses: { 200: json(page(Alert), 'a page'), ...problems(400, 401, 403) } });
+  route({ method: 'post', path: '/api/alerts/{id}/resend', summary: 'Send an alert again with fresh attempts (Streaming.Write)', request: { params: z.object({ id: z.string() }) }, responses: { 202: json(Alert, 'queued'), ...problems(400, 401, 403, 404) } });
+
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'acr-streaming-autopilot', version, description: 'Makes Azure Container Registry artifact streaming automatic, observable and safe.' },

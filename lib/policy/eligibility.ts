@@ -20,6 +20,7 @@ export interface RegistryReadiness {
 
 export type SkipReason =
   | 'policy-off'
+  | 'native-mode'
   | 'tag-not-included'
   | 'tag-excluded'
   | 'untagged'
@@ -41,6 +42,8 @@ export interface DecideOptions {
   readonly ignoreTagRules?: boolean;
   /** Attempt even when the platform looks unsupported (ACR then fails it with UNSUPPORTED_PLATFORM). */
   readonly ignorePlatform?: boolean;
+  /** A push event (not a backfill or a request by hand): in native mode ACR converts pushes itself. */
+  readonly push?: boolean;
 }
 
 /**
@@ -53,6 +56,7 @@ export function decide(policy: Policy, image: ImageFacts, readiness: RegistryRea
   if (image.kind === 'artifact') return skip('not-an-image', 'an OCI artifact that is not a container image');
   if (!options.ignoreTagRules) {
     if (policy.mode === 'off') return skip('policy-off', 'the policy for this repository is off');
+    if (policy.mode === 'native' && options.push) return skip('native-mode', 'mode native: ACR converts new pushes of this repository itself');
     const tagDecision = decideTags(policy, image.tags);
     if (tagDecision) return tagDecision;
   }

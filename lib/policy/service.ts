@@ -94,6 +94,7 @@ export class PolicyService {
   async patch(registry: string, scope: string, patch: unknown, conditions: Conditions, principal: Principal, log: Logger) {
     checkedScope(scope);
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new ValidationError('A merge patch must be a JSON object.', [{ field: 'body', reason: 'must be an object' }]);
+    if (nestedDeeperThan(patch, maxPatchDepth)) throw new ValidationError(`A merge patch may nest at most ${maxPatchDepth} levels.`, [{ field: 'body', reason: `nested deeper than ${maxPatchDepth} levels` }]);
     if (conditions.ifMatch === undefined) throw new PreconditionRequiredError('PATCH needs If-Match with the ETag you read.', [{ field: 'headers.if-match', reason: 'required' }]);
     const existing = await this.deps.store.get(registry, scope);
     if (existing === undefined) throw new NotFoundError(`No policy at scope ${scope} of ${registry}.`);
@@ -186,10 +187,23 @@ function parsePolicy(body: unknown): Policy {
   return result.data;
 }
 
+/** A policy nests three levels; a deeper patch can only be invalid, and merging it recursively could exhaust the stack (a 500). */
+const maxPatchDepth = 16;
+
+/** Bounded by `depth`, so it cannot itself overflow on a 64 KiB body of `{"a":{"a":…}}`. */
+function nestedDeeperThan(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth === 0) return true;
+  return Object.values(value).some((child) => nestedDeeperThan(child, depth - 1));
+}
+
 /** RFC 7386: objects merge recursively, `null` removes a member (so the default applies again), the rest replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const result: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  // Null prototype: a member named "__proto__" (JSON.parse makes it an own property) stays a member instead of
+  // replacing the result's prototype, so the schema sees it and rejects it like any unknown field.
+  const result = Object.create(null) as Record<string, unknown>;
+  if (typeof target === 'object' && target !== null && !Array.isArray(target)) Object.assign(result, target);
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
     else result[key] = mergePatch(result[key], value);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Versioned } from '../conversion/record.js';
+import { ValidationError } from '../errors.js';
 import { isStatus } from '../storage/table-errors.js';
 import { policySchema } from './model.js';
 import type { PolicyHistoryEntry, StoredPolicy } from './ports.js';
@@ -77,9 +78,7 @@ export class TablePolicyStore {
   }
 
   async list(registry: string, page: { pageSize: number; continuationToken?: string }): Promise<{ items: Versioned<StoredPolicy>[]; continuationToken?: string }> {
-    const pages = this.policies
-      .listEntities<PolicyEntity>({ queryOptions: { filter: odata`PartitionKey eq ${registry}` } })
-      .byPage({ maxPageSize: page.pageSize, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) });
+    const pages = this.policies.listEntities<PolicyEntity>({ queryOptions: { filter: odata`PartitionKey eq ${registry}` } }).byPage(pageSettings(page));
     const result = await pages.next();
     if (result.done === true) return { items: [] };
     const items = result.value.map((entity) => ({ value: fromEntity(entity), etag: entity.etag }));
@@ -99,14 +98,33 @@ export class TablePolicyStore {
   }
 
   async historyOf(registry: string, scope: string, page: { pageSize: number; continuationToken?: string }): Promise<{ items: PolicyHistoryEntry[]; continuationToken?: string }> {
-    const pages = this.history
-      .listEntities<HistoryEntity>({ queryOptions: { filter: odata`PartitionKey eq ${historyPartition(registry, scope)}` } })
-      .byPage({ maxPageSize: page.pageSize, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) });
+    const pages = this.history.listEntities<HistoryEntity>({ queryOptions: { filter: odata`PartitionKey eq ${historyPartition(registry, scope)}` } }).byPage(pageSettings(page));
     const result = await pages.next();
     if (result.done === true) return { items: [] };
     const items = result.value.map((entity) => JSON.parse(entity.entry) as PolicyHistoryEntry);
     return result.value.continuationToken ? { items, continuationToken: result.value.continuationToken } : { items };
   }
+}
+
+/**
+ * Continuation tokens are the Table SDK's (base64 of JSON `{nextPartitionKey, nextRowKey?}`, read as Latin-1) and come
+ * back from callers; one this store did not hand out must be a 400, not the SDK's SyntaxError or TypeError (a 500).
+ */
+function pageSettings(page: { pageSize: number; continuationToken?: string }): { maxPageSize: number; continuationToken?: string } {
+  if (!page.continuationToken) return { maxPageSize: page.pageSize };
+  let keys: unknown;
+  try {
+    keys = JSON.parse(Buffer.from(page.continuationToken, 'base64').toString('latin1'));
+  } catch {
+    keys = undefined;
+  }
+  const { nextPartitionKey, nextRowKey } = (typeof keys === 'object' && keys !== null ? keys : {}) as { nextPartitionKey?: unknown; nextRowKey?: unknown };
+  if (typeof nextPartitionKey !== 'string' || (nextRowKey !== undefined && typeof nextRowKey !== 'string')) throw invalidToken();
+  return { maxPageSize: page.pageSize, continuationToken: page.continuationToken };
+}
+
+function invalidToken(): ValidationError {
+  return new ValidationError('The continuationToken is not one this API returned.', [{ field: 'query.continuationToken', reason: 'not a continuation token from a previous page' }]);
 }
 
 function historyPartition(registry: string, scope: string): string {

@@ -14,6 +14,8 @@ export interface StorageResourceNames {
     readonly outbox: string;
     /** Audit runs, checkpoints and findings. */
     readonly audits: string;
+    /** Alert deliveries per channel, dedup marks and burst windows. */
+    readonly alerts: string;
   };
   readonly queues: {
     /** Conversion tracking: one message per in-flight operation, re-enqueued with backoff. */
@@ -37,6 +39,7 @@ export function storageResourceNames(prefix: string): StorageResourceNames {
       policyHistory: `${prefix}PolicyHistory`,
       outbox: `${prefix}Outbox`,
       audits: `${prefix}Audits`,
+      alerts: `${prefix}Alerts`,
     },
     queues: {
       tracking: `${prefix}-tracking`,

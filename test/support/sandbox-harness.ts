@@ -77,7 +77,9 @@ export class SandboxHarness {
     return new SandboxHarness(emulator, emulator.emulator.registry('sandbox'), workDir, settings);
   }
 
-  /** Starts a host and subscribes it to the registry's events, as `npm start` does. */
+  /**
+   * Starts a host and subscribes it to the registry's events, as `npm start` does.
+   */
   async startHost(options: { subscribe?: boolean } = {}): Promise<HostProcess> {
     const child = fork('dev/host/main.ts', [], {
       execArgv: ['--import', 'tsx'],

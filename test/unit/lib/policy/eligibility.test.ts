@@ -174,3 +174,13 @@ describe('decide', () => {
     );
   });
 });
+
+describe('decide in native mode', () => {
+  const image = { repository: 'team-a/app', tags: ['v1'], kind: 'image' as const, platforms: [{ os: 'linux', architecture: 'amd64' }], sizeBytes: 1_000 };
+  const native = policySchema.parse({ mode: 'native' });
+
+  it('leaves pushes to ACR, which converts them itself, but converts existing images (backfill)', () => {
+    expect(decide(native, image, { ready: true }, { push: true })).toMatchObject({ eligible: false, skip: 'native-mode' });
+    expect(decide(native, image, { ready: true })).toMatchObject({ eligible: true });
+  });
+});

@@ -1,0 +1,123 @@
+import { TableClient } from '@azure/data-tables';
+import { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { backfillMessageSchema } from '../../../lib/conversion/backfill.js';
+import { systemClock } from '../../../lib/conversion/ports.js';
+import { silentLogger as log } from '../../../lib/logging.js';
+import { AcrPolicyEffects } from '../../../lib/policy/effects.js';
+import { policySchema, type Policy, type PolicySource } from '../../../lib/policy/model.js';
+import type { PolicyChange } from '../../../lib/policy/ports.js';
+import { RegistryClient } from '../../../lib/registry/client.js';
+import { StorageBackfillQueue } from '../../../lib/storage/backfill-queue.js';
+import { TableOutbox } from '../../../lib/storage/outbox.js';
+import { uniquePrefix } from '../../support/names.js';
+import { trustingHttpClient } from '../../support/trust.js';
+import { startTestEmulator, type TestEmulator } from '../emulator/helpers.js';
+
+const connectionString = inject('storageConnectionString');
+const native: Policy = policySchema.parse({ mode: 'native' });
+const onPush: Policy = policySchema.parse({ mode: 'onPush' });
+
+/**
+ * Policy effects against the emulated ACR and Azurite: ACR's own switch really makes the registry convert pushes
+ * by itself (and stops when the scope leaves native), drift lands in the outbox table, backfill runs in the queue.
+ */
+describe('policy effects (native mode, backfill scheduling)', () => {
+  let t: TestEmulator;
+  let outboxTable: TableClient;
+  let backfillQueue: QueueClient;
+  /** The policy the resolver reports for every repository: what the store holds after the change. */
+  let governing: { scope: string; policy: Policy };
+
+  const client = (name: string): RegistryClient => {
+    const registry = t.emulator.registry(name);
+    return new RegistryClient({
+      loginServer: registry.loginServer,
+      credentials: { type: 'password', username: registry.username!, password: registry.password! },
+      httpClient: trustingHttpClient(registry.caFile),
+      retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    });
+  };
+  const clients = new Map<string, RegistryClient>();
+  const policies: PolicySource = { policyFor: () => Promise.resolve(governing) };
+  let effects: AcrPolicyEffects;
+  const change = (registry: string, scope: string, before: Policy | undefined, after: Policy | undefined): PolicyChange => ({ registry, scope, before, after, principal: 'it' });
+  const operationsFor = async (registry: string, digest: string) => (await t.control.listOperations(registry)).filter((operation) => operation.digest === digest);
+
+  beforeAll(async () => {
+    t = await startTestEmulator({ registries: [{ name: 'sandbox', sku: 'Premium' }, { name: 'standard', sku: 'Standard' }] });
+    outboxTable = TableClient.fromConnectionString(connectionString, uniquePrefix('outbox'), { allowInsecureConnection: true });
+    await outboxTable.createTable();
+    backfillQueue = new QueueClient(connectionString, uniquePrefix('backfill'));
+    await backfillQueue.create();
+    effects = new AcrPolicyEffects({
+      native: {
+        registry: (name) => {
+          if (!clients.has(name)) clients.set(name, client(name));
+          return clients.get(name)!;
+        },
+        policies,
+        outbox: new TableOutbox(outboxTable),
+        clock: systemClock,
+      },
+      backfillQueue: new StorageBackfillQueue(backfillQueue),
+      newRunId: () => 'run-it-1',
+    });
+    for (const repository of ['team-a/app', 'team-a/web', 'team-b/api']) await t.control.seedImage('sandbox', { repository, tag: 'seed', kind: 'image' });
+    await t.control.seedImage('standard', { repository: 'team-a/app', tag: 'seed', kind: 'image' });
+  });
+  afterAll(() => t.emulator.close());
+
+  it('native on a glob: the emulated ACR converts new pushes by itself; leaving native stops that', async () => {
+    governing = { scope: 'team-a/*', policy: native };
+
+    const report = await effects.apply(change('sandbox', 'team-a/*', undefined, native), log);
+
+    expect(report.native).toEqual([
+      { repository: 'team-a/app', convertPushedImages: true, drift: false },
+      { repository: 'team-a/web', convertPushedImages: true, drift: false },
+    ]);
+    expect(report.backfill).toBeUndefined();
+    const pushed = await t.control.seedImage('sandbox', { repository: 'team-a/app', tag: 'v2', kind: 'image', label: 'native-on' });
+    expect(await operationsFor('sandbox', pushed.digest)).toHaveLength(1);
+    const outside = await t.control.seedImage('sandbox', { repository: 'team-b/api', tag: 'v2', kind: 'image', label: 'outside' });
+    expect(await operationsFor('sandbox', outside.digest)).toHaveLength(0);
+
+    governing = { scope: 'team-a/*', policy: onPush };
+    const away = await effects.apply(change('sandbox', 'team-a/*', native, onPush), log);
+
+    expect(away.native?.map((entry) => entry.convertPushedImages)).toEqual([false, false]);
+    expect((await client('sandbox').getRepositoryStreaming('team-a/web')).convertPushedImages).toBe(false);
+    const later = await t.control.seedImage('sandbox', { repository: 'team-a/app', tag: 'v3', kind: 'image', label: 'native-off' });
+    expect(await operationsFor('sandbox', later.digest)).toHaveLength(0);
+  });
+
+  it('records drift in the outbox when ACR refuses the switch (a registry that is not Premium), once per change', async () => {
+    governing = { scope: 'team-a/app', policy: native };
+    const refused = change('standard', 'team-a/app', onPush, native);
+
+    const report = await effects.apply(refused, log);
+    await effects.apply(refused, log);
+
+    expect(report.native).toEqual([{ repository: 'team-a/app', convertPushedImages: false, drift: true }]);
+    const rows = [];
+    for await (const entity of outboxTable.listEntities<{ type: string; payload: string }>()) rows.push(entity);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ partitionKey: 'standard', type: 'policy.drift' });
+    expect(JSON.parse(rows[0]!.payload)).toMatchObject({ repository: 'team-a/app', scope: 'team-a/app', expected: true, actual: false });
+    expect((JSON.parse(rows[0]!.payload) as { message: string }).message).toMatch(/403 DENIED/);
+  });
+
+  it('schedules a backfill run as a base64 JSON queue message the worker accepts', async () => {
+    const backfilling = policySchema.parse({ mode: 'onPush', backfill: { enabled: true } });
+    governing = { scope: 'team-b/*', policy: backfilling };
+
+    const report = await effects.apply(change('sandbox', 'team-b/*', onPush, backfilling), log);
+
+    expect(report).toEqual({ backfill: { runId: 'run-it-1', scheduled: true } });
+    const { receivedMessageItems } = await backfillQueue.receiveMessages();
+    expect(receivedMessageItems).toHaveLength(1);
+    const message: unknown = JSON.parse(Buffer.from(receivedMessageItems[0]!.messageText, 'base64').toString('utf8'));
+    expect(backfillMessageSchema.parse(message)).toEqual({ registry: 'sandbox', scope: 'team-b/*', runId: 'run-it-1', run: 1 });
+  });
+});
