@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Versioned } from '../conversion/record.js';
+import { pageSettings } from '../storage/paging.js';
 import { isStatus } from '../storage/table-errors.js';
 import type { AlertEvent } from './events.js';
 
@@ -90,7 +91,7 @@ export class TableAlertStore {
   async listDeliveries(filter: { status?: DeliveryStatus; channel?: string }, page: { pageSize: number; continuationToken?: string }): Promise<{ items: Delivery[]; continuationToken?: string }> {
     const clauses = [filter.channel ? odata`PartitionKey eq ${`d:${filter.channel}`}` : odata`PartitionKey ge ${'d:'} and PartitionKey lt ${'d;'}`];
     if (filter.status) clauses.push(odata`status eq ${filter.status}`);
-    const pages = this.table.listEntities<DeliveryEntity>({ queryOptions: { filter: clauses.join(' and ') } }).byPage({ maxPageSize: page.pageSize, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) });
+    const pages = this.table.listEntities<DeliveryEntity>({ queryOptions: { filter: clauses.join(' and ') } }).byPage(pageSettings(page));
     const result = await pages.next();
     if (result.done === true) return { items: [] };
     const items = result.value.map(fromEntity);

@@ -76,7 +76,7 @@ export const builtInPolicy: Policy = policySchema.parse({});
 /** Which policy applied to a repository, so decisions can say why. */
 export interface AppliedPolicy {
   readonly policy: Policy;
-  /** `_default`, a glob like `team-a/**`, an exact repository, or `built-in` when nothing is configured. */
+  /** `_default`, a glob like `team-a/**`, an exact repository, or `DEFAULT_POLICY` when no stored policy matches. */
   readonly scope: string;
 }
 

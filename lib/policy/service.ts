@@ -50,8 +50,9 @@ export interface PolicyServiceDependencies {
 }
 
 /**
- * Policy use cases behind the HTTP API. Every write is ETag-conditional; every attempt — applied or refused — is
- * appended to the history with the caller, so concurrent edits leave a readable trail.
+ * Policy use cases behind the HTTP API. Every write is ETag-conditional; every write attempt that passes
+ * validation and authorization — applied, or refused for a stale ETag — is appended to the history with the caller,
+ * so concurrent edits leave a readable trail. Invalid or unauthorized requests write nothing.
  */
 export class PolicyService {
   constructor(private readonly deps: PolicyServiceDependencies) {}

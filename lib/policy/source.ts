@@ -1,10 +1,13 @@
 import type { AppliedPolicy, Policy, PolicySource } from './model.js';
 import type { StoredPolicy } from './ports.js';
-import { compareSpecificity, defaultScope, mostSpecific, parseScope, scopeMatches, type PolicyScope } from './scope.js';
+import { compareSpecificity, mostSpecific, parseScope, scopeMatches, type PolicyScope } from './scope.js';
 
 export interface StoredPolicies {
   all(registry: string): Promise<StoredPolicy[]>;
 }
+
+/** The scope reported when no stored policy matches and the DEFAULT_POLICY app setting applies. */
+export const settingScope = 'DEFAULT_POLICY';
 
 /** Which stored policy governs a repository, most specific first; the DEFAULT_POLICY setting when none does. */
 export interface PolicyResolver extends PolicySource {
@@ -34,7 +37,7 @@ export function storedPolicySource(store: StoredPolicies, fallback: Policy, cach
   return {
     async policyFor(registry, repository): Promise<AppliedPolicy> {
       const match = mostSpecific(await load(registry), repository);
-      return match ? { policy: match.stored.policy, scope: match.stored.scope } : { policy: fallback, scope: defaultScope };
+      return match ? { policy: match.stored.policy, scope: match.stored.scope } : { policy: fallback, scope: settingScope };
     },
     async candidates(registry, repository) {
       const matching = (await load(registry)).filter(({ scope }) => scopeMatches(scope, repository));

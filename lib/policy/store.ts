@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Versioned } from '../conversion/record.js';
-import { ValidationError } from '../errors.js';
+import { pageSettings } from '../storage/paging.js';
 import { isStatus } from '../storage/table-errors.js';
 import { policySchema } from './model.js';
 import type { PolicyHistoryEntry, StoredPolicy } from './ports.js';
@@ -104,27 +104,6 @@ export class TablePolicyStore {
     const items = result.value.map((entity) => JSON.parse(entity.entry) as PolicyHistoryEntry);
     return result.value.continuationToken ? { items, continuationToken: result.value.continuationToken } : { items };
   }
-}
-
-/**
- * Continuation tokens are the Table SDK's (base64 of JSON `{nextPartitionKey, nextRowKey?}`, read as Latin-1) and come
- * back from callers; one this store did not hand out must be a 400, not the SDK's SyntaxError or TypeError (a 500).
- */
-function pageSettings(page: { pageSize: number; continuationToken?: string }): { maxPageSize: number; continuationToken?: string } {
-  if (!page.continuationToken) return { maxPageSize: page.pageSize };
-  let keys: unknown;
-  try {
-    keys = JSON.parse(Buffer.from(page.continuationToken, 'base64').toString('latin1'));
-  } catch {
-    keys = undefined;
-  }
-  const { nextPartitionKey, nextRowKey } = (typeof keys === 'object' && keys !== null ? keys : {}) as { nextPartitionKey?: unknown; nextRowKey?: unknown };
-  if (typeof nextPartitionKey !== 'string' || (nextRowKey !== undefined && typeof nextRowKey !== 'string')) throw invalidToken();
-  return { maxPageSize: page.pageSize, continuationToken: page.continuationToken };
-}
-
-function invalidToken(): ValidationError {
-  return new ValidationError('The continuationToken is not one this API returned.', [{ field: 'query.continuationToken', reason: 'not a continuation token from a previous page' }]);
 }
 
 function historyPartition(registry: string, scope: string): string {

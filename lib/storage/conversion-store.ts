@@ -1,6 +1,7 @@
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { ConversionFilter, ConversionStore } from '../conversion/ports.js';
 import { conversionKeys, repositoryKey, type ConversionRecord, type ImageKey, type Versioned } from '../conversion/record.js';
+import { pageSettings } from './paging.js';
 import { isStatus } from './table-errors.js';
 
 type Entity = Omit<ConversionRecord, 'tags'> & { partitionKey: string; rowKey: string; tags: string };
@@ -48,7 +49,7 @@ export class TableConversionStore implements ConversionStore {
     if (filter.since !== undefined) clauses.push(odata`updatedAt ge ${filter.since.toISOString()}`);
     const pages = this.table
       .listEntities<Entity>({ queryOptions: { filter: clauses.join(' and ') } })
-      .byPage({ maxPageSize: page.pageSize, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) });
+      .byPage(pageSettings(page));
     const result = await pages.next();
     if (result.done === true) return { items: [] };
     const items = result.value.map(fromEntity);

@@ -75,7 +75,7 @@ describe('push to streaming', () => {
 
     const view = await sandbox.waitForConversion(host, 'team-c/app', digest, settled);
 
-    expect(view).toMatchObject({ status: 'Skipped', skipReason: 'tag-excluded', policyScope: '_default' });
+    expect(view).toMatchObject({ status: 'Skipped', skipReason: 'tag-excluded', policyScope: 'DEFAULT_POLICY' });
     expect(await sandbox.conversionPosts('team-c/app', digest)).toBe(0);
   });
 

@@ -2,6 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 import { beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import type { DomainEvent, TrackingMessage } from '../../../lib/conversion/ports.js';
+import { ValidationError } from '../../../lib/errors.js';
 import type { ConversionRecord } from '../../../lib/conversion/record.js';
 import { TableConversionStore } from '../../../lib/storage/conversion-store.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
@@ -258,5 +259,15 @@ describe('StorageTrackingQueue', () => {
     const peeked = await queue.peekMessages({ numberOfMessages: 32 });
     expect(properties.approximateMessagesCount).toBe(1);
     expect(peeked.peekedMessageItems).toEqual([]);
+  });
+});
+
+describe('continuation tokens from callers', () => {
+  it('answers a token this API never handed out with a validation error, not a crash', async () => {
+    const store = new TableConversionStore(TableClient.fromConnectionString(inject('storageConnectionString'), 'tokencheck', { allowInsecureConnection: true }));
+
+    for (const token of ['garbage', 'eyJ4Ijox', Buffer.from('{"nextPartitionKey":1}').toString('base64')]) {
+      await expect(store.list('sandbox', {}, { pageSize: 10, continuationToken: token })).rejects.toBeInstanceOf(ValidationError);
+    }
   });
 });
