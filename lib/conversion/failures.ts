@@ -108,6 +108,18 @@ export function classifyStartError(status: number, code: string, reason: string 
   return { code, retryable: status >= 500, remediation: `ACR refused to start the conversion (HTTP ${status} ${code}).` };
 }
 
+/**
+ * The remediation once a failure is final: retryable failures say they were retried and stopped, and an unknown
+ * error names the operation id to quote to Azure support.
+ */
+export function finalRemediation(failure: FailureClass, context: { operationId?: string; attempts: number }): string {
+  if (failure.code === 'UNKNOWN_ERROR') {
+    return `ACR reported "Conversion operation failed due to an unknown error" on all ${context.attempts} attempt(s). Open a support request quoting operation id ${context.operationId ?? '(none)'} — Azure support can search their logs by it — then start the conversion again with POST /api/registries/{registry}/conversions.`;
+  }
+  if (failure.retryable) return `${failure.remediation.replace(/ It is (retried|converted) [^.]*\./, '')} Retried ${context.attempts} time(s) without success; start it again with POST /api/registries/{registry}/conversions once the cause is fixed.`.trim();
+  return failure.remediation;
+}
+
 export function failureClass(code: string): FailureClass {
   const known = catalogue[code];
   return known ? { code, ...known } : { code, retryable: false, remediation: `ACR reported ${code}.` };

@@ -7,7 +7,7 @@ import { isAcrError } from '../registry/errors.js';
 import { isOngoing, streamingArtifactType, type StreamingOperation } from '../registry/wire.js';
 import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
 import { parseRegistryEvent } from './events.js';
-import { classifyOperationFailure, classifyStartError, failureClass, type FailureClass } from './failures.js';
+import { classifyOperationFailure, classifyStartError, failureClass, finalRemediation, type FailureClass } from './failures.js';
 import { inspectManifest } from './inspect.js';
 import type { Clock, ConversionStore, DomainEventType, Outbox, RegistryGateway, TrackingQueue } from './ports.js';
 import { trackingMessageSchema } from './ports.js';
@@ -344,7 +344,7 @@ export class ConversionService {
     correlationId?: string,
   ): Promise<ConversionRecord | undefined> {
     const record = current.value;
-    const remediation = failure && failure.code === 'UNKNOWN_ERROR' ? `${failure.remediation} Operation id: ${record.operationId ?? 'none'}; attempts: ${record.attempts}.` : failure?.remediation;
+    const remediation = failure ? finalRemediation(failure, { ...(record.operationId ? { operationId: record.operationId } : {}), attempts: record.attempts }) : undefined;
     const final: ConversionRecord = {
       ...withoutLease(record),
       status,

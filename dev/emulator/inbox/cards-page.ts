@@ -256,7 +256,7 @@ h1{font-size:20px;font-weight:600;margin:0 0 4px}h2{font-size:16px;font-weight:6
 a.ac-action:hover{background:#f5f5f5}
 .ac-action.disabled{color:#a19f9d;font-weight:400}
 .ac-unknown{border:1px dashed #c4314b;border-radius:4px;padding:6px 8px;color:#c4314b;font-size:12px;background:#fdf6f7}
-pre{background:#fff;border:1px solid #e0e0e0;border-radius:4px;padding:12px;margin:0;overflow:auto;font:12px/1.5 Consolas,"Courier New",monospace}
+pre{background:#fff;border:1px solid #e0e0e0;border-radius:4px;padding:12px;margin:0;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.5 Consolas,"Courier New",monospace}
 `;
 
 /** The whole page; deliveries newest first as the store lists them. */
