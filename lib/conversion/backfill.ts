@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../logging.js';
 import type { Policy, PolicySource } from '../policy/model.js';
 import type { PolicyChange } from '../policy/ports.js';
-import { parseScope, scopeMatches } from '../policy/scope.js';
+import { parseScope, sameScope, scopeMatches } from '../policy/scope.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { ManifestAttributes } from '../registry/wire.js';
 import type { Clock } from './ports.js';
@@ -128,7 +128,7 @@ export class BackfillWorker {
     let stop: { stoppedBy: BackfillStop; next?: BackfillCursor } = { stoppedBy: 'complete' };
     for (const repository of repositories) {
       const governing = await this.deps.policies.policyFor(message.registry, repository);
-      if (governing.scope !== message.scope || !backfillActive(governing.policy)) {
+      if (!sameScope(governing.scope, message.scope) || !backfillActive(governing.policy)) {
         counts.repositoriesLeftAlone++;
         continue;
       }

@@ -8,7 +8,7 @@ import { isAcrError } from '../registry/errors.js';
 import type { RepositoryStreaming } from '../registry/wire.js';
 import type { Policy, PolicySource } from './model.js';
 import type { PolicyChange } from './ports.js';
-import { compareSpecificity, parseScope, scopeMatches, type PolicyScope } from './scope.js';
+import { compareSpecificity, parseScope, sameScope, scopeMatches, type PolicyScope } from './scope.js';
 
 /** The registry calls native mode makes (RegistryClient implements them). */
 export type NativeRegistry = Pick<RegistryClient, 'listRepositories' | 'getRepositoryStreaming' | 'setRepositoryStreaming'>;
@@ -81,7 +81,7 @@ async function applyToRepository(
 ): Promise<NativeRepositoryResult | undefined> {
   const fields = { registry: change.registry, repository, scope: change.scope };
   const governing = await deps.policies.policyFor(change.registry, repository);
-  if (governing.scope !== change.scope && moreSpecific(governing.scope, scope)) {
+  if (!sameScope(governing.scope, change.scope) && moreSpecific(governing.scope, scope)) {
     log.debug(`${change.registry}/${repository}: governed by the more specific policy ${governing.scope}; left alone`, fields);
     return undefined;
   }

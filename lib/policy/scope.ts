@@ -12,6 +12,14 @@ export type PolicyScope =
   | { readonly kind: 'glob'; readonly text: string; readonly matches: (repository: string) => boolean; readonly literalPrefix: number };
 
 export const defaultScope = '_default';
+/** Reported when no stored policy matches and the DEFAULT_POLICY app setting applies: the registry default. */
+export const settingScope = 'DEFAULT_POLICY';
+
+/** Whether two reported scopes are the same policy level (the app setting stands in for an unstored `_default`). */
+export function sameScope(a: string, b: string): boolean {
+  const level = (scope: string): string => (scope === settingScope ? defaultScope : scope);
+  return level(a) === level(b);
+}
 const maxScopeLength = 256;
 const maxWildcards = 8;
 /** Characters a glob may use beyond the repository grammar. */

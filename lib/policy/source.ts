@@ -1,13 +1,12 @@
 import type { AppliedPolicy, Policy, PolicySource } from './model.js';
 import type { StoredPolicy } from './ports.js';
-import { compareSpecificity, mostSpecific, parseScope, scopeMatches, type PolicyScope } from './scope.js';
+import { compareSpecificity, mostSpecific, parseScope, scopeMatches, settingScope, type PolicyScope } from './scope.js';
+
+export { settingScope };
 
 export interface StoredPolicies {
   all(registry: string): Promise<StoredPolicy[]>;
 }
-
-/** The scope reported when no stored policy matches and the DEFAULT_POLICY app setting applies. */
-export const settingScope = 'DEFAULT_POLICY';
 
 /** Which stored policy governs a repository, most specific first; the DEFAULT_POLICY setting when none does. */
 export interface PolicyResolver extends PolicySource {

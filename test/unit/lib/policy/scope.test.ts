@@ -153,3 +153,13 @@ describe('scopeKey', () => {
     );
   });
 });
+
+describe('sameScope', () => {
+  it('treats the DEFAULT_POLICY app setting as the registry default level, and nothing else as equal', async () => {
+    const { sameScope } = await import('../../../../lib/policy/scope.js');
+    expect(sameScope('DEFAULT_POLICY', '_default')).toBe(true);
+    expect(sameScope('_default', '_default')).toBe(true);
+    expect(sameScope('team-a/**', '_default')).toBe(false);
+    expect(sameScope('DEFAULT_POLICY', 'team-a/app')).toBe(false);
+  });
+});
