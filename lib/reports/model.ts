@@ -1,0 +1,114 @@
+import { z } from '../zod.js';
+
+/**
+ * The compliance report: one schema (documented in docs/reports.md) from which JSON is written as is and CSV, HTML
+ * and Markdown are rendered. Version 1; fields may be added, a breaking change bumps `schemaVersion`.
+ */
+export const reportSchemaVersion = '1';
+
+export const findingStatuses = ['converted', 'missing', 'failed', 'in-progress', 'stale-operation', 'ineligible'] as const;
+export type FindingStatus = (typeof findingStatuses)[number];
+
+/** One image's state as the last audit saw it. CSV has one row per finding. */
+export const imageFindingSchema = z.object({
+  registry: z.string(),
+  repository: z.string(),
+  digest: z.string(),
+  tags: z.array(z.string()),
+  status: z.enum(findingStatuses),
+  /** Why ineligible, or what the failure was, in words. */
+  reason: z.string(),
+  errorCode: z.string().optional(),
+  remediation: z.string().optional(),
+  platforms: z.string().optional(),
+  sizeBytes: z.number().optional(),
+  pushedAt: z.string().optional(),
+  checkedAt: z.string(),
+});
+export type ImageFinding = z.infer<typeof imageFindingSchema>;
+
+export const connectedRegistryStates = ['healthy', 'syncing', 'stale', 'offline', 'unhealthy', 'inactive'] as const;
+export type ConnectedRegistryState = (typeof connectedRegistryStates)[number];
+
+export const connectedRegistryReportSchema = z.object({
+  name: z.string(),
+  state: z.enum(connectedRegistryStates),
+  connectionState: z.string().optional(),
+  mode: z.string().optional(),
+  lastActivityTime: z.string().optional(),
+  lastSyncTime: z.string().optional(),
+  syncSchedule: z.string().optional(),
+  /** Why it is in this state and what to do (healthy ones have none). */
+  reason: z.string().optional(),
+  remediation: z.string().optional(),
+});
+export type ConnectedRegistryReport = z.infer<typeof connectedRegistryReportSchema>;
+
+export const repositoryCoverageSchema = z.object({
+  repository: z.string(),
+  /** The policy scope that governs it (`DEFAULT_POLICY` when none is stored). */
+  policyScope: z.string(),
+  mode: z.string(),
+  eligible: z.number().int(),
+  streamable: z.number().int(),
+  missing: z.number().int(),
+  failed: z.number().int(),
+  inProgress: z.number().int(),
+  ineligible: z.number().int(),
+  /** streamable / eligible × 100, one decimal; 100 when nothing is eligible. */
+  coveragePercent: z.number(),
+});
+export type RepositoryCoverage = z.infer<typeof repositoryCoverageSchema>;
+
+export const registryReportSchema = z.object({
+  registry: z.string(),
+  loginServer: z.string(),
+  readiness: z.object({
+    premium: z.boolean().optional(),
+    customerManagedKey: z.boolean().optional(),
+    /** Whether an Event Grid subscription delivers ImagePushed to this app; undefined when ARM could not tell. */
+    eventSubscription: z.boolean().optional(),
+    ready: z.boolean(),
+    notes: z.array(z.string()),
+  }),
+  totals: z.object({
+    repositories: z.number().int(),
+    repositoriesWithPolicy: z.number().int(),
+    repositoriesWithoutPolicy: z.number().int(),
+    eligible: z.number().int(),
+    streamable: z.number().int(),
+    missing: z.number().int(),
+    failed: z.number().int(),
+    inProgress: z.number().int(),
+    ineligible: z.number().int(),
+    coveragePercent: z.number(),
+  }),
+  repositories: z.array(repositoryCoverageSchema),
+  topFailures: z.array(z.object({ errorCode: z.string(), count: z.number().int(), remediation: z.string(), examples: z.array(z.string()) })),
+  connectedRegistries: z.array(connectedRegistryReportSchema),
+  /** Coverage of the last (up to) 30 audit runs, oldest first. */
+  trend: z.array(z.object({ time: z.string(), coveragePercent: z.number(), eligible: z.number().int(), streamable: z.number().int() })),
+  /** The audit run the figures come from. */
+  audit: z.object({ runId: z.string(), startedAt: z.string(), completedAt: z.string().optional(), complete: z.boolean() }).optional(),
+});
+export type RegistryReport = z.infer<typeof registryReportSchema>;
+
+export const complianceReportSchema = z
+  .object({
+    schemaVersion: z.literal(reportSchemaVersion),
+    id: z.string(),
+    generatedAt: z.string(),
+    generator: z.object({ name: z.literal('acr-streaming-autopilot'), version: z.string() }),
+    registries: z.array(registryReportSchema),
+  })
+  .openapi('ComplianceReport');
+export type ComplianceReport = z.infer<typeof complianceReportSchema>;
+
+/**
+ * Where report content comes from (the audits' state); the report service renders and stores what it returns.
+ * `findings` streams, so a registry of any size renders the CSV without holding it in memory.
+ */
+export interface ReportDataSource {
+  registryReport(registry: string): Promise<RegistryReport>;
+  findings(registry: string): AsyncIterable<ImageFinding>;
+}
