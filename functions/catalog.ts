@@ -1,5 +1,8 @@
 import type { FunctionDeclaration } from '../lib/hosting/catalog.js';
+import { auditConnectedRegistries } from './auditConnectedRegistries.js';
+import { auditImages } from './auditImages.js';
 import { cancelConversion } from './cancelConversion.js';
+import { createAudit } from './createAudit.js';
 import { deletePolicy } from './deletePolicy.js';
 import { dispatchAlerts } from './dispatchAlerts.js';
 import { evaluatePolicy } from './evaluatePolicy.js';
@@ -11,9 +14,11 @@ import { putPolicy } from './putPolicy.js';
 import { relayAlerts } from './relayAlerts.js';
 import { resendAlert } from './resendAlert.js';
 import { runBackfill } from './runBackfill.js';
+import { startAudits } from './startAudits.js';
 import { getConversion } from './getConversion.js';
 import { health } from './health.js';
 import { listAlerts } from './listAlerts.js';
+import { listAudits } from './listAudits.js';
 import { listConversions } from './listConversions.js';
 import { onRegistryEvent } from './onRegistryEvent.js';
 import { openApi } from './openApi.js';
@@ -44,4 +49,9 @@ export const catalog: readonly FunctionDeclaration[] = [
   listAlerts,
   resendAlert,
   runBackfill,
+  startAudits,
+  auditImages,
+  auditConnectedRegistries,
+  createAudit,
+  listAudits,
 ];

@@ -135,6 +135,20 @@ const environmentSchema = z.object({
   ALERT_RELAY_SCHEDULE: z.string().min(9).default('0 */2 * * * *'),
   /** Public base URL of this app (links in alerts to its API), e.g. https://myapp.azurewebsites.net. */
   APP_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** NCRONTAB of the missing-streaming-artifact audit (each registry's repositories with an active policy). */
+  AUDIT_SCHEDULE: z.string().min(9).default('0 0 * * * *'),
+  /** Digests verified streamable are checked again within this period (rolling, spread over it). */
+  AUDIT_REVERIFY_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  /** Referrer checks one audit run may make per registry before it checkpoints and continues in the next message. */
+  AUDIT_REQUEST_BUDGET: z.coerce.number().int().min(10).max(1_000_000).default(5_000),
+  /** Conversions one audit run may start for missing artifacts (only where the policy enables backfill). */
+  AUDIT_BACKFILL_BUDGET: z.coerce.number().int().min(0).max(10_000).default(50),
+  /** NCRONTAB of the connected-registry audit. */
+  CONNECTED_AUDIT_SCHEDULE: z.string().min(9).default('0 */15 * * * *'),
+  /** A connected registry without activity for longer than this is stale; 0 derives it from its sync schedule and window. */
+  CONNECTED_STALE_MINUTES: z.coerce.number().int().min(0).max(43_200).default(0),
+  /** NCRONTAB of the compliance report. */
+  REPORT_SCHEDULE: z.string().min(9).default('0 0 6 * * *'),
   /** Pause between two runs of a backfill (each run starts at most the policy's `backfill.maxImagesPerRun`). */
   BACKFILL_RUN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
@@ -179,6 +193,15 @@ export interface AppConfig {
     readonly relaySchedule: string;
   };
   readonly appBaseUrl: string | undefined;
+  readonly audit: {
+    readonly schedule: string;
+    readonly reverifySeconds: number;
+    readonly requestBudget: number;
+    readonly backfillBudget: number;
+    readonly connectedSchedule: string;
+    readonly connectedStaleMinutes: number;
+    readonly reportSchedule: string;
+  };
 }
 
 export class ConfigurationError extends Error {
@@ -233,6 +256,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       relaySchedule: settings.ALERT_RELAY_SCHEDULE,
     },
     appBaseUrl: settings.APP_BASE_URL?.replace(/\/$/, ''),
+    audit: {
+      schedule: settings.AUDIT_SCHEDULE,
+      reverifySeconds: settings.AUDIT_REVERIFY_SECONDS,
+      requestBudget: settings.AUDIT_REQUEST_BUDGET,
+      backfillBudget: settings.AUDIT_BACKFILL_BUDGET,
+      connectedSchedule: settings.CONNECTED_AUDIT_SCHEDULE,
+      connectedStaleMinutes: settings.CONNECTED_STALE_MINUTES,
+      reportSchedule: settings.REPORT_SCHEDULE,
+    },
   };
 }
 
@@ -354,7 +386,14 @@ export function storageFromConnectionString(raw: string): StorageSettings | stri
  * hosts get the effective values explicitly (the Bicep sets them too).
  */
 export function bindingSettings(config: AppConfig): Record<string, string> {
-  return { STORAGE_PREFIX: config.storagePrefix, SWEEPER_SCHEDULE: config.sweeperSchedule, ALERT_RELAY_SCHEDULE: config.alerts.relaySchedule };
+  return {
+    STORAGE_PREFIX: config.storagePrefix,
+    SWEEPER_SCHEDULE: config.sweeperSchedule,
+    ALERT_RELAY_SCHEDULE: config.alerts.relaySchedule,
+    AUDIT_SCHEDULE: config.audit.schedule,
+    CONNECTED_AUDIT_SCHEDULE: config.audit.connectedSchedule,
+    REPORT_SCHEDULE: config.audit.reportSchedule,
+  };
 }
 
 /** What /api/health and start-up logs may show: names and endpoints, never keys, passwords or SAS tokens. */

@@ -1,6 +1,12 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { loadConfig, type AppConfig } from './config.js';
 import { AlertService } from './alerts/service.js';
+import { ConnectedRegistryAudit, classifyConnectedRegistry } from './audit/connected.js';
+import { ImageAudit } from './audit/images.js';
+import { AuditReportSource } from './audit/report-source.js';
+import { TableAuditStore } from './audit/store.js';
+import { armConnectedRegistries } from './registry/connected-registries.js';
+import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './alerts/sender.js';
 import { TableAlertStore } from './alerts/store.js';
 import { ConversionApi } from './conversion/api.js';
@@ -18,6 +24,7 @@ import { armReadiness } from './registry/readiness.js';
 import { createStorageClients, type StorageClients } from './storage/clients.js';
 import { TableConversionStore } from './storage/conversion-store.js';
 import { StorageAlertQueue } from './storage/alert-queue.js';
+import { silentLogger } from './logging.js';
 import { TableOutbox } from './storage/outbox.js';
 import { storageResourceNames, type StorageResourceNames } from './storage/resources.js';
 import { StorageTrackingQueue } from './storage/tracking-queue.js';
@@ -39,6 +46,10 @@ export interface AppDependencies {
   readonly policyHttp: PolicyHttpDependencies;
   readonly alerts: AlertService;
   readonly backfill: BackfillWorker;
+  readonly imageAudit: ImageAudit;
+  readonly connectedAudit: ConnectedRegistryAudit;
+  readonly auditStore: TableAuditStore;
+  readonly reportSource: AuditReportSource;
 }
 
 export function createDependencies(env: Readonly<Record<string, string | undefined>> = process.env): AppDependencies {
@@ -112,7 +123,40 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     }),
     clock: systemClock,
   });
-  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill };
+  const auditStore = new TableAuditStore(storage.table(names.tables.audits));
+  const imageAudit = new ImageAudit({
+    registries: config.registries,
+    registry: registryClient,
+    conversions: conversionStore,
+    service: conversions,
+    policies: policySource,
+    readiness,
+    store: auditStore,
+    queue: new StorageAuditQueue(storage.queue(names.queues.audits)),
+    outbox,
+    settings: { reverifySeconds: config.audit.reverifySeconds, requestBudget: config.audit.requestBudget, backfillBudget: config.audit.backfillBudget, quietSeconds: config.tracking.quietSeconds },
+    clock: systemClock,
+  });
+  const listConnected = armConnectedRegistries(credential, config.armEndpoint);
+  const connectedAudit = new ConnectedRegistryAudit({ registries: config.registries, list: listConnected, store: auditStore, outbox, clock: systemClock, staleMinutes: config.audit.connectedStaleMinutes });
+  const reportSource = new AuditReportSource({
+    registries: config.registries,
+    store: auditStore,
+    policies: policySource,
+    readiness,
+    connectedRegistries: async (registry, log) => {
+      try {
+        const reports = [];
+        for await (const connected of listConnected(registry)) reports.push(classifyConnectedRegistry(registry.name, connected, new Date(), config.audit.connectedStaleMinutes));
+        return reports;
+      } catch (error) {
+        log.warn(`connected registries of ${registry.name}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`);
+        return undefined;
+      }
+    },
+    log: silentLogger,
+  });
+  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill, imageAudit, connectedAudit, auditStore, reportSource };
 }
 
 function createRegistryClient(config: AppConfig, name: string, credential: TokenCredential): RegistryClient {

@@ -61,8 +61,20 @@ export interface PolicyDriftEvent {
   readonly message: string;
 }
 
+/** Audits' and reports' events: about a registry (or a connected registry), with facts to show. */
+export interface NoticeEvent {
+  /** Deterministic (from the run or the transition), so recording it twice stores one event. */
+  readonly id: string;
+  readonly type: 'audit.missingStreamingArtifacts' | 'connectedRegistry.stale' | 'connectedRegistry.unhealthy' | 'connectedRegistry.recovered' | 'report.ready';
+  readonly time: string;
+  readonly registry: string;
+  readonly message: string;
+  readonly remediation?: string;
+  readonly facts?: Readonly<Record<string, string>>;
+}
+
 /** Everything the outbox carries. */
-export type OutboxEvent = DomainEvent | PolicyDriftEvent;
+export type OutboxEvent = DomainEvent | PolicyDriftEvent | NoticeEvent;
 
 export interface Outbox {
   /** Idempotent by `event.id`. */

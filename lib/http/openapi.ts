@@ -86,6 +86,13 @@ export function openApiDocument(version: string): unknown {
   route({ method: 'get', path: '/api/alerts', summary: 'Alert deliveries; status=failed lists the dead letters (Streaming.Read)', request: { query: pageQuery.extend({ status: z.enum(['pending', 'delivered', 'failed', 'suppressed', 'summarized', 'dry-run']).optional(), channel: z.string().optional() }) }, responses: { 200: json(page(Alert), 'a page'), ...problems(400, 401, 403) } });
   route({ method: 'post', path: '/api/alerts/{id}/resend', summary: 'Send an alert again with fresh attempts (Streaming.Write)', request: { params: z.object({ id: z.string() }) }, responses: { 202: json(Alert, 'queued'), ...problems(400, 401, 403, 404) } });
 
+  const AuditRun = registry.register(
+    'AuditRun',
+    z.object({ registry: z.string(), runId: z.string(), startedAt: z.string(), completedAt: z.string().optional(), complete: z.boolean(), counters: z.record(z.string(), z.number()), cursor: z.object({ repository: z.string() }).optional() }),
+  );
+  route({ method: 'post', path: '/api/audits', summary: 'Start the missing-streaming-artifact audit now (Streaming.Write)', request: { body: { content: { 'application/json': { schema: z.object({ registry: z.string().optional() }) } } } }, responses: { 202: json(z.object({ runs: z.array(z.object({ registry: z.string(), runId: z.string() })) }), 'started'), ...problems(400, 401, 403, 404) } });
+  route({ method: 'get', path: '/api/audits', summary: 'Recent audit runs of a registry (Streaming.Read)', request: { query: z.object({ registry: z.string(), count: z.number().int().optional() }) }, responses: { 200: json(z.object({ items: z.array(AuditRun) }), 'newest first'), ...problems(400, 401, 403, 404) } });
+
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'acr-streaming-autopilot', version, description: 'Makes Azure Container Registry artifact streaming automatic, observable and safe.' },

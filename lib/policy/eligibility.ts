@@ -16,6 +16,9 @@ export interface RegistryReadiness {
   readonly ready: boolean;
   /** Why conversions cannot work here (SKU, customer-managed keys), when not ready. */
   readonly reason?: string;
+  /** What ARM said, when it could be read (for reports). */
+  readonly sku?: string;
+  readonly customerManagedKey?: boolean;
 }
 
 export type SkipReason =

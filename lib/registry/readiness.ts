@@ -52,7 +52,8 @@ export function armReadiness(options: ReadinessOptions): (registry: RegistrySett
 }
 
 export function readinessOf(sku: string | undefined, encryption: string | undefined): RegistryReadiness {
-  if (sku !== 'Premium') return { ready: false, reason: `the registry is ${sku ?? 'of unknown SKU'}; artifact streaming needs the Premium SKU` };
-  if (encryption === 'enabled') return { ready: false, reason: 'the registry is encrypted with a customer-managed key, which artifact streaming does not support' };
-  return { ready: true };
+  const facts = { ...(sku ? { sku } : {}), customerManagedKey: encryption === 'enabled' };
+  if (sku !== 'Premium') return { ready: false, reason: `the registry is ${sku ?? 'of unknown SKU'}; artifact streaming needs the Premium SKU`, ...facts };
+  if (encryption === 'enabled') return { ready: false, reason: 'the registry is encrypted with a customer-managed key, which artifact streaming does not support', ...facts };
+  return { ready: true, ...facts };
 }

@@ -24,6 +24,8 @@ export interface StorageResourceNames {
     readonly alerts: string;
     /** Bounded backfill work (existing images ACR never converts). */
     readonly backfill: string;
+    /** Audit runs per registry, continued from checkpoints. */
+    readonly audits: string;
   };
   readonly containers: {
     /** Compliance reports: reports/{registry}/{timestamp}/… */
@@ -45,6 +47,7 @@ export function storageResourceNames(prefix: string): StorageResourceNames {
       tracking: `${prefix}-tracking`,
       alerts: `${prefix}-alerts`,
       backfill: `${prefix}-backfill`,
+      audits: `${prefix}-audits`,
     },
     containers: {
       reports: `${prefix}-reports`,

@@ -1,0 +1,301 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { RegistrySettings } from '../config.js';
+import { finalRemediation, failureClass } from '../conversion/failures.js';
+import { inspectManifest } from '../conversion/inspect.js';
+import type { Clock, ConversionStore, Outbox } from '../conversion/ports.js';
+import type { ConversionRecord } from '../conversion/record.js';
+import type { ConversionService } from '../conversion/service.js';
+import type { Logger } from '../logging.js';
+import { decide, type ImageFacts, type RegistryReadiness } from '../policy/eligibility.js';
+import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
+import type { RegistryClient } from '../registry/client.js';
+import { streamingArtifactType, type ManifestAttributes } from '../registry/wire.js';
+import type { FindingStatus } from '../reports/model.js';
+import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding, type TableAuditStore } from './store.js';
+
+export const auditMessageSchema = z
+  .object({
+    registry: z.string().min(1).max(64),
+    runId: z.string().uuid(),
+    startedAt: z.iso.datetime(),
+    /** Continuation number, for logs. */
+    part: z.number().int().min(1).default(1),
+  })
+  .strict();
+export type AuditMessage = z.infer<typeof auditMessageSchema>;
+
+export interface AuditQueue {
+  send(message: AuditMessage, delaySeconds: number): Promise<void>;
+}
+
+export type AuditRegistry = Pick<RegistryClient, 'listRepositories' | 'listManifests' | 'listReferrers' | 'getManifest'>;
+
+export interface ImageAuditSettings {
+  readonly reverifySeconds: number;
+  /** Referrer checks per message before it checkpoints and continues. */
+  readonly requestBudget: number;
+  /** Conversions one run may start for missing artifacts (where the policy enables backfill). */
+  readonly backfillBudget: number;
+  /** A conversion whose next check is this overdue is a stale operation. */
+  readonly quietSeconds: number;
+  /** Wall time one message may spend before it checkpoints (inside the function timeout). */
+  readonly maxMessageMs?: number;
+}
+
+export interface ImageAuditDependencies {
+  readonly registries: readonly RegistrySettings[];
+  readonly registry: (name: string) => AuditRegistry;
+  readonly conversions: ConversionStore;
+  readonly service: Pick<ConversionService, 'request'>;
+  readonly policies: PolicySource;
+  readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
+  readonly store: TableAuditStore;
+  readonly queue: AuditQueue;
+  readonly outbox: Outbox;
+  readonly settings: ImageAuditSettings;
+  readonly clock: Clock;
+}
+
+const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+
+/**
+ * The missing-streaming-artifact audit. For every repository with an active policy it lists manifests newest
+ * first (until the policy's backfill horizon), applies the policy, and checks each eligible digest's streaming
+ * referrer — except digests already verified, which are re-checked on a rolling schedule spread over
+ * AUDIT_REVERIFY_SECONDS, so a second run of an unchanged registry costs a small fraction of the first and a
+ * deleted referrer is still caught within the period. Runs are queue-driven: a message works until its request
+ * budget or time is spent, checkpoints (per repository) and continues in the next message.
+ */
+export class ImageAudit {
+  constructor(private readonly deps: ImageAuditDependencies) {}
+
+  /** Starts a run for a registry (timer or API); returns its id. */
+  async start(registry: string, log: Logger): Promise<string> {
+    this.registrySettings(registry);
+    const run: AuditRun = { registry, runId: randomUUID(), startedAt: this.deps.clock.now().toISOString(), complete: false, counters: zeroCounters };
+    await this.deps.store.createRun(run);
+    await this.deps.queue.send({ registry, runId: run.runId, startedAt: run.startedAt, part: 1 }, 0);
+    log.info(`audit ${run.runId} of ${registry} started`, { registry, runId: run.runId });
+    return run.runId;
+  }
+
+  async continue(raw: unknown, log: Logger): Promise<AuditRun | undefined> {
+    const parsed = auditMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      log.warn(`audit message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      return undefined;
+    }
+    const message = parsed.data;
+    const stored = await this.deps.store.getRun(message.registry, message.runId, message.startedAt);
+    if (stored === undefined || stored.run.complete) return stored?.run;
+    const registry = this.registrySettings(message.registry);
+    const startedMs = Date.now();
+    const readiness = await this.deps.readiness(registry, log);
+    const client = this.deps.registry(registry.name);
+    const repositories = (await client.listRepositories()).sort();
+    let counters = stored.run.counters;
+    let budget = this.deps.settings.requestBudget;
+    let backfillBudget = this.deps.settings.backfillBudget - counters.backfilled;
+    const from = stored.run.cursor?.repository;
+    for (const repository of repositories.filter((name) => from === undefined || name >= from)) {
+      const outOfTime = Date.now() - startedMs > (this.deps.settings.maxMessageMs ?? 240_000);
+      if (budget <= 0 || outOfTime) {
+        return this.checkpoint(stored, { ...stored.run, counters, cursor: { repository } }, message, log);
+      }
+      const applied = await this.deps.policies.policyFor(registry.name, repository);
+      if (applied.policy.mode === 'off') {
+        counters = { ...counters, repositories: counters.repositories + 1 };
+        continue;
+      }
+      const result = await this.auditRepository(registry.name, repository, applied, readiness, message.runId, { budget, backfillBudget }, log);
+      counters = add(counters, result.counters);
+      budget -= result.counters.referrerChecks;
+      backfillBudget -= result.counters.backfilled;
+      // A checkpoint restarts this repository (findings done in this run are skipped), so count it once, when done.
+      if (!result.complete) return this.checkpoint(stored, { ...stored.run, counters, cursor: { repository } }, message, log);
+      counters = { ...counters, repositories: counters.repositories + 1, repositoriesWithPolicy: counters.repositoriesWithPolicy + 1 };
+    }
+    return this.complete(stored, counters, log);
+  }
+
+  private async auditRepository(
+    registry: string,
+    repository: string,
+    applied: AppliedPolicy,
+    readiness: RegistryReadiness,
+    runId: string,
+    budgets: { budget: number; backfillBudget: number },
+    log: Logger,
+  ): Promise<{ counters: AuditCounters; complete: boolean }> {
+    const client = this.deps.registry(registry);
+    const known = await this.deps.store.findingsOf(registry, repository);
+    const conversions = await this.conversionsOf(registry, repository);
+    const horizon = this.deps.clock.now().getTime() - applied.policy.backfill.maxAgeDays * 86_400_000;
+    let counters = zeroCounters;
+    for await (const page of client.listManifests(repository, { pageSize: 100, orderBy: 'timedesc' })) {
+      const findings: StoredFinding[] = [];
+      let reachedHorizon = false;
+      for (const manifest of page) {
+        const pushed = Date.parse(manifest.lastUpdateTime ?? manifest.createdTime ?? '');
+        if (Number.isFinite(pushed) && pushed < horizon) {
+          reachedHorizon = true;
+          break;
+        }
+        const previous = known.get(manifest.digest);
+        if (previous?.runId === runId) continue; // done by an earlier part of this run
+        const { finding, checked, backfilled } = await this.examine(registry, repository, manifest, previous, conversions, applied.policy, readiness, runId, budgets.backfillBudget - counters.backfilled, log);
+        findings.push(finding);
+        counters = countFinding({ ...counters, examined: counters.examined + 1, referrerChecks: counters.referrerChecks + (checked ? 1 : 0), backfilled: counters.backfilled + (backfilled ? 1 : 0) }, finding.status);
+      }
+      await this.deps.store.saveFindings(registry, findings);
+      if (reachedHorizon) break;
+      if (counters.referrerChecks >= budgets.budget) return { counters, complete: false };
+    }
+    return { counters, complete: true };
+  }
+
+  private async examine(
+    registry: string,
+    repository: string,
+    manifest: ManifestAttributes,
+    previous: StoredFinding | undefined,
+    conversions: ReadonlyMap<string, ConversionRecord>,
+    policy: Policy,
+    readiness: RegistryReadiness,
+    runId: string,
+    backfillLeft: number,
+    log: Logger,
+  ): Promise<{ finding: StoredFinding; checked: boolean; backfilled: boolean }> {
+    const now = this.deps.clock.now();
+    const tags = manifest.tags ?? [];
+    const facts = await this.facts(registry, repository, manifest, tags, policy);
+    const base = {
+      registry,
+      repository,
+      digest: manifest.digest,
+      tags,
+      platforms: facts.platforms.map((p) => `${p.os}/${p.architecture}`).join(','),
+      ...(facts.sizeBytes === undefined ? {} : { sizeBytes: facts.sizeBytes }),
+      ...(manifest.lastUpdateTime ? { pushedAt: manifest.lastUpdateTime } : {}),
+      checkedAt: now.toISOString(),
+      runId,
+    };
+    const decision = decide(policy, facts, readiness);
+    if (!decision.eligible) return { finding: { ...base, status: 'ineligible', reason: decision.reason }, checked: false, backfilled: false };
+    const record = conversions.get(manifest.digest);
+    // Nothing can have changed unless our conversion record did, or someone outside this app added or removed a
+    // referrer — which the rolling re-verification catches within the period.
+    const recordChanged = record !== undefined && previous !== undefined && Date.parse(record.updatedAt) > Date.parse(previous.checkedAt);
+    const settled = previous !== undefined && (previous.status === 'converted' || previous.status === 'missing' || previous.status === 'failed');
+    if (settled && previous.verifiedAt && !recordChanged && !this.dueForReverification(manifest.digest, previous.verifiedAt)) {
+      const { runId: _run, checkedAt: _checked, ...carried } = previous;
+      return { finding: { ...carried, ...base }, checked: false, backfilled: false };
+    }
+    const referrers = await this.deps.registry(registry).listReferrers(repository, manifest.digest, streamingArtifactType);
+    const verifiedAt = now.toISOString();
+    if (referrers.length > 0) return { finding: { ...base, status: 'converted', reason: 'streaming artifact present', verifiedAt }, checked: true, backfilled: false };
+    const found = fromConversion(record, previous, now.getTime(), this.deps.settings.quietSeconds);
+    if (found.status === 'missing' && policy.backfill.enabled && backfillLeft > 0) {
+      const outcome = await this.deps.service.request({ registry, repository, digest: manifest.digest }, { source: 'backfill', tags }, log);
+      if (outcome === 'Running' || outcome === 'Pending' || outcome === 'Succeeded') {
+        return { finding: { ...base, status: 'in-progress', reason: 'missing; conversion started by the audit', verifiedAt }, checked: true, backfilled: true };
+      }
+    }
+    return { finding: { ...base, ...found, verifiedAt }, checked: true, backfilled: false };
+  }
+
+  /** A repository's conversion records in one query, keyed by digest. */
+  private async conversionsOf(registry: string, repository: string): Promise<Map<string, ConversionRecord>> {
+    const records = new Map<string, ConversionRecord>();
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.deps.conversions.list(registry, { repository }, { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) });
+      for (const record of page.items) records.set(record.digest, record);
+      continuationToken = page.continuationToken;
+    } while (continuationToken !== undefined);
+    return records;
+  }
+
+  /** Rolling re-verification: each digest is due somewhere between half and all of the period after its last check. */
+  private dueForReverification(digest: string, verifiedAt: string): boolean {
+    const spread = createHash('sha256').update(digest).digest().readUInt32BE(0) / 0xffffffff;
+    return this.deps.clock.now().getTime() - Date.parse(verifiedAt) > this.deps.settings.reverifySeconds * 1000 * (0.5 + 0.5 * spread);
+  }
+
+  private async facts(registry: string, repository: string, manifest: ManifestAttributes, tags: readonly string[], policy: Policy): Promise<ImageFacts> {
+    const isIndex = (manifest.references?.length ?? 0) > 0 || (manifest.mediaType !== undefined && indexTypes.has(manifest.mediaType));
+    const platforms = isIndex
+      ? (manifest.references ?? []).flatMap((child) => (child.os && child.architecture ? [{ os: child.os, architecture: child.architecture }] : []))
+      : manifest.os && manifest.architecture
+        ? [{ os: manifest.os, architecture: manifest.architecture }]
+        : [];
+    // Untagged manifests are referrers, index children or leftovers; only look closer when the policy converts them.
+    if (tags.length === 0 && policy.untagged && !isIndex) {
+      const fetched = await this.deps.registry(registry).getManifest(repository, manifest.digest);
+      if (fetched) return inspectManifest(repository, fetched, manifest, tags);
+    }
+    return { repository, tags, kind: isIndex ? 'index' : 'image', platforms, sizeBytes: manifest.imageSize };
+  }
+
+  private async checkpoint(stored: { run: AuditRun; etag: string }, run: AuditRun, message: AuditMessage, log: Logger): Promise<AuditRun> {
+    if ((await this.deps.store.saveRun(run, stored.etag)) === undefined) return run;
+    await this.deps.queue.send({ ...message, part: message.part + 1 }, 0);
+    log.info(`audit ${run.runId} of ${run.registry}: part ${message.part} checkpointed at ${run.cursor?.repository ?? ''}`, { registry: run.registry, runId: run.runId, ...run.counters });
+    return run;
+  }
+
+  private async complete(stored: { run: AuditRun; etag: string }, counters: AuditCounters, log: Logger): Promise<AuditRun> {
+    const { cursor: _cursor, ...rest } = stored.run;
+    const run: AuditRun = { ...rest, counters, complete: true, completedAt: this.deps.clock.now().toISOString() };
+    if (counters.missing > 0) {
+      await this.deps.outbox.append({
+        id: `audit.missingStreamingArtifacts:${run.runId}`,
+        type: 'audit.missingStreamingArtifacts',
+        time: run.completedAt!,
+        registry: run.registry,
+        message: `${counters.missing} image(s) in ${run.registry} should be streamable but have no streaming artifact; coverage ${coverage(counters)} %`,
+        remediation: 'Enable backfill in the policies of the repositories listed in the compliance report (or GET the audit findings), or start conversions with POST /api/registries/{registry}/conversions.',
+        facts: { Missing: String(counters.missing), Eligible: String(counters.eligible), Streamable: String(counters.streamable), 'Audit run': run.runId },
+      });
+    }
+    await this.deps.store.saveRun(run, stored.etag);
+    log.info(`audit ${run.runId} of ${run.registry} complete: ${counters.examined} examined, ${counters.eligible} eligible, ${counters.streamable} streamable, ${counters.missing} missing, ${counters.failed} failed, ${counters.referrerChecks} referrer checks`, { registry: run.registry, runId: run.runId, ...counters });
+    return run;
+  }
+
+  private registrySettings(name: string): RegistrySettings {
+    const registry = this.deps.registries.find((candidate) => candidate.name === name);
+    if (registry === undefined) throw new Error(`registry ${name} is not configured`);
+    return registry;
+  }
+}
+
+function add(a: AuditCounters, b: AuditCounters): AuditCounters {
+  return Object.fromEntries(Object.keys(a).map((key) => [key, a[key as keyof AuditCounters] + b[key as keyof AuditCounters]])) as unknown as AuditCounters;
+}
+
+export function coverage(counters: Pick<AuditCounters, 'eligible' | 'streamable'>): number {
+  return counters.eligible === 0 ? 100 : Math.round((counters.streamable / counters.eligible) * 1000) / 10;
+}
+
+/** Why an eligible digest has no streaming referrer, from its conversion record. */
+function fromConversion(record: ConversionRecord | undefined, previous: StoredFinding | undefined, nowMs: number, quietSeconds: number): { status: FindingStatus; reason: string; errorCode?: string; remediation?: string } {
+  if (record?.status === 'Pending' || record?.status === 'Running') {
+    const overdue = record.nextCheckAt !== undefined && Date.parse(record.nextCheckAt) + quietSeconds * 1000 < nowMs;
+    const pastDeadline = record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < nowMs;
+    return overdue || pastDeadline
+      ? { status: 'stale-operation', reason: `conversion ${record.operationId ?? ''} is ${record.status} but its tracking went quiet${pastDeadline ? ' past its deadline' : ''}; the sweeper re-drives it` }
+      : { status: 'in-progress', reason: `conversion ${record.status.toLowerCase()}${record.progress ? ` (${record.progress})` : ''}` };
+  }
+  if (record?.status === 'Failed' || record?.status === 'TimedOut' || record?.status === 'Canceled') {
+    const code = record.lastErrorCode ?? record.status.toUpperCase();
+    return { status: 'failed', reason: record.lastErrorMessage ?? record.status, errorCode: code, remediation: record.remediation ?? finalRemediation(failureClass(code), { attempts: record.attempts }) };
+  }
+  const wasConverted = previous?.status === 'converted' || record?.status === 'Succeeded';
+  return {
+    status: 'missing',
+    reason: wasConverted ? 'the streaming artifact was there before and has been deleted (copy or cleanup tools drop referrers)' : 'no streaming artifact and no conversion recorded (pushed before the policy, or the event was missed)',
+    remediation: 'Enable backfill in the policy, or start it with POST /api/registries/{registry}/conversions.',
+  };
+}

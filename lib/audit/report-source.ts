@@ -1,0 +1,117 @@
+import type { RegistrySettings } from '../config.js';
+import type { Logger } from '../logging.js';
+import type { RegistryReadiness } from '../policy/eligibility.js';
+import type { PolicySource } from '../policy/model.js';
+import type { ConnectedRegistryReport, ImageFinding, RegistryReport, ReportDataSource, RepositoryCoverage } from '../reports/model.js';
+import { coverage } from './images.js';
+import type { AuditRun, StoredFinding, TableAuditStore } from './store.js';
+
+export interface ReportSourceDependencies {
+  readonly registries: readonly RegistrySettings[];
+  readonly store: TableAuditStore;
+  readonly policies: PolicySource;
+  readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
+  /** Connected registries classified now (ARM), or undefined when ARM cannot be read. */
+  readonly connectedRegistries: (registry: RegistrySettings, log: Logger) => Promise<ConnectedRegistryReport[] | undefined>;
+  readonly log: Logger;
+}
+
+/**
+ * Report content from the audits' state. Figures come from the findings of the latest complete audit run (and
+ * anything re-examined since); findings older than that run are of images that are gone or past the horizon.
+ */
+export class AuditReportSource implements ReportDataSource {
+  constructor(private readonly deps: ReportSourceDependencies) {}
+
+  async registryReport(name: string): Promise<RegistryReport> {
+    const registry = this.registry(name);
+    const runs = await this.deps.store.recentRuns(name, 30);
+    const latest = runs.find((run) => run.complete);
+    const readiness = await this.deps.readiness(registry, this.deps.log);
+    const byRepository = new Map<string, RepositoryCoverage>();
+    const failures = new Map<string, { count: number; remediation: string; examples: string[] }>();
+    for await (const finding of this.current(name, latest)) {
+      const row = byRepository.get(finding.repository) ?? (await this.emptyCoverage(name, finding.repository));
+      byRepository.set(finding.repository, tally(row, finding));
+      if (finding.status === 'failed') {
+        const code = finding.errorCode ?? 'UNKNOWN';
+        const entry = failures.get(code) ?? { count: 0, remediation: finding.remediation ?? '', examples: [] };
+        entry.count++;
+        if (entry.examples.length < 3) entry.examples.push(`${finding.repository}@${finding.digest.slice(7, 19)}`);
+        failures.set(code, entry);
+      }
+    }
+    const repositories = [...byRepository.values()].map((row) => ({ ...row, coveragePercent: coverage(row) })).sort((a, b) => a.repository.localeCompare(b.repository));
+    const sum = (key: 'eligible' | 'streamable' | 'missing' | 'failed' | 'inProgress' | 'ineligible'): number => repositories.reduce((total, row) => total + row[key], 0);
+    const totals = { eligible: sum('eligible'), streamable: sum('streamable'), missing: sum('missing'), failed: sum('failed'), inProgress: sum('inProgress'), ineligible: sum('ineligible') };
+    const notes = [readiness.reason ?? (readiness.ready ? 'Premium registry without customer-managed keys: artifact streaming is available' : 'readiness unknown')];
+    const connected = await this.deps.connectedRegistries(registry, this.deps.log);
+    if (connected === undefined) notes.push('Connected registries could not be read from ARM (grant Reader on the registry).');
+    notes.push('Event Grid subscription: not checked (reading it needs Reader on the registry\'s system topic).');
+    return {
+      registry: name,
+      loginServer: registry.loginServer,
+      readiness: {
+        ...(readiness.sku ? { premium: readiness.sku === 'Premium' } : {}),
+        ...(readiness.customerManagedKey !== undefined ? { customerManagedKey: readiness.customerManagedKey } : {}),
+        ready: readiness.ready,
+        notes,
+      },
+      totals: {
+        repositories: latest?.counters.repositories ?? repositories.length,
+        repositoriesWithPolicy: latest?.counters.repositoriesWithPolicy ?? repositories.length,
+        repositoriesWithoutPolicy: latest ? latest.counters.repositories - latest.counters.repositoriesWithPolicy : 0,
+        ...totals,
+        coveragePercent: coverage(totals),
+      },
+      repositories,
+      topFailures: [...failures.entries()].sort((a, b) => b[1].count - a[1].count).slice(0, 10).map(([errorCode, entry]) => ({ errorCode, ...entry })),
+      connectedRegistries: connected ?? [],
+      trend: runs
+        .filter((run) => run.complete)
+        .reverse()
+        .map((run) => ({ time: run.completedAt ?? run.startedAt, coveragePercent: coverage(run.counters), eligible: run.counters.eligible, streamable: run.counters.streamable })),
+      ...(latest ? { audit: { runId: latest.runId, startedAt: latest.startedAt, ...(latest.completedAt ? { completedAt: latest.completedAt } : {}), complete: latest.complete } } : {}),
+    };
+  }
+
+  async *findings(name: string): AsyncIterable<ImageFinding> {
+    const latest = (await this.deps.store.recentRuns(name, 30)).find((run) => run.complete);
+    for await (const finding of this.current(name, latest)) {
+      const { verifiedAt: _verified, runId: _run, ...reported } = finding;
+      yield reported;
+    }
+  }
+
+  private async *current(name: string, latest: AuditRun | undefined): AsyncIterable<StoredFinding> {
+    const since = latest ? Date.parse(latest.startedAt) : 0;
+    for await (const finding of this.deps.store.allFindings(name)) if (Date.parse(finding.checkedAt) >= since) yield finding;
+  }
+
+  private async emptyCoverage(registry: string, repository: string): Promise<RepositoryCoverage> {
+    const applied = await this.deps.policies.policyFor(registry, repository);
+    return { repository, policyScope: applied.scope, mode: applied.policy.mode, eligible: 0, streamable: 0, missing: 0, failed: 0, inProgress: 0, ineligible: 0, coveragePercent: 100 };
+  }
+
+  private registry(name: string): RegistrySettings {
+    const registry = this.deps.registries.find((candidate) => candidate.name === name);
+    if (registry === undefined) throw new Error(`registry ${name} is not configured`);
+    return registry;
+  }
+}
+
+function tally(row: RepositoryCoverage, finding: ImageFinding): RepositoryCoverage {
+  switch (finding.status) {
+    case 'converted':
+      return { ...row, eligible: row.eligible + 1, streamable: row.streamable + 1 };
+    case 'missing':
+      return { ...row, eligible: row.eligible + 1, missing: row.missing + 1 };
+    case 'failed':
+      return { ...row, eligible: row.eligible + 1, failed: row.failed + 1 };
+    case 'in-progress':
+    case 'stale-operation':
+      return { ...row, eligible: row.eligible + 1, inProgress: row.inProgress + 1 };
+    case 'ineligible':
+      return { ...row, ineligible: row.ineligible + 1 };
+  }
+}

@@ -1,0 +1,164 @@
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { repositoryKey } from '../conversion/record.js';
+import type { ConnectedRegistryState, FindingStatus, ImageFinding } from '../reports/model.js';
+import { isStatus } from '../storage/table-errors.js';
+
+/** A finding as stored: the report's finding plus when the streaming referrer was last seen. */
+export interface StoredFinding extends ImageFinding {
+  /** When ACR was last asked about this digest's streaming referrer (any status); drives re-verification. */
+  readonly verifiedAt?: string;
+  readonly runId: string;
+}
+
+export interface AuditCounters {
+  readonly repositories: number;
+  readonly repositoriesWithPolicy: number;
+  readonly examined: number;
+  readonly eligible: number;
+  readonly streamable: number;
+  readonly missing: number;
+  readonly failed: number;
+  readonly inProgress: number;
+  readonly ineligible: number;
+  readonly referrerChecks: number;
+  readonly backfilled: number;
+}
+
+export const zeroCounters: AuditCounters = { repositories: 0, repositoriesWithPolicy: 0, examined: 0, eligible: 0, streamable: 0, missing: 0, failed: 0, inProgress: 0, ineligible: 0, referrerChecks: 0, backfilled: 0 };
+
+export interface AuditRun {
+  readonly registry: string;
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly completedAt?: string;
+  readonly complete: boolean;
+  readonly counters: AuditCounters;
+  /** Where the next continuation starts (a checkpoint per repository). */
+  readonly cursor?: { readonly repository: string; readonly last?: string };
+}
+
+export interface ConnectedRegistryRecord {
+  readonly registry: string;
+  readonly name: string;
+  readonly state: ConnectedRegistryState;
+  readonly since: string;
+  readonly reason?: string;
+}
+
+const findingPartition = (registry: string): string => `f:${registry}`;
+const runPartition = (registry: string): string => `run:${registry}`;
+const connectedPartition = (registry: string): string => `cr:${registry}`;
+const findingKey = (repository: string, digest: string): string => `${repositoryKey(repository)}@${digest}`;
+/** Newest first: the row key sorts by inverted start time. */
+const runKey = (startedAt: string, runId: string): string => `${(9_999_999_999_999 - Date.parse(startedAt)).toString().padStart(13, '0')}-${runId}`;
+
+/**
+ * Audit state in `{prefix}Audits`: findings (PK `f:{registry}`, RK `{repository key}@{digest}`), runs (PK
+ * `run:{registry}`, RK inverted start time + run id) and connected-registry states (PK `cr:{registry}`, RK name).
+ * Findings of one page of manifests are written in one batch transaction (same partition, at most 100).
+ */
+export class TableAuditStore {
+  constructor(private readonly table: TableClient) {}
+
+  /** The findings of one repository, keyed by digest (a repository's worth, never a registry's). */
+  async findingsOf(registry: string, repository: string): Promise<Map<string, StoredFinding>> {
+    const prefix = `${repositoryKey(repository)}@`;
+    const findings = new Map<string, StoredFinding>();
+    const filter = odata`PartitionKey eq ${findingPartition(registry)} and RowKey ge ${prefix} and RowKey lt ${`${prefix.slice(0, -1)}A`}`;
+    for await (const entity of this.table.listEntities<{ finding: string }>({ queryOptions: { filter } })) {
+      const finding = JSON.parse(entity.finding) as StoredFinding;
+      findings.set(finding.digest, finding);
+    }
+    return findings;
+  }
+
+  async *allFindings(registry: string): AsyncIterable<StoredFinding> {
+    for await (const entity of this.table.listEntities<{ finding: string }>({ queryOptions: { filter: odata`PartitionKey eq ${findingPartition(registry)}` } })) {
+      yield JSON.parse(entity.finding) as StoredFinding;
+    }
+  }
+
+  async saveFindings(registry: string, findings: readonly StoredFinding[]): Promise<void> {
+    for (let start = 0; start < findings.length; start += 100) {
+      const actions: TransactionAction[] = findings.slice(start, start + 100).map((finding) => [
+        'upsert',
+        { partitionKey: findingPartition(registry), rowKey: findingKey(finding.repository, finding.digest), status: finding.status, finding: JSON.stringify(finding) },
+        'Replace',
+      ]);
+      await this.table.submitTransaction(actions);
+    }
+  }
+
+  async createRun(run: AuditRun): Promise<string> {
+    const { etag } = await this.table.createEntity({ partitionKey: runPartition(run.registry), rowKey: runKey(run.startedAt, run.runId), run: JSON.stringify(run) });
+    return etag ?? '';
+  }
+
+  async getRun(registry: string, runId: string, startedAt: string): Promise<{ run: AuditRun; etag: string } | undefined> {
+    try {
+      const entity = await this.table.getEntity<{ run: string }>(runPartition(registry), runKey(startedAt, runId));
+      return { run: JSON.parse(entity.run) as AuditRun, etag: entity.etag };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Replaces a run's progress when the ETag matches; false when another worker moved it on. */
+  async saveRun(run: AuditRun, etag: string): Promise<string | undefined> {
+    try {
+      return (await this.table.updateEntity({ partitionKey: runPartition(run.registry), rowKey: runKey(run.startedAt, run.runId), run: JSON.stringify(run) }, 'Replace', { etag })).etag;
+    } catch (error) {
+      if (isStatus(error, 412) || isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The most recent runs, newest first. */
+  async recentRuns(registry: string, count: number): Promise<AuditRun[]> {
+    const runs: AuditRun[] = [];
+    for await (const entity of this.table.listEntities<{ run: string }>({ queryOptions: { filter: odata`PartitionKey eq ${runPartition(registry)}` } })) {
+      runs.push(JSON.parse(entity.run) as AuditRun);
+      if (runs.length >= count) break;
+    }
+    return runs;
+  }
+
+  async connectedStates(registry: string): Promise<Map<string, { record: ConnectedRegistryRecord; etag: string }>> {
+    const states = new Map<string, { record: ConnectedRegistryRecord; etag: string }>();
+    for await (const entity of this.table.listEntities<{ record: string }>({ queryOptions: { filter: odata`PartitionKey eq ${connectedPartition(registry)}` } })) {
+      const record = JSON.parse(entity.record) as ConnectedRegistryRecord;
+      states.set(record.name, { record, etag: entity.etag });
+    }
+    return states;
+  }
+
+  /** Records a connected registry's state; false when another instance recorded a change first. */
+  async saveConnectedState(record: ConnectedRegistryRecord, etag: string | undefined): Promise<boolean> {
+    const entity = { partitionKey: connectedPartition(record.registry), rowKey: record.name, record: JSON.stringify(record) };
+    try {
+      if (etag === undefined) await this.table.createEntity(entity);
+      else await this.table.updateEntity(entity, 'Replace', { etag });
+      return true;
+    } catch (error) {
+      if (isStatus(error, 409) || isStatus(error, 412)) return false;
+      throw error;
+    }
+  }
+}
+
+export function countFinding(counters: AuditCounters, status: FindingStatus): AuditCounters {
+  switch (status) {
+    case 'converted':
+      return { ...counters, eligible: counters.eligible + 1, streamable: counters.streamable + 1 };
+    case 'missing':
+      return { ...counters, eligible: counters.eligible + 1, missing: counters.missing + 1 };
+    case 'failed':
+      return { ...counters, eligible: counters.eligible + 1, failed: counters.failed + 1 };
+    case 'in-progress':
+    case 'stale-operation':
+      return { ...counters, eligible: counters.eligible + 1, inProgress: counters.inProgress + 1 };
+    case 'ineligible':
+      return { ...counters, ineligible: counters.ineligible + 1 };
+  }
+}
