@@ -91,6 +91,7 @@ describe('image audit', () => {
     let last;
     while (queue.length > 0) last = await audit.continue(queue.shift(), silentLogger);
     const referrerRequests = (await control.requests({ method: 'GET', path: '/referrers/' })).length;
+    if (last === undefined) throw new Error('the audit never ran');
     return { counters: last.counters as unknown as Record<string, number>, referrerRequests };
   }
 
