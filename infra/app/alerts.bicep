@@ -1,0 +1,119 @@
+// Azure Monitor alert rules on the app's Application Insights, and the action group they notify. They complement
+// the app's own alerts (docs/alerts.md): these fire when the app itself is unwell or when conversions fail in
+// bulk, whoever the app's channels would have told. Runbook: docs/operations.md; queries: docs/queries.kql.
+param location string
+param tags object = {}
+param namePrefix string
+param applicationInsightsId string
+@description('E-mail addresses notified by the action group; none: the rules still fire and show in the portal.')
+param alertEmails array = []
+@description('Conversion failures (Failed or TimedOut) per hour above which the first rule fires.')
+@minValue(0)
+param conversionFailureThreshold int = 5
+param storagePrefix string
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: '${namePrefix}-ops'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'streamops'
+    enabled: true
+    emailReceivers: [
+      for (email, i) in alertEmails: {
+        name: 'email-${i}'
+        emailAddress: email
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+// Written against the log text the conversion service writes today (lib/conversion/service.ts, final states):
+//   "<registry>/<repository>@<digest>: Failed: <CODE> <message>"   (also "TimedOut:")
+// When the app emits a customMetric for conversion outcomes, switch this rule to that metric (same threshold).
+resource conversionFailures 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
+  name: '${namePrefix}-conversion-failures'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Streaming conversions failing (> ${conversionFailureThreshold} in 1 h)'
+    description: 'More conversions ended Failed or TimedOut in the last hour than the threshold. Runbook: docs/operations.md#conversion-failures-azure-monitor.'
+    severity: 2
+    enabled: true
+    scopes: [applicationInsightsId]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: '''
+traces
+| where severityLevel >= 3
+| where message matches regex @"^[^ ]+/[^ ]+@sha256:[0-9a-f]+: (Failed|TimedOut): "
+| extend registry = extract(@"^([^/]+)/", 1, message), errorCode = extract(@": (?:Failed|TimedOut): (\S+)", 1, message)
+| summarize failures = count() by registry, errorCode
+'''
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'failures'
+          dimensions: [
+            { name: 'registry', operator: 'Include', values: ['*'] }
+            { name: 'errorCode', operator: 'Include', values: ['*'] }
+          ]
+          operator: 'GreaterThan'
+          threshold: conversionFailureThreshold
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
+// The Functions host logs "Message has reached MaxDequeueCount of 5. Moving message to queue '<queue>-poison'."
+// when a queue message failed five times. Any such move for one of this app's queues needs a person.
+// Multi-line Bicep strings do not interpolate: the prefix goes in with replace().
+var poisonQuery = '''
+traces
+| where message has "MaxDequeueCount" and message has "-poison"
+| extend poisonQueue = extract(@"queue '([^']+-poison)'", 1, message)
+| where poisonQueue startswith "__PREFIX__-"
+| summarize moved = count() by poisonQueue
+'''
+
+resource poisonMessages 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
+  name: '${namePrefix}-poison-messages'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Messages moved to a poison queue (${storagePrefix}-*-poison)'
+    description: 'A tracking, alert, backfill or audit message failed maxDequeueCount times. Runbook: docs/operations.md#poison-messages-azure-monitor.'
+    severity: 2
+    enabled: true
+    scopes: [applicationInsightsId]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: replace(poisonQuery, '__PREFIX__', storagePrefix)
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'moved'
+          dimensions: [
+            { name: 'poisonQueue', operator: 'Include', values: ['*'] }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
+output actionGroupId string = actionGroup.id

@@ -1,0 +1,28 @@
+// Key Vault in RBAC mode for alert-channel secrets (webhook URLs, Standard Webhooks signing secrets, Teams
+// Workflows URLs, registry passwords). App settings reference them as @Microsoft.KeyVault(SecretUri=…); the app's
+// identity reads them as Key Vault Secrets User (rbac.bicep). Operators write them (Key Vault Secrets Officer,
+// granted outside this template: see docs/operations.md).
+param name string
+param location string
+param tags object = {}
+param enablePurgeProtection bool = true
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    // Purge protection cannot be turned off once on; it keeps a deleted vault recoverable for the retention period.
+    enablePurgeProtection: enablePurgeProtection ? true : null
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+output id string = vault.id
+output name string = vault.name
+output uri string = vault.properties.vaultUri
