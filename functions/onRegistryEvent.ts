@@ -4,8 +4,7 @@ import type { EventGridFunction } from '../lib/hosting/catalog.js';
 
 /** ACR ImagePushed / ImageDeleted from Event Grid. Throws only on transient failures, so Event Grid retries. */
 async function handler(event: EventGridEvent, context: InvocationContext): Promise<void> {
-  const outcome = await getDependencies().conversions.handleEvent(event, context);
-  context.debug(`event ${event.id}: ${outcome}`);
+  await getDependencies().conversions.handleEvent(event, context);
 }
 
 export const onRegistryEvent: EventGridFunction = { name: 'onRegistryEvent', trigger: { type: 'eventGrid' }, handler };

@@ -25,6 +25,7 @@ import { createStorageClients, type StorageClients } from './storage/clients.js'
 import { TableConversionStore } from './storage/conversion-store.js';
 import { StorageAlertQueue } from './storage/alert-queue.js';
 import { silentLogger } from './logging.js';
+import { RetryCounters } from './telemetry/snapshot.js';
 import { TableOutbox } from './storage/outbox.js';
 import { storageResourceNames, type StorageResourceNames } from './storage/resources.js';
 import { StorageTrackingQueue } from './storage/tracking-queue.js';
@@ -50,6 +51,8 @@ export interface AppDependencies {
   readonly connectedAudit: ConnectedRegistryAudit;
   readonly auditStore: TableAuditStore;
   readonly reportSource: AuditReportSource;
+  /** ACR retries by registry and status since the last health snapshot. */
+  readonly acrRetries: RetryCounters;
 }
 
 export function createDependencies(env: Readonly<Record<string, string | undefined>> = process.env): AppDependencies {
@@ -58,10 +61,11 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
   const storage = createStorageClients(config.storage);
   const names = storageResourceNames(config.storagePrefix);
   const clients = new Map<string, RegistryClient>();
+  const acrRetries = new RetryCounters();
   const registryClient = (name: string): RegistryClient => {
     let client = clients.get(name);
     if (client === undefined) {
-      client = createRegistryClient(config, name, credential);
+      client = createRegistryClient(config, name, credential, acrRetries);
       clients.set(name, client);
     }
     return client;
@@ -156,17 +160,17 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     },
     log: silentLogger,
   });
-  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill, imageAudit, connectedAudit, auditStore, reportSource };
+  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill, imageAudit, connectedAudit, auditStore, reportSource, acrRetries };
 }
 
-function createRegistryClient(config: AppConfig, name: string, credential: TokenCredential): RegistryClient {
+function createRegistryClient(config: AppConfig, name: string, credential: TokenCredential, retries: RetryCounters): RegistryClient {
   const registry = config.registries.find((candidate) => candidate.name === name);
   if (registry === undefined) throw new Error(`registry ${name} is not configured`);
   const credentials =
     registry.auth.type === 'password'
       ? { type: 'password' as const, username: registry.auth.username, password: config.registryPasswords.get(name)! }
       : { type: 'identity' as const, credential, audience: config.acrAudience };
-  return new RegistryClient({ loginServer: registry.loginServer, credentials, concurrency: config.acrMaxConcurrency });
+  return new RegistryClient({ loginServer: registry.loginServer, credentials, concurrency: config.acrMaxConcurrency, onRetry: (event) => retries.record(name, event.status) });
 }
 
 let memoized: AppDependencies | undefined;

@@ -29,9 +29,8 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-// Written against the log text the conversion service writes today (lib/conversion/service.ts, final states):
-//   "<registry>/<repository>@<digest>: Failed: <CODE> <message>"   (also "TimedOut:")
-// When the app emits a customMetric for conversion outcomes, switch this rule to that metric (same threshold).
+// Counts the app's `conversion.finished` metric events (lib/telemetry/metrics.ts: log lines
+//   metric {"metric":"conversion.finished","value":1,"registry":"…","status":"Failed","errorCode":"…"} ).
 resource conversionFailures 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
   name: '${namePrefix}-conversion-failures'
   location: location
@@ -50,10 +49,11 @@ resource conversionFailures 'Microsoft.Insights/scheduledQueryRules@2021-08-01' 
         {
           query: '''
 traces
-| where severityLevel >= 3
-| where message matches regex @"^[^ ]+/[^ ]+@sha256:[0-9a-f]+: (Failed|TimedOut): "
-| extend registry = extract(@"^([^/]+)/", 1, message), errorCode = extract(@": (?:Failed|TimedOut): (\S+)", 1, message)
-| summarize failures = count() by registry, errorCode
+| where message startswith "metric "
+| extend m = parse_json(substring(message, 7))
+| where tostring(m.metric) == "conversion.finished" and tostring(m.status) in ("Failed", "TimedOut")
+| extend registry = tostring(m.registry), errorCode = tostring(m.errorCode)
+| summarize failures = sum(todouble(m.value)) by registry, errorCode
 '''
           timeAggregation: 'Total'
           metricMeasureColumn: 'failures'

@@ -11,6 +11,7 @@ import { summaryTeamsMessage, summaryWebhookBody, teamsMessage, webhookBody, typ
 import { routeAlert } from './routing.js';
 import { signWebhook, type AlertSender } from './sender.js';
 import { deliveryKey, type Delivery, type DeliveryStatus, type TableAlertStore } from './store.js';
+import { logMetrics } from '../telemetry/metrics.js';
 
 export const alertMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('dispatch'), registry: z.string().min(1).max(64), eventId: z.string().min(1).max(1_024) }).strict(),
@@ -181,6 +182,7 @@ export class AlertService {
     if (result.status >= 200 && result.status < 300) {
       await this.deps.store.replaceDelivery({ ...delivery, status: 'delivered', attempts: delivery.attempts + 1, lastStatus: result.status, deliveredAt: this.now(), token: undefined, nextAttemptAt: undefined, updatedAt: this.now() }, current.etag);
       log.info(`alert ${delivery.id} delivered to ${channel.name} (${result.status})`);
+      logMetrics(log).count('alert.delivery', { channel: channel.name, type: delivery.type, outcome: 'delivered', status: result.status });
       return;
     }
     const outcome = result.status === 0 ? (result.error ?? 'no answer') : `HTTP ${result.status}`;
@@ -188,9 +190,11 @@ export class AlertService {
     if (result.status === 410 || result.status === 404 || delivery.attempts + 1 >= this.deps.settings.maxAttempts) {
       await this.deps.store.replaceDelivery({ ...delivery, status: 'failed', attempts: delivery.attempts + 1, lastStatus: result.status, note: `${outcome}${hint}`, token: undefined, nextAttemptAt: undefined, updatedAt: this.now() }, current.etag);
       log.error(`alert ${delivery.id} to ${channel.name} failed after ${delivery.attempts + 1} attempt(s): ${outcome}${hint}; kept, re-send with POST /api/alerts/${delivery.id}/resend`);
+      logMetrics(log).count('alert.delivery', { channel: channel.name, type: delivery.type, outcome: 'failed', status: result.status });
       return;
     }
     log.warn(`alert ${delivery.id} to ${channel.name}: ${outcome}${hint}; retrying`);
+    logMetrics(log).count('alert.delivery', { channel: channel.name, type: delivery.type, outcome: 'retry', status: result.status });
     await this.retryLater(delivery, current.etag, undefined, result, outcome, true);
   }
 

@@ -5,6 +5,7 @@ import { decide, type RegistryReadiness } from '../policy/eligibility.js';
 import type { PolicySource } from '../policy/model.js';
 import { isAcrError } from '../registry/errors.js';
 import { isOngoing, streamingArtifactType, type StreamingOperation } from '../registry/wire.js';
+import { logMetrics } from '../telemetry/metrics.js';
 import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
 import { parseRegistryEvent } from './events.js';
 import { classifyOperationFailure, classifyStartError, failureClass, finalRemediation, type FailureClass } from './failures.js';
@@ -149,7 +150,7 @@ export class ConversionService {
     const message = parsed.data;
     const current = await this.deps.store.read(message);
     if (current === undefined || current.value.trackingToken !== message.token) {
-      log.info(`${describeImage(message)}: stale ${message.kind} message dropped`);
+      log.info(`${describeImage(message)}: stale ${message.kind} message dropped`, { registry: message.registry, repository: message.repository, digest: message.digest });
       return;
     }
     if (message.kind === 'start') {
@@ -240,6 +241,7 @@ export class ConversionService {
       }
       await this.deps.queue.send({ kind: 'poll', ...fields, token }, this.deps.settings.firstPollSeconds);
       log.info(`${describeImage(record)}: conversion ${adopted ? 'adopted' : 'requested'} (attempt ${running.attempts})`, { ...fields, operationId: operation!.id });
+      logMetrics(log).count(adopted ? 'conversion.adopted' : 'conversion.requested', { registry: record.registry, source: record.source });
       return 'Running';
     } catch (error) {
       if (!isAcrError(error) || error.transient) {
@@ -301,7 +303,7 @@ export class ConversionService {
     };
     if ((await this.deps.store.replace(next, current.etag)) === undefined) return;
     await this.deps.queue.send({ kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token }, delay);
-    log.debug(`${describeImage(record)}: ${operation.status} ${operation.progress ?? ''}; next poll in ${delay}s`, { operationId: record.operationId });
+    log.debug(`${describeImage(record)}: ${operation.status} ${operation.progress ?? ''}; next poll in ${delay}s`, { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId });
   }
 
   /** Retries what is retryable within the policy's attempts; records everything else as final. */
@@ -375,6 +377,9 @@ export class ConversionService {
     });
     if ((await this.deps.store.replace(final, current.etag)) === undefined) return undefined;
     const fields = { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId, errorCode: failure?.code };
+    const metrics = logMetrics(log);
+    metrics.count('conversion.finished', { registry: record.registry, status, errorCode: failure?.code, source: record.source });
+    if (status === 'Succeeded') metrics.observe('conversion.pushToStreamableSeconds', (this.now().getTime() - Date.parse(record.createdAt)) / 1000, { registry: record.registry });
     if (status === 'Succeeded') log.info(`${describeImage(record)}: streamable (${message})`, fields);
     else log.error(`${describeImage(record)}: ${status}: ${failure?.code ?? ''} ${message}`, fields);
     return final;
@@ -385,7 +390,7 @@ export class ConversionService {
     if (current === undefined || current.value.status === 'Deleted') return 'deleted';
     const deleted: ConversionRecord = { ...withoutLease(current.value), status: 'Deleted', trackingToken: undefined, nextCheckAt: undefined, lastEventId: eventId, updatedAt: this.now().toISOString() };
     await this.deps.store.replace(deleted, current.etag);
-    log.info(`${describeImage(key)}: image deleted; a later push starts over`, { ...key, eventId });
+    log.info(`${describeImage(key)}: image deleted; a later push starts over`, { ...key, eventId, operationId: current.value.operationId });
     return 'deleted';
   }
 

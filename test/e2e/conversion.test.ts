@@ -154,6 +154,27 @@ describe('push to streaming', () => {
     expect(host.output()).toMatch(/event rejected: .*not an OCI repository name/);
   });
 
+  it('logs every line of the conversion path with its correlation fields, and emits the metrics operators query', async () => {
+    // The sweeper (every 2 s here) emits the health snapshot; wait for one after the throttling test above.
+    const deadline = Date.now() + 10_000;
+    while (!host.output().includes('"metric":"acr.retry"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    const lines = host.output().split('\n');
+    const conversionPath = lines.filter((line) => /Function\.(onRegistryEvent|trackConversion) /.test(line) && !/event rejected|event ignored|Executed with error|"metric"/.test(line));
+    const metrics = lines.flatMap((line) => {
+      const match = /metric (\{.*\})$/.exec(line);
+      return match ? [JSON.parse(match[1]!) as { metric: string; value: number; [dimension: string]: unknown }] : [];
+    });
+
+    expect(conversionPath.length).toBeGreaterThan(20);
+    const missing = conversionPath.filter((line) => !(line.includes('"registry":"') && line.includes('"repository":"') && line.includes('"digest":"sha256:')));
+    expect(missing).toEqual([]);
+    expect(lines.filter((line) => /: conversion (requested|adopted) /.test(line)).every((line) => line.includes('"operationId":"'))).toBe(true);
+    const names = new Set(metrics.map((metric) => metric.metric));
+    for (const name of ['conversion.requested', 'conversion.finished', 'conversion.pushToStreamableSeconds', 'queue.depth', 'acr.retry', 'alert.delivery']) expect(names).toContain(name);
+    expect(metrics.filter((metric) => metric.metric === 'conversion.finished' && metric.status === 'Failed').map((metric) => metric.errorCode).sort()).toEqual(['UNKNOWN_ERROR', 'UNSUPPORTED_PLATFORM']);
+    expect(metrics.find((metric) => metric.metric === 'acr.retry' && metric.status === 429)).toMatchObject({ registry: 'sandbox' });
+  });
+
   it('finishes a conversion after the host is killed mid-way, without a second conversion request', async () => {
     await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-h/slow', { durationMs: 6_000 });
     const digest = await sandbox.push('team-h/slow', 'v1');
