@@ -3,12 +3,16 @@ import { auditConnectedRegistries } from './auditConnectedRegistries.js';
 import { auditImages } from './auditImages.js';
 import { cancelConversion } from './cancelConversion.js';
 import { createAudit } from './createAudit.js';
+import { createReport } from './createReport.js';
 import { deletePolicy } from './deletePolicy.js';
 import { dispatchAlerts } from './dispatchAlerts.js';
 import { evaluatePolicy } from './evaluatePolicy.js';
+import { generateReport } from './generateReport.js';
+import { getLatestReport } from './getLatestReport.js';
 import { getPolicy } from './getPolicy.js';
 import { getPolicyHistory } from './getPolicyHistory.js';
 import { listPolicies } from './listPolicies.js';
+import { listReports } from './listReports.js';
 import { patchPolicy } from './patchPolicy.js';
 import { putPolicy } from './putPolicy.js';
 import { relayAlerts } from './relayAlerts.js';
@@ -54,4 +58,8 @@ export const catalog: readonly FunctionDeclaration[] = [
   auditConnectedRegistries,
   createAudit,
   listAudits,
+  generateReport,
+  createReport,
+  listReports,
+  getLatestReport,
 ];

@@ -26,6 +26,9 @@ import { TableConversionStore } from './storage/conversion-store.js';
 import { StorageAlertQueue } from './storage/alert-queue.js';
 import { silentLogger } from './logging.js';
 import { RetryCounters } from './telemetry/snapshot.js';
+import { ReportService } from './reports/service.js';
+import { BlobReportStore } from './reports/store.js';
+import { appVersion } from './version.js';
 import { TableOutbox } from './storage/outbox.js';
 import { storageResourceNames, type StorageResourceNames } from './storage/resources.js';
 import { StorageTrackingQueue } from './storage/tracking-queue.js';
@@ -53,6 +56,8 @@ export interface AppDependencies {
   readonly reportSource: AuditReportSource;
   /** ACR retries by registry and status since the last health snapshot. */
   readonly acrRetries: RetryCounters;
+  /** Compliance reports: generate (timer, POST /api/reports), list, serve the latest. */
+  readonly reports: ReportService;
 }
 
 export function createDependencies(env: Readonly<Record<string, string | undefined>> = process.env): AppDependencies {
@@ -160,7 +165,16 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     },
     log: silentLogger,
   });
-  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill, imageAudit, connectedAudit, auditStore, reportSource, acrRetries };
+  const reports = new ReportService({
+    registries: config.registries.map((registry) => registry.name),
+    source: reportSource,
+    store: new BlobReportStore(storage.container(names.containers.reports)),
+    outbox,
+    clock: systemClock,
+    version: appVersion(),
+    ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
+  });
+  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill, imageAudit, connectedAudit, auditStore, reportSource, acrRetries, reports };
 }
 
 function createRegistryClient(config: AppConfig, name: string, credential: TokenCredential, retries: RetryCounters): RegistryClient {

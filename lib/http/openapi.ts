@@ -3,6 +3,8 @@ import { conversionViewSchema, listConversionsQuery, startConversionBody } from 
 import { conversionStatuses } from '../conversion/record.js';
 import { policyApiVersion, policySchema } from '../policy/model.js';
 import { evaluationBody } from '../policy/service.js';
+import { complianceReportSchema } from '../reports/model.js';
+import { createReportBody, generatedReportSchema, latestReportQuery, listReportsQuery } from '../reports/http.js';
 import { z } from '../zod.js';
 
 /**
@@ -93,6 +95,21 @@ export function openApiDocument(version: string): unknown {
   route({ method: 'post', path: '/api/audits', summary: 'Start the missing-streaming-artifact audit now (Streaming.Write)', request: { body: { content: { 'application/json': { schema: z.object({ registry: z.string().optional() }) } } } }, responses: { 202: json(z.object({ runs: z.array(z.object({ registry: z.string(), runId: z.string() })) }), 'started'), ...problems(400, 401, 403, 404) } });
   route({ method: 'get', path: '/api/audits', summary: 'Recent audit runs of a registry (Streaming.Read)', request: { query: z.object({ registry: z.string(), count: z.number().int().optional() }) }, responses: { 200: json(z.object({ items: z.array(AuditRun) }), 'newest first'), ...problems(400, 401, 403, 404) } });
 
+  const ComplianceReport = registry.register('ComplianceReport', complianceReportSchema);
+  const StoredReport = registry.register('StoredReport', generatedReportSchema);
+  route({ method: 'post', path: '/api/reports', summary: 'Generate a compliance report now (Streaming.Write); an empty body reports every registry', request: { body: { content: { 'application/json': { schema: createReportBody } } } }, responses: { 202: json(StoredReport, 'generated and stored; `links` serve the newest report of its scope'), ...problems(400, 401, 403, 404, 409, 413, 415) } });
+  route({ method: 'get', path: '/api/reports', summary: 'Stored compliance reports, newest first (Streaming.Read)', request: { query: listReportsQuery }, responses: { 200: json(page(StoredReport), 'a page'), ...problems(400, 401, 403, 404) } });
+  route({
+    method: 'get',
+    path: '/api/reports/latest',
+    summary: 'The newest compliance report of a scope as json, csv, html or md (Streaming.Read)',
+    request: { query: latestReportQuery },
+    responses: {
+      200: { description: 'the report; HTML is self-contained and served with a CSP that lets nothing load or run', content: { 'application/json': { schema: ComplianceReport }, 'text/csv': { schema: z.string() }, 'text/html': { schema: z.string() }, 'text/markdown': { schema: z.string() } } },
+      ...problems(400, 401, 403, 404),
+    },
+  });
+
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'acr-streaming-autopilot', version, description: 'Makes Azure Container Registry artifact streaming automatic, observable and safe.' },
@@ -103,7 +120,8 @@ const problemText: Record<number, string> = {
   400: 'invalid input; `errors` names each field',
   401: 'no function key, or no caller identity',
   403: 'the caller lacks the app role, or is not an owner',
-  404: 'no such registry, policy or conversion',
+  404: 'no such registry, policy, conversion or report',
+  409: 'a report of this scope and instant already exists',
   412: 'the ETag in If-Match is stale, or If-None-Match: * on an existing policy',
   413: 'body over 64 KiB',
   415: 'not application/json',

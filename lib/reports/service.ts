@@ -1,0 +1,158 @@
+import type { Clock } from '../conversion/ports.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import { registryReportSchema, reportSchemaVersion, type ComplianceReport, type ReportDataSource } from './model.js';
+import { toCsv } from './render/csv.js';
+import { toHtml } from './render/html.js';
+import { toJson } from './render/json.js';
+import { toMarkdown } from './render/markdown.js';
+import { allScope, compactTimestamp, type BlobReportStore, type ReportFormat, type StoredReport } from './store.js';
+import { formatPercent } from './render/text.js';
+import { reportTotals } from './summary.js';
+
+/**
+ * `report.ready`, as the outbox carries it to the alert channels (lib/alerts/events.ts reads it loosely): no URL
+ * with a secret in it, only this app's own route under APP_BASE_URL, which needs a key and an identity to open.
+ */
+export interface ReportReadyEvent {
+  /** `report.ready.{report id}`: generating the event twice for one report stores it once. */
+  readonly id: string;
+  readonly type: 'report.ready';
+  readonly time: string;
+  /** The registry of a single-registry report, else `all`. */
+  readonly registry: string;
+  readonly message: string;
+  readonly facts: Readonly<Record<string, string>>;
+}
+
+/** Where report events go: the app's transactional outbox (TableOutbox, idempotent by event id). */
+export interface ReportEventOutbox {
+  append(event: ReportReadyEvent): Promise<void>;
+}
+
+export type ReportStore = Pick<BlobReportStore, 'save' | 'list' | 'readLatest'>;
+
+export interface ReportServiceDependencies {
+  /** The configured registries (REGISTRIES), in configuration order. */
+  readonly registries: readonly string[];
+  readonly source: ReportDataSource;
+  readonly store: ReportStore;
+  readonly outbox: ReportEventOutbox;
+  readonly clock: Clock;
+  /** The app's version, recorded in every report. */
+  readonly version: string;
+  /** APP_BASE_URL without a trailing slash, for the link in the `report.ready` event. */
+  readonly appBaseUrl?: string;
+}
+
+/** What a generation run returns (and POST /api/reports answers). */
+export interface GeneratedReport extends StoredReport {
+  /** API routes serving the newest report of this scope, one per format (relative to the host). */
+  readonly links: Readonly<Record<ReportFormat, string>>;
+}
+
+const registryNamePattern = /^[a-zA-Z0-9]{2,50}$/;
+
+/**
+ * Compliance reports: builds the {@link ComplianceReport} from the audits' {@link ReportDataSource}, renders it
+ * (JSON, CSV, HTML, Markdown), stores it and tells the alert channels through a `report.ready` outbox event.
+ */
+export class ReportService {
+  constructor(private readonly deps: ReportServiceDependencies) {}
+
+  /**
+   * The scope a request names: `all` (nothing, `all`, or every configured registry), one registry, or several
+   * joined by `,` in configuration order.
+   * @throws NotFoundError naming a registry that is not configured; ValidationError for a malformed name.
+   */
+  scopeOf(registries: readonly string[] | undefined, field = 'body.registries'): { scope: string; registries: string[] } {
+    const configured = this.deps.registries;
+    if (registries === undefined || registries.length === 0 || (registries.length === 1 && registries[0] === allScope)) return { scope: allScope, registries: [...configured] };
+    for (const [index, name] of registries.entries()) {
+      if (!registryNamePattern.test(name)) throw new ValidationError(`"${name.slice(0, 60)}" is not a registry name.`, [{ field: `${field}.${index}`, reason: 'letters and digits, 2 to 50' }]);
+      if (!configured.includes(name)) throw new NotFoundError(`Registry ${name} is not configured.`, [{ field: `${field}.${index}`, reason: 'not in REGISTRIES' }]);
+    }
+    const chosen = configured.filter((name) => registries.includes(name));
+    if (chosen.length === configured.length) return { scope: allScope, registries: chosen };
+    return { scope: chosen.join(','), registries: chosen };
+  }
+
+  /**
+   * Generates, stores and announces one report of the given registries (all configured ones by default).
+   * @throws when the data source fails for a registry (nothing is stored then) or storage fails.
+   */
+  async generate(request: { registries?: readonly string[] }, log: Logger): Promise<GeneratedReport> {
+    const { scope, registries } = this.scopeOf(request.registries);
+    const generatedAt = this.deps.clock.now().toISOString();
+    const id = `${compactTimestamp(generatedAt)}-${scope}`;
+    const registryReports = [];
+    for (const registry of registries) {
+      // The contract is enforced here: a source that drifts from schema v1 fails the run instead of the readers.
+      registryReports.push(registryReportSchema.parse(await this.deps.source.registryReport(registry)));
+    }
+    const report: ComplianceReport = { schemaVersion: reportSchemaVersion, id, generatedAt, generator: { name: 'acr-streaming-autopilot', version: this.deps.version }, registries: registryReports };
+    const stored = await this.deps.store.save(report, scope, { json: toJson(report), html: toHtml(report), md: toMarkdown(report), csv: toCsv(this.deps.source, registries) });
+    const totals = reportTotals(report);
+    await this.deps.outbox.append(this.readyEvent(report, stored));
+    log.info(
+      `report ${id} (${scope}): coverage ${formatPercent(totals.coveragePercent)} (${totals.streamable}/${totals.eligible}), ${totals.missing} missing, ${totals.failed} failed, ` +
+        `${totals.connectedNeedingAttention} connected registr${totals.connectedNeedingAttention === 1 ? 'y needs' : 'ies need'} attention; stored under reports/${scope}/`,
+    );
+    return { ...stored, links: linksOf(scope) };
+  }
+
+  private readyEvent(report: ComplianceReport, stored: StoredReport): ReportReadyEvent {
+    const totals = reportTotals(report);
+    const subject = stored.scope === allScope ? `${totals.registries} registr${totals.registries === 1 ? 'y' : 'ies'}` : stored.registries.join(', ');
+    const attention = totals.connectedNeedingAttention > 0 ? `; ${totals.connectedNeedingAttention} connected registr${totals.connectedNeedingAttention === 1 ? 'y needs' : 'ies need'} attention` : '';
+    const link = this.deps.appBaseUrl === undefined ? undefined : `${this.deps.appBaseUrl}${linksOf(stored.scope).html}`;
+    return {
+      id: `report.ready.${report.id}`,
+      type: 'report.ready',
+      time: report.generatedAt,
+      registry: stored.registries.length === 1 && stored.registries[0] !== undefined ? stored.registries[0] : allScope,
+      message:
+        `Compliance report for ${subject}: ${formatPercent(totals.coveragePercent)} of eligible images streamable (${totals.streamable} of ${totals.eligible}); ` +
+        `${totals.missing} missing, ${totals.failed} failed${attention}.`,
+      facts: {
+        'Report id': report.id,
+        Registries: stored.registries.join(', ') || 'none',
+        Coverage: formatPercent(totals.coveragePercent),
+        Missing: String(totals.missing),
+        Failed: String(totals.failed),
+        'In progress': String(totals.inProgress),
+        'Connected registries needing attention': String(totals.connectedNeedingAttention),
+        ...(link === undefined ? {} : { 'HTML report': link }),
+      },
+    };
+  }
+
+  /** Stored reports, newest first; of one scope when `registries` names one. */
+  async list(registries: readonly string[] | undefined, page: { pageSize: number; continuationToken?: string }): Promise<{ items: GeneratedReport[]; continuationToken?: string }> {
+    const filter = registries === undefined ? {} : { scope: this.scopeOf(registries, 'query.registry').scope };
+    const result = await this.deps.store.list(filter, page);
+    return { items: result.items.map((item) => ({ ...item, links: linksOf(item.scope) })), ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}) };
+  }
+
+  /**
+   * The newest report of a scope in one format.
+   * @throws NotFoundError when the scope has no report yet.
+   */
+  async latest(registries: readonly string[] | undefined, format: ReportFormat): Promise<{ report: StoredReport; content: Buffer; contentType: string }> {
+    const { scope } = this.scopeOf(registries, 'query.registry');
+    const found = await this.deps.store.readLatest(scope, format);
+    if (found === undefined) throw new NotFoundError(`No report of ${scope} yet: POST /api/reports generates one.`);
+    return found;
+  }
+}
+
+/** The routes serving the newest report of a scope. */
+export function linksOf(scope: string): Record<ReportFormat, string> {
+  const registry = scope === allScope ? '' : `&registry=${encodeURIComponent(scope)}`;
+  return {
+    json: `/api/reports/latest?format=json${registry}`,
+    csv: `/api/reports/latest?format=csv${registry}`,
+    html: `/api/reports/latest?format=html${registry}`,
+    md: `/api/reports/latest?format=md${registry}`,
+  };
+}
