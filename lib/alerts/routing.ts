@@ -14,7 +14,8 @@ export function routeAlert(event: AlertEvent, channels: readonly ChannelSettings
   return channels.filter((channel) => {
     const types = channel.events ? new Set<string>(channel.events) : defaultChannelEvents;
     if (!types.has(event.type)) return false;
-    if (severityRank[event.severity] < severityRank[channel.minSeverity] && event.type !== 'connectedRegistry.recovered') return false;
+    // Recoveries close an earlier alert and a report announces itself: both pass whatever the minimum severity.
+    if (severityRank[event.severity] < severityRank[channel.minSeverity] && event.type !== 'connectedRegistry.recovered' && event.type !== 'report.ready') return false;
     if (policy === undefined || event.repository === undefined) return true;
     if (policy.alerts.channels.length > 0 && !policy.alerts.channels.includes(channel.name)) return false;
     return policy.alerts.events.length === 0 || policy.alerts.events.includes(event.type);

@@ -23,6 +23,12 @@ describe('routeAlert', () => {
     expect(routeAlert({ ...failed, type: 'conversion.timedOut' }, channels, narrow)).toEqual([]);
   });
 
+  it('lets report announcements and recoveries through whatever the minimum severity', () => {
+    const info = { ...failed, repository: undefined, digest: undefined, severity: 'info' as const };
+    expect(routeAlert({ ...info, type: 'report.ready' }, [channel('ops')], undefined).map((c) => c.name)).toEqual(['ops']);
+    expect(routeAlert({ ...info, type: 'connectedRegistry.recovered' }, [channel('ops')], undefined).map((c) => c.name)).toEqual(['ops']);
+  });
+
   it('drops events below a channel\'s minimum severity', () => {
     expect(routeAlert({ ...failed, type: 'conversion.canceled', severity: 'warning' }, [channel('errors-only', { minSeverity: 'error' })], undefined)).toEqual([]);
   });
