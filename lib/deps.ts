@@ -6,6 +6,7 @@ import { ImageAudit } from './audit/images.js';
 import { AuditReportSource } from './audit/report-source.js';
 import { TableAuditStore } from './audit/store.js';
 import { armConnectedRegistries } from './registry/connected-registries.js';
+import { eventSubscriptionCheck } from './registry/event-subscription.js';
 import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './alerts/sender.js';
 import { TableAlertStore } from './alerts/store.js';
@@ -163,6 +164,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
         return undefined;
       }
     },
+    eventSubscription: eventSubscriptionCheck(credential, config.armEndpoint),
     log: silentLogger,
   });
   const reports = new ReportService({

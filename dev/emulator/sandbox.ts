@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createArmHandler, createConnectedRegistryControlHandler, createConnectedRegistryStore, seedConnectedRegistries, type ConnectedRegistryStore } from './arm/index.js';
+import { ARM_AUDIENCES, createArmHandler, createConnectedRegistryControlHandler, createConnectedRegistryStore, seedConnectedRegistries, type ConnectedRegistryStore } from './arm/index.js';
 import type { RegistryDefinition } from './contract.js';
 import { EmulatorControlClient } from './control-client.js';
 import { acrExchangeVerifier, createEntra, startDiscoveryTunnel, type DiscoveryTunnel, type Entra } from './entra/index.js';
 import { createEventGridControlHandler, createEventGridEngine } from './eventgrid/index.js';
+import { createEventGridArmHandler } from './eventgrid/arm.js';
 import { createInbox, createSandboxAlertChannels, type Inbox } from './inbox/index.js';
 import type { EventGridEngine } from './eventgrid/types.js';
 import { seedSandbox } from './seed.js';
@@ -50,6 +51,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   const appClient = { tenantId, clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') };
   // Both are built with the emulator's clock, inside the management callback that startEmulator calls.
   let entra: Entra | undefined;
+  let eventGridEngine: EventGridEngine | undefined;
   let connectedRegistries: ConnectedRegistryStore | undefined;
   let inbox: Inbox | undefined;
   let alertSettings: Record<string, string> = {};
@@ -72,12 +74,22 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
       });
       inbox = createInbox({ managementUrl: context.managementUrl, now: () => context.clock.now(), faults: context.state.faults });
       alertSettings = createSandboxAlertChannels(inbox.store);
-      return [entra.handler, arm, inbox.receiverHandler];
+      const eventGridArm = createEventGridArmHandler({
+        registries: () => [...context.state.registries.values()].map((runtime) => runtime.definition),
+        engine: () => eventGridEngine,
+        authenticate: (request) => {
+          const token = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+          const verified = token ? entra!.verifyAccessToken(token, [...ARM_AUDIENCES, context.managementUrl]) : undefined;
+          return verified?.ok ? undefined : { status: 401, body: { error: { code: 'InvalidAuthenticationToken', message: 'The access token is missing or invalid.' } } };
+        },
+      });
+      return [entra.handler, arm, eventGridArm, inbox.receiverHandler];
     },
     verifyAccessToken: (token) => (entra ? acrExchangeVerifier(entra)(token) : undefined),
   });
   if (entra === undefined || connectedRegistries === undefined || inbox === undefined) throw new Error('the emulator did not build its management modules');
   const ca = readFileSync(emulator.caFile, 'utf8');
+  // The Event Grid engine needs the control URL, so it is created after the emulator; ARM reads it through this.
   const eventGrid = createEventGridEngine({
     registries: () => definitions(emulator),
     clock: emulator.clock,
@@ -86,6 +98,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     validationBaseUrl: emulator.controlUrl,
   });
   emulator.setEventSink(eventGrid);
+  eventGridEngine = eventGrid;
   emulator.mountControl(createEventGridControlHandler(eventGrid), createConnectedRegistryControlHandler(connectedRegistries, () => definitions(emulator)), inbox.controlHandler);
   const managementPort = Number(new URL(emulator.managementUrl).port);
   const tunnel = await startDiscoveryTunnel({ target: { host: '127.0.0.1', port: managementPort } });

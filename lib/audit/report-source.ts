@@ -13,6 +13,8 @@ export interface ReportSourceDependencies {
   readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
   /** Connected registries classified now (ARM), or undefined when ARM cannot be read. */
   readonly connectedRegistries: (registry: RegistrySettings, log: Logger) => Promise<ConnectedRegistryReport[] | undefined>;
+  /** Whether an Event Grid subscription delivers pushes to this app; undefined when ARM cannot tell. */
+  readonly eventSubscription?: (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined>;
   readonly log: Logger;
 }
 
@@ -47,13 +49,16 @@ export class AuditReportSource implements ReportDataSource {
     const notes = [readiness.reason ?? (readiness.ready ? 'Premium registry without customer-managed keys: artifact streaming is available' : 'readiness unknown')];
     const connected = await this.deps.connectedRegistries(registry, this.deps.log);
     if (connected === undefined) notes.push('Connected registries could not be read from ARM (grant Reader on the registry).');
-    notes.push('Event Grid subscription: not checked (reading it needs Reader on the registry\'s system topic).');
+    const subscribed = await this.deps.eventSubscription?.(registry, this.deps.log);
+    if (subscribed === undefined) notes.push('Event Grid subscription: could not be checked (grant Reader on the resource group of the registry\'s system topic).');
+    else if (!subscribed) notes.push('No Event Grid subscription delivers ImagePushed to this app: pushes are only found by the hourly audit. Run the azd postdeploy hook (infra/eventgrid.bicep).');
     return {
       registry: name,
       loginServer: registry.loginServer,
       readiness: {
         ...(readiness.sku ? { premium: readiness.sku === 'Premium' } : {}),
         ...(readiness.customerManagedKey !== undefined ? { customerManagedKey: readiness.customerManagedKey } : {}),
+        ...(subscribed !== undefined ? { eventSubscription: subscribed } : {}),
         ready: readiness.ready,
         notes,
       },

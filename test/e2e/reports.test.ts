@@ -75,6 +75,23 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     expect((await fetch(`${host.url}/api/reports/latest`)).status).toBe(401);
   });
 
+  it('reports whether an Event Grid subscription delivers pushes to this app, read from ARM', async () => {
+    type Readiness = { registries: Array<{ readiness: { eventSubscription?: boolean; notes: string[] } }> };
+    const readiness = async (): Promise<Readiness['registries'][number]['readiness']> => {
+      await sandbox.api(host, '/reports', { method: 'POST' });
+      return ((await (await sandbox.api(host, '/reports/latest?format=json')).json()) as Readiness).registries[0]!.readiness;
+    };
+
+    const before = await readiness();
+    await sandbox.emulator.eventGrid.createSubscription({ name: 'app-pushes', endpoint: sandbox.webhook(host), includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'] });
+    await sandbox.emulator.eventGrid.whenIdle();
+    const after = await readiness();
+
+    expect(before.eventSubscription).toBe(false);
+    expect(before.notes.join(' ')).toMatch(/No Event Grid subscription delivers ImagePushed/);
+    expect(after.eventSubscription).toBe(true);
+  });
+
   it('runs on its timer too, lists newest first and announces each report in the outbox', async () => {
     const before = ((await (await sandbox.api(host, '/reports')).json()) as { items: StoredView[] }).items;
     const ran = await fetch(`${host.url}/admin/functions/generateReport`, { method: 'POST', headers: { 'x-functions-key': hostKeys.master, 'content-type': 'application/json' }, body: '{}' });
