@@ -51,7 +51,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   const appClient = { tenantId, clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') };
   // Both are built with the emulator's clock, inside the management callback that startEmulator calls.
   let entra: Entra | undefined;
-  let eventGridEngine: EventGridEngine | undefined;
+  const late: { eventGrid?: EventGridEngine } = {};
   let connectedRegistries: ConnectedRegistryStore | undefined;
   let inbox: Inbox | undefined;
   let alertSettings: Record<string, string> = {};
@@ -76,7 +76,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
       alertSettings = createSandboxAlertChannels(inbox.store);
       const eventGridArm = createEventGridArmHandler({
         registries: () => [...context.state.registries.values()].map((runtime) => runtime.definition),
-        engine: () => eventGridEngine,
+        engine: () => late.eventGrid,
         authenticate: (request) => {
           const token = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
           const verified = token ? entra!.verifyAccessToken(token, [...ARM_AUDIENCES, context.managementUrl]) : undefined;
@@ -98,7 +98,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     validationBaseUrl: emulator.controlUrl,
   });
   emulator.setEventSink(eventGrid);
-  eventGridEngine = eventGrid;
+  late.eventGrid = eventGrid;
   emulator.mountControl(createEventGridControlHandler(eventGrid), createConnectedRegistryControlHandler(connectedRegistries, () => definitions(emulator)), inbox.controlHandler);
   const managementPort = Number(new URL(emulator.managementUrl).port);
   const tunnel = await startDiscoveryTunnel({ target: { host: '127.0.0.1', port: managementPort } });
