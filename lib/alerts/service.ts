@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ChannelSettings } from '../config.js';
-import type { Clock } from '../conversion/ports.js';
+import type { AppConfig, ChannelSettings } from '../config.js';
+import { tableKeyText, type Clock } from '../conversion/ports.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { PolicySource } from '../policy/model.js';
@@ -14,8 +14,8 @@ import { deliveryKey, type Delivery, type DeliveryStatus, type TableAlertStore }
 import { logMetrics } from '../telemetry/metrics.js';
 
 export const alertMessageSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('dispatch'), registry: z.string().min(1).max(64), eventId: z.string().min(1).max(1_024) }).strict(),
-  z.object({ kind: z.literal('deliver'), channel: z.string().min(1).max(64), key: z.string().regex(/^[a-f0-9]{32}$/), token: z.string().min(1).max(64) }).strict(),
+  z.object({ kind: z.literal('dispatch'), registry: tableKeyText(1, 64), eventId: tableKeyText(1, 1_024) }).strict(),
+  z.object({ kind: z.literal('deliver'), channel: tableKeyText(1, 64), key: z.string().regex(/^[a-f0-9]{32}$/), token: z.string().min(1).max(64) }).strict(),
 ]);
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
 
@@ -23,15 +23,8 @@ export interface AlertQueue {
   send(message: AlertMessage, delaySeconds: number): Promise<void>;
 }
 
-export interface AlertSettings {
-  readonly channels: readonly ChannelSettings[];
-  readonly channelSecrets: ReadonlyMap<string, { readonly url: string; readonly secret?: string }>;
-  readonly dryRun: boolean;
-  readonly maxAttempts: number;
-  readonly dedupWindowSeconds: number;
-  readonly burstWindowSeconds: number;
-  readonly burstThreshold: number;
-}
+/** The alert settings of the app's configuration (channels, secrets, limits). */
+export type AlertSettings = Omit<AppConfig['alerts'], 'relaySchedule'>;
 
 export interface AlertDependencies {
   readonly settings: AlertSettings;

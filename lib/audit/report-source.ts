@@ -4,7 +4,7 @@ import type { RegistryReadiness } from '../policy/eligibility.js';
 import type { PolicySource } from '../policy/model.js';
 import type { ConnectedRegistryReport, ImageFinding, RegistryReport, ReportDataSource, RepositoryCoverage } from '../reports/model.js';
 import { coverage } from './images.js';
-import type { AuditRun, StoredFinding, TableAuditStore } from './store.js';
+import { countFinding, type AuditRun, type StoredFinding, type TableAuditStore } from './store.js';
 
 export interface ReportSourceDependencies {
   readonly registries: readonly RegistrySettings[];
@@ -34,7 +34,7 @@ export class AuditReportSource implements ReportDataSource {
     const failures = new Map<string, { count: number; remediation: string; examples: string[] }>();
     for await (const finding of this.current(name, latest)) {
       const row = byRepository.get(finding.repository) ?? (await this.emptyCoverage(name, finding.repository));
-      byRepository.set(finding.repository, tally(row, finding));
+      byRepository.set(finding.repository, countFinding(row, finding.status));
       if (finding.status === 'failed') {
         const code = finding.errorCode ?? 'UNKNOWN';
         const entry = failures.get(code) ?? { count: 0, remediation: finding.remediation ?? '', examples: [] };
@@ -102,21 +102,5 @@ export class AuditReportSource implements ReportDataSource {
     const registry = this.deps.registries.find((candidate) => candidate.name === name);
     if (registry === undefined) throw new Error(`registry ${name} is not configured`);
     return registry;
-  }
-}
-
-function tally(row: RepositoryCoverage, finding: ImageFinding): RepositoryCoverage {
-  switch (finding.status) {
-    case 'converted':
-      return { ...row, eligible: row.eligible + 1, streamable: row.streamable + 1 };
-    case 'missing':
-      return { ...row, eligible: row.eligible + 1, missing: row.missing + 1 };
-    case 'failed':
-      return { ...row, eligible: row.eligible + 1, failed: row.failed + 1 };
-    case 'in-progress':
-    case 'stale-operation':
-      return { ...row, eligible: row.eligible + 1, inProgress: row.inProgress + 1 };
-    case 'ineligible':
-      return { ...row, ineligible: row.ineligible + 1 };
   }
 }

@@ -147,18 +147,18 @@ export class TableAuditStore {
   }
 }
 
-export function countFinding(counters: AuditCounters, status: FindingStatus): AuditCounters {
-  switch (status) {
-    case 'converted':
-      return { ...counters, eligible: counters.eligible + 1, streamable: counters.streamable + 1 };
-    case 'missing':
-      return { ...counters, eligible: counters.eligible + 1, missing: counters.missing + 1 };
-    case 'failed':
-      return { ...counters, eligible: counters.eligible + 1, failed: counters.failed + 1 };
-    case 'in-progress':
-    case 'stale-operation':
-      return { ...counters, eligible: counters.eligible + 1, inProgress: counters.inProgress + 1 };
-    case 'ineligible':
-      return { ...counters, ineligible: counters.ineligible + 1 };
-  }
+/** The per-status counts a finding adds to (audit counters, a repository's coverage). */
+export interface FindingTally {
+  readonly eligible: number;
+  readonly streamable: number;
+  readonly missing: number;
+  readonly failed: number;
+  readonly inProgress: number;
+  readonly ineligible: number;
+}
+
+/** Adds one finding of a status to a tally: everything but `ineligible` is eligible. */
+export function countFinding<T extends FindingTally>(tally: T, status: FindingStatus): T {
+  const field: keyof FindingTally = status === 'converted' ? 'streamable' : status === 'missing' ? 'missing' : status === 'failed' ? 'failed' : status === 'ineligible' ? 'ineligible' : 'inProgress';
+  return { ...tally, [field]: tally[field] + 1, ...(status === 'ineligible' ? {} : { eligible: tally.eligible + 1 }) };
 }
