@@ -9,6 +9,7 @@ const validationEventType = 'Microsoft.EventGrid.SubscriptionValidationEvent';
 interface EventGridRequest {
   readonly catalog: readonly FunctionDeclaration[];
   readonly runner: InvocationRunner;
+  readonly log?: (message: string) => void;
   readonly functionName: string | null;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
@@ -27,7 +28,10 @@ export async function invokeEventGrid(request: EventGridRequest): Promise<HttpRe
     return reject(404, 'Not found', `No Event Grid function named "${request.functionName ?? ''}" (pass ?functionName=).`);
   }
   const events = parseEvents(request.body);
-  if (typeof events === 'string') return reject(400, 'Bad request', events);
+  if (typeof events === 'string') {
+    request.log?.(`Event Grid delivery to ${declaration.name} refused: ${events}`);
+    return reject(400, 'Bad request', events);
+  }
 
   const eventType = headerValue(request.headers['aeg-event-type']);
   if (eventType === 'SubscriptionValidation') {

@@ -70,7 +70,14 @@ async function dispatch(request: IncomingMessage, routed: readonly RoutedFunctio
     if (check !== 'ok') return problem(401, 'Unauthorized', `The eventgrid_extension system key is ${check} (pass it as ?code=).`);
     const body = await readBody(request);
     if (body === 'too-large') return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
-    return invokeEventGrid({ catalog: options.catalog, runner: options.runner, functionName: url.searchParams.get('functionName'), headers: request.headers, body });
+    return invokeEventGrid({
+      catalog: options.catalog,
+      runner: options.runner,
+      functionName: url.searchParams.get('functionName'),
+      headers: request.headers,
+      body,
+      log: (message) => options.log({ time: new Date().toISOString(), level: 'warning', category: 'Host.EventGrid', message }),
+    });
   }
   if (segments[0] === 'admin' && segments[1] === 'functions' && segments.length === 3) {
     return dispatchAdminInvoke(request, url, segments[2]!, method, options);

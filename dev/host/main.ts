@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   const hostJson = JSON.parse(readFileSync('host.json', 'utf8')) as unknown;
   const port = Number(process.env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
   const trustClientPrincipal = process.env[trustClientPrincipalSetting] === 'true';
-  const host = await startLocalHost({ catalog, env: process.env, keys, port, queueSettings: queueSettingsFromHostJson(hostJson), trustClientPrincipal });
+  // The real host's setting: timer schedule status (and locks) are kept per host id.
+  const hostId = process.env.AzureFunctionsWebHost__hostid ?? 'localhost';
+  const host = await startLocalHost({ catalog, env: process.env, keys, port, hostId, queueSettings: queueSettingsFromHostJson(hostJson), trustClientPrincipal });
   if (trustClientPrincipal) {
     process.stdout.write(
       `\n*** WARNING: ${trustClientPrincipalSetting}=true — this host trusts x-ms-client-principal headers from ANY caller.\n` +

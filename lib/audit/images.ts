@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { RegistrySettings } from '../config.js';
 import { finalRemediation, failureClass } from '../conversion/failures.js';
 import { inspectManifest } from '../conversion/inspect.js';
-import type { Clock, ConversionStore, Outbox } from '../conversion/ports.js';
+import { tableKeyText, type Clock, type ConversionStore, type Outbox } from '../conversion/ports.js';
 import type { ConversionRecord } from '../conversion/record.js';
 import type { ConversionService } from '../conversion/service.js';
 import type { Logger } from '../logging.js';
@@ -16,7 +16,7 @@ import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type Sto
 
 export const auditMessageSchema = z
   .object({
-    registry: z.string().min(1).max(64),
+    registry: tableKeyText(1, 64),
     runId: z.string().uuid(),
     startedAt: z.iso.datetime(),
     /** Continuation number, for logs. */

@@ -81,12 +81,23 @@ export interface Outbox {
   append(event: OutboxEvent): Promise<void>;
 }
 
+/**
+ * Text that can become (part of) a Table key: no `/`, `\`, `#`, `?` or control characters. Queue message fields
+ * that are turned into keys must pass it, so a junk message is rejected and ACKed instead of making the storage
+ * call fail on every delivery until the message lands in `-poison` (test/e2e/hostile-queues.test.ts).
+ */
+export function tableKeyText(min: number, max: number, options: { slash?: 'allowed' } = {}): z.ZodString {
+  // Repository names keep their `/` in messages: keys replace it with `:` (repositoryKey).
+  const pattern = options.slash === 'allowed' ? /^[^\\#?\p{Cc}]*$/u : /^[^/\\#?\p{Cc}]*$/u;
+  return z.string().min(min).max(max).regex(pattern, `must not contain ${options.slash === 'allowed' ? '' : '/ '}\\ # ? or control characters`);
+}
+
 export const trackingMessageSchema = z
   .object({
     kind: z.enum(['start', 'poll']),
-    registry: z.string().min(1).max(50),
-    repository: z.string().min(1).max(255),
-    digest: z.string().min(1).max(200),
+    registry: tableKeyText(1, 50),
+    repository: tableKeyText(1, 255, { slash: 'allowed' }),
+    digest: tableKeyText(1, 200),
     token: z.string().min(1).max(64),
   })
   .strict();

@@ -387,7 +387,10 @@ export class ConversionService {
 
   private async markDeleted(key: ImageKey, eventId: string, log: Logger): Promise<EventOutcome> {
     const current = await this.deps.store.read(key);
-    if (current === undefined || current.value.status === 'Deleted') return 'deleted';
+    if (current === undefined || current.value.status === 'Deleted') {
+      log.info(`${describeImage(key)}: image deleted; nothing was recorded for it`, { ...key, eventId });
+      return 'deleted';
+    }
     const deleted: ConversionRecord = { ...withoutLease(current.value), status: 'Deleted', trackingToken: undefined, nextCheckAt: undefined, lastEventId: eventId, updatedAt: this.now().toISOString() };
     await this.deps.store.replace(deleted, current.etag);
     log.info(`${describeImage(key)}: image deleted; a later push starts over`, { ...key, eventId, operationId: current.value.operationId });

@@ -70,6 +70,8 @@ export class SandboxHarness {
       LOCAL_HOST_EVENTGRID_KEY: hostKeys.eventGrid,
       LOCAL_HOST_PORT: '0',
       LOCAL_HOST_TRUST_CLIENT_PRINCIPAL: 'true',
+      // Timer schedule status is per host id; tests share one Azurite, so each harness gets its own.
+      AzureFunctionsWebHost__hostid: uniquePrefix('h'),
       ...options.settings,
     };
     // As npm start (and in Azure, the Bicep) does: the app's tables and queues exist before the host starts.
