@@ -25,6 +25,17 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // Crashes and upstream faults (issue #9): the chaos runner starts its own persistent Azurite; the global
+        // setup is kept like e2e's for tests that want the shared one.
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['test/support/azurite-global-setup.ts'],
+          testTimeout: 280_000,
+          hookTimeout: 280_000,
+        },
+      },
     ],
   },
 });

@@ -6,13 +6,15 @@
  *
  *   npx tsx bench/push-to-conversion.ts [events per level, default 1000] [levels, default 1,10,100]
  *
- * Prints, per concurrency level: events/s, p50/p99 latency from delivery to the POST reaching the registry, and
- * ACR requests per event (token requests included), with throughput as a ratio to the first level.
+ * Prints, per concurrency level: events/s, p50/p99 latency from delivery to the POST reaching the registry, ACR
+ * requests per event (token requests included) and Table Storage requests per event (counted by a pass-through
+ * proxy in front of Azurite's table endpoint), with throughput as a ratio to the first level.
  */
 import os from 'node:os';
 import pLimit from 'p-limit';
 import { startAzurite } from '../dev/azurite.js';
 import { SandboxHarness, type HostProcess } from '../test/support/sandbox-harness.js';
+import { proxiedConnectionString, startFaultProxy, type FaultProxy } from '../test/support/table-fault-proxy.js';
 
 const eventsPerLevel = Number(process.argv[2] ?? 1_000);
 const levels = (process.argv[3] ?? '1,10,100').split(',').map(Number);
@@ -24,6 +26,7 @@ interface LevelResult {
   readonly p50: number;
   readonly p99: number;
   readonly acrRequestsPerEvent: number;
+  readonly tableRequestsPerEvent: number;
   readonly converted: number;
 }
 
@@ -37,8 +40,9 @@ async function seed(sandbox: SandboxHarness, level: number, count: number): Prom
   return digests.map((digest) => sandbox.publishedPush(digest));
 }
 
-async function runLevel(sandbox: SandboxHarness, host: HostProcess, concurrency: number): Promise<LevelResult> {
+async function runLevel(sandbox: SandboxHarness, host: HostProcess, tables: FaultProxy, concurrency: number): Promise<LevelResult> {
   const events = await seed(sandbox, concurrency, eventsPerLevel);
+  const tableRequestsBefore = tables.stats.requests;
   const control = sandbox.emulator.control;
   const before = (await control.requests({ listener: 'registry' })).at(-1)?.sequence ?? 0;
   const sentAt = new Map<string, number>();
@@ -65,28 +69,38 @@ async function runLevel(sandbox: SandboxHarness, host: HostProcess, concurrency:
   }
   latencies.sort((a, b) => a - b);
   const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
-  return { concurrency, events: events.length, seconds, p50: pick(0.5), p99: pick(0.99), acrRequestsPerEvent: requests.length / events.length, converted: latencies.length };
+  const tableRequestsPerEvent = (tables.stats.requests - tableRequestsBefore) / events.length;
+  return { concurrency, events: events.length, seconds, p50: pick(0.5), p99: pick(0.99), acrRequestsPerEvent: requests.length / events.length, tableRequestsPerEvent, converted: latencies.length };
 }
 
 async function main(): Promise<void> {
   const azurite = await startAzurite();
-  // Conversions stay NotStarted for the whole run: this measures the push path, not ACR's conversion time.
-  const sandbox = await SandboxHarness.start({ storageConnectionString: azurite.connectionString, conversion: { startDelayMs: 3_600_000 }, settings: { TRACKING_FIRST_POLL_SECONDS: '3600' } });
+  // A pass-through proxy (faults off) in front of the table endpoint counts the app's Table Storage requests.
+  const tables = await startFaultProxy({ target: { host: '127.0.0.1', port: azurite.ports.table }, seed: 1, enabled: false });
+  const never = '0 0 0 1 1 *';
+  // Conversions stay NotStarted for the whole run: this measures the push path, not ACR's conversion time; the timers
+  // are parked so only the event path touches storage.
+  const sandbox = await SandboxHarness.start({
+    storageConnectionString: proxiedConnectionString(azurite.connectionString, { table: tables.url }),
+    conversion: { startDelayMs: 3_600_000 },
+    settings: { TRACKING_FIRST_POLL_SECONDS: '3600', SWEEPER_SCHEDULE: never, ALERT_RELAY_SCHEDULE: never, AUDIT_SCHEDULE: never, CONNECTED_AUDIT_SCHEDULE: never, REPORT_SCHEDULE: never },
+  });
   const host = await sandbox.startHost({ subscribe: false });
   const results: LevelResult[] = [];
   try {
-    for (const level of levels) results.push(await runLevel(sandbox, host, level));
+    for (const level of levels) results.push(await runLevel(sandbox, host, tables, level));
   } finally {
     await sandbox.close();
+    await tables.close();
     await azurite.stop();
   }
   const baseline = results[0]!;
   console.log(`\npush → conversion requested, ${eventsPerLevel} events per level; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
-  console.log('| concurrency | events | events/s | × first level | p50 ms | p99 ms | ACR requests/event | POSTs |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| concurrency | events | events/s | × first level | p50 ms | p99 ms | ACR requests/event | Table requests/event | POSTs |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const rate = r.events / r.seconds;
-    console.log(`| ${r.concurrency} | ${r.events} | ${rate.toFixed(1)} | ${(rate / (baseline.events / baseline.seconds)).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.acrRequestsPerEvent.toFixed(2)} | ${r.converted} |`);
+    console.log(`| ${r.concurrency} | ${r.events} | ${rate.toFixed(1)} | ${(rate / (baseline.events / baseline.seconds)).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.acrRequestsPerEvent.toFixed(2)} | ${r.tableRequestsPerEvent.toFixed(2)} | ${r.converted} |`);
   }
 }
 

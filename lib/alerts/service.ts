@@ -102,8 +102,15 @@ export class AlertService {
       event,
     };
     const etag = await this.deps.store.createDelivery(delivery);
-    // Already there: an earlier dispatch of this event did this channel (its own relay covers a lost message).
-    if (etag === undefined) return;
+    if (etag === undefined) {
+      // Already there: an earlier dispatch (perhaps this one, whose answer was lost) created it. If it is still
+      // waiting, send its current token again: a second message with the same token is dropped once one delivers.
+      const existing = await this.deps.store.getDelivery(channel.name, key);
+      if (existing?.value.status === 'pending' && existing.value.token && existing.value.kind === 'event') {
+        await this.deps.queue.send({ kind: 'deliver', channel: channel.name, key, token: existing.value.token }, 0);
+      }
+      return;
+    }
     const settle = async (status: DeliveryStatus, note: string): Promise<void> => {
       await this.deps.store.replaceDelivery({ ...delivery, status, note, token: undefined, nextAttemptAt: undefined }, etag);
     };

@@ -37,7 +37,8 @@ export class TableOutbox implements Outbox {
       await this.table.createEntity<OutboxEntity>({ partitionKey: event.registry, rowKey: event.id, type: event.type, time: event.time, delivery: 'pending', payload: JSON.stringify(event) });
     } catch (error) {
       if (!isStatus(error, 409)) throw error;
-      return;
+      // Already there — perhaps our own write whose answer was lost. Notifying again is harmless (dispatch is
+      // idempotent by event id) and saves waiting for the relay; a dispatched row is simply skipped.
     }
     await this.notify?.(event.registry, event.id).catch(() => undefined);
   }

@@ -1,0 +1,22 @@
+import type { ChaosReport } from '../support/chaos-runner.js';
+
+/**
+ * The size `npm test` runs (the bench runs 500 pushes over 20 repositories). Seeded: CHAOS_SEED replays another
+ * schedule; every run prints the seed it used.
+ */
+export const reducedSize = {
+  pushes: 40,
+  repositories: 8,
+  failingRepositories: 2,
+  skopeoPushes: 2,
+  pushSpacingMs: 150,
+  // The alert relay re-drives a lost dispatch only after 60 s of grace, so a run that lost one needs > 60 s.
+  convergenceTimeoutMs: 180_000,
+  seed: Number(process.env.CHAOS_SEED ?? 20_260_109),
+} as const;
+
+export const chaosLog = (line: string): void => console.log(line);
+
+export function summary(report: ChaosReport): string {
+  return JSON.stringify({ ...report, violations: report.violations.length });
+}
