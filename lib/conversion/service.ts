@@ -244,8 +244,16 @@ export class ConversionService {
       logMetrics(log).count(adopted ? 'conversion.adopted' : 'conversion.requested', { registry: record.registry, source: record.source });
       return 'Running';
     } catch (error) {
-      if (!isAcrError(error) || error.transient) {
-        // Let the next worker in at once; the platform redelivers the event or message.
+      if (isAcrError(error) && error.transient) {
+        // ACR throttled or failed (the POST is never blindly repeated): the row is ours, so schedule our own prompt
+        // retry of the start path — it re-checks ACR first — rather than wait for Event Grid's growing retry schedule.
+        const delay = error.status === 429 ? 30 : retryDelaySeconds(1, 5, 300, this.random);
+        log.warn(`${describeImage(record)}: ACR answered ${error.status} ${error.code} while starting; trying again in ${delay}s`, { ...fields, errorCode: error.code });
+        await this.scheduleStart(claimed, delay, undefined, log);
+        return 'Pending';
+      }
+      if (!isAcrError(error)) {
+        // Not ACR's answer (storage, a bug): let the next worker in at once and let the platform redeliver.
         await this.deps.store.replace({ ...withoutLease(record), updatedAt: this.now().toISOString() }, claimed.etag).catch(() => undefined);
         throw error;
       }

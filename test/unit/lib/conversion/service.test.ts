@@ -165,20 +165,34 @@ describe('ConversionService: starting', () => {
     expect(queue.sent).toEqual([]);
   });
 
-  it('rethrows a transient start error and releases the lease so a redelivery converts at once', async () => {
-    const { service, registry, current } = setup();
+  it('answers a transient start error with its own prompt retry instead of waiting for Event Grid', async () => {
+    const { service, registry, queue, deliver, current } = setup();
     const unavailable = new AcrError('service unavailable', { status: 503, code: 'UNAVAILABLE', correlationId: undefined, method: 'POST', path: '/acr/v1/team-a/app/_streaming' });
     registry.failNext('startStreamingConversion', unavailable);
 
-    await expect(service.handleEvent(pushed(), log)).rejects.toBe(unavailable);
+    const outcome = await service.handleEvent(pushed(), log);
     const afterFailure = current();
-    const redelivered = await service.handleEvent(pushed(), log);
+    const duplicate = await service.handleEvent(pushed(), log);
+    await deliver();
 
-    expect(afterFailure.status).toBe('Pending');
+    expect(outcome).toBe('Pending');
+    expect(afterFailure).toMatchObject({ status: 'Pending', attempts: 0 });
     expect(afterFailure.leaseUntil).toBeUndefined();
-    expect(redelivered).toBe('Running');
+    expect(queue.sent[0]).toMatchObject({ message: { kind: 'start' }, delaySeconds: 5 });
+    expect(duplicate).toBe('duplicate');
     expect(registry.calls.startStreamingConversion).toBe(2);
     expect(current()).toMatchObject({ status: 'Running', operationId: 'op-1', attempts: 1 });
+  });
+
+  it('still rethrows what is not an ACR answer (storage, bugs) so the platform redelivers', async () => {
+    const { service, registry, current } = setup();
+    const broken = new Error('socket hang up');
+    registry.failNext('startStreamingConversion', broken);
+
+    await expect(service.handleEvent(pushed(), log)).rejects.toBe(broken);
+
+    expect(current().leaseUntil).toBeUndefined();
+    expect(await service.handleEvent(pushed(), log)).toBe('Running');
   });
 });
 
