@@ -20,6 +20,8 @@ export interface SandboxEmulatorOptions {
   readonly seed?: boolean;
   /** Compresses Event Grid's retry schedule (0.001 turns 10 s into 10 ms). */
   readonly eventGridTimeScale?: number;
+  /** Event Grid deliveries in flight per subscription (default 1). */
+  readonly eventGridConcurrency?: number;
   /** Conversion and token timing follow wall-clock time (the sandbox) rather than only `clock.advance` (tests). */
   readonly realTime?: boolean;
   readonly controlPort?: number;
@@ -94,6 +96,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     registries: () => definitions(emulator),
     clock: emulator.clock,
     timeScale: options.eventGridTimeScale ?? 1,
+    deliveryConcurrency: options.eventGridConcurrency ?? 1,
     ca,
     validationBaseUrl: emulator.controlUrl,
   });

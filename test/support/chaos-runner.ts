@@ -38,6 +38,8 @@ export interface ChaosPlan {
   /** Pause between two pushes (ms), so that crashes land while events are arriving. */
   readonly pushSpacingMs: number;
   readonly convergenceTimeoutMs: number;
+  /** Event Grid deliveries in flight per subscription (default 1, reproducible; real Event Grid is concurrent). */
+  readonly eventGridConcurrency?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -128,6 +130,7 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
   let sandbox: SandboxHarness | undefined;
   try {
     sandbox = await SandboxHarness.start({
+      ...(plan.eventGridConcurrency ? { eventGridConcurrency: plan.eventGridConcurrency } : {}),
       storageConnectionString: proxiedConnectionString(direct, { table: proxy.url }),
       settings: {
         DEFAULT_POLICY: JSON.stringify({ mode: 'onPush', retry: { maxAttempts, initialDelaySeconds: 1, maxDelaySeconds: 2 } }),

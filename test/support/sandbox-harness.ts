@@ -50,10 +50,12 @@ export class SandboxHarness {
     conversion?: Partial<ConversionBehaviour>;
     /** Registries besides the Premium `sandbox` one. */
     extraRegistries?: readonly RegistryOptions[];
+    /** Event Grid deliveries in flight per subscription (default 1). */
+    eventGridConcurrency?: number;
   }): Promise<SandboxHarness> {
     const workDir = await mkdtemp(join(tmpdir(), 'e2e-'));
     const registries = [{ name: 'sandbox', sku: 'Premium' as const }, ...(options.extraRegistries ?? [])];
-    const emulator = await startSandboxEmulator({ directory: workDir, eventGridTimeScale: 0.01, realTime: true, registries });
+    const emulator = await startSandboxEmulator({ directory: workDir, eventGridTimeScale: 0.01, realTime: true, registries, ...(options.eventGridConcurrency ? { eventGridConcurrency: options.eventGridConcurrency } : {}) });
     await emulator.control.setStreamingBehaviour('sandbox', '*', { startDelayMs: 200, durationMs: 1_000, ...options.conversion });
     const settings = {
       ...emulator.appSettings(),

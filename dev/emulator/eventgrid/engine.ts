@@ -33,7 +33,8 @@ interface Subscription {
   state: ProvisioningState;
   validationError?: string;
   readonly queue: Delivery[];
-  busy: boolean;
+  /** Deliveries in flight to this subscription (at most the engine's deliveryConcurrency). */
+  inFlight: number;
   deleted: boolean;
 }
 
@@ -56,6 +57,8 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
   const timeoutMs = options.deliveryTimeoutMs ?? 30_000;
   const deadLetterDelayMs = options.deadLetterDelayMs ?? 5 * 60_000;
   const countBase = options.deliveryCountBase ?? 1;
+  // Real Event Grid delivers concurrently; 1 (the default) keeps test runs reproducible.
+  const concurrency = Math.max(1, options.deliveryConcurrency ?? 1);
   const subscriptions = new Map<string, Subscription>();
   const log: DeliveryLogEntry[] = [];
   const deadLetters: DeadLetterRecord[] = [];
@@ -164,15 +167,16 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
   }
 
   function pump(s: Subscription): void {
-    if (s.busy || s.queue.length === 0) return;
-    const index = chaos.enabled && chaos.reorder ? Math.floor(random() * s.queue.length) : 0;
-    const [next] = s.queue.splice(index, 1);
-    if (!next) return;
-    s.busy = true;
-    void attempt(next).finally(() => {
-      s.busy = false;
-      pump(s);
-    });
+    while (s.inFlight < concurrency && s.queue.length > 0) {
+      const index = chaos.enabled && chaos.reorder ? Math.floor(random() * s.queue.length) : 0;
+      const [next] = s.queue.splice(index, 1);
+      if (!next) return;
+      s.inFlight++;
+      void attempt(next).finally(() => {
+        s.inFlight--;
+        pump(s);
+      });
+    }
   }
 
   async function attempt(d: Delivery): Promise<void> {
@@ -324,7 +328,7 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
         validationCode: randomUUID(),
         state: 'AwaitingManualAction',
         queue: [],
-        busy: false,
+        inFlight: 0,
         deleted: false,
       };
       subscriptions.set(key(spec.name), s);

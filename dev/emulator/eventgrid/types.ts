@@ -33,6 +33,8 @@ export interface EventGridEngineOptions {
   readonly deadLetterDelayMs?: number;
   /** `aeg-delivery-count` of the first attempt. Default 1 (second attempt → 2). */
   readonly deliveryCountBase?: 0 | 1;
+  /** Deliveries in flight per subscription at once (default 1: one at a time, reproducible order). */
+  readonly deliveryConcurrency?: number;
   readonly logger?: EventGridLogger;
 }
 
