@@ -213,6 +213,8 @@ export class ConversionService {
     const record = claimed.value;
     const gateway = this.deps.gateway(record.registry);
     const fields = { registry: record.registry, repository: record.repository, digest: record.digest };
+    // The row's ETag as this worker last wrote it (a reserved attempt changes it).
+    let etag = claimed.etag;
     try {
       const referrers = await gateway.listReferrers(record.repository, record.digest, streamingArtifactType);
       if (referrers.length > 0) {
@@ -221,21 +223,33 @@ export class ConversionService {
       }
       let operation = await gateway.getStreamingOperation(record.repository, record.digest);
       const adopted = operation !== undefined && isOngoing(operation.status);
-      if (!adopted) operation = await gateway.startStreamingConversion(record.repository, record.digest);
+      let attempts: number;
+      if (adopted) {
+        // Ours from before a crash (already counted when it was requested), or one ACR started by itself.
+        attempts = Math.max(record.attempts, 1);
+      } else {
+        // Reserve the attempt before asking ACR, so a crash between the POST and the next write cannot lose its
+        // count (and let a re-drive exceed the policy's attempts); a crash before the POST only leaves one unused.
+        attempts = record.attempts + 1;
+        const reserved = await this.deps.store.replace({ ...record, attempts, updatedAt: this.now().toISOString() }, etag);
+        if (reserved === undefined) return 'claimed-elsewhere';
+        etag = reserved;
+        operation = await gateway.startStreamingConversion(record.repository, record.digest);
+      }
       const token = randomUUID();
       const running: ConversionRecord = {
         ...withoutLease(record),
         status: 'Running',
         operationId: operation!.id,
         operationStatus: operation!.status,
-        attempts: record.attempts + 1,
+        attempts,
         polls: 0,
         trackingToken: token,
         nextCheckAt: this.after(this.deps.settings.firstPollSeconds).toISOString(),
         startedAt: record.startedAt ?? this.now().toISOString(),
         updatedAt: this.now().toISOString(),
       };
-      if ((await this.deps.store.replace(running, claimed.etag)) === undefined) {
+      if ((await this.deps.store.replace(running, etag)) === undefined) {
         log.warn(`${describeImage(record)}: lost the claim while starting; the other worker continues`, { ...fields, operationId: operation!.id });
         return 'claimed-elsewhere';
       }
@@ -249,16 +263,18 @@ export class ConversionService {
         // retry of the start path — it re-checks ACR first — rather than wait for Event Grid's growing retry schedule.
         const delay = error.status === 429 ? 30 : retryDelaySeconds(1, 5, 300, this.random);
         log.warn(`${describeImage(record)}: ACR answered ${error.status} ${error.code} while starting; trying again in ${delay}s`, { ...fields, errorCode: error.code });
-        await this.scheduleStart(claimed, delay, undefined, log);
+        // ACR answered with an error, so no operation was created: the reserved attempt is given back (a dropped
+        // connection may have created one — the retry's GET _streaming/{digest} then adopts it).
+        await this.scheduleStart({ value: record, etag }, delay, undefined, log);
         return 'Pending';
       }
       if (!isAcrError(error)) {
         // Not ACR's answer (storage, a bug): let the next worker in at once and let the platform redeliver.
-        await this.deps.store.replace({ ...withoutLease(record), updatedAt: this.now().toISOString() }, claimed.etag).catch(() => undefined);
+        await this.deps.store.replace({ ...withoutLease(record), updatedAt: this.now().toISOString() }, etag).catch(() => undefined);
         throw error;
       }
       const failure = classifyStartError(error.status, error.code, error.details.reason);
-      await this.fail(claimed, failure, `${error.message}`, error.details.correlationId, log);
+      await this.fail({ value: { ...record, attempts: record.attempts + 1 }, etag }, failure, `${error.message}`, error.details.correlationId, log);
       return 'Failed';
     }
   }
