@@ -231,7 +231,8 @@ export class ConversionService {
         // Reserve the attempt before asking ACR, so a crash between the POST and the next write cannot lose its
         // count (and let a re-drive exceed the policy's attempts); a crash before the POST only leaves one unused.
         attempts = record.attempts + 1;
-        const reserved = await this.deps.store.replace({ ...record, attempts, updatedAt: this.now().toISOString() }, etag);
+        const reservation: ConversionRecord = { ...record, attempts, updatedAt: this.now().toISOString() };
+        const reserved = (await this.deps.store.replace(reservation, etag)) ?? (await this.ownWrite(reservation));
         if (reserved === undefined) return 'claimed-elsewhere';
         etag = reserved;
         operation = await gateway.startStreamingConversion(record.repository, record.digest);
@@ -277,6 +278,16 @@ export class ConversionService {
       await this.fail({ value: { ...record, attempts: record.attempts + 1 }, etag }, failure, `${error.message}`, error.details.correlationId, log);
       return 'Failed';
     }
+  }
+
+  /**
+   * After a conditional write failed: when the row holds exactly what we wrote (the storage applied it and only its
+   * answer was lost, so the SDK's retry met our own new ETag), the write was ours — return the row's ETag.
+   */
+  private async ownWrite(written: ConversionRecord): Promise<string | undefined> {
+    const current = await this.deps.store.read(written);
+    const ours = current !== undefined && current.value.updatedAt === written.updatedAt && current.value.attempts === written.attempts && current.value.leaseUntil === written.leaseUntil && current.value.status === written.status;
+    return ours ? current.etag : undefined;
   }
 
   private async poll(current: Versioned<ConversionRecord>, log: Logger): Promise<void> {
