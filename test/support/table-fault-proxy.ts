@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from '../../dev/emulator/eventgrid/random.js';
 
 /**
  * A loopback HTTP proxy in front of one Azurite service (Table, or Queue) that injects faults on a seeded schedule,
@@ -71,17 +72,8 @@ export interface FaultProxy {
 
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'MERGE', 'DELETE']);
 
-/** mulberry32: a small, fast, seedable PRNG; good enough to spread faults, and reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// The emulator's mulberry32: the same seed spreads faults the same way on every run.
+export { seededRandom };
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const random = seededRandom(options.seed);
