@@ -147,7 +147,7 @@ function decode(text: string, encoding: QueueHostSettings['messageEncoding']): s
 }
 
 /** The Node worker hands JSON messages to handlers parsed, anything else as a string. */
-function toTriggerValue(payload: string): unknown {
+export function toTriggerValue(payload: string): unknown {
   const trimmed = payload.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Versioned } from '../conversion/record.js';
 import { pageSettings } from '../storage/paging.js';
-import { isStatus } from '../storage/table-errors.js';
+import { isStatus, writeConditionally } from '../storage/table-errors.js';
 import type { AlertEvent } from './events.js';
 
 export const deliveryStatuses = ['pending', 'delivered', 'failed', 'suppressed', 'summarized', 'dry-run'] as const;
@@ -149,14 +149,7 @@ export class TableAlertStore {
 
   private async writeWindow(channel: string, window: string, value: BurstWindow, etag: string | undefined): Promise<boolean> {
     const entity = { partitionKey: `burst:${channel}`, rowKey: window, count: value.count, events: JSON.stringify(value.events), omitted: value.omitted, ...(value.summaryKey ? { summaryKey: value.summaryKey } : {}) };
-    try {
-      if (etag === undefined) await this.table.createEntity(entity);
-      else await this.table.updateEntity(entity, 'Replace', { etag });
-      return true;
-    } catch (error) {
-      if (isStatus(error, 409) || isStatus(error, 412)) return false;
-      throw error;
-    }
+    return writeConditionally(this.table, entity, etag);
   }
 }
 

@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { repositoryKey } from '../conversion/record.js';
 import type { ConnectedRegistryState, FindingStatus, ImageFinding } from '../reports/model.js';
-import { isStatus } from '../storage/table-errors.js';
+import { isStatus, writeConditionally } from '../storage/table-errors.js';
 
 /** A finding as stored: the report's finding plus when the streaming referrer was last seen. */
 export interface StoredFinding extends ImageFinding {
@@ -136,14 +136,7 @@ export class TableAuditStore {
   /** Records a connected registry's state; false when another instance recorded a change first. */
   async saveConnectedState(record: ConnectedRegistryRecord, etag: string | undefined): Promise<boolean> {
     const entity = { partitionKey: connectedPartition(record.registry), rowKey: record.name, record: JSON.stringify(record) };
-    try {
-      if (etag === undefined) await this.table.createEntity(entity);
-      else await this.table.updateEntity(entity, 'Replace', { etag });
-      return true;
-    } catch (error) {
-      if (isStatus(error, 409) || isStatus(error, 412)) return false;
-      throw error;
-    }
+    return writeConditionally(this.table, entity, etag);
   }
 }
 

@@ -7,6 +7,7 @@ import { backfillMessageSchema } from '../../lib/conversion/backfill.js';
 import { trackingMessageSchema } from '../../lib/conversion/ports.js';
 import { AppStorage, changes, fakeDigest, quietTimers, waitUntil, type StorageSnapshot } from '../support/hostile.js';
 import { SandboxHarness, type HostProcess } from '../support/sandbox-harness.js';
+import { toTriggerValue } from '../../dev/host/queue-listener.js';
 
 /**
  * Junk on every queue the app listens to, as anyone with queue access (or a bug upstream) could put there: random
@@ -113,16 +114,7 @@ function messages(listener: Listener): fc.Arbitrary<string> {
 
 /** What the Node worker hands the handler: base64-decoded text, parsed when it looks like JSON (dev/host). */
 function triggerValue(text: string): unknown {
-  const payload = Buffer.from(text, 'base64').toString('utf8');
-  const trimmed = payload.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      return JSON.parse(trimmed) as unknown;
-    } catch {
-      return payload;
-    }
-  }
-  return payload;
+  return toTriggerValue(Buffer.from(text, 'base64').toString('utf8'));
 }
 
 describe('queue triggers under junk messages', () => {
