@@ -6,11 +6,13 @@ import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipel
  * through NODE_EXTRA_CA_CERTS, which only works when set before a process starts).
  */
 export function trustingHttpClient(caFile: string): HttpClient {
-  const ca = readFileSync(caFile, 'utf8');
+  // One settings object for every request: the SDK caches its keep-alive agent by the object's identity, so a
+  // fresh object per request would open a new TLS connection each time.
+  const tlsSettings = { ca: readFileSync(caFile, 'utf8') };
   const inner = createDefaultHttpClient();
   return {
     sendRequest: (request) => {
-      request.tlsSettings = { ...request.tlsSettings, ca };
+      request.tlsSettings = tlsSettings;
       return inner.sendRequest(request);
     },
   };
