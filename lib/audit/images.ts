@@ -148,7 +148,7 @@ export class ImageAudit {
         findings.push(finding);
         counters = countFinding({ ...counters, examined: counters.examined + 1, referrerChecks: counters.referrerChecks + (checked ? 1 : 0), backfilled: counters.backfilled + (backfilled ? 1 : 0) }, finding.status);
       }
-      await this.deps.store.saveFindings(registry, findings);
+      await this.deps.store.saveFindings(registry, repository, findings);
       if (reachedHorizon) break;
       if (counters.referrerChecks >= budgets.budget) return { counters, complete: false };
     }

@@ -1,0 +1,62 @@
+import { TableClient } from '@azure/data-tables';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { TableAuditStore, type StoredFinding } from '../../../lib/audit/store.js';
+import { uniquePrefix } from '../../support/names.js';
+
+/**
+ * Findings are partitioned per repository (one partition's writes are capped in Azure, and Azurite's upserts slow
+ * down with the partition's size), while a registry's findings stay one key range: neighbours whose names share a
+ * prefix never leak into each other's reads.
+ */
+describe('audit store: findings per repository', () => {
+  let table: TableClient;
+  let store: TableAuditStore;
+  const digest = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
+  const finding = (registry: string, repository: string, n: number): StoredFinding => ({
+    registry,
+    repository,
+    digest: digest(n),
+    tags: [`t${n}`],
+    platforms: 'linux/amd64',
+    status: 'missing',
+    reason: 'no streaming artifact',
+    checkedAt: '2026-11-23T00:00:00.000Z',
+    runId: '00000000-0000-4000-8000-000000000000',
+  });
+
+  beforeAll(async () => {
+    table = TableClient.fromConnectionString(inject('storageConnectionString'), `${uniquePrefix('as')}Audits`, { allowInsecureConnection: true });
+    await table.createTable();
+    store = new TableAuditStore(table);
+    // 250 findings of one repository: three transactions of the same partition.
+    await store.saveFindings('reg', 'team/app', Array.from({ length: 250 }, (_, n) => finding('reg', 'team/app', n)));
+    for (const repository of ['team', 'team-app', 'team/app/sub']) await store.saveFindings('reg', repository, [finding('reg', repository, 1_000)]);
+    await store.saveFindings('reg2', 'team/app', [finding('reg2', 'team/app', 2_000)]);
+  });
+
+  it('reads back one repository exactly, not its prefix neighbours', async () => {
+    const app = await store.findingsOf('reg', 'team/app');
+    expect(app.size).toBe(250);
+    expect([...app.values()].every((f) => f.repository === 'team/app')).toBe(true);
+    expect([...(await store.findingsOf('reg', 'team')).keys()]).toEqual([digest(1_000)]);
+  });
+
+  it("lists a registry's findings across its repositories and no other registry's", async () => {
+    const all: StoredFinding[] = [];
+    for await (const f of store.allFindings('reg')) all.push(f);
+    expect(all).toHaveLength(253);
+    expect(new Set(all.map((f) => f.repository))).toEqual(new Set(['team/app', 'team', 'team-app', 'team/app/sub']));
+    expect(all.some((f) => f.registry !== 'reg')).toBe(false);
+  });
+
+  it('gives each repository its own partition', async () => {
+    const partitions = new Set<string>();
+    for await (const entity of table.listEntities()) partitions.add(entity.partitionKey ?? '');
+    expect(partitions.size).toBe(5);
+    // Rewriting a page replaces, never duplicates.
+    await store.saveFindings('reg', 'team/app', [{ ...finding('reg', 'team/app', 0), status: 'converted' }]);
+    const app = await store.findingsOf('reg', 'team/app');
+    expect(app.size).toBe(250);
+    expect(app.get(digest(0))?.status).toBe('converted');
+  });
+});
