@@ -1,16 +1,21 @@
 import type { ListenerInfo, RequestLogEntry } from './contract.js';
 
-/** Bounded in-memory request log (newest kept) for "exactly one POST" and cost assertions. */
+/** Bounded in-memory request log (at least the newest `capacity` entries) for "exactly one POST" and cost assertions. */
 export class RequestLog {
   #entries: RequestLogEntry[] = [];
   #sequence = 0;
 
-  constructor(private readonly capacity = 50_000) {}
+  readonly #slack: number;
+
+  constructor(private readonly capacity = 50_000) {
+    this.#slack = Math.max(1, Math.floor(capacity / 10));
+  }
 
   append(entry: Omit<RequestLogEntry, 'sequence'>): RequestLogEntry {
     const full: RequestLogEntry = { ...entry, sequence: ++this.#sequence };
     this.#entries.push(full);
-    if (this.#entries.length > this.capacity) this.#entries.splice(0, this.#entries.length - this.capacity);
+    // Trimmed in slack-sized steps: trimming one entry per append would copy the whole log on every request.
+    if (this.#entries.length > this.capacity + this.#slack) this.#entries.splice(0, this.#entries.length - this.capacity);
     return full;
   }
 

@@ -54,6 +54,8 @@ export interface EmulatorOptions {
   /** Approves AAD tokens at `/oauth2/exchange` (the Entra module's `verifyAccessToken`). Default: any non-empty token. */
   readonly verifyAccessToken?: AccessTokenVerifier;
   readonly clock?: { readonly start?: Date; readonly realTime?: boolean };
+  /** Request log entries kept (newest); benchmarks that count every request of a large run raise it. Default 50,000. */
+  readonly requestLogCapacity?: number;
 }
 
 export interface StartedRegistry {
@@ -108,7 +110,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const ca = await ensureCertificateAuthority(options.certDir ?? join(tmpdir(), 'acr-emulator-ca'));
   const tls = issueServerCertificate(ca);
   const clock = new VirtualClock(options.clock);
-  const state = new EmulatorState(clock, new FaultInjector(), new RequestLog(), options.eventSink ?? dropEvents);
+  const state = new EmulatorState(clock, new FaultInjector(), new RequestLog(options.requestLogCapacity), options.eventSink ?? dropEvents);
   const auth: AuthOptions = { secret: randomBytes(32), clock, verifyAccessToken: options.verifyAccessToken ?? acceptAnyAccessToken };
   const registryRoutes = [registryHandler(state, auth)];
   const servers: Server[] = [];

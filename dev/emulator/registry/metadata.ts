@@ -50,8 +50,15 @@ function patchChangeable(current: ChangeableAttributes, body: Buffer): Changeabl
   return next;
 }
 
-export function manifestJson(repo: Repository, m: ManifestRecord): Record<string, unknown> {
-  const tags = [...repo.tags.values()].filter((t) => t.digest === m.digest).map((t) => t.name).sort();
+/** Tag names by digest, built once per listing rather than once per manifest listed. */
+function tagsByDigest(repo: Repository): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const tag of repo.tags.values()) index.set(tag.digest, [...(index.get(tag.digest) ?? []), tag.name]);
+  return index;
+}
+
+export function manifestJson(repo: Repository, m: ManifestRecord, tagIndex: ReadonlyMap<string, readonly string[]> = tagsByDigest(repo)): Record<string, unknown> {
+  const tags = [...(tagIndex.get(m.digest) ?? [])].sort();
   return {
     digest: m.digest,
     imageSize: m.imageSize,
@@ -81,9 +88,11 @@ function tagJson(t: TagRecord): Record<string, unknown> {
 }
 
 function ordered<T extends { lastUpdateTime: Date }>(items: T[], key: (item: T) => string, orderby: string | null): T[] {
-  if (orderby === 'timedesc') return items.sort((a, b) => b.lastUpdateTime.getTime() - a.lastUpdateTime.getTime() || key(a).localeCompare(key(b)));
-  if (orderby === 'timeasc') return items.sort((a, b) => a.lastUpdateTime.getTime() - b.lastUpdateTime.getTime() || key(a).localeCompare(key(b)));
-  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  // Code-point order for names and for ties in time: localeCompare on every tie made large listings crawl.
+  const byKey = (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  if (orderby === 'timedesc') return items.sort((a, b) => b.lastUpdateTime.getTime() - a.lastUpdateTime.getTime() || byKey(a, b));
+  if (orderby === 'timeasc') return items.sort((a, b) => a.lastUpdateTime.getTime() - b.lastUpdateTime.getTime() || byKey(a, b));
+  return items.sort(byKey);
 }
 
 const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({ requirement, handle });
@@ -168,8 +177,9 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
       const repo = store.requireRepository(name);
       const all = ordered([...repo.manifests.values()], (x) => x.digest, request.query.get('orderby'));
       const { items, next } = page(all, (x) => x.digest, request.query);
+      const tagIndex = tagsByDigest(repo);
       return withLink(
-        { status: 200, body: { registry, imageName: name, manifests: items.map((x) => manifestJson(repo, x)) } },
+        { status: 200, body: { registry, imageName: name, manifests: items.map((x) => manifestJson(repo, x, tagIndex)) } },
         `/acr/v1/${name}/_manifests`,
         request,
         next,

@@ -60,6 +60,8 @@ export interface Repository {
   lastUpdateTime: Date;
   readonly manifests: Map<string, ManifestRecord>;
   readonly tags: Map<string, TagRecord>;
+  /** Subject digest → digests of the manifests referring to it, so a referrers call is not a scan of the repository. */
+  readonly referrers: Map<string, Set<string>>;
   /** Blobs this repository may serve (uploaded, mounted or referenced here): HEAD in another repo is a 404. */
   readonly blobs: Set<string>;
   changeable: ChangeableAttributes;
@@ -135,6 +137,7 @@ export class RegistryStore {
         lastUpdateTime: now,
         manifests: new Map(),
         tags: new Map(),
+        referrers: new Map(),
         blobs: new Set(),
         changeable: defaultChangeable(),
         streaming: { convertPushedImages: false, conversionFormat: undefined, conversionVersion: undefined },
@@ -236,6 +239,10 @@ export class RegistryStore {
     const existing = repo.manifests.get(digest);
     const now = this.clock.now();
     repo.manifests.set(digest, existing ? { ...record, createdTime: existing.createdTime, changeable: existing.changeable } : record);
+    if (record.subject !== undefined) {
+      const referring = repo.referrers.get(record.subject) ?? new Set<string>();
+      repo.referrers.set(record.subject, referring.add(digest));
+    }
     if (!byDigest) {
       const tag = repo.tags.get(reference);
       if (tag) {
@@ -269,6 +276,7 @@ export class RegistryStore {
     const manifest = this.resolve(repository, reference);
     if (!manifest.changeable.deleteEnabled) throw errors.denied('The operation is disallowed on this manifest because it is delete-locked.');
     repo.manifests.delete(manifest.digest);
+    if (manifest.subject !== undefined) repo.referrers.get(manifest.subject)?.delete(manifest.digest);
     for (const [name, tag] of repo.tags) if (tag.digest === manifest.digest) repo.tags.delete(name);
     repo.lastUpdateTime = this.clock.now();
     this.sink().publish({
@@ -299,8 +307,9 @@ export class RegistryStore {
   /** Manifests in `repository` whose `subject` is `digest` (OCI 1.1 referrers). */
   referrers(repository: string, digest: string): ManifestRecord[] {
     const repo = this.repositories.get(repository);
-    if (!repo) return [];
-    return [...repo.manifests.values()].filter((m) => m.subject === digest);
+    const referring = repo?.referrers.get(digest);
+    if (!repo || !referring) return [];
+    return [...referring].flatMap((referrer) => repo.manifests.get(referrer) ?? []);
   }
 
   #describe(repo: Repository, digest: string, bytes: Buffer, parsed: ParsedManifest): ManifestRecord {
