@@ -4,7 +4,9 @@
  * emulator and a real Azurite; events are delivered straight to the host's Event Grid webhook at a fixed
  * concurrency, so the figures are the app's, not Event Grid's.
  *
- *   npx tsx bench/push-to-conversion.ts [events per level, default 1000] [levels, default 1,10,100]
+ *   npx tsx bench/push-to-conversion.ts [events per level, default 1000] [levels, default 1,10,100] [direct]
+ *
+ * `direct` points the host straight at Azurite (no counting proxy, so no Table column): the proxy hop's own cost.
  *
  * Prints, per concurrency level: events/s, p50/p99 latency from delivery to the POST reaching the registry, ACR
  * requests per event (token requests included) and Table Storage requests per event (counted by a pass-through
@@ -18,6 +20,7 @@ import { proxiedConnectionString, startFaultProxy, type FaultProxy } from '../te
 
 const eventsPerLevel = Number(process.argv[2] ?? 1_000);
 const levels = (process.argv[3] ?? '1,10,100').split(',').map(Number);
+const direct = process.argv[4] === 'direct';
 
 interface LevelResult {
   readonly concurrency: number;
@@ -26,7 +29,7 @@ interface LevelResult {
   readonly p50: number;
   readonly p99: number;
   readonly acrRequestsPerEvent: number;
-  readonly tableRequestsPerEvent: number;
+  readonly tableRequestsPerEvent: number | undefined;
   readonly converted: number;
 }
 
@@ -40,9 +43,9 @@ async function seed(sandbox: SandboxHarness, level: number, count: number): Prom
   return digests.map((digest) => sandbox.publishedPush(digest));
 }
 
-async function runLevel(sandbox: SandboxHarness, host: HostProcess, tables: FaultProxy, concurrency: number): Promise<LevelResult> {
+async function runLevel(sandbox: SandboxHarness, host: HostProcess, tables: FaultProxy | undefined, concurrency: number): Promise<LevelResult> {
   const events = await seed(sandbox, concurrency, eventsPerLevel);
-  const tableRequestsBefore = tables.stats.requests;
+  const tableRequestsBefore = tables?.stats.requests ?? 0;
   const control = sandbox.emulator.control;
   const before = (await control.requests({ listener: 'registry' })).at(-1)?.sequence ?? 0;
   const sentAt = new Map<string, number>();
@@ -69,19 +72,19 @@ async function runLevel(sandbox: SandboxHarness, host: HostProcess, tables: Faul
   }
   latencies.sort((a, b) => a - b);
   const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
-  const tableRequestsPerEvent = (tables.stats.requests - tableRequestsBefore) / events.length;
+  const tableRequestsPerEvent = tables ? (tables.stats.requests - tableRequestsBefore) / events.length : undefined;
   return { concurrency, events: events.length, seconds, p50: pick(0.5), p99: pick(0.99), acrRequestsPerEvent: requests.length / events.length, tableRequestsPerEvent, converted: latencies.length };
 }
 
 async function main(): Promise<void> {
   const azurite = await startAzurite();
   // A pass-through proxy (faults off) in front of the table endpoint counts the app's Table Storage requests.
-  const tables = await startFaultProxy({ target: { host: '127.0.0.1', port: azurite.ports.table }, seed: 1, enabled: false });
+  const tables = direct ? undefined : await startFaultProxy({ target: { host: '127.0.0.1', port: azurite.ports.table }, seed: 1, enabled: false });
   const never = '0 0 0 1 1 *';
   // Conversions stay NotStarted for the whole run: this measures the push path, not ACR's conversion time; the timers
   // are parked so only the event path touches storage.
   const sandbox = await SandboxHarness.start({
-    storageConnectionString: proxiedConnectionString(azurite.connectionString, { table: tables.url }),
+    storageConnectionString: tables ? proxiedConnectionString(azurite.connectionString, { table: tables.url }) : azurite.connectionString,
     conversion: { startDelayMs: 3_600_000 },
     settings: { TRACKING_FIRST_POLL_SECONDS: '3600', SWEEPER_SCHEDULE: never, ALERT_RELAY_SCHEDULE: never, AUDIT_SCHEDULE: never, CONNECTED_AUDIT_SCHEDULE: never, REPORT_SCHEDULE: never },
   });
@@ -91,16 +94,16 @@ async function main(): Promise<void> {
     for (const level of levels) results.push(await runLevel(sandbox, host, tables, level));
   } finally {
     await sandbox.close();
-    await tables.close();
+    await tables?.close();
     await azurite.stop();
   }
   const baseline = results[0]!;
-  console.log(`\npush → conversion requested, ${eventsPerLevel} events per level; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log(`\npush → conversion requested, ${eventsPerLevel} events per level, ${direct ? 'host straight to Azurite' : 'Table requests counted by a pass-through proxy'}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
   console.log('| concurrency | events | events/s | × first level | p50 ms | p99 ms | ACR requests/event | Table requests/event | POSTs |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const rate = r.events / r.seconds;
-    console.log(`| ${r.concurrency} | ${r.events} | ${rate.toFixed(1)} | ${(rate / (baseline.events / baseline.seconds)).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.acrRequestsPerEvent.toFixed(2)} | ${r.tableRequestsPerEvent.toFixed(2)} | ${r.converted} |`);
+    console.log(`| ${r.concurrency} | ${r.events} | ${rate.toFixed(1)} | ${(rate / (baseline.events / baseline.seconds)).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.acrRequestsPerEvent.toFixed(2)} | ${r.tableRequestsPerEvent?.toFixed(2) ?? '—'} | ${r.converted} |`);
   }
 }
 
