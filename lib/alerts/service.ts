@@ -68,7 +68,15 @@ export class AlertService {
 
   async dispatch(registry: string, eventId: string, log: Logger): Promise<void> {
     const row = await this.deps.outbox.get(registry, eventId);
-    if (row === undefined || row.value.delivery !== 'pending') return;
+    if (row === undefined) {
+      log.warn(`alert message dropped: no outbox event ${eventId} of ${registry}`, { registry, eventId });
+      return;
+    }
+    // A redelivered message after the first dispatch finished: nothing left to do.
+    if (row.value.delivery !== 'pending') {
+      log.info(`alert message dropped: outbox event ${eventId} of ${registry} is already ${row.value.delivery}`, { registry, eventId });
+      return;
+    }
     const parsed = toAlertEvent(row.value.payload);
     if ('reason' in parsed) {
       log.warn(`outbox event ${eventId} of ${registry} cannot be alerted: ${parsed.reason}`);
@@ -157,7 +165,15 @@ export class AlertService {
 
   async deliver(channelName: string, key: string, token: string, log: Logger): Promise<void> {
     const current = await this.deps.store.getDelivery(channelName, key);
-    if (current === undefined || current.value.status !== 'pending' || current.value.token !== token) return;
+    if (current === undefined) {
+      log.warn(`alert message dropped: no delivery ${key} on channel ${channelName}`, { channel: channelName, key });
+      return;
+    }
+    // Another attempt owns it (newer token) or it is settled: a duplicate or stale message.
+    if (current.value.status !== 'pending' || current.value.token !== token) {
+      log.info(`alert message dropped: delivery ${key} on ${channelName} is ${current.value.status === 'pending' ? 'owned by a newer message' : current.value.status}`, { channel: channelName, key });
+      return;
+    }
     const delivery = current.value;
     const channel = this.deps.settings.channels.find((candidate) => candidate.name === channelName);
     const target = this.deps.settings.channelSecrets.get(channelName);

@@ -87,9 +87,21 @@ export class ImageAudit {
       return undefined;
     }
     const message = parsed.data;
+    const fields = { registry: message.registry, runId: message.runId };
+    const registry = this.deps.registries.find((candidate) => candidate.name === message.registry);
+    if (registry === undefined) {
+      log.warn(`audit message dropped: registry ${message.registry} is not configured`, fields);
+      return undefined;
+    }
     const stored = await this.deps.store.getRun(message.registry, message.runId, message.startedAt);
-    if (stored === undefined || stored.run.complete) return stored?.run;
-    const registry = this.registrySettings(message.registry);
+    if (stored === undefined) {
+      log.warn(`audit message dropped: no run ${message.runId} of ${message.registry} started at ${message.startedAt}`, fields);
+      return undefined;
+    }
+    if (stored.run.complete) {
+      log.info(`audit message dropped: run ${message.runId} of ${message.registry} is already complete`, fields);
+      return stored.run;
+    }
     const startedMs = Date.now();
     const readiness = await this.deps.readiness(registry, log);
     const client = this.deps.registry(registry.name);

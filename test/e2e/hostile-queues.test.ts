@@ -25,6 +25,8 @@ interface Listener {
   readonly functionName: string;
   /** The stable prefix of the function's rejection line. */
   readonly rejected: string;
+  /** What the function logs when a well-formed message points at nothing (unknown or stale). */
+  readonly dropped: string;
   readonly schema: z.ZodType;
   /** Fields that make a message well-formed, so the generator also reaches past the schema. */
   readonly shaped: fc.Arbitrary<Record<string, unknown>>;
@@ -48,6 +50,7 @@ const listeners: readonly Listener[] = [
     queue: 'tracking',
     functionName: 'trackConversion',
     rejected: 'tracking message rejected:',
+    dropped: 'message dropped',
     schema: trackingMessageSchema,
     edge: [
       { kind: 'poll', registry: 'a/b', repository: 'team-a/app', digest: fakeDigest(1), token: 't' },
@@ -60,6 +63,7 @@ const listeners: readonly Listener[] = [
     queue: 'alerts',
     functionName: 'dispatchAlerts',
     rejected: 'alert message rejected:',
+    dropped: 'alert message dropped:',
     schema: alertMessageSchema,
     edge: [
       { kind: 'dispatch', registry: 'a/b', eventId: 'x' },
@@ -75,6 +79,8 @@ const listeners: readonly Listener[] = [
     queue: 'backfill',
     functionName: 'runBackfill',
     rejected: 'backfill message rejected:',
+    // Every well-formed junk backfill names an unconfigured registry, which is a rejection too.
+    dropped: 'backfill message rejected:',
     schema: backfillMessageSchema,
     edge: [{ registry: 'a/b', scope: 'team-a/**', runId: 'r' }, { registry: 'sandbox/x', scope: '**', runId: 'r', cursor: { repository: 'a/b' } }],
     shaped: fc.record(
@@ -86,6 +92,7 @@ const listeners: readonly Listener[] = [
     queue: 'audits',
     functionName: 'auditImages',
     rejected: 'audit message rejected:',
+    dropped: 'audit message dropped:',
     schema: auditMessageSchema,
     edge: [{ registry: 'a/b', runId: '00000000-0000-4000-8000-000000000000', startedAt: '2026-01-01T00:00:00.000Z' }],
     shaped: fc.record(
@@ -171,6 +178,16 @@ describe('queue triggers under junk messages', () => {
     await waitUntil(() => rejections(listener) >= refused, () => `${listener.functionName}: ${rejections(listener)} rejection line(s), ${refused} expected`, 10_000);
     const reasons = host.output().split('\n').filter((line) => line.includes(listener.rejected)).map((line) => line.slice(line.indexOf(listener.rejected) + listener.rejected.length).trim());
     expect(reasons.every((reason) => reason.length > 0)).toBe(true);
+  });
+
+  it.each(listeners.map((listener) => [listener.functionName, listener] as const))('%s logs why it did nothing with every message its schema accepts', async (_name, listener) => {
+    const texts = sent.get(listener.queue) ?? [];
+    const accepted = texts.filter((text) => listener.schema.safeParse(triggerValue(text)).success).length;
+    const lines = (): string[] => host.output().split('\n').filter((line) => line.includes(`Function.${listener.functionName} (`));
+    const explained = (): number => lines().filter((line) => line.includes(listener.rejected) || line.includes(listener.dropped)).length;
+
+    await waitUntil(() => explained() >= texts.length, () => `${listener.functionName}: ${explained()} explained of ${texts.length} (${accepted} well-formed)`, 10_000);
+    expect(accepted).toBeGreaterThan(0);
   });
 
   it('leaves the poison queues empty and writes no table row', async () => {
