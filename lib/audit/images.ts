@@ -88,7 +88,7 @@ export class ImageAudit {
     }
     const message = parsed.data;
     const fields = { registry: message.registry, runId: message.runId };
-    const registry = this.deps.registries.find((candidate) => candidate.name === message.registry);
+    const registry = this.configuredRegistry(message.registry);
     if (registry === undefined) {
       log.warn(`audit message dropped: registry ${message.registry} is not configured`, fields);
       return undefined;
@@ -276,8 +276,12 @@ export class ImageAudit {
     return run;
   }
 
+  private configuredRegistry(name: string): RegistrySettings | undefined {
+    return this.deps.registries.find((candidate) => candidate.name === name);
+  }
+
   private registrySettings(name: string): RegistrySettings {
-    const registry = this.deps.registries.find((candidate) => candidate.name === name);
+    const registry = this.configuredRegistry(name);
     if (registry === undefined) throw new Error(`registry ${name} is not configured`);
     return registry;
   }

@@ -10,16 +10,10 @@ export interface StoredFinding extends ImageFinding {
   readonly runId: string;
 }
 
-export interface AuditCounters {
+export interface AuditCounters extends FindingTally {
   readonly repositories: number;
   readonly repositoriesWithPolicy: number;
   readonly examined: number;
-  readonly eligible: number;
-  readonly streamable: number;
-  readonly missing: number;
-  readonly failed: number;
-  readonly inProgress: number;
-  readonly ineligible: number;
   readonly referrerChecks: number;
   readonly backfilled: number;
 }
