@@ -1,5 +1,6 @@
 // @ts-check
 import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -8,7 +9,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -17,6 +21,18 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       // Host callbacks (http server, timers) take void-returning listeners; we await inside and catch.
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+    },
+  },
+  // Prettier owns layout (120 columns, `npm run format`); this turns off the ESLint rules it would fight with.
+  prettier,
+  {
+    rules: {
+      // Prettier cannot break string literals, comments or regular expressions; comments must fit, and messages that
+      // people read in one piece (log lines, remediation texts) may run longer.
+      'max-len': [
+        'error',
+        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
     },
   },
   {

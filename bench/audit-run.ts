@@ -68,12 +68,27 @@ function timed<T extends object>(target: T, clock: { ms: number }): T {
 }
 
 async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
-  const table = (name: string): TableClient => TableClient.fromConnectionString(target.storageConnectionString, `${target.tablePrefix}${name}`, { allowInsecureConnection: true });
+  const table = (name: string): TableClient =>
+    TableClient.fromConnectionString(target.storageConnectionString, `${target.tablePrefix}${name}`, {
+      allowInsecureConnection: true,
+    });
   const queue: AuditMessage[] = [];
   const tableTime = { ms: 0 };
-  const client = new RegistryClient({ loginServer: target.loginServer, credentials: { type: 'password', username: target.username, password: target.password }, httpClient: trustingHttpClient(target.caFile), concurrency: 8 });
+  const client = new RegistryClient({
+    loginServer: target.loginServer,
+    credentials: { type: 'password', username: target.username, password: target.password },
+    httpClient: trustingHttpClient(target.caFile),
+    concurrency: 8,
+  });
   const audit = new ImageAudit({
-    registries: [{ name: 'sandbox', loginServer: target.loginServer, resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox', auth: { type: 'identity' } }],
+    registries: [
+      {
+        name: 'sandbox',
+        loginServer: target.loginServer,
+        resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox',
+        auth: { type: 'identity' },
+      },
+    ],
     registry: () => client,
     conversions: timed(new TableConversionStore(table('Conversions')), tableTime),
     service: { request: () => Promise.reject(new Error('no backfill in the benchmark')) },
@@ -82,7 +97,13 @@ async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
     store: timed(new TableAuditStore(table('Audits')), tableTime),
     queue: { send: (message) => Promise.resolve(void queue.push(message)) },
     outbox: new TableOutbox(table('Outbox')),
-    settings: { reverifySeconds: 7 * 86_400, requestBudget: 1_000_000, backfillBudget: 0, quietSeconds: 600, maxMessageMs: 3_600_000 },
+    settings: {
+      reverifySeconds: 7 * 86_400,
+      requestBudget: 1_000_000,
+      backfillBudget: 0,
+      quietSeconds: 600,
+      maxMessageMs: 3_600_000,
+    },
     clock: { now: () => new Date() },
   });
   const baselineRssMiB = process.memoryUsage().rss / 1024 / 1024;

@@ -21,11 +21,16 @@ const repositories = Number(process.argv[3] ?? 20);
 
 function auditInChild(target: AuditRunTarget): Promise<AuditRunResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(new URL('./audit-run.ts', import.meta.url), [], { env: { ...process.env, AUDIT_RUN: JSON.stringify(target) }, execArgv: ['--import', 'tsx'] });
+    const child = fork(new URL('./audit-run.ts', import.meta.url), [], {
+      env: { ...process.env, AUDIT_RUN: JSON.stringify(target) },
+      execArgv: ['--import', 'tsx'],
+    });
     let result: AuditRunResult | undefined;
     child.on('message', (message) => (result = message as AuditRunResult));
     child.on('error', reject);
-    child.on('exit', (code) => (result && code === 0 ? resolve(result) : reject(new Error(`audit run exited with ${code}`))));
+    child.on('exit', (code) =>
+      result && code === 0 ? resolve(result) : reject(new Error(`audit run exited with ${code}`)),
+    );
   });
 }
 
@@ -41,9 +46,20 @@ async function main(): Promise<void> {
     await Promise.all(
       Array.from({ length: images }, (_, index) =>
         limit(async () => {
-          const { digest } = await control.seedImage('sandbox', { kind: 'image', repository: `bench/repo${index % repositories}`, tag: `t${index}`, platform: index % 10 === 9 ? 'linux/arm64' : 'linux/amd64', label: `b${index}` });
+          const { digest } = await control.seedImage('sandbox', {
+            kind: 'image',
+            repository: `bench/repo${index % repositories}`,
+            tag: `t${index}`,
+            platform: index % 10 === 9 ? 'linux/arm64' : 'linux/amd64',
+            label: `b${index}`,
+          });
           // A third of the images already have their streaming artifact.
-          if (index % 3 === 0) await control.seedImage('sandbox', { kind: 'streaming-referrer', repository: `bench/repo${index % repositories}`, subject: digest });
+          if (index % 3 === 0)
+            await control.seedImage('sandbox', {
+              kind: 'streaming-referrer',
+              repository: `bench/repo${index % repositories}`,
+              subject: digest,
+            });
         }),
       ),
     );
@@ -51,21 +67,43 @@ async function main(): Promise<void> {
     console.error(`seeded ${images} images in ${seedSeconds.toFixed(1)} s`);
 
     const tablePrefix = 'bench';
-    await Promise.all(['Audits', 'Conversions', 'Outbox'].map((name) => TableClient.fromConnectionString(azurite.connectionString, `${tablePrefix}${name}`, { allowInsecureConnection: true }).createTable()));
-    const target: AuditRunTarget = { loginServer: registry.loginServer, username: registry.username!, password: registry.password!, caFile: registry.caFile, storageConnectionString: azurite.connectionString, tablePrefix };
+    await Promise.all(
+      ['Audits', 'Conversions', 'Outbox'].map((name) =>
+        TableClient.fromConnectionString(azurite.connectionString, `${tablePrefix}${name}`, {
+          allowInsecureConnection: true,
+        }).createTable(),
+      ),
+    );
+    const target: AuditRunTarget = {
+      loginServer: registry.loginServer,
+      username: registry.username!,
+      password: registry.password!,
+      caFile: registry.caFile,
+      storageConnectionString: azurite.connectionString,
+      tablePrefix,
+    };
 
     const measure = async (label: string) => {
       await control.clearRequests();
       const result = await auditInChild(target);
       const requests = await control.requests({ listener: 'registry' });
       console.error(`${label}: ${result.seconds.toFixed(1)} s`);
-      return { label, ...result, acrRequests: requests.length, referrerRequests: requests.filter((entry) => entry.path.includes('/referrers/')).length };
+      return {
+        label,
+        ...result,
+        acrRequests: requests.length,
+        referrerRequests: requests.filter((entry) => entry.path.includes('/referrers/')).length,
+      };
     };
     const first = await measure('first run');
     const second = await measure('incremental run');
 
-    console.log(`\naudit of ${images} images in ${repositories} repositories (+${Math.ceil(images / 3)} streaming referrers); seeded in ${seedSeconds.toFixed(1)} s; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
-    console.log('| run | manifests examined | seconds | of which Table Storage s | manifests/s | ACR requests | ACR requests per manifest | referrer checks | × first run (referrer checks) | peak RSS MiB (baseline) | peak heap MiB | streamable | missing |');
+    console.log(
+      `\naudit of ${images} images in ${repositories} repositories (+${Math.ceil(images / 3)} streaming referrers); seeded in ${seedSeconds.toFixed(1)} s; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`,
+    );
+    console.log(
+      '| run | manifests examined | seconds | of which Table Storage s | manifests/s | ACR requests | ACR requests per manifest | referrer checks | × first run (referrer checks) | peak RSS MiB (baseline) | peak heap MiB | streamable | missing |',
+    );
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of [first, second]) {
       console.log(

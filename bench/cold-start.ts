@@ -31,8 +31,20 @@ function time(args: string[], cwd: string): number {
 }
 
 const build = mkdtempSync(join(tmpdir(), 'cold-'));
-execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(build, 'dist')], { stdio: 'inherit' });
-writeFileSync(join(build, 'package.json'), JSON.stringify({ name: 'acr-streaming-autopilot', version: '0.0.0', type: 'module', main: 'dist/functions/index.js' }));
+execFileSync(
+  process.execPath,
+  ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(build, 'dist')],
+  { stdio: 'inherit' },
+);
+writeFileSync(
+  join(build, 'package.json'),
+  JSON.stringify({
+    name: 'acr-streaming-autopilot',
+    version: '0.0.0',
+    type: 'module',
+    main: 'dist/functions/index.js',
+  }),
+);
 symlinkSync(resolve('node_modules'), join(build, 'node_modules'));
 
 const baseline: number[] = [];
@@ -46,7 +58,10 @@ for (let index = 0; index < runs; index++) {
 const prod = mkdtempSync(join(tmpdir(), 'prod-'));
 cpSync('package.json', join(prod, 'package.json'));
 cpSync('package-lock.json', join(prod, 'package-lock.json'));
-execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: prod, stdio: 'ignore' });
+execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+  cwd: prod,
+  stdio: 'ignore',
+});
 const distBytes = sizeOf(join(build, 'dist'));
 const dependencyBytes = sizeOf(join(prod, 'node_modules'));
 

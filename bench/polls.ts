@@ -50,7 +50,9 @@ function seeded(seed: number): () => number {
   };
 }
 
-console.log('\n| conversion length | app polls | app late by (s) | CLI polls (progress changing) | CLI polls (no progress) | CLI late by (s) | app polls ÷ CLI polls (progress changing) |');
+console.log(
+  '\n| conversion length | app polls | app late by (s) | CLI polls (progress changing) | CLI polls (no progress) | CLI late by (s) | app polls ÷ CLI polls (progress changing) |',
+);
 console.log('|---:|---:|---:|---:|---:|---:|---:|');
 for (const length of lengthsSeconds) {
   const runs = Array.from({ length: 1_000 }, (_, index) => app(length, seeded(index + 1)));
@@ -59,5 +61,7 @@ for (const length of lengthsSeconds) {
   const busy = cli(length, true);
   const idle = cli(length, false);
   const label = length < 60 ? `${length} s` : `${length / 60} min`;
-  console.log(`| ${label} | ${polls.toFixed(1)} | ${late.toFixed(0)} | ${busy.polls} | ${idle.polls} | ${busy.lateSeconds}–${idle.lateSeconds} | ${(polls / busy.polls).toFixed(2)} |`);
+  console.log(
+    `| ${label} | ${polls.toFixed(1)} | ${late.toFixed(0)} | ${busy.polls} | ${idle.polls} | ${busy.lateSeconds}–${idle.lateSeconds} | ${(polls / busy.polls).toFixed(2)} |`,
+  );
 }

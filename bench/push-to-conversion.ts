@@ -37,13 +37,28 @@ async function seed(sandbox: SandboxHarness, level: number, count: number): Prom
   const limit = pLimit(16);
   const digests = await Promise.all(
     Array.from({ length: count }, (_, index) =>
-      limit(async () => (await sandbox.emulator.control.seedImage('sandbox', { kind: 'image', repository: `bench/c${level}/repo${index % 20}`, tag: `t${index}`, platform: 'linux/amd64' })).digest),
+      limit(
+        async () =>
+          (
+            await sandbox.emulator.control.seedImage('sandbox', {
+              kind: 'image',
+              repository: `bench/c${level}/repo${index % 20}`,
+              tag: `t${index}`,
+              platform: 'linux/amd64',
+            })
+          ).digest,
+      ),
     ),
   );
   return digests.map((digest) => sandbox.publishedPush(digest));
 }
 
-async function runLevel(sandbox: SandboxHarness, host: HostProcess, tables: FaultProxy | undefined, concurrency: number): Promise<LevelResult> {
+async function runLevel(
+  sandbox: SandboxHarness,
+  host: HostProcess,
+  tables: FaultProxy | undefined,
+  concurrency: number,
+): Promise<LevelResult> {
   const events = await seed(sandbox, concurrency, eventsPerLevel);
   const tableRequestsBefore = tables?.stats.requests ?? 0;
   const control = sandbox.emulator.control;
@@ -71,22 +86,43 @@ async function runLevel(sandbox: SandboxHarness, host: HostProcess, tables: Faul
     if (sent !== undefined) latencies.push(Date.parse(entry.time) - sent);
   }
   latencies.sort((a, b) => a - b);
-  const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  const pick = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   const tableRequestsPerEvent = tables ? (tables.stats.requests - tableRequestsBefore) / events.length : undefined;
-  return { concurrency, events: events.length, seconds, p50: pick(0.5), p99: pick(0.99), acrRequestsPerEvent: requests.length / events.length, tableRequestsPerEvent, converted: latencies.length };
+  return {
+    concurrency,
+    events: events.length,
+    seconds,
+    p50: pick(0.5),
+    p99: pick(0.99),
+    acrRequestsPerEvent: requests.length / events.length,
+    tableRequestsPerEvent,
+    converted: latencies.length,
+  };
 }
 
 async function main(): Promise<void> {
   const azurite = await startAzurite();
   // A pass-through proxy (faults off) in front of the table endpoint counts the app's Table Storage requests.
-  const tables = direct ? undefined : await startFaultProxy({ target: { host: '127.0.0.1', port: azurite.ports.table }, seed: 1, enabled: false });
+  const tables = direct
+    ? undefined
+    : await startFaultProxy({ target: { host: '127.0.0.1', port: azurite.ports.table }, seed: 1, enabled: false });
   const never = '0 0 0 1 1 *';
   // Conversions stay NotStarted for the whole run: this measures the push path, not ACR's conversion time; the timers
   // are parked so only the event path touches storage.
   const sandbox = await SandboxHarness.start({
-    storageConnectionString: tables ? proxiedConnectionString(azurite.connectionString, { table: tables.url }) : azurite.connectionString,
+    storageConnectionString: tables
+      ? proxiedConnectionString(azurite.connectionString, { table: tables.url })
+      : azurite.connectionString,
     conversion: { startDelayMs: 3_600_000 },
-    settings: { TRACKING_FIRST_POLL_SECONDS: '3600', SWEEPER_SCHEDULE: never, ALERT_RELAY_SCHEDULE: never, AUDIT_SCHEDULE: never, CONNECTED_AUDIT_SCHEDULE: never, REPORT_SCHEDULE: never },
+    settings: {
+      TRACKING_FIRST_POLL_SECONDS: '3600',
+      SWEEPER_SCHEDULE: never,
+      ALERT_RELAY_SCHEDULE: never,
+      AUDIT_SCHEDULE: never,
+      CONNECTED_AUDIT_SCHEDULE: never,
+      REPORT_SCHEDULE: never,
+    },
   });
   const host = await sandbox.startHost({ subscribe: false });
   const results: LevelResult[] = [];
@@ -98,12 +134,18 @@ async function main(): Promise<void> {
     await azurite.stop();
   }
   const baseline = results[0]!;
-  console.log(`\npush → conversion requested, ${eventsPerLevel} events per level, ${direct ? 'host straight to Azurite' : 'Table requests counted by a pass-through proxy'}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
-  console.log('| concurrency | events | events/s | × first level | p50 ms | p99 ms | ACR requests/event | Table requests/event | POSTs |');
+  console.log(
+    `\npush → conversion requested, ${eventsPerLevel} events per level, ${direct ? 'host straight to Azurite' : 'Table requests counted by a pass-through proxy'}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`,
+  );
+  console.log(
+    '| concurrency | events | events/s | × first level | p50 ms | p99 ms | ACR requests/event | Table requests/event | POSTs |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const rate = r.events / r.seconds;
-    console.log(`| ${r.concurrency} | ${r.events} | ${rate.toFixed(1)} | ${(rate / (baseline.events / baseline.seconds)).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.acrRequestsPerEvent.toFixed(2)} | ${r.tableRequestsPerEvent?.toFixed(2) ?? '—'} | ${r.converted} |`);
+    console.log(
+      `| ${r.concurrency} | ${r.events} | ${rate.toFixed(1)} | ${(rate / (baseline.events / baseline.seconds)).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.acrRequestsPerEvent.toFixed(2)} | ${r.tableRequestsPerEvent?.toFixed(2) ?? '—'} | ${r.converted} |`,
+    );
   }
 }
 

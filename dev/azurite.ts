@@ -28,9 +28,21 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   const ports = options.ports ?? { blob: 0, queue: 0, table: 0 };
   const args = [
     entry,
-    '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
-    '--blobPort', String(ports.blob), '--queuePort', String(ports.queue), '--tablePort', String(ports.table),
-    '--disableTelemetry', '--silent', '--skipApiVersionCheck',
+    '--blobHost',
+    '127.0.0.1',
+    '--queueHost',
+    '127.0.0.1',
+    '--tableHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(ports.blob),
+    '--queuePort',
+    String(ports.queue),
+    '--tablePort',
+    String(ports.table),
+    '--disableTelemetry',
+    '--silent',
+    '--skipApiVersionCheck',
   ];
   if (options.location === undefined) {
     args.push('--inMemoryPersistence');
@@ -44,14 +56,18 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     let output = '';
     const onData = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
-      for (const match of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g)) {
+      for (const match of output.matchAll(
+        /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g,
+      )) {
         found[match[1]!.toLowerCase()] = Number(match[2]);
       }
       if (Object.keys(found).length === 3) resolve(found);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.once('exit', (code) => reject(new Error(`Azurite exited with code ${code ?? 'null'} before it was ready:\n${output.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`Azurite exited with code ${code ?? 'null'} before it was ready:\n${output.slice(-2000)}`)),
+    );
     child.once('error', reject);
   });
   child.stdout.removeAllListeners('data');

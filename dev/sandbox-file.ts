@@ -43,7 +43,10 @@ export function sandboxAdminPrincipal(): string {
     name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
     role_typ: 'roles',
     claims: [
-      { typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: '00000000-0000-0000-0000-00000000ad01' },
+      {
+        typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier',
+        val: '00000000-0000-0000-0000-00000000ad01',
+      },
       { typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', val: 'sandbox-admin@example.test' },
       { typ: 'roles', val: 'Streaming.Read' },
       { typ: 'roles', val: 'Streaming.Write' },

@@ -91,8 +91,18 @@ async function main(): Promise<void> {
   if (emulator) await subscribeEventGridFunctions(emulator, host.url, env[hostKeySettings.eventGridKey]!);
 
   const sandbox: SandboxFile = {
-    host: { url: host.url, functionKey: env[hostKeySettings.functionKey]!, masterKey: env[hostKeySettings.masterKey]!, eventGridKey: env[hostKeySettings.eventGridKey]!, adminPrincipal: sandboxAdminPrincipal() },
-    storage: { connectionString: env.AzureWebJobsStorage ?? '', embedded: azurite !== undefined, location: azurite ? (flags.inMemory ? 'memory' : resolve(sandboxDirectory, 'azurite')) : 'configured' },
+    host: {
+      url: host.url,
+      functionKey: env[hostKeySettings.functionKey]!,
+      masterKey: env[hostKeySettings.masterKey]!,
+      eventGridKey: env[hostKeySettings.eventGridKey]!,
+      adminPrincipal: sandboxAdminPrincipal(),
+    },
+    storage: {
+      connectionString: env.AzureWebJobsStorage ?? '',
+      embedded: azurite !== undefined,
+      location: azurite ? (flags.inMemory ? 'memory' : resolve(sandboxDirectory, 'azurite')) : 'configured',
+    },
     registries: (emulator?.emulator.registries ?? []).map((registry) => ({
       name: registry.name,
       loginServer: registry.loginServer,
@@ -116,7 +126,11 @@ async function main(): Promise<void> {
  * What azd's post-deploy hook does in Azure: an Event Grid subscription per registry to each Event Grid function,
  * with the system key in the URL. The emulator runs the validation handshake against the host first.
  */
-async function subscribeEventGridFunctions(emulator: SandboxEmulator, hostUrl: string, eventGridKey: string): Promise<void> {
+async function subscribeEventGridFunctions(
+  emulator: SandboxEmulator,
+  hostUrl: string,
+  eventGridKey: string,
+): Promise<void> {
   for (const declaration of catalog.filter(isEventGridFunction)) {
     for (const registry of emulator.emulator.registries) {
       await emulator.eventGrid.createSubscription({
@@ -150,18 +164,30 @@ async function startEmbeddedAzurite(inMemory: boolean): Promise<RunningAzurite> 
 function persistentKeys(): Record<string, string> {
   const file = resolve(sandboxDirectory, 'host-keys.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-  const keys = { [hostKeySettings.functionKey]: generateKey(), [hostKeySettings.masterKey]: generateKey(), [hostKeySettings.eventGridKey]: generateKey() };
+  const keys = {
+    [hostKeySettings.functionKey]: generateKey(),
+    [hostKeySettings.masterKey]: generateKey(),
+    [hostKeySettings.eventGridKey]: generateKey(),
+  };
   writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;
 }
 
-async function startHostProcess(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(resolve('dev/host/main.ts'), [], { env, execArgv: ['--import', 'tsx'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+async function startHostProcess(
+  env: Record<string, string | undefined>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(resolve('dev/host/main.ts'), [], {
+    env,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolveUrl, reject) => {
     child.on('message', (message: { type?: string; url?: string }) => {
       if (message.type === 'ready' && message.url) resolveUrl(message.url);
     });
-    child.once('exit', (code) => reject(new Error(`the local host exited with code ${code ?? 'null'} during start-up`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the local host exited with code ${code ?? 'null'} during start-up`)),
+    );
   });
   return { child, url };
 }
@@ -173,9 +199,12 @@ function printSummary(sandbox: SandboxFile, file: string, azurite: RunningAzurit
     `  Functions host   ${sandbox.host.url}   (health: ${sandbox.host.url}/api/health)`,
     `  Function key     in ${file} (host.functionKey); send as x-functions-key`,
     ...sandbox.registries.map(
-      (registry) => `  Registry         ${registry.name}: ${registry.httpsUrl} (login server ${registry.loginServer}); push with skopeo to ${registry.pushAddress} (--dest-tls-verify=false --dest-creds ${registry.username}:<password in sandbox.json>)`,
+      (registry) =>
+        `  Registry         ${registry.name}: ${registry.httpsUrl} (login server ${registry.loginServer}); push with skopeo to ${registry.pushAddress} (--dest-tls-verify=false --dest-creds ${registry.username}:<password in sandbox.json>)`,
     ),
-    ...(sandbox.emulator.controlUrl ? [`  Emulator control ${sandbox.emulator.controlUrl}/_emulator/  (CA: ${sandbox.emulator.caFile})`] : []),
+    ...(sandbox.emulator.controlUrl
+      ? [`  Emulator control ${sandbox.emulator.controlUrl}/_emulator/  (CA: ${sandbox.emulator.caFile})`]
+      : []),
     azurite
       ? `  Storage          Azurite blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table}; data in ${sandbox.storage.location}`
       : '  Storage          as configured (AzureWebJobsStorage)',
@@ -187,6 +216,8 @@ function printSummary(sandbox: SandboxFile, file: string, azurite: RunningAzurit
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   void shutdown(1);
 });

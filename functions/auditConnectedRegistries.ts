@@ -7,4 +7,8 @@ async function handler(_timer: Timer, context: InvocationContext): Promise<void>
   await getDependencies().connectedAudit.run(context);
 }
 
-export const auditConnectedRegistries: TimerFunction = { name: 'auditConnectedRegistries', trigger: { type: 'timer', schedule: '%CONNECTED_AUDIT_SCHEDULE%' }, handler };
+export const auditConnectedRegistries: TimerFunction = {
+  name: 'auditConnectedRegistries',
+  trigger: { type: 'timer', schedule: '%CONNECTED_AUDIT_SCHEDULE%' },
+  handler,
+};

@@ -10,13 +10,21 @@ async function handler(request: HttpRequest, context: InvocationContext): Promis
     requirePrincipal(request, 'Streaming.Write');
     const { registry, digest } = parseParts(request.params, imageParams, 'params');
     const repository = requireRepository(queryObject(request));
-    return { status: 200, jsonBody: await getDependencies().conversionApi.cancel(registry, repository, digest, context) };
+    return {
+      status: 200,
+      jsonBody: await getDependencies().conversionApi.cancel(registry, repository, digest, context),
+    };
   });
 }
 
 /** Cancels a running conversion: `POST /api/registries/{registry}/conversions/{digest}/cancel?repository=…`. */
 export const cancelConversion: HttpFunction = {
   name: 'cancelConversion',
-  trigger: { type: 'http', route: 'registries/{registry}/conversions/{digest}/cancel', methods: ['POST'], authLevel: 'function' },
+  trigger: {
+    type: 'http',
+    route: 'registries/{registry}/conversions/{digest}/cancel',
+    methods: ['POST'],
+    authLevel: 'function',
+  },
   handler,
 };

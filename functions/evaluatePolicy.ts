@@ -3,7 +3,8 @@ import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
 import { policyHttp } from '../lib/policy/http.js';
 
-const handler = (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => policyHttp.evaluate(request, context, getDependencies().policyHttp);
+const handler = (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
+  policyHttp.evaluate(request, context, getDependencies().policyHttp);
 
 /** Dry run: the decision for an image, the policy that applied and why (Streaming.Read). */
 export const evaluatePolicy: HttpFunction = {

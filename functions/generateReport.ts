@@ -8,4 +8,8 @@ async function handler(_timer: Timer, context: InvocationContext): Promise<void>
   context.info(`report ${report.id} stored: ${report.paths.html}`);
 }
 
-export const generateReport: TimerFunction = { name: 'generateReport', trigger: { type: 'timer', schedule: '%REPORT_SCHEDULE%' }, handler };
+export const generateReport: TimerFunction = {
+  name: 'generateReport',
+  trigger: { type: 'timer', schedule: '%REPORT_SCHEDULE%' },
+  handler,
+};

@@ -17,6 +17,11 @@ async function handler(request: HttpRequest, context: InvocationContext): Promis
 /** One image's conversion: `GET /api/registries/{registry}/conversions/{digest}?repository=…`. */
 export const getConversion: HttpFunction = {
   name: 'getConversion',
-  trigger: { type: 'http', route: 'registries/{registry}/conversions/{digest}', methods: ['GET'], authLevel: 'function' },
+  trigger: {
+    type: 'http',
+    route: 'registries/{registry}/conversions/{digest}',
+    methods: ['GET'],
+    authLevel: 'function',
+  },
   handler,
 };

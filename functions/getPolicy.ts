@@ -3,7 +3,8 @@ import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
 import { policyHttp } from '../lib/policy/http.js';
 
-const handler = (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => policyHttp.get(request, context, getDependencies().policyHttp);
+const handler = (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
+  policyHttp.get(request, context, getDependencies().policyHttp);
 
 /** One policy with its ETag (Streaming.Read). */
 export const getPolicy: HttpFunction = {

@@ -13,11 +13,21 @@ async function handler(_request: HttpRequest, _context: InvocationContext): Prom
     configSummary: summarizeConfig(config),
     now: () => Date.now(),
     probes: [
-      { name: 'storage', probe: async () => void (await storage.tableService.listTables().byPage({ maxPageSize: 1 }).next()) },
-      ...config.registries.map((registry) => ({ name: `registry:${registry.name}`, probe: () => probeRegistry(registry.loginServer) })),
+      {
+        name: 'storage',
+        probe: async () => void (await storage.tableService.listTables().byPage({ maxPageSize: 1 }).next()),
+      },
+      ...config.registries.map((registry) => ({
+        name: `registry:${registry.name}`,
+        probe: () => probeRegistry(registry.loginServer),
+      })),
     ],
   });
-  return { status: report.status === 'healthy' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
+  return {
+    status: report.status === 'healthy' ? 200 : 503,
+    jsonBody: report,
+    headers: { 'cache-control': 'no-store' },
+  };
 }
 
 export const health: HttpFunction = {

@@ -8,4 +8,8 @@ async function handler(_timer: Timer, context: InvocationContext): Promise<void>
   context.info(`alert relay: ${JSON.stringify(result)}`);
 }
 
-export const relayAlerts: TimerFunction = { name: 'relayAlerts', trigger: { type: 'timer', schedule: '%ALERT_RELAY_SCHEDULE%' }, handler };
+export const relayAlerts: TimerFunction = {
+  name: 'relayAlerts',
+  trigger: { type: 'timer', schedule: '%ALERT_RELAY_SCHEDULE%' },
+  handler,
+};

@@ -8,4 +8,8 @@ async function handler(_timer: Timer, context: InvocationContext): Promise<void>
   for (const registry of config.registries) await imageAudit.start(registry.name, context);
 }
 
-export const startAudits: TimerFunction = { name: 'startAudits', trigger: { type: 'timer', schedule: '%AUDIT_SCHEDULE%' }, handler };
+export const startAudits: TimerFunction = {
+  name: 'startAudits',
+  trigger: { type: 'timer', schedule: '%AUDIT_SCHEDULE%' },
+  handler,
+};

@@ -64,7 +64,10 @@ const channelSchema = z
     ratePerMinute: z.number().int().min(1).max(6_000).default(30),
   })
   .strict()
-  .refine((channel) => channel.kind !== 'webhook' || channel.secretSetting !== undefined, { message: 'a webhook channel needs secretSetting', path: ['secretSetting'] });
+  .refine((channel) => channel.kind !== 'webhook' || channel.secretSetting !== undefined, {
+    message: 'a webhook channel needs secretSetting',
+    path: ['secretSetting'],
+  });
 
 export type ChannelSettings = z.infer<typeof channelSchema>;
 export type RegistryAuthSettings = z.infer<typeof registryAuthSchema>;
@@ -98,7 +101,10 @@ const environmentSchema = z.object({
   AzureWebJobsStorage__tableServiceUri: optionalText,
   AzureWebJobsStorage__clientId: optionalText,
   /** Prefix of every table, queue and container this app owns, so several instances can share an account. */
-  STORAGE_PREFIX: z.string().regex(storagePrefixPattern, 'lowercase letters and digits, 3 to 20, starting with a letter').default('streaming'),
+  STORAGE_PREFIX: z
+    .string()
+    .regex(storagePrefixPattern, 'lowercase letters and digits, 3 to 20, starting with a letter')
+    .default('streaming'),
   /** JSON array of registries this app serves: [{ name, loginServer, resourceId, auth }]. */
   REGISTRIES: jsonText.pipe(z.array(registrySchema)).default([]),
   /** Resource Manager endpoint (sovereign clouds differ). */
@@ -107,7 +113,9 @@ const environmentSchema = z.object({
   ACR_AUDIENCE: z.url({ protocol: /^https$/ }).default('https://containerregistry.azure.net'),
   /** Client ID of the user-assigned managed identity the app runs as (read by @azure/identity too). */
   AZURE_CLIENT_ID: optionalText,
-  /** JSON policy applied where no stored policy matches (fields as the policy API; missing fields take its defaults). */
+  /**
+   * JSON policy applied where no stored policy matches (fields as the policy API; missing fields take its defaults).
+   */
   DEFAULT_POLICY: jsonText.pipe(policySchema).default(policySchema.parse({})),
   /** First tracking poll after a conversion starts; later polls double up to the maximum. */
   TRACKING_FIRST_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
@@ -120,14 +128,25 @@ const environmentSchema = z.object({
   SWEEPER_QUIET_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
   /** ACR requests in flight at once per registry. */
   ACR_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
-  /** JSON array of alert channels: [{ name, kind: webhook|teams, urlSetting, secretSetting?, events?, minSeverity?, ratePerMinute? }]. */
+  /**
+   * JSON array of alert channels: [{ name, kind: webhook|teams, urlSetting, secretSetting?, events?, minSeverity?,
+   * ratePerMinute? }].
+   */
   ALERT_CHANNELS: jsonText.pipe(z.array(channelSchema)).default([]),
   /** Render and log alerts without sending them. */
-  ALERTS_DRY_RUN: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  ALERTS_DRY_RUN: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
   /** Delivery attempts per alert and channel before it is kept as failed (listed by GET /api/alerts?status=failed). */
   ALERT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
   /** The same (type, registry, repository, digest) again inside this window is not sent again. */
-  ALERT_DEDUP_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3_600),
+  ALERT_DEDUP_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(3_600),
   /** Events of one type from one registry beyond ALERT_BURST_THRESHOLD inside this window collapse into one summary. */
   ALERT_BURST_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   ALERT_BURST_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(3),
@@ -138,14 +157,22 @@ const environmentSchema = z.object({
   /** NCRONTAB of the missing-streaming-artifact audit (each registry's repositories with an active policy). */
   AUDIT_SCHEDULE: z.string().min(9).default('0 0 * * * *'),
   /** Digests verified streamable are checked again within this period (rolling, spread over it). */
-  AUDIT_REVERIFY_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  AUDIT_REVERIFY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(7 * 86_400),
   /** Referrer checks one audit run may make per registry before it checkpoints and continues in the next message. */
   AUDIT_REQUEST_BUDGET: z.coerce.number().int().min(10).max(1_000_000).default(5_000),
   /** Conversions one audit run may start for missing artifacts (only where the policy enables backfill). */
   AUDIT_BACKFILL_BUDGET: z.coerce.number().int().min(0).max(10_000).default(50),
   /** NCRONTAB of the connected-registry audit. */
   CONNECTED_AUDIT_SCHEDULE: z.string().min(9).default('0 */15 * * * *'),
-  /** A connected registry without activity for longer than this is stale; 0 derives it from its sync schedule and window. */
+  /**
+   * A connected registry without activity for longer than this is stale; 0 derives it from its sync schedule and
+   * window.
+   */
   CONNECTED_STALE_MINUTES: z.coerce.number().int().min(0).max(43_200).default(0),
   /** NCRONTAB of the compliance report. */
   REPORT_SCHEDULE: z.string().min(9).default('0 0 6 * * *'),
@@ -177,7 +204,12 @@ export interface AppConfig {
   readonly acrAudience: string;
   readonly managedIdentityClientId: string | undefined;
   readonly defaultPolicy: Policy;
-  readonly tracking: { readonly firstPollSeconds: number; readonly maxPollSeconds: number; readonly leaseSeconds: number; readonly quietSeconds: number };
+  readonly tracking: {
+    readonly firstPollSeconds: number;
+    readonly maxPollSeconds: number;
+    readonly leaseSeconds: number;
+    readonly quietSeconds: number;
+  };
   readonly sweeperSchedule: string;
   readonly acrMaxConcurrency: number;
   readonly backfill: { readonly runIntervalSeconds: number };
@@ -207,7 +239,9 @@ export interface AppConfig {
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
 }
 
@@ -296,17 +330,21 @@ function resolveChannelSecrets(
 ): Map<string, { url: string; secret?: string }> {
   const resolved = new Map<string, { url: string; secret?: string }>();
   channels.forEach((channel, index) => {
-    if (resolved.has(channel.name)) problems.push(`ALERT_CHANNELS.${index}.name: duplicate channel name "${channel.name}"`);
+    if (resolved.has(channel.name))
+      problems.push(`ALERT_CHANNELS.${index}.name: duplicate channel name "${channel.name}"`);
     const url = env[channel.urlSetting];
     if (url === undefined || url === '') {
       problems.push(`ALERT_CHANNELS.${index}.urlSetting: setting ${channel.urlSetting} is not set`);
       return;
     }
     // The URL is a secret (a Teams Workflows URL carries its signature), so the message names only the setting.
-    if (!URL.canParse(url) || new URL(url).protocol !== 'https:') problems.push(`ALERT_CHANNELS.${index}.urlSetting: setting ${channel.urlSetting} must hold an https:// URL`);
+    if (!URL.canParse(url) || new URL(url).protocol !== 'https:')
+      problems.push(`ALERT_CHANNELS.${index}.urlSetting: setting ${channel.urlSetting} must hold an https:// URL`);
     const secret = channel.secretSetting === undefined ? undefined : env[channel.secretSetting];
     if (channel.secretSetting !== undefined && (secret === undefined || !/^whsec_[A-Za-z0-9+/=]{20,}$/.test(secret))) {
-      problems.push(`ALERT_CHANNELS.${index}.secretSetting: setting ${channel.secretSetting} must hold a whsec_… Standard Webhooks secret`);
+      problems.push(
+        `ALERT_CHANNELS.${index}.secretSetting: setting ${channel.secretSetting} must hold a whsec_… Standard Webhooks secret`,
+      );
     }
     resolved.set(channel.name, secret === undefined ? { url } : { url, secret });
   });
@@ -326,8 +364,10 @@ function resolveStorage(settings: ParsedEnvironment, problems: string[]): Storag
   }
   const account = settings.AzureWebJobsStorage__accountName;
   const blob = settings.AzureWebJobsStorage__blobServiceUri ?? (account && `https://${account}.blob.core.windows.net`);
-  const queue = settings.AzureWebJobsStorage__queueServiceUri ?? (account && `https://${account}.queue.core.windows.net`);
-  const table = settings.AzureWebJobsStorage__tableServiceUri ?? (account && `https://${account}.table.core.windows.net`);
+  const queue =
+    settings.AzureWebJobsStorage__queueServiceUri ?? (account && `https://${account}.queue.core.windows.net`);
+  const table =
+    settings.AzureWebJobsStorage__tableServiceUri ?? (account && `https://${account}.table.core.windows.net`);
   if (!blob || !queue || !table) {
     problems.push(
       'AzureWebJobsStorage: not set; set a connection string, or AzureWebJobsStorage__accountName for an identity-based connection ' +
@@ -350,7 +390,10 @@ const developmentStorage = {
   key: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
 };
 
-export function developmentStorageConnectionString(ports = { blob: 10000, queue: 10001, table: 10002 }, host = '127.0.0.1'): string {
+export function developmentStorageConnectionString(
+  ports = { blob: 10000, queue: 10001, table: 10002 },
+  host = '127.0.0.1',
+): string {
   const base = `http://${host}`;
   return (
     `DefaultEndpointsProtocol=http;AccountName=${developmentStorage.account};AccountKey=${developmentStorage.key};` +
@@ -375,9 +418,17 @@ export function storageFromConnectionString(raw: string): StorageSettings | stri
   const blob = endpoint('blob');
   const queue = endpoint('queue');
   const table = endpoint('table');
-  if (!blob || !queue || !table) return 'not a storage connection string (needs AccountName or Blob/Queue/TableEndpoint)';
-  if (!parts.has('accountkey') && !parts.has('sharedaccesssignature')) return 'connection string has neither AccountKey nor SharedAccessSignature';
-  return { kind: 'connectionString', connectionString, blobServiceUri: blob, queueServiceUri: queue, tableServiceUri: table };
+  if (!blob || !queue || !table)
+    return 'not a storage connection string (needs AccountName or Blob/Queue/TableEndpoint)';
+  if (!parts.has('accountkey') && !parts.has('sharedaccesssignature'))
+    return 'connection string has neither AccountKey nor SharedAccessSignature';
+  return {
+    kind: 'connectionString',
+    connectionString,
+    blobServiceUri: blob,
+    queueServiceUri: queue,
+    tableServiceUri: table,
+  };
 }
 
 /**

@@ -63,7 +63,9 @@ export interface AppDependencies {
 
 export function createDependencies(env: Readonly<Record<string, string | undefined>> = process.env): AppDependencies {
   const config = loadConfig(env);
-  const credential = new DefaultAzureCredential(config.managedIdentityClientId ? { managedIdentityClientId: config.managedIdentityClientId } : {});
+  const credential = new DefaultAzureCredential(
+    config.managedIdentityClientId ? { managedIdentityClientId: config.managedIdentityClientId } : {},
+  );
   const storage = createStorageClients(config.storage);
   const names = storageResourceNames(config.storagePrefix);
   const clients = new Map<string, RegistryClient>();
@@ -79,8 +81,13 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
   const conversionStore = new TableConversionStore(storage.table(names.tables.conversions));
   const alertQueue = new StorageAlertQueue(storage.queue(names.queues.alerts));
   // A new outbox row is dispatched at once; the alert relay covers a notification that is lost.
-  const outbox = new TableOutbox(storage.table(names.tables.outbox), (registry, eventId) => alertQueue.send({ kind: 'dispatch', registry, eventId }, 0));
-  const policyStore = new TablePolicyStore(storage.table(names.tables.policies), storage.table(names.tables.policyHistory));
+  const outbox = new TableOutbox(storage.table(names.tables.outbox), (registry, eventId) =>
+    alertQueue.send({ kind: 'dispatch', registry, eventId }, 0),
+  );
+  const policyStore = new TablePolicyStore(
+    storage.table(names.tables.policies),
+    storage.table(names.tables.policyHistory),
+  );
   const policySource = storedPolicySource(policyStore, config.defaultPolicy);
   const readiness = armReadiness({ credential, armEndpoint: config.armEndpoint });
   const conversions = new ConversionService({
@@ -102,7 +109,10 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
   );
   const backfillQueue = new StorageBackfillQueue(storage.queue(names.queues.backfill));
   // The same policySource PolicyService invalidates, so effects see the policy just written.
-  const policyEffects = new AcrPolicyEffects({ native: { registry: registryClient, policies: policySource, outbox, clock: systemClock }, backfillQueue });
+  const policyEffects = new AcrPolicyEffects({
+    native: { registry: registryClient, policies: policySource, outbox, clock: systemClock },
+    backfillQueue,
+  });
   const backfill = new BackfillWorker({
     registries: config.registries.map((registry) => registry.name),
     registry: registryClient,
@@ -116,7 +126,11 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     store: policyStore,
     resolver: policySource,
     effects: policyEffects,
-    readiness: (registry, log) => readiness(config.registries.find((candidate) => candidate.name === registry)!, log),
+    readiness: (registry, log) =>
+      readiness(
+        config.registries.find((candidate) => candidate.name === registry)!,
+        log,
+      ),
     now: () => new Date(),
   });
   const policyHttp = { policies, registries: config.registries.map((registry) => registry.name) };
@@ -129,7 +143,9 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     policies: policySource,
     links: (registry) => ({
       ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
-      ...(config.registries.find((candidate) => candidate.name === registry) ? { registryResourceId: config.registries.find((candidate) => candidate.name === registry)!.resourceId } : {}),
+      ...(config.registries.find((candidate) => candidate.name === registry)
+        ? { registryResourceId: config.registries.find((candidate) => candidate.name === registry)!.resourceId }
+        : {}),
     }),
     clock: systemClock,
   });
@@ -144,11 +160,23 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     store: auditStore,
     queue: new StorageAuditQueue(storage.queue(names.queues.audits)),
     outbox,
-    settings: { reverifySeconds: config.audit.reverifySeconds, requestBudget: config.audit.requestBudget, backfillBudget: config.audit.backfillBudget, quietSeconds: config.tracking.quietSeconds },
+    settings: {
+      reverifySeconds: config.audit.reverifySeconds,
+      requestBudget: config.audit.requestBudget,
+      backfillBudget: config.audit.backfillBudget,
+      quietSeconds: config.tracking.quietSeconds,
+    },
     clock: systemClock,
   });
   const listConnected = armConnectedRegistries(credential, config.armEndpoint);
-  const connectedAudit = new ConnectedRegistryAudit({ registries: config.registries, list: listConnected, store: auditStore, outbox, clock: systemClock, staleMinutes: config.audit.connectedStaleMinutes });
+  const connectedAudit = new ConnectedRegistryAudit({
+    registries: config.registries,
+    list: listConnected,
+    store: auditStore,
+    outbox,
+    clock: systemClock,
+    staleMinutes: config.audit.connectedStaleMinutes,
+  });
   const reportSource = new AuditReportSource({
     registries: config.registries,
     store: auditStore,
@@ -157,10 +185,15 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     connectedRegistries: async (registry, log) => {
       try {
         const reports = [];
-        for await (const connected of listConnected(registry)) reports.push(classifyConnectedRegistry(registry.name, connected, new Date(), config.audit.connectedStaleMinutes));
+        for await (const connected of listConnected(registry))
+          reports.push(
+            classifyConnectedRegistry(registry.name, connected, new Date(), config.audit.connectedStaleMinutes),
+          );
         return reports;
       } catch (error) {
-        log.warn(`connected registries of ${registry.name}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`);
+        log.warn(
+          `connected registries of ${registry.name}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`,
+        );
         return undefined;
       }
     },
@@ -176,17 +209,46 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     version: appVersion(),
     ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
   });
-  return { config, storage, names, credential, registryClient, conversions, conversionStore, conversionApi, policies, policyHttp, alerts, backfill, imageAudit, connectedAudit, auditStore, reportSource, acrRetries, reports };
+  return {
+    config,
+    storage,
+    names,
+    credential,
+    registryClient,
+    conversions,
+    conversionStore,
+    conversionApi,
+    policies,
+    policyHttp,
+    alerts,
+    backfill,
+    imageAudit,
+    connectedAudit,
+    auditStore,
+    reportSource,
+    acrRetries,
+    reports,
+  };
 }
 
-function createRegistryClient(config: AppConfig, name: string, credential: TokenCredential, retries: RetryCounters): RegistryClient {
+function createRegistryClient(
+  config: AppConfig,
+  name: string,
+  credential: TokenCredential,
+  retries: RetryCounters,
+): RegistryClient {
   const registry = config.registries.find((candidate) => candidate.name === name);
   if (registry === undefined) throw new Error(`registry ${name} is not configured`);
   const credentials =
     registry.auth.type === 'password'
       ? { type: 'password' as const, username: registry.auth.username, password: config.registryPasswords.get(name)! }
       : { type: 'identity' as const, credential, audience: config.acrAudience };
-  return new RegistryClient({ loginServer: registry.loginServer, credentials, concurrency: config.acrMaxConcurrency, onRetry: (event) => retries.record(name, event.status) });
+  return new RegistryClient({
+    loginServer: registry.loginServer,
+    credentials,
+    concurrency: config.acrMaxConcurrency,
+    onRetry: (event) => retries.record(name, event.status),
+  });
 }
 
 let memoized: AppDependencies | undefined;

@@ -7,7 +7,10 @@ export function appVersion(): string {
   if (cached !== undefined) return cached;
   for (const relative of ['../package.json', '../../package.json']) {
     try {
-      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (manifest.name === 'acr-streaming-autopilot' && manifest.version) return (cached = manifest.version);
     } catch {
       // try the next candidate

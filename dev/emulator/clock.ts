@@ -43,7 +43,8 @@ export class VirtualClock implements EmulatorClock {
   }
 
   advance(milliseconds: number): void {
-    if (!Number.isFinite(milliseconds) || milliseconds < 0) throw new RangeError('advance() needs a non-negative number');
+    if (!Number.isFinite(milliseconds) || milliseconds < 0)
+      throw new RangeError('advance() needs a non-negative number');
     const target = this.#nowMs() + milliseconds;
     // Step through due timers in order so each callback observes its own due time as "now"
     // (a conversion finishing at t+10s stamps t+10s, not the end of a 1-hour jump).
@@ -58,7 +59,12 @@ export class VirtualClock implements EmulatorClock {
   }
 
   setTimeout(callback: () => void, milliseconds: number): { cancel(): void } {
-    const timer: Timer = { due: this.#nowMs() + Math.max(0, milliseconds), seq: this.#seq++, callback, cancelled: false };
+    const timer: Timer = {
+      due: this.#nowMs() + Math.max(0, milliseconds),
+      seq: this.#seq++,
+      callback,
+      cancelled: false,
+    };
     this.#timers.push(timer);
     this.#armWallTimer();
     return {

@@ -63,7 +63,9 @@ export interface RegistryDefinition {
   readonly adminUser: { readonly username: string; readonly password: string } | undefined;
 }
 
-export function registryResourceId(registry: Pick<RegistryDefinition, 'subscriptionId' | 'resourceGroup' | 'name'>): string {
+export function registryResourceId(
+  registry: Pick<RegistryDefinition, 'subscriptionId' | 'resourceGroup' | 'name'>,
+): string {
   return `/subscriptions/${registry.subscriptionId}/resourceGroups/${registry.resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${registry.name}`;
 }
 
@@ -82,7 +84,13 @@ export interface ConnectedRegistryDefinition {
   syncWindow: string | undefined;
   syncMessageTtl: string;
   lastSyncTime: string | undefined;
-  statusDetails: readonly { type: string; code: string; description: string; timestamp: string; correlationId: string }[];
+  statusDetails: readonly {
+    type: string;
+    code: string;
+    description: string;
+    timestamp: string;
+    correlationId: string;
+  }[];
   clientTokenIds: readonly string[];
 }
 

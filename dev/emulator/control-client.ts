@@ -58,7 +58,10 @@ export class EmulatorControlClient {
     return this.#call('POST', '/_emulator/registries', options);
   }
 
-  updateRegistry(name: string, patch: Partial<Pick<RegistryDefinition, 'sku' | 'customerManagedKey' | 'anonymousPullEnabled'>>): Promise<RegistryDescription> {
+  updateRegistry(
+    name: string,
+    patch: Partial<Pick<RegistryDefinition, 'sku' | 'customerManagedKey' | 'anonymousPullEnabled'>>,
+  ): Promise<RegistryDescription> {
     return this.#call('PATCH', `/_emulator/registries/${name}`, patch);
   }
 
@@ -76,13 +79,20 @@ export class EmulatorControlClient {
     return this.#call('DELETE', `/_emulator/registries/${registry}/repositories/${repository}/manifests/${digest}`);
   }
 
-  setStreamingBehaviour(registry: string, repository: string, behaviour: Partial<ConversionBehaviour> & { digest?: string }): Promise<void> {
+  setStreamingBehaviour(
+    registry: string,
+    repository: string,
+    behaviour: Partial<ConversionBehaviour> & { digest?: string },
+  ): Promise<void> {
     return this.#call('PUT', `/_emulator/registries/${registry}/streaming/behaviour`, { repository, ...behaviour });
   }
 
   /** Sets `convertPushedImages` directly (no SKU check, no operation), for seeding. */
   setConvertPushedImages(registry: string, repository: string, convertPushedImages: boolean): Promise<void> {
-    return this.#call('PUT', `/_emulator/registries/${registry}/streaming/settings`, { repository, convertPushedImages });
+    return this.#call('PUT', `/_emulator/registries/${registry}/streaming/settings`, {
+      repository,
+      convertPushedImages,
+    });
   }
 
   listOperations(registry: string): Promise<OperationView[]> {
@@ -114,7 +124,9 @@ export class EmulatorControlClient {
     return this.#call('DELETE', '/_emulator/faults');
   }
 
-  requests(filter: { method?: string; path?: string; listener?: ListenerInfo['kind']; since?: number } = {}): Promise<RequestLogEntry[]> {
+  requests(
+    filter: { method?: string; path?: string; listener?: ListenerInfo['kind']; since?: number } = {},
+  ): Promise<RequestLogEntry[]> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(filter)) if (value !== undefined) params.set(key, String(value));
     return this.#call('GET', `/_emulator/requests?${params.toString()}`);

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { VirtualClock } from './clock.js';
 import type { EmulatorRequest, EmulatorResponse, RouteHandler } from './contract.js';
 import { faultRuleInputSchema } from './faults.js';
-import { buildHelmChart, buildImage, buildIndex, buildStreamingReferrer, pushBuilt, type BuiltManifest } from './registry/content.js';
+import {
+  buildHelmChart,
+  buildImage,
+  buildIndex,
+  buildStreamingReferrer,
+  pushBuilt,
+  type BuiltManifest,
+} from './registry/content.js';
 import { RegistryError } from './registry/errors.js';
 import { DIGEST_PATTERN } from './registry/manifest.js';
 import type { RegistryOptions, StartedRegistry } from './server.js';
@@ -62,9 +69,19 @@ export const seedImageSchema = z.discriminatedUnion('kind', [
     label: z.string().optional(),
     docker: z.boolean().optional(),
   }),
-  z.object({ kind: z.literal('helm'), repository: z.string(), tag: z.string().optional(), chart: z.string().default('mychart'), version: z.string().default('0.1.0') }),
+  z.object({
+    kind: z.literal('helm'),
+    repository: z.string(),
+    tag: z.string().optional(),
+    chart: z.string().default('mychart'),
+    version: z.string().default('0.1.0'),
+  }),
   /** A streaming referrer for `subject` as a finished conversion leaves it (without running one). */
-  z.object({ kind: z.literal('streaming-referrer'), repository: z.string(), subject: z.string().regex(DIGEST_PATTERN) }),
+  z.object({
+    kind: z.literal('streaming-referrer'),
+    repository: z.string(),
+    subject: z.string().regex(DIGEST_PATTERN),
+  }),
 ]);
 export type SeedImageInput = z.input<typeof seedImageSchema>;
 
@@ -95,7 +112,11 @@ class ControlError extends Error {
 }
 
 function problem(status: number, detail: string): EmulatorResponse {
-  return { status, headers: { 'content-type': 'application/problem+json' }, body: { type: 'about:blank', title: status === 404 ? 'Not Found' : 'Bad Request', status, detail } };
+  return {
+    status,
+    headers: { 'content-type': 'application/problem+json' },
+    body: { type: 'about:blank', title: status === 404 ? 'Not Found' : 'Bad Request', status, detail },
+  };
 }
 
 function parse<T>(schema: z.ZodType<T>, request: EmulatorRequest): T {
@@ -106,7 +127,11 @@ function parse<T>(schema: z.ZodType<T>, request: EmulatorRequest): T {
     throw new ControlError(400, 'body is not JSON');
   }
   const result = schema.safeParse(json);
-  if (!result.success) throw new ControlError(400, result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  if (!result.success)
+    throw new ControlError(
+      400,
+      result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+    );
   return result.data;
 }
 
@@ -137,7 +162,13 @@ function build(input: z.infer<typeof seedImageSchema>, runtime: RegistryRuntime,
     case 'index': {
       const children = input.platforms.map((p) => {
         const [os = 'linux', architecture = 'amd64'] = p.split('/');
-        return buildImage({ os, architecture, created, label: `${input.label ?? `${input.repository}:${input.tag ?? ''}`}:${p}`, ...(input.docker ? { docker: true } : {}) });
+        return buildImage({
+          os,
+          architecture,
+          created,
+          label: `${input.label ?? `${input.repository}:${input.tag ?? ''}`}:${p}`,
+          ...(input.docker ? { docker: true } : {}),
+        });
       });
       return buildIndex(children, input.docker ? { docker: true } : {});
     }
@@ -145,7 +176,10 @@ function build(input: z.infer<typeof seedImageSchema>, runtime: RegistryRuntime,
       return buildHelmChart(input.chart, input.version);
     case 'streaming-referrer': {
       const subject = runtime.store.resolve(input.repository, input.subject);
-      return buildStreamingReferrer({ mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length }, created);
+      return buildStreamingReferrer(
+        { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length },
+        created,
+      );
     }
   }
 }
@@ -173,7 +207,8 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
   const { state, clock } = target;
 
   if (path === '/_emulator/registries') {
-    if (method === 'GET') return { status: 200, body: [...state.registries.values()].map((r) => describeRegistry(target, r)) };
+    if (method === 'GET')
+      return { status: 200, body: [...state.registries.values()].map((r) => describeRegistry(target, r)) };
     if (method === 'POST') {
       const input = parse(createRegistrySchema, request);
       if (state.registry(input.name)) throw new ControlError(409, `registry ${input.name} exists`);
@@ -189,7 +224,8 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
       const input = parse(updateRegistrySchema, request);
       if (input.sku !== undefined) runtime.definition.sku = input.sku as RegistryOptions['sku'] & string;
       if (input.customerManagedKey !== undefined) runtime.definition.customerManagedKey = input.customerManagedKey;
-      if (input.anonymousPullEnabled !== undefined) runtime.definition.anonymousPullEnabled = input.anonymousPullEnabled;
+      if (input.anonymousPullEnabled !== undefined)
+        runtime.definition.anonymousPullEnabled = input.anonymousPullEnabled;
       return { status: 200, body: describeRegistry(target, runtime) };
     }
     if (rest === '/anonymous-pull' && method === 'PUT') {
@@ -205,18 +241,28 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
         digest: built.digest,
         mediaType: built.mediaType,
         ...(tag === undefined ? {} : { tag }),
-        children: built.children.map((c) => ({ digest: c.digest, architecture: c.platform?.architecture ?? '', os: c.platform?.os ?? '' })),
+        children: built.children.map((c) => ({
+          digest: c.digest,
+          architecture: c.platform?.architecture ?? '',
+          os: c.platform?.os ?? '',
+        })),
       };
       return { status: 201, body: seeded };
     }
     const manifestMatch = MANIFEST_PATH.exec(rest);
     if (manifestMatch && method === 'DELETE') {
-      const deleted = runtime.store.deleteManifest(manifestMatch[1] ?? '', manifestMatch[2] ?? '', { userAgent: SEED_USER_AGENT });
+      const deleted = runtime.store.deleteManifest(manifestMatch[1] ?? '', manifestMatch[2] ?? '', {
+        userAgent: SEED_USER_AGENT,
+      });
       return { status: 200, body: { digest: deleted.digest, mediaType: deleted.mediaType } };
     }
     if (rest === '/streaming/behaviour' && method === 'PUT') {
       const { repository, digest, ...behaviour } = parse(behaviourSchema, request);
-      runtime.streaming.setBehaviour(repository, digest, Object.fromEntries(Object.entries(behaviour).filter(([, v]) => v !== undefined)));
+      runtime.streaming.setBehaviour(
+        repository,
+        digest,
+        Object.fromEntries(Object.entries(behaviour).filter(([, v]) => v !== undefined)),
+      );
       return { status: 204 };
     }
     if (rest === '/streaming/settings' && method === 'PUT') {
@@ -234,9 +280,14 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
       // Long-poll for real-time mode; with a virtual clock, advance it instead.
       const timeoutMs = Number.parseInt(query.get('timeoutMs') ?? '30000', 10);
       const ac = new AbortController();
-      const done = await Promise.race([runtime.streaming.waitForOperation(id), delay(timeoutMs, undefined, { signal: ac.signal }).catch(() => undefined)]);
+      const done = await Promise.race([
+        runtime.streaming.waitForOperation(id),
+        delay(timeoutMs, undefined, { signal: ac.signal }).catch(() => undefined),
+      ]);
       ac.abort();
-      return done ? { status: 200, body: done } : problem(408, `operation ${id} still ${runtime.streaming.byId(id)?.status ?? 'unknown'}`);
+      return done
+        ? { status: 200, body: done }
+        : problem(408, `operation ${id} still ${runtime.streaming.byId(id)?.status ?? 'unknown'}`);
     }
   }
 
@@ -249,7 +300,9 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
     }
   }
   if (path.startsWith('/_emulator/faults/') && method === 'DELETE') {
-    return state.faults.remove(path.slice('/_emulator/faults/'.length)) ? { status: 204 } : problem(404, 'no such fault');
+    return state.faults.remove(path.slice('/_emulator/faults/'.length))
+      ? { status: 204 }
+      : problem(404, 'no such fault');
   }
 
   if (path === '/_emulator/requests') {
@@ -272,7 +325,8 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
     }
   }
 
-  if (path === '/_emulator/clock' && method === 'GET') return { status: 200, body: { now: clock.now().toISOString(), realTime: clock.realTime } };
+  if (path === '/_emulator/clock' && method === 'GET')
+    return { status: 200, body: { now: clock.now().toISOString(), realTime: clock.realTime } };
   if (path === '/_emulator/clock/advance' && method === 'POST') {
     clock.advance(parse(z.object({ milliseconds: z.number().int().nonnegative() }), request).milliseconds);
     return { status: 200, body: { now: clock.now().toISOString(), realTime: clock.realTime } };

@@ -17,7 +17,8 @@ export function requestListener(
   return (req, res) => {
     handle(listener, handlers(), state, req, res).catch((error: unknown) => {
       console.error('[emulator] unhandled error', error);
-      if (!res.headersSent) send(res, req.method ?? 'GET', { status: 500, body: errorBody('INTERNAL_SERVER_ERROR', 'emulator error') });
+      if (!res.headersSent)
+        send(res, req.method ?? 'GET', { status: 500, body: errorBody('INTERNAL_SERVER_ERROR', 'emulator error') });
       else res.destroy();
     });
   };
@@ -35,7 +36,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function lowerCaseHeaders(req: IncomingMessage): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   return headers;
 }
 
@@ -47,7 +49,13 @@ function safeDecode(path: string): string {
   }
 }
 
-async function handle(listener: ListenerInfo, handlers: readonly RouteHandler[], state: EmulatorState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  listener: ListenerInfo,
+  handlers: readonly RouteHandler[],
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const url = new URL(req.url ?? '/', 'http://emulator.invalid');
   const request: EmulatorRequest = {
@@ -79,8 +87,14 @@ async function handle(listener: ListenerInfo, handlers: readonly RouteHandler[],
   }
   if (fault?.action.kind === 'status') {
     const { status, retryAfterSeconds, code } = fault.action;
-    const headers: Record<string, string> = retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) };
-    send(res, method, { status, headers, body: errorBody(code ?? faultErrorCode(status), `injected fault ${fault.id}`) }, listener);
+    const headers: Record<string, string> =
+      retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) };
+    send(
+      res,
+      method,
+      { status, headers, body: errorBody(code ?? faultErrorCode(status), `injected fault ${fault.id}`) },
+      listener,
+    );
     log(status, fault);
     return;
   }
@@ -98,7 +112,8 @@ async function handle(listener: ListenerInfo, handlers: readonly RouteHandler[],
 
 function describeFault(rule: FaultRule): string {
   const a = rule.action;
-  const what = a.kind === 'status' ? `status ${a.status}` : a.kind === 'latency' ? `latency ${a.milliseconds}ms` : 'drop';
+  const what =
+    a.kind === 'status' ? `status ${a.status}` : a.kind === 'latency' ? `latency ${a.milliseconds}ms` : 'drop';
   return `${rule.id}: ${what}`;
 }
 
@@ -120,7 +135,8 @@ function send(res: ServerResponse, method: string, response: EmulatorResponse, l
     headers['content-type'] ??= 'application/json; charset=utf-8';
   }
   // HEAD keeps the Content-Length a GET would have (blob HEAD states the blob size without a body).
-  if (!(method === 'HEAD' && headers['content-length'] !== undefined)) headers['content-length'] = String(body?.length ?? 0);
+  if (!(method === 'HEAD' && headers['content-length'] !== undefined))
+    headers['content-length'] = String(body?.length ?? 0);
   res.writeHead(response.status, headers as Record<string, string | string[]>);
   res.end(method === 'HEAD' ? undefined : body);
 }

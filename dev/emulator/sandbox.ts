@@ -1,10 +1,23 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARM_AUDIENCES, createArmHandler, createConnectedRegistryControlHandler, createConnectedRegistryStore, seedConnectedRegistries, type ConnectedRegistryStore } from './arm/index.js';
+import {
+  ARM_AUDIENCES,
+  createArmHandler,
+  createConnectedRegistryControlHandler,
+  createConnectedRegistryStore,
+  seedConnectedRegistries,
+  type ConnectedRegistryStore,
+} from './arm/index.js';
 import type { RegistryDefinition } from './contract.js';
 import { EmulatorControlClient } from './control-client.js';
-import { acrExchangeVerifier, createEntra, startDiscoveryTunnel, type DiscoveryTunnel, type Entra } from './entra/index.js';
+import {
+  acrExchangeVerifier,
+  createEntra,
+  startDiscoveryTunnel,
+  type DiscoveryTunnel,
+  type Entra,
+} from './entra/index.js';
 import { createEventGridControlHandler, createEventGridEngine } from './eventgrid/index.js';
 import { createEventGridArmHandler } from './eventgrid/arm.js';
 import { createInbox, createSandboxAlertChannels, type Inbox } from './inbox/index.js';
@@ -34,7 +47,9 @@ export interface SandboxEmulator {
   readonly eventGrid: EventGridEngine;
   readonly connectedRegistries: ConnectedRegistryStore;
   readonly tunnel: DiscoveryTunnel;
-  /** Alert receivers (signed webhook + Teams stand-in) with their control routes under `/inbox` on the control listener. */
+  /**
+   * Alert receivers (signed webhook + Teams stand-in) with their control routes under `/inbox` on the control listener.
+   */
   readonly inbox: Inbox;
   /** The app registration the product signs in as (client-credentials flow). */
   readonly appClient: { readonly tenantId: string; readonly clientId: string; readonly clientSecret: string };
@@ -57,7 +72,8 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   let connectedRegistries: ConnectedRegistryStore | undefined;
   let inbox: Inbox | undefined;
   let alertSettings: Record<string, string> = {};
-  const definitions = (emulator: Emulator): RegistryDefinition[] => [...emulator.state.registries.values()].map((runtime) => runtime.definition);
+  const definitions = (emulator: Emulator): RegistryDefinition[] =>
+    [...emulator.state.registries.values()].map((runtime) => runtime.definition);
 
   const emulator = await startEmulator({
     certDir: join(options.directory, 'ca'),
@@ -74,22 +90,36 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
         tenantId,
         extraAudiences: [context.managementUrl],
       });
-      inbox = createInbox({ managementUrl: context.managementUrl, now: () => context.clock.now(), faults: context.state.faults });
+      inbox = createInbox({
+        managementUrl: context.managementUrl,
+        now: () => context.clock.now(),
+        faults: context.state.faults,
+      });
       alertSettings = createSandboxAlertChannels(inbox.store);
       const eventGridArm = createEventGridArmHandler({
         registries: () => [...context.state.registries.values()].map((runtime) => runtime.definition),
         engine: () => late.eventGrid,
         authenticate: (request) => {
           const token = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-          const verified = token ? entra!.verifyAccessToken(token, [...ARM_AUDIENCES, context.managementUrl]) : undefined;
-          return verified?.ok ? undefined : { status: 401, body: { error: { code: 'InvalidAuthenticationToken', message: 'The access token is missing or invalid.' } } };
+          const verified = token
+            ? entra!.verifyAccessToken(token, [...ARM_AUDIENCES, context.managementUrl])
+            : undefined;
+          return verified?.ok
+            ? undefined
+            : {
+                status: 401,
+                body: {
+                  error: { code: 'InvalidAuthenticationToken', message: 'The access token is missing or invalid.' },
+                },
+              };
         },
       });
       return [entra.handler, arm, eventGridArm, inbox.receiverHandler];
     },
     verifyAccessToken: (token) => (entra ? acrExchangeVerifier(entra)(token) : undefined),
   });
-  if (entra === undefined || connectedRegistries === undefined || inbox === undefined) throw new Error('the emulator did not build its management modules');
+  if (entra === undefined || connectedRegistries === undefined || inbox === undefined)
+    throw new Error('the emulator did not build its management modules');
   const ca = readFileSync(emulator.caFile, 'utf8');
   // The Event Grid engine needs the control URL, so it is created after the emulator; ARM reads it through this.
   const eventGrid = createEventGridEngine({
@@ -102,7 +132,11 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   });
   emulator.setEventSink(eventGrid);
   late.eventGrid = eventGrid;
-  emulator.mountControl(createEventGridControlHandler(eventGrid), createConnectedRegistryControlHandler(connectedRegistries, () => definitions(emulator)), inbox.controlHandler);
+  emulator.mountControl(
+    createEventGridControlHandler(eventGrid),
+    createConnectedRegistryControlHandler(connectedRegistries, () => definitions(emulator)),
+    inbox.controlHandler,
+  );
   const managementPort = Number(new URL(emulator.managementUrl).port);
   const tunnel = await startDiscoveryTunnel({ target: { host: '127.0.0.1', port: managementPort } });
   const control = new EmulatorControlClient(emulator.controlUrl);
@@ -131,7 +165,12 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   };
 }
 
-function appSettingsFor(registries: readonly StartedRegistry[], emulator: Emulator, tunnel: DiscoveryTunnel, appClient: SandboxEmulator['appClient']): Record<string, string> {
+function appSettingsFor(
+  registries: readonly StartedRegistry[],
+  emulator: Emulator,
+  tunnel: DiscoveryTunnel,
+  appClient: SandboxEmulator['appClient'],
+): Record<string, string> {
   const settings: Record<string, string> = {
     REGISTRIES: JSON.stringify(
       registries.map((registry) => {
@@ -140,7 +179,9 @@ function appSettingsFor(registries: readonly StartedRegistry[], emulator: Emulat
           name: registry.name,
           loginServer: registry.loginServer,
           resourceId: `/subscriptions/${definition.subscriptionId}/resourceGroups/${definition.resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${registry.name}`,
-          auth: registry.password ? { type: 'password', username: registry.username, passwordSetting: passwordSettingName(registry.name) } : { type: 'identity' },
+          auth: registry.password
+            ? { type: 'password', username: registry.username, passwordSetting: passwordSettingName(registry.name) }
+            : { type: 'identity' },
         };
       }),
     ),
@@ -153,7 +194,8 @@ function appSettingsFor(registries: readonly StartedRegistry[], emulator: Emulat
     HTTPS_PROXY: tunnel.url,
     NO_PROXY: '127.0.0.1,localhost',
   };
-  for (const registry of registries) if (registry.password) settings[passwordSettingName(registry.name)] = registry.password;
+  for (const registry of registries)
+    if (registry.password) settings[passwordSettingName(registry.name)] = registry.password;
   return settings;
 }
 

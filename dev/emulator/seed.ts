@@ -28,10 +28,30 @@ export async function seedSandbox(control: EmulatorControlClient, hooks: SeedHoo
   const existing = await control.getRegistry(name);
   const loginServer = existing?.loginServer ?? (await control.createRegistry({ name, sku: 'Premium' })).loginServer;
   await hooks.afterRegistry?.(name);
-  const amd64 = await control.seedImage(name, { kind: 'image', repository: 'team-a/app', tag: 'v1', platform: 'linux/amd64' });
-  const arm64Only = await control.seedImage(name, { kind: 'image', repository: 'team-a/arm-only', tag: 'v1', platform: 'linux/arm64' });
-  const multiArch = await control.seedImage(name, { kind: 'index', repository: 'team-b/multi', tag: 'v1', platforms: ['linux/amd64', 'linux/arm64'] });
-  const windows = await control.seedImage(name, { kind: 'image', repository: 'team-b/windows', tag: 'ltsc2022', platform: 'windows/amd64' });
+  const amd64 = await control.seedImage(name, {
+    kind: 'image',
+    repository: 'team-a/app',
+    tag: 'v1',
+    platform: 'linux/amd64',
+  });
+  const arm64Only = await control.seedImage(name, {
+    kind: 'image',
+    repository: 'team-a/arm-only',
+    tag: 'v1',
+    platform: 'linux/arm64',
+  });
+  const multiArch = await control.seedImage(name, {
+    kind: 'index',
+    repository: 'team-b/multi',
+    tag: 'v1',
+    platforms: ['linux/amd64', 'linux/arm64'],
+  });
+  const windows = await control.seedImage(name, {
+    kind: 'image',
+    repository: 'team-b/windows',
+    tag: 'ltsc2022',
+    platform: 'windows/amd64',
+  });
   const helm = await control.seedImage(name, { kind: 'helm', repository: 'charts/mychart', tag: '0.1.0' });
   return { registry: name, loginServer, images: { amd64, arm64Only, multiArch, windows, helm } };
 }

@@ -51,7 +51,9 @@ export interface EmulatorOptions {
   readonly management?: readonly RouteHandler[] | ((context: EmulatorContext) => readonly RouteHandler[]);
   /** Receives every manifest push/delete (the Event Grid module). Default: drops events. */
   readonly eventSink?: EventSink;
-  /** Approves AAD tokens at `/oauth2/exchange` (the Entra module's `verifyAccessToken`). Default: any non-empty token. */
+  /**
+   * Approves AAD tokens at `/oauth2/exchange` (the Entra module's `verifyAccessToken`). Default: any non-empty token.
+   */
   readonly verifyAccessToken?: AccessTokenVerifier;
   readonly clock?: { readonly start?: Date; readonly realTime?: boolean };
   /** Request log entries kept (newest); benchmarks that count every request of a large run raise it. Default 50,000. */
@@ -110,14 +112,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const ca = await ensureCertificateAuthority(options.certDir ?? join(tmpdir(), 'acr-emulator-ca'));
   const tls = issueServerCertificate(ca);
   const clock = new VirtualClock(options.clock);
-  const state = new EmulatorState(clock, new FaultInjector(), new RequestLog(options.requestLogCapacity), options.eventSink ?? dropEvents);
-  const auth: AuthOptions = { secret: randomBytes(32), clock, verifyAccessToken: options.verifyAccessToken ?? acceptAnyAccessToken };
+  const state = new EmulatorState(
+    clock,
+    new FaultInjector(),
+    new RequestLog(options.requestLogCapacity),
+    options.eventSink ?? dropEvents,
+  );
+  const auth: AuthOptions = {
+    secret: randomBytes(32),
+    clock,
+    verifyAccessToken: options.verifyAccessToken ?? acceptAnyAccessToken,
+  };
   const registryRoutes = [registryHandler(state, auth)];
   const servers: Server[] = [];
   const started = new Map<string, StartedRegistry>();
 
   const httpsServer = (listener: ListenerInfo, handlers: () => readonly RouteHandler[]): Server => {
-    const server = createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, requestListener(listener, handlers, state));
+    const server = createHttpsServer(
+      { key: tls.keyPem, cert: tls.certPem },
+      requestListener(listener, handlers, state),
+    );
     servers.push(server);
     return server;
   };
@@ -129,10 +143,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const addRegistry = async (registry: RegistryOptions): Promise<StartedRegistry> => {
     if (state.registries.has(registry.name)) throw new Error(`registry ${registry.name} already exists`);
-    const httpsPort = await listen(httpsServer({ kind: 'registry', registry: registry.name, tls: true }, () => registryRoutes), registry.httpsPort ?? 0);
-    const httpPort = await listen(httpServer({ kind: 'registry', registry: registry.name, tls: false }, () => registryRoutes), registry.httpPort ?? 0);
+    const httpsPort = await listen(
+      httpsServer({ kind: 'registry', registry: registry.name, tls: true }, () => registryRoutes),
+      registry.httpsPort ?? 0,
+    );
+    const httpPort = await listen(
+      httpServer({ kind: 'registry', registry: registry.name, tls: false }, () => registryRoutes),
+      registry.httpPort ?? 0,
+    );
     const loginServer = `localhost:${httpsPort}`;
-    const adminUser = registry.adminUser === null ? undefined : (registry.adminUser ?? { username: registry.name, password: randomBytes(18).toString('base64url') });
+    const adminUser =
+      registry.adminUser === null
+        ? undefined
+        : (registry.adminUser ?? { username: registry.name, password: randomBytes(18).toString('base64url') });
     const definition: MutableRegistryDefinition = {
       name: registry.name,
       subscriptionId: registry.subscriptionId ?? '00000000-0000-0000-0000-000000000001',
@@ -166,13 +189,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 
   let managementHandlers: readonly RouteHandler[] = [];
-  const managementPort = await listen(httpsServer({ kind: 'management' }, () => managementHandlers), options.managementPort ?? 0);
+  const managementPort = await listen(
+    httpsServer({ kind: 'management' }, () => managementHandlers),
+    options.managementPort ?? 0,
+  );
   const managementUrl = `https://localhost:${managementPort}`;
   const context: EmulatorContext = { state, clock, managementUrl, caFile: ca.caFile, addRegistry };
-  managementHandlers = typeof options.management === 'function' ? options.management(context) : (options.management ?? []);
+  managementHandlers =
+    typeof options.management === 'function' ? options.management(context) : (options.management ?? []);
 
-  let controlRoutes: readonly RouteHandler[] = [controlHandler({ state, clock, addRegistry, describe: (name) => started.get(name) })];
-  const controlPort = await listen(httpServer({ kind: 'control' }, () => controlRoutes), options.controlPort ?? 0);
+  let controlRoutes: readonly RouteHandler[] = [
+    controlHandler({ state, clock, addRegistry, describe: (name) => started.get(name) }),
+  ];
+  const controlPort = await listen(
+    httpServer({ kind: 'control' }, () => controlRoutes),
+    options.controlPort ?? 0,
+  );
 
   for (const registry of options.registries ?? []) await addRegistry(registry);
 

@@ -45,7 +45,10 @@ export async function ensureCertificateAuthority(directory: string): Promise<Cer
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
   validity(cert, 10);
-  const subject = [{ name: 'commonName', value: 'ACR emulator dev CA' }, { name: 'organizationName', value: 'acr-streaming-autopilot dev' }];
+  const subject = [
+    { name: 'commonName', value: 'ACR emulator dev CA' },
+    { name: 'organizationName', value: 'acr-streaming-autopilot dev' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -61,7 +64,10 @@ export async function ensureCertificateAuthority(directory: string): Promise<Cer
   return { certPem, keyPem, caFile };
 }
 
-/** A leaf certificate for `localhost`, `127.0.0.1` (and Entra's discovery host), shared by every HTTPS listener of one emulator. */
+/**
+ * A leaf certificate for `localhost`, `127.0.0.1` (and Entra's discovery host), shared by every HTTPS listener of one
+ * emulator.
+ */
 export function issueServerCertificate(ca: CertificateAuthority): ServerCertificate {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
@@ -80,7 +86,11 @@ export function issueServerCertificate(ca: CertificateAuthority): ServerCertific
     // through the Entra discovery tunnel (entra/discovery-tunnel.ts explains why MSAL needs it).
     {
       name: 'subjectAltName',
-      altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 2, value: 'login.microsoftonline.com' }],
+      altNames: [
+        { type: 2, value: 'localhost' },
+        { type: 7, ip: '127.0.0.1' },
+        { type: 2, value: 'login.microsoftonline.com' },
+      ],
     },
   ]);
   cert.sign(caKey, forge.md.sha256.create());

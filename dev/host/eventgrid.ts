@@ -21,11 +21,15 @@ interface EventGridRequest {
  * batch. Any failed invocation makes the reply 500, so Event Grid redelivers the batch (handlers are idempotent).
  */
 export async function invokeEventGrid(request: EventGridRequest): Promise<HttpResponseInit & { status: number }> {
-  const declaration = request.catalog.filter(isEventGridFunction).find(
-    (candidate) => candidate.name.toLowerCase() === request.functionName?.toLowerCase(),
-  );
+  const declaration = request.catalog
+    .filter(isEventGridFunction)
+    .find((candidate) => candidate.name.toLowerCase() === request.functionName?.toLowerCase());
   if (declaration === undefined) {
-    return reject(404, 'Not found', `No Event Grid function named "${request.functionName ?? ''}" (pass ?functionName=).`);
+    return reject(
+      404,
+      'Not found',
+      `No Event Grid function named "${request.functionName ?? ''}" (pass ?functionName=).`,
+    );
   }
   const events = parseEvents(request.body);
   if (typeof events === 'string') {
@@ -37,21 +41,27 @@ export async function invokeEventGrid(request: EventGridRequest): Promise<HttpRe
   if (eventType === 'SubscriptionValidation') {
     const validation = events.find((event) => event.eventType === validationEventType);
     const code = (validation?.data as { validationCode?: unknown } | undefined)?.validationCode;
-    if (typeof code !== 'string') return reject(400, 'Bad request', 'SubscriptionValidation without data.validationCode.');
+    if (typeof code !== 'string')
+      return reject(400, 'Bad request', 'SubscriptionValidation without data.validationCode.');
     return { status: 200, jsonBody: { validationResponse: code } };
   }
 
   let failures = 0;
   for (const event of events) {
     try {
-      await request.runner.invoke(declaration.name, 'eventGridTrigger', { eventId: event.id, eventType: event.eventType, subject: event.subject }, (context) =>
-        declaration.handler(event, context),
+      await request.runner.invoke(
+        declaration.name,
+        'eventGridTrigger',
+        { eventId: event.id, eventType: event.eventType, subject: event.subject },
+        (context) => declaration.handler(event, context),
       );
     } catch {
       failures++;
     }
   }
-  return failures === 0 ? { status: 200 } : reject(500, 'Function failed', `${failures} of ${events.length} event(s) failed; Event Grid will redeliver.`);
+  return failures === 0
+    ? { status: 200 }
+    : reject(500, 'Function failed', `${failures} of ${events.length} event(s) failed; Event Grid will redeliver.`);
 }
 
 function parseEvents(body: Buffer): EventGridEvent[] | string {
@@ -66,7 +76,8 @@ function parseEvents(body: Buffer): EventGridEvent[] | string {
   for (const [index, item] of list.entries()) {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) return `Event ${index} is not an object.`;
     const candidate = item as Record<string, unknown>;
-    if (typeof candidate.id !== 'string' || typeof candidate.eventType !== 'string') return `Event ${index} lacks id or eventType (Event Grid schema expected).`;
+    if (typeof candidate.id !== 'string' || typeof candidate.eventType !== 'string')
+      return `Event ${index} lacks id or eventType (Event Grid schema expected).`;
   }
   return list as EventGridEvent[];
 }

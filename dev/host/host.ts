@@ -7,7 +7,12 @@ import { createStorageClients, type StorageClients } from '../../lib/storage/cli
 import { createHttpFront } from './http-front.js';
 import { consoleLogSink, InvocationRunner, type HostLogSink } from './invocation.js';
 import type { HostKeys } from './keys.js';
-import { defaultQueueSettings, startQueueListener, type QueueHostSettings, type QueueListener } from './queue-listener.js';
+import {
+  defaultQueueSettings,
+  startQueueListener,
+  type QueueHostSettings,
+  type QueueListener,
+} from './queue-listener.js';
 import { resolveBindingExpression, resolveSchedule } from './ncrontab.js';
 import { startTimer, type RunningTimer } from './timer-scheduler.js';
 
@@ -63,15 +68,32 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (isTimerFunction(declaration)) {
       const timer = timers.get(declaration.name);
       if (timer) return timer.invokeNow();
-      const value: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
-      await runner.invoke(declaration.name, 'timerTrigger', { timer: value }, (context) => declaration.handler(value, context));
+      const value: Timer = {
+        isPastDue: false,
+        schedule: { adjustForDST: true },
+        scheduleStatus: { last: '', next: '', lastUpdated: '' },
+      };
+      await runner.invoke(declaration.name, 'timerTrigger', { timer: value }, (context) =>
+        declaration.handler(value, context),
+      );
       return;
     }
     const value = parseInput(input);
-    await runner.invoke(declaration.name, `${trigger}Trigger`, {}, (context) => (declaration.handler as (input: unknown, ctx: typeof context) => unknown)(value, context));
+    await runner.invoke(declaration.name, `${trigger}Trigger`, {}, (context) =>
+      (declaration.handler as (input: unknown, ctx: typeof context) => unknown)(value, context),
+    );
   };
 
-  const server: Server = createServer(createHttpFront({ catalog: options.catalog, keys: options.keys, runner, log, invokeNonHttp, trustClientPrincipal: options.trustClientPrincipal ?? false }));
+  const server: Server = createServer(
+    createHttpFront({
+      catalog: options.catalog,
+      keys: options.keys,
+      runner,
+      log,
+      invokeNonHttp,
+      trustClientPrincipal: options.trustClientPrincipal ?? false,
+    }),
+  );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -83,7 +105,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     for (const declaration of options.catalog) {
       if (isQueueFunction(declaration)) {
         const storage = storageFor(declaration.trigger.connection);
-        const queueName = resolveBindingExpression(declaration.trigger.queueName, options.env, `queue name of ${declaration.name}`);
+        const queueName = resolveBindingExpression(
+          declaration.trigger.queueName,
+          options.env,
+          `queue name of ${declaration.name}`,
+        );
         const queue = storage.queue(queueName);
         const poison = storage.queue(`${queueName}-poison`);
         await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]);
@@ -92,7 +118,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         const container = storageFor('AzureWebJobsStorage').container('azure-webjobs-hosts');
         await container.createIfNotExists();
         const expression = resolveSchedule(declaration.trigger.schedule, options.env);
-        timers.set(declaration.name, await startTimer(declaration, expression, { hostId, statusContainer: container, runner, log }));
+        timers.set(
+          declaration.name,
+          await startTimer(declaration, expression, { hostId, statusContainer: container, runner, log }),
+        );
       }
     }
   }
@@ -125,13 +154,21 @@ export function resolveConnection(env: Readonly<Record<string, string | undefine
     return settings;
   }
   const account = env[`${name}__accountName`];
-  const uri = (service: string): string | undefined => env[`${name}__${service}ServiceUri`] ?? (account ? `https://${account}.${service}.core.windows.net` : undefined);
+  const uri = (service: string): string | undefined =>
+    env[`${name}__${service}ServiceUri`] ?? (account ? `https://${account}.${service}.core.windows.net` : undefined);
   const blob = uri('blob');
   const queue = uri('queue');
   const table = uri('table');
-  if (!blob || !queue || !table) throw new Error(`connection ${name} is not configured (set ${name} or ${name}__accountName)`);
+  if (!blob || !queue || !table)
+    throw new Error(`connection ${name} is not configured (set ${name} or ${name}__accountName)`);
   const clientId = env[`${name}__clientId`];
-  return { kind: 'identity', blobServiceUri: blob, queueServiceUri: queue, tableServiceUri: table, ...(clientId ? { clientId } : {}) };
+  return {
+    kind: 'identity',
+    blobServiceUri: blob,
+    queueServiceUri: queue,
+    tableServiceUri: table,
+    ...(clientId ? { clientId } : {}),
+  };
 }
 
 function parseInput(input: string | undefined): unknown {
@@ -153,7 +190,8 @@ export function parseHostDuration(value: unknown): number | undefined {
 
 /** Reads `extensions.queues` from a parsed host.json. */
 export function queueSettingsFromHostJson(hostJson: unknown): Partial<QueueHostSettings> {
-  const queues = (hostJson as { extensions?: { queues?: Record<string, unknown> } } | undefined)?.extensions?.queues ?? {};
+  const queues =
+    (hostJson as { extensions?: { queues?: Record<string, unknown> } } | undefined)?.extensions?.queues ?? {};
   const settings: { -readonly [K in keyof QueueHostSettings]?: QueueHostSettings[K] } = {};
   if (typeof queues.batchSize === 'number') settings.batchSize = queues.batchSize;
   if (typeof queues.newBatchThreshold === 'number') settings.newBatchThreshold = queues.newBatchThreshold;
@@ -162,6 +200,7 @@ export function queueSettingsFromHostJson(hostJson: unknown): Partial<QueueHostS
   if (polling !== undefined) settings.maxPollingIntervalMs = polling;
   const visibility = parseHostDuration(queues.visibilityTimeout);
   if (visibility !== undefined) settings.visibilityTimeoutMs = visibility;
-  if (queues.messageEncoding === 'none' || queues.messageEncoding === 'base64') settings.messageEncoding = queues.messageEncoding;
+  if (queues.messageEncoding === 'none' || queues.messageEncoding === 'base64')
+    settings.messageEncoding = queues.messageEncoding;
   return settings;
 }

@@ -39,7 +39,9 @@ type Reply = HttpResponseInit & { readonly status: number };
  * `/runtime/webhooks/eventgrid?functionName=` for Event Grid triggers and `/admin/functions/{name}` to run any
  * other function by hand. Handlers receive real `HttpRequest` and `InvocationContext` objects.
  */
-export function createHttpFront(options: HttpFrontOptions): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
+export function createHttpFront(
+  options: HttpFrontOptions,
+): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   const prefix = options.routePrefix ?? 'api';
   const routed: RoutedFunction[] = options.catalog
     .filter(isHttpFunction)
@@ -50,33 +52,47 @@ export function createHttpFront(options: HttpFrontOptions): (request: IncomingMe
     try {
       reply = await dispatch(request, routed, prefix, options);
     } catch (error) {
-      options.log({ time: new Date().toISOString(), level: 'error', category: 'Host', message: `request failed: ${describe(error)}` });
+      options.log({
+        time: new Date().toISOString(),
+        level: 'error',
+        category: 'Host',
+        message: `request failed: ${describe(error)}`,
+      });
       reply = problemResponse(500, 'Internal error', 'The function failed; the details are in the host log.') as Reply;
     }
     await writeReply(response, reply);
   };
 }
 
-async function dispatch(request: IncomingMessage, routed: readonly RoutedFunction[], prefix: string, options: HttpFrontOptions): Promise<Reply> {
+async function dispatch(
+  request: IncomingMessage,
+  routed: readonly RoutedFunction[],
+  prefix: string,
+  options: HttpFrontOptions,
+): Promise<Reply> {
   const url = new URL(request.url ?? '/', 'http://host.invalid');
   const segments = splitPath(url.pathname);
   if (segments === undefined) return problem(400, 'Bad request', 'The path is not valid percent-encoding.');
   const method = (request.method ?? 'GET').toUpperCase();
 
-  if (segments[0]?.toLowerCase() === prefix) return dispatchApi(request, url, segments.slice(1), method, routed, options);
+  if (segments[0]?.toLowerCase() === prefix)
+    return dispatchApi(request, url, segments.slice(1), method, routed, options);
   if (url.pathname.toLowerCase() === '/runtime/webhooks/eventgrid') {
     if (method !== 'POST') return problem(405, 'Method not allowed', 'The Event Grid webhook accepts POST only.');
     const check = checkKey('system', presentedKey(request.headers, url.searchParams), options.keys);
-    if (check !== 'ok') return problem(401, 'Unauthorized', `The eventgrid_extension system key is ${check} (pass it as ?code=).`);
+    if (check !== 'ok')
+      return problem(401, 'Unauthorized', `The eventgrid_extension system key is ${check} (pass it as ?code=).`);
     const body = await readBody(request);
-    if (body === 'too-large') return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
+    if (body === 'too-large')
+      return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
     return invokeEventGrid({
       catalog: options.catalog,
       runner: options.runner,
       functionName: url.searchParams.get('functionName'),
       headers: request.headers,
       body,
-      log: (message) => options.log({ time: new Date().toISOString(), level: 'warning', category: 'Host.EventGrid', message }),
+      log: (message) =>
+        options.log({ time: new Date().toISOString(), level: 'warning', category: 'Host.EventGrid', message }),
     });
   }
   if (segments[0] === 'admin' && segments[1] === 'functions' && segments.length === 3) {
@@ -85,7 +101,10 @@ async function dispatch(request: IncomingMessage, routed: readonly RoutedFunctio
   if (segments[0] === 'admin' && segments[1] === 'host' && segments[2] === 'status' && method === 'GET') {
     const check = checkKey('admin', presentedKey(request.headers, url.searchParams), options.keys);
     if (check !== 'ok') return problem(401, 'Unauthorized', `The master key is ${check}.`);
-    return { status: 200, jsonBody: { state: 'Running', functions: options.catalog.map((declaration) => declaration.name) } };
+    return {
+      status: 200,
+      jsonBody: { state: 'Running', functions: options.catalog.map((declaration) => declaration.name) },
+    };
   }
   return problem(404, 'Not found', `No route matches ${url.pathname}.`);
 }
@@ -108,11 +127,22 @@ async function dispatchApi(
   const match = matches.find(({ declaration }) => declaration.trigger.methods.some((allowed) => allowed === method));
   if (match === undefined) {
     const allowed = [...new Set(matches.flatMap(({ declaration }) => declaration.trigger.methods))].join(', ');
-    return { ...problem(405, 'Method not allowed', `${method} is not allowed here; use ${allowed}.`), headers: { 'content-type': problemContentType, allow: allowed } };
+    return {
+      ...problem(405, 'Method not allowed', `${method} is not allowed here; use ${allowed}.`),
+      headers: { 'content-type': problemContentType, allow: allowed },
+    };
   }
-  const check = checkKey(match.declaration.trigger.authLevel, presentedKey(request.headers, url.searchParams), options.keys);
+  const check = checkKey(
+    match.declaration.trigger.authLevel,
+    presentedKey(request.headers, url.searchParams),
+    options.keys,
+  );
   if (check !== 'ok') {
-    return problem(401, 'Unauthorized', `A ${match.declaration.trigger.authLevel === 'admin' ? 'master' : 'function'} key is ${check}: send it in the x-functions-key header or the code query parameter.`);
+    return problem(
+      401,
+      'Unauthorized',
+      `A ${match.declaration.trigger.authLevel === 'admin' ? 'master' : 'function'} key is ${check}: send it in the x-functions-key header or the code query parameter.`,
+    );
   }
   const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(request);
   if (body === 'too-large') return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
@@ -123,26 +153,42 @@ async function dispatchApi(
     params: match.params,
     ...(body.length > 0 ? { body: { bytes: body } } : {}),
   });
-  const result = await options.runner.invoke(match.declaration.name, 'httpTrigger', { params: match.params }, (context) =>
-    match.declaration.handler(httpRequest, context),
+  const result = await options.runner.invoke(
+    match.declaration.name,
+    'httpTrigger',
+    { params: match.params },
+    (context) => match.declaration.handler(httpRequest, context),
   );
   return toReply(result);
 }
 
-async function dispatchAdminInvoke(request: IncomingMessage, url: URL, name: string, method: string, options: HttpFrontOptions): Promise<Reply> {
+async function dispatchAdminInvoke(
+  request: IncomingMessage,
+  url: URL,
+  name: string,
+  method: string,
+  options: HttpFrontOptions,
+): Promise<Reply> {
   if (method !== 'POST') return problem(405, 'Method not allowed', 'Use POST to run a function.');
   const check = checkKey('admin', presentedKey(request.headers, url.searchParams), options.keys);
-  if (check !== 'ok') return problem(401, 'Unauthorized', `The master key is ${check}: send it in the x-functions-key header.`);
+  if (check !== 'ok')
+    return problem(401, 'Unauthorized', `The master key is ${check}: send it in the x-functions-key header.`);
   const declaration = options.catalog.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
   if (declaration === undefined) return problem(404, 'Not found', `No function named ${name}.`);
-  if (declaration.trigger.type === 'http') return problem(400, 'Bad request', `${name} is an HTTP function; call its /api route.`);
+  if (declaration.trigger.type === 'http')
+    return problem(400, 'Bad request', `${name} is an HTTP function; call its /api route.`);
   const body = await readBody(request);
   if (body === 'too-large') return problem(413, 'Payload too large', `The body exceeds ${maxRequestBodyBytes} bytes.`);
   let input: string | undefined;
   if (body.length > 0) {
     try {
       const parsed = JSON.parse(body.toString('utf8')) as { input?: unknown };
-      input = typeof parsed.input === 'string' ? parsed.input : parsed.input === undefined ? undefined : JSON.stringify(parsed.input);
+      input =
+        typeof parsed.input === 'string'
+          ? parsed.input
+          : parsed.input === undefined
+            ? undefined
+            : JSON.stringify(parsed.input);
     } catch {
       return problem(400, 'Bad request', 'The body must be JSON like {"input": "..."}.');
     }
@@ -191,7 +237,8 @@ export async function readBody(request: IncomingMessage): Promise<Buffer | 'too-
 }
 
 function toReply(result: unknown): Reply {
-  if (result instanceof HttpResponse) return { status: result.status, headers: result.headers, body: result.body ?? undefined };
+  if (result instanceof HttpResponse)
+    return { status: result.status, headers: result.headers, body: result.body ?? undefined };
   const init = (result ?? {}) as HttpResponseInit;
   return { ...init, status: init.status ?? 200 };
 }

@@ -41,7 +41,10 @@ export interface MessageSettled {
   readonly disposition: 'deleted' | 'retry' | 'poisoned';
 }
 
-export class InvocationRunner extends EventEmitter<{ invocation: [InvocationOutcome]; messageSettled: [MessageSettled] }> {
+export class InvocationRunner extends EventEmitter<{
+  invocation: [InvocationOutcome];
+  messageSettled: [MessageSettled];
+}> {
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly log: HostLogSink) {
@@ -63,18 +66,45 @@ export class InvocationRunner extends EventEmitter<{ invocation: [InvocationOutc
       invocationId,
       functionName,
       triggerMetadata,
-      logHandler: (level, ...args) => this.log({ time: new Date().toISOString(), level, category: `Function.${functionName}`, invocationId, message: formatArgs(args) }),
+      logHandler: (level, ...args) =>
+        this.log({
+          time: new Date().toISOString(),
+          level,
+          category: `Function.${functionName}`,
+          invocationId,
+          message: formatArgs(args),
+        }),
     });
     const started = performance.now();
     const run = (async () => call(context))();
     this.inFlight.add(run);
     try {
       const result = await run;
-      this.emit('invocation', { functionName, invocationId, trigger, succeeded: true, durationMs: performance.now() - started, result });
+      this.emit('invocation', {
+        functionName,
+        invocationId,
+        trigger,
+        succeeded: true,
+        durationMs: performance.now() - started,
+        result,
+      });
       return result;
     } catch (error) {
-      this.log({ time: new Date().toISOString(), level: 'error', category: `Function.${functionName}`, invocationId, message: `Executed with error: ${describe(error)}` });
-      this.emit('invocation', { functionName, invocationId, trigger, succeeded: false, error, durationMs: performance.now() - started });
+      this.log({
+        time: new Date().toISOString(),
+        level: 'error',
+        category: `Function.${functionName}`,
+        invocationId,
+        message: `Executed with error: ${describe(error)}`,
+      });
+      this.emit('invocation', {
+        functionName,
+        invocationId,
+        trigger,
+        succeeded: false,
+        error,
+        durationMs: performance.now() - started,
+      });
       throw error;
     } finally {
       this.inFlight.delete(run);
@@ -88,7 +118,9 @@ export class InvocationRunner extends EventEmitter<{ invocation: [InvocationOutc
 }
 
 function formatArgs(args: readonly unknown[]): string {
-  return args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof Error ? (arg.stack ?? arg.message) : safeJson(arg))).join(' ');
+  return args
+    .map((arg) => (typeof arg === 'string' ? arg : arg instanceof Error ? (arg.stack ?? arg.message) : safeJson(arg)))
+    .join(' ');
 }
 
 function safeJson(value: unknown): string {

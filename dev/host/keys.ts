@@ -15,7 +15,10 @@ export interface HostKeys {
 export type KeyCheck = 'ok' | 'missing' | 'invalid';
 
 /** Presented key: `x-functions-key` header first, then the `code` query parameter, as the host reads them. */
-export function presentedKey(headers: Readonly<Record<string, string | string[] | undefined>>, query: URLSearchParams): string | undefined {
+export function presentedKey(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  query: URLSearchParams,
+): string | undefined {
   const header = headers['x-functions-key'];
   const fromHeader = Array.isArray(header) ? header[0] : header;
   return fromHeader ?? query.get('code') ?? undefined;

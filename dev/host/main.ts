@@ -29,7 +29,15 @@ async function main(): Promise<void> {
   const trustClientPrincipal = process.env[trustClientPrincipalSetting] === 'true';
   // The real host's setting: timer schedule status (and locks) are kept per host id.
   const hostId = process.env.AzureFunctionsWebHost__hostid ?? 'localhost';
-  const host = await startLocalHost({ catalog, env: process.env, keys, port, hostId, queueSettings: queueSettingsFromHostJson(hostJson), trustClientPrincipal });
+  const host = await startLocalHost({
+    catalog,
+    env: process.env,
+    keys,
+    port,
+    hostId,
+    queueSettings: queueSettingsFromHostJson(hostJson),
+    trustClientPrincipal,
+  });
   if (trustClientPrincipal) {
     process.stdout.write(
       `\n*** WARNING: ${trustClientPrincipalSetting}=true — this host trusts x-ms-client-principal headers from ANY caller.\n` +
@@ -44,7 +52,8 @@ async function main(): Promise<void> {
       : `${declaration.trigger.type}`;
     process.stdout.write(`  ${declaration.name}: ${where}\n`);
   }
-  if (keys.generated.length > 0) process.stdout.write(`\nGenerated for this run (not set): ${keys.generated.join(', ')}\n`);
+  if (keys.generated.length > 0)
+    process.stdout.write(`\nGenerated for this run (not set): ${keys.generated.join(', ')}\n`);
   process.stdout.write(`\nHost started on ${host.url}\n`);
   process.send?.({ type: 'ready', url: host.url });
 

@@ -13,11 +13,18 @@ export interface NcrontabSchedule {
 export function parseNcrontab(expression: string): NcrontabSchedule {
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) {
-    throw new Error(`"${expression}" is not NCRONTAB: expected 6 fields {second} {minute} {hour} {day} {month} {day-of-week}`);
+    throw new Error(
+      `"${expression}" is not NCRONTAB: expected 6 fields {second} {minute} {hour} {day} {month} {day-of-week}`,
+    );
   }
   let cron: Cron;
   try {
-    cron = new Cron(fields.join(' '), { paused: true, timezone: 'UTC', domAndDow: true, mode: fields.length === 6 ? '6-part' : '5-part' });
+    cron = new Cron(fields.join(' '), {
+      paused: true,
+      timezone: 'UTC',
+      domAndDow: true,
+      mode: fields.length === 6 ? '6-part' : '5-part',
+    });
   } catch (error) {
     throw new Error(`"${expression}" is not NCRONTAB: ${(error as Error).message}`);
   }
@@ -35,10 +42,15 @@ export function parseNcrontab(expression: string): NcrontabSchedule {
  * Binding expressions as the host resolves them: every `%SETTING%` in a trigger property (a schedule, a queue
  * name) is replaced by that app setting's value; a missing setting is an error naming it.
  */
-export function resolveBindingExpression(text: string, env: Readonly<Record<string, string | undefined>>, what = 'binding'): string {
+export function resolveBindingExpression(
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+  what = 'binding',
+): string {
   return text.replace(/%([^%]+)%/g, (_match, name: string) => {
     const value = env[name];
-    if (value === undefined || value.trim() === '') throw new Error(`${what} refers to app setting ${name}, which is not set`);
+    if (value === undefined || value.trim() === '')
+      throw new Error(`${what} refers to app setting ${name}, which is not set`);
     return value;
   });
 }

@@ -68,7 +68,9 @@ export function startQueueListener(
       queueTrigger: payload,
     };
     try {
-      await runner.invoke(declaration.name, 'queueTrigger', metadata, (context) => declaration.handler(toTriggerValue(payload), context));
+      await runner.invoke(declaration.name, 'queueTrigger', metadata, (context) =>
+        declaration.handler(toTriggerValue(payload), context),
+      );
     } catch (error) {
       await handleFailure(message, error);
       return;
@@ -77,7 +79,10 @@ export function startQueueListener(
       await queue.deleteMessage(message.messageId, message.popReceipt);
       settled(message, 'deleted');
     } catch (storageError) {
-      hostLog('error', `Could not delete message ${message.messageId} after success; it will be delivered again: ${describe(storageError)}`);
+      hostLog(
+        'error',
+        `Could not delete message ${message.messageId} after success; it will be delivered again: ${describe(storageError)}`,
+      );
     }
   }
 
@@ -86,10 +91,18 @@ export function startQueueListener(
       if (message.dequeueCount >= settings.maxDequeueCount) {
         await poisonQueue.sendMessage(message.messageText);
         await queue.deleteMessage(message.messageId, message.popReceipt);
-        hostLog('warning', `Message ${message.messageId} failed ${message.dequeueCount} time(s) and was moved to ${poisonQueue.name}: ${describe(error)}`);
+        hostLog(
+          'warning',
+          `Message ${message.messageId} failed ${message.dequeueCount} time(s) and was moved to ${poisonQueue.name}: ${describe(error)}`,
+        );
         settled(message, 'poisoned');
       } else {
-        await queue.updateMessage(message.messageId, message.popReceipt, undefined, Math.ceil(settings.visibilityTimeoutMs / 1000));
+        await queue.updateMessage(
+          message.messageId,
+          message.popReceipt,
+          undefined,
+          Math.ceil(settings.visibilityTimeoutMs / 1000),
+        );
         settled(message, 'retry');
       }
     } catch (storageError) {
@@ -106,7 +119,10 @@ export function startQueueListener(
       }
       let messages: DequeuedMessageItem[] = [];
       try {
-        const response = await queue.receiveMessages({ numberOfMessages: settings.batchSize, visibilityTimeout: leaseSeconds });
+        const response = await queue.receiveMessages({
+          numberOfMessages: settings.batchSize,
+          visibilityTimeout: leaseSeconds,
+        });
         messages = response.receivedMessageItems;
       } catch (error) {
         hostLog('error', `Polling ${queue.name} failed: ${describe(error)}`);

@@ -35,14 +35,25 @@ const constraints: Record<string, RegExp> = {
 };
 
 export function compileRoute(template: string): CompiledRoute {
-  const segments = template.split('/').filter((segment) => segment !== '').map(parseSegment);
+  const segments = template
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map(parseSegment);
   segments.forEach((segment, index) => {
     if (segment.kind === 'catchAll' && index !== segments.length - 1) {
       throw new Error(`route "${template}": a catch-all parameter must be the last segment`);
     }
   });
   const precedence = segments.map((segment) =>
-    segment.kind === 'literal' ? 1 : segment.kind === 'catchAll' ? 5 : segment.optional ? 4 : segment.constraint ? 2 : 3,
+    segment.kind === 'literal'
+      ? 1
+      : segment.kind === 'catchAll'
+        ? 5
+        : segment.optional
+          ? 4
+          : segment.constraint
+            ? 2
+            : 3,
   );
   return {
     template,
@@ -80,6 +91,9 @@ function parseSegment(raw: string): Segment {
     return { kind: 'literal', text: raw };
   }
   const [, star, name, constraint, optional] = parameter;
-  if (constraint !== undefined && !(constraint in constraints)) throw new Error(`route constraint "${constraint}" is not supported`);
-  return star ? { kind: 'catchAll', name: name! } : { kind: 'parameter', name: name!, optional: optional === '?', constraint };
+  if (constraint !== undefined && !(constraint in constraints))
+    throw new Error(`route constraint "${constraint}" is not supported`);
+  return star
+    ? { kind: 'catchAll', name: name! }
+    : { kind: 'parameter', name: name!, optional: optional === '?', constraint };
 }

@@ -13,7 +13,10 @@ export interface LocalSettings {
 export function readLocalSettings(directory: string): LocalSettings {
   const file = join(directory, 'local.settings.json');
   if (!existsSync(file)) return { values: {}, localHttpPort: undefined };
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown>; Host?: { LocalHttpPort?: unknown } };
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as {
+    Values?: Record<string, unknown>;
+    Host?: { LocalHttpPort?: unknown };
+  };
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed.Values ?? {})) {
     if (typeof value !== 'string') throw new Error(`local.settings.json: Values.${name} must be a string`);

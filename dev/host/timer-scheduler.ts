@@ -34,10 +34,16 @@ const pastDueToleranceMs = 1_000;
  * Schedules one timer function. The schedule status is kept in blob storage like the real host's, so a run
  * missed while the host was down fires once at start-up with `isPastDue: true`.
  */
-export async function startTimer(declaration: TimerFunction, expression: string, options: TimerSchedulerOptions): Promise<RunningTimer> {
+export async function startTimer(
+  declaration: TimerFunction,
+  expression: string,
+  options: TimerSchedulerOptions,
+): Promise<RunningTimer> {
   const schedule = parseNcrontab(expression);
   const now = options.now ?? (() => new Date());
-  const blob = options.statusContainer.getBlockBlobClient(`timers/${options.hostId}/${declaration.name.toLowerCase()}/status`);
+  const blob = options.statusContainer.getBlockBlobClient(
+    `timers/${options.hostId}/${declaration.name.toLowerCase()}/status`,
+  );
   let handle: NodeJS.Timeout | undefined;
   let stopped = false;
   let status = await readStatus(blob);
@@ -47,12 +53,23 @@ export async function startTimer(declaration: TimerFunction, expression: string,
     const timer: Timer = {
       isPastDue,
       schedule: { adjustForDST: true },
-      scheduleStatus: { last: status?.Last ?? new Date(0).toISOString(), next: next.toISOString(), lastUpdated: status?.LastUpdated ?? new Date(0).toISOString() },
+      scheduleStatus: {
+        last: status?.Last ?? new Date(0).toISOString(),
+        next: next.toISOString(),
+        lastUpdated: status?.LastUpdated ?? new Date(0).toISOString(),
+      },
     };
     try {
-      await options.runner.invoke(declaration.name, 'timerTrigger', { timer }, (context) => declaration.handler(timer, context));
+      await options.runner.invoke(declaration.name, 'timerTrigger', { timer }, (context) =>
+        declaration.handler(timer, context),
+      );
     } catch (error) {
-      options.log({ time: now().toISOString(), level: 'error', category: `Host.Timer.${declaration.name}`, message: `run failed: ${describe(error)}` });
+      options.log({
+        time: now().toISOString(),
+        level: 'error',
+        category: `Host.Timer.${declaration.name}`,
+        message: `run failed: ${describe(error)}`,
+      });
     }
     status = { Last: (scheduled ?? now()).toISOString(), Next: next.toISOString(), LastUpdated: now().toISOString() };
     await writeStatus(blob, status).catch(() => undefined);
@@ -62,11 +79,14 @@ export async function startTimer(declaration: TimerFunction, expression: string,
     if (stopped) return;
     const due = schedule.next(now());
     const wait = Math.max(0, due.getTime() - now().getTime());
-    handle = setTimeout(() => {
-      if (wait > maxTimeoutMs || now() < due) return arm();
-      const late = now().getTime() - due.getTime() > pastDueToleranceMs;
-      void run(late, due).finally(arm);
-    }, Math.min(wait, maxTimeoutMs));
+    handle = setTimeout(
+      () => {
+        if (wait > maxTimeoutMs || now() < due) return arm();
+        const late = now().getTime() - due.getTime() > pastDueToleranceMs;
+        void run(late, due).finally(arm);
+      },
+      Math.min(wait, maxTimeoutMs),
+    );
   };
 
   if (status !== undefined && new Date(status.Next) < now()) {
@@ -74,7 +94,11 @@ export async function startTimer(declaration: TimerFunction, expression: string,
   } else if (declaration.trigger.runOnStartup === true) {
     await run(false, undefined);
   } else if (status === undefined) {
-    status = { Last: new Date(0).toISOString(), Next: schedule.next(now()).toISOString(), LastUpdated: now().toISOString() };
+    status = {
+      Last: new Date(0).toISOString(),
+      Next: schedule.next(now()).toISOString(),
+      LastUpdated: now().toISOString(),
+    };
     await writeStatus(blob, status).catch(() => undefined);
   }
   arm();
@@ -87,7 +111,9 @@ export async function startTimer(declaration: TimerFunction, expression: string,
   };
 }
 
-async function readStatus(blob: ReturnType<ContainerClient['getBlockBlobClient']>): Promise<ScheduleStatus | undefined> {
+async function readStatus(
+  blob: ReturnType<ContainerClient['getBlockBlobClient']>,
+): Promise<ScheduleStatus | undefined> {
   try {
     const content = await blob.downloadToBuffer();
     return JSON.parse(content.toString('utf8')) as ScheduleStatus;
@@ -96,7 +122,10 @@ async function readStatus(blob: ReturnType<ContainerClient['getBlockBlobClient']
   }
 }
 
-async function writeStatus(blob: ReturnType<ContainerClient['getBlockBlobClient']>, status: ScheduleStatus): Promise<void> {
+async function writeStatus(
+  blob: ReturnType<ContainerClient['getBlockBlobClient']>,
+  status: ScheduleStatus,
+): Promise<void> {
   const body = JSON.stringify(status);
   await blob.upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
 }

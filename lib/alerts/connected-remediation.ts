@@ -2,7 +2,8 @@
  * What to do about an unhealthy connected registry, from the connected-registry troubleshooting guide (seed 001).
  * Used by the connected-registry audit for its alerts and report; the placeholders are filled with real names.
  */
-export type ConnectedRegistryProblem = 'neverActivated' | 'offline' | 'stale' | 'unhealthy' | 'alreadyActivated' | 'unauthorized' | 'storage';
+export type ConnectedRegistryProblem =
+  'neverActivated' | 'offline' | 'stale' | 'unhealthy' | 'alreadyActivated' | 'unauthorized' | 'storage';
 
 export interface ConnectedRegistryNames {
   readonly registry: string;

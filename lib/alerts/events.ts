@@ -56,7 +56,8 @@ const outboxPayload = z.looseObject({
 /** Reads an outbox payload; undefined (with the reason) when it is not an event this version knows. */
 export function toAlertEvent(payload: unknown): { event: AlertEvent } | { reason: string } {
   const parsed = outboxPayload.safeParse(payload);
-  if (!parsed.success) return { reason: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') };
+  if (!parsed.success)
+    return { reason: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') };
   const raw = parsed.data;
   const event: AlertEvent = {
     id: raw.id,

@@ -8,7 +8,10 @@ import { deliveryStatuses } from './store.js';
 const listQuery = z
   .object({
     status: z.enum(deliveryStatuses).optional(),
-    channel: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).optional(),
+    channel: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,64}$/)
+      .optional(),
     pageSize: z.coerce.number().int().min(1).max(1_000).default(100),
     continuationToken: z.string().max(2_048).optional(),
   })
@@ -20,8 +23,17 @@ export const alertHttp = {
     respond(context, async () => {
       requirePrincipal(request, 'Streaming.Read');
       const query = parseParts(queryObject(request), listQuery, 'query');
-      const filter = { ...(query.status ? { status: query.status } : {}), ...(query.channel ? { channel: query.channel } : {}) };
-      return { status: 200, jsonBody: await alerts.list(filter, { pageSize: query.pageSize, ...(query.continuationToken ? { continuationToken: query.continuationToken } : {}) }) };
+      const filter = {
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.channel ? { channel: query.channel } : {}),
+      };
+      return {
+        status: 200,
+        jsonBody: await alerts.list(filter, {
+          pageSize: query.pageSize,
+          ...(query.continuationToken ? { continuationToken: query.continuationToken } : {}),
+        }),
+      };
     }),
   resend: (request: HttpRequest, context: InvocationContext, alerts: AlertService): Promise<HttpResponseInit> =>
     respond(context, async () => {

@@ -44,14 +44,24 @@ export interface WebhookBody {
   readonly remediation?: string;
   readonly links: ReadonlyArray<{ readonly title: string; readonly url: string }>;
   /** For `alerts.summary`: the events it stands for (capped; `omitted` counts the rest). */
-  readonly events?: ReadonlyArray<{ readonly type: AlertEventType; readonly repository?: string; readonly digest?: string; readonly errorCode?: string; readonly time: string }>;
+  readonly events?: ReadonlyArray<{
+    readonly type: AlertEventType;
+    readonly repository?: string;
+    readonly digest?: string;
+    readonly errorCode?: string;
+    readonly time: string;
+  }>;
   readonly omitted?: number;
 }
 
 /** The Teams Workflows envelope around an Adaptive Card 1.4. */
 export interface TeamsMessage {
   readonly type: 'message';
-  readonly attachments: ReadonlyArray<{ readonly contentType: 'application/vnd.microsoft.card.adaptive'; readonly contentUrl: null; readonly content: AdaptiveCard }>;
+  readonly attachments: ReadonlyArray<{
+    readonly contentType: 'application/vnd.microsoft.card.adaptive';
+    readonly contentUrl: null;
+    readonly content: AdaptiveCard;
+  }>;
 }
 
 export interface AdaptiveCard {

@@ -22,11 +22,21 @@ export interface Summary {
 export const maxTeamsBytes = 27 * 1024;
 const maxListed = 50;
 
-export function linksFor(event: Pick<AlertEvent, 'registry' | 'repository' | 'digest'>, context: LinkContext): Array<{ title: string; url: string }> {
+export function linksFor(
+  event: Pick<AlertEvent, 'registry' | 'repository' | 'digest'>,
+  context: LinkContext,
+): Array<{ title: string; url: string }> {
   const links: Array<{ title: string; url: string }> = [];
-  if (context.registryResourceId) links.push({ title: 'Open the registry in the Azure portal', url: `https://portal.azure.com/#@/resource${context.registryResourceId}/repositories` });
+  if (context.registryResourceId)
+    links.push({
+      title: 'Open the registry in the Azure portal',
+      url: `https://portal.azure.com/#@/resource${context.registryResourceId}/repositories`,
+    });
   if (context.appBaseUrl && event.repository && event.digest) {
-    links.push({ title: 'Open the conversion record', url: `${context.appBaseUrl}/api/registries/${encodeURIComponent(event.registry)}/conversions/${event.digest}?repository=${encodeURIComponent(event.repository)}` });
+    links.push({
+      title: 'Open the conversion record',
+      url: `${context.appBaseUrl}/api/registries/${encodeURIComponent(event.registry)}/conversions/${event.digest}?repository=${encodeURIComponent(event.repository)}`,
+    });
   }
   return links;
 }
@@ -58,7 +68,13 @@ export function summaryWebhookBody(deliveryId: string, summary: Summary, context
     message: summaryTitle(summary),
     ...(listed[0]?.remediation ? { remediation: listed[0].remediation } : {}),
     links: linksFor({ registry: summary.registry }, context),
-    events: listed.map((event) => ({ type: event.type, time: event.time, ...(event.repository ? { repository: event.repository } : {}), ...(event.digest ? { digest: event.digest } : {}), ...(event.errorCode ? { errorCode: event.errorCode } : {}) })),
+    events: listed.map((event) => ({
+      type: event.type,
+      time: event.time,
+      ...(event.repository ? { repository: event.repository } : {}),
+      ...(event.digest ? { digest: event.digest } : {}),
+      ...(event.errorCode ? { errorCode: event.errorCode } : {}),
+    })),
     omitted: summary.omitted + Math.max(0, summary.events.length - maxListed),
   };
 }
@@ -75,30 +91,64 @@ export function teamsMessage(event: AlertEvent, context: LinkContext): TeamsMess
     ...Object.entries(event.facts ?? {}),
   ].filter((fact): fact is [string, string] => fact[1] !== undefined);
   const body: Array<Record<string, unknown>> = [
-    { type: 'TextBlock', text: titleOf(event), weight: 'Bolder', size: 'Medium', wrap: true, color: event.severity === 'error' ? 'Attention' : event.severity === 'warning' ? 'Warning' : 'Good' },
+    {
+      type: 'TextBlock',
+      text: titleOf(event),
+      weight: 'Bolder',
+      size: 'Medium',
+      wrap: true,
+      color: event.severity === 'error' ? 'Attention' : event.severity === 'warning' ? 'Warning' : 'Good',
+    },
     { type: 'TextBlock', text: truncate(event.message, 2_000), wrap: true },
     { type: 'FactSet', facts: facts.map(([title, value]) => ({ title, value: truncate(value, 300) })) },
   ];
   if (event.remediation) {
-    body.push({ type: 'TextBlock', text: 'What to do', weight: 'Bolder', spacing: 'Medium', wrap: true }, { type: 'TextBlock', text: truncate(event.remediation, 4_000), wrap: true });
+    body.push(
+      { type: 'TextBlock', text: 'What to do', weight: 'Bolder', spacing: 'Medium', wrap: true },
+      { type: 'TextBlock', text: truncate(event.remediation, 4_000), wrap: true },
+    );
   }
   return envelope(body, linksFor(event, context));
 }
 
 export function summaryTeamsMessage(summary: Summary, context: LinkContext): TeamsMessage {
-  const lines = summary.events.slice(0, maxListed).map((event) => `- ${event.repository ?? ''}${event.digest ? `@${event.digest.slice(7, 19)}` : ''}${event.errorCode ? ` — ${event.errorCode}` : ''}`);
+  const lines = summary.events
+    .slice(0, maxListed)
+    .map(
+      (event) =>
+        `- ${event.repository ?? ''}${event.digest ? `@${event.digest.slice(7, 19)}` : ''}${event.errorCode ? ` — ${event.errorCode}` : ''}`,
+    );
   const omitted = summary.omitted + Math.max(0, summary.events.length - maxListed);
   const body: Array<Record<string, unknown>> = [
-    { type: 'TextBlock', text: summaryTitle(summary), weight: 'Bolder', size: 'Medium', wrap: true, color: 'Attention' },
-    { type: 'TextBlock', text: lines.join('\n') + (omitted > 0 ? `\n- … and ${omitted} more (GET /api/alerts lists them all)` : ''), wrap: true },
+    {
+      type: 'TextBlock',
+      text: summaryTitle(summary),
+      weight: 'Bolder',
+      size: 'Medium',
+      wrap: true,
+      color: 'Attention',
+    },
+    {
+      type: 'TextBlock',
+      text: lines.join('\n') + (omitted > 0 ? `\n- … and ${omitted} more (GET /api/alerts lists them all)` : ''),
+      wrap: true,
+    },
   ];
   const remediation = summary.events[0]?.remediation;
-  if (remediation) body.push({ type: 'TextBlock', text: 'What to do', weight: 'Bolder', wrap: true }, { type: 'TextBlock', text: truncate(remediation, 2_000), wrap: true });
+  if (remediation)
+    body.push(
+      { type: 'TextBlock', text: 'What to do', weight: 'Bolder', wrap: true },
+      { type: 'TextBlock', text: truncate(remediation, 2_000), wrap: true },
+    );
   let message = envelope(body, linksFor({ registry: summary.registry }, context));
   // Long repository names can still push a 50-line list over Teams' limit: drop lines until it fits.
   while (Buffer.byteLength(JSON.stringify(message)) > maxTeamsBytes && lines.length > 1) {
     lines.splice(Math.floor(lines.length / 2));
-    body[1] = { type: 'TextBlock', text: `${lines.join('\n')}\n- … and more (GET /api/alerts lists them all)`, wrap: true };
+    body[1] = {
+      type: 'TextBlock',
+      text: `${lines.join('\n')}\n- … and more (GET /api/alerts lists them all)`,
+      wrap: true,
+    };
     message = envelope(body, linksFor({ registry: summary.registry }, context));
   }
   return message;
@@ -110,9 +160,14 @@ function envelope(body: Array<Record<string, unknown>>, links: Array<{ title: st
     type: 'AdaptiveCard',
     version: '1.4',
     body,
-    ...(links.length > 0 ? { actions: links.map((link) => ({ type: 'Action.OpenUrl' as const, title: link.title, url: link.url })) } : {}),
+    ...(links.length > 0
+      ? { actions: links.map((link) => ({ type: 'Action.OpenUrl' as const, title: link.title, url: link.url })) }
+      : {}),
   };
-  return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }] };
+  return {
+    type: 'message',
+    attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }],
+  };
 }
 
 const titles: Record<AlertEvent['type'], string> = {

@@ -32,20 +32,31 @@ export function httpSender(options: { timeoutMs?: number; ca?: string } = {}): A
           target,
           {
             method: 'POST',
-            headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers },
+            headers: {
+              'content-type': 'application/json; charset=utf-8',
+              'content-length': Buffer.byteLength(body),
+              ...headers,
+            },
             timeout: timeoutMs,
             ...(options.ca ? { ca: options.ca } : {}),
           },
           (response) => {
             response.resume();
             response.on('end', () => {
-              const retryAfter = parseRetryAfter(typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : null);
-              resolve({ status: response.statusCode ?? 0, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) });
+              const retryAfter = parseRetryAfter(
+                typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : null,
+              );
+              resolve({
+                status: response.statusCode ?? 0,
+                ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+              });
             });
           },
         );
         request.on('timeout', () => request.destroy(new Error('timed out')));
-        request.on('error', (error: NodeJS.ErrnoException) => resolve({ status: 0, error: error.code ?? error.message }));
+        request.on('error', (error: NodeJS.ErrnoException) =>
+          resolve({ status: 0, error: error.code ?? error.message }),
+        );
         request.end(body);
       }),
   };
@@ -54,7 +65,11 @@ export function httpSender(options: { timeoutMs?: number; ca?: string } = {}): A
 /** Standard Webhooks headers (webhook-id stays the same across retries; the timestamp is this attempt's). */
 export function signWebhook(secret: string, id: string, body: string, now: Date): Record<string, string> {
   const signature = new Webhook(secret).sign(id, now, body);
-  return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': signature };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+    'webhook-signature': signature,
+  };
 }
 
 export function parseRetryAfter(header: string | null): number | undefined {

@@ -7,7 +7,14 @@ import type { Logger } from '../logging.js';
 import type { PolicySource } from '../policy/model.js';
 import type { TableOutbox } from '../storage/outbox.js';
 import { toAlertEvent, type AlertEvent } from './events.js';
-import { summaryTeamsMessage, summaryWebhookBody, teamsMessage, webhookBody, type LinkContext, type Summary } from './render.js';
+import {
+  summaryTeamsMessage,
+  summaryWebhookBody,
+  teamsMessage,
+  webhookBody,
+  type LinkContext,
+  type Summary,
+} from './render.js';
 import { routeAlert } from './routing.js';
 import { signWebhook, type AlertSender } from './sender.js';
 import { deliveryKey, type Delivery, type DeliveryStatus, type TableAlertStore } from './store.js';
@@ -15,7 +22,14 @@ import { logMetrics } from '../telemetry/metrics.js';
 
 export const alertMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('dispatch'), registry: tableKeyText(1, 64), eventId: tableKeyText(1, 1_024) }).strict(),
-  z.object({ kind: z.literal('deliver'), channel: tableKeyText(1, 64), key: z.string().regex(/^[a-f0-9]{32}$/), token: z.string().min(1).max(64) }).strict(),
+  z
+    .object({
+      kind: z.literal('deliver'),
+      channel: tableKeyText(1, 64),
+      key: z.string().regex(/^[a-f0-9]{32}$/),
+      token: z.string().min(1).max(64),
+    })
+    .strict(),
 ]);
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
 
@@ -59,7 +73,9 @@ export class AlertService {
   async handle(raw: unknown, log: Logger): Promise<void> {
     const parsed = alertMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      log.warn(`alert message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      log.warn(
+        `alert message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      );
       return;
     }
     if (parsed.data.kind === 'dispatch') await this.dispatch(parsed.data.registry, parsed.data.eventId, log);
@@ -74,7 +90,10 @@ export class AlertService {
     }
     // A redelivered message after the first dispatch finished: nothing left to do.
     if (row.value.delivery !== 'pending') {
-      log.info(`alert message dropped: outbox event ${eventId} of ${registry} is already ${row.value.delivery}`, { registry, eventId });
+      log.info(`alert message dropped: outbox event ${eventId} of ${registry} is already ${row.value.delivery}`, {
+        registry,
+        eventId,
+      });
       return;
     }
     const parsed = toAlertEvent(row.value.payload);
@@ -84,8 +103,11 @@ export class AlertService {
       return;
     }
     const event = parsed.event;
-    const policy = event.repository ? (await this.deps.policies.policyFor(event.registry, event.repository)).policy : undefined;
-    for (const channel of routeAlert(event, this.deps.settings.channels, policy)) await this.dispatchTo(channel, event, log);
+    const policy = event.repository
+      ? (await this.deps.policies.policyFor(event.registry, event.repository)).policy
+      : undefined;
+    for (const channel of routeAlert(event, this.deps.settings.channels, policy))
+      await this.dispatchTo(channel, event, log);
     await this.deps.outbox.mark(row.value, row.etag, 'dispatched');
   }
 
@@ -120,10 +142,16 @@ export class AlertService {
       return;
     }
     const settle = async (status: DeliveryStatus, note: string): Promise<void> => {
-      await this.deps.store.replaceDelivery({ ...delivery, status, note, token: undefined, nextAttemptAt: undefined }, etag);
+      await this.deps.store.replaceDelivery(
+        { ...delivery, status, note, token: undefined, nextAttemptAt: undefined },
+        etag,
+      );
     };
     const { dedupWindowSeconds, burstWindowSeconds, burstThreshold } = this.deps.settings;
-    if (dedupWindowSeconds > 0 && (await this.deps.store.seenRecently(channel.name, identityOf(event), now.getTime(), dedupWindowSeconds * 1000))) {
+    if (
+      dedupWindowSeconds > 0 &&
+      (await this.deps.store.seenRecently(channel.name, identityOf(event), now.getTime(), dedupWindowSeconds * 1000))
+    ) {
       await settle('suppressed', `the same ${event.type} was alerted on ${channel.name} within ${dedupWindowSeconds}s`);
       return;
     }
@@ -140,7 +168,12 @@ export class AlertService {
   }
 
   /** The summary of a window is one delivery with a deterministic id, sent when the window closes. */
-  private async scheduleSummary(channel: ChannelSettings, event: AlertEvent, window: string, closesAt: number): Promise<void> {
+  private async scheduleSummary(
+    channel: ChannelSettings,
+    event: AlertEvent,
+    window: string,
+    closesAt: number,
+  ): Promise<void> {
     const now = this.deps.clock.now();
     const key = deliveryKey('summary', channel.name, window);
     const token = randomUUID();
@@ -160,7 +193,11 @@ export class AlertService {
       updatedAt: now.toISOString(),
       window,
     });
-    if (created !== undefined) await this.deps.queue.send({ kind: 'deliver', channel: channel.name, key, token }, Math.max(0, (closesAt - now.getTime()) / 1000));
+    if (created !== undefined)
+      await this.deps.queue.send(
+        { kind: 'deliver', channel: channel.name, key, token },
+        Math.max(0, (closesAt - now.getTime()) / 1000),
+      );
   }
 
   async deliver(channelName: string, key: string, token: string, log: Logger): Promise<void> {
@@ -171,53 +208,129 @@ export class AlertService {
     }
     // Another attempt owns it (newer token) or it is settled: a duplicate or stale message.
     if (current.value.status !== 'pending' || current.value.token !== token) {
-      log.info(`alert message dropped: delivery ${key} on ${channelName} is ${current.value.status === 'pending' ? 'owned by a newer message' : current.value.status}`, { channel: channelName, key });
+      log.info(
+        `alert message dropped: delivery ${key} on ${channelName} is ${current.value.status === 'pending' ? 'owned by a newer message' : current.value.status}`,
+        { channel: channelName, key },
+      );
       return;
     }
     const delivery = current.value;
     const channel = this.deps.settings.channels.find((candidate) => candidate.name === channelName);
     const target = this.deps.settings.channelSecrets.get(channelName);
     if (channel === undefined || target === undefined) {
-      await this.deps.store.replaceDelivery({ ...delivery, status: 'failed', note: `channel ${channelName} is no longer configured`, updatedAt: this.now() }, current.etag);
+      await this.deps.store.replaceDelivery(
+        {
+          ...delivery,
+          status: 'failed',
+          note: `channel ${channelName} is no longer configured`,
+          updatedAt: this.now(),
+        },
+        current.etag,
+      );
       return;
     }
     const waitMs = this.takeToken(channel);
-    if (waitMs > 0) return this.retryLater(current.value, current.etag, Math.ceil(waitMs / 1000), undefined, 'rate limited', false);
+    if (waitMs > 0)
+      return this.retryLater(current.value, current.etag, Math.ceil(waitMs / 1000), undefined, 'rate limited', false);
     const body = await this.render(channel, delivery);
     if (body === undefined) {
-      await this.deps.store.replaceDelivery({ ...delivery, status: 'failed', note: 'nothing to send (the burst window is gone)', updatedAt: this.now() }, current.etag);
+      await this.deps.store.replaceDelivery(
+        { ...delivery, status: 'failed', note: 'nothing to send (the burst window is gone)', updatedAt: this.now() },
+        current.etag,
+      );
       return;
     }
     if (this.deps.settings.dryRun) {
       log.info(`alert ${delivery.id} (dry run, not sent to ${channel.name}): ${body}`);
-      await this.deps.store.replaceDelivery({ ...delivery, status: 'dry-run', token: undefined, updatedAt: this.now() }, current.etag);
+      await this.deps.store.replaceDelivery(
+        { ...delivery, status: 'dry-run', token: undefined, updatedAt: this.now() },
+        current.etag,
+      );
       return;
     }
-    const headers = channel.kind === 'webhook' && target.secret ? signWebhook(target.secret, delivery.id, body, this.deps.clock.now()) : {};
+    const headers =
+      channel.kind === 'webhook' && target.secret
+        ? signWebhook(target.secret, delivery.id, body, this.deps.clock.now())
+        : {};
     const result = await this.deps.sender.send({ url: target.url, body, headers });
     if (result.status >= 200 && result.status < 300) {
-      await this.deps.store.replaceDelivery({ ...delivery, status: 'delivered', attempts: delivery.attempts + 1, lastStatus: result.status, deliveredAt: this.now(), token: undefined, nextAttemptAt: undefined, updatedAt: this.now() }, current.etag);
+      await this.deps.store.replaceDelivery(
+        {
+          ...delivery,
+          status: 'delivered',
+          attempts: delivery.attempts + 1,
+          lastStatus: result.status,
+          deliveredAt: this.now(),
+          token: undefined,
+          nextAttemptAt: undefined,
+          updatedAt: this.now(),
+        },
+        current.etag,
+      );
       log.info(`alert ${delivery.id} delivered to ${channel.name} (${result.status})`);
-      logMetrics(log).count('alert.delivery', { channel: channel.name, type: delivery.type, outcome: 'delivered', status: result.status });
+      logMetrics(log).count('alert.delivery', {
+        channel: channel.name,
+        type: delivery.type,
+        outcome: 'delivered',
+        status: result.status,
+      });
       return;
     }
     const outcome = result.status === 0 ? (result.error ?? 'no answer') : `HTTP ${result.status}`;
-    const hint = channel.kind === 'teams' && result.status === 400 ? ' (is this a Teams Workflows webhook URL? Office 365 connector URLs are retired)' : '';
+    const hint =
+      channel.kind === 'teams' && result.status === 400
+        ? ' (is this a Teams Workflows webhook URL? Office 365 connector URLs are retired)'
+        : '';
     if (result.status === 410 || result.status === 404 || delivery.attempts + 1 >= this.deps.settings.maxAttempts) {
-      await this.deps.store.replaceDelivery({ ...delivery, status: 'failed', attempts: delivery.attempts + 1, lastStatus: result.status, note: `${outcome}${hint}`, token: undefined, nextAttemptAt: undefined, updatedAt: this.now() }, current.etag);
-      log.error(`alert ${delivery.id} to ${channel.name} failed after ${delivery.attempts + 1} attempt(s): ${outcome}${hint}; kept, re-send with POST /api/alerts/${delivery.id}/resend`);
-      logMetrics(log).count('alert.delivery', { channel: channel.name, type: delivery.type, outcome: 'failed', status: result.status });
+      await this.deps.store.replaceDelivery(
+        {
+          ...delivery,
+          status: 'failed',
+          attempts: delivery.attempts + 1,
+          lastStatus: result.status,
+          note: `${outcome}${hint}`,
+          token: undefined,
+          nextAttemptAt: undefined,
+          updatedAt: this.now(),
+        },
+        current.etag,
+      );
+      log.error(
+        `alert ${delivery.id} to ${channel.name} failed after ${delivery.attempts + 1} attempt(s): ${outcome}${hint}; kept, re-send with POST /api/alerts/${delivery.id}/resend`,
+      );
+      logMetrics(log).count('alert.delivery', {
+        channel: channel.name,
+        type: delivery.type,
+        outcome: 'failed',
+        status: result.status,
+      });
       return;
     }
     log.warn(`alert ${delivery.id} to ${channel.name}: ${outcome}${hint}; retrying`);
-    logMetrics(log).count('alert.delivery', { channel: channel.name, type: delivery.type, outcome: 'retry', status: result.status });
+    logMetrics(log).count('alert.delivery', {
+      channel: channel.name,
+      type: delivery.type,
+      outcome: 'retry',
+      status: result.status,
+    });
     await this.retryLater(delivery, current.etag, undefined, result, outcome, true);
   }
 
-  private async retryLater(delivery: Delivery, etag: string, delaySeconds: number | undefined, result: { status: number; retryAfterMs?: number } | undefined, note: string, countAttempt: boolean): Promise<void> {
+  private async retryLater(
+    delivery: Delivery,
+    etag: string,
+    delaySeconds: number | undefined,
+    result: { status: number; retryAfterMs?: number } | undefined,
+    note: string,
+    countAttempt: boolean,
+  ): Promise<void> {
     const attempts = delivery.attempts + (countAttempt ? 1 : 0);
     const backoff = retrySchedule[Math.min(attempts - 1, retrySchedule.length - 1)] ?? 10;
-    const delay = delaySeconds ?? (result?.retryAfterMs !== undefined ? Math.ceil(result.retryAfterMs / 1000) : Math.max(1, Math.round(backoff * (0.8 + 0.4 * this.random()))));
+    const delay =
+      delaySeconds ??
+      (result?.retryAfterMs !== undefined
+        ? Math.ceil(result.retryAfterMs / 1000)
+        : Math.max(1, Math.round(backoff * (0.8 + 0.4 * this.random()))));
     const token = randomUUID();
     const next: Delivery = {
       ...delivery,
@@ -235,15 +348,30 @@ export class AlertService {
   private async render(channel: ChannelSettings, delivery: Delivery): Promise<string | undefined> {
     const context = this.deps.links(delivery.registry);
     if (delivery.kind === 'event' && delivery.event) {
-      return JSON.stringify(channel.kind === 'teams' ? teamsMessage(delivery.event, context) : webhookBody(delivery.id, delivery.event, context));
+      return JSON.stringify(
+        channel.kind === 'teams'
+          ? teamsMessage(delivery.event, context)
+          : webhookBody(delivery.id, delivery.event, context),
+      );
     }
     if (delivery.window === undefined) return undefined;
     const window = await this.deps.store.getWindow(channel.name, delivery.window);
     if (window === undefined) return undefined;
     const threshold = this.deps.settings.burstThreshold;
     // The first `threshold` events of the window went out on their own; the summary stands for the rest.
-    const summary: Summary = { id: delivery.id, type: window.events[0]?.type ?? 'alerts.summary', registry: delivery.registry, time: this.now(), events: window.events.slice(threshold), omitted: window.omitted };
-    return JSON.stringify(channel.kind === 'teams' ? summaryTeamsMessage(summary, context) : summaryWebhookBody(delivery.id, summary, context));
+    const summary: Summary = {
+      id: delivery.id,
+      type: window.events[0]?.type ?? 'alerts.summary',
+      registry: delivery.registry,
+      time: this.now(),
+      events: window.events.slice(threshold),
+      omitted: window.omitted,
+    };
+    return JSON.stringify(
+      channel.kind === 'teams'
+        ? summaryTeamsMessage(summary, context)
+        : summaryWebhookBody(delivery.id, summary, context),
+    );
   }
 
   /** Per-channel token bucket (per instance): ratePerMinute tokens, refilled continuously. */
@@ -273,29 +401,49 @@ export class AlertService {
     for await (const { value, etag } of this.deps.store.pendingDeliveries()) {
       if (value.nextAttemptAt !== undefined && Date.parse(value.nextAttemptAt) > now - graceSeconds * 1000) continue;
       const token = randomUUID();
-      if ((await this.deps.store.replaceDelivery({ ...value, token, updatedAt: this.now() }, etag)) === undefined) continue;
+      if ((await this.deps.store.replaceDelivery({ ...value, token, updatedAt: this.now() }, etag)) === undefined)
+        continue;
       await this.deps.queue.send({ kind: 'deliver', channel: value.channel, key: value.key, token }, 0);
       redriven++;
     }
     const pruned = await this.deps.outbox.prune(new Date(now - 7 * 86_400_000));
-    if (dispatched + redriven > 0) log.warn(`alert relay: ${dispatched} outbox event(s) dispatched, ${redriven} delivery(ies) re-driven`);
+    if (dispatched + redriven > 0)
+      log.warn(`alert relay: ${dispatched} outbox event(s) dispatched, ${redriven} delivery(ies) re-driven`);
     return { dispatched, redriven, pruned };
   }
 
-  async list(filter: { status?: DeliveryStatus; channel?: string }, page: { pageSize: number; continuationToken?: string }) {
+  async list(
+    filter: { status?: DeliveryStatus; channel?: string },
+    page: { pageSize: number; continuationToken?: string },
+  ) {
     const result = await this.deps.store.listDeliveries(filter, page);
-    return { items: result.items.map(view), ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}) };
+    return {
+      items: result.items.map(view),
+      ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}),
+    };
   }
 
   /** Sends a failed (or any finished) delivery again, with fresh attempts. */
   async resend(id: string, log: Logger): Promise<ReturnType<typeof view>> {
     const match = /^([a-zA-Z0-9_-]{1,64})\.([a-f0-9]{32})$/.exec(id);
-    if (!match) throw new ValidationError(`"${id.slice(0, 100)}" is not an alert id.`, [{ field: 'params.id', reason: 'expected {channel}.{32 hex}' }]);
+    if (!match)
+      throw new ValidationError(`"${id.slice(0, 100)}" is not an alert id.`, [
+        { field: 'params.id', reason: 'expected {channel}.{32 hex}' },
+      ]);
     const current = await this.deps.store.getDelivery(match[1]!, match[2]!);
     if (current === undefined) throw new NotFoundError(`No alert ${id}.`);
     const token = randomUUID();
-    const next: Delivery = { ...current.value, status: 'pending', attempts: 0, token, nextAttemptAt: this.now(), note: 're-sent by request', updatedAt: this.now() };
-    if ((await this.deps.store.replaceDelivery(next, current.etag)) === undefined) throw new ValidationError(`Alert ${id} changed meanwhile; try again.`);
+    const next: Delivery = {
+      ...current.value,
+      status: 'pending',
+      attempts: 0,
+      token,
+      nextAttemptAt: this.now(),
+      note: 're-sent by request',
+      updatedAt: this.now(),
+    };
+    if ((await this.deps.store.replaceDelivery(next, current.etag)) === undefined)
+      throw new ValidationError(`Alert ${id} changed meanwhile; try again.`);
     await this.deps.queue.send({ kind: 'deliver', channel: next.channel, key: next.key, token }, 0);
     log.info(`alert ${id} re-sent by request`);
     return view(next);
@@ -314,6 +462,11 @@ function view(delivery: Delivery) {
 
 /** Events are "the same" when they are about the same thing: type, registry, repository and digest. */
 function identityOf(event: AlertEvent): string {
-  return [event.type, event.registry, event.repository ?? '', event.digest ?? '', event.type.startsWith('connectedRegistry') ? JSON.stringify(event.facts ?? {}) : ''].join('|');
+  return [
+    event.type,
+    event.registry,
+    event.repository ?? '',
+    event.digest ?? '',
+    event.type.startsWith('connectedRegistry') ? JSON.stringify(event.facts ?? {}) : '',
+  ].join('|');
 }
-

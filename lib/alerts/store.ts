@@ -88,10 +88,19 @@ export class TableAlertStore {
     }
   }
 
-  async listDeliveries(filter: { status?: DeliveryStatus; channel?: string }, page: { pageSize: number; continuationToken?: string }): Promise<{ items: Delivery[]; continuationToken?: string }> {
-    const clauses = [filter.channel ? odata`PartitionKey eq ${`d:${filter.channel}`}` : odata`PartitionKey ge ${'d:'} and PartitionKey lt ${'d;'}`];
+  async listDeliveries(
+    filter: { status?: DeliveryStatus; channel?: string },
+    page: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: Delivery[]; continuationToken?: string }> {
+    const clauses = [
+      filter.channel
+        ? odata`PartitionKey eq ${`d:${filter.channel}`}`
+        : odata`PartitionKey ge ${'d:'} and PartitionKey lt ${'d;'}`,
+    ];
     if (filter.status) clauses.push(odata`status eq ${filter.status}`);
-    const pages = this.table.listEntities<DeliveryEntity>({ queryOptions: { filter: clauses.join(' and ') } }).byPage(pageSettings(page));
+    const pages = this.table
+      .listEntities<DeliveryEntity>({ queryOptions: { filter: clauses.join(' and ') } })
+      .byPage(pageSettings(page));
     const result = await pages.next();
     if (result.done === true) return { items: [] };
     const items = result.value.map(fromEntity);
@@ -99,7 +108,10 @@ export class TableAlertStore {
   }
 
   async *pendingDeliveries(): AsyncIterable<Versioned<Delivery>> {
-    for await (const entity of this.table.listEntities<DeliveryEntity>({ queryOptions: { filter: odata`status eq ${'pending'}` } })) yield { value: fromEntity(entity), etag: entity.etag };
+    for await (const entity of this.table.listEntities<DeliveryEntity>({
+      queryOptions: { filter: odata`status eq ${'pending'}` },
+    }))
+      yield { value: fromEntity(entity), etag: entity.etag };
   }
 
   /**
@@ -116,7 +128,10 @@ export class TableAlertStore {
       if (!isStatus(error, 404)) throw error;
     }
     if (existing && nowMs - Date.parse(existing.lastAt) < windowMs) return true;
-    await this.table.upsertEntity({ partitionKey: `dedup:${channel}`, rowKey: key, lastAt: new Date(nowMs).toISOString() }, 'Replace');
+    await this.table.upsertEntity(
+      { partitionKey: `dedup:${channel}`, rowKey: key, lastAt: new Date(nowMs).toISOString() },
+      'Replace',
+    );
     return false;
   }
 
@@ -125,30 +140,70 @@ export class TableAlertStore {
     for (;;) {
       let current: { value: BurstWindow; etag: string } | undefined;
       try {
-        const entity = await this.table.getEntity<{ count: number; events: string; omitted: number; summaryKey?: string }>(`burst:${channel}`, window);
-        current = { value: { count: entity.count, events: JSON.parse(entity.events) as AlertEvent[], omitted: entity.omitted, ...(entity.summaryKey ? { summaryKey: entity.summaryKey } : {}) }, etag: entity.etag };
+        const entity = await this.table.getEntity<{
+          count: number;
+          events: string;
+          omitted: number;
+          summaryKey?: string;
+        }>(`burst:${channel}`, window);
+        current = {
+          value: {
+            count: entity.count,
+            events: JSON.parse(entity.events) as AlertEvent[],
+            omitted: entity.omitted,
+            ...(entity.summaryKey ? { summaryKey: entity.summaryKey } : {}),
+          },
+          etag: entity.etag,
+        };
       } catch (error) {
         if (!isStatus(error, 404)) throw error;
       }
       const events = current?.value.events ?? [];
       const keep = events.length < maxWindowEvents;
-      const next: BurstWindow = { count: (current?.value.count ?? 0) + 1, events: keep ? [...events, slim(event, events.length === 0)] : events, omitted: (current?.value.omitted ?? 0) + (keep ? 0 : 1), ...(current?.value.summaryKey ? { summaryKey: current.value.summaryKey } : {}) };
+      const next: BurstWindow = {
+        count: (current?.value.count ?? 0) + 1,
+        events: keep ? [...events, slim(event, events.length === 0)] : events,
+        omitted: (current?.value.omitted ?? 0) + (keep ? 0 : 1),
+        ...(current?.value.summaryKey ? { summaryKey: current.value.summaryKey } : {}),
+      };
       if (await this.writeWindow(channel, window, next, current?.etag)) return next;
     }
   }
 
   async getWindow(channel: string, window: string): Promise<BurstWindow | undefined> {
     try {
-      const entity = await this.table.getEntity<{ count: number; events: string; omitted: number; summaryKey?: string }>(`burst:${channel}`, window);
-      return { count: entity.count, events: JSON.parse(entity.events) as AlertEvent[], omitted: entity.omitted, ...(entity.summaryKey ? { summaryKey: entity.summaryKey } : {}) };
+      const entity = await this.table.getEntity<{
+        count: number;
+        events: string;
+        omitted: number;
+        summaryKey?: string;
+      }>(`burst:${channel}`, window);
+      return {
+        count: entity.count,
+        events: JSON.parse(entity.events) as AlertEvent[],
+        omitted: entity.omitted,
+        ...(entity.summaryKey ? { summaryKey: entity.summaryKey } : {}),
+      };
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw error;
     }
   }
 
-  private async writeWindow(channel: string, window: string, value: BurstWindow, etag: string | undefined): Promise<boolean> {
-    const entity = { partitionKey: `burst:${channel}`, rowKey: window, count: value.count, events: JSON.stringify(value.events), omitted: value.omitted, ...(value.summaryKey ? { summaryKey: value.summaryKey } : {}) };
+  private async writeWindow(
+    channel: string,
+    window: string,
+    value: BurstWindow,
+    etag: string | undefined,
+  ): Promise<boolean> {
+    const entity = {
+      partitionKey: `burst:${channel}`,
+      rowKey: window,
+      count: value.count,
+      events: JSON.stringify(value.events),
+      omitted: value.omitted,
+      ...(value.summaryKey ? { summaryKey: value.summaryKey } : {}),
+    };
     return writeConditionally(this.table, entity, etag);
   }
 }
@@ -171,12 +226,27 @@ function slim(event: AlertEvent, keepRemediation: boolean): AlertEvent {
 
 function toEntity(delivery: Delivery): DeliveryEntity {
   const { event, ...rest } = delivery;
-  const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Omit<Delivery, 'event'>;
-  return { ...defined, partitionKey: `d:${delivery.channel}`, rowKey: delivery.key, ...(event ? { event: JSON.stringify(event) } : {}) };
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Omit<
+    Delivery,
+    'event'
+  >;
+  return {
+    ...defined,
+    partitionKey: `d:${delivery.channel}`,
+    rowKey: delivery.key,
+    ...(event ? { event: JSON.stringify(event) } : {}),
+  };
 }
 
 function fromEntity(entity: DeliveryEntity): Delivery {
-  const { partitionKey: _pk, rowKey: _rk, event, ...rest } = entity as DeliveryEntity & { etag?: string; timestamp?: string };
-  const clean = Object.fromEntries(Object.entries(rest).filter(([name]) => name !== 'etag' && name !== 'timestamp' && !name.startsWith('odata'))) as Omit<Delivery, 'event'>;
+  const {
+    partitionKey: _pk,
+    rowKey: _rk,
+    event,
+    ...rest
+  } = entity as DeliveryEntity & { etag?: string; timestamp?: string };
+  const clean = Object.fromEntries(
+    Object.entries(rest).filter(([name]) => name !== 'etag' && name !== 'timestamp' && !name.startsWith('odata')),
+  ) as Omit<Delivery, 'event'>;
   return { ...clean, ...(event ? { event: JSON.parse(event) as AlertEvent } : {}) };
 }

@@ -14,8 +14,18 @@ export interface ConnectedRegistryView {
   readonly connectionState?: string;
   readonly lastActivityTime?: Date;
   readonly activation?: { readonly status?: string };
-  readonly parent?: { readonly syncProperties?: { readonly schedule?: string; readonly syncWindow?: string; readonly lastSyncTime?: Date } };
-  readonly statusDetails?: ReadonlyArray<{ readonly type?: string; readonly code?: string; readonly description?: string }>;
+  readonly parent?: {
+    readonly syncProperties?: {
+      readonly schedule?: string;
+      readonly syncWindow?: string;
+      readonly lastSyncTime?: Date;
+    };
+  };
+  readonly statusDetails?: ReadonlyArray<{
+    readonly type?: string;
+    readonly code?: string;
+    readonly description?: string;
+  }>;
 }
 
 export interface ConnectedAuditDependencies {
@@ -45,7 +55,10 @@ export class ConnectedRegistryAudit {
       try {
         results.set(registry.name, await this.auditRegistry(registry, log));
       } catch (error) {
-        log.warn(`connected registries of ${registry.name} could not be read from ARM: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}; grant the app's identity Reader on the registry`, { registry: registry.name });
+        log.warn(
+          `connected registries of ${registry.name} could not be read from ARM: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}; grant the app's identity Reader on the registry`,
+          { registry: registry.name },
+        );
       }
     }
     return results;
@@ -64,14 +77,32 @@ export class ConnectedRegistryAudit {
       const event = transitionEvent(registry.name, report, before?.record.state, before?.record.since, now);
       // The event first: if saving the state fails or loses a race, the same transition yields the same event id.
       if (event) await this.deps.outbox.append(event);
-      await this.deps.store.saveConnectedState({ registry: registry.name, name: connected.name, state: report.state, since: now.toISOString(), ...(report.reason ? { reason: report.reason } : {}) }, before?.etag);
-      if (event) log.warn(`connected registry ${registry.name}/${connected.name}: ${before?.record.state ?? 'unknown'} → ${report.state}`, { registry: registry.name, connectedRegistry: connected.name });
+      await this.deps.store.saveConnectedState(
+        {
+          registry: registry.name,
+          name: connected.name,
+          state: report.state,
+          since: now.toISOString(),
+          ...(report.reason ? { reason: report.reason } : {}),
+        },
+        before?.etag,
+      );
+      if (event)
+        log.warn(
+          `connected registry ${registry.name}/${connected.name}: ${before?.record.state ?? 'unknown'} → ${report.state}`,
+          { registry: registry.name, connectedRegistry: connected.name },
+        );
     }
     return reports;
   }
 }
 
-export function classifyConnectedRegistry(registry: string, connected: ConnectedRegistryView, now: Date, staleMinutes: number): ConnectedRegistryReport {
+export function classifyConnectedRegistry(
+  registry: string,
+  connected: ConnectedRegistryView,
+  now: Date,
+  staleMinutes: number,
+): ConnectedRegistryReport {
   const name = connected.name ?? '';
   const sync = connected.parent?.syncProperties;
   const base = {
@@ -82,24 +113,49 @@ export function classifyConnectedRegistry(registry: string, connected: Connected
     ...(sync?.lastSyncTime ? { lastSyncTime: sync.lastSyncTime.toISOString() } : {}),
     ...(sync?.schedule ? { syncSchedule: sync.schedule } : {}),
   };
-  const names = { registry, connectedRegistry: name, ...(sync?.schedule ? { syncSchedule: sync.schedule } : {}), ...(sync?.syncWindow ? { syncWindow: sync.syncWindow } : {}) };
+  const names = {
+    registry,
+    connectedRegistry: name,
+    ...(sync?.schedule ? { syncSchedule: sync.schedule } : {}),
+    ...(sync?.syncWindow ? { syncWindow: sync.syncWindow } : {}),
+  };
   if (connected.activation?.status === 'Inactive') {
-    return { ...base, state: 'inactive', reason: 'never activated', remediation: connectedRegistryRemediation('neverActivated', names) };
+    return {
+      ...base,
+      state: 'inactive',
+      reason: 'never activated',
+      remediation: connectedRegistryRemediation('neverActivated', names),
+    };
   }
   const errors = (connected.statusDetails ?? []).filter((detail) => /error|fail/i.test(detail.type ?? ''));
   if (connected.connectionState === 'Unhealthy' || errors.length > 0) {
     const detail = errors[0];
     const problem = (detail?.code && problemFromStatusCode(detail.code)) || 'unhealthy';
-    return { ...base, state: 'unhealthy', reason: detail ? `${detail.code ?? ''}: ${detail.description ?? ''}`.trim() : 'reported Unhealthy', remediation: connectedRegistryRemediation(problem, names) };
+    return {
+      ...base,
+      state: 'unhealthy',
+      reason: detail ? `${detail.code ?? ''}: ${detail.description ?? ''}`.trim() : 'reported Unhealthy',
+      remediation: connectedRegistryRemediation(problem, names),
+    };
   }
   if (connected.connectionState === 'Offline') {
-    return { ...base, state: 'offline', reason: 'offline', remediation: connectedRegistryRemediation('offline', names) };
+    return {
+      ...base,
+      state: 'offline',
+      reason: 'offline',
+      remediation: connectedRegistryRemediation('offline', names),
+    };
   }
   const thresholdMinutes = staleMinutes > 0 ? staleMinutes : derivedStaleMinutes(sync?.schedule, sync?.syncWindow);
   const last = connected.lastActivityTime?.getTime();
   if (last === undefined || now.getTime() - last > thresholdMinutes * 60_000) {
     const ago = last === undefined ? 'never' : `${Math.round((now.getTime() - last) / 60_000)} minutes ago`;
-    return { ...base, state: 'stale', reason: `last activity ${ago}; more than ${thresholdMinutes} minutes allowed by its sync schedule`, remediation: connectedRegistryRemediation('stale', names) };
+    return {
+      ...base,
+      state: 'stale',
+      reason: `last activity ${ago}; more than ${thresholdMinutes} minutes allowed by its sync schedule`,
+      remediation: connectedRegistryRemediation('stale', names),
+    };
   }
   return { ...base, state: connected.connectionState === 'Syncing' ? 'syncing' : 'healthy' };
 }
@@ -125,15 +181,25 @@ export function derivedStaleMinutes(schedule: string | undefined, syncWindow: st
 export function isoDurationMinutes(duration: string | undefined): number {
   const match = duration ? /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(duration) : null;
   if (!match) return 0;
-  return Number(match[1] ?? 0) * 1_440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0) + Number(match[4] ?? 0) / 60;
+  return (
+    Number(match[1] ?? 0) * 1_440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0) + Number(match[4] ?? 0) / 60
+  );
 }
 
-function transitionEvent(registry: string, report: ConnectedRegistryReport, before: ConnectedRegistryState | undefined, beforeSince: string | undefined, now: Date): NoticeEvent | undefined {
+function transitionEvent(
+  registry: string,
+  report: ConnectedRegistryReport,
+  before: ConnectedRegistryState | undefined,
+  beforeSince: string | undefined,
+  now: Date,
+): NoticeEvent | undefined {
   const into = report.state;
   let type: NoticeEvent['type'] | undefined;
   if (into === 'stale' && !bad.has(before ?? 'healthy')) type = 'connectedRegistry.stale';
-  else if ((into === 'unhealthy' || into === 'offline') && before !== 'unhealthy' && before !== 'offline') type = 'connectedRegistry.unhealthy';
-  else if ((into === 'healthy' || into === 'syncing') && before !== undefined && bad.has(before)) type = 'connectedRegistry.recovered';
+  else if ((into === 'unhealthy' || into === 'offline') && before !== 'unhealthy' && before !== 'offline')
+    type = 'connectedRegistry.unhealthy';
+  else if ((into === 'healthy' || into === 'syncing') && before !== undefined && bad.has(before))
+    type = 'connectedRegistry.recovered';
   if (type === undefined) return undefined;
   const word = type === 'connectedRegistry.recovered' ? 'recovered' : into;
   return {

@@ -8,7 +8,9 @@ import type { TableAuditStore } from './store.js';
 
 const registryName = z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50');
 export const startAuditBody = z.object({ registry: registryName.optional() }).strict();
-const listQuery = z.object({ registry: registryName, count: z.coerce.number().int().min(1).max(100).default(30) }).strict();
+const listQuery = z
+  .object({ registry: registryName, count: z.coerce.number().int().min(1).max(100).default(30) })
+  .strict();
 
 export interface AuditHttpDependencies {
   readonly audit: ImageAudit;
@@ -20,9 +22,15 @@ export const auditHttp = {
   start: (request: HttpRequest, context: InvocationContext, deps: AuditHttpDependencies): Promise<HttpResponseInit> =>
     respond(context, async () => {
       requirePrincipal(request, 'Streaming.Write');
-      const body = request.headers.get('content-length') === '0' || !request.body ? {} : await parseJsonBody(request, startAuditBody);
+      const body =
+        request.headers.get('content-length') === '0' || !request.body
+          ? {}
+          : await parseJsonBody(request, startAuditBody);
       const registries = body.registry ? [body.registry] : deps.registries;
-      if (body.registry && !deps.registries.includes(body.registry)) throw new NotFoundError(`Registry ${body.registry} is not configured.`, [{ field: 'body.registry', reason: 'not a configured registry' }]);
+      if (body.registry && !deps.registries.includes(body.registry))
+        throw new NotFoundError(`Registry ${body.registry} is not configured.`, [
+          { field: 'body.registry', reason: 'not a configured registry' },
+        ]);
       const runs = [];
       for (const registry of registries) runs.push({ registry, runId: await deps.audit.start(registry, context) });
       return { status: 202, jsonBody: { runs } };
@@ -31,7 +39,10 @@ export const auditHttp = {
     respond(context, async () => {
       requirePrincipal(request, 'Streaming.Read');
       const query = parseParts(queryObject(request), listQuery, 'query');
-      if (!deps.registries.includes(query.registry)) throw new NotFoundError(`Registry ${query.registry} is not configured.`, [{ field: 'query.registry', reason: 'not a configured registry' }]);
+      if (!deps.registries.includes(query.registry))
+        throw new NotFoundError(`Registry ${query.registry} is not configured.`, [
+          { field: 'query.registry', reason: 'not a configured registry' },
+        ]);
       return { status: 200, jsonBody: { items: await deps.store.recentRuns(query.registry, query.count) } };
     }),
 };

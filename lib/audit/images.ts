@@ -12,7 +12,14 @@ import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
 import type { RegistryClient } from '../registry/client.js';
 import { streamingArtifactType, type ManifestAttributes } from '../registry/wire.js';
 import type { FindingStatus } from '../reports/model.js';
-import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding, type TableAuditStore } from './store.js';
+import {
+  countFinding,
+  zeroCounters,
+  type AuditCounters,
+  type AuditRun,
+  type StoredFinding,
+  type TableAuditStore,
+} from './store.js';
 
 export const auditMessageSchema = z
   .object({
@@ -29,7 +36,10 @@ export interface AuditQueue {
   send(message: AuditMessage, delaySeconds: number): Promise<void>;
 }
 
-export type AuditRegistry = Pick<RegistryClient, 'listRepositories' | 'listManifests' | 'listReferrers' | 'getManifest'>;
+export type AuditRegistry = Pick<
+  RegistryClient,
+  'listRepositories' | 'listManifests' | 'listReferrers' | 'getManifest'
+>;
 
 export interface ImageAuditSettings {
   readonly reverifySeconds: number;
@@ -57,7 +67,10 @@ export interface ImageAuditDependencies {
   readonly clock: Clock;
 }
 
-const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+const indexTypes = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
 
 /**
  * The missing-streaming-artifact audit. For every repository with an active policy it lists manifests newest
@@ -73,7 +86,13 @@ export class ImageAudit {
   /** Starts a run for a registry (timer or API); returns its id. */
   async start(registry: string, log: Logger): Promise<string> {
     this.registrySettings(registry);
-    const run: AuditRun = { registry, runId: randomUUID(), startedAt: this.deps.clock.now().toISOString(), complete: false, counters: zeroCounters };
+    const run: AuditRun = {
+      registry,
+      runId: randomUUID(),
+      startedAt: this.deps.clock.now().toISOString(),
+      complete: false,
+      counters: zeroCounters,
+    };
     await this.deps.store.createRun(run);
     await this.deps.queue.send({ registry, runId: run.runId, startedAt: run.startedAt, part: 1 }, 0);
     log.info(`audit ${run.runId} of ${registry} started`, { registry, runId: run.runId });
@@ -83,7 +102,9 @@ export class ImageAudit {
   async continue(raw: unknown, log: Logger): Promise<AuditRun | undefined> {
     const parsed = auditMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      log.warn(`audit message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      log.warn(
+        `audit message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      );
       return undefined;
     }
     const message = parsed.data;
@@ -95,7 +116,10 @@ export class ImageAudit {
     }
     const stored = await this.deps.store.getRun(message.registry, message.runId, message.startedAt);
     if (stored === undefined) {
-      log.warn(`audit message dropped: no run ${message.runId} of ${message.registry} started at ${message.startedAt}`, fields);
+      log.warn(
+        `audit message dropped: no run ${message.runId} of ${message.registry} started at ${message.startedAt}`,
+        fields,
+      );
       return undefined;
     }
     if (stored.run.complete) {
@@ -120,13 +144,26 @@ export class ImageAudit {
         counters = { ...counters, repositories: counters.repositories + 1 };
         continue;
       }
-      const result = await this.auditRepository(registry.name, repository, applied, readiness, message.runId, { budget, backfillBudget }, log);
+      const result = await this.auditRepository(
+        registry.name,
+        repository,
+        applied,
+        readiness,
+        message.runId,
+        { budget, backfillBudget },
+        log,
+      );
       counters = add(counters, result.counters);
       budget -= result.counters.referrerChecks;
       backfillBudget -= result.counters.backfilled;
       // A checkpoint restarts this repository (findings done in this run are skipped), so count it once, when done.
-      if (!result.complete) return this.checkpoint(stored, { ...stored.run, counters, cursor: { repository } }, message, log);
-      counters = { ...counters, repositories: counters.repositories + 1, repositoriesWithPolicy: counters.repositoriesWithPolicy + 1 };
+      if (!result.complete)
+        return this.checkpoint(stored, { ...stored.run, counters, cursor: { repository } }, message, log);
+      counters = {
+        ...counters,
+        repositories: counters.repositories + 1,
+        repositoriesWithPolicy: counters.repositoriesWithPolicy + 1,
+      };
     }
     return this.complete(stored, counters, log);
   }
@@ -156,9 +193,28 @@ export class ImageAudit {
         }
         const previous = known.get(manifest.digest);
         if (previous?.runId === runId) continue; // done by an earlier part of this run
-        const { finding, checked, backfilled } = await this.examine(registry, repository, manifest, previous, conversions, applied.policy, readiness, runId, budgets.backfillBudget - counters.backfilled, log);
+        const { finding, checked, backfilled } = await this.examine(
+          registry,
+          repository,
+          manifest,
+          previous,
+          conversions,
+          applied.policy,
+          readiness,
+          runId,
+          budgets.backfillBudget - counters.backfilled,
+          log,
+        );
         findings.push(finding);
-        counters = countFinding({ ...counters, examined: counters.examined + 1, referrerChecks: counters.referrerChecks + (checked ? 1 : 0), backfilled: counters.backfilled + (backfilled ? 1 : 0) }, finding.status);
+        counters = countFinding(
+          {
+            ...counters,
+            examined: counters.examined + 1,
+            referrerChecks: counters.referrerChecks + (checked ? 1 : 0),
+            backfilled: counters.backfilled + (backfilled ? 1 : 0),
+          },
+          finding.status,
+        );
       }
       await this.deps.store.saveFindings(registry, repository, findings);
       if (reachedHorizon) break;
@@ -194,24 +250,48 @@ export class ImageAudit {
       runId,
     };
     const decision = decide(policy, facts, readiness);
-    if (!decision.eligible) return { finding: { ...base, status: 'ineligible', reason: decision.reason }, checked: false, backfilled: false };
+    if (!decision.eligible)
+      return { finding: { ...base, status: 'ineligible', reason: decision.reason }, checked: false, backfilled: false };
     const record = conversions.get(manifest.digest);
     // Nothing can have changed unless our conversion record did, or someone outside this app added or removed a
     // referrer — which the rolling re-verification catches within the period.
-    const recordChanged = record !== undefined && previous !== undefined && Date.parse(record.updatedAt) > Date.parse(previous.checkedAt);
-    const settled = previous !== undefined && (previous.status === 'converted' || previous.status === 'missing' || previous.status === 'failed');
-    if (settled && previous.verifiedAt && !recordChanged && !this.dueForReverification(manifest.digest, previous.verifiedAt)) {
+    const recordChanged =
+      record !== undefined && previous !== undefined && Date.parse(record.updatedAt) > Date.parse(previous.checkedAt);
+    const settled =
+      previous !== undefined &&
+      (previous.status === 'converted' || previous.status === 'missing' || previous.status === 'failed');
+    if (
+      settled &&
+      previous.verifiedAt &&
+      !recordChanged &&
+      !this.dueForReverification(manifest.digest, previous.verifiedAt)
+    ) {
       const { runId: _run, checkedAt: _checked, ...carried } = previous;
       return { finding: { ...carried, ...base }, checked: false, backfilled: false };
     }
-    const referrers = await this.deps.registry(registry).listReferrers(repository, manifest.digest, streamingArtifactType);
+    const referrers = await this.deps
+      .registry(registry)
+      .listReferrers(repository, manifest.digest, streamingArtifactType);
     const verifiedAt = now.toISOString();
-    if (referrers.length > 0) return { finding: { ...base, status: 'converted', reason: 'streaming artifact present', verifiedAt }, checked: true, backfilled: false };
+    if (referrers.length > 0)
+      return {
+        finding: { ...base, status: 'converted', reason: 'streaming artifact present', verifiedAt },
+        checked: true,
+        backfilled: false,
+      };
     const found = fromConversion(record, previous, now.getTime(), this.deps.settings.quietSeconds);
     if (found.status === 'missing' && policy.backfill.enabled && backfillLeft > 0) {
-      const outcome = await this.deps.service.request({ registry, repository, digest: manifest.digest }, { source: 'backfill', tags }, log);
+      const outcome = await this.deps.service.request(
+        { registry, repository, digest: manifest.digest },
+        { source: 'backfill', tags },
+        log,
+      );
       if (outcome === 'Running' || outcome === 'Pending' || outcome === 'Succeeded') {
-        return { finding: { ...base, status: 'in-progress', reason: 'missing; conversion started by the audit', verifiedAt }, checked: true, backfilled: true };
+        return {
+          finding: { ...base, status: 'in-progress', reason: 'missing; conversion started by the audit', verifiedAt },
+          checked: true,
+          backfilled: true,
+        };
       }
     }
     return { finding: { ...base, ...found, verifiedAt }, checked: true, backfilled: false };
@@ -222,7 +302,11 @@ export class ImageAudit {
     const records = new Map<string, ConversionRecord>();
     let continuationToken: string | undefined;
     do {
-      const page = await this.deps.conversions.list(registry, { repository }, { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) });
+      const page = await this.deps.conversions.list(
+        registry,
+        { repository },
+        { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) },
+      );
       for (const record of page.items) records.set(record.digest, record);
       continuationToken = page.continuationToken;
     } while (continuationToken !== undefined);
@@ -232,13 +316,26 @@ export class ImageAudit {
   /** Rolling re-verification: each digest is due somewhere between half and all of the period after its last check. */
   private dueForReverification(digest: string, verifiedAt: string): boolean {
     const spread = createHash('sha256').update(digest).digest().readUInt32BE(0) / 0xffffffff;
-    return this.deps.clock.now().getTime() - Date.parse(verifiedAt) > this.deps.settings.reverifySeconds * 1000 * (0.5 + 0.5 * spread);
+    return (
+      this.deps.clock.now().getTime() - Date.parse(verifiedAt) >
+      this.deps.settings.reverifySeconds * 1000 * (0.5 + 0.5 * spread)
+    );
   }
 
-  private async facts(registry: string, repository: string, manifest: ManifestAttributes, tags: readonly string[], policy: Policy): Promise<ImageFacts> {
-    const isIndex = (manifest.references?.length ?? 0) > 0 || (manifest.mediaType !== undefined && indexTypes.has(manifest.mediaType));
+  private async facts(
+    registry: string,
+    repository: string,
+    manifest: ManifestAttributes,
+    tags: readonly string[],
+    policy: Policy,
+  ): Promise<ImageFacts> {
+    const isIndex =
+      (manifest.references?.length ?? 0) > 0 ||
+      (manifest.mediaType !== undefined && indexTypes.has(manifest.mediaType));
     const platforms = isIndex
-      ? (manifest.references ?? []).flatMap((child) => (child.os && child.architecture ? [{ os: child.os, architecture: child.architecture }] : []))
+      ? (manifest.references ?? []).flatMap((child) =>
+          child.os && child.architecture ? [{ os: child.os, architecture: child.architecture }] : [],
+        )
       : manifest.os && manifest.architecture
         ? [{ os: manifest.os, architecture: manifest.architecture }]
         : [];
@@ -250,14 +347,26 @@ export class ImageAudit {
     return { repository, tags, kind: isIndex ? 'index' : 'image', platforms, sizeBytes: manifest.imageSize };
   }
 
-  private async checkpoint(stored: { run: AuditRun; etag: string }, run: AuditRun, message: AuditMessage, log: Logger): Promise<AuditRun> {
+  private async checkpoint(
+    stored: { run: AuditRun; etag: string },
+    run: AuditRun,
+    message: AuditMessage,
+    log: Logger,
+  ): Promise<AuditRun> {
     if ((await this.deps.store.saveRun(run, stored.etag)) === undefined) return run;
     await this.deps.queue.send({ ...message, part: message.part + 1 }, 0);
-    log.info(`audit ${run.runId} of ${run.registry}: part ${message.part} checkpointed at ${run.cursor?.repository ?? ''}`, { registry: run.registry, runId: run.runId, ...run.counters });
+    log.info(
+      `audit ${run.runId} of ${run.registry}: part ${message.part} checkpointed at ${run.cursor?.repository ?? ''}`,
+      { registry: run.registry, runId: run.runId, ...run.counters },
+    );
     return run;
   }
 
-  private async complete(stored: { run: AuditRun; etag: string }, counters: AuditCounters, log: Logger): Promise<AuditRun> {
+  private async complete(
+    stored: { run: AuditRun; etag: string },
+    counters: AuditCounters,
+    log: Logger,
+  ): Promise<AuditRun> {
     const { cursor: _cursor, ...rest } = stored.run;
     const run: AuditRun = { ...rest, counters, complete: true, completedAt: this.deps.clock.now().toISOString() };
     if (counters.missing > 0) {
@@ -267,12 +376,21 @@ export class ImageAudit {
         time: run.completedAt!,
         registry: run.registry,
         message: `${counters.missing} image(s) in ${run.registry} should be streamable but have no streaming artifact; coverage ${coverage(counters)} %`,
-        remediation: 'Enable backfill in the policies of the repositories listed in the compliance report (or GET the audit findings), or start conversions with POST /api/registries/{registry}/conversions.',
-        facts: { Missing: String(counters.missing), Eligible: String(counters.eligible), Streamable: String(counters.streamable), 'Audit run': run.runId },
+        remediation:
+          'Enable backfill in the policies of the repositories listed in the compliance report (or GET the audit findings), or start conversions with POST /api/registries/{registry}/conversions.',
+        facts: {
+          Missing: String(counters.missing),
+          Eligible: String(counters.eligible),
+          Streamable: String(counters.streamable),
+          'Audit run': run.runId,
+        },
       });
     }
     await this.deps.store.saveRun(run, stored.etag);
-    log.info(`audit ${run.runId} of ${run.registry} complete: ${counters.examined} examined, ${counters.eligible} eligible, ${counters.streamable} streamable, ${counters.missing} missing, ${counters.failed} failed, ${counters.referrerChecks} referrer checks`, { registry: run.registry, runId: run.runId, ...counters });
+    log.info(
+      `audit ${run.runId} of ${run.registry} complete: ${counters.examined} examined, ${counters.eligible} eligible, ${counters.streamable} streamable, ${counters.missing} missing, ${counters.failed} failed, ${counters.referrerChecks} referrer checks`,
+      { registry: run.registry, runId: run.runId, ...counters },
+    );
     return run;
   }
 
@@ -288,7 +406,9 @@ export class ImageAudit {
 }
 
 function add(a: AuditCounters, b: AuditCounters): AuditCounters {
-  return Object.fromEntries(Object.keys(a).map((key) => [key, a[key as keyof AuditCounters] + b[key as keyof AuditCounters]])) as unknown as AuditCounters;
+  return Object.fromEntries(
+    Object.keys(a).map((key) => [key, a[key as keyof AuditCounters] + b[key as keyof AuditCounters]]),
+  ) as unknown as AuditCounters;
 }
 
 export function coverage(counters: Pick<AuditCounters, 'eligible' | 'streamable'>): number {
@@ -296,22 +416,40 @@ export function coverage(counters: Pick<AuditCounters, 'eligible' | 'streamable'
 }
 
 /** Why an eligible digest has no streaming referrer, from its conversion record. */
-function fromConversion(record: ConversionRecord | undefined, previous: StoredFinding | undefined, nowMs: number, quietSeconds: number): { status: FindingStatus; reason: string; errorCode?: string; remediation?: string } {
+function fromConversion(
+  record: ConversionRecord | undefined,
+  previous: StoredFinding | undefined,
+  nowMs: number,
+  quietSeconds: number,
+): { status: FindingStatus; reason: string; errorCode?: string; remediation?: string } {
   if (record?.status === 'Pending' || record?.status === 'Running') {
     const overdue = record.nextCheckAt !== undefined && Date.parse(record.nextCheckAt) + quietSeconds * 1000 < nowMs;
     const pastDeadline = record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < nowMs;
     return overdue || pastDeadline
-      ? { status: 'stale-operation', reason: `conversion ${record.operationId ?? ''} is ${record.status} but its tracking went quiet${pastDeadline ? ' past its deadline' : ''}; the sweeper re-drives it` }
-      : { status: 'in-progress', reason: `conversion ${record.status.toLowerCase()}${record.progress ? ` (${record.progress})` : ''}` };
+      ? {
+          status: 'stale-operation',
+          reason: `conversion ${record.operationId ?? ''} is ${record.status} but its tracking went quiet${pastDeadline ? ' past its deadline' : ''}; the sweeper re-drives it`,
+        }
+      : {
+          status: 'in-progress',
+          reason: `conversion ${record.status.toLowerCase()}${record.progress ? ` (${record.progress})` : ''}`,
+        };
   }
   if (record?.status === 'Failed' || record?.status === 'TimedOut' || record?.status === 'Canceled') {
     const code = record.lastErrorCode ?? record.status.toUpperCase();
-    return { status: 'failed', reason: record.lastErrorMessage ?? record.status, errorCode: code, remediation: record.remediation ?? finalRemediation(failureClass(code), { attempts: record.attempts }) };
+    return {
+      status: 'failed',
+      reason: record.lastErrorMessage ?? record.status,
+      errorCode: code,
+      remediation: record.remediation ?? finalRemediation(failureClass(code), { attempts: record.attempts }),
+    };
   }
   const wasConverted = previous?.status === 'converted' || record?.status === 'Succeeded';
   return {
     status: 'missing',
-    reason: wasConverted ? 'the streaming artifact was there before and has been deleted (copy or cleanup tools drop referrers)' : 'no streaming artifact and no conversion recorded (pushed before the policy, or the event was missed)',
+    reason: wasConverted
+      ? 'the streaming artifact was there before and has been deleted (copy or cleanup tools drop referrers)'
+      : 'no streaming artifact and no conversion recorded (pushed before the policy, or the event was missed)',
     remediation: 'Enable backfill in the policy, or start it with POST /api/registries/{registry}/conversions.',
   };
 }

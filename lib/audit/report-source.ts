@@ -2,7 +2,13 @@ import type { RegistrySettings } from '../config.js';
 import type { Logger } from '../logging.js';
 import type { RegistryReadiness } from '../policy/eligibility.js';
 import type { PolicySource } from '../policy/model.js';
-import type { ConnectedRegistryReport, ImageFinding, RegistryReport, ReportDataSource, RepositoryCoverage } from '../reports/model.js';
+import type {
+  ConnectedRegistryReport,
+  ImageFinding,
+  RegistryReport,
+  ReportDataSource,
+  RepositoryCoverage,
+} from '../reports/model.js';
 import { coverage } from './images.js';
 import { countFinding, type AuditRun, type StoredFinding, type TableAuditStore } from './store.js';
 
@@ -12,7 +18,10 @@ export interface ReportSourceDependencies {
   readonly policies: PolicySource;
   readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
   /** Connected registries classified now (ARM), or undefined when ARM cannot be read. */
-  readonly connectedRegistries: (registry: RegistrySettings, log: Logger) => Promise<ConnectedRegistryReport[] | undefined>;
+  readonly connectedRegistries: (
+    registry: RegistrySettings,
+    log: Logger,
+  ) => Promise<ConnectedRegistryReport[] | undefined>;
   /** Whether an Event Grid subscription delivers pushes to this app; undefined when ARM cannot tell. */
   readonly eventSubscription?: (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined>;
   readonly log: Logger;
@@ -43,15 +52,37 @@ export class AuditReportSource implements ReportDataSource {
         failures.set(code, entry);
       }
     }
-    const repositories = [...byRepository.values()].map((row) => ({ ...row, coveragePercent: coverage(row) })).sort((a, b) => a.repository.localeCompare(b.repository));
-    const sum = (key: 'eligible' | 'streamable' | 'missing' | 'failed' | 'inProgress' | 'ineligible'): number => repositories.reduce((total, row) => total + row[key], 0);
-    const totals = { eligible: sum('eligible'), streamable: sum('streamable'), missing: sum('missing'), failed: sum('failed'), inProgress: sum('inProgress'), ineligible: sum('ineligible') };
-    const notes = [readiness.reason ?? (readiness.ready ? 'Premium registry without customer-managed keys: artifact streaming is available' : 'readiness unknown')];
+    const repositories = [...byRepository.values()]
+      .map((row) => ({ ...row, coveragePercent: coverage(row) }))
+      .sort((a, b) => a.repository.localeCompare(b.repository));
+    const sum = (key: 'eligible' | 'streamable' | 'missing' | 'failed' | 'inProgress' | 'ineligible'): number =>
+      repositories.reduce((total, row) => total + row[key], 0);
+    const totals = {
+      eligible: sum('eligible'),
+      streamable: sum('streamable'),
+      missing: sum('missing'),
+      failed: sum('failed'),
+      inProgress: sum('inProgress'),
+      ineligible: sum('ineligible'),
+    };
+    const notes = [
+      readiness.reason ??
+        (readiness.ready
+          ? 'Premium registry without customer-managed keys: artifact streaming is available'
+          : 'readiness unknown'),
+    ];
     const connected = await this.deps.connectedRegistries(registry, this.deps.log);
-    if (connected === undefined) notes.push('Connected registries could not be read from ARM (grant Reader on the registry).');
+    if (connected === undefined)
+      notes.push('Connected registries could not be read from ARM (grant Reader on the registry).');
     const subscribed = await this.deps.eventSubscription?.(registry, this.deps.log);
-    if (subscribed === undefined) notes.push('Event Grid subscription: could not be checked (grant Reader on the resource group of the registry\'s system topic).');
-    else if (!subscribed) notes.push('No Event Grid subscription delivers ImagePushed to this app: pushes are only found by the hourly audit. Run the azd postdeploy hook (infra/eventgrid.bicep).');
+    if (subscribed === undefined)
+      notes.push(
+        "Event Grid subscription: could not be checked (grant Reader on the resource group of the registry's system topic).",
+      );
+    else if (!subscribed)
+      notes.push(
+        'No Event Grid subscription delivers ImagePushed to this app: pushes are only found by the hourly audit. Run the azd postdeploy hook (infra/eventgrid.bicep).',
+      );
     return {
       registry: name,
       loginServer: registry.loginServer,
@@ -70,13 +101,30 @@ export class AuditReportSource implements ReportDataSource {
         coveragePercent: coverage(totals),
       },
       repositories,
-      topFailures: [...failures.entries()].sort((a, b) => b[1].count - a[1].count).slice(0, 10).map(([errorCode, entry]) => ({ errorCode, ...entry })),
+      topFailures: [...failures.entries()]
+        .sort((a, b) => b[1].count - a[1].count)
+        .slice(0, 10)
+        .map(([errorCode, entry]) => ({ errorCode, ...entry })),
       connectedRegistries: connected ?? [],
       trend: runs
         .filter((run) => run.complete)
         .reverse()
-        .map((run) => ({ time: run.completedAt ?? run.startedAt, coveragePercent: coverage(run.counters), eligible: run.counters.eligible, streamable: run.counters.streamable })),
-      ...(latest ? { audit: { runId: latest.runId, startedAt: latest.startedAt, ...(latest.completedAt ? { completedAt: latest.completedAt } : {}), complete: latest.complete } } : {}),
+        .map((run) => ({
+          time: run.completedAt ?? run.startedAt,
+          coveragePercent: coverage(run.counters),
+          eligible: run.counters.eligible,
+          streamable: run.counters.streamable,
+        })),
+      ...(latest
+        ? {
+            audit: {
+              runId: latest.runId,
+              startedAt: latest.startedAt,
+              ...(latest.completedAt ? { completedAt: latest.completedAt } : {}),
+              complete: latest.complete,
+            },
+          }
+        : {}),
     };
   }
 
@@ -90,12 +138,24 @@ export class AuditReportSource implements ReportDataSource {
 
   private async *current(name: string, latest: AuditRun | undefined): AsyncIterable<StoredFinding> {
     const since = latest ? Date.parse(latest.startedAt) : 0;
-    for await (const finding of this.deps.store.allFindings(name)) if (Date.parse(finding.checkedAt) >= since) yield finding;
+    for await (const finding of this.deps.store.allFindings(name))
+      if (Date.parse(finding.checkedAt) >= since) yield finding;
   }
 
   private async emptyCoverage(registry: string, repository: string): Promise<RepositoryCoverage> {
     const applied = await this.deps.policies.policyFor(registry, repository);
-    return { repository, policyScope: applied.scope, mode: applied.policy.mode, eligible: 0, streamable: 0, missing: 0, failed: 0, inProgress: 0, ineligible: 0, coveragePercent: 100 };
+    return {
+      repository,
+      policyScope: applied.scope,
+      mode: applied.policy.mode,
+      eligible: 0,
+      streamable: 0,
+      missing: 0,
+      failed: 0,
+      inProgress: 0,
+      ineligible: 0,
+      coveragePercent: 100,
+    };
   }
 
   private registry(name: string): RegistrySettings {

@@ -18,7 +18,19 @@ export interface AuditCounters extends FindingTally {
   readonly backfilled: number;
 }
 
-export const zeroCounters: AuditCounters = { repositories: 0, repositoriesWithPolicy: 0, examined: 0, eligible: 0, streamable: 0, missing: 0, failed: 0, inProgress: 0, ineligible: 0, referrerChecks: 0, backfilled: 0 };
+export const zeroCounters: AuditCounters = {
+  repositories: 0,
+  repositoriesWithPolicy: 0,
+  examined: 0,
+  eligible: 0,
+  streamable: 0,
+  missing: 0,
+  failed: 0,
+  inProgress: 0,
+  ineligible: 0,
+  referrerChecks: 0,
+  backfilled: 0,
+};
 
 export interface AuditRun {
   readonly registry: string;
@@ -41,11 +53,13 @@ export interface ConnectedRegistryRecord {
 
 /** `@` is in neither a registry nor a repository name, so a registry's partitions are one key range. */
 const findingPartition = (registry: string, repository: string): string => `f:${registry}@${repositoryKey(repository)}`;
-const findingPartitions = (registry: string): string => odata`PartitionKey ge ${`f:${registry}@`} and PartitionKey lt ${`f:${registry}A`}`;
+const findingPartitions = (registry: string): string =>
+  odata`PartitionKey ge ${`f:${registry}@`} and PartitionKey lt ${`f:${registry}A`}`;
 const runPartition = (registry: string): string => `run:${registry}`;
 const connectedPartition = (registry: string): string => `cr:${registry}`;
 /** Newest first: the row key sorts by inverted start time. */
-const runKey = (startedAt: string, runId: string): string => `${(9_999_999_999_999 - Date.parse(startedAt)).toString().padStart(13, '0')}-${runId}`;
+const runKey = (startedAt: string, runId: string): string =>
+  `${(9_999_999_999_999 - Date.parse(startedAt)).toString().padStart(13, '0')}-${runId}`;
 
 /**
  * Audit state in `{prefix}Audits`: findings (PK `f:{registry}@{repository key}`, RK digest), runs (PK
@@ -69,7 +83,9 @@ export class TableAuditStore {
   }
 
   async *allFindings(registry: string): AsyncIterable<StoredFinding> {
-    for await (const entity of this.table.listEntities<{ finding: string }>({ queryOptions: { filter: findingPartitions(registry) } })) {
+    for await (const entity of this.table.listEntities<{ finding: string }>({
+      queryOptions: { filter: findingPartitions(registry) },
+    })) {
       yield JSON.parse(entity.finding) as StoredFinding;
     }
   }
@@ -79,7 +95,12 @@ export class TableAuditStore {
     for (let start = 0; start < findings.length; start += 100) {
       const actions: TransactionAction[] = findings.slice(start, start + 100).map((finding) => [
         'upsert',
-        { partitionKey: findingPartition(registry, repository), rowKey: finding.digest, status: finding.status, finding: JSON.stringify(finding) },
+        {
+          partitionKey: findingPartition(registry, repository),
+          rowKey: finding.digest,
+          status: finding.status,
+          finding: JSON.stringify(finding),
+        },
         'Replace',
       ]);
       await this.table.submitTransaction(actions);
@@ -87,11 +108,19 @@ export class TableAuditStore {
   }
 
   async createRun(run: AuditRun): Promise<string> {
-    const { etag } = await this.table.createEntity({ partitionKey: runPartition(run.registry), rowKey: runKey(run.startedAt, run.runId), run: JSON.stringify(run) });
+    const { etag } = await this.table.createEntity({
+      partitionKey: runPartition(run.registry),
+      rowKey: runKey(run.startedAt, run.runId),
+      run: JSON.stringify(run),
+    });
     return etag ?? '';
   }
 
-  async getRun(registry: string, runId: string, startedAt: string): Promise<{ run: AuditRun; etag: string } | undefined> {
+  async getRun(
+    registry: string,
+    runId: string,
+    startedAt: string,
+  ): Promise<{ run: AuditRun; etag: string } | undefined> {
     try {
       const entity = await this.table.getEntity<{ run: string }>(runPartition(registry), runKey(startedAt, runId));
       return { run: JSON.parse(entity.run) as AuditRun, etag: entity.etag };
@@ -104,7 +133,17 @@ export class TableAuditStore {
   /** Replaces a run's progress when the ETag matches; false when another worker moved it on. */
   async saveRun(run: AuditRun, etag: string): Promise<string | undefined> {
     try {
-      return (await this.table.updateEntity({ partitionKey: runPartition(run.registry), rowKey: runKey(run.startedAt, run.runId), run: JSON.stringify(run) }, 'Replace', { etag })).etag;
+      return (
+        await this.table.updateEntity(
+          {
+            partitionKey: runPartition(run.registry),
+            rowKey: runKey(run.startedAt, run.runId),
+            run: JSON.stringify(run),
+          },
+          'Replace',
+          { etag },
+        )
+      ).etag;
     } catch (error) {
       if (isStatus(error, 412) || isStatus(error, 404)) return undefined;
       throw error;
@@ -114,7 +153,9 @@ export class TableAuditStore {
   /** The most recent runs, newest first. */
   async recentRuns(registry: string, count: number): Promise<AuditRun[]> {
     const runs: AuditRun[] = [];
-    for await (const entity of this.table.listEntities<{ run: string }>({ queryOptions: { filter: odata`PartitionKey eq ${runPartition(registry)}` } })) {
+    for await (const entity of this.table.listEntities<{ run: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${runPartition(registry)}` },
+    })) {
       runs.push(JSON.parse(entity.run) as AuditRun);
       if (runs.length >= count) break;
     }
@@ -123,7 +164,9 @@ export class TableAuditStore {
 
   async connectedStates(registry: string): Promise<Map<string, { record: ConnectedRegistryRecord; etag: string }>> {
     const states = new Map<string, { record: ConnectedRegistryRecord; etag: string }>();
-    for await (const entity of this.table.listEntities<{ record: string }>({ queryOptions: { filter: odata`PartitionKey eq ${connectedPartition(registry)}` } })) {
+    for await (const entity of this.table.listEntities<{ record: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${connectedPartition(registry)}` },
+    })) {
       const record = JSON.parse(entity.record) as ConnectedRegistryRecord;
       states.set(record.name, { record, etag: entity.etag });
     }
@@ -132,7 +175,11 @@ export class TableAuditStore {
 
   /** Records a connected registry's state; false when another instance recorded a change first. */
   async saveConnectedState(record: ConnectedRegistryRecord, etag: string | undefined): Promise<boolean> {
-    const entity = { partitionKey: connectedPartition(record.registry), rowKey: record.name, record: JSON.stringify(record) };
+    const entity = {
+      partitionKey: connectedPartition(record.registry),
+      rowKey: record.name,
+      record: JSON.stringify(record),
+    };
     return writeConditionally(this.table, entity, etag);
   }
 }
@@ -149,6 +196,15 @@ export interface FindingTally {
 
 /** Adds one finding of a status to a tally: everything but `ineligible` is eligible. */
 export function countFinding<T extends FindingTally>(tally: T, status: FindingStatus): T {
-  const field: keyof FindingTally = status === 'converted' ? 'streamable' : status === 'missing' ? 'missing' : status === 'failed' ? 'failed' : status === 'ineligible' ? 'ineligible' : 'inProgress';
+  const field: keyof FindingTally =
+    status === 'converted'
+      ? 'streamable'
+      : status === 'missing'
+        ? 'missing'
+        : status === 'failed'
+          ? 'failed'
+          : status === 'ineligible'
+            ? 'ineligible'
+            : 'inProgress';
   return { ...tally, [field]: tally[field] + 1, ...(status === 'ineligible' ? {} : { eligible: tally.eligible + 1 }) };
 }

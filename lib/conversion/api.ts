@@ -46,7 +46,12 @@ export const conversionViewSchema = z
   })
   .openapi('Conversion');
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const viewMatchesSchema: Same<Required<z.infer<typeof conversionViewSchema>>, Required<{ -readonly [K in keyof ConversionView]: ConversionView[K] extends readonly (infer T)[] ? T[] : ConversionView[K] }>> = true;
+const viewMatchesSchema: Same<
+  Required<z.infer<typeof conversionViewSchema>>,
+  Required<{
+    -readonly [K in keyof ConversionView]: ConversionView[K] extends readonly (infer T)[] ? T[] : ConversionView[K];
+  }>
+> = true;
 void viewMatchesSchema;
 
 export function toView(record: ConversionRecord): ConversionView {
@@ -55,7 +60,9 @@ export function toView(record: ConversionRecord): ConversionView {
 }
 
 const registryParam = z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50');
-const repository = z.string().refine(isRepositoryName, 'not an OCI repository name (lowercase, [a-z0-9._-] components separated by /)');
+const repository = z
+  .string()
+  .refine(isRepositoryName, 'not an OCI repository name (lowercase, [a-z0-9._-] components separated by /)');
 const digest = z.string().refine(isDigest, 'not a sha256:<64 hex> digest');
 
 export const startConversionBody = z
@@ -67,7 +74,10 @@ export const startConversionBody = z
     force: z.boolean().default(false),
   })
   .strict()
-  .refine((body) => (body.tag === undefined) !== (body.digest === undefined), { message: 'give exactly one of tag or digest', path: ['tag'] });
+  .refine((body) => (body.tag === undefined) !== (body.digest === undefined), {
+    message: 'give exactly one of tag or digest',
+    path: ['tag'],
+  });
 
 export const listConversionsQuery = z
   .object({
@@ -95,44 +105,73 @@ export class ConversionApi {
   async start(registry: string, body: z.infer<typeof startConversionBody>, log: Logger): Promise<ConversionView> {
     this.assertRegistry(registry);
     const resolved = body.digest ?? (await this.resolveTag(registry, body.repository, body.tag!));
-    if (resolved === undefined) throw new NotFoundError(`Tag ${body.tag ?? ''} does not exist in ${registry}/${body.repository}.`, [{ field: 'body.tag', reason: 'no such tag' }]);
+    if (resolved === undefined)
+      throw new NotFoundError(`Tag ${body.tag ?? ''} does not exist in ${registry}/${body.repository}.`, [
+        { field: 'body.tag', reason: 'no such tag' },
+      ]);
     const key = { registry, repository: body.repository, digest: resolved };
-    const outcome = await this.service.request(key, { source: 'manual', tags: body.tag ? [body.tag] : [], manual: true, force: body.force }, log);
-    if (outcome === 'gone') throw new NotFoundError(`${registry}/${body.repository}@${resolved} does not exist.`, [{ field: 'body.digest', reason: 'no such manifest' }]);
+    const outcome = await this.service.request(
+      key,
+      { source: 'manual', tags: body.tag ? [body.tag] : [], manual: true, force: body.force },
+      log,
+    );
+    if (outcome === 'gone')
+      throw new NotFoundError(`${registry}/${body.repository}@${resolved} does not exist.`, [
+        { field: 'body.digest', reason: 'no such manifest' },
+      ]);
     return this.get(registry, body.repository, resolved);
   }
 
   async get(registry: string, repositoryName: string, digestValue: string): Promise<ConversionView> {
     this.assertRegistry(registry);
     const record = await this.store.read({ registry, repository: repositoryName, digest: digestValue });
-    if (record === undefined) throw new NotFoundError(`No conversion recorded for ${registry}/${repositoryName}@${digestValue}.`);
+    if (record === undefined)
+      throw new NotFoundError(`No conversion recorded for ${registry}/${repositoryName}@${digestValue}.`);
     return toView(record.value);
   }
 
-  async list(registry: string, query: z.infer<typeof listConversionsQuery>): Promise<{ items: ConversionView[]; continuationToken?: string }> {
+  async list(
+    registry: string,
+    query: z.infer<typeof listConversionsQuery>,
+  ): Promise<{ items: ConversionView[]; continuationToken?: string }> {
     this.assertRegistry(registry);
     const page = await this.store.list(
       registry,
-      { ...(query.repository ? { repository: query.repository } : {}), ...(query.status ? { status: query.status } : {}), ...(query.since ? { since: new Date(query.since) } : {}) },
+      {
+        ...(query.repository ? { repository: query.repository } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.since ? { since: new Date(query.since) } : {}),
+      },
       { pageSize: query.pageSize, ...(query.continuationToken ? { continuationToken: query.continuationToken } : {}) },
     );
-    return { items: page.items.map(toView), ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
+    return {
+      items: page.items.map(toView),
+      ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
+    };
   }
 
   async cancel(registry: string, repositoryName: string, digestValue: string, log: Logger): Promise<ConversionView> {
     this.assertRegistry(registry);
     const record = await this.service.cancel({ registry, repository: repositoryName, digest: digestValue }, log);
-    if (record === undefined) throw new NotFoundError(`No conversion recorded for ${registry}/${repositoryName}@${digestValue}.`);
+    if (record === undefined)
+      throw new NotFoundError(`No conversion recorded for ${registry}/${repositoryName}@${digestValue}.`);
     return toView(record);
   }
 
   private assertRegistry(registry: string): void {
-    if (!this.configuredRegistries.includes(registry)) throw new NotFoundError(`Registry ${registry} is not configured.`, [{ field: 'params.registry', reason: 'not a configured registry' }]);
+    if (!this.configuredRegistries.includes(registry))
+      throw new NotFoundError(`Registry ${registry} is not configured.`, [
+        { field: 'params.registry', reason: 'not a configured registry' },
+      ]);
   }
 }
 
 export function requireRepository(query: Record<string, string>): string {
   const result = repositoryQuery.safeParse(query);
-  if (!result.success) throw new ValidationError('The repository query parameter is required (repository names contain "/", so they travel in the query).', [{ field: 'query.repository', reason: 'required; an OCI repository name' }]);
+  if (!result.success)
+    throw new ValidationError(
+      'The repository query parameter is required (repository names contain "/", so they travel in the query).',
+      [{ field: 'query.repository', reason: 'required; an OCI repository name' }],
+    );
   return result.data.repository;
 }

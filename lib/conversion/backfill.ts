@@ -107,13 +107,18 @@ export class BackfillWorker {
   async run(raw: unknown, log: Logger): Promise<BackfillRunSummary | undefined> {
     const parsed = backfillMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      log.warn(`backfill message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      log.warn(
+        `backfill message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      );
       return undefined;
     }
     const message = parsed.data;
     const scope = parseScope(message.scope);
     if (!scope.ok || !this.deps.registries.includes(message.registry)) {
-      log.warn(`backfill message rejected: ${scope.ok ? `registry ${message.registry} is not configured` : `scope ${message.scope}: ${scope.reason}`}`, { registry: message.registry, runId: message.runId });
+      log.warn(
+        `backfill message rejected: ${scope.ok ? `registry ${message.registry} is not configured` : `scope ${message.scope}: ${scope.reason}`}`,
+        { registry: message.registry, runId: message.runId },
+      );
       return undefined;
     }
     const acr = this.deps.registry(message.registry);
@@ -122,7 +127,10 @@ export class BackfillWorker {
     const counts = { examined: 0, started: 0, skipped: 0, repositoriesLeftAlone: 0 };
     const cursor = message.cursor;
     const repositories = (await acr.listRepositories())
-      .filter((repository) => scopeMatches(scope.scope, repository) && (cursor === undefined || repository >= cursor.repository))
+      .filter(
+        (repository) =>
+          scopeMatches(scope.scope, repository) && (cursor === undefined || repository >= cursor.repository),
+      )
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
     let stop: { stoppedBy: BackfillStop; next?: BackfillCursor } = { stoppedBy: 'complete' };
@@ -137,7 +145,11 @@ export class BackfillWorker {
       const cutoff = startedAt - governing.policy.backfill.maxAgeDays * 86_400_000;
       const outOfBudget = (): boolean => this.deps.clock.now().getTime() - startedAt >= budgetMs;
       const result = await this.repository(acr, repository, marker, cutoff, async (manifest) => {
-        const outcome = await this.deps.conversions.request({ registry: message.registry, repository, digest: manifest.digest }, { source: 'backfill', tags: manifest.tags ?? [] }, log);
+        const outcome = await this.deps.conversions.request(
+          { registry: message.registry, repository, digest: manifest.digest },
+          { source: 'backfill', tags: manifest.tags ?? [] },
+          log,
+        );
         counts.examined++;
         if (startedOutcomes.has(outcome)) counts.started++;
         else counts.skipped++;
@@ -151,12 +163,30 @@ export class BackfillWorker {
     }
 
     if (stop.next !== undefined) {
-      await this.deps.queue.send({ registry: message.registry, scope: message.scope, runId: message.runId, run: message.run + 1, cursor: stop.next }, this.deps.settings.runIntervalSeconds);
+      await this.deps.queue.send(
+        {
+          registry: message.registry,
+          scope: message.scope,
+          runId: message.runId,
+          run: message.run + 1,
+          cursor: stop.next,
+        },
+        this.deps.settings.runIntervalSeconds,
+      );
     }
-    const summary: BackfillRunSummary = { registry: message.registry, scope: message.scope, runId: message.runId, run: message.run, ...counts, ...stop };
+    const summary: BackfillRunSummary = {
+      registry: message.registry,
+      scope: message.scope,
+      runId: message.runId,
+      run: message.run,
+      ...counts,
+      ...stop,
+    };
     log.info(
       `backfill run ${summary.run} of ${summary.registry}/${summary.scope} (${summary.runId}): examined ${summary.examined}, started ${summary.started}, skipped ${summary.skipped}; ` +
-        (stop.next ? `stopped (${stop.stoppedBy}); resumes at ${stop.next.repository} in ${this.deps.settings.runIntervalSeconds}s` : 'complete'),
+        (stop.next
+          ? `stopped (${stop.stoppedBy}); resumes at ${stop.next.repository} in ${this.deps.settings.runIntervalSeconds}s`
+          : 'complete'),
       {
         registry: summary.registry,
         scope: summary.scope,
@@ -184,7 +214,10 @@ export class BackfillWorker {
     examine: (manifest: ManifestAttributes) => Promise<Exclude<BackfillStop, 'complete'> | undefined>,
   ): Promise<{ stoppedBy: Exclude<BackfillStop, 'complete'>; last: string } | undefined> {
     let passed = marker === undefined;
-    for await (const page of acr.listManifests(repository, { pageSize: this.deps.settings.pageSize ?? 100, orderBy: 'timedesc' })) {
+    for await (const page of acr.listManifests(repository, {
+      pageSize: this.deps.settings.pageSize ?? 100,
+      orderBy: 'timedesc',
+    })) {
       for (const manifest of page) {
         if (!passed) {
           passed = manifest.digest === marker;
@@ -219,14 +252,26 @@ function backfillRelevant(policy: Policy): string {
  * @returns undefined when the policy's backfill is not active; otherwise the run and whether it was scheduled
  *   (`runId` is empty when nothing was scheduled).
  */
-export async function scheduleBackfill(queue: BackfillQueue, change: PolicyChange, newRunId: () => string, log: Logger): Promise<{ runId: string; scheduled: boolean } | undefined> {
+export async function scheduleBackfill(
+  queue: BackfillQueue,
+  change: PolicyChange,
+  newRunId: () => string,
+  log: Logger,
+): Promise<{ runId: string; scheduled: boolean } | undefined> {
   if (!backfillActive(change.after)) return undefined;
   if (backfillActive(change.before) && backfillRelevant(change.before) === backfillRelevant(change.after)) {
-    log.info(`policy ${change.registry}/${change.scope}: backfill unchanged; no new run`, { registry: change.registry, scope: change.scope });
+    log.info(`policy ${change.registry}/${change.scope}: backfill unchanged; no new run`, {
+      registry: change.registry,
+      scope: change.scope,
+    });
     return { runId: '', scheduled: false };
   }
   const runId = newRunId();
   await queue.send({ registry: change.registry, scope: change.scope, runId, run: 1 }, 0);
-  log.info(`policy ${change.registry}/${change.scope}: backfill ${runId} scheduled`, { registry: change.registry, scope: change.scope, runId });
+  log.info(`policy ${change.registry}/${change.scope}: backfill ${runId} scheduled`, {
+    registry: change.registry,
+    scope: change.scope,
+    runId,
+  });
   return { runId, scheduled: true };
 }

@@ -31,7 +31,15 @@ const eventSchema = z.looseObject({
 });
 
 export type RegistryEvent =
-  | { readonly kind: 'pushed' | 'deleted'; readonly eventId: string; readonly registry: string; readonly repository: string; readonly digest: string; readonly tag?: string; readonly mediaType?: string }
+  | {
+      readonly kind: 'pushed' | 'deleted';
+      readonly eventId: string;
+      readonly registry: string;
+      readonly repository: string;
+      readonly digest: string;
+      readonly tag?: string;
+      readonly mediaType?: string;
+    }
   | { readonly kind: 'ignored'; readonly eventId: string; readonly reason: string }
   | { readonly kind: 'rejected'; readonly eventId?: string; readonly reason: string };
 
@@ -43,20 +51,36 @@ export type RegistryEvent =
 export function parseRegistryEvent(raw: unknown, registries: readonly RegistrySettings[]): RegistryEvent {
   const parsed = eventSchema.safeParse(raw);
   if (!parsed.success) {
-    const eventId = typeof (raw as { id?: unknown } | null)?.id === 'string' ? ((raw as { id: string }).id.slice(0, 256)) : undefined;
-    const reason = `malformed event: ${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`).join('; ')}`;
+    const eventId =
+      typeof (raw as { id?: unknown } | null)?.id === 'string' ? (raw as { id: string }).id.slice(0, 256) : undefined;
+    const reason = `malformed event: ${parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`)
+      .join('; ')}`;
     return eventId === undefined ? { kind: 'rejected', reason } : { kind: 'rejected', eventId, reason };
   }
   const event = parsed.data;
   const registry = registries.find((candidate) => candidate.resourceId.toLowerCase() === event.topic.toLowerCase());
-  if (registry === undefined) return { kind: 'rejected', eventId: event.id, reason: `topic ${event.topic.slice(0, 300)} is not a configured registry` };
+  if (registry === undefined)
+    return {
+      kind: 'rejected',
+      eventId: event.id,
+      reason: `topic ${event.topic.slice(0, 300)} is not a configured registry`,
+    };
   if (event.eventType !== imagePushedType && event.eventType !== imageDeletedType) {
     return { kind: 'ignored', eventId: event.id, reason: `event type ${event.eventType.slice(0, 100)} is not handled` };
   }
   const { repository, digest, tag, mediaType } = event.data.target;
-  if (!isRepositoryName(repository)) return { kind: 'rejected', eventId: event.id, reason: `"${repository.slice(0, 100)}" is not an OCI repository name` };
-  if (!isDigest(digest)) return { kind: 'rejected', eventId: event.id, reason: `"${digest.slice(0, 100)}" is not a digest` };
-  if (tag !== undefined && !isTag(tag)) return { kind: 'rejected', eventId: event.id, reason: `"${tag.slice(0, 100)}" is not a tag` };
+  if (!isRepositoryName(repository))
+    return {
+      kind: 'rejected',
+      eventId: event.id,
+      reason: `"${repository.slice(0, 100)}" is not an OCI repository name`,
+    };
+  if (!isDigest(digest))
+    return { kind: 'rejected', eventId: event.id, reason: `"${digest.slice(0, 100)}" is not a digest` };
+  if (tag !== undefined && !isTag(tag))
+    return { kind: 'rejected', eventId: event.id, reason: `"${tag.slice(0, 100)}" is not a tag` };
   return {
     kind: event.eventType === imagePushedType ? 'pushed' : 'deleted',
     eventId: event.id,

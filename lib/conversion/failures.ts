@@ -18,15 +18,18 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
   NO_SUPPORTED_PLATFORM_FOUND: {
     retryable: false,
-    remediation: 'The image index has no linux/amd64 image, the only platform artifact streaming supports. Add a linux/amd64 variant to the index and push it again.',
+    remediation:
+      'The image index has no linux/amd64 image, the only platform artifact streaming supports. Add a linux/amd64 variant to the index and push it again.',
   },
   UNSUPPORTED_MEDIATYPE: {
     retryable: false,
-    remediation: 'Only container images (Docker v2 or OCI image manifests and indexes) can be made streamable; Helm charts and other OCI artifacts cannot. Exclude this repository or tag in the policy.',
+    remediation:
+      'Only container images (Docker v2 or OCI image manifests and indexes) can be made streamable; Helm charts and other OCI artifacts cannot. Exclude this repository or tag in the policy.',
   },
   UNSUPPORTED_ARTIFACT_TYPE: {
     retryable: false,
-    remediation: 'The manifest is itself a streaming artifact or another referrer; nothing to convert. If this keeps happening, report it: referrer pushes should be ignored.',
+    remediation:
+      'The manifest is itself a streaming artifact or another referrer; nothing to convert. If this keeps happening, report it: referrer pushes should be ignored.',
   },
   SKU_NOT_SUPPORTED: {
     retryable: false,
@@ -34,11 +37,13 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
   CMK_NOT_SUPPORTED: {
     retryable: false,
-    remediation: 'Registries encrypted with customer-managed keys cannot use artifact streaming. Use a registry without CMK encryption for images that must stream.',
+    remediation:
+      'Registries encrypted with customer-managed keys cannot use artifact streaming. Use a registry without CMK encryption for images that must stream.',
   },
   IMAGE_TOO_LARGE: {
     retryable: false,
-    remediation: 'Artifact streaming works for images up to 30 GB. Slim the image (multi-stage builds, fewer layers of large data) or exclude its tag.',
+    remediation:
+      'Artifact streaming works for images up to 30 GB. Slim the image (multi-stage builds, fewer layers of large data) or exclude its tag.',
   },
   DENIED: {
     retryable: false,
@@ -47,7 +52,8 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
   UNAUTHORIZED: {
     retryable: false,
-    remediation: "ACR refused the app's credentials. Check the managed identity (AZURE_CLIENT_ID) or the registry's password setting, and its role assignments.",
+    remediation:
+      "ACR refused the app's credentials. Check the managed identity (AZURE_CLIENT_ID) or the registry's password setting, and its role assignments.",
   },
   UNKNOWN_ERROR: {
     retryable: true,
@@ -56,11 +62,13 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
   NOT_REPLICATED: {
     retryable: true,
-    remediation: 'The image was not found where the conversion ran, usually because geo-replication had not finished. It is retried automatically.',
+    remediation:
+      'The image was not found where the conversion ran, usually because geo-replication had not finished. It is retried automatically.',
   },
   THROTTLED: {
     retryable: true,
-    remediation: 'ACR throttled the request (HTTP 429). It is retried after the time ACR asked for; if it persists, spread pushes or backfills out over time.',
+    remediation:
+      'ACR throttled the request (HTTP 429). It is retried after the time ACR asked for; if it persists, spread pushes or backfills out over time.',
   },
   OPERATION_UNKNOWN: {
     retryable: true,
@@ -68,15 +76,18 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
   REFERRER_MISSING: {
     retryable: true,
-    remediation: 'ACR reported the conversion as succeeded but no streaming artifact is attached to the image. It is converted again; a referrer deleted by a copy or cleanup tool has the same effect.',
+    remediation:
+      'ACR reported the conversion as succeeded but no streaming artifact is attached to the image. It is converted again; a referrer deleted by a copy or cleanup tool has the same effect.',
   },
   CANCELED: {
     retryable: false,
-    remediation: 'The conversion was canceled (by this app at its deadline, or by someone with az acr artifact-streaming operation cancel). Start it again with POST /api/registries/{registry}/conversions.',
+    remediation:
+      'The conversion was canceled (by this app at its deadline, or by someone with az acr artifact-streaming operation cancel). Start it again with POST /api/registries/{registry}/conversions.',
   },
   TIMED_OUT: {
     retryable: false,
-    remediation: 'The conversion did not finish before the policy deadline and was canceled. Large images take longer: raise deadlineMinutes in the policy, then start it again.',
+    remediation:
+      'The conversion did not finish before the policy deadline and was canceled. Large images take longer: raise deadlineMinutes in the policy, then start it again.',
   },
 };
 
@@ -105,7 +116,11 @@ export function classifyStartError(status: number, code: string, reason: string 
   if (status === 429) return failureClass('THROTTLED');
   if (status === 404 || notFoundCodes.has(code)) return failureClass('NOT_REPLICATED');
   if (code in catalogue) return failureClass(code);
-  return { code, retryable: status >= 500, remediation: `ACR refused to start the conversion (HTTP ${status} ${code}).` };
+  return {
+    code,
+    retryable: status >= 500,
+    remediation: `ACR refused to start the conversion (HTTP ${status} ${code}).`,
+  };
 }
 
 /**
@@ -116,7 +131,8 @@ export function finalRemediation(failure: FailureClass, context: { operationId?:
   if (failure.code === 'UNKNOWN_ERROR') {
     return `ACR reported "Conversion operation failed due to an unknown error" on all ${context.attempts} attempt(s). Open a support request quoting operation id ${context.operationId ?? '(none)'} — Azure support can search their logs by it — then start the conversion again with POST /api/registries/{registry}/conversions.`;
   }
-  if (failure.retryable) return `${failure.remediation.replace(/ It is (retried|converted) [^.]*\./, '')} Retried ${context.attempts} time(s) without success; start it again with POST /api/registries/{registry}/conversions once the cause is fixed.`.trim();
+  if (failure.retryable)
+    return `${failure.remediation.replace(/ It is (retried|converted) [^.]*\./, '')} Retried ${context.attempts} time(s) without success; start it again with POST /api/registries/{registry}/conversions once the cause is fixed.`.trim();
   return failure.remediation;
 }
 

@@ -2,27 +2,44 @@ import type { ImageFacts } from '../policy/eligibility.js';
 import type { FetchedManifest } from '../registry/client.js';
 import type { ManifestAttributes } from '../registry/wire.js';
 
-const imageConfigTypes = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+const imageConfigTypes = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+]);
 const helmConfigType = 'application/vnd.cncf.helm.config.v1+json';
-const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+const indexTypes = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
 
 /**
  * What a manifest is, from the manifest itself (the event does not say whether it is a referrer) and ACR's
  * attributes (platform and size without downloading the config blob).
  */
-export function inspectManifest(repository: string, manifest: FetchedManifest, attributes: ManifestAttributes | undefined, tags: readonly string[]): ImageFacts {
+export function inspectManifest(
+  repository: string,
+  manifest: FetchedManifest,
+  attributes: ManifestAttributes | undefined,
+  tags: readonly string[],
+): ImageFacts {
   const { document } = manifest;
   const base = { repository, tags };
   // A subject or an artifactType marks an OCI 1.1 referrer: streaming artifacts, signatures, SBOMs.
-  if (document.subject !== undefined || document.artifactType !== undefined) return { ...base, kind: 'referrer', platforms: [], sizeBytes: undefined };
+  if (document.subject !== undefined || document.artifactType !== undefined)
+    return { ...base, kind: 'referrer', platforms: [], sizeBytes: undefined };
   if (indexTypes.has(manifest.mediaType) || document.manifests !== undefined) {
-    const platforms = (document.manifests ?? []).flatMap((child) => (child.platform ? [{ os: child.platform.os, architecture: child.platform.architecture }] : []));
+    const platforms = (document.manifests ?? []).flatMap((child) =>
+      child.platform ? [{ os: child.platform.os, architecture: child.platform.architecture }] : [],
+    );
     return { ...base, kind: 'index', platforms, sizeBytes: attributes?.imageSize };
   }
   const configType = document.config?.mediaType;
   if (configType === helmConfigType) return { ...base, kind: 'helm-chart', platforms: [], sizeBytes: undefined };
-  if (configType !== undefined && !imageConfigTypes.has(configType)) return { ...base, kind: 'artifact', platforms: [], sizeBytes: undefined };
-  const declaredSize = (document.config?.size ?? 0) + (document.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
-  const platforms = attributes?.os && attributes.architecture ? [{ os: attributes.os, architecture: attributes.architecture }] : [];
+  if (configType !== undefined && !imageConfigTypes.has(configType))
+    return { ...base, kind: 'artifact', platforms: [], sizeBytes: undefined };
+  const declaredSize =
+    (document.config?.size ?? 0) + (document.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
+  const platforms =
+    attributes?.os && attributes.architecture ? [{ os: attributes.os, architecture: attributes.architecture }] : [];
   return { ...base, kind: 'image', platforms, sizeBytes: Math.max(declaredSize, attributes?.imageSize ?? 0) };
 }

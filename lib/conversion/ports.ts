@@ -9,7 +9,11 @@ export interface ConversionStore {
   create(record: ConversionRecord): Promise<string | undefined>;
   /** Replaces when the ETag still matches; resolves undefined when someone else wrote (412) or it is gone. */
   replace(record: ConversionRecord, etag: string): Promise<string | undefined>;
-  list(registry: string, filter: ConversionFilter, page: { continuationToken?: string; pageSize: number }): Promise<{ items: ConversionRecord[]; continuationToken?: string }>;
+  list(
+    registry: string,
+    filter: ConversionFilter,
+    page: { continuationToken?: string; pageSize: number },
+  ): Promise<{ items: ConversionRecord[]; continuationToken?: string }>;
   /** Pending and Running rows of every registry, for the sweeper. */
   listInFlight(): AsyncIterable<Versioned<ConversionRecord>>;
 }
@@ -21,7 +25,12 @@ export interface ConversionFilter {
   readonly since?: Date;
 }
 
-export const domainEventTypes = ['conversion.succeeded', 'conversion.failed', 'conversion.timedOut', 'conversion.canceled'] as const;
+export const domainEventTypes = [
+  'conversion.succeeded',
+  'conversion.failed',
+  'conversion.timedOut',
+  'conversion.canceled',
+] as const;
 export type DomainEventType = (typeof domainEventTypes)[number];
 
 /** What happened to an image, for alert delivery (the outbox) — never carries secrets. */
@@ -65,7 +74,12 @@ export interface PolicyDriftEvent {
 export interface NoticeEvent {
   /** Deterministic (from the run or the transition), so recording it twice stores one event. */
   readonly id: string;
-  readonly type: 'audit.missingStreamingArtifacts' | 'connectedRegistry.stale' | 'connectedRegistry.unhealthy' | 'connectedRegistry.recovered' | 'report.ready';
+  readonly type:
+    | 'audit.missingStreamingArtifacts'
+    | 'connectedRegistry.stale'
+    | 'connectedRegistry.unhealthy'
+    | 'connectedRegistry.recovered'
+    | 'report.ready';
   readonly time: string;
   readonly registry: string;
   readonly message: string;
@@ -89,7 +103,11 @@ export interface Outbox {
 export function tableKeyText(min: number, max: number, options: { slash?: 'allowed' } = {}): z.ZodString {
   // Repository names keep their `/` in messages: keys replace it with `:` (repositoryKey).
   const pattern = options.slash === 'allowed' ? /^[^\\#?\p{Cc}]*$/u : /^[^/\\#?\p{Cc}]*$/u;
-  return z.string().min(min).max(max).regex(pattern, `must not contain ${options.slash === 'allowed' ? '' : '/ '}\\ # ? or control characters`);
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .regex(pattern, `must not contain ${options.slash === 'allowed' ? '' : '/ '}\\ # ? or control characters`);
 }
 
 export const trackingMessageSchema = z
@@ -110,7 +128,14 @@ export interface TrackingQueue {
 /** The registry calls the pipeline makes (RegistryClient implements them; tests may pass a fake). */
 export type RegistryGateway = Pick<
   RegistryClient,
-  'getManifest' | 'getManifestAttributes' | 'listReferrers' | 'getStreamingOperation' | 'startStreamingConversion' | 'getOperation' | 'cancelOperation' | 'resolveTag'
+  | 'getManifest'
+  | 'getManifestAttributes'
+  | 'listReferrers'
+  | 'getStreamingOperation'
+  | 'startStreamingConversion'
+  | 'getOperation'
+  | 'cancelOperation'
+  | 'resolveTag'
 >;
 
 export interface Clock {

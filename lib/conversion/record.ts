@@ -3,10 +3,26 @@
  * every change is an ETag-conditional write — so duplicate events, several tags pushed at once, redelivered
  * queue messages and parallel instances all converge on one conversion.
  */
-export const conversionStatuses = ['Skipped', 'Pending', 'Running', 'Succeeded', 'Failed', 'TimedOut', 'Canceled', 'Deleted'] as const;
+export const conversionStatuses = [
+  'Skipped',
+  'Pending',
+  'Running',
+  'Succeeded',
+  'Failed',
+  'TimedOut',
+  'Canceled',
+  'Deleted',
+] as const;
 export type ConversionStatus = (typeof conversionStatuses)[number];
 
-export const terminalStatuses: ReadonlySet<ConversionStatus> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Canceled', 'Deleted', 'Skipped']);
+export const terminalStatuses: ReadonlySet<ConversionStatus> = new Set([
+  'Succeeded',
+  'Failed',
+  'TimedOut',
+  'Canceled',
+  'Deleted',
+  'Skipped',
+]);
 export const inFlightStatuses: ReadonlySet<ConversionStatus> = new Set(['Pending', 'Running']);
 
 export type ConversionSource = 'event' | 'manual' | 'backfill' | 'sweeper';

@@ -8,11 +8,25 @@ import { isOngoing, streamingArtifactType, type StreamingOperation } from '../re
 import { logMetrics } from '../telemetry/metrics.js';
 import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
 import { parseRegistryEvent } from './events.js';
-import { classifyOperationFailure, classifyStartError, failureClass, finalRemediation, type FailureClass } from './failures.js';
+import {
+  classifyOperationFailure,
+  classifyStartError,
+  failureClass,
+  finalRemediation,
+  type FailureClass,
+} from './failures.js';
 import { inspectManifest } from './inspect.js';
 import type { Clock, ConversionStore, DomainEventType, Outbox, RegistryGateway, TrackingQueue } from './ports.js';
 import { trackingMessageSchema } from './ports.js';
-import { describeImage, repositoryKey, type ConversionRecord, type ConversionSource, type ConversionStatus, type ImageKey, type Versioned } from './record.js';
+import {
+  describeImage,
+  repositoryKey,
+  type ConversionRecord,
+  type ConversionSource,
+  type ConversionStatus,
+  type ImageKey,
+  type Versioned,
+} from './record.js';
 
 export interface ConversionSettings {
   readonly firstPollSeconds: number;
@@ -44,7 +58,8 @@ export interface RequestOptions {
   readonly force?: boolean;
 }
 
-export type EventOutcome = 'rejected' | 'ignored' | 'deleted' | 'duplicate' | 'gone' | 'skipped' | 'claimed-elsewhere' | ConversionStatus;
+export type EventOutcome =
+  'rejected' | 'ignored' | 'deleted' | 'duplicate' | 'gone' | 'skipped' | 'claimed-elsewhere' | ConversionStatus;
 
 /** Referrer checks after ACR says Succeeded, before concluding the streaming artifact is missing. */
 const referrerChecks = 3;
@@ -101,7 +116,11 @@ export class ConversionService {
     const applied = await this.deps.policies.policyFor(key.registry, key.repository);
     const registry = this.registrySettings(key.registry);
     const readiness = await this.deps.readiness(registry, log);
-    const decision = decide(applied.policy, facts, readiness, { ignoreTagRules: options.manual ?? false, ignorePlatform: options.force ?? false, push: options.source === 'event' });
+    const decision = decide(applied.policy, facts, readiness, {
+      ignoreTagRules: options.manual ?? false,
+      ignorePlatform: options.force ?? false,
+      push: options.source === 'event',
+    });
     const now = this.now();
     const base: ConversionRecord = {
       ...key,
@@ -123,7 +142,10 @@ export class ConversionService {
     };
     if (!decision.eligible) {
       const written = await this.write({ ...base, skipReason: decision.skip }, existing?.etag);
-      log.info(`${describeImage(key)}: skipped (${decision.skip}): ${decision.reason}`, { ...fields, skipReason: decision.skip });
+      log.info(`${describeImage(key)}: skipped (${decision.skip}): ${decision.reason}`, {
+        ...fields,
+        skipReason: decision.skip,
+      });
       return written ? 'skipped' : 'claimed-elsewhere';
     }
     const claimed: ConversionRecord = {
@@ -144,18 +166,28 @@ export class ConversionService {
   async track(raw: unknown, log: Logger): Promise<void> {
     const parsed = trackingMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      log.warn(`tracking message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      log.warn(
+        `tracking message rejected: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      );
       return;
     }
     const message = parsed.data;
     const current = await this.deps.store.read(message);
     if (current === undefined || current.value.trackingToken !== message.token) {
-      log.info(`${describeImage(message)}: stale ${message.kind} message dropped`, { registry: message.registry, repository: message.repository, digest: message.digest });
+      log.info(`${describeImage(message)}: stale ${message.kind} message dropped`, {
+        registry: message.registry,
+        repository: message.repository,
+        digest: message.digest,
+      });
       return;
     }
     if (message.kind === 'start') {
       if (current.value.status !== 'Pending') return;
-      const claimed = { ...current.value, leaseUntil: this.after(this.deps.settings.leaseSeconds).toISOString(), updatedAt: this.now().toISOString() };
+      const claimed = {
+        ...current.value,
+        leaseUntil: this.after(this.deps.settings.leaseSeconds).toISOString(),
+        updatedAt: this.now().toISOString(),
+      };
       const etag = await this.deps.store.replace(claimed, current.etag);
       if (etag !== undefined) await this.startOnRegistry({ value: claimed, etag }, log);
       return;
@@ -172,14 +204,28 @@ export class ConversionService {
       const record = entry.value;
       const leaseOver = record.leaseUntil === undefined || Date.parse(record.leaseUntil) < now;
       const overdue = record.nextCheckAt === undefined || Date.parse(record.nextCheckAt) + quietMs < now;
-      const stale = record.status === 'Pending' ? leaseOver && (record.nextCheckAt === undefined || Date.parse(record.nextCheckAt) < now) : overdue;
+      const stale =
+        record.status === 'Pending'
+          ? leaseOver && (record.nextCheckAt === undefined || Date.parse(record.nextCheckAt) < now)
+          : overdue;
       if (!stale) continue;
       const kind = record.status === 'Pending' ? 'start' : 'poll';
       const token = randomUUID();
-      const etag = await this.deps.store.replace({ ...record, trackingToken: token, nextCheckAt: this.now().toISOString(), updatedAt: this.now().toISOString() }, entry.etag);
+      const etag = await this.deps.store.replace(
+        { ...record, trackingToken: token, nextCheckAt: this.now().toISOString(), updatedAt: this.now().toISOString() },
+        entry.etag,
+      );
       if (etag === undefined) continue;
-      await this.deps.queue.send({ kind, registry: record.registry, repository: record.repository, digest: record.digest, token }, 0);
-      log.warn(`${describeImage(record)}: tracking went quiet; re-driving (${kind})`, { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId });
+      await this.deps.queue.send(
+        { kind, registry: record.registry, repository: record.repository, digest: record.digest, token },
+        0,
+      );
+      log.warn(`${describeImage(record)}: tracking went quiet; re-driving (${kind})`, {
+        registry: record.registry,
+        repository: record.repository,
+        digest: record.digest,
+        operationId: record.operationId,
+      });
       redriven++;
     }
     return redriven;
@@ -190,7 +236,8 @@ export class ConversionService {
     const current = await this.deps.store.read(key);
     if (current === undefined) return undefined;
     if (current.value.status !== 'Running' && current.value.status !== 'Pending') return current.value;
-    if (current.value.operationId) await this.deps.gateway(key.registry).cancelOperation(key.repository, current.value.operationId);
+    if (current.value.operationId)
+      await this.deps.gateway(key.registry).cancelOperation(key.repository, current.value.operationId);
     const canceled = await this.finish(current, 'Canceled', failureClass('CANCELED'), 'canceled by request', log);
     return canceled ?? (await this.deps.store.read(key))?.value;
   }
@@ -251,19 +298,31 @@ export class ConversionService {
         updatedAt: this.now().toISOString(),
       };
       if ((await this.deps.store.replace(running, etag)) === undefined) {
-        log.warn(`${describeImage(record)}: lost the claim while starting; the other worker continues`, { ...fields, operationId: operation!.id });
+        log.warn(`${describeImage(record)}: lost the claim while starting; the other worker continues`, {
+          ...fields,
+          operationId: operation!.id,
+        });
         return 'claimed-elsewhere';
       }
       await this.deps.queue.send({ kind: 'poll', ...fields, token }, this.deps.settings.firstPollSeconds);
-      log.info(`${describeImage(record)}: conversion ${adopted ? 'adopted' : 'requested'} (attempt ${running.attempts})`, { ...fields, operationId: operation!.id });
-      logMetrics(log).count(adopted ? 'conversion.adopted' : 'conversion.requested', { registry: record.registry, source: record.source });
+      log.info(
+        `${describeImage(record)}: conversion ${adopted ? 'adopted' : 'requested'} (attempt ${running.attempts})`,
+        { ...fields, operationId: operation!.id },
+      );
+      logMetrics(log).count(adopted ? 'conversion.adopted' : 'conversion.requested', {
+        registry: record.registry,
+        source: record.source,
+      });
       return 'Running';
     } catch (error) {
       if (isAcrError(error) && error.transient) {
         // ACR throttled or failed (the POST is never blindly repeated): the row is ours, so schedule our own prompt
         // retry of the start path — it re-checks ACR first — rather than wait for Event Grid's growing retry schedule.
         const delay = error.status === 429 ? 30 : retryDelaySeconds(1, 5, 300, this.random);
-        log.warn(`${describeImage(record)}: ACR answered ${error.status} ${error.code} while starting; trying again in ${delay}s`, { ...fields, errorCode: error.code });
+        log.warn(
+          `${describeImage(record)}: ACR answered ${error.status} ${error.code} while starting; trying again in ${delay}s`,
+          { ...fields, errorCode: error.code },
+        );
         // ACR answered with an error, so no operation was created: the reserved attempt is given back (a dropped
         // connection may have created one — the retry's GET _streaming/{digest} then adopts it).
         await this.scheduleStart({ value: record, etag }, delay, undefined, log);
@@ -271,11 +330,19 @@ export class ConversionService {
       }
       if (!isAcrError(error)) {
         // Not ACR's answer (storage, a bug): let the next worker in at once and let the platform redeliver.
-        await this.deps.store.replace({ ...withoutLease(record), updatedAt: this.now().toISOString() }, etag).catch(() => undefined);
+        await this.deps.store
+          .replace({ ...withoutLease(record), updatedAt: this.now().toISOString() }, etag)
+          .catch(() => undefined);
         throw error;
       }
       const failure = classifyStartError(error.status, error.code, error.details.reason);
-      await this.fail({ value: { ...record, attempts: record.attempts + 1 }, etag }, failure, `${error.message}`, error.details.correlationId, log);
+      await this.fail(
+        { value: { ...record, attempts: record.attempts + 1 }, etag },
+        failure,
+        `${error.message}`,
+        error.details.correlationId,
+        log,
+      );
       return 'Failed';
     }
   }
@@ -286,23 +353,47 @@ export class ConversionService {
    */
   private async ownWrite(written: ConversionRecord): Promise<string | undefined> {
     const current = await this.deps.store.read(written);
-    const ours = current !== undefined && current.value.updatedAt === written.updatedAt && current.value.attempts === written.attempts && current.value.leaseUntil === written.leaseUntil && current.value.status === written.status;
+    const ours =
+      current !== undefined &&
+      current.value.updatedAt === written.updatedAt &&
+      current.value.attempts === written.attempts &&
+      current.value.leaseUntil === written.leaseUntil &&
+      current.value.status === written.status;
     return ours ? current.etag : undefined;
   }
 
   private async poll(current: Versioned<ConversionRecord>, log: Logger): Promise<void> {
     const record = current.value;
-    const fields = { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId };
+    const fields = {
+      registry: record.registry,
+      repository: record.repository,
+      digest: record.digest,
+      operationId: record.operationId,
+    };
     const gateway = this.deps.gateway(record.registry);
     if (record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < this.now().getTime()) {
-      await gateway.cancelOperation(record.repository, record.operationId!).catch((error: unknown) => log.warn(`cancel at deadline failed: ${String(error)}`, fields));
-      await this.finish(current, 'TimedOut', failureClass('TIMED_OUT'), `still running at the deadline (${record.deadlineAt})`, log);
+      await gateway
+        .cancelOperation(record.repository, record.operationId!)
+        .catch((error: unknown) => log.warn(`cancel at deadline failed: ${String(error)}`, fields));
+      await this.finish(
+        current,
+        'TimedOut',
+        failureClass('TIMED_OUT'),
+        `still running at the deadline (${record.deadlineAt})`,
+        log,
+      );
       return;
     }
     const operation = await gateway.getOperation(record.repository, record.operationId!);
     if (operation === undefined) {
       // Counts as a failed attempt, so an ACR that keeps forgetting operations cannot loop us forever.
-      await this.fail(current, failureClass('OPERATION_UNKNOWN'), `operation ${record.operationId ?? ''} is no longer known to ACR`, undefined, log);
+      await this.fail(
+        current,
+        failureClass('OPERATION_UNKNOWN'),
+        `operation ${record.operationId ?? ''} is no longer known to ACR`,
+        undefined,
+        log,
+      );
       return;
     }
     const status = operation.status;
@@ -316,16 +407,38 @@ export class ConversionService {
       // Count the checks from the first Succeeded answer: `polls` also counts the polls while the operation ran,
       // so a conversion that took more than `referrerChecks` polls would otherwise get no re-check at all.
       const checks = record.operationStatus === 'Succeeded' ? record.polls : 0;
-      if (checks < referrerChecks) return this.pollAgain({ ...current, value: { ...record, polls: checks } }, operation, log);
-      await this.fail(current, failureClass('REFERRER_MISSING'), 'ACR reported Succeeded but no streaming referrer exists', undefined, log);
+      if (checks < referrerChecks)
+        return this.pollAgain({ ...current, value: { ...record, polls: checks } }, operation, log);
+      await this.fail(
+        current,
+        failureClass('REFERRER_MISSING'),
+        'ACR reported Succeeded but no streaming referrer exists',
+        undefined,
+        log,
+      );
       return;
     }
-    await this.fail(current, classifyOperationFailure(status, operation.details), operation.details ?? status, undefined, log);
+    await this.fail(
+      current,
+      classifyOperationFailure(status, operation.details),
+      operation.details ?? status,
+      undefined,
+      log,
+    );
   }
 
-  private async pollAgain(current: Versioned<ConversionRecord>, operation: StreamingOperation, log: Logger): Promise<void> {
+  private async pollAgain(
+    current: Versioned<ConversionRecord>,
+    operation: StreamingOperation,
+    log: Logger,
+  ): Promise<void> {
     const record = current.value;
-    const delay = pollDelaySeconds(record.polls + 1, this.deps.settings.firstPollSeconds, this.deps.settings.maxPollSeconds, this.random);
+    const delay = pollDelaySeconds(
+      record.polls + 1,
+      this.deps.settings.firstPollSeconds,
+      this.deps.settings.maxPollSeconds,
+      this.random,
+    );
     const token = randomUUID();
     const next: ConversionRecord = {
       ...record,
@@ -337,24 +450,65 @@ export class ConversionService {
       updatedAt: this.now().toISOString(),
     };
     if ((await this.deps.store.replace(next, current.etag)) === undefined) return;
-    await this.deps.queue.send({ kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token }, delay);
-    log.debug(`${describeImage(record)}: ${operation.status} ${operation.progress ?? ''}; next poll in ${delay}s`, { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId });
+    await this.deps.queue.send(
+      { kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token },
+      delay,
+    );
+    log.debug(`${describeImage(record)}: ${operation.status} ${operation.progress ?? ''}; next poll in ${delay}s`, {
+      registry: record.registry,
+      repository: record.repository,
+      digest: record.digest,
+      operationId: record.operationId,
+    });
   }
 
   /** Retries what is retryable within the policy's attempts; records everything else as final. */
-  private async fail(current: Versioned<ConversionRecord>, failure: FailureClass, message: string, correlationId: string | undefined, log: Logger): Promise<void> {
+  private async fail(
+    current: Versioned<ConversionRecord>,
+    failure: FailureClass,
+    message: string,
+    correlationId: string | undefined,
+    log: Logger,
+  ): Promise<void> {
     const record = current.value;
     if (failure.retryable && record.attempts < record.maxAttempts) {
       const applied = await this.deps.policies.policyFor(record.registry, record.repository);
-      const delay = retryDelaySeconds(Math.max(1, record.attempts), applied.policy.retry.initialDelaySeconds, applied.policy.retry.maxDelaySeconds, this.random);
-      log.warn(`${describeImage(record)}: attempt ${record.attempts} failed with ${failure.code}; retrying in ${delay}s`, { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId, errorCode: failure.code });
+      const delay = retryDelaySeconds(
+        Math.max(1, record.attempts),
+        applied.policy.retry.initialDelaySeconds,
+        applied.policy.retry.maxDelaySeconds,
+        this.random,
+      );
+      log.warn(
+        `${describeImage(record)}: attempt ${record.attempts} failed with ${failure.code}; retrying in ${delay}s`,
+        {
+          registry: record.registry,
+          repository: record.repository,
+          digest: record.digest,
+          operationId: record.operationId,
+          errorCode: failure.code,
+        },
+      );
       await this.scheduleStart(current, delay, { failure, message, ...(correlationId ? { correlationId } : {}) }, log);
       return;
     }
-    await this.finish(current, failure.code === 'CANCELED' ? 'Canceled' : 'Failed', failure, message, log, undefined, correlationId);
+    await this.finish(
+      current,
+      failure.code === 'CANCELED' ? 'Canceled' : 'Failed',
+      failure,
+      message,
+      log,
+      undefined,
+      correlationId,
+    );
   }
 
-  private async scheduleStart(current: Versioned<ConversionRecord>, delaySeconds: number, error: { failure: FailureClass; message: string; correlationId?: string } | undefined, _log: Logger): Promise<void> {
+  private async scheduleStart(
+    current: Versioned<ConversionRecord>,
+    delaySeconds: number,
+    error: { failure: FailureClass; message: string; correlationId?: string } | undefined,
+    _log: Logger,
+  ): Promise<void> {
     const record = current.value;
     const token = randomUUID();
     const pending: ConversionRecord = {
@@ -363,11 +517,20 @@ export class ConversionService {
       trackingToken: token,
       nextCheckAt: this.after(delaySeconds).toISOString(),
       updatedAt: this.now().toISOString(),
-      ...(error ? { lastErrorCode: error.failure.code, lastErrorMessage: error.message.slice(0, 2_000), remediation: error.failure.remediation } : {}),
+      ...(error
+        ? {
+            lastErrorCode: error.failure.code,
+            lastErrorMessage: error.message.slice(0, 2_000),
+            remediation: error.failure.remediation,
+          }
+        : {}),
       ...(error?.correlationId ? { correlationId: error.correlationId } : {}),
     };
     if ((await this.deps.store.replace(pending, current.etag)) === undefined) return;
-    await this.deps.queue.send({ kind: 'start', registry: record.registry, repository: record.repository, digest: record.digest, token }, delaySeconds);
+    await this.deps.queue.send(
+      { kind: 'start', registry: record.registry, repository: record.repository, digest: record.digest, token },
+      delaySeconds,
+    );
   }
 
   /** Records a final state; the domain event goes to the outbox first, so a crash in between loses nothing. */
@@ -381,12 +544,19 @@ export class ConversionService {
     correlationId?: string,
   ): Promise<ConversionRecord | undefined> {
     const record = current.value;
-    const remediation = failure ? finalRemediation(failure, { ...(record.operationId ? { operationId: record.operationId } : {}), attempts: record.attempts }) : undefined;
+    const remediation = failure
+      ? finalRemediation(failure, {
+          ...(record.operationId ? { operationId: record.operationId } : {}),
+          attempts: record.attempts,
+        })
+      : undefined;
     const final: ConversionRecord = {
       ...withoutLease(record),
       status,
       reason: status === 'Succeeded' ? message : record.reason,
-      ...(operation ? { operationStatus: operation.status, ...(operation.progress ? { progress: operation.progress } : {}) } : {}),
+      ...(operation
+        ? { operationStatus: operation.status, ...(operation.progress ? { progress: operation.progress } : {}) }
+        : {}),
       ...(failure ? { lastErrorCode: failure.code, lastErrorMessage: message.slice(0, 2_000) } : {}),
       ...(remediation ? { remediation } : {}),
       ...(correlationId ? { correlationId } : {}),
@@ -395,7 +565,14 @@ export class ConversionService {
       completedAt: this.now().toISOString(),
       updatedAt: this.now().toISOString(),
     };
-    const type: DomainEventType = status === 'Succeeded' ? 'conversion.succeeded' : status === 'TimedOut' ? 'conversion.timedOut' : status === 'Canceled' ? 'conversion.canceled' : 'conversion.failed';
+    const type: DomainEventType =
+      status === 'Succeeded'
+        ? 'conversion.succeeded'
+        : status === 'TimedOut'
+          ? 'conversion.timedOut'
+          : status === 'Canceled'
+            ? 'conversion.canceled'
+            : 'conversion.failed';
     await this.deps.outbox.append({
       id: `${type}:${repositoryKey(record.repository)}@${record.digest}:${record.attempts}`,
       type,
@@ -411,10 +588,26 @@ export class ConversionService {
       attempts: record.attempts,
     });
     if ((await this.deps.store.replace(final, current.etag)) === undefined) return undefined;
-    const fields = { registry: record.registry, repository: record.repository, digest: record.digest, operationId: record.operationId, errorCode: failure?.code };
+    const fields = {
+      registry: record.registry,
+      repository: record.repository,
+      digest: record.digest,
+      operationId: record.operationId,
+      errorCode: failure?.code,
+    };
     const metrics = logMetrics(log);
-    metrics.count('conversion.finished', { registry: record.registry, status, errorCode: failure?.code, source: record.source });
-    if (status === 'Succeeded') metrics.observe('conversion.pushToStreamableSeconds', (this.now().getTime() - Date.parse(record.createdAt)) / 1000, { registry: record.registry });
+    metrics.count('conversion.finished', {
+      registry: record.registry,
+      status,
+      errorCode: failure?.code,
+      source: record.source,
+    });
+    if (status === 'Succeeded')
+      metrics.observe(
+        'conversion.pushToStreamableSeconds',
+        (this.now().getTime() - Date.parse(record.createdAt)) / 1000,
+        { registry: record.registry },
+      );
     if (status === 'Succeeded') log.info(`${describeImage(record)}: streamable (${message})`, fields);
     else log.error(`${describeImage(record)}: ${status}: ${failure?.code ?? ''} ${message}`, fields);
     return final;
@@ -426,9 +619,20 @@ export class ConversionService {
       log.info(`${describeImage(key)}: image deleted; nothing was recorded for it`, { ...key, eventId });
       return 'deleted';
     }
-    const deleted: ConversionRecord = { ...withoutLease(current.value), status: 'Deleted', trackingToken: undefined, nextCheckAt: undefined, lastEventId: eventId, updatedAt: this.now().toISOString() };
+    const deleted: ConversionRecord = {
+      ...withoutLease(current.value),
+      status: 'Deleted',
+      trackingToken: undefined,
+      nextCheckAt: undefined,
+      lastEventId: eventId,
+      updatedAt: this.now().toISOString(),
+    };
     await this.deps.store.replace(deleted, current.etag);
-    log.info(`${describeImage(key)}: image deleted; a later push starts over`, { ...key, eventId, operationId: current.value.operationId });
+    log.info(`${describeImage(key)}: image deleted; a later push starts over`, {
+      ...key,
+      eventId,
+      operationId: current.value.operationId,
+    });
     return 'deleted';
   }
 

@@ -51,16 +51,23 @@ export interface TimerFunction {
 
 /** The subset of `@azure/functions`' `app` the registration needs; typed so tests can pass a recorder. */
 export interface FunctionsApp {
-  http(name: string, options: { route: string; methods: HttpMethod[]; authLevel: AuthLevel; handler: HttpHandler }): void;
+  http(
+    name: string,
+    options: { route: string; methods: HttpMethod[]; authLevel: AuthLevel; handler: HttpHandler },
+  ): void;
   eventGrid(name: string, options: { handler: EventGridHandler }): void;
   storageQueue(name: string, options: { queueName: string; connection: string; handler: StorageQueueHandler }): void;
   timer(name: string, options: { schedule: string; runOnStartup: boolean; handler: TimerHandler }): void;
 }
 
-export const isHttpFunction = (declaration: FunctionDeclaration): declaration is HttpFunction => declaration.trigger.type === 'http';
-export const isEventGridFunction = (declaration: FunctionDeclaration): declaration is EventGridFunction => declaration.trigger.type === 'eventGrid';
-export const isQueueFunction = (declaration: FunctionDeclaration): declaration is QueueFunction => declaration.trigger.type === 'storageQueue';
-export const isTimerFunction = (declaration: FunctionDeclaration): declaration is TimerFunction => declaration.trigger.type === 'timer';
+export const isHttpFunction = (declaration: FunctionDeclaration): declaration is HttpFunction =>
+  declaration.trigger.type === 'http';
+export const isEventGridFunction = (declaration: FunctionDeclaration): declaration is EventGridFunction =>
+  declaration.trigger.type === 'eventGrid';
+export const isQueueFunction = (declaration: FunctionDeclaration): declaration is QueueFunction =>
+  declaration.trigger.type === 'storageQueue';
+export const isTimerFunction = (declaration: FunctionDeclaration): declaration is TimerFunction =>
+  declaration.trigger.type === 'timer';
 
 export function registerCatalog(app: FunctionsApp, catalog: readonly FunctionDeclaration[]): void {
   for (const declaration of catalog) {

@@ -29,7 +29,11 @@ export function principalOf(request: HttpRequest): Principal | undefined {
     return undefined;
   }
   if (typeof decoded !== 'object' || decoded === null) return undefined;
-  const { claims, name_typ: nameType, role_typ: roleType } = decoded as { claims?: unknown; name_typ?: unknown; role_typ?: unknown };
+  const {
+    claims,
+    name_typ: nameType,
+    role_typ: roleType,
+  } = decoded as { claims?: unknown; name_typ?: unknown; role_typ?: unknown };
   if (!Array.isArray(claims)) return undefined;
   const values = (type: unknown): string[] =>
     claims.flatMap((claim) => {
@@ -39,7 +43,11 @@ export function principalOf(request: HttpRequest): Principal | undefined {
   const name = values(typeof nameType === 'string' ? nameType : 'name')[0];
   const id = objectIdClaims.flatMap(values)[0] ?? name;
   if (id === undefined) return undefined;
-  const roles = new Set(values(typeof roleType === 'string' ? roleType : 'roles').filter((role): role is AppRole => (appRoles as readonly string[]).includes(role)));
+  const roles = new Set(
+    values(typeof roleType === 'string' ? roleType : 'roles').filter((role): role is AppRole =>
+      (appRoles as readonly string[]).includes(role),
+    ),
+  );
   return { id, name, roles };
 }
 
@@ -55,8 +63,14 @@ export function hasRole(principal: Principal, role: AppRole): boolean {
  */
 export function requirePrincipal(request: HttpRequest, role: AppRole): Principal {
   const principal = principalOf(request);
-  if (principal === undefined) throw new UnauthorizedError('No caller identity: sign in through App Service Authentication (Entra ID).', [{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }]);
-  if (!hasRole(principal, role)) throw new ForbiddenError(`The caller lacks the app role ${role}.`, [{ field: 'roles', reason: `requires ${role}` }]);
+  if (principal === undefined)
+    throw new UnauthorizedError('No caller identity: sign in through App Service Authentication (Entra ID).', [
+      { field: 'headers.x-ms-client-principal', reason: 'missing or invalid' },
+    ]);
+  if (!hasRole(principal, role))
+    throw new ForbiddenError(`The caller lacks the app role ${role}.`, [
+      { field: 'roles', reason: `requires ${role}` },
+    ]);
   return principal;
 }
 

@@ -14,8 +14,19 @@ export interface ProblemDocument {
   readonly errors?: readonly FieldProblem[];
 }
 
-export function problemResponse(status: number, title: string, detail: string, errors: readonly FieldProblem[] = []): HttpResponseInit {
-  const body: ProblemDocument = { type: 'about:blank', title, status, detail, ...(errors.length > 0 ? { errors } : {}) };
+export function problemResponse(
+  status: number,
+  title: string,
+  detail: string,
+  errors: readonly FieldProblem[] = [],
+): HttpResponseInit {
+  const body: ProblemDocument = {
+    type: 'about:blank',
+    title,
+    status,
+    detail,
+    ...(errors.length > 0 ? { errors } : {}),
+  };
   return { status, headers: { 'content-type': problemContentType }, body: JSON.stringify(body) };
 }
 

@@ -8,11 +8,16 @@ export const maxJsonBodyBytes = 64 * 1024;
 
 export async function parseJsonBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
   const contentType = request.headers.get('content-type') ?? '';
-  if (!/^application\/(merge-patch\+)?json\b/i.test(contentType)) throw new UnsupportedMediaTypeError('Send the body as application/json.', [{ field: 'headers.content-type', reason: 'must be application/json' }]);
+  if (!/^application\/(merge-patch\+)?json\b/i.test(contentType))
+    throw new UnsupportedMediaTypeError('Send the body as application/json.', [
+      { field: 'headers.content-type', reason: 'must be application/json' },
+    ]);
   const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > maxJsonBodyBytes) throw new PayloadTooLargeError(`The body must be at most ${maxJsonBodyBytes} bytes.`);
+  if (declared > maxJsonBodyBytes)
+    throw new PayloadTooLargeError(`The body must be at most ${maxJsonBodyBytes} bytes.`);
   const text = await request.text();
-  if (Buffer.byteLength(text) > maxJsonBodyBytes) throw new PayloadTooLargeError(`The body must be at most ${maxJsonBodyBytes} bytes.`);
+  if (Buffer.byteLength(text) > maxJsonBodyBytes)
+    throw new PayloadTooLargeError(`The body must be at most ${maxJsonBodyBytes} bytes.`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -35,7 +40,10 @@ export function queryObject(request: HttpRequest): Record<string, string> {
 }
 
 /** Runs an HTTP use case and maps any error to a problem document (unknown errors: logged, generic 500). */
-export async function respond(context: InvocationContext, run: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+export async function respond(
+  context: InvocationContext,
+  run: () => Promise<HttpResponseInit>,
+): Promise<HttpResponseInit> {
   try {
     return await run();
   } catch (error) {

@@ -53,13 +53,20 @@ export interface DecideOptions {
  * Whether a manifest should become streamable under a policy, with a reason a person can act on. Pure: every
  * input is a parameter, so the same function serves pushes, audits, backfill and the evaluation endpoint.
  */
-export function decide(policy: Policy, image: ImageFacts, readiness: RegistryReadiness, options: DecideOptions = {}): Decision {
-  if (image.kind === 'referrer') return skip('referrer', 'a referrer (signature, SBOM or streaming artifact) is never converted');
+export function decide(
+  policy: Policy,
+  image: ImageFacts,
+  readiness: RegistryReadiness,
+  options: DecideOptions = {},
+): Decision {
+  if (image.kind === 'referrer')
+    return skip('referrer', 'a referrer (signature, SBOM or streaming artifact) is never converted');
   if (image.kind === 'helm-chart') return skip('helm-chart', 'Helm charts are not container images');
   if (image.kind === 'artifact') return skip('not-an-image', 'an OCI artifact that is not a container image');
   if (!options.ignoreTagRules) {
     if (policy.mode === 'off') return skip('policy-off', 'the policy for this repository is off');
-    if (policy.mode === 'native' && options.push) return skip('native-mode', 'mode native: ACR converts new pushes of this repository itself');
+    if (policy.mode === 'native' && options.push)
+      return skip('native-mode', 'mode native: ACR converts new pushes of this repository itself');
     const tagDecision = decideTags(policy, image.tags);
     if (tagDecision) return tagDecision;
   }
@@ -73,18 +80,32 @@ export function decide(policy: Policy, image: ImageFacts, readiness: RegistryRea
     );
   }
   if (image.sizeBytes !== undefined && image.sizeBytes > policy.maxImageSizeGiB * gib) {
-    return skip('too-large', `the image is ${(image.sizeBytes / gib).toFixed(1)} GiB, over the ${policy.maxImageSizeGiB} GiB limit`);
+    return skip(
+      'too-large',
+      `the image is ${(image.sizeBytes / gib).toFixed(1)} GiB, over the ${policy.maxImageSizeGiB} GiB limit`,
+    );
   }
   if (!readiness.ready) return skip('registry-not-ready', readiness.reason ?? 'the registry cannot convert images');
-  return { eligible: true, reason: image.kind === 'index' ? 'eligible: the index has a linux/amd64 image' : 'eligible' };
+  return {
+    eligible: true,
+    reason: image.kind === 'index' ? 'eligible: the index has a linux/amd64 image' : 'eligible',
+  };
 }
 
 function decideTags(policy: Policy, tags: readonly string[]): Decision | undefined {
-  if (tags.length === 0) return policy.untagged ? undefined : skip('untagged', 'pushed without a tag and the policy leaves untagged pushes alone');
+  if (tags.length === 0)
+    return policy.untagged
+      ? undefined
+      : skip('untagged', 'pushed without a tag and the policy leaves untagged pushes alone');
   const included = tags.filter((tag) => matches(policy.tags.include, tag));
-  if (included.length === 0) return skip('tag-not-included', `no tag (${tags.join(', ')}) matches include ${JSON.stringify(policy.tags.include)}`);
+  if (included.length === 0)
+    return skip(
+      'tag-not-included',
+      `no tag (${tags.join(', ')}) matches include ${JSON.stringify(policy.tags.include)}`,
+    );
   const kept = included.filter((tag) => !matches(policy.tags.exclude, tag));
-  if (kept.length === 0) return skip('tag-excluded', `tag ${included.join(', ')} matches exclude ${JSON.stringify(policy.tags.exclude)}`);
+  if (kept.length === 0)
+    return skip('tag-excluded', `tag ${included.join(', ')} matches exclude ${JSON.stringify(policy.tags.exclude)}`);
   return undefined;
 }
 

@@ -12,13 +12,33 @@ export interface PolicyHttpDependencies {
   readonly registries: readonly string[];
 }
 
-const registryParams = z.object({ registry: z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50'), scope: z.string().max(512).optional() }).strict();
-const pageQuery = z.object({ pageSize: z.coerce.number().int().min(1).max(1_000).default(100), continuationToken: z.string().max(2_048).optional() }).strict();
+const registryParams = z
+  .object({
+    registry: z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50'),
+    scope: z.string().max(512).optional(),
+  })
+  .strict();
+const pageQuery = z
+  .object({
+    pageSize: z.coerce.number().int().min(1).max(1_000).default(100),
+    continuationToken: z.string().max(2_048).optional(),
+  })
+  .strict();
 
-function target(request: HttpRequest, deps: PolicyHttpDependencies, needsScope: boolean): { registry: string; scope: string } {
+function target(
+  request: HttpRequest,
+  deps: PolicyHttpDependencies,
+  needsScope: boolean,
+): { registry: string; scope: string } {
   const { registry, scope } = parseParts(request.params, registryParams, 'params');
-  if (!deps.registries.includes(registry)) throw new NotFoundError(`Registry ${registry} is not configured.`, [{ field: 'params.registry', reason: 'not a configured registry' }]);
-  if (needsScope && (scope === undefined || scope === '')) throw new ValidationError(`Name a scope: ${defaultScope}, a glob such as team-a/**, or a repository.`, [{ field: 'params.scope', reason: 'required' }]);
+  if (!deps.registries.includes(registry))
+    throw new NotFoundError(`Registry ${registry} is not configured.`, [
+      { field: 'params.registry', reason: 'not a configured registry' },
+    ]);
+  if (needsScope && (scope === undefined || scope === ''))
+    throw new ValidationError(`Name a scope: ${defaultScope}, a glob such as team-a/**, or a repository.`, [
+      { field: 'params.scope', reason: 'required' },
+    ]);
   return { registry, scope: scope ?? '' };
 }
 
@@ -75,14 +95,22 @@ export const policyHttp = {
       return { status: 204 };
     }),
 
-  history: (request: HttpRequest, context: InvocationContext, deps: PolicyHttpDependencies): Promise<HttpResponseInit> =>
+  history: (
+    request: HttpRequest,
+    context: InvocationContext,
+    deps: PolicyHttpDependencies,
+  ): Promise<HttpResponseInit> =>
     respond(context, async () => {
       requirePrincipal(request, 'Streaming.Read');
       const { registry, scope } = target(request, deps, true);
       return { status: 200, jsonBody: await deps.policies.history(registry, scope, page(request)) };
     }),
 
-  evaluate: (request: HttpRequest, context: InvocationContext, deps: PolicyHttpDependencies): Promise<HttpResponseInit> =>
+  evaluate: (
+    request: HttpRequest,
+    context: InvocationContext,
+    deps: PolicyHttpDependencies,
+  ): Promise<HttpResponseInit> =>
     respond(context, async () => {
       requirePrincipal(request, 'Streaming.Read');
       const { registry } = target(request, deps, false);

@@ -36,9 +36,15 @@ export const backfillSchema = z
 export const alertRoutingSchema = z
   .object({
     /** Names of operator-configured channels; a policy can never name a URL. Empty: every channel. */
-    channels: z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/)).max(20).default([]),
+    channels: z
+      .array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/))
+      .max(20)
+      .default([]),
     /** Event types this repository's alerts are narrowed to. Empty: whatever each channel takes. */
-    events: z.array(z.string().regex(/^[a-zA-Z]+\.[a-zA-Z]+$/)).max(20).default([]),
+    events: z
+      .array(z.string().regex(/^[a-zA-Z]+\.[a-zA-Z]+$/))
+      .max(20)
+      .default([]),
   })
   .strict();
 
@@ -59,7 +65,12 @@ export const policySchema = z
     backfill: backfillSchema.default({ enabled: false, maxAgeDays: 90, maxImagesPerRun: 100 }),
     retry: retrySchema.default({ maxAttempts: 3, initialDelaySeconds: 60, maxDelaySeconds: 3_600 }),
     /** A conversion still running after this long is cancelled and reported TimedOut. */
-    deadlineMinutes: z.number().int().min(5).max(7 * 24 * 60).default(360),
+    deadlineMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(7 * 24 * 60)
+      .default(360),
     alerts: alertRoutingSchema.default({ channels: [], events: [] }),
     /** Principals (object ids or UPNs) allowed to change this policy, besides admins. */
     owners: z.array(z.string().min(1).max(256)).max(50).default([]),

@@ -11,7 +11,10 @@ import type { PolicyChange } from './ports.js';
 import { compareSpecificity, parseScope, sameScope, scopeMatches, type PolicyScope } from './scope.js';
 
 /** The registry calls native mode makes (RegistryClient implements them). */
-export type NativeRegistry = Pick<RegistryClient, 'listRepositories' | 'getRepositoryStreaming' | 'setRepositoryStreaming'>;
+export type NativeRegistry = Pick<
+  RegistryClient,
+  'listRepositories' | 'getRepositoryStreaming' | 'setRepositoryStreaming'
+>;
 
 export interface NativeModeDependencies {
   readonly registry: (name: string) => NativeRegistry;
@@ -53,21 +56,33 @@ export function touchesNative(change: Pick<PolicyChange, 'before' | 'after'>): b
  *
  * @returns one entry per repository examined, or undefined when the change does not touch native mode.
  */
-export async function applyNativeMode(deps: NativeModeDependencies, change: PolicyChange, log: Logger): Promise<NativeRepositoryResult[] | undefined> {
+export async function applyNativeMode(
+  deps: NativeModeDependencies,
+  change: PolicyChange,
+  log: Logger,
+): Promise<NativeRepositoryResult[] | undefined> {
   if (!touchesNative(change)) return undefined;
   const parsed = parseScope(change.scope);
   if (!parsed.ok) throw new Error(`invalid policy scope "${change.scope}": ${parsed.reason}`);
   const scope = parsed.scope;
   const acr = deps.registry(change.registry);
-  const repositories = scope.kind === 'exact' ? [scope.text] : (await acr.listRepositories()).filter((repository) => scopeMatches(scope, repository));
+  const repositories =
+    scope.kind === 'exact'
+      ? [scope.text]
+      : (await acr.listRepositories()).filter((repository) => scopeMatches(scope, repository));
   const limit = pLimit(deps.concurrency ?? 4);
-  const results = await Promise.all(repositories.map((repository) => limit(() => applyToRepository(deps, acr, change, scope, repository, log))));
+  const results = await Promise.all(
+    repositories.map((repository) => limit(() => applyToRepository(deps, acr, change, scope, repository, log))),
+  );
   const applied = results.filter((result): result is NativeRepositoryResult => result !== undefined);
-  log.info(`policy ${change.registry}/${change.scope}: ACR's switch checked on ${applied.length} repositories (${applied.filter((r) => r.drift).length} drifted)`, {
-    registry: change.registry,
-    scope: change.scope,
-    repositories: applied.length,
-  });
+  log.info(
+    `policy ${change.registry}/${change.scope}: ACR's switch checked on ${applied.length} repositories (${applied.filter((r) => r.drift).length} drifted)`,
+    {
+      registry: change.registry,
+      scope: change.scope,
+      repositories: applied.length,
+    },
+  );
   return applied;
 }
 
@@ -82,7 +97,10 @@ async function applyToRepository(
   const fields = { registry: change.registry, repository, scope: change.scope };
   const governing = await deps.policies.policyFor(change.registry, repository);
   if (!sameScope(governing.scope, change.scope) && moreSpecific(governing.scope, scope)) {
-    log.debug(`${change.registry}/${repository}: governed by the more specific policy ${governing.scope}; left alone`, fields);
+    log.debug(
+      `${change.registry}/${repository}: governed by the more specific policy ${governing.scope}; left alone`,
+      fields,
+    );
     return undefined;
   }
   // The stored change is authoritative for its own scope (the resolver may lag); a deleted scope hands its
@@ -106,13 +124,17 @@ async function applyToRepository(
     } catch (error) {
       if (!isAcrError(error) || error.transient) throw error;
       refusal = error.message;
-      log.warn(`${change.registry}/${repository}: ACR refused convertPushedImages=${expected}: ${error.message}`, { ...fields, errorCode: error.code });
+      log.warn(`${change.registry}/${repository}: ACR refused convertPushedImages=${expected}: ${error.message}`, {
+        ...fields,
+        errorCode: error.code,
+      });
     }
     current = await acr.getRepositoryStreaming(repository);
   }
   const drift = current.convertPushedImages !== expected;
   if (drift) {
-    const message = refusal ?? `ACR reports convertPushedImages=${current.convertPushedImages} after it was set to ${expected}`;
+    const message =
+      refusal ?? `ACR reports convertPushedImages=${current.convertPushedImages} after it was set to ${expected}`;
     await deps.outbox.append({
       id: `policy.drift:${repositoryKey(repository)}@${expected ? 'on' : 'off'}:${changeHash(change)}`,
       type: 'policy.drift',

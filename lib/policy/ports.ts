@@ -40,7 +40,11 @@ export interface PolicyChange {
 /** Result of applying a change's effects, returned to the caller of the write. */
 export interface PolicyEffectsReport {
   /** `mode: native`: the repositories whose ACR switch was set, as ACR reports it afterwards. */
-  readonly native?: ReadonlyArray<{ readonly repository: string; readonly convertPushedImages: boolean; readonly drift: boolean }>;
+  readonly native?: ReadonlyArray<{
+    readonly repository: string;
+    readonly convertPushedImages: boolean;
+    readonly drift: boolean;
+  }>;
   /** `backfill.enabled`: the backfill run that was scheduled. */
   readonly backfill?: { readonly runId: string; readonly scheduled: boolean };
 }

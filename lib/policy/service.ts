@@ -1,5 +1,11 @@
 import { z } from '../zod.js';
-import { ForbiddenError, NotFoundError, PreconditionFailedError, PreconditionRequiredError, ValidationError } from '../errors.js';
+import {
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  PreconditionRequiredError,
+  ValidationError,
+} from '../errors.js';
 import { validationErrorFrom } from '../http/problem.js';
 import { isAdmin, type Principal } from '../http/principal.js';
 import type { Logger } from '../logging.js';
@@ -65,7 +71,10 @@ export class PolicyService {
 
   async list(registry: string, page: { pageSize: number; continuationToken?: string }) {
     const result = await this.deps.store.list(registry, page);
-    return { items: result.items.map(({ value, etag }) => ({ ...toResource(value), etag })), ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}) };
+    return {
+      items: result.items.map(({ value, etag }) => ({ ...toResource(value), etag })),
+      ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}),
+    };
   }
 
   /** Creates (201) or replaces (200); replacing needs If-Match, `If-None-Match: *` only creates. */
@@ -75,48 +84,94 @@ export class PolicyService {
     const existing = await this.deps.store.get(registry, scope);
     const now = this.deps.now().toISOString();
     if (existing === undefined) {
-      if (conditions.ifMatch !== undefined && conditions.ifMatch !== '*') throw new PreconditionFailedError(`No policy exists at ${scope} to match If-Match.`);
+      if (conditions.ifMatch !== undefined && conditions.ifMatch !== '*')
+        throw new PreconditionFailedError(`No policy exists at ${scope} to match If-Match.`);
       this.authorize(principal, policy.owners, 'create', scope);
-      const stored: StoredPolicy = { registry, scope, apiVersion: policyApiVersion, policy, createdAt: now, createdBy: principal.id, updatedAt: now, updatedBy: principal.id };
+      const stored: StoredPolicy = {
+        registry,
+        scope,
+        apiVersion: policyApiVersion,
+        policy,
+        createdAt: now,
+        createdBy: principal.id,
+        updatedAt: now,
+        updatedBy: principal.id,
+      };
       const etag = await this.deps.store.create(stored);
       if (etag === undefined) {
         await this.record(registry, scope, principal, 'create', 'conflict', undefined, policy);
-        throw new PreconditionFailedError(`A policy was created at ${scope} concurrently; read it and retry with If-Match.`);
+        throw new PreconditionFailedError(
+          `A policy was created at ${scope} concurrently; read it and retry with If-Match.`,
+        );
       }
       await this.record(registry, scope, principal, 'create', 'applied', undefined, policy);
       return { created: true, etag, resource: await this.applied(stored, undefined, principal, log) };
     }
-    if (conditions.ifNoneMatch === '*') throw new PreconditionFailedError(`A policy already exists at ${scope} (If-None-Match: *).`);
-    if (conditions.ifMatch === undefined) throw new PreconditionRequiredError('Replacing a policy needs If-Match with the ETag you read.', [{ field: 'headers.if-match', reason: 'required to replace' }]);
-    return { created: false, ...(await this.replace(existing.value, existing.etag, policy, conditions.ifMatch, principal, 'replace', log)) };
+    if (conditions.ifNoneMatch === '*')
+      throw new PreconditionFailedError(`A policy already exists at ${scope} (If-None-Match: *).`);
+    if (conditions.ifMatch === undefined)
+      throw new PreconditionRequiredError('Replacing a policy needs If-Match with the ETag you read.', [
+        { field: 'headers.if-match', reason: 'required to replace' },
+      ]);
+    return {
+      created: false,
+      ...(await this.replace(existing.value, existing.etag, policy, conditions.ifMatch, principal, 'replace', log)),
+    };
   }
 
   /** JSON merge patch (RFC 7386) of the stored policy; needs If-Match. */
-  async patch(registry: string, scope: string, patch: unknown, conditions: Conditions, principal: Principal, log: Logger) {
+  async patch(
+    registry: string,
+    scope: string,
+    patch: unknown,
+    conditions: Conditions,
+    principal: Principal,
+    log: Logger,
+  ) {
     checkedScope(scope);
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new ValidationError('A merge patch must be a JSON object.', [{ field: 'body', reason: 'must be an object' }]);
-    if (nestedDeeperThan(patch, maxPatchDepth)) throw new ValidationError(`A merge patch may nest at most ${maxPatchDepth} levels.`, [{ field: 'body', reason: `nested deeper than ${maxPatchDepth} levels` }]);
-    if (conditions.ifMatch === undefined) throw new PreconditionRequiredError('PATCH needs If-Match with the ETag you read.', [{ field: 'headers.if-match', reason: 'required' }]);
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+      throw new ValidationError('A merge patch must be a JSON object.', [
+        { field: 'body', reason: 'must be an object' },
+      ]);
+    if (nestedDeeperThan(patch, maxPatchDepth))
+      throw new ValidationError(`A merge patch may nest at most ${maxPatchDepth} levels.`, [
+        { field: 'body', reason: `nested deeper than ${maxPatchDepth} levels` },
+      ]);
+    if (conditions.ifMatch === undefined)
+      throw new PreconditionRequiredError('PATCH needs If-Match with the ETag you read.', [
+        { field: 'headers.if-match', reason: 'required' },
+      ]);
     const existing = await this.deps.store.get(registry, scope);
     if (existing === undefined) throw new NotFoundError(`No policy at scope ${scope} of ${registry}.`);
     const policy = parsePolicy(mergePatch(existing.value.policy, patch));
     return this.replace(existing.value, existing.etag, policy, conditions.ifMatch, principal, 'patch', log);
   }
 
-  async delete(registry: string, scope: string, conditions: Conditions, principal: Principal, log: Logger): Promise<void> {
+  async delete(
+    registry: string,
+    scope: string,
+    conditions: Conditions,
+    principal: Principal,
+    log: Logger,
+  ): Promise<void> {
     checkedScope(scope);
     const existing = await this.deps.store.get(registry, scope);
     if (existing === undefined) throw new NotFoundError(`No policy at scope ${scope} of ${registry}.`);
     this.authorize(principal, existing.value.policy.owners, 'delete', scope);
     const outcome: DeleteOutcome =
-      conditions.ifMatch !== undefined && conditions.ifMatch !== '*' && conditions.ifMatch !== existing.etag ? 'precondition-failed' : await this.deps.store.delete(registry, scope, conditions.ifMatch === '*' ? undefined : conditions.ifMatch);
+      conditions.ifMatch !== undefined && conditions.ifMatch !== '*' && conditions.ifMatch !== existing.etag
+        ? 'precondition-failed'
+        : await this.deps.store.delete(registry, scope, conditions.ifMatch === '*' ? undefined : conditions.ifMatch);
     if (outcome === 'precondition-failed') {
       await this.record(registry, scope, principal, 'delete', 'precondition-failed', existing.value.policy, undefined);
       throw new PreconditionFailedError(`The policy at ${scope} changed since you read it.`);
     }
     await this.record(registry, scope, principal, 'delete', 'applied', existing.value.policy, undefined);
     this.deps.resolver.invalidate(registry);
-    await this.deps.effects.apply({ registry, scope, before: existing.value.policy, after: undefined, principal: principal.id }, log);
+    await this.deps.effects.apply(
+      { registry, scope, before: existing.value.policy, after: undefined, principal: principal.id },
+      log,
+    );
   }
 
   async history(registry: string, scope: string, page: { pageSize: number; continuationToken?: string }) {
@@ -124,30 +179,84 @@ export class PolicyService {
   }
 
   /** Dry run: what would happen to an image, under which policy, and why. Acts on nothing. */
-  async evaluate(registry: string, input: z.infer<typeof evaluationBody>, log: Logger): Promise<{ decision: Decision; scope: string; policy: Policy; candidates: string[] }> {
+  async evaluate(
+    registry: string,
+    input: z.infer<typeof evaluationBody>,
+    log: Logger,
+  ): Promise<{ decision: Decision; scope: string; policy: Policy; candidates: string[] }> {
     const applied = await this.deps.resolver.policyFor(registry, input.repository);
     const [os = 'linux', architecture = 'amd64'] = (input.platform ?? 'linux/amd64').split('/');
     const readiness = await this.deps.readiness(registry, log);
-    const decision = decide(applied.policy, { repository: input.repository, tags: input.tag ? [input.tag] : [], kind: 'image', platforms: [{ os, architecture }], sizeBytes: input.sizeBytes }, readiness);
-    return { decision, scope: applied.scope, policy: applied.policy, candidates: await this.deps.resolver.candidates(registry, input.repository) };
+    const decision = decide(
+      applied.policy,
+      {
+        repository: input.repository,
+        tags: input.tag ? [input.tag] : [],
+        kind: 'image',
+        platforms: [{ os, architecture }],
+        sizeBytes: input.sizeBytes,
+      },
+      readiness,
+    );
+    return {
+      decision,
+      scope: applied.scope,
+      policy: applied.policy,
+      candidates: await this.deps.resolver.candidates(registry, input.repository),
+    };
   }
 
-  private async replace(existing: StoredPolicy, etag: string, policy: Policy, ifMatch: string, principal: Principal, action: 'replace' | 'patch', log: Logger) {
+  private async replace(
+    existing: StoredPolicy,
+    etag: string,
+    policy: Policy,
+    ifMatch: string,
+    principal: Principal,
+    action: 'replace' | 'patch',
+    log: Logger,
+  ) {
     this.authorize(principal, existing.policy.owners, action, existing.scope);
     const now = this.deps.now().toISOString();
-    const next: StoredPolicy = { ...existing, apiVersion: policyApiVersion, policy, updatedAt: now, updatedBy: principal.id };
+    const next: StoredPolicy = {
+      ...existing,
+      apiVersion: policyApiVersion,
+      policy,
+      updatedAt: now,
+      updatedBy: principal.id,
+    };
     const written = ifMatch === '*' || ifMatch === etag ? await this.deps.store.replace(next, etag) : undefined;
     if (written === undefined) {
-      await this.record(existing.registry, existing.scope, principal, action, 'precondition-failed', existing.policy, policy);
-      throw new PreconditionFailedError(`The policy at ${existing.scope} changed since you read it; read it again and retry.`);
+      await this.record(
+        existing.registry,
+        existing.scope,
+        principal,
+        action,
+        'precondition-failed',
+        existing.policy,
+        policy,
+      );
+      throw new PreconditionFailedError(
+        `The policy at ${existing.scope} changed since you read it; read it again and retry.`,
+      );
     }
     await this.record(existing.registry, existing.scope, principal, action, 'applied', existing.policy, policy);
     return { etag: written, resource: await this.applied(next, existing.policy, principal, log) };
   }
 
-  private async applied(stored: StoredPolicy, before: Policy | undefined, principal: Principal, log: Logger): Promise<PolicyResource> {
+  private async applied(
+    stored: StoredPolicy,
+    before: Policy | undefined,
+    principal: Principal,
+    log: Logger,
+  ): Promise<PolicyResource> {
     this.deps.resolver.invalidate(stored.registry);
-    const change: PolicyChange = { registry: stored.registry, scope: stored.scope, before, after: stored.policy, principal: principal.id };
+    const change: PolicyChange = {
+      registry: stored.registry,
+      scope: stored.scope,
+      before,
+      after: stored.policy,
+      principal: principal.id,
+    };
     const effects = await this.deps.effects.apply(change, log);
     return { ...toResource(stored), ...(effects.native || effects.backfill ? { effects } : {}) };
   }
@@ -155,7 +264,9 @@ export class PolicyService {
   /** Admins may change any policy; writers only those whose owners include them (or that they create as owner). */
   private authorize(principal: Principal, owners: readonly string[], action: string, scope: string): void {
     if (isAdmin(principal)) return;
-    const names = [principal.id, principal.name].filter((value): value is string => value !== undefined).map((value) => value.toLowerCase());
+    const names = [principal.id, principal.name]
+      .filter((value): value is string => value !== undefined)
+      .map((value) => value.toLowerCase());
     if (owners.some((owner) => names.includes(owner.toLowerCase()))) return;
     throw new ForbiddenError(
       action === 'create'
@@ -165,14 +276,34 @@ export class PolicyService {
     );
   }
 
-  private async record(registry: string, scope: string, principal: Principal, action: PolicyHistoryEntry['action'], outcome: PolicyHistoryEntry['outcome'], before: Policy | undefined, after: Policy | undefined): Promise<void> {
-    await this.deps.store.appendHistory({ registry, scope, time: this.deps.now().toISOString(), principal: principal.id, action, outcome, ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  private async record(
+    registry: string,
+    scope: string,
+    principal: Principal,
+    action: PolicyHistoryEntry['action'],
+    outcome: PolicyHistoryEntry['outcome'],
+    before: Policy | undefined,
+    after: Policy | undefined,
+  ): Promise<void> {
+    await this.deps.store.appendHistory({
+      registry,
+      scope,
+      time: this.deps.now().toISOString(),
+      principal: principal.id,
+      action,
+      outcome,
+      ...(before ? { before } : {}),
+      ...(after ? { after } : {}),
+    });
   }
 }
 
 function checkedScope(scope: string): string {
   const parsed = parseScope(scope);
-  if (!parsed.ok) throw new ValidationError(`Invalid scope "${scope.slice(0, 100)}": ${parsed.reason}.`, [{ field: 'params.scope', reason: parsed.reason }]);
+  if (!parsed.ok)
+    throw new ValidationError(`Invalid scope "${scope.slice(0, 100)}": ${parsed.reason}.`, [
+      { field: 'params.scope', reason: parsed.reason },
+    ]);
   return scope;
 }
 
@@ -180,7 +311,10 @@ function parsePolicy(body: unknown): Policy {
   let document = body;
   if (typeof body === 'object' && body !== null && !Array.isArray(body) && 'apiVersion' in body) {
     const { apiVersion, ...rest } = body as Record<string, unknown>;
-    if (apiVersion !== policyApiVersion) throw new ValidationError(`apiVersion must be ${policyApiVersion}.`, [{ field: 'body.apiVersion', reason: `unsupported; use ${policyApiVersion}` }]);
+    if (apiVersion !== policyApiVersion)
+      throw new ValidationError(`apiVersion must be ${policyApiVersion}.`, [
+        { field: 'body.apiVersion', reason: `unsupported; use ${policyApiVersion}` },
+      ]);
     document = rest;
   }
   const result = policySchema.safeParse(document);
@@ -188,7 +322,10 @@ function parsePolicy(body: unknown): Policy {
   return result.data;
 }
 
-/** A policy nests three levels; a deeper patch can only be invalid, and merging it recursively could exhaust the stack (a 500). */
+/**
+ * A policy nests three levels; a deeper patch can only be invalid, and merging it recursively could exhaust the stack
+ * (a 500).
+ */
 const maxPatchDepth = 16;
 
 /** Bounded by `depth`, so it cannot itself overflow on a 64 KiB body of `{"a":{"a":…}}`. */
@@ -213,5 +350,14 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 function toResource(stored: StoredPolicy): PolicyResource {
-  return { apiVersion: stored.apiVersion, registry: stored.registry, scope: stored.scope, policy: stored.policy, createdAt: stored.createdAt, createdBy: stored.createdBy, updatedAt: stored.updatedAt, updatedBy: stored.updatedBy };
+  return {
+    apiVersion: stored.apiVersion,
+    registry: stored.registry,
+    scope: stored.scope,
+    policy: stored.policy,
+    createdAt: stored.createdAt,
+    createdBy: stored.createdBy,
+    updatedAt: stored.updatedAt,
+    updatedBy: stored.updatedBy,
+  };
 }

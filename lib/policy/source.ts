@@ -18,8 +18,16 @@ export interface PolicyResolver extends PolicySource {
  * Stored policies, read per registry and cached briefly: every instance sees a change within `cacheMs`, and a
  * burst of pushes costs one table query, not one per event.
  */
-export function storedPolicySource(store: StoredPolicies, fallback: Policy, cacheMs = 15_000, now: () => number = Date.now): PolicyResolver & { invalidate(registry: string): void } {
-  const cache = new Map<string, { at: number; policies: Promise<Array<{ scope: PolicyScope; stored: StoredPolicy }>> }>();
+export function storedPolicySource(
+  store: StoredPolicies,
+  fallback: Policy,
+  cacheMs = 15_000,
+  now: () => number = Date.now,
+): PolicyResolver & { invalidate(registry: string): void } {
+  const cache = new Map<
+    string,
+    { at: number; policies: Promise<Array<{ scope: PolicyScope; stored: StoredPolicy }>> }
+  >();
   const load = (registry: string): Promise<Array<{ scope: PolicyScope; stored: StoredPolicy }>> => {
     const cached = cache.get(registry);
     if (cached && now() - cached.at < cacheMs) return cached.policies;
@@ -36,7 +44,9 @@ export function storedPolicySource(store: StoredPolicies, fallback: Policy, cach
   return {
     async policyFor(registry, repository): Promise<AppliedPolicy> {
       const match = mostSpecific(await load(registry), repository);
-      return match ? { policy: match.stored.policy, scope: match.stored.scope } : { policy: fallback, scope: settingScope };
+      return match
+        ? { policy: match.stored.policy, scope: match.stored.scope }
+        : { policy: fallback, scope: settingScope };
     },
     async candidates(registry, repository) {
       const matching = (await load(registry)).filter(({ scope }) => scopeMatches(scope, repository));

@@ -77,8 +77,13 @@ export class TablePolicyStore {
     }
   }
 
-  async list(registry: string, page: { pageSize: number; continuationToken?: string }): Promise<{ items: Versioned<StoredPolicy>[]; continuationToken?: string }> {
-    const pages = this.policies.listEntities<PolicyEntity>({ queryOptions: { filter: odata`PartitionKey eq ${registry}` } }).byPage(pageSettings(page));
+  async list(
+    registry: string,
+    page: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: Versioned<StoredPolicy>[]; continuationToken?: string }> {
+    const pages = this.policies
+      .listEntities<PolicyEntity>({ queryOptions: { filter: odata`PartitionKey eq ${registry}` } })
+      .byPage(pageSettings(page));
     const result = await pages.next();
     if (result.done === true) return { items: [] };
     const items = result.value.map((entity) => ({ value: fromEntity(entity), etag: entity.etag }));
@@ -88,17 +93,32 @@ export class TablePolicyStore {
   /** Every policy of a registry (a registry has tens, not thousands), for precedence. */
   async all(registry: string): Promise<StoredPolicy[]> {
     const policies: StoredPolicy[] = [];
-    for await (const entity of this.policies.listEntities<PolicyEntity>({ queryOptions: { filter: odata`PartitionKey eq ${registry}` } })) policies.push(fromEntity(entity));
+    for await (const entity of this.policies.listEntities<PolicyEntity>({
+      queryOptions: { filter: odata`PartitionKey eq ${registry}` },
+    }))
+      policies.push(fromEntity(entity));
     return policies;
   }
 
   async appendHistory(entry: PolicyHistoryEntry): Promise<void> {
     const inverted = (9_999_999_999_999 - Date.parse(entry.time)).toString().padStart(13, '0');
-    await this.history.createEntity<HistoryEntity>({ partitionKey: historyPartition(entry.registry, entry.scope), rowKey: `${inverted}-${randomUUID()}`, entry: JSON.stringify(entry) });
+    await this.history.createEntity<HistoryEntity>({
+      partitionKey: historyPartition(entry.registry, entry.scope),
+      rowKey: `${inverted}-${randomUUID()}`,
+      entry: JSON.stringify(entry),
+    });
   }
 
-  async historyOf(registry: string, scope: string, page: { pageSize: number; continuationToken?: string }): Promise<{ items: PolicyHistoryEntry[]; continuationToken?: string }> {
-    const pages = this.history.listEntities<HistoryEntity>({ queryOptions: { filter: odata`PartitionKey eq ${historyPartition(registry, scope)}` } }).byPage(pageSettings(page));
+  async historyOf(
+    registry: string,
+    scope: string,
+    page: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: PolicyHistoryEntry[]; continuationToken?: string }> {
+    const pages = this.history
+      .listEntities<HistoryEntity>({
+        queryOptions: { filter: odata`PartitionKey eq ${historyPartition(registry, scope)}` },
+      })
+      .byPage(pageSettings(page));
     const result = await pages.next();
     if (result.done === true) return { items: [] };
     const items = result.value.map((entity) => JSON.parse(entity.entry) as PolicyHistoryEntry);

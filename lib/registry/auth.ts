@@ -59,8 +59,19 @@ export class RegistryTokenProvider {
   private async fetchAccessToken(scope: string): Promise<CachedToken> {
     const form: Record<string, string> =
       this.credentials.type === 'password'
-        ? { grant_type: 'password', service: this.service, scope, username: this.credentials.username, password: this.credentials.password }
-        : { grant_type: 'refresh_token', service: this.service, scope, refresh_token: (await this.currentRefreshToken()).value };
+        ? {
+            grant_type: 'password',
+            service: this.service,
+            scope,
+            username: this.credentials.username,
+            password: this.credentials.password,
+          }
+        : {
+            grant_type: 'refresh_token',
+            service: this.service,
+            scope,
+            refresh_token: (await this.currentRefreshToken()).value,
+          };
     const body = await this.postForm('/oauth2/token', form, 'get an ACR access token');
     const token = (body as { access_token?: unknown }).access_token;
     if (typeof token !== 'string' || token === '') throw new Error('ACR /oauth2/token answered without access_token');
@@ -78,9 +89,14 @@ export class RegistryTokenProvider {
     if (this.credentials.type !== 'identity') throw new Error('exchange needs an identity');
     const entraToken = await this.credentials.credential.getToken(`${this.credentials.audience}/.default`);
     if (entraToken === null) throw new Error(`no Entra ID token for ${this.credentials.audience}`);
-    const body = await this.postForm('/oauth2/exchange', { grant_type: 'access_token', service: this.service, access_token: entraToken.token }, 'exchange an Entra ID token');
+    const body = await this.postForm(
+      '/oauth2/exchange',
+      { grant_type: 'access_token', service: this.service, access_token: entraToken.token },
+      'exchange an Entra ID token',
+    );
     const token = (body as { refresh_token?: unknown }).refresh_token;
-    if (typeof token !== 'string' || token === '') throw new Error('ACR /oauth2/exchange answered without refresh_token');
+    if (typeof token !== 'string' || token === '')
+      throw new Error('ACR /oauth2/exchange answered without refresh_token');
     return this.cache(token);
   }
 

@@ -1,7 +1,13 @@
 import { AcrError } from './errors.js';
 import { RegistryTokenProvider, type RegistryCredentials } from './auth.js';
 import { assertDigest, assertRepository, isDigest, isTag } from './names.js';
-import { RegistryTransport, responseError, type RawRequest, type RawResponse, type TransportOptions } from './transport.js';
+import {
+  RegistryTransport,
+  responseError,
+  type RawRequest,
+  type RawResponse,
+  type TransportOptions,
+} from './transport.js';
 import {
   catalogResponse,
   manifestAttributesResponse,
@@ -59,7 +65,9 @@ export class RegistryClient {
   /** The manifest as stored (no conversion between media types), or undefined when the registry has none. */
   async getManifest(repository: string, reference: string): Promise<FetchedManifest | undefined> {
     const ref = isDigest(reference) ? reference : checkedTag(reference);
-    const request = this.request('GET', `/v2/${assertRepository(repository)}/manifests/${ref}`, { accept: manifestMediaTypes.join(', ') });
+    const request = this.request('GET', `/v2/${assertRepository(repository)}/manifests/${ref}`, {
+      accept: manifestMediaTypes.join(', '),
+    });
     const response = await this.send(request, repository, ['pull']);
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw responseError(request, response, 'could not read the manifest');
@@ -100,7 +108,10 @@ export class RegistryClient {
       if (response.status !== 200) throw responseError(request, response, 'could not list referrers');
       const page = parse(referrersIndex, response, request).manifests;
       // A registry that ignored the filter says so by omitting OCI-Filters-Applied; filter ourselves then.
-      const filtered = artifactType && response.headers.get('oci-filters-applied') !== 'artifactType' ? page.filter((d) => d.artifactType === artifactType) : page;
+      const filtered =
+        artifactType && response.headers.get('oci-filters-applied') !== 'artifactType'
+          ? page.filter((d) => d.artifactType === artifactType)
+          : page;
       referrers.push(...filtered);
       path = nextLink(response);
     }
@@ -125,7 +136,8 @@ export class RegistryClient {
       idempotent: false,
     };
     const response = await this.send(request, repository, ['pull', 'push']);
-    if (response.status !== 202 && response.status !== 200) throw responseError(request, response, 'could not start the conversion');
+    if (response.status !== 202 && response.status !== 200)
+      throw responseError(request, response, 'could not start the conversion');
     const body = JSON.parse(response.bodyText || '{}') as { id?: unknown; status?: unknown };
     const id = typeof body.id === 'string' && body.id !== '' ? body.id : response.headers.get('operation-id');
     if (id === undefined) throw responseError(request, response, 'the conversion started without an operation id');
@@ -133,7 +145,10 @@ export class RegistryClient {
   }
 
   async getOperation(repository: string, operationId: string): Promise<StreamingOperation | undefined> {
-    const request = this.request('GET', `/acr/v1/${assertRepository(repository)}/_operations/${encodeURIComponent(operationId)}`);
+    const request = this.request(
+      'GET',
+      `/acr/v1/${assertRepository(repository)}/_operations/${encodeURIComponent(operationId)}`,
+    );
     const response = await this.send(request, repository, ['pull']);
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw responseError(request, response, 'could not read the operation');
@@ -142,11 +157,15 @@ export class RegistryClient {
 
   async cancelOperation(repository: string, operationId: string): Promise<StreamingOperation> {
     const request: RawRequest = {
-      ...this.request('POST', `/acr/v1/${assertRepository(repository)}/_operations/${encodeURIComponent(operationId)}:cancel`),
+      ...this.request(
+        'POST',
+        `/acr/v1/${assertRepository(repository)}/_operations/${encodeURIComponent(operationId)}:cancel`,
+      ),
       headers: { 'content-length': '0' },
     };
     const response = await this.send(request, repository, ['pull', 'push']);
-    if (response.status !== 200 && response.status !== 202) throw responseError(request, response, 'could not cancel the operation');
+    if (response.status !== 200 && response.status !== 202)
+      throw responseError(request, response, 'could not cancel the operation');
     return parse(streamingOperation, response, request);
   }
 
@@ -154,7 +173,8 @@ export class RegistryClient {
   async getRepositoryStreaming(repository: string): Promise<RepositoryStreaming> {
     const request = this.request('GET', `/acr/v1/${assertRepository(repository)}/_streaming`);
     const response = await this.send(request, repository, ['pull']);
-    if (response.status !== 200) throw responseError(request, response, 'could not read the repository streaming setting');
+    if (response.status !== 200)
+      throw responseError(request, response, 'could not read the repository streaming setting');
     return parse(repositoryStreaming, response, request);
   }
 
@@ -165,13 +185,18 @@ export class RegistryClient {
       body: JSON.stringify({ convertPushedImages, conversionFormat: 'overlaybd', conversionVersion: 'v1' }),
     };
     const response = await this.send(request, repository, ['pull', 'push']);
-    if (response.status !== 202 && response.status !== 200) throw responseError(request, response, 'could not change the repository streaming setting');
+    if (response.status !== 202 && response.status !== 200)
+      throw responseError(request, response, 'could not change the repository streaming setting');
     return parse(repositoryStreaming, response, request);
   }
 
   /** Manifests of a repository, newest first by default, one page at a time (memory stays flat). */
-  async *listManifests(repository: string, options: { pageSize?: number; orderBy?: 'timedesc' | 'timeasc' } = {}): AsyncGenerator<ManifestAttributes[]> {
-    let path: string | undefined = `/acr/v1/${assertRepository(repository)}/_manifests?n=${options.pageSize ?? 100}&orderby=${options.orderBy ?? 'timedesc'}`;
+  async *listManifests(
+    repository: string,
+    options: { pageSize?: number; orderBy?: 'timedesc' | 'timeasc' } = {},
+  ): AsyncGenerator<ManifestAttributes[]> {
+    let path: string | undefined =
+      `/acr/v1/${assertRepository(repository)}/_manifests?n=${options.pageSize ?? 100}&orderby=${options.orderBy ?? 'timedesc'}`;
     while (path !== undefined) {
       const request = this.request('GET', path);
       const response = await this.send(request, repository, ['metadata_read']);
@@ -200,7 +225,12 @@ export class RegistryClient {
   }
 
   private request(method: RawRequest['method'], path: string, options: { accept?: string } = {}): RawRequest {
-    return { method, path, idempotent: method === 'GET' || method === 'HEAD', ...(options.accept ? { headers: { accept: options.accept } } : {}) };
+    return {
+      method,
+      path,
+      idempotent: method === 'GET' || method === 'HEAD',
+      ...(options.accept ? { headers: { accept: options.accept } } : {}),
+    };
   }
 
   /** Sends with an access token for `repository:{repo}:{actions}`; a 401 refreshes the token once. */
@@ -212,7 +242,10 @@ export class RegistryClient {
   private async sendWithScope(request: RawRequest, scope: string): Promise<RawResponse> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.tokens.accessToken(scope);
-      const response = await this.transport.send({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } });
+      const response = await this.transport.send({
+        ...request,
+        headers: { ...request.headers, authorization: `Bearer ${token}` },
+      });
       if (response.status !== 401 || attempt > 0) return response;
       this.tokens.invalidate(scope);
     }
@@ -239,13 +272,16 @@ function parse<T>(schema: z.ZodType<T>, response: RawResponse, request: RawReque
   }
   const result = schema.safeParse(json);
   if (!result.success) {
-    throw new AcrError(`${request.method} ${request.path} answered an unexpected shape: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      status: response.status,
-      code: 'INVALID_RESPONSE',
-      correlationId: response.headers.get('x-ms-correlation-request-id'),
-      method: request.method,
-      path: request.path,
-    });
+    throw new AcrError(
+      `${request.method} ${request.path} answered an unexpected shape: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      {
+        status: response.status,
+        code: 'INVALID_RESPONSE',
+        correlationId: response.headers.get('x-ms-correlation-request-id'),
+        method: request.method,
+        path: request.path,
+      },
+    );
   }
   return result.data;
 }

@@ -5,7 +5,10 @@ import type { RegistrySettings } from '../config.js';
 import { parseRegistryResourceId } from './readiness.js';
 
 /** Lists a registry's connected registries through ARM (@azure/arm-containerregistry), one client per subscription. */
-export function armConnectedRegistries(credential: TokenCredential, armEndpoint: string): (registry: RegistrySettings) => AsyncIterable<ConnectedRegistryView> {
+export function armConnectedRegistries(
+  credential: TokenCredential,
+  armEndpoint: string,
+): (registry: RegistrySettings) => AsyncIterable<ConnectedRegistryView> {
   const clients = new Map<string, ContainerRegistryManagementClient>();
   return (registry) => {
     const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);

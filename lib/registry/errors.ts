@@ -8,7 +8,10 @@ export class AcrError extends Error {
     message: string,
     readonly details: {
       readonly status: number;
-      /** ACR's error code, e.g. `OPERATION_UNKNOWN`, `UNAUTHORIZED`, `DENIED`, `MANIFEST_UNKNOWN`; `NETWORK` when no answer came. */
+      /**
+       * ACR's error code, e.g. `OPERATION_UNKNOWN`, `UNAUTHORIZED`, `DENIED`, `MANIFEST_UNKNOWN`; `NETWORK` when no
+       * answer came.
+       */
       readonly code: string;
       readonly correlationId: string | undefined;
       /** `errors[0].detail.reason` when ACR gives one (e.g. why a start was denied). */

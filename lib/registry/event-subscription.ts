@@ -12,7 +12,10 @@ interface SystemTopic {
 
 interface EventSubscription {
   readonly properties?: {
-    readonly destination?: { readonly endpointType?: string; readonly properties?: { readonly resourceId?: string; readonly endpointBaseUrl?: string } };
+    readonly destination?: {
+      readonly endpointType?: string;
+      readonly properties?: { readonly resourceId?: string; readonly endpointBaseUrl?: string };
+    };
     readonly filter?: { readonly includedEventTypes?: readonly string[] | null };
   };
 }
@@ -23,30 +26,45 @@ interface EventSubscription {
  * destination is the function (AzureFunction) or its webhook URL. Undefined when ARM does not say — no Reader on
  * the topic's resource group, an outage — so a report can tell "no" from "could not check".
  */
-export function eventSubscriptionCheck(credential: TokenCredential, armEndpoint: string, functionName = 'onRegistryEvent'): (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined> {
+export function eventSubscriptionCheck(
+  credential: TokenCredential,
+  armEndpoint: string,
+  functionName = 'onRegistryEvent',
+): (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined> {
   return async (registry, log) => {
     const { subscriptionId, resourceGroup } = parseRegistryResourceId(registry.resourceId);
     try {
       const token = await credential.getToken(`${armEndpoint}/.default`);
       if (token === null) return undefined;
       const get = async <T>(path: string): Promise<T[] | undefined> => {
-        const response = await fetch(`${armEndpoint}${path}${path.includes('?') ? '&' : '?'}api-version=${apiVersion}`, { headers: { authorization: `Bearer ${token.token}` }, signal: AbortSignal.timeout(15_000) });
+        const response = await fetch(
+          `${armEndpoint}${path}${path.includes('?') ? '&' : '?'}api-version=${apiVersion}`,
+          { headers: { authorization: `Bearer ${token.token}` }, signal: AbortSignal.timeout(15_000) },
+        );
         if (!response.ok) {
           await response.body?.cancel();
-          log.warn(`registry ${registry.name}: reading Event Grid from ARM answered ${response.status}; grant Reader on resource group ${resourceGroup} to check the subscription`);
+          log.warn(
+            `registry ${registry.name}: reading Event Grid from ARM answered ${response.status}; grant Reader on resource group ${resourceGroup} to check the subscription`,
+          );
           return undefined;
         }
         return ((await response.json()) as { value?: T[] }).value ?? [];
       };
-      const topics = await get<SystemTopic>(`/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.EventGrid/systemTopics`);
+      const topics = await get<SystemTopic>(
+        `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.EventGrid/systemTopics`,
+      );
       if (topics === undefined) return undefined;
-      const topic = topics.find((candidate) => candidate.properties?.source?.toLowerCase() === registry.resourceId.toLowerCase());
+      const topic = topics.find(
+        (candidate) => candidate.properties?.source?.toLowerCase() === registry.resourceId.toLowerCase(),
+      );
       if (!topic?.id) return false;
       const subscriptions = await get<EventSubscription>(`${topic.id}/eventSubscriptions`);
       if (subscriptions === undefined) return undefined;
       return subscriptions.some((subscription) => deliversPushes(subscription, functionName));
     } catch (error) {
-      log.warn(`registry ${registry.name}: Event Grid subscription not checked (${error instanceof Error ? error.message.slice(0, 200) : String(error)})`);
+      log.warn(
+        `registry ${registry.name}: Event Grid subscription not checked (${error instanceof Error ? error.message.slice(0, 200) : String(error)})`,
+      );
       return undefined;
     }
   };
@@ -57,8 +75,11 @@ function deliversPushes(subscription: EventSubscription, functionName: string): 
   const types = subscription.properties?.filter?.includedEventTypes;
   const pushes = !types || types.length === 0 || types.includes('Microsoft.ContainerRegistry.ImagePushed');
   const toFunction =
-    (destination?.endpointType === 'AzureFunction' && destination.properties?.resourceId?.toLowerCase().endsWith(`/functions/${functionName.toLowerCase()}`) === true) ||
+    (destination?.endpointType === 'AzureFunction' &&
+      destination.properties?.resourceId?.toLowerCase().endsWith(`/functions/${functionName.toLowerCase()}`) ===
+        true) ||
     // ARM returns webhook URLs without their query (it carries the key), so the Functions webhook path is what shows.
-    (destination?.endpointType === 'WebHook' && /\/runtime\/webhooks\/eventgrid\/?$/i.test(destination.properties?.endpointBaseUrl ?? ''));
+    (destination?.endpointType === 'WebHook' &&
+      /\/runtime\/webhooks\/eventgrid\/?$/i.test(destination.properties?.endpointBaseUrl ?? ''));
   return pushes && toFunction;
 }

@@ -6,6 +6,8 @@ export async function probeRegistry(loginServer: string, timeoutMs = 5_000): Pro
   const response = await fetch(`https://${loginServer}/v2/`, { signal: AbortSignal.timeout(timeoutMs) });
   await response.body?.cancel();
   if (response.status !== 200 && response.status !== 401) {
-    throw new Error(`GET /v2/ answered ${response.status}${response.status === 403 ? ' (network rules or firewall deny this app)' : ''}`);
+    throw new Error(
+      `GET /v2/ answered ${response.status}${response.status === 403 ? ' (network rules or firewall deny this app)' : ''}`,
+    );
   }
 }

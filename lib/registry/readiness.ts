@@ -5,7 +5,11 @@ import type { Logger } from '../logging.js';
 import type { RegistryReadiness } from '../policy/eligibility.js';
 
 /** Parsed from `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.ContainerRegistry/registries/{n}`. */
-export function parseRegistryResourceId(resourceId: string): { subscriptionId: string; resourceGroup: string; name: string } {
+export function parseRegistryResourceId(resourceId: string): {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+} {
   const parts = resourceId.split('/');
   return { subscriptionId: parts[2] ?? '', resourceGroup: parts[4] ?? '', name: parts[8] ?? '' };
 }
@@ -22,7 +26,9 @@ export interface ReadinessOptions {
  * preview limitations). Read from ARM and cached. When ARM cannot be read (no Reader role, outage) the registry is
  * assumed ready — ACR itself then refuses with a clear code — and a warning says what to grant.
  */
-export function armReadiness(options: ReadinessOptions): (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness> {
+export function armReadiness(
+  options: ReadinessOptions,
+): (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness> {
   const cache = new Map<string, { at: number; readiness: RegistryReadiness }>();
   const clients = new Map<string, ContainerRegistryManagementClient>();
   const now = options.now ?? Date.now;
@@ -33,7 +39,9 @@ export function armReadiness(options: ReadinessOptions): (registry: RegistrySett
     const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);
     let client = clients.get(subscriptionId);
     if (client === undefined) {
-      client = new ContainerRegistryManagementClient(options.credential, subscriptionId, { endpoint: options.armEndpoint });
+      client = new ContainerRegistryManagementClient(options.credential, subscriptionId, {
+        endpoint: options.armEndpoint,
+      });
       clients.set(subscriptionId, client);
     }
     let readiness: RegistryReadiness;
@@ -53,7 +61,17 @@ export function armReadiness(options: ReadinessOptions): (registry: RegistrySett
 
 export function readinessOf(sku: string | undefined, encryption: string | undefined): RegistryReadiness {
   const facts = { ...(sku ? { sku } : {}), customerManagedKey: encryption === 'enabled' };
-  if (sku !== 'Premium') return { ready: false, reason: `the registry is ${sku ?? 'of unknown SKU'}; artifact streaming needs the Premium SKU`, ...facts };
-  if (encryption === 'enabled') return { ready: false, reason: 'the registry is encrypted with a customer-managed key, which artifact streaming does not support', ...facts };
+  if (sku !== 'Premium')
+    return {
+      ready: false,
+      reason: `the registry is ${sku ?? 'of unknown SKU'}; artifact streaming needs the Premium SKU`,
+      ...facts,
+    };
+  if (encryption === 'enabled')
+    return {
+      ready: false,
+      reason: 'the registry is encrypted with a customer-managed key, which artifact streaming does not support',
+      ...facts,
+    };
   return { ready: true, ...facts };
 }

@@ -30,7 +30,13 @@ export interface TransportOptions {
   /** Replaces the HTTP client (tests; custom TLS trust). */
   readonly httpClient?: HttpClient;
   /** Observes every retry, for logs and throttling metrics. */
-  readonly onRetry?: (event: { method: string; path: string; status: number; delayMs: number; attempt: number }) => void;
+  readonly onRetry?: (event: {
+    method: string;
+    path: string;
+    status: number;
+    delayMs: number;
+    attempt: number;
+  }) => void;
 }
 
 export interface RawRequest {
@@ -111,9 +117,17 @@ export class RegistryTransport {
         let delayMs: number | undefined;
         if (status === 429) delayMs = retryAfterMs(response) ?? backoff(retryCount);
         else if (response === undefined && responseError !== undefined && idempotent) delayMs = backoff(retryCount);
-        else if ((status >= 500 || status === 408) && idempotent) delayMs = retryAfterMs(response) ?? backoff(retryCount);
+        else if ((status >= 500 || status === 408) && idempotent)
+          delayMs = retryAfterMs(response) ?? backoff(retryCount);
         if (delayMs === undefined) return { skipStrategy: true };
-        if (request) this.options.onRetry?.({ method: request.method, path: new URL(request.url).pathname, status, delayMs, attempt: retryCount + 1 });
+        if (request)
+          this.options.onRetry?.({
+            method: request.method,
+            path: new URL(request.url).pathname,
+            status,
+            delayMs,
+            attempt: retryCount + 1,
+          });
         return { retryAfterInMs: delayMs };
       },
     };
@@ -158,14 +172,17 @@ export function responseError(request: RawRequest, response: RawResponse, what: 
   } catch {
     // Not JSON (a proxy's HTML page, an empty body): the status says enough.
   }
-  return new AcrError(`${what}: ${request.method} ${pathOnly(request.path)} answered ${response.status} ${code}${message ? ` (${message})` : ''}`, {
-    status: response.status,
-    code,
-    correlationId: response.headers.get('x-ms-correlation-request-id') ?? response.headers.get('x-ms-request-id'),
-    ...(reason === undefined ? {} : { reason }),
-    method: request.method,
-    path: pathOnly(request.path),
-  });
+  return new AcrError(
+    `${what}: ${request.method} ${pathOnly(request.path)} answered ${response.status} ${code}${message ? ` (${message})` : ''}`,
+    {
+      status: response.status,
+      code,
+      correlationId: response.headers.get('x-ms-correlation-request-id') ?? response.headers.get('x-ms-request-id'),
+      ...(reason === undefined ? {} : { reason }),
+      method: request.method,
+      path: pathOnly(request.path),
+    },
+  );
 }
 
 function pathOnly(path: string): string {

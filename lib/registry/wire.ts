@@ -8,7 +8,8 @@ export const streamingArtifactType = 'application/vnd.azure.artifact.streaming.v
 
 export const streamingStatuses = ['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
 export type StreamingStatus = (typeof streamingStatuses)[number];
-export const isOngoing = (status: StreamingStatus): status is 'NotStarted' | 'Running' => status === 'NotStarted' || status === 'Running';
+export const isOngoing = (status: StreamingStatus): status is 'NotStarted' | 'Running' =>
+  status === 'NotStarted' || status === 'Running';
 
 /** `POST|GET /acr/v1/{repo}/_streaming/{digest}`: `{"id","status"}`. */
 export const streamingOperationRef = z.looseObject({ id: z.string().min(1), status: z.enum(streamingStatuses) });
@@ -69,7 +70,9 @@ export const manifestAttributes = z.looseObject({
   os: z.string().optional(),
   mediaType: z.string().optional(),
   tags: z.array(z.string()).optional(),
-  references: z.array(z.looseObject({ digest: z.string(), architecture: z.string().optional(), os: z.string().optional() })).optional(),
+  references: z
+    .array(z.looseObject({ digest: z.string(), architecture: z.string().optional(), os: z.string().optional() }))
+    .optional(),
 });
 export type ManifestAttributes = z.infer<typeof manifestAttributes>;
 export const manifestAttributesResponse = z.looseObject({ manifest: manifestAttributes });
@@ -77,7 +80,12 @@ export const manifestAttributesResponse = z.looseObject({ manifest: manifestAttr
 export const manifestListResponse = z.looseObject({ manifests: z.array(manifestAttributes).default([]) });
 
 /** `GET /acr/v1/_catalog` → `{ repositories: [...] }`; an empty registry may omit the list or send null. */
-export const catalogResponse = z.looseObject({ repositories: z.array(z.string()).nullish().transform((names) => names ?? []) });
+export const catalogResponse = z.looseObject({
+  repositories: z
+    .array(z.string())
+    .nullish()
+    .transform((names) => names ?? []),
+});
 
 /** `GET /acr/v1/{repo}/_tags/{tag}` → `{ registry, imageName, tag: { name, digest, ... } }`. */
 export const tagResponse = z.looseObject({ tag: z.looseObject({ name: z.string(), digest: z.string() }) });

@@ -11,7 +11,14 @@ const registryName = z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits
 
 /** POST /api/reports: an empty body (or none) reports every configured registry. */
 export const createReportBody = z
-  .object({ registries: z.array(registryName).min(1).max(50).optional().openapi({ description: 'registries to report on; all configured ones when omitted' }) })
+  .object({
+    registries: z
+      .array(registryName)
+      .min(1)
+      .max(50)
+      .optional()
+      .openapi({ description: 'registries to report on; all configured ones when omitted' }),
+  })
   .strict();
 
 const registryQuery = z
@@ -30,7 +37,9 @@ export const listReportsQuery = z
 
 export const latestReportQuery = z
   .object({
-    format: z.enum(reportFormats).default('json').openapi({ description: 'json (the schema), csv (one row per image), html (self-contained page) or md (summary)' }),
+    format: z.enum(reportFormats).default('json').openapi({
+      description: 'json (the schema), csv (one row per image), html (self-contained page) or md (summary)',
+    }),
     registry: registryQuery,
   })
   .strict();
@@ -59,7 +68,10 @@ const split = (registry: string | undefined): string[] | undefined => registry?.
 async function optionalJsonBody(request: HttpRequest): Promise<z.infer<typeof createReportBody>> {
   if (request.headers.get('content-type')) return parseJsonBody(request, createReportBody);
   const text = await request.text();
-  if (text.trim() !== '') throw new UnsupportedMediaTypeError('Send the body as application/json.', [{ field: 'headers.content-type', reason: 'must be application/json' }]);
+  if (text.trim() !== '')
+    throw new UnsupportedMediaTypeError('Send the body as application/json.', [
+      { field: 'headers.content-type', reason: 'must be application/json' },
+    ]);
   return {};
 }
 
@@ -78,7 +90,13 @@ export const reportHttp = {
     respond(context, async () => {
       requirePrincipal(request, 'Streaming.Read');
       const query = parseParts(queryObject(request), listReportsQuery, 'query');
-      return { status: 200, jsonBody: await reports().list(split(query.registry), { pageSize: query.pageSize, ...(query.continuationToken ? { continuationToken: query.continuationToken } : {}) }) };
+      return {
+        status: 200,
+        jsonBody: await reports().list(split(query.registry), {
+          pageSize: query.pageSize,
+          ...(query.continuationToken ? { continuationToken: query.continuationToken } : {}),
+        }),
+      };
     }),
 
   latest: (request: HttpRequest, context: InvocationContext, reports: () => ReportService): Promise<HttpResponseInit> =>
@@ -95,7 +113,9 @@ export const reportHttp = {
       };
       // The page is inert by construction; the policy makes sure a browser treats it so even if it were not.
       if (query.format === 'html') headers['content-security-policy'] = reportContentSecurityPolicy;
-      if (query.format === 'csv' || query.format === 'md') headers['content-disposition'] = `attachment; filename="compliance-${report.scope.replace(/,/g, '_')}-${compactTimestamp(report.generatedAt)}.${query.format}"`;
+      if (query.format === 'csv' || query.format === 'md')
+        headers['content-disposition'] =
+          `attachment; filename="compliance-${report.scope.replace(/,/g, '_')}-${compactTimestamp(report.generatedAt)}.${query.format}"`;
       return { status: 200, headers, body: content };
     }),
 };

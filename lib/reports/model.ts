@@ -6,7 +6,14 @@ import { z } from '../zod.js';
  */
 export const reportSchemaVersion = '1';
 
-export const findingStatuses = ['converted', 'missing', 'failed', 'in-progress', 'stale-operation', 'ineligible'] as const;
+export const findingStatuses = [
+  'converted',
+  'missing',
+  'failed',
+  'in-progress',
+  'stale-operation',
+  'ineligible',
+] as const;
 export type FindingStatus = (typeof findingStatuses)[number];
 
 /** One image's state as the last audit saw it. CSV has one row per finding. */
@@ -84,12 +91,28 @@ export const registryReportSchema = z.object({
     coveragePercent: z.number(),
   }),
   repositories: z.array(repositoryCoverageSchema),
-  topFailures: z.array(z.object({ errorCode: z.string(), count: z.number().int(), remediation: z.string(), examples: z.array(z.string()) })),
+  topFailures: z.array(
+    z.object({
+      errorCode: z.string(),
+      count: z.number().int(),
+      remediation: z.string(),
+      examples: z.array(z.string()),
+    }),
+  ),
   connectedRegistries: z.array(connectedRegistryReportSchema),
   /** Coverage of the last (up to) 30 audit runs, oldest first. */
-  trend: z.array(z.object({ time: z.string(), coveragePercent: z.number(), eligible: z.number().int(), streamable: z.number().int() })),
+  trend: z.array(
+    z.object({
+      time: z.string(),
+      coveragePercent: z.number(),
+      eligible: z.number().int(),
+      streamable: z.number().int(),
+    }),
+  ),
   /** The audit run the figures come from. */
-  audit: z.object({ runId: z.string(), startedAt: z.string(), completedAt: z.string().optional(), complete: z.boolean() }).optional(),
+  audit: z
+    .object({ runId: z.string(), startedAt: z.string(), completedAt: z.string().optional(), complete: z.boolean() })
+    .optional(),
 });
 export type RegistryReport = z.infer<typeof registryReportSchema>;
 

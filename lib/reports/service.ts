@@ -65,12 +65,22 @@ export class ReportService {
    * joined by `,` in configuration order.
    * @throws NotFoundError naming a registry that is not configured; ValidationError for a malformed name.
    */
-  scopeOf(registries: readonly string[] | undefined, field = 'body.registries'): { scope: string; registries: string[] } {
+  scopeOf(
+    registries: readonly string[] | undefined,
+    field = 'body.registries',
+  ): { scope: string; registries: string[] } {
     const configured = this.deps.registries;
-    if (registries === undefined || registries.length === 0 || (registries.length === 1 && registries[0] === allScope)) return { scope: allScope, registries: [...configured] };
+    if (registries === undefined || registries.length === 0 || (registries.length === 1 && registries[0] === allScope))
+      return { scope: allScope, registries: [...configured] };
     for (const [index, name] of registries.entries()) {
-      if (!registryNamePattern.test(name)) throw new ValidationError(`"${name.slice(0, 60)}" is not a registry name.`, [{ field: `${field}.${index}`, reason: 'letters and digits, 2 to 50' }]);
-      if (!configured.includes(name)) throw new NotFoundError(`Registry ${name} is not configured.`, [{ field: `${field}.${index}`, reason: 'not in REGISTRIES' }]);
+      if (!registryNamePattern.test(name))
+        throw new ValidationError(`"${name.slice(0, 60)}" is not a registry name.`, [
+          { field: `${field}.${index}`, reason: 'letters and digits, 2 to 50' },
+        ]);
+      if (!configured.includes(name))
+        throw new NotFoundError(`Registry ${name} is not configured.`, [
+          { field: `${field}.${index}`, reason: 'not in REGISTRIES' },
+        ]);
     }
     const chosen = configured.filter((name) => registries.includes(name));
     if (chosen.length === configured.length) return { scope: allScope, registries: chosen };
@@ -90,8 +100,19 @@ export class ReportService {
       // The contract is enforced here: a source that drifts from schema v1 fails the run instead of the readers.
       registryReports.push(registryReportSchema.parse(await this.deps.source.registryReport(registry)));
     }
-    const report: ComplianceReport = { schemaVersion: reportSchemaVersion, id, generatedAt, generator: { name: 'acr-streaming-autopilot', version: this.deps.version }, registries: registryReports };
-    const stored = await this.deps.store.save(report, scope, { json: toJson(report), html: toHtml(report), md: toMarkdown(report), csv: toCsv(this.deps.source, registries) });
+    const report: ComplianceReport = {
+      schemaVersion: reportSchemaVersion,
+      id,
+      generatedAt,
+      generator: { name: 'acr-streaming-autopilot', version: this.deps.version },
+      registries: registryReports,
+    };
+    const stored = await this.deps.store.save(report, scope, {
+      json: toJson(report),
+      html: toHtml(report),
+      md: toMarkdown(report),
+      csv: toCsv(this.deps.source, registries),
+    });
     const totals = reportTotals(report);
     await this.deps.outbox.append(this.readyEvent(report, stored));
     log.info(
@@ -103,9 +124,16 @@ export class ReportService {
 
   private readyEvent(report: ComplianceReport, stored: StoredReport): ReportReadyEvent {
     const totals = reportTotals(report);
-    const subject = stored.scope === allScope ? `${totals.registries} registr${totals.registries === 1 ? 'y' : 'ies'}` : stored.registries.join(', ');
-    const attention = totals.connectedNeedingAttention > 0 ? `; ${totals.connectedNeedingAttention} connected registr${totals.connectedNeedingAttention === 1 ? 'y needs' : 'ies need'} attention` : '';
-    const link = this.deps.appBaseUrl === undefined ? undefined : `${this.deps.appBaseUrl}${linksOf(stored.scope).html}`;
+    const subject =
+      stored.scope === allScope
+        ? `${totals.registries} registr${totals.registries === 1 ? 'y' : 'ies'}`
+        : stored.registries.join(', ');
+    const attention =
+      totals.connectedNeedingAttention > 0
+        ? `; ${totals.connectedNeedingAttention} connected registr${totals.connectedNeedingAttention === 1 ? 'y needs' : 'ies need'} attention`
+        : '';
+    const link =
+      this.deps.appBaseUrl === undefined ? undefined : `${this.deps.appBaseUrl}${linksOf(stored.scope).html}`;
     return {
       id: `report.ready.${report.id}`,
       type: 'report.ready',
@@ -128,17 +156,26 @@ export class ReportService {
   }
 
   /** Stored reports, newest first; of one scope when `registries` names one. */
-  async list(registries: readonly string[] | undefined, page: { pageSize: number; continuationToken?: string }): Promise<{ items: GeneratedReport[]; continuationToken?: string }> {
+  async list(
+    registries: readonly string[] | undefined,
+    page: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: GeneratedReport[]; continuationToken?: string }> {
     const filter = registries === undefined ? {} : { scope: this.scopeOf(registries, 'query.registry').scope };
     const result = await this.deps.store.list(filter, page);
-    return { items: result.items.map((item) => ({ ...item, links: linksOf(item.scope) })), ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}) };
+    return {
+      items: result.items.map((item) => ({ ...item, links: linksOf(item.scope) })),
+      ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}),
+    };
   }
 
   /**
    * The newest report of a scope in one format.
    * @throws NotFoundError when the scope has no report yet.
    */
-  async latest(registries: readonly string[] | undefined, format: ReportFormat): Promise<{ report: StoredReport; content: Buffer; contentType: string }> {
+  async latest(
+    registries: readonly string[] | undefined,
+    format: ReportFormat,
+  ): Promise<{ report: StoredReport; content: Buffer; contentType: string }> {
     const { scope } = this.scopeOf(registries, 'query.registry');
     const found = await this.deps.store.readLatest(scope, format);
     if (found === undefined) throw new NotFoundError(`No report of ${scope} yet: POST /api/reports generates one.`);

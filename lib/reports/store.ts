@@ -56,7 +56,12 @@ function folderOf(scope: string, timestamp: string): string {
 
 export function pathsOf(scope: string, timestamp: string): Record<ReportFormat, string> {
   const folder = folderOf(scope, timestamp);
-  return { json: `${folder}/report.json`, csv: `${folder}/report.csv`, html: `${folder}/report.html`, md: `${folder}/report.md` };
+  return {
+    json: `${folder}/report.json`,
+    csv: `${folder}/report.csv`,
+    html: `${folder}/report.html`,
+    md: `${folder}/report.md`,
+  };
 }
 
 const latestName = (scope: string): string => `reports/${scope}/latest.json`;
@@ -87,7 +92,8 @@ function fromMetadata(name: string, metadata: Record<string, string> | undefined
   const match = /^reports\/([^/]+)\/(\d{8}T\d{9}Z)\/report\.json$/.exec(name);
   if (!match || metadata?.reportid === undefined || metadata.generatedat === undefined) return undefined;
   const [, scope, timestamp] = match as unknown as [string, string, string];
-  const number = (value: string | undefined): number => (value === undefined || !Number.isFinite(Number(value)) ? 0 : Number(value));
+  const number = (value: string | undefined): number =>
+    value === undefined || !Number.isFinite(Number(value)) ? 0 : Number(value);
   return {
     id: metadata.reportid,
     scope,
@@ -104,7 +110,9 @@ function fromMetadata(name: string, metadata: Record<string, string> | undefined
 
 /** The list's continuation token: the (timestamp, scope) of the last item handed out, base64url JSON. */
 function encodeCursor(stored: StoredReport): string {
-  return Buffer.from(JSON.stringify({ t: compactTimestamp(stored.generatedAt), s: stored.scope })).toString('base64url');
+  return Buffer.from(JSON.stringify({ t: compactTimestamp(stored.generatedAt), s: stored.scope })).toString(
+    'base64url',
+  );
 }
 
 function decodeCursor(token: string): { t: string; s: string } {
@@ -114,7 +122,9 @@ function decodeCursor(token: string): { t: string; s: string } {
   } catch {
     // falls through to the 400
   }
-  throw new ValidationError('The continuationToken is not one this API returned.', [{ field: 'query.continuationToken', reason: 'not a continuation token from a previous page' }]);
+  throw new ValidationError('The continuationToken is not one this API returned.', [
+    { field: 'query.continuationToken', reason: 'not a continuation token from a previous page' },
+  ]);
 }
 
 /**
@@ -137,7 +147,10 @@ export class BlobReportStore {
    * @throws ConflictError when a report of this scope and timestamp already exists.
    */
   async save(report: ComplianceReport, scope: string, contents: ReportContents): Promise<StoredReport> {
-    if (!scopePattern.test(scope)) throw new ValidationError(`"${scope.slice(0, 100)}" is not a report scope.`, [{ field: 'scope', reason: 'all, a registry, or registries joined by ","' }]);
+    if (!scopePattern.test(scope))
+      throw new ValidationError(`"${scope.slice(0, 100)}" is not a report scope.`, [
+        { field: 'scope', reason: 'all, a registry, or registries joined by ","' },
+      ]);
     const totals = reportTotals(report);
     const timestamp = compactTimestamp(report.generatedAt);
     const stored: StoredReport = {
@@ -168,14 +181,24 @@ export class BlobReportStore {
     this.containerReady = true;
   }
 
-  private async create(name: string, format: ReportFormat, content: string | AsyncIterable<string>, metadata?: Record<string, string>): Promise<void> {
+  private async create(
+    name: string,
+    format: ReportFormat,
+    content: string | AsyncIterable<string>,
+    metadata?: Record<string, string>,
+  ): Promise<void> {
     const blob = this.container.getBlockBlobClient(name);
-    const options = { blobHTTPHeaders: { blobContentType: reportContentTypes[format] }, conditions: { ifNoneMatch: '*' }, ...(metadata ? { metadata } : {}) };
+    const options = {
+      blobHTTPHeaders: { blobContentType: reportContentTypes[format] },
+      conditions: { ifNoneMatch: '*' },
+      ...(metadata ? { metadata } : {}),
+    };
     try {
       if (typeof content === 'string') await blob.upload(content, Buffer.byteLength(content), options);
       else await blob.uploadStream(Readable.from(content, { objectMode: false }), blockBytes, 2, options);
     } catch (error) {
-      if (status(error) === 409 || status(error) === 412) throw new ConflictError(`The report blob ${name} already exists; reports are never overwritten.`);
+      if (status(error) === 409 || status(error) === 412)
+        throw new ConflictError(`The report blob ${name} already exists; reports are never overwritten.`);
       throw error;
     }
   }
@@ -206,7 +229,8 @@ export class BlobReportStore {
       // One GET: the body and the ETag it had, so the conditional write compares against what was read.
       const response = await this.container.getBlockBlobClient(latestName(scope)).download();
       const chunks: Buffer[] = [];
-      for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      for await (const chunk of response.readableStreamBody ?? [])
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as StoredReport, etag: response.etag ?? '' };
     } catch (error) {
       if (status(error) === 404) return undefined;
@@ -220,7 +244,10 @@ export class BlobReportStore {
   }
 
   /** One format of the newest report of a scope; undefined when the scope has no report. */
-  async readLatest(scope: string, format: ReportFormat): Promise<{ report: StoredReport; content: Buffer; contentType: string } | undefined> {
+  async readLatest(
+    scope: string,
+    format: ReportFormat,
+  ): Promise<{ report: StoredReport; content: Buffer; contentType: string } | undefined> {
     const report = await this.latest(scope);
     if (report === undefined) return undefined;
     try {
@@ -236,7 +263,10 @@ export class BlobReportStore {
    * Stored reports, newest first, of one scope or of all. Reports are few (one a day per scope), so a page is
    * cut from the full, sorted listing of names and metadata; no report body is read.
    */
-  async list(filter: { scope?: string }, page: { pageSize: number; continuationToken?: string }): Promise<{ items: StoredReport[]; continuationToken?: string }> {
+  async list(
+    filter: { scope?: string },
+    page: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: StoredReport[]; continuationToken?: string }> {
     const after = page.continuationToken === undefined ? undefined : decodeCursor(page.continuationToken);
     const prefix = filter.scope === undefined ? 'reports/' : `reports/${filter.scope}/`;
     const all: StoredReport[] = [];
@@ -251,11 +281,15 @@ export class BlobReportStore {
       throw error;
     }
     const key = (stored: StoredReport): [string, string] => [compactTimestamp(stored.generatedAt), stored.scope];
-    const newestFirst = (a: [string, string], b: [string, string]): number => (a[0] === b[0] ? b[1].localeCompare(a[1]) : a[0] < b[0] ? 1 : -1);
+    const newestFirst = (a: [string, string], b: [string, string]): number =>
+      a[0] === b[0] ? b[1].localeCompare(a[1]) : a[0] < b[0] ? 1 : -1;
     all.sort((a, b) => newestFirst(key(a), key(b)));
-    const remaining = after === undefined ? all : all.filter((stored) => newestFirst(key(stored), [after.t, after.s]) > 0);
+    const remaining =
+      after === undefined ? all : all.filter((stored) => newestFirst(key(stored), [after.t, after.s]) > 0);
     const items = remaining.slice(0, page.pageSize);
     const last = items[items.length - 1];
-    return remaining.length > items.length && last !== undefined ? { items, continuationToken: encodeCursor(last) } : { items };
+    return remaining.length > items.length && last !== undefined
+      ? { items, continuationToken: encodeCursor(last) }
+      : { items };
   }
 }

@@ -22,7 +22,8 @@ export interface ReportTotals {
 }
 
 export function reportTotals(report: ComplianceReport): ReportTotals {
-  const sum = (pick: (registry: RegistryReport) => number): number => report.registries.reduce((total, registry) => total + pick(registry), 0);
+  const sum = (pick: (registry: RegistryReport) => number): number =>
+    report.registries.reduce((total, registry) => total + pick(registry), 0);
   const eligible = sum((registry) => registry.totals.eligible);
   const streamable = sum((registry) => registry.totals.streamable);
   return {
@@ -56,16 +57,30 @@ export const connectedStateLabels: Record<ConnectedRegistryState, string> = {
 };
 
 /** Failures of all registries merged by error code, most frequent first. */
-export function mergedTopFailures(report: ComplianceReport, limit = 10): Array<{ errorCode: string; count: number; remediation: string; examples: string[]; registries: string[] }> {
-  const merged = new Map<string, { errorCode: string; count: number; remediation: string; examples: string[]; registries: string[] }>();
+export function mergedTopFailures(
+  report: ComplianceReport,
+  limit = 10,
+): Array<{ errorCode: string; count: number; remediation: string; examples: string[]; registries: string[] }> {
+  const merged = new Map<
+    string,
+    { errorCode: string; count: number; remediation: string; examples: string[]; registries: string[] }
+  >();
   for (const registry of report.registries) {
     for (const failure of registry.topFailures) {
-      const entry = merged.get(failure.errorCode) ?? { errorCode: failure.errorCode, count: 0, remediation: failure.remediation, examples: [], registries: [] };
+      const entry = merged.get(failure.errorCode) ?? {
+        errorCode: failure.errorCode,
+        count: 0,
+        remediation: failure.remediation,
+        examples: [],
+        registries: [],
+      };
       entry.count += failure.count;
       entry.examples.push(...failure.examples.slice(0, Math.max(0, 3 - entry.examples.length)));
       if (!entry.registries.includes(registry.registry)) entry.registries.push(registry.registry);
       merged.set(failure.errorCode, entry);
     }
   }
-  return [...merged.values()].sort((a, b) => b.count - a.count || a.errorCode.localeCompare(b.errorCode)).slice(0, limit);
+  return [...merged.values()]
+    .sort((a, b) => b.count - a.count || a.errorCode.localeCompare(b.errorCode))
+    .slice(0, limit);
 }

@@ -34,7 +34,8 @@ export function createStorageClients(settings: StorageSettings, credential?: Tok
       container: (name) => blobService.getContainerClient(name),
     };
   }
-  const identity = credential ?? new DefaultAzureCredential(settings.clientId ? { managedIdentityClientId: settings.clientId } : {});
+  const identity =
+    credential ?? new DefaultAzureCredential(settings.clientId ? { managedIdentityClientId: settings.clientId } : {});
   const tableService = new TableServiceClient(settings.tableServiceUri, identity, tableOptions);
   const queueService = new QueueServiceClient(settings.queueServiceUri, identity);
   const blobService = new BlobServiceClient(settings.blobServiceUri, identity);

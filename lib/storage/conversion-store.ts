@@ -1,6 +1,12 @@
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { ConversionFilter, ConversionStore } from '../conversion/ports.js';
-import { conversionKeys, repositoryKey, type ConversionRecord, type ImageKey, type Versioned } from '../conversion/record.js';
+import {
+  conversionKeys,
+  repositoryKey,
+  type ConversionRecord,
+  type ImageKey,
+  type Versioned,
+} from '../conversion/record.js';
 import { pageSettings } from './paging.js';
 import { isStatus } from './table-errors.js';
 
@@ -57,18 +63,29 @@ export class TableConversionStore implements ConversionStore {
   }
 
   async *listInFlight(): AsyncIterable<Versioned<ConversionRecord>> {
-    const entities = this.table.listEntities<Entity>({ queryOptions: { filter: odata`status eq ${'Pending'} or status eq ${'Running'}` } });
+    const entities = this.table.listEntities<Entity>({
+      queryOptions: { filter: odata`status eq ${'Pending'} or status eq ${'Running'}` },
+    });
     for await (const entity of entities) yield { value: fromEntity(entity), etag: entity.etag };
   }
 }
 
 function toEntity(record: ConversionRecord): Entity {
-  const defined = Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as unknown as ConversionRecord;
+  const defined = Object.fromEntries(
+    Object.entries(record).filter(([, value]) => value !== undefined),
+  ) as unknown as ConversionRecord;
   return { ...defined, ...conversionKeys(record), tags: JSON.stringify(record.tags) };
 }
 
 function fromEntity(entity: TableEntityResult<Entity> | Entity): ConversionRecord {
-  const { partitionKey: _pk, rowKey: _rk, tags, ...rest } = entity as Entity & { etag?: string; timestamp?: string; 'odata.metadata'?: string };
-  const clean = Object.fromEntries(Object.entries(rest).filter(([name]) => name !== 'etag' && name !== 'timestamp' && !name.startsWith('odata'))) as Omit<ConversionRecord, 'tags'>;
+  const {
+    partitionKey: _pk,
+    rowKey: _rk,
+    tags,
+    ...rest
+  } = entity as Entity & { etag?: string; timestamp?: string; 'odata.metadata'?: string };
+  const clean = Object.fromEntries(
+    Object.entries(rest).filter(([name]) => name !== 'etag' && name !== 'timestamp' && !name.startsWith('odata')),
+  ) as Omit<ConversionRecord, 'tags'>;
   return { ...clean, tags: JSON.parse(tags) as string[] };
 }

@@ -34,7 +34,14 @@ export class TableOutbox implements Outbox {
 
   async append(event: OutboxEvent): Promise<void> {
     try {
-      await this.table.createEntity<OutboxEntity>({ partitionKey: event.registry, rowKey: event.id, type: event.type, time: event.time, delivery: 'pending', payload: JSON.stringify(event) });
+      await this.table.createEntity<OutboxEntity>({
+        partitionKey: event.registry,
+        rowKey: event.id,
+        type: event.type,
+        time: event.time,
+        delivery: 'pending',
+        payload: JSON.stringify(event),
+      });
     } catch (error) {
       if (!isStatus(error, 409)) throw error;
       // Already there — perhaps our own write whose answer was lost. Notifying again is harmless (dispatch is
@@ -65,14 +72,19 @@ export class TableOutbox implements Outbox {
   }
 
   async *pending(): AsyncIterable<OutboxRow> {
-    for await (const entity of this.table.listEntities<OutboxEntity>({ queryOptions: { filter: odata`delivery eq ${'pending'}` } })) yield fromEntity(entity);
+    for await (const entity of this.table.listEntities<OutboxEntity>({
+      queryOptions: { filter: odata`delivery eq ${'pending'}` },
+    }))
+      yield fromEntity(entity);
   }
 
   /** Deletes handled rows older than the cutoff; returns how many. */
   async prune(olderThan: Date): Promise<number> {
     let removed = 0;
     const filter = odata`delivery ne ${'pending'} and time lt ${olderThan.toISOString()}`;
-    for await (const entity of this.table.listEntities<OutboxEntity>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
+    for await (const entity of this.table.listEntities<OutboxEntity>({
+      queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
+    })) {
       await this.table.deleteEntity(entity.partitionKey, entity.rowKey).catch(() => undefined);
       removed++;
     }
@@ -81,5 +93,12 @@ export class TableOutbox implements Outbox {
 }
 
 function fromEntity(entity: OutboxEntity): OutboxRow {
-  return { registry: entity.partitionKey, id: entity.rowKey, type: entity.type, time: entity.time, delivery: entity.delivery, payload: JSON.parse(entity.payload) as unknown };
+  return {
+    registry: entity.partitionKey,
+    id: entity.rowKey,
+    type: entity.type,
+    time: entity.time,
+    delivery: entity.delivery,
+    payload: JSON.parse(entity.payload) as unknown,
+  };
 }

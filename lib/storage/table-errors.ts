@@ -13,7 +13,11 @@ export function isStatus(error: unknown, status: number): boolean {
  * Creates the entity (no ETag) or replaces it when its ETag still matches; false when another writer got there
  * first (409 on create, 412 on replace), so the caller re-reads and decides again.
  */
-export async function writeConditionally(table: TableClient, entity: TableEntity, etag: string | undefined): Promise<boolean> {
+export async function writeConditionally(
+  table: TableClient,
+  entity: TableEntity,
+  etag: string | undefined,
+): Promise<boolean> {
   try {
     if (etag === undefined) await table.createEntity(entity);
     else await table.updateEntity(entity, 'Replace', { etag });

@@ -8,6 +8,8 @@ export class StorageTrackingQueue implements TrackingQueue {
   async send(message: TrackingMessage, delaySeconds: number): Promise<void> {
     const text = Buffer.from(JSON.stringify(message)).toString('base64');
     // Queue visibility delays are capped at 7 days by the service.
-    await this.queue.sendMessage(text, { visibilityTimeout: Math.min(Math.max(0, Math.round(delaySeconds)), 7 * 24 * 3600) });
+    await this.queue.sendMessage(text, {
+      visibilityTimeout: Math.min(Math.max(0, Math.round(delaySeconds)), 7 * 24 * 3600),
+    });
   }
 }

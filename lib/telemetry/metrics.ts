@@ -17,9 +17,16 @@ export interface Metrics {
 export const metricPrefix = 'metric ';
 
 export function logMetrics(log: Logger): Metrics {
-  const emit = (metric: string, value: number, dimensions: Readonly<Record<string, string | number | undefined>> = {}): void => {
+  const emit = (
+    metric: string,
+    value: number,
+    dimensions: Readonly<Record<string, string | number | undefined>> = {},
+  ): void => {
     const defined = Object.fromEntries(Object.entries(dimensions).filter(([, dimension]) => dimension !== undefined));
     log.info(`${metricPrefix}${JSON.stringify({ metric, value, ...defined })}`);
   };
-  return { count: (metric, dimensions, value = 1) => emit(metric, value, dimensions), observe: (metric, value, dimensions) => emit(metric, value, dimensions) };
+  return {
+    count: (metric, dimensions, value = 1) => emit(metric, value, dimensions),
+    observe: (metric, value, dimensions) => emit(metric, value, dimensions),
+  };
 }

@@ -25,15 +25,24 @@ export class RetryCounters {
  * A periodic health snapshot (the sweeper runs it): the depth of every queue and poison queue, and ACR retries by
  * status since the last snapshot — `acr.retry` with status 429 is ACR throttling this app.
  */
-export async function emitHealthSnapshot(queues: readonly QueueClient[], retries: RetryCounters, log: Logger): Promise<void> {
+export async function emitHealthSnapshot(
+  queues: readonly QueueClient[],
+  retries: RetryCounters,
+  log: Logger,
+): Promise<void> {
   const metrics = logMetrics(log);
   await Promise.all(
     queues.map(async (queue) => {
       try {
         const { approximateMessagesCount } = await queue.getProperties();
-        metrics.observe('queue.depth', approximateMessagesCount ?? 0, { queue: queue.name, poison: queue.name.endsWith('-poison') ? 'true' : 'false' });
+        metrics.observe('queue.depth', approximateMessagesCount ?? 0, {
+          queue: queue.name,
+          poison: queue.name.endsWith('-poison') ? 'true' : 'false',
+        });
       } catch (error) {
-        log.warn(`queue ${queue.name}: depth unavailable (${error instanceof Error ? error.message.slice(0, 120) : String(error)})`);
+        log.warn(
+          `queue ${queue.name}: depth unavailable (${error instanceof Error ? error.message.slice(0, 120) : String(error)})`,
+        );
       }
     }),
   );

@@ -30,7 +30,15 @@ describe('chaos', () => {
 
   it('converges through SIGKILLed hosts and an Azurite restart: every digest final, one POST each, one alert per channel', () => {
     expect(crashes.violations).toEqual([]);
-    expect(crashes).toMatchObject({ pushes: 40, kills: 3, azuriteRestarts: 1, succeeded: 30, failed: 10, postsPerSucceeded: { min: 1, max: 1 }, postsPerFailed: { min: 2, max: 2 } });
+    expect(crashes).toMatchObject({
+      pushes: 40,
+      kills: 3,
+      azuriteRestarts: 1,
+      succeeded: 30,
+      failed: 10,
+      postsPerSucceeded: { min: 1, max: 1 },
+      postsPerFailed: { min: 2, max: 2 },
+    });
   });
 
   it('converges without faults (the yardstick)', () => {
@@ -39,7 +47,9 @@ describe('chaos', () => {
 
   it('converges through ACR and Table Storage faults with at most twice the ACR requests of the fault-free run', () => {
     const ratio = faulty.acrRequests / baseline.acrRequests;
-    chaosLog(`seed ${reducedSize.seed}: ACR requests fault-free ${baseline.acrRequests}, faulty ${faulty.acrRequests}, ratio ${ratio.toFixed(2)}`);
+    chaosLog(
+      `seed ${reducedSize.seed}: ACR requests fault-free ${baseline.acrRequests}, faulty ${faulty.acrRequests}, ratio ${ratio.toFixed(2)}`,
+    );
     expect(faulty.violations).toEqual([]);
     expect(faulty.acrFaultsInjected).toBeGreaterThan(0);
     expect(faulty.storageFaults?.['lost-response']).toBeGreaterThan(0);

@@ -23,21 +23,31 @@ describe('alerts on the sandbox', () => {
   beforeAll(async () => {
     sandbox = await SandboxHarness.start({
       storageConnectionString: inject('storageConnectionString'),
-      settings: { DEFAULT_POLICY: JSON.stringify({ mode: 'onPush', retry: { maxAttempts: 1 } }), ALERT_RELAY_SCHEDULE: '*/5 * * * * *' },
+      settings: {
+        DEFAULT_POLICY: JSON.stringify({ mode: 'onPush', retry: { maxAttempts: 1 } }),
+        ALERT_RELAY_SCHEDULE: '*/5 * * * * *',
+      },
     });
     host = await sandbox.startHost();
   });
   afterAll(() => sandbox.close());
 
-  const inbox = async (): Promise<InboxDelivery[]> => (await (await fetch(`${sandbox.emulator.emulator.controlUrl}/inbox`)).json()) as InboxDelivery[];
+  const inbox = async (): Promise<InboxDelivery[]> =>
+    (await (await fetch(`${sandbox.emulator.emulator.controlUrl}/inbox`)).json()) as InboxDelivery[];
 
   /** Alerts arrive asynchronously in another process; wait for a condition on the inbox, bounded. */
-  async function waitForInbox(done: (deliveries: InboxDelivery[]) => boolean, timeoutMs = 30_000): Promise<InboxDelivery[]> {
+  async function waitForInbox(
+    done: (deliveries: InboxDelivery[]) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<InboxDelivery[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const deliveries = await inbox();
       if (done(deliveries)) return deliveries;
-      if (Date.now() > deadline) throw new Error(`inbox never satisfied the condition: ${JSON.stringify(deliveries).slice(0, 2_000)}\n${host.output().slice(-4_000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `inbox never satisfied the condition: ${JSON.stringify(deliveries).slice(0, 2_000)}\n${host.output().slice(-4_000)}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -48,7 +58,8 @@ describe('alerts on the sandbox', () => {
     const view = await sandbox.waitForConversion(host, 'alerts/flaky', digest, settled);
     expect(view).toMatchObject({ status: 'Failed', lastErrorCode: 'UNKNOWN_ERROR' });
 
-    const about = (delivery: InboxDelivery): boolean => JSON.stringify(delivery.body ?? '').includes(digest.slice(7, 19));
+    const about = (delivery: InboxDelivery): boolean =>
+      JSON.stringify(delivery.body ?? '').includes(digest.slice(7, 19));
     const deliveries = await waitForInbox((all) => all.filter(about).length >= 2);
     // Give a duplicate a chance to show up: the relay runs every 5 s.
     await new Promise((resolve) => setTimeout(resolve, 6_000));
@@ -59,11 +70,22 @@ describe('alerts on the sandbox', () => {
     expect(deliveries.length).toBeGreaterThanOrEqual(2);
     expect(webhooks).toHaveLength(1);
     expect(webhooks[0]).toMatchObject({ outcome: 'delivered', verified: true });
-    expect(webhooks[0]!.body).toMatchObject({ schemaVersion: '1', type: 'conversion.failed', repository: 'alerts/flaky', digest, errorCode: 'UNKNOWN_ERROR', operationId: view.operationId });
+    expect(webhooks[0]!.body).toMatchObject({
+      schemaVersion: '1',
+      type: 'conversion.failed',
+      repository: 'alerts/flaky',
+      digest,
+      errorCode: 'UNKNOWN_ERROR',
+      operationId: view.operationId,
+    });
     expect(cards).toHaveLength(1);
     expect(JSON.stringify(cards[0]!.body)).toContain(view.operationId!);
-    const listed = (await (await sandbox.api(host, '/alerts?status=delivered')).json()) as { items: Array<{ channel: string }> };
-    expect(listed.items.map((item) => item.channel).sort()).toEqual(expect.arrayContaining(['sandbox-teams', 'sandbox-webhook']));
+    const listed = (await (await sandbox.api(host, '/alerts?status=delivered')).json()) as {
+      items: Array<{ channel: string }>;
+    };
+    expect(listed.items.map((item) => item.channel).sort()).toEqual(
+      expect.arrayContaining(['sandbox-teams', 'sandbox-webhook']),
+    );
   });
 
   it('leaves no configured secret in logs, tables, API answers or alerts', async () => {
@@ -82,17 +104,39 @@ describe('alerts on the sandbox', () => {
     expect(secrets.map(([name]) => name)).toHaveLength(9);
 
     const tables: string[] = [];
-    const service = TableServiceClient.fromConnectionString(settings.AzureWebJobsStorage!, { allowInsecureConnection: true });
+    const service = TableServiceClient.fromConnectionString(settings.AzureWebJobsStorage!, {
+      allowInsecureConnection: true,
+    });
     for await (const table of service.listTables()) {
       if (!table.name?.startsWith(settings.STORAGE_PREFIX!)) continue;
-      for await (const entity of TableClient.fromConnectionString(settings.AzureWebJobsStorage!, table.name, { allowInsecureConnection: true }).listEntities()) tables.push(JSON.stringify(entity));
+      for await (const entity of TableClient.fromConnectionString(settings.AzureWebJobsStorage!, table.name, {
+        allowInsecureConnection: true,
+      }).listEntities())
+        tables.push(JSON.stringify(entity));
     }
     const api: string[] = [];
-    for (const path of ['/health', '/openapi.json', '/registries/sandbox/conversions', '/registries/sandbox/policies', '/alerts', '/alerts?status=failed']) api.push(await (await sandbox.api(host, path)).text());
-    const corpus = { logs: host.output(), tables: tables.join('\n'), api: api.join('\n'), alerts: JSON.stringify(await inbox()) };
+    for (const path of [
+      '/health',
+      '/openapi.json',
+      '/registries/sandbox/conversions',
+      '/registries/sandbox/policies',
+      '/alerts',
+      '/alerts?status=failed',
+    ])
+      api.push(await (await sandbox.api(host, path)).text());
+    const corpus = {
+      logs: host.output(),
+      tables: tables.join('\n'),
+      api: api.join('\n'),
+      alerts: JSON.stringify(await inbox()),
+    };
 
     expect(tables.length).toBeGreaterThan(3);
-    const leaks = secrets.flatMap(([name, value]) => Object.entries(corpus).filter(([, text]) => text.includes(value)).map(([where]) => `${name} in ${where}`));
+    const leaks = secrets.flatMap(([name, value]) =>
+      Object.entries(corpus)
+        .filter(([, text]) => text.includes(value))
+        .map(([where]) => `${name} in ${where}`),
+    );
     expect(leaks).toEqual([]);
   });
 });

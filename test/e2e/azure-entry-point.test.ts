@@ -14,8 +14,15 @@ describe('Azure entry point', () => {
   it('builds, and its "main" imports and registers every function without doing I/O', () => {
     const outDir = mkdtempSync(join(tmpdir(), 'build-'));
     const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { main: string };
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { stdio: 'pipe' });
-    writeFileSync(join(outDir, 'package.json'), JSON.stringify({ name: 'acr-streaming-autopilot', version: '0.0.0-test', type: 'module' }));
+    execFileSync(
+      process.execPath,
+      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', outDir],
+      { stdio: 'pipe' },
+    );
+    writeFileSync(
+      join(outDir, 'package.json'),
+      JSON.stringify({ name: 'acr-streaming-autopilot', version: '0.0.0-test', type: 'module' }),
+    );
     symlinkSync(resolve('node_modules'), join(outDir, 'node_modules'));
 
     const entry = join(outDir, manifest.main.replace(/^dist\//, ''));

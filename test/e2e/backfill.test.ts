@@ -56,7 +56,13 @@ describe('backfill of existing images', () => {
           const kind = kindOf(index);
           const tag = kind === 'excluded' ? `v${index}-dev` : `v${index}`;
           const platform = kind === 'arm64' ? 'linux/arm64' : 'linux/amd64';
-          const { digest } = await sandbox.emulator.control.seedImage('sandbox', { repository, tag, kind: 'image', platform, label: `backfill-${index}` });
+          const { digest } = await sandbox.emulator.control.seedImage('sandbox', {
+            repository,
+            tag,
+            kind: 'image',
+            platform,
+            label: `backfill-${index}`,
+          });
           seeded.set(digest, kind);
         }),
       );
@@ -67,20 +73,46 @@ describe('backfill of existing images', () => {
 
   it('converts exactly the eligible images, at most maxImagesPerRun per run, each with one POST', async () => {
     expect(seeded.size).toBe(images);
-    const report = await policyEffects(sandbox).apply({ registry: 'sandbox', scope: '_default', before: policySchema.parse(policyInput), after: backfilling, principal: 'e2e' }, silentLogger);
+    const report = await policyEffects(sandbox).apply(
+      {
+        registry: 'sandbox',
+        scope: '_default',
+        before: policySchema.parse(policyInput),
+        after: backfilling,
+        principal: 'e2e',
+      },
+      silentLogger,
+    );
     expect(report.backfill?.scheduled).toBe(true);
     const runId = report.backfill!.runId;
 
-    const runs = await waitFor(() => {
-      const summaries = runSummaries(host.output(), runId);
-      return summaries.some((summary) => summary.complete) ? summaries : undefined;
-    }, 50_000, () => host.output().slice(-4_000));
-    const store = new TableConversionStore(TableClient.fromConnectionString(inject('storageConnectionString'), names(sandbox).tables.conversions, { allowInsecureConnection: true }));
+    const runs = await waitFor(
+      () => {
+        const summaries = runSummaries(host.output(), runId);
+        return summaries.some((summary) => summary.complete) ? summaries : undefined;
+      },
+      50_000,
+      () => host.output().slice(-4_000),
+    );
+    const store = new TableConversionStore(
+      TableClient.fromConnectionString(inject('storageConnectionString'), names(sandbox).tables.conversions, {
+        allowInsecureConnection: true,
+      }),
+    );
     const eligible = [...seeded].filter(([, kind]) => kind === 'eligible').map(([digest]) => digest);
-    const rows = await waitFor(async () => {
-      const all = await rowsOf(store);
-      return eligible.every((digest) => all.get(digest)?.status === 'Succeeded') ? all : undefined;
-    }, 30_000, async () => JSON.stringify([...(await rowsOf(store)).values()].filter((row) => row.status !== 'Succeeded' && row.status !== 'Skipped').slice(0, 3)));
+    const rows = await waitFor(
+      async () => {
+        const all = await rowsOf(store);
+        return eligible.every((digest) => all.get(digest)?.status === 'Succeeded') ? all : undefined;
+      },
+      30_000,
+      async () =>
+        JSON.stringify(
+          [...(await rowsOf(store)).values()]
+            .filter((row) => row.status !== 'Succeeded' && row.status !== 'Skipped')
+            .slice(0, 3),
+        ),
+    );
 
     // 400 eligible among 500: four full runs, then one that finds only what is not eligible and completes.
     expect(runs.map((run) => run.started)).toEqual([perRun, perRun, perRun, perRun, 0]);
@@ -89,12 +121,20 @@ describe('backfill of existing images', () => {
     for (const [digest, kind] of seeded) {
       const row = rows.get(digest);
       if (kind === 'eligible') expect(row).toMatchObject({ status: 'Succeeded', source: 'backfill' });
-      else expect(row).toMatchObject({ status: 'Skipped', source: 'backfill', skipReason: kind === 'arm64' ? 'unsupported-platform' : 'tag-excluded' });
+      else
+        expect(row).toMatchObject({
+          status: 'Skipped',
+          source: 'backfill',
+          skipReason: kind === 'arm64' ? 'unsupported-platform' : 'tag-excluded',
+        });
       if (kind !== 'eligible') expect(row?.reason).toMatch(kind === 'arm64' ? /linux\/amd64 only/ : /matches exclude/);
     }
-    const posts = (await sandbox.emulator.control.requests({ method: 'POST', path: `^/acr/v1/${repository}/_streaming/sha256:` })).filter((entry) => entry.status === 202);
+    const posts = (
+      await sandbox.emulator.control.requests({ method: 'POST', path: `^/acr/v1/${repository}/_streaming/sha256:` })
+    ).filter((entry) => entry.status === 202);
     const perDigest = new Map<string, number>();
-    for (const post of posts) perDigest.set(post.path.split('/').at(-1)!, (perDigest.get(post.path.split('/').at(-1)!) ?? 0) + 1);
+    for (const post of posts)
+      perDigest.set(post.path.split('/').at(-1)!, (perDigest.get(post.path.split('/').at(-1)!) ?? 0) + 1);
     expect([...perDigest.values()].every((count) => count === 1)).toBe(true);
     expect(new Set(perDigest.keys())).toEqual(new Set(eligible));
   });
@@ -113,7 +153,11 @@ function policyEffects(sandbox: SandboxHarness): AcrPolicyEffects {
     native: {
       registry: () => client,
       policies: configPolicySource(backfilling),
-      outbox: new TableOutbox(TableClient.fromConnectionString(connectionString, names(sandbox).tables.outbox, { allowInsecureConnection: true })),
+      outbox: new TableOutbox(
+        TableClient.fromConnectionString(connectionString, names(sandbox).tables.outbox, {
+          allowInsecureConnection: true,
+        }),
+      ),
       clock: systemClock,
     },
     backfillQueue: new StorageBackfillQueue(new QueueClient(connectionString, names(sandbox).queues.backfill)),
@@ -124,22 +168,39 @@ const names = (sandbox: SandboxHarness): StorageResourceNames => storageResource
 
 /** `backfill run N of sandbox/_default (runId): examined E, started S, skipped K; …` lines of the host log. */
 function runSummaries(output: string, runId: string): RunSummary[] {
-  const pattern = new RegExp(`backfill run (\\d+) of sandbox/_default \\(${runId}\\): examined (\\d+), started (\\d+), skipped (\\d+); (complete|stopped)`, 'g');
-  return [...output.matchAll(pattern)].map((match) => ({ run: Number(match[1]), examined: Number(match[2]), started: Number(match[3]), skipped: Number(match[4]), complete: match[5] === 'complete' }));
+  const pattern = new RegExp(
+    `backfill run (\\d+) of sandbox/_default \\(${runId}\\): examined (\\d+), started (\\d+), skipped (\\d+); (complete|stopped)`,
+    'g',
+  );
+  return [...output.matchAll(pattern)].map((match) => ({
+    run: Number(match[1]),
+    examined: Number(match[2]),
+    started: Number(match[3]),
+    skipped: Number(match[4]),
+    complete: match[5] === 'complete',
+  }));
 }
 
 async function rowsOf(store: TableConversionStore): Promise<Map<string, ConversionRecord>> {
   const rows = new Map<string, ConversionRecord>();
   let continuationToken: string | undefined;
   do {
-    const page = await store.list('sandbox', { repository }, { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) });
+    const page = await store.list(
+      'sandbox',
+      { repository },
+      { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) },
+    );
     for (const row of page.items) rows.set(row.digest, row);
     continuationToken = page.continuationToken;
   } while (continuationToken !== undefined);
   return rows;
 }
 
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, describe: () => string | Promise<string>): Promise<T> {
+async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  describe: () => string | Promise<string>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();

@@ -11,7 +11,13 @@ describe('push to streaming', () => {
   beforeAll(async () => {
     sandbox = await SandboxHarness.start({
       storageConnectionString: inject('storageConnectionString'),
-      settings: { DEFAULT_POLICY: JSON.stringify({ mode: 'onPush', tags: { include: ['*'], exclude: ['*-dev'] }, retry: { maxAttempts: 2, initialDelaySeconds: 1, maxDelaySeconds: 2 } }) },
+      settings: {
+        DEFAULT_POLICY: JSON.stringify({
+          mode: 'onPush',
+          tags: { include: ['*'], exclude: ['*-dev'] },
+          retry: { maxAttempts: 2, initialDelaySeconds: 1, maxDelaySeconds: 2 },
+        }),
+      },
       extraRegistries: [{ name: 'standardreg', sku: 'Standard' }],
     });
     host = await sandbox.startHost();
@@ -23,10 +29,19 @@ describe('push to streaming', () => {
 
     const view = await sandbox.waitForConversion(host, 'team-a/app', digest, settled);
 
-    expect(view).toMatchObject({ status: 'Succeeded', attempts: 1, tags: ['v1'], kind: 'image', platforms: 'linux/amd64', source: 'event' });
+    expect(view).toMatchObject({
+      status: 'Succeeded',
+      attempts: 1,
+      tags: ['v1'],
+      kind: 'image',
+      platforms: 'linux/amd64',
+      source: 'event',
+    });
     expect(view.operationId).toMatch(/^[0-9a-f-]{36}$/);
     const acr = sandbox.emulator.emulator.state.registries.get('sandbox')!;
-    const referrers = acr.store.referrers('team-a/app', digest).filter((descriptor) => descriptor.artifactType === streamingArtifactType);
+    const referrers = acr.store
+      .referrers('team-a/app', digest)
+      .filter((descriptor) => descriptor.artifactType === streamingArtifactType);
     expect(referrers).toHaveLength(1);
     await sandbox.emulator.eventGrid.whenIdle();
     const referrerView = await sandbox.waitForConversion(host, 'team-a/app', referrers[0]!.digest, settled);
@@ -35,7 +50,7 @@ describe('push to streaming', () => {
     expect(await sandbox.conversionPosts('team-a/app', referrers[0]!.digest)).toBe(0);
   });
 
-  it('skips an arm64-only image with the reason, and a forced attempt fails with ACR\'s code and the fix', async () => {
+  it("skips an arm64-only image with the reason, and a forced attempt fails with ACR's code and the fix", async () => {
     const digest = await sandbox.push('team-c/arm', 'v1', 'linux/arm64');
 
     const skipped = await sandbox.waitForConversion(host, 'team-c/arm', digest, settled);
@@ -43,7 +58,11 @@ describe('push to streaming', () => {
     expect(skipped.reason).toMatch(/linux\/amd64 only/);
     expect(await sandbox.conversionPosts('team-c/arm', digest)).toBe(0);
 
-    const forced = await sandbox.api(host, '/registries/sandbox/conversions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repository: 'team-c/arm', digest, force: true }) });
+    const forced = await sandbox.api(host, '/registries/sandbox/conversions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repository: 'team-c/arm', digest, force: true }),
+    });
     expect(forced.status).toBe(202);
     const failed = await sandbox.waitForConversion(host, 'team-c/arm', digest, (view) => view.status === 'Failed');
     expect(failed).toMatchObject({ lastErrorCode: 'UNSUPPORTED_PLATFORM', source: 'manual', attempts: 1 });
@@ -59,7 +78,7 @@ describe('push to streaming', () => {
     expect(await sandbox.conversionPosts('team-c/multi', digest)).toBe(1);
   });
 
-  it('skips pushes to a registry that is not Premium, read from ARM with the app\'s Entra ID identity', async () => {
+  it("skips pushes to a registry that is not Premium, read from ARM with the app's Entra ID identity", async () => {
     const standard = sandbox.emulator.emulator.registry('standardreg');
     const digest = await sandbox.push('team-c/app', 'v1', 'linux/amd64', undefined, standard);
 
@@ -67,7 +86,13 @@ describe('push to streaming', () => {
 
     expect(view).toMatchObject({ status: 'Skipped', skipReason: 'registry-not-ready' });
     expect(view.reason).toMatch(/Standard; artifact streaming needs the Premium SKU/);
-    expect(await sandbox.emulator.control.requests({ method: 'GET', path: '/providers/Microsoft.ContainerRegistry/registries/standardreg$', listener: 'management' })).toHaveLength(1);
+    expect(
+      await sandbox.emulator.control.requests({
+        method: 'GET',
+        path: '/providers/Microsoft.ContainerRegistry/registries/standardreg$',
+        listener: 'management',
+      }),
+    ).toHaveLength(1);
   });
 
   it('skips a tag the policy excludes', async () => {
@@ -84,7 +109,9 @@ describe('push to streaming', () => {
     const digest = await sandbox.push('team-d/dup', 'v1');
     const event = sandbox.publishedPush(digest);
 
-    const statuses = await Promise.all([host, second, host, second, second, host].map((target) => sandbox.deliver(target, [event])));
+    const statuses = await Promise.all(
+      [host, second, host, second, second, host].map((target) => sandbox.deliver(target, [event])),
+    );
     const view = await sandbox.waitForConversion(second, 'team-d/dup', digest, settled);
 
     expect(statuses.every((status) => status === 200)).toBe(true);
@@ -95,8 +122,18 @@ describe('push to streaming', () => {
 
   it('converges through throttling (429 Retry-After) and server errors from ACR', async () => {
     const control = sandbox.emulator.control;
-    await control.addFault({ method: 'POST', path: '^/acr/v1/team-e/faulty/_streaming/', action: { kind: 'status', status: 429, retryAfterSeconds: 1 }, count: 2 });
-    await control.addFault({ method: 'GET', path: '^/acr/v1/team-e/faulty/_operations/', action: { kind: 'status', status: 500 }, count: 3 });
+    await control.addFault({
+      method: 'POST',
+      path: '^/acr/v1/team-e/faulty/_streaming/',
+      action: { kind: 'status', status: 429, retryAfterSeconds: 1 },
+      count: 2,
+    });
+    await control.addFault({
+      method: 'GET',
+      path: '^/acr/v1/team-e/faulty/_operations/',
+      action: { kind: 'status', status: 500 },
+      count: 3,
+    });
 
     const digest = await sandbox.push('team-e/faulty', 'v1');
     const view = await sandbox.waitForConversion(host, 'team-e/faulty', digest, settled);
@@ -107,7 +144,7 @@ describe('push to streaming', () => {
     expect(throttled.map((entry) => entry.status)).toEqual([429, 429, 202]);
   });
 
-  it('retries UNKNOWN_ERROR up to the policy\'s attempts, then records Failed with the operation id and an outbox event', async () => {
+  it("retries UNKNOWN_ERROR up to the policy's attempts, then records Failed with the operation id and an outbox event", async () => {
     await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/flaky', { outcome: 'UnknownError' });
 
     const digest = await sandbox.push('team-e/flaky', 'v1');
@@ -116,7 +153,11 @@ describe('push to streaming', () => {
     expect(view).toMatchObject({ status: 'Failed', attempts: 2, lastErrorCode: 'UNKNOWN_ERROR' });
     expect(view.remediation).toContain(view.operationId!);
     expect(await sandbox.conversionPosts('team-e/flaky', digest)).toBe(2);
-    const outbox = TableClient.fromConnectionString(inject('storageConnectionString'), `${sandbox.settings.STORAGE_PREFIX}Outbox`, { allowInsecureConnection: true });
+    const outbox = TableClient.fromConnectionString(
+      inject('storageConnectionString'),
+      `${sandbox.settings.STORAGE_PREFIX}Outbox`,
+      { allowInsecureConnection: true },
+    );
     const events = [];
     for await (const entity of outbox.listEntities<{ type: string; payload: string }>()) events.push(entity);
     const failed = events.filter((entity) => entity.type === 'conversion.failed' && entity.payload.includes(digest));
@@ -143,8 +184,18 @@ describe('push to streaming', () => {
     await sandbox.waitForConversion(host, 'team-g/quiet', digest, settled);
     const genuine = sandbox.publishedPush(digest) as { topic: string; data: { target: Record<string, unknown> } };
     await sandbox.emulator.control.clearRequests();
-    const spoofed = { ...genuine, id: 'spoofed-1', topic: '/subscriptions/evil/resourceGroups/x/providers/Microsoft.ContainerRegistry/registries/sandbox', data: { ...genuine.data, target: { ...genuine.data.target, repository: 'team-g/spoofed' } } };
-    const malformed = { id: 'malformed-1', topic: genuine.topic, eventType: 'Microsoft.ContainerRegistry.ImagePushed', data: { target: { repository: '../../etc', digest: 'nope' } } };
+    const spoofed = {
+      ...genuine,
+      id: 'spoofed-1',
+      topic: '/subscriptions/evil/resourceGroups/x/providers/Microsoft.ContainerRegistry/registries/sandbox',
+      data: { ...genuine.data, target: { ...genuine.data.target, repository: 'team-g/spoofed' } },
+    };
+    const malformed = {
+      id: 'malformed-1',
+      topic: genuine.topic,
+      eventType: 'Microsoft.ContainerRegistry.ImagePushed',
+      data: { target: { repository: '../../etc', digest: 'nope' } },
+    };
 
     expect(await sandbox.deliver(host, [spoofed, malformed])).toBe(200);
 
@@ -157,22 +208,49 @@ describe('push to streaming', () => {
   it('logs every line of the conversion path with its correlation fields, and emits the metrics operators query', async () => {
     // The sweeper (every 2 s here) emits the health snapshot; wait for one after the throttling test above.
     const deadline = Date.now() + 10_000;
-    while (!host.output().includes('"metric":"acr.retry"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    while (!host.output().includes('"metric":"acr.retry"') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
     const lines = host.output().split('\n');
-    const conversionPath = lines.filter((line) => /Function\.(onRegistryEvent|trackConversion) /.test(line) && !/event rejected|event ignored|Executed with error|"metric"/.test(line));
+    const conversionPath = lines.filter(
+      (line) =>
+        /Function\.(onRegistryEvent|trackConversion) /.test(line) &&
+        !/event rejected|event ignored|Executed with error|"metric"/.test(line),
+    );
     const metrics = lines.flatMap((line) => {
       const match = /metric (\{.*\})$/.exec(line);
       return match ? [JSON.parse(match[1]!) as { metric: string; value: number; [dimension: string]: unknown }] : [];
     });
 
     expect(conversionPath.length).toBeGreaterThan(20);
-    const missing = conversionPath.filter((line) => !(line.includes('"registry":"') && line.includes('"repository":"') && line.includes('"digest":"sha256:')));
+    const missing = conversionPath.filter(
+      (line) =>
+        !(line.includes('"registry":"') && line.includes('"repository":"') && line.includes('"digest":"sha256:')),
+    );
     expect(missing).toEqual([]);
-    expect(lines.filter((line) => /: conversion (requested|adopted) /.test(line)).every((line) => line.includes('"operationId":"'))).toBe(true);
+    expect(
+      lines
+        .filter((line) => /: conversion (requested|adopted) /.test(line))
+        .every((line) => line.includes('"operationId":"')),
+    ).toBe(true);
     const names = new Set(metrics.map((metric) => metric.metric));
-    for (const name of ['conversion.requested', 'conversion.finished', 'conversion.pushToStreamableSeconds', 'queue.depth', 'acr.retry', 'alert.delivery']) expect(names).toContain(name);
-    expect(metrics.filter((metric) => metric.metric === 'conversion.finished' && metric.status === 'Failed').map((metric) => metric.errorCode).sort()).toEqual(['UNKNOWN_ERROR', 'UNSUPPORTED_PLATFORM']);
-    expect(metrics.find((metric) => metric.metric === 'acr.retry' && metric.status === 429)).toMatchObject({ registry: 'sandbox' });
+    for (const name of [
+      'conversion.requested',
+      'conversion.finished',
+      'conversion.pushToStreamableSeconds',
+      'queue.depth',
+      'acr.retry',
+      'alert.delivery',
+    ])
+      expect(names).toContain(name);
+    expect(
+      metrics
+        .filter((metric) => metric.metric === 'conversion.finished' && metric.status === 'Failed')
+        .map((metric) => metric.errorCode)
+        .sort(),
+    ).toEqual(['UNKNOWN_ERROR', 'UNSUPPORTED_PLATFORM']);
+    expect(metrics.find((metric) => metric.metric === 'acr.retry' && metric.status === 429)).toMatchObject({
+      registry: 'sandbox',
+    });
   });
 
   it('finishes a conversion after the host is killed mid-way, without a second conversion request', async () => {

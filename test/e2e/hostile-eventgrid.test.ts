@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig, type RegistrySettings } from '../../lib/config.js';
 import { imageDeletedType, imagePushedType, parseRegistryEvent } from '../../lib/conversion/events.js';
-import { AppStorage, changes, fakeDigest, quietTimers, rawRequest, waitUntil, type RawResponse } from '../support/hostile.js';
+import {
+  AppStorage,
+  changes,
+  fakeDigest,
+  quietTimers,
+  rawRequest,
+  waitUntil,
+  type RawResponse,
+} from '../support/hostile.js';
 import { hostKeys, SandboxHarness, type HostProcess } from '../support/sandbox-harness.js';
 
 /**
@@ -42,7 +50,10 @@ describe('Event Grid webhook under hostile deliveries', () => {
   const outcomes = new Map<string, number>();
 
   beforeAll(async () => {
-    sandbox = await SandboxHarness.start({ storageConnectionString: inject('storageConnectionString'), settings: quietTimers });
+    sandbox = await SandboxHarness.start({
+      storageConnectionString: inject('storageConnectionString'),
+      settings: quietTimers,
+    });
     host = await sandbox.startHost({ subscribe: false });
     storage = new AppStorage(inject('storageConnectionString'), sandbox.settings.STORAGE_PREFIX!);
     registries = loadConfig(sandbox.settings).registries;
@@ -51,15 +62,27 @@ describe('Event Grid webhook under hostile deliveries', () => {
   });
   afterAll(() => sandbox.close());
 
-  const webhookPath = (code = hostKeys.eventGrid): string => `/runtime/webhooks/eventgrid?functionName=onRegistryEvent&code=${encodeURIComponent(code)}`;
+  const webhookPath = (code = hostKeys.eventGrid): string =>
+    `/runtime/webhooks/eventgrid?functionName=onRegistryEvent&code=${encodeURIComponent(code)}`;
 
   const topicArb = (): fc.Arbitrary<unknown> =>
     fc.oneof(
       { arbitrary: fc.constant(topic), weight: 14 },
-      fc.constantFrom(topic.toUpperCase(), topic.toLowerCase(), `${topic}/`, `${topic}/repositories/x`, ` ${topic}`, topic.replace('registries/sandbox', 'registries/sandbox2'), topic.replace('sandbox', 'sändbox')),
+      fc.constantFrom(
+        topic.toUpperCase(),
+        topic.toLowerCase(),
+        `${topic}/`,
+        `${topic}/repositories/x`,
+        ` ${topic}`,
+        topic.replace('registries/sandbox', 'registries/sandbox2'),
+        topic.replace('sandbox', 'sändbox'),
+      ),
       fc
         .tuple(fc.uuid(), fc.stringMatching(/^[a-zA-Z0-9-]{1,20}$/), fc.stringMatching(/^[a-z0-9]{2,20}$/))
-        .map(([subscription, group, name]) => `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.ContainerRegistry/registries/${name}`),
+        .map(
+          ([subscription, group, name]) =>
+            `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.ContainerRegistry/registries/${name}`,
+        ),
       fc.string({ unit: 'grapheme', maxLength: 60 }),
       fc.constant('x'.repeat(1_500)),
       junk,
@@ -68,14 +91,32 @@ describe('Event Grid webhook under hostile deliveries', () => {
   const repositoryArb = fc.oneof(
     { arbitrary: fc.constantFrom('team-a/app', 'team-b/multi', 'hostile/nowhere'), weight: 10 },
     { arbitrary: fc.stringMatching(/^[a-z0-9]{1,8}(\/[a-z0-9]{1,8}){0,2}$/), weight: 4 },
-    fc.constantFrom('Team-A/App', '../team-a/app', 'team-a//app', 'team-a/app/', '/team-a/app', 'team-a/app:v1', 'tëam/app', 'a'.repeat(300), ''),
+    fc.constantFrom(
+      'Team-A/App',
+      '../team-a/app',
+      'team-a//app',
+      'team-a/app/',
+      '/team-a/app',
+      'team-a/app:v1',
+      'tëam/app',
+      'a'.repeat(300),
+      '',
+    ),
     fc.string({ unit: 'grapheme', maxLength: 30 }),
     junk,
   );
 
   const digestArb = fc.oneof(
     { arbitrary: fc.nat().map(fakeDigest), weight: 16 },
-    fc.constantFrom('sha256:', 'sha256:abc', `sha512:${'a'.repeat(128)}`, `SHA256:${'A'.repeat(64)}`, `sha256:${'g'.repeat(64)}`, `sha256:${'a'.repeat(64)}/../x`, 'x'.repeat(250)),
+    fc.constantFrom(
+      'sha256:',
+      'sha256:abc',
+      `sha512:${'a'.repeat(128)}`,
+      `SHA256:${'A'.repeat(64)}`,
+      `sha256:${'g'.repeat(64)}`,
+      `sha256:${'a'.repeat(64)}/../x`,
+      'x'.repeat(250),
+    ),
     fc.string({ maxLength: 80 }),
     junk,
   );
@@ -88,11 +129,18 @@ describe('Event Grid webhook under hostile deliveries', () => {
           action: fc.constantFrom('push', 'delete', 'chart_push'),
           target: fc.record(
             {
-              mediaType: fc.oneof({ arbitrary: fc.constant('application/vnd.oci.image.manifest.v1+json'), weight: 6 }, junk),
+              mediaType: fc.oneof(
+                { arbitrary: fc.constant('application/vnd.oci.image.manifest.v1+json'), weight: 6 },
+                junk,
+              ),
               size: fc.oneof({ arbitrary: fc.nat(), weight: 6 }, fc.constant(-1), junk),
               digest: digestArb,
               repository: repositoryArb,
-              tag: fc.oneof({ arbitrary: fc.constantFrom('v1', 'latest'), weight: 6 }, fc.constantFrom('-bad', 'a'.repeat(200)), junk),
+              tag: fc.oneof(
+                { arbitrary: fc.constantFrom('v1', 'latest'), weight: 6 },
+                fc.constantFrom('-bad', 'a'.repeat(200)),
+                junk,
+              ),
             },
             { requiredKeys: ['digest', 'repository'] },
           ),
@@ -111,64 +159,122 @@ describe('Event Grid webhook under hostile deliveries', () => {
   /** One event: Event Grid schema with each field right, wrong, huge or missing. */
   const eventArb = (): fc.Arbitrary<Record<string, unknown>> =>
     fc
-    .record({
-      id: fc.oneof({ arbitrary: fc.constant(freshId), weight: 30 }, junk, fc.constant(''), fc.constant('i'.repeat(300))),
-      topic: topicArb(),
-      subject: fc.oneof({ arbitrary: fc.string({ maxLength: 40 }), weight: 12 }, { arbitrary: junk, weight: 3 }, fc.integer({ min: 2_049, max: 1_000_000 }).map((length) => 's'.repeat(length))),
-      eventType: fc.oneof(
-        { arbitrary: fc.constantFrom(imagePushedType, imageDeletedType), weight: 16 },
-        fc.constantFrom('Microsoft.EventGrid.SubscriptionValidationEvent', 'Microsoft.ContainerRegistry.ChartPushed', 'microsoft.containerregistry.imagepushed', ''),
-        fc.string({ maxLength: 30 }),
-        junk,
-      ),
-      eventTime: fc.oneof({ arbitrary: fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), weight: 8 }, junk),
-      dataVersion: fc.oneof({ arbitrary: fc.constant('1.0'), weight: 8 }, junk),
-      metadataVersion: fc.oneof({ arbitrary: fc.constant('1'), weight: 8 }, junk),
-      data: dataArb,
-    })
-    .chain((event) =>
-      fc
-        .oneof({ arbitrary: fc.constant<string[]>([]), weight: 8 }, fc.subarray(Object.keys(event), { minLength: 1, maxLength: 2 }))
-        .map((drop) => Object.fromEntries(Object.entries(event).filter(([key]) => !drop.includes(key)))),
-    );
+      .record({
+        id: fc.oneof(
+          { arbitrary: fc.constant(freshId), weight: 30 },
+          junk,
+          fc.constant(''),
+          fc.constant('i'.repeat(300)),
+        ),
+        topic: topicArb(),
+        subject: fc.oneof(
+          { arbitrary: fc.string({ maxLength: 40 }), weight: 12 },
+          { arbitrary: junk, weight: 3 },
+          fc.integer({ min: 2_049, max: 1_000_000 }).map((length) => 's'.repeat(length)),
+        ),
+        eventType: fc.oneof(
+          { arbitrary: fc.constantFrom(imagePushedType, imageDeletedType), weight: 16 },
+          fc.constantFrom(
+            'Microsoft.EventGrid.SubscriptionValidationEvent',
+            'Microsoft.ContainerRegistry.ChartPushed',
+            'microsoft.containerregistry.imagepushed',
+            '',
+          ),
+          fc.string({ maxLength: 30 }),
+          junk,
+        ),
+        eventTime: fc.oneof(
+          { arbitrary: fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), weight: 8 },
+          junk,
+        ),
+        dataVersion: fc.oneof({ arbitrary: fc.constant('1.0'), weight: 8 }, junk),
+        metadataVersion: fc.oneof({ arbitrary: fc.constant('1'), weight: 8 }, junk),
+        data: dataArb,
+      })
+      .chain((event) =>
+        fc
+          .oneof(
+            { arbitrary: fc.constant<string[]>([]), weight: 8 },
+            fc.subarray(Object.keys(event), { minLength: 1, maxLength: 2 }),
+          )
+          .map((drop) => Object.fromEntries(Object.entries(event).filter(([key]) => !drop.includes(key)))),
+      );
 
   /** What a hostile sender puts in the body: batches, single events, junk arrays, not JSON at all, ~1 MB. */
   const bodyArb = (): fc.Arbitrary<unknown> =>
     fc.oneof(
-    { arbitrary: fc.array(eventArb(), { minLength: 1, maxLength: 4 }), weight: 8 },
-    { arbitrary: eventArb(), weight: 2 },
-    // Handshakes (sent with either aeg-event-type): a stranger's validation code, right or wrong.
-    {
-      arbitrary: fc
-      .record({ id: fc.constant(freshId), topic: topicArb(), eventType: fc.constant('Microsoft.EventGrid.SubscriptionValidationEvent'), data: fc.oneof(fc.record({ validationCode: fc.oneof(fc.uuid(), fc.string({ maxLength: 300 })), validationUrl: fc.webUrl() }), junk) })
-      .map((event) => [event]),
-      weight: 3,
-    },
-    fc.array(fc.oneof(junk, eventArb()), { minLength: 1, maxLength: 5 }),
-    fc.constantFrom('', ' ', '[]', '{}', 'null', '[null]', 'true', '"x"', '{"id":', '\u0000', '\uFEFF[]'),
-    fc.string({ unit: 'binary', maxLength: 200 }),
-    fc.integer({ min: 1_000, max: 60_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`),
-    fc.integer({ min: 900_000, max: 1_000_000 }).map((length) => `[{"id":"big","eventType":"${'e'.repeat(length)}"}]`),
-    fc.integer({ min: 900_000, max: 1_000_000 }).map((length) => 'j'.repeat(length)),
-  );
+      { arbitrary: fc.array(eventArb(), { minLength: 1, maxLength: 4 }), weight: 8 },
+      { arbitrary: eventArb(), weight: 2 },
+      // Handshakes (sent with either aeg-event-type): a stranger's validation code, right or wrong.
+      {
+        arbitrary: fc
+          .record({
+            id: fc.constant(freshId),
+            topic: topicArb(),
+            eventType: fc.constant('Microsoft.EventGrid.SubscriptionValidationEvent'),
+            data: fc.oneof(
+              fc.record({
+                validationCode: fc.oneof(fc.uuid(), fc.string({ maxLength: 300 })),
+                validationUrl: fc.webUrl(),
+              }),
+              junk,
+            ),
+          })
+          .map((event) => [event]),
+        weight: 3,
+      },
+      fc.array(fc.oneof(junk, eventArb()), { minLength: 1, maxLength: 5 }),
+      fc.constantFrom('', ' ', '[]', '{}', 'null', '[null]', 'true', '"x"', '{"id":', '\u0000', '\uFEFF[]'),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.integer({ min: 1_000, max: 60_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`),
+      fc
+        .integer({ min: 900_000, max: 1_000_000 })
+        .map((length) => `[{"id":"big","eventType":"${'e'.repeat(length)}"}]`),
+      fc.integer({ min: 900_000, max: 1_000_000 }).map((length) => 'j'.repeat(length)),
+    );
 
   const headerArb = fc.record({
-    'content-type': fc.oneof(fc.constant('application/json'), fc.constantFrom('text/plain', 'application/cloudevents+json', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16', ''), fc.constant(undefined)),
-    'aeg-event-type': fc.oneof({ arbitrary: fc.constant('Notification'), weight: 6 }, { arbitrary: fc.constant('SubscriptionValidation'), weight: 3 }, fc.constantFrom('SubscriptionDeletion', 'notification', ''), fc.constant(undefined)),
+    'content-type': fc.oneof(
+      fc.constant('application/json'),
+      fc.constantFrom(
+        'text/plain',
+        'application/cloudevents+json',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=utf-16',
+        '',
+      ),
+      fc.constant(undefined),
+    ),
+    'aeg-event-type': fc.oneof(
+      { arbitrary: fc.constant('Notification'), weight: 6 },
+      { arbitrary: fc.constant('SubscriptionValidation'), weight: 3 },
+      fc.constantFrom('SubscriptionDeletion', 'notification', ''),
+      fc.constant(undefined),
+    ),
   });
 
   /** Replaces the fresh-id marker with unique ids and serializes (strings pass through as the raw body). */
   function materialize(body: unknown): string {
     if (typeof body === 'string') return body;
     const withIds = (event: unknown): unknown =>
-      typeof event === 'object' && event !== null && !Array.isArray(event) && (event as { id?: unknown }).id === freshId ? { ...event, id: `hostile-${++sequence}` } : event;
-    return JSON.stringify(Array.isArray(body) ? body.map(withIds) : withIds(body)).replace(/\{"__deep__":(\d+)\}/g, (_, depth: string) => nestedObject(Number(depth)));
+      typeof event === 'object' && event !== null && !Array.isArray(event) && (event as { id?: unknown }).id === freshId
+        ? { ...event, id: `hostile-${++sequence}` }
+        : event;
+    return JSON.stringify(Array.isArray(body) ? body.map(withIds) : withIds(body)).replace(
+      /\{"__deep__":(\d+)\}/g,
+      (_, depth: string) => nestedObject(Number(depth)),
+    );
   }
 
   async function deliver(body: unknown, headers: Record<string, string | undefined>): Promise<void> {
     const before = await storage.snapshot();
     const text = materialize(body);
-    const response: RawResponse = await rawRequest(host.url, { method: 'POST', path: webhookPath(), headers, body: text });
+    const response: RawResponse = await rawRequest(host.url, {
+      method: 'POST',
+      path: webhookPath(),
+      headers,
+      body: text,
+    });
     const what = `${headers['aeg-event-type'] ?? '(no aeg-event-type)'} ${text.slice(0, 300)} → ${response.status} ${response.text.slice(0, 300)}`;
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
 
@@ -197,7 +303,8 @@ describe('Event Grid webhook under hostile deliveries', () => {
       const parsed = parseRegistryEvent(event, registries);
       const id = JSON.stringify(parsed.eventId);
       let expected: string | undefined;
-      if (parsed.kind === 'rejected') expected = `event rejected: ${parsed.reason} ${parsed.eventId === undefined ? '{}' : `{"eventId":${id}}`}`;
+      if (parsed.kind === 'rejected')
+        expected = `event rejected: ${parsed.reason} ${parsed.eventId === undefined ? '{}' : `{"eventId":${id}}`}`;
       else if (parsed.kind === 'ignored') expected = `event ignored: ${parsed.reason} {"eventId":${id}}`;
       else if (parsed.kind === 'pushed') expected = `manifest no longer exists; nothing to convert`;
       outcomes.set(parsed.kind, (outcomes.get(parsed.kind) ?? 0) + 1);
@@ -206,7 +313,11 @@ describe('Event Grid webhook under hostile deliveries', () => {
       const needle = expected;
       const pushedId = parsed.kind === 'pushed' ? `"eventId":${id}` : undefined;
       await waitUntil(
-        () => host.output().split('\n').some((line) => line.includes(needle) && (pushedId === undefined || line.includes(pushedId))),
+        () =>
+          host
+            .output()
+            .split('\n')
+            .some((line) => line.includes(needle) && (pushedId === undefined || line.includes(pushedId))),
         () => `no log line "${needle.slice(0, 300)}" for ${what}\n${host.output().slice(-2_000)}`,
         10_000,
         25,
@@ -215,19 +326,46 @@ describe('Event Grid webhook under hostile deliveries', () => {
   }
 
   it('answers every generated delivery below 500, writes nothing and logs why', async () => {
-    await fc.assert(fc.asyncProperty(bodyArb(), headerArb, async (body, headers) => deliver(body, headers)), runs);
+    await fc.assert(
+      fc.asyncProperty(bodyArb(), headerArb, async (body, headers) => deliver(body, headers)),
+      runs,
+    );
 
-    console.info(`hostile Event Grid: statuses ${JSON.stringify(Object.fromEntries(statuses))}, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    console.info(
+      `hostile Event Grid: statuses ${JSON.stringify(Object.fromEntries(statuses))}, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`,
+    );
     // The generators reach every branch: host refusals, handshakes, and each of the function's verdicts.
-    expect([...outcomes.keys()]).toEqual(expect.arrayContaining(['host-refused', 'handshake', 'rejected', 'ignored', 'pushed', 'deleted']));
+    expect([...outcomes.keys()]).toEqual(
+      expect.arrayContaining(['host-refused', 'handshake', 'rejected', 'ignored', 'pushed', 'deleted']),
+    );
   });
 
   it('answers a validation handshake from anyone holding the system key, without running the function or writing', async () => {
     const before = await storage.snapshot();
-    const stranger = [{ id: 'stranger-1', topic: '/subscriptions/evil/resourceGroups/x/providers/Microsoft.EventGrid/topics/x', subject: '', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', eventTime: new Date().toISOString(), data: { validationCode: 'attacker-code', validationUrl: 'http://203.0.113.9/x' }, dataVersion: '1' }];
+    const stranger = [
+      {
+        id: 'stranger-1',
+        topic: '/subscriptions/evil/resourceGroups/x/providers/Microsoft.EventGrid/topics/x',
+        subject: '',
+        eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
+        eventTime: new Date().toISOString(),
+        data: { validationCode: 'attacker-code', validationUrl: 'http://203.0.113.9/x' },
+        dataVersion: '1',
+      },
+    ];
 
-    const answered = await rawRequest(host.url, { method: 'POST', path: webhookPath(), headers: { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation' }, body: JSON.stringify(stranger) });
-    const noCode = await rawRequest(host.url, { method: 'POST', path: webhookPath(), headers: { 'aeg-event-type': 'SubscriptionValidation' }, body: JSON.stringify([{ ...stranger[0], data: { validationCode: 42 } }]) });
+    const answered = await rawRequest(host.url, {
+      method: 'POST',
+      path: webhookPath(),
+      headers: { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation' },
+      body: JSON.stringify(stranger),
+    });
+    const noCode = await rawRequest(host.url, {
+      method: 'POST',
+      path: webhookPath(),
+      headers: { 'aeg-event-type': 'SubscriptionValidation' },
+      body: JSON.stringify([{ ...stranger[0], data: { validationCode: 42 } }]),
+    });
 
     // By design, as the real host: the handshake only proves the endpoint is reachable with the key.
     expect(answered.status).toBe(200);

@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sandboxAdminPrincipal } from '../../dev/sandbox-file.js';
 import { clientPrincipal, readerPrincipal, writerPrincipal } from '../support/principals.js';
-import { AppStorage, changes, fakeDigest, quietTimers, rawRequest, type RawRequest, type RawResponse } from '../support/hostile.js';
+import {
+  AppStorage,
+  changes,
+  fakeDigest,
+  quietTimers,
+  rawRequest,
+  type RawRequest,
+  type RawResponse,
+} from '../support/hostile.js';
 import { hostKeys, SandboxHarness, type HostProcess } from '../support/sandbox-harness.js';
 
 /**
@@ -37,22 +45,64 @@ const routes: readonly Route[] = [
   { name: 'createAudit', method: 'POST', template: '/audits' },
 ];
 
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 60 });
+const printable = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+  maxLength: 60,
+});
 const encoded = (text: string): string => encodeURIComponent(text);
 
 /** Path segments as sent: raw traversal, encoded separators and dots, unicode, overlong. */
 const segmentJunk = fc.oneof(
-  fc.constantFrom('..', '.', '%2e%2e', '%2E%2E', '%2F', '%2f..%2f', '..%2F..%2Fadmin', '%5C', '%00', '%', '%zz', 'a%2Fb', '', '~', '%252F'),
+  fc.constantFrom(
+    '..',
+    '.',
+    '%2e%2e',
+    '%2E%2E',
+    '%2F',
+    '%2f..%2f',
+    '..%2F..%2Fadmin',
+    '%5C',
+    '%00',
+    '%',
+    '%zz',
+    'a%2Fb',
+    '',
+    '~',
+    '%252F',
+  ),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map(encoded),
   fc.integer({ min: 100, max: 2_000 }).map((length) => 'p'.repeat(length)),
 );
-const registryArb = fc.oneof({ arbitrary: fc.constant('sandbox'), weight: 6 }, fc.constantFrom('nosuch', 'SANDBOX', 'sandbox2', 'a', 's'.repeat(51)), segmentJunk);
-const digestArb = fc.oneof({ arbitrary: fc.nat().map(fakeDigest), weight: 4 }, fc.constantFrom('sha256:', `sha256:${'A'.repeat(64)}`, `sha256%3A${'a'.repeat(64)}`), segmentJunk);
-const idArb = fc.oneof({ arbitrary: fc.stringMatching(/^[a-f0-9]{32}$/).map((key) => `sandbox-webhook.${key}`), weight: 3 }, fc.constantFrom('sandbox-webhook.', 'x.y', `${'c'.repeat(65)}.${'a'.repeat(32)}`), segmentJunk);
+const registryArb = fc.oneof(
+  { arbitrary: fc.constant('sandbox'), weight: 6 },
+  fc.constantFrom('nosuch', 'SANDBOX', 'sandbox2', 'a', 's'.repeat(51)),
+  segmentJunk,
+);
+const digestArb = fc.oneof(
+  { arbitrary: fc.nat().map(fakeDigest), weight: 4 },
+  fc.constantFrom('sha256:', `sha256:${'A'.repeat(64)}`, `sha256%3A${'a'.repeat(64)}`),
+  segmentJunk,
+);
+const idArb = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[a-f0-9]{32}$/).map((key) => `sandbox-webhook.${key}`), weight: 3 },
+  fc.constantFrom('sandbox-webhook.', 'x.y', `${'c'.repeat(65)}.${'a'.repeat(32)}`),
+  segmentJunk,
+);
 
 /** Continuation tokens: the Table SDK's shape with hostile keys, base64 of anything, not base64. */
 const continuationArb = fc.oneof(
-  fc.record({ nextPartitionKey: fc.oneof(fc.constantFrom('sandbox', "o'q", 'a/b', '', 'd:x', '\u0000'), fc.string({ maxLength: 40 })), nextRowKey: fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null)) }, { requiredKeys: [] }).map((keys) => Buffer.from(JSON.stringify(keys), 'latin1').toString('base64')),
+  fc
+    .record(
+      {
+        nextPartitionKey: fc.oneof(
+          fc.constantFrom('sandbox', "o'q", 'a/b', '', 'd:x', '\u0000'),
+          fc.string({ maxLength: 40 }),
+        ),
+        nextRowKey: fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null)),
+      },
+      { requiredKeys: [] },
+    )
+    .map((keys) => Buffer.from(JSON.stringify(keys), 'latin1').toString('base64')),
   fc.jsonValue({ maxDepth: 2 }).map((value) => Buffer.from(JSON.stringify(value)).toString('base64')),
   fc.string({ maxLength: 100 }),
   fc.integer({ min: 2_000, max: 2_100 }).map((length) => 'A'.repeat(length)),
@@ -62,11 +112,17 @@ const continuationArb = fc.oneof(
 const queryArb = fc
   .record(
     {
-      repository: fc.oneof(fc.constantFrom('team-a/app', 'hostile/nowhere', 'Team-A/App', '../x', 'a//b', ''), fc.string({ unit: 'grapheme', maxLength: 30 })),
+      repository: fc.oneof(
+        fc.constantFrom('team-a/app', 'hostile/nowhere', 'Team-A/App', '../x', 'a//b', ''),
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+      ),
       continuationToken: continuationArb,
       pageSize: fc.oneof(fc.integer({ min: -5, max: 2_000 }).map(String), printable),
       status: fc.oneof(fc.constantFrom('Succeeded', 'failed', 'pending', 'delivered'), printable),
-      since: fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), printable),
+      since: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+        printable,
+      ),
       channel: fc.oneof(fc.constantFrom('sandbox-webhook', 'a/b'), printable),
       registry: registryArb.map((value) => decodeURIComponent(value.replace(/%(?![0-9a-f]{2})/gi, '%25'))),
       count: fc.oneof(fc.integer({ min: -1, max: 200 }).map(String), printable),
@@ -76,7 +132,11 @@ const queryArb = fc
     },
     { requiredKeys: [] },
   )
-  .map((query) => Object.entries(query).map(([name, value]) => `${name}=${encoded(value)}`).join('&'));
+  .map((query) =>
+    Object.entries(query)
+      .map(([name, value]) => `${name}=${encoded(value)}`)
+      .join('&'),
+  );
 
 const principalArb = fc.oneof(
   { arbitrary: fc.constant(sandboxAdminPrincipal()), weight: 5 },
@@ -85,28 +145,89 @@ const principalArb = fc.oneof(
   fc.constant(undefined),
   printable,
   fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value)).toString('base64')),
-  fc.record({ objectId: fc.string({ maxLength: 40 }), roles: fc.array(fc.constantFrom('Streaming.Admin ', 'streaming.admin', 'Owner', 'Streaming.Write'), { maxLength: 3 }) }).map((spec) => clientPrincipal(spec)),
+  fc
+    .record({
+      objectId: fc.string({ maxLength: 40 }),
+      roles: fc.array(fc.constantFrom('Streaming.Admin ', 'streaming.admin', 'Owner', 'Streaming.Write'), {
+        maxLength: 3,
+      }),
+    })
+    .map((spec) => clientPrincipal(spec)),
   // Just under the principal reader's 16 384-character cap, with the admin role: refused, never a crash.
   fc.constant(clientPrincipal({ objectId: 'o', name: 'n'.repeat(12_100), roles: ['Streaming.Admin'] })),
 );
 
 const bodyArb = fc.oneof(
-  { arbitrary: fc.record({ repository: fc.constantFrom('hostile/nowhere', 'team-a/nothing-here'), digest: fc.nat().map(fakeDigest) }).map((value) => JSON.stringify(value)), weight: 3 },
-  fc.record({ repository: fc.string({ maxLength: 20 }), tag: fc.string({ maxLength: 20 }), digest: fc.string({ maxLength: 20 }), force: fc.jsonValue(), registry: fc.oneof(fc.constantFrom('nosuch', 'SANDBOX'), fc.string({ maxLength: 10 })) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
+  {
+    arbitrary: fc
+      .record({
+        repository: fc.constantFrom('hostile/nowhere', 'team-a/nothing-here'),
+        digest: fc.nat().map(fakeDigest),
+      })
+      .map((value) => JSON.stringify(value)),
+    weight: 3,
+  },
+  fc
+    .record(
+      {
+        repository: fc.string({ maxLength: 20 }),
+        tag: fc.string({ maxLength: 20 }),
+        digest: fc.string({ maxLength: 20 }),
+        force: fc.jsonValue(),
+        registry: fc.oneof(fc.constantFrom('nosuch', 'SANDBOX'), fc.string({ maxLength: 10 })),
+      },
+      { requiredKeys: [] },
+    )
+    .map((value) => JSON.stringify(value)),
   fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
   fc.constantFrom('', '{', 'null', '[]', '{"repository":"x","__proto__":{"tag":"v1"}}', '\uFEFF{}'),
   fc.string({ unit: 'binary', maxLength: 100 }),
-  fc.integer({ min: 1, max: 4_096 }).map((extra) => JSON.stringify({ repository: 'hostile/nowhere', tag: 'v1', pad: 'x'.repeat(maxJsonBody + extra) })),
+  fc
+    .integer({ min: 1, max: 4_096 })
+    .map((extra) => JSON.stringify({ repository: 'hostile/nowhere', tag: 'v1', pad: 'x'.repeat(maxJsonBody + extra) })),
   fc.integer({ min: 1_000, max: 50_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`),
 );
-const contentTypeArb = fc.oneof({ arbitrary: fc.constant('application/json'), weight: 4 }, fc.constantFrom('text/plain', 'application/jsonx', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', ''), fc.constant(undefined), printable);
-const keyArb = fc.oneof({ arbitrary: fc.constant<string | undefined>(hostKeys.function), weight: 8 }, fc.constantFrom<string | undefined>(undefined, '', 'wrong', hostKeys.eventGrid, hostKeys.function.toUpperCase(), `${hostKeys.function} `));
+const contentTypeArb = fc.oneof(
+  { arbitrary: fc.constant('application/json'), weight: 4 },
+  fc.constantFrom(
+    'text/plain',
+    'application/jsonx',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json; charset=utf-16',
+    '',
+  ),
+  fc.constant(undefined),
+  printable,
+);
+const keyArb = fc.oneof(
+  { arbitrary: fc.constant<string | undefined>(hostKeys.function), weight: 8 },
+  fc.constantFrom<string | undefined>(
+    undefined,
+    '',
+    'wrong',
+    hostKeys.eventGrid,
+    hostKeys.function.toUpperCase(),
+    `${hostKeys.function} `,
+  ),
+);
 /** A padding header that, with everything else, stays under or just over the 16 KiB limit. */
-const paddingArb = fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, fc.integer({ min: 12_000, max: maxHeaderBytes - 600 }));
+const paddingArb = fc.oneof(
+  { arbitrary: fc.constant(0), weight: 6 },
+  fc.integer({ min: 12_000, max: maxHeaderBytes - 600 }),
+);
 
 /** The request line and headers as sent, roughly (names, values, separators). */
 function headerBytes(request: RawRequest): number {
-  return request.method.length + request.path.length + 12 + Object.entries(request.headers ?? {}).reduce((sum, [name, value]) => sum + (value === undefined ? 0 : name.length + value.length + 4), 0);
+  return (
+    request.method.length +
+    request.path.length +
+    12 +
+    Object.entries(request.headers ?? {}).reduce(
+      (sum, [name, value]) => sum + (value === undefined ? 0 : name.length + value.length + 4),
+      0,
+    )
+  );
 }
 
 interface Generated {
@@ -146,11 +267,19 @@ function neverAuditForReal(generated: Generated): string | undefined {
     return generated.body;
   }
   const registry = (parsed as { registry?: unknown } | null)?.registry;
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && (registry === undefined || registry === 'sandbox') ? JSON.stringify({ ...parsed, registry: 'nosuch' }) : generated.body;
+  return typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    (registry === undefined || registry === 'sandbox')
+    ? JSON.stringify({ ...parsed, registry: 'nosuch' })
+    : generated.body;
 }
 
 function toRequest(generated: Generated): RawRequest {
-  const path = generated.route.template.replace('{registry}', generated.registry).replace('{digest}', generated.digest).replace('{id}', generated.id);
+  const path = generated.route.template
+    .replace('{registry}', generated.registry)
+    .replace('{digest}', generated.digest)
+    .replace('{id}', generated.id);
   const body = generated.route.method === 'POST' ? neverAuditForReal(generated) : undefined;
   return {
     method: generated.route.method,
@@ -172,7 +301,10 @@ describe('HTTP API (conversions, alerts, audits, OpenAPI, health) under hostile 
   const statuses = new Map<number, number>();
 
   beforeAll(async () => {
-    sandbox = await SandboxHarness.start({ storageConnectionString: inject('storageConnectionString'), settings: quietTimers });
+    sandbox = await SandboxHarness.start({
+      storageConnectionString: inject('storageConnectionString'),
+      settings: quietTimers,
+    });
     host = await sandbox.startHost({ subscribe: false });
     storage = new AppStorage(inject('storageConnectionString'), sandbox.settings.STORAGE_PREFIX!);
     await storage.settle();
@@ -180,34 +312,56 @@ describe('HTTP API (conversions, alerts, audits, OpenAPI, health) under hostile 
   afterAll(() => sandbox.close());
 
   /** Sends one request; asserts no 5xx, a problem document on refusals, and no write unless it was accepted. */
-  async function send(request: RawRequest, accepted: (response: RawResponse) => boolean = () => false): Promise<RawResponse> {
+  async function send(
+    request: RawRequest,
+    accepted: (response: RawResponse) => boolean = () => false,
+  ): Promise<RawResponse> {
     const before = await storage.snapshot();
     const response = await rawRequest(host.url, request).catch((error: NodeJS.ErrnoException): RawResponse => {
       // Over the header limit the server answers 431 and closes at once; a client still sending its body sees a reset.
-      if ((error.code === 'ECONNRESET' || error.code === 'EPIPE') && headerBytes(request) > maxHeaderBytes) return { status: 431, headers: {}, text: '' };
+      if ((error.code === 'ECONNRESET' || error.code === 'EPIPE') && headerBytes(request) > maxHeaderBytes)
+        return { status: 431, headers: {}, text: '' };
       throw error;
     });
-    const what = `${request.method} ${request.path.slice(0, 200)} [${Object.entries(request.headers ?? {}).map(([name, value]) => `${name}:${(value ?? '-').length}`).join(' ')}] → ${response.status} ${response.text.slice(0, 300)}`;
+    const what = `${request.method} ${request.path.slice(0, 200)} [${Object.entries(request.headers ?? {})
+      .map(([name, value]) => `${name}:${(value ?? '-').length}`)
+      .join(' ')}] → ${response.status} ${response.text.slice(0, 300)}`;
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
 
     expect(response.status, what).toBeLessThan(500);
-    if (response.status >= 400 && response.status !== 431) expect(response.headers['content-type'], what).toBe('application/problem+json');
-    if (request.method === 'POST') expect(response.status, `a hostile POST was accepted: ${what}`).toBeGreaterThanOrEqual(400);
+    if (response.status >= 400 && response.status !== 431)
+      expect(response.headers['content-type'], what).toBe('application/problem+json');
+    if (request.method === 'POST')
+      expect(response.status, `a hostile POST was accepted: ${what}`).toBeGreaterThanOrEqual(400);
     if (!accepted(response)) expect(changes(before, await storage.snapshot()), what).toEqual([]);
     return response;
   }
 
   it('never answers a 5xx and never writes, whatever the path, headers, query or body', async () => {
-    await fc.assert(fc.asyncProperty(requestArb, async (generated) => void (await send(toRequest(generated)))), runs);
+    await fc.assert(
+      fc.asyncProperty(requestArb, async (generated) => void (await send(toRequest(generated)))),
+      runs,
+    );
 
-    console.info(`hostile HTTP statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
+    console.info(
+      `hostile HTTP statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+    );
     expect([...statuses.keys()]).toEqual(expect.arrayContaining([200, 400, 401, 403, 404, 413, 415, 431]));
   });
 
   it('refuses JSON bodies over 64 KiB with 413, even from an admin', async () => {
     for (const path of ['/api/registries/sandbox/conversions', '/api/audits']) {
       const body = JSON.stringify({ repository: 'team-a/app', tag: 'v1', pad: 'x'.repeat(maxJsonBody) });
-      const response = await send({ method: 'POST', path, headers: { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': sandboxAdminPrincipal(), 'content-type': 'application/json' }, body });
+      const response = await send({
+        method: 'POST',
+        path,
+        headers: {
+          'x-functions-key': hostKeys.function,
+          'x-ms-client-principal': sandboxAdminPrincipal(),
+          'content-type': 'application/json',
+        },
+        body,
+      });
 
       expect(response.status, path).toBe(413);
     }
@@ -215,8 +369,23 @@ describe('HTTP API (conversions, alerts, audits, OpenAPI, health) under hostile 
 
   it('refuses bodies that are not JSON with 415, even from an admin', async () => {
     for (const path of ['/api/registries/sandbox/conversions', '/api/audits']) {
-      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', undefined]) {
-        const response = await send({ method: 'POST', path, headers: { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': sandboxAdminPrincipal(), 'content-type': type }, body: JSON.stringify({ repository: 'team-a/app', tag: 'v1' }) });
+      for (const type of [
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+        undefined,
+      ]) {
+        const response = await send({
+          method: 'POST',
+          path,
+          headers: {
+            'x-functions-key': hostKeys.function,
+            'x-ms-client-principal': sandboxAdminPrincipal(),
+            'content-type': type,
+          },
+          body: JSON.stringify({ repository: 'team-a/app', tag: 'v1' }),
+        });
 
         expect(response.status, `${path} ${type ?? '(none)'}`).toBe(415);
       }
@@ -238,7 +407,16 @@ describe('HTTP API (conversions, alerts, audits, OpenAPI, health) under hostile 
       '//api//audits',
     ];
     for (const path of paths) {
-      const response = await send({ method: 'POST', path, headers: { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': sandboxAdminPrincipal(), 'content-type': 'application/json' }, body: '{"registry":"nosuch"}' });
+      const response = await send({
+        method: 'POST',
+        path,
+        headers: {
+          'x-functions-key': hostKeys.function,
+          'x-ms-client-principal': sandboxAdminPrincipal(),
+          'content-type': 'application/json',
+        },
+        body: '{"registry":"nosuch"}',
+      });
 
       expect([400, 401, 404, 405], `${path} → ${response.status} ${response.text}`).toContain(response.status);
       if (response.status === 401) expect(response.text, path).toMatch(/master key/);
@@ -247,12 +425,28 @@ describe('HTTP API (conversions, alerts, audits, OpenAPI, health) under hostile 
 
   it('serves GET routes with a header just under 16 KiB, and answers 431 just over it', async () => {
     for (const route of routes.filter((candidate) => candidate.method === 'GET')) {
-      const query = route.name === 'listAudits' ? '?registry=sandbox' : route.name === 'getConversion' ? '?repository=team-a/app' : '';
+      const query =
+        route.name === 'listAudits'
+          ? '?registry=sandbox'
+          : route.name === 'getConversion'
+            ? '?repository=team-a/app'
+            : '';
       const path = `/api${route.template.replace('{registry}', 'sandbox').replace('{digest}', fakeDigest(7))}${query}`;
       const headers = { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': sandboxAdminPrincipal() };
-      const used = path.length + Object.entries(headers).reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0) + 200;
-      const under = await send({ method: 'GET', path, headers: { ...headers, 'x-padding': 'z'.repeat(maxHeaderBytes - used - 600) } });
-      const over = await send({ method: 'GET', path, headers: { ...headers, 'x-padding': 'z'.repeat(maxHeaderBytes) } });
+      const used =
+        path.length +
+        Object.entries(headers).reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0) +
+        200;
+      const under = await send({
+        method: 'GET',
+        path,
+        headers: { ...headers, 'x-padding': 'z'.repeat(maxHeaderBytes - used - 600) },
+      });
+      const over = await send({
+        method: 'GET',
+        path,
+        headers: { ...headers, 'x-padding': 'z'.repeat(maxHeaderBytes) },
+      });
 
       expect(under.status, route.name).toBe(route.name === 'getConversion' ? 404 : 200);
       expect(over.status, route.name).toBe(431);

@@ -57,7 +57,13 @@ const listeners: readonly Listener[] = [
       { kind: 'start', registry: 'sandbox', repository: 'team-a/app', digest: 'sha256:a/b', token: 't' },
       { kind: 'poll', registry: 'sandbox', repository: 'a\\b#c?d', digest: fakeDigest(2), token: 't' },
     ],
-    shaped: fc.record({ kind: fc.constantFrom('start', 'poll', 'stop'), registry: fc.oneof(fc.constant('sandbox'), notTheRegistry), repository: fc.oneof(fc.constant('team-a/app'), keyJunk), digest: fc.oneof(fc.nat().map(fakeDigest), keyJunk), token: fc.oneof(fc.uuid(), keyJunk) }),
+    shaped: fc.record({
+      kind: fc.constantFrom('start', 'poll', 'stop'),
+      registry: fc.oneof(fc.constant('sandbox'), notTheRegistry),
+      repository: fc.oneof(fc.constant('team-a/app'), keyJunk),
+      digest: fc.oneof(fc.nat().map(fakeDigest), keyJunk),
+      token: fc.oneof(fc.uuid(), keyJunk),
+    }),
   },
   {
     queue: 'alerts',
@@ -71,8 +77,17 @@ const listeners: readonly Listener[] = [
       { kind: 'deliver', channel: 'a/b', key: 'a'.repeat(32), token: 't' },
     ],
     shaped: fc.oneof(
-      fc.record({ kind: fc.constant('dispatch'), registry: fc.oneof(fc.constant('sandbox'), notTheRegistry), eventId: fc.oneof(fc.constant('conversion.failed:team-a:app@sha256:00:1'), keyJunk) }),
-      fc.record({ kind: fc.constant('deliver'), channel: fc.oneof(fc.constant('sandbox-webhook'), keyJunk), key: fc.oneof(fc.stringMatching(/^[a-f0-9]{32}$/), keyJunk), token: fc.oneof(fc.uuid(), keyJunk) }),
+      fc.record({
+        kind: fc.constant('dispatch'),
+        registry: fc.oneof(fc.constant('sandbox'), notTheRegistry),
+        eventId: fc.oneof(fc.constant('conversion.failed:team-a:app@sha256:00:1'), keyJunk),
+      }),
+      fc.record({
+        kind: fc.constant('deliver'),
+        channel: fc.oneof(fc.constant('sandbox-webhook'), keyJunk),
+        key: fc.oneof(fc.stringMatching(/^[a-f0-9]{32}$/), keyJunk),
+        token: fc.oneof(fc.uuid(), keyJunk),
+      }),
     ),
   },
   {
@@ -82,9 +97,18 @@ const listeners: readonly Listener[] = [
     // Every well-formed junk backfill names an unconfigured registry, which is a rejection too.
     dropped: 'backfill message rejected:',
     schema: backfillMessageSchema,
-    edge: [{ registry: 'a/b', scope: 'team-a/**', runId: 'r' }, { registry: 'sandbox/x', scope: '**', runId: 'r', cursor: { repository: 'a/b' } }],
+    edge: [
+      { registry: 'a/b', scope: 'team-a/**', runId: 'r' },
+      { registry: 'sandbox/x', scope: '**', runId: 'r', cursor: { repository: 'a/b' } },
+    ],
     shaped: fc.record(
-      { registry: notTheRegistry, scope: fc.oneof(fc.constantFrom('team-a/**', '_default', '[', '**/**/'), keyJunk), runId: fc.oneof(fc.uuid(), keyJunk), run: fc.oneof(fc.nat(5), anyValue), cursor: fc.oneof(fc.record({ repository: keyJunk, last: keyJunk }, { requiredKeys: [] }), anyValue) },
+      {
+        registry: notTheRegistry,
+        scope: fc.oneof(fc.constantFrom('team-a/**', '_default', '[', '**/**/'), keyJunk),
+        runId: fc.oneof(fc.uuid(), keyJunk),
+        run: fc.oneof(fc.nat(5), anyValue),
+        cursor: fc.oneof(fc.record({ repository: keyJunk, last: keyJunk }, { requiredKeys: [] }), anyValue),
+      },
       { requiredKeys: ['registry', 'scope', 'runId'] },
     ),
   },
@@ -96,7 +120,15 @@ const listeners: readonly Listener[] = [
     schema: auditMessageSchema,
     edge: [{ registry: 'a/b', runId: '00000000-0000-4000-8000-000000000000', startedAt: '2026-01-01T00:00:00.000Z' }],
     shaped: fc.record(
-      { registry: fc.oneof(notTheRegistry, fc.constant('sandbox')), runId: fc.oneof(fc.uuid(), keyJunk), startedAt: fc.oneof(fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((date) => date.toISOString()), keyJunk), part: fc.oneof(fc.nat(9), anyValue) },
+      {
+        registry: fc.oneof(notTheRegistry, fc.constant('sandbox')),
+        runId: fc.oneof(fc.uuid(), keyJunk),
+        startedAt: fc.oneof(
+          fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((date) => date.toISOString()),
+          keyJunk,
+        ),
+        part: fc.oneof(fc.nat(9), anyValue),
+      },
       { requiredKeys: ['registry', 'runId', 'startedAt'] },
     ),
   },
@@ -111,10 +143,28 @@ function messages(listener: Listener): fc.Arbitrary<string> {
     fc.jsonValue({ maxDepth: 4 }).map((value) => base64(JSON.stringify(value))),
     fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString('base64')),
     // Not base64 at all (the host decodes leniently and hands the function whatever comes out).
-    fc.string({ unit: fc.constantFrom(...'abcXYZ019 !"#$%&\'()*+,-./:;<=>?@[]^_`{|}~é😀'.split('')), minLength: 1, maxLength: 200 }),
-    fc.constantFrom('{', '[]', 'null', '""', base64(''), base64('{'), base64('[]'), base64('null'), base64('"just a string"'), base64('{"kind":"poll"}'), base64('{"__proto__":{"kind":"poll"}}')),
+    fc.string({
+      unit: fc.constantFrom(...'abcXYZ019 !"#$%&\'()*+,-./:;<=>?@[]^_`{|}~é😀'.split('')),
+      minLength: 1,
+      maxLength: 200,
+    }),
+    fc.constantFrom(
+      '{',
+      '[]',
+      'null',
+      '""',
+      base64(''),
+      base64('{'),
+      base64('[]'),
+      base64('null'),
+      base64('"just a string"'),
+      base64('{"kind":"poll"}'),
+      base64('{"__proto__":{"kind":"poll"}}'),
+    ),
     // At the queue's limit: base64 JSON and raw text of exactly 64 KiB.
-    fc.integer({ min: 40_000, max: 49_000 }).map((padding) => base64(JSON.stringify({ registry: 'sandbox', junk: 'j'.repeat(padding) }))),
+    fc
+      .integer({ min: 40_000, max: 49_000 })
+      .map((padding) => base64(JSON.stringify({ registry: 'sandbox', junk: 'j'.repeat(padding) }))),
     fc.constant('q'.repeat(maxMessageChars)),
   );
 }
@@ -132,16 +182,26 @@ describe('queue triggers under junk messages', () => {
   const sent = new Map<Listener['queue'], string[]>();
 
   const rejections = (listener: Listener): number =>
-    host.output().split('\n').filter((line) => line.includes(`Function.${listener.functionName} (`) && line.includes(listener.rejected)).length;
+    host
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(`Function.${listener.functionName} (`) && line.includes(listener.rejected))
+      .length;
 
   beforeAll(async () => {
-    sandbox = await SandboxHarness.start({ storageConnectionString: inject('storageConnectionString'), settings: quietTimers });
+    sandbox = await SandboxHarness.start({
+      storageConnectionString: inject('storageConnectionString'),
+      settings: quietTimers,
+    });
     host = await sandbox.startHost({ subscribe: false });
     storage = new AppStorage(inject('storageConnectionString'), sandbox.settings.STORAGE_PREFIX!);
     before = await storage.settle();
 
     for (const [index, listener] of listeners.entries()) {
-      const texts = [...fc.sample(messages(listener), { seed: seed + index, numRuns: perQueue }), ...listener.edge.map((value) => base64(JSON.stringify(value)))];
+      const texts = [
+        ...fc.sample(messages(listener), { seed: seed + index, numRuns: perQueue }),
+        ...listener.edge.map((value) => base64(JSON.stringify(value))),
+      ];
       for (const text of texts) expect(text.length).toBeLessThanOrEqual(maxMessageChars);
       sent.set(listener.queue, texts);
       const queue = storage.queue(storage.names.queues[listener.queue]);
@@ -150,7 +210,8 @@ describe('queue triggers under junk messages', () => {
     // Consumed means deleted: a failed message stays in the queue (invisible for visibilityTimeout) until poisoned.
     await waitUntil(
       async () => {
-        if (/Executed with error/.test(host.output())) throw new Error(`a junk message made a function fail:\n${host.output().slice(-4_000)}`);
+        if (/Executed with error/.test(host.output()))
+          throw new Error(`a junk message made a function fail:\n${host.output().slice(-4_000)}`);
         const snapshot = await storage.snapshot();
         return listeners.every((listener) => snapshot.queues.get(storage.names.queues[listener.queue]) === 0);
       },
@@ -161,39 +222,69 @@ describe('queue triggers under junk messages', () => {
   });
   afterAll(() => sandbox.close());
 
-  it.each(listeners.map((listener) => [listener.functionName, listener] as const))('%s ACKs every junk message on first delivery, without failing', (_name, listener) => {
-    const lines = host.output().split('\n').filter((line) => line.includes(`Function.${listener.functionName}`));
+  it.each(listeners.map((listener) => [listener.functionName, listener] as const))(
+    '%s ACKs every junk message on first delivery, without failing',
+    (_name, listener) => {
+      const lines = host
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(`Function.${listener.functionName}`));
 
-    expect(lines.filter((line) => line.includes('Executed with error'))).toEqual([]);
-    expect(host.output()).not.toContain(`moved to ${storage.names.queues[listener.queue]}-poison`);
-  });
+      expect(lines.filter((line) => line.includes('Executed with error'))).toEqual([]);
+      expect(host.output()).not.toContain(`moved to ${storage.names.queues[listener.queue]}-poison`);
+    },
+  );
 
-  it.each(listeners.map((listener) => [listener.functionName, listener] as const))('%s logs every message its schema refuses, with the reason', async (_name, listener) => {
-    const texts = sent.get(listener.queue) ?? [];
-    const refused = texts.filter((text) => !listener.schema.safeParse(triggerValue(text)).success).length;
+  it.each(listeners.map((listener) => [listener.functionName, listener] as const))(
+    '%s logs every message its schema refuses, with the reason',
+    async (_name, listener) => {
+      const texts = sent.get(listener.queue) ?? [];
+      const refused = texts.filter((text) => !listener.schema.safeParse(triggerValue(text)).success).length;
 
-    // Reached both sides of the schema, so the well-formed-but-meaningless path was exercised too.
-    expect(refused).toBeGreaterThan(perQueue / 4);
-    expect(refused).toBeLessThan(texts.length);
-    await waitUntil(() => rejections(listener) >= refused, () => `${listener.functionName}: ${rejections(listener)} rejection line(s), ${refused} expected`, 10_000);
-    const reasons = host.output().split('\n').filter((line) => line.includes(listener.rejected)).map((line) => line.slice(line.indexOf(listener.rejected) + listener.rejected.length).trim());
-    expect(reasons.every((reason) => reason.length > 0)).toBe(true);
-  });
+      // Reached both sides of the schema, so the well-formed-but-meaningless path was exercised too.
+      expect(refused).toBeGreaterThan(perQueue / 4);
+      expect(refused).toBeLessThan(texts.length);
+      await waitUntil(
+        () => rejections(listener) >= refused,
+        () => `${listener.functionName}: ${rejections(listener)} rejection line(s), ${refused} expected`,
+        10_000,
+      );
+      const reasons = host
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(listener.rejected))
+        .map((line) => line.slice(line.indexOf(listener.rejected) + listener.rejected.length).trim());
+      expect(reasons.every((reason) => reason.length > 0)).toBe(true);
+    },
+  );
 
-  it.each(listeners.map((listener) => [listener.functionName, listener] as const))('%s logs why it did nothing with every message its schema accepts', async (_name, listener) => {
-    const texts = sent.get(listener.queue) ?? [];
-    const accepted = texts.filter((text) => listener.schema.safeParse(triggerValue(text)).success).length;
-    const lines = (): string[] => host.output().split('\n').filter((line) => line.includes(`Function.${listener.functionName} (`));
-    const explained = (): number => lines().filter((line) => line.includes(listener.rejected) || line.includes(listener.dropped)).length;
+  it.each(listeners.map((listener) => [listener.functionName, listener] as const))(
+    '%s logs why it did nothing with every message its schema accepts',
+    async (_name, listener) => {
+      const texts = sent.get(listener.queue) ?? [];
+      const accepted = texts.filter((text) => listener.schema.safeParse(triggerValue(text)).success).length;
+      const lines = (): string[] =>
+        host
+          .output()
+          .split('\n')
+          .filter((line) => line.includes(`Function.${listener.functionName} (`));
+      const explained = (): number =>
+        lines().filter((line) => line.includes(listener.rejected) || line.includes(listener.dropped)).length;
 
-    await waitUntil(() => explained() >= texts.length, () => `${listener.functionName}: ${explained()} explained of ${texts.length} (${accepted} well-formed)`, 10_000);
-    expect(accepted).toBeGreaterThan(0);
-  });
+      await waitUntil(
+        () => explained() >= texts.length,
+        () => `${listener.functionName}: ${explained()} explained of ${texts.length} (${accepted} well-formed)`,
+        10_000,
+      );
+      expect(accepted).toBeGreaterThan(0);
+    },
+  );
 
   it('leaves the poison queues empty and writes no table row', async () => {
     const after = await storage.snapshot();
 
-    for (const listener of listeners) expect(after.queues.get(`${storage.names.queues[listener.queue]}-poison`), listener.queue).toBe(0);
+    for (const listener of listeners)
+      expect(after.queues.get(`${storage.names.queues[listener.queue]}-poison`), listener.queue).toBe(0);
     expect(changes(before, after)).toEqual([]);
   });
 

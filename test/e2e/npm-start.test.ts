@@ -30,7 +30,15 @@ describe('npm start', () => {
     const sandbox = JSON.parse(readFileSync(join(sandboxDirectory, 'sandbox.json'), 'utf8')) as {
       host: { url: string; functionKey: string; adminPrincipal: string };
       storage: { connectionString: string };
-      registries: Array<{ name: string; loginServer: string; httpsUrl: string; pushAddress: string; username: string; password: string; caFile: string }>;
+      registries: Array<{
+        name: string;
+        loginServer: string;
+        httpsUrl: string;
+        pushAddress: string;
+        username: string;
+        password: string;
+        caFile: string;
+      }>;
       emulator: { controlUrl: string };
     };
     const health = await fetch(`${sandbox.host.url}/api/health`);
@@ -39,15 +47,29 @@ describe('npm start', () => {
     child.kill('SIGINT');
 
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'healthy', dependencies: [{ name: 'storage', status: 'up' }, { name: 'registry:sandbox', status: 'up' }] });
-    expect(sandbox.registries).toEqual([expect.objectContaining({ name: 'sandbox', httpsUrl: `https://${sandbox.registries[0]!.loginServer}` })]);
+    expect(await health.json()).toMatchObject({
+      status: 'healthy',
+      dependencies: [
+        { name: 'storage', status: 'up' },
+        { name: 'registry:sandbox', status: 'up' },
+      ],
+    });
+    expect(sandbox.registries).toEqual([
+      expect.objectContaining({ name: 'sandbox', httpsUrl: `https://${sandbox.registries[0]!.loginServer}` }),
+    ]);
     expect(sandbox.registries[0]!.pushAddress).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(sandbox.registries[0]!.password.length).toBeGreaterThan(10);
     expect(readFileSync(sandbox.registries[0]!.caFile, 'utf8')).toContain('BEGIN CERTIFICATE');
     expect(sandbox.host.adminPrincipal.length).toBeGreaterThan(20);
     const registry = sandbox.registries[0]!;
-    const catalog = await fetch(`http://${registry.pushAddress}/v2/_catalog`, { headers: { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } });
-    expect(((await catalog.json()) as { repositories: string[] }).repositories).toEqual(expect.arrayContaining(['team-a/app', 'team-b/multi']));
+    const catalog = await fetch(`http://${registry.pushAddress}/v2/_catalog`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}`,
+      },
+    });
+    expect(((await catalog.json()) as { repositories: string[] }).repositories).toEqual(
+      expect.arrayContaining(['team-a/app', 'team-b/multi']),
+    );
     expect(elapsed).toBeLessThan(20_000);
     expect(sandbox.host.functionKey.length).toBeGreaterThan(20);
     expect(sandbox.storage.connectionString).toContain('TableEndpoint=http://127.0.0.1:');
@@ -57,7 +79,13 @@ describe('npm start', () => {
 
   it('refuses a bad configuration with one message listing every bad setting, and exits non-zero', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'dev/start.ts', '--in-memory', '--port', '0'], {
-      env: { ...process.env, SANDBOX_DIR: mkdtempSync(join(tmpdir(), 'sandbox-')), STORAGE_PREFIX: 'Not_Valid', REGISTRIES: '[{"name":"x"}]', ARM_ENDPOINT: 'ftp://nope' },
+      env: {
+        ...process.env,
+        SANDBOX_DIR: mkdtempSync(join(tmpdir(), 'sandbox-')),
+        STORAGE_PREFIX: 'Not_Valid',
+        REGISTRIES: '[{"name":"x"}]',
+        ARM_ENDPOINT: 'ftp://nope',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -66,6 +94,7 @@ describe('npm start', () => {
 
     expect(code).toBe(1);
     expect(stderr).toMatch(/Invalid configuration \(\d+ problems\)/);
-    for (const setting of ['STORAGE_PREFIX', 'REGISTRIES.0.loginServer', 'REGISTRIES.0.resourceId', 'ARM_ENDPOINT']) expect(stderr).toContain(setting);
+    for (const setting of ['STORAGE_PREFIX', 'REGISTRIES.0.loginServer', 'REGISTRIES.0.resourceId', 'ARM_ENDPOINT'])
+      expect(stderr).toContain(setting);
   });
 });

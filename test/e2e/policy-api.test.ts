@@ -28,8 +28,17 @@ describe('policy API', () => {
   });
   afterAll(() => sandbox.close());
 
-  const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-    sandbox.api(host, path, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const send = (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> =>
+    sandbox.api(host, path, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
 
   async function problem(response: Response, status: number): Promise<Problem> {
     const text = await response.text();
@@ -45,7 +54,10 @@ describe('policy API', () => {
   }
 
   async function history(scope: string): Promise<PolicyHistoryEntry[]> {
-    const response = await send('GET', `/registries/sandbox/policy-history/${scope.split('/').map(encodeURIComponent).join('/')}`);
+    const response = await send(
+      'GET',
+      `/registries/sandbox/policy-history/${scope.split('/').map(encodeURIComponent).join('/')}`,
+    );
     expect(response.status).toBe(200);
     return ((await response.json()) as { items: PolicyHistoryEntry[] }).items;
   }
@@ -53,38 +65,81 @@ describe('policy API', () => {
   it('round-trips every route: create, read, list, replace, patch, history, evaluate, delete', async () => {
     const scope = 'roundtrip/**';
 
-    const put = await send('PUT', policyPath(scope), { apiVersion: policyApiVersion, mode: 'onPush', tags: { include: ['v*'] }, owners: ['team-rt'] }, { 'if-none-match': '*' });
+    const put = await send(
+      'PUT',
+      policyPath(scope),
+      { apiVersion: policyApiVersion, mode: 'onPush', tags: { include: ['v*'] }, owners: ['team-rt'] },
+      { 'if-none-match': '*' },
+    );
     expect(put.status).toBe(201);
     const etag1 = put.headers.get('etag')!;
     expect(etag1).toMatch(/^W\/"datetime'.+'"$/);
     const resource = (await put.json()) as PolicyResource;
-    expect(resource).toMatchObject({ apiVersion: policyApiVersion, registry: 'sandbox', scope, createdBy: adminId, updatedBy: adminId });
-    expect(resource.policy).toMatchObject({ mode: 'onPush', tags: { include: ['v*'], exclude: [] }, untagged: false, maxImageSizeGiB: 30, retry: { maxAttempts: 3 }, owners: ['team-rt'], description: '' });
+    expect(resource).toMatchObject({
+      apiVersion: policyApiVersion,
+      registry: 'sandbox',
+      scope,
+      createdBy: adminId,
+      updatedBy: adminId,
+    });
+    expect(resource.policy).toMatchObject({
+      mode: 'onPush',
+      tags: { include: ['v*'], exclude: [] },
+      untagged: false,
+      maxImageSizeGiB: 30,
+      retry: { maxAttempts: 3 },
+      owners: ['team-rt'],
+      description: '',
+    });
 
     const get = await send('GET', policyPath(scope));
     expect(get.status).toBe(200);
     expect(get.headers.get('etag')).toBe(etag1);
     expect(await get.json()).toEqual(resource);
 
-    const replaced = await send('PUT', policyPath(scope), { mode: 'onPush', tags: { include: ['v*'], exclude: ['*-rc'] }, owners: ['team-rt'] }, { 'if-match': etag1 });
+    const replaced = await send(
+      'PUT',
+      policyPath(scope),
+      { mode: 'onPush', tags: { include: ['v*'], exclude: ['*-rc'] }, owners: ['team-rt'] },
+      { 'if-match': etag1 },
+    );
     expect(replaced.status).toBe(200);
     const etag2 = replaced.headers.get('etag')!;
     expect(etag2).not.toBe(etag1);
     expect(((await replaced.json()) as PolicyResource).policy.tags.exclude).toEqual(['*-rc']);
 
-    const patched = await send('PATCH', policyPath(scope), { description: 'patched', tags: { exclude: null } }, { 'content-type': 'application/merge-patch+json', 'if-match': etag2 });
+    const patched = await send(
+      'PATCH',
+      policyPath(scope),
+      { description: 'patched', tags: { exclude: null } },
+      { 'content-type': 'application/merge-patch+json', 'if-match': etag2 },
+    );
     expect(patched.status).toBe(200);
     const etag3 = patched.headers.get('etag')!;
-    expect(((await patched.json()) as PolicyResource).policy).toMatchObject({ description: 'patched', tags: { include: ['v*'], exclude: [] }, owners: ['team-rt'] });
+    expect(((await patched.json()) as PolicyResource).policy).toMatchObject({
+      description: 'patched',
+      tags: { include: ['v*'], exclude: [] },
+      owners: ['team-rt'],
+    });
 
     const listed = await send('GET', '/registries/sandbox/policies');
     expect(listed.status).toBe(200);
     const items = ((await listed.json()) as { items: Array<PolicyResource & { etag: string }> }).items;
-    expect(items.find((item) => item.scope === scope)).toMatchObject({ etag: etag3, policy: { description: 'patched' } });
+    expect(items.find((item) => item.scope === scope)).toMatchObject({
+      etag: etag3,
+      policy: { description: 'patched' },
+    });
 
-    const evaluation = await send('POST', '/registries/sandbox/policy-evaluation', { repository: 'roundtrip/app', tag: 'v2' });
+    const evaluation = await send('POST', '/registries/sandbox/policy-evaluation', {
+      repository: 'roundtrip/app',
+      tag: 'v2',
+    });
     expect(evaluation.status).toBe(200);
-    expect(await evaluation.json()).toMatchObject({ decision: { eligible: true }, scope, candidates: expect.arrayContaining([scope]) as unknown });
+    expect(await evaluation.json()).toMatchObject({
+      decision: { eligible: true },
+      scope,
+      candidates: expect.arrayContaining([scope]) as unknown,
+    });
 
     const deleted = await send('DELETE', policyPath(scope), undefined, { 'if-match': etag3 });
     expect(deleted.status).toBe(204);
@@ -110,7 +165,10 @@ describe('policy API', () => {
     let token: string | undefined;
     let pages = 0;
     do {
-      const response = await send('GET', `/registries/sandbox/policies?pageSize=2${token ? `&continuationToken=${encodeURIComponent(token)}` : ''}`);
+      const response = await send(
+        'GET',
+        `/registries/sandbox/policies?pageSize=2${token ? `&continuationToken=${encodeURIComponent(token)}` : ''}`,
+      );
       expect(response.status).toBe(200);
       const page = (await response.json()) as { items: PolicyResource[]; continuationToken?: string };
       expect(page.items.length).toBeLessThanOrEqual(2);
@@ -122,10 +180,15 @@ describe('policy API', () => {
     expect(pages).toBeGreaterThanOrEqual(2);
     expect(scopes).toEqual(expect.arrayContaining(['paging/a', 'paging/b', 'paging/c']));
     expect(new Set(scopes).size).toBe(scopes.length);
-    expect((await problem(await send('GET', '/registries/sandbox/policies?pageSize=0'), 400)).errors).toEqual([expect.objectContaining({ field: 'query.pageSize' })]);
+    expect((await problem(await send('GET', '/registries/sandbox/policies?pageSize=0'), 400)).errors).toEqual([
+      expect.objectContaining({ field: 'query.pageSize' }),
+    ]);
     for (const garbage of ['garbage', 'eyJ4Ijox', Buffer.from('{"nextPartitionKey": 1}').toString('base64')]) {
       const list = await send('GET', `/registries/sandbox/policies?continuationToken=${encodeURIComponent(garbage)}`);
-      const trail = await send('GET', `/registries/sandbox/policy-history/paging/a?continuationToken=${encodeURIComponent(garbage)}`);
+      const trail = await send(
+        'GET',
+        `/registries/sandbox/policy-history/paging/a?continuationToken=${encodeURIComponent(garbage)}`,
+      );
       expect([list.status, trail.status], `${garbage}: ${await list.text()} ${await trail.text()}`).toEqual([400, 400]);
     }
   });
@@ -137,20 +200,46 @@ describe('policy API', () => {
     const evaluate = async (body: Record<string, unknown>) => {
       const response = await send('POST', '/registries/sandbox/policy-evaluation', body);
       expect(response.status, await response.clone().text()).toBe(200);
-      return response.json() as Promise<{ decision: { eligible: boolean; skip?: string; reason: string }; scope: string; policy: { mode: string }; candidates: string[] }>;
+      return response.json() as Promise<{
+        decision: { eligible: boolean; skip?: string; reason: string };
+        scope: string;
+        policy: { mode: string };
+        candidates: string[];
+      }>;
     };
 
     const exact = await evaluate({ repository: 'team-a/app', tag: 'v1' });
     const glob = await evaluate({ repository: 'team-a/web', tag: 'v1-dev' });
     const fallback = await evaluate({ repository: 'team-b/web', tag: 'v1-dev' });
 
-    expect(exact).toMatchObject({ scope: 'team-a/app', policy: { mode: 'off' }, decision: { eligible: false, skip: 'policy-off' }, candidates: ['team-a/app', 'team-a/**', '_default'] });
-    expect(glob).toMatchObject({ scope: 'team-a/**', decision: { eligible: false, skip: 'tag-excluded' }, candidates: ['team-a/**', '_default'] });
+    expect(exact).toMatchObject({
+      scope: 'team-a/app',
+      policy: { mode: 'off' },
+      decision: { eligible: false, skip: 'policy-off' },
+      candidates: ['team-a/app', 'team-a/**', '_default'],
+    });
+    expect(glob).toMatchObject({
+      scope: 'team-a/**',
+      decision: { eligible: false, skip: 'tag-excluded' },
+      candidates: ['team-a/**', '_default'],
+    });
     expect(glob.decision.reason).toContain('v1-dev');
     expect(fallback).toMatchObject({ scope: '_default', decision: { eligible: true }, candidates: ['_default'] });
-    expect(await evaluate({ repository: 'team-a/web', tag: 'v1', platform: 'linux/arm64' })).toMatchObject({ scope: 'team-a/**', decision: { skip: 'unsupported-platform' } });
-    expect(await evaluate({ repository: 'team-a/web', tag: 'v1', sizeBytes: 31 * 1024 ** 3 })).toMatchObject({ decision: { skip: 'too-large' } });
-    expect((await problem(await send('POST', '/registries/sandbox/policy-evaluation', { repository: 'team-a/web', platform: 'linux' }), 400)).errors).toEqual([expect.objectContaining({ field: 'body.platform' })]);
+    expect(await evaluate({ repository: 'team-a/web', tag: 'v1', platform: 'linux/arm64' })).toMatchObject({
+      scope: 'team-a/**',
+      decision: { skip: 'unsupported-platform' },
+    });
+    expect(await evaluate({ repository: 'team-a/web', tag: 'v1', sizeBytes: 31 * 1024 ** 3 })).toMatchObject({
+      decision: { skip: 'too-large' },
+    });
+    expect(
+      (
+        await problem(
+          await send('POST', '/registries/sandbox/policy-evaluation', { repository: 'team-a/web', platform: 'linux' }),
+          400,
+        )
+      ).errors,
+    ).toEqual([expect.objectContaining({ field: 'body.platform' })]);
   });
 
   it('lets exactly one of two concurrent PATCHes with the same ETag win, and records both attempts', async () => {
@@ -158,7 +247,14 @@ describe('policy API', () => {
     const etag = await created(scope, { mode: 'off' });
 
     const responses = await Promise.all(
-      ['first', 'second'].map((description) => send('PATCH', policyPath(scope), { description }, { 'content-type': 'application/merge-patch+json', 'if-match': etag })),
+      ['first', 'second'].map((description) =>
+        send(
+          'PATCH',
+          policyPath(scope),
+          { description },
+          { 'content-type': 'application/merge-patch+json', 'if-match': etag },
+        ),
+      ),
     );
 
     expect(responses.map((response) => response.status).sort()).toEqual([200, 412]);
@@ -170,7 +266,12 @@ describe('policy API', () => {
     expect(current.headers.get('etag')).toBe(winner.headers.get('etag'));
     expect(((await current.json()) as PolicyResource).policy.description).toBe(won.policy.description);
     const trail = await history(scope);
-    expect(trail.filter((entry) => entry.action === 'patch').map((entry) => entry.outcome).sort()).toEqual(['applied', 'precondition-failed']);
+    expect(
+      trail
+        .filter((entry) => entry.action === 'patch')
+        .map((entry) => entry.outcome)
+        .sort(),
+    ).toEqual(['applied', 'precondition-failed']);
     expect(trail.at(-1)).toMatchObject({ action: 'create', outcome: 'applied' });
   });
 
@@ -200,15 +301,32 @@ describe('policy API', () => {
     expect(unknown.errors).toEqual([{ field: 'body', reason: expect.stringContaining('colour') as unknown }]);
     const nested = await problem(await send('PUT', policyPath(scope), { tags: { includes: ['v*'] } }), 400);
     expect(nested.errors).toEqual([{ field: 'body.tags', reason: expect.stringContaining('includes') as unknown }]);
-    const badValue = await problem(await send('PUT', policyPath(scope), { mode: 'always', retry: { maxAttempts: 0 } }), 400);
+    const badValue = await problem(
+      await send('PUT', policyPath(scope), { mode: 'always', retry: { maxAttempts: 0 } }),
+      400,
+    );
     expect(badValue.errors?.map((error) => error.field).sort()).toEqual(['body.mode', 'body.retry.maxAttempts']);
     await problem(await send('PUT', policyPath(scope), '{"mode": '), 400);
     await problem(await send('PUT', policyPath(scope), { description: 'x'.repeat(70 * 1024) }), 413);
-    const mediaType = await problem(await send('PUT', policyPath(scope), 'mode=onPush', { 'content-type': 'text/plain' }), 415);
+    const mediaType = await problem(
+      await send('PUT', policyPath(scope), 'mode=onPush', { 'content-type': 'text/plain' }),
+      415,
+    );
     expect(mediaType.errors).toEqual([{ field: 'headers.content-type', reason: 'must be application/json' }]);
-    await problem(await send('POST', '/registries/sandbox/policy-evaluation', { repository: 'a' }, { 'content-type': 'application/x-www-form-urlencoded' }), 415);
+    await problem(
+      await send(
+        'POST',
+        '/registries/sandbox/policy-evaluation',
+        { repository: 'a' },
+        { 'content-type': 'application/x-www-form-urlencoded' },
+      ),
+      415,
+    );
     // A literal `..` segment is resolved by URL parsing before any route sees it; encoded slashes carry it through.
-    const badScope = await problem(await send('PUT', `/registries/sandbox/policies/${encodeURIComponent('team-a/../x/*')}`, { mode: 'off' }), 400);
+    const badScope = await problem(
+      await send('PUT', `/registries/sandbox/policies/${encodeURIComponent('team-a/../x/*')}`, { mode: 'off' }),
+      400,
+    );
     expect(badScope.errors).toEqual([{ field: 'params.scope', reason: expect.stringContaining('..') as unknown }]);
     await problem(await send('PUT', policyPath('Team-A/**'), { mode: 'off' }), 400);
 
@@ -229,7 +347,9 @@ describe('policy API', () => {
 
     for (const [method, path, body] of paths) {
       const answer = await problem(await send(method, path, body, { 'if-match': '*' }), 404);
-      expect(answer.errors, `${method} ${path}`).toEqual([{ field: 'params.registry', reason: 'not a configured registry' }]);
+      expect(answer.errors, `${method} ${path}`).toEqual([
+        { field: 'params.registry', reason: 'not a configured registry' },
+      ]);
     }
   });
 
@@ -241,7 +361,12 @@ describe('policy API', () => {
     await problem(await send('PUT', policyPath(scope), { apiVersion: 20261101, mode: 'off' }), 400);
     const etag = await created(scope, { apiVersion: policyApiVersion, mode: 'off' });
     await problem(await send('PATCH', policyPath(scope), { apiVersion: '2020-01-01' }, { 'if-match': etag }), 400);
-    const patched = await send('PATCH', policyPath(scope), { apiVersion: policyApiVersion, description: 'ok' }, { 'if-match': etag });
+    const patched = await send(
+      'PATCH',
+      policyPath(scope),
+      { apiVersion: policyApiVersion, description: 'ok' },
+      { 'if-match': etag },
+    );
 
     expect(patched.status).toBe(200);
     expect(await patched.json()).toMatchObject({ apiVersion: policyApiVersion, policy: { description: 'ok' } });
@@ -251,7 +376,10 @@ describe('policy API', () => {
     const scope = 'proto/app';
     const etag = await created(scope, { mode: 'off' });
 
-    const answer = await problem(await send('PATCH', policyPath(scope), '{"mode": null, "__proto__": {"mode": "onPush"}}', { 'if-match': etag }), 400);
+    const answer = await problem(
+      await send('PATCH', policyPath(scope), '{"mode": null, "__proto__": {"mode": "onPush"}}', { 'if-match': etag }),
+      400,
+    );
 
     expect(answer.errors).toEqual([{ field: 'body', reason: expect.stringContaining('__proto__') as unknown }]);
     expect(((await (await send('GET', policyPath(scope))).json()) as PolicyResource).policy.mode).toBe('off');
@@ -262,16 +390,20 @@ describe('policy API', () => {
     const etag = await created(scope, { mode: 'off' });
     const depth = 8_000;
 
-    const answer = await problem(await send('PATCH', policyPath(scope), `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`, { 'if-match': etag }), 400);
+    const answer = await problem(
+      await send('PATCH', policyPath(scope), `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`, { 'if-match': etag }),
+      400,
+    );
 
     expect(answer.errors).toEqual([{ field: 'body', reason: 'nested deeper than 16 levels' }]);
     expect((await history(scope)).map((entry) => entry.action)).toEqual(['create']);
   });
 
-  it('drives the pipeline: a push skipped by the repository\'s stored policy names that scope', async () => {
+  it("drives the pipeline: a push skipped by the repository's stored policy names that scope", async () => {
     const repository = 'pipeline/app';
     await created(repository, { mode: 'onPush', tags: { include: ['*'], exclude: ['v1'] } });
-    // The PUT invalidated this host's policy cache; a host that had cached the registry's policies would need up to 15 s.
+    // The PUT invalidated this host's policy cache; a host that had cached the registry's policies would need up to 15
+    // s.
     const excluded = await sandbox.push(repository, 'v1');
     const included = await sandbox.push(repository, 'v2');
 

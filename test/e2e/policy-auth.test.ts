@@ -31,7 +31,11 @@ describe('policy and conversion API authorization', () => {
   let ownedEtag: string;
 
   /** Sends exactly the headers given (sandbox.api would add the key and the admin principal); null sends no key. */
-  const call = (route: Route, principal: string | undefined, key: string | null = hostKeys.function): Promise<Response> => {
+  const call = (
+    route: Route,
+    principal: string | undefined,
+    key: string | null = hostKeys.function,
+  ): Promise<Response> => {
     const body = route.body?.();
     const headers: Record<string, string> = {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -39,7 +43,11 @@ describe('policy and conversion API authorization', () => {
       ...(key === null ? {} : { 'x-functions-key': key }),
       ...(principal === undefined ? {} : { 'x-ms-client-principal': principal }),
     };
-    return fetch(`${host.url}/api${route.path()}`, { method: route.method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return fetch(`${host.url}/api${route.path()}`, {
+      method: route.method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   };
 
   async function problem(response: Response, status: number): Promise<Problem> {
@@ -52,7 +60,10 @@ describe('policy and conversion API authorization', () => {
   async function readPolicy(scope: string): Promise<{ etag: string; owners: string[] }> {
     const response = await sandbox.api(host, `/registries/sandbox/policies/${scope}`);
     expect(response.status).toBe(200);
-    return { etag: response.headers.get('etag')!, owners: ((await response.json()) as { policy: { owners: string[] } }).policy.owners };
+    return {
+      etag: response.headers.get('etag')!,
+      owners: ((await response.json()) as { policy: { owners: string[] } }).policy.owners,
+    };
   }
 
   async function history(scope: string): Promise<PolicyHistoryEntry[]> {
@@ -63,17 +74,75 @@ describe('policy and conversion API authorization', () => {
 
   const routes: Route[] = [
     { name: 'list policies', method: 'GET', path: () => '/registries/sandbox/policies', needs: 'Streaming.Read' },
-    { name: 'get policy', method: 'GET', path: () => `/registries/sandbox/policies/${ownedScope}`, needs: 'Streaming.Read' },
-    { name: 'policy history', method: 'GET', path: () => `/registries/sandbox/policy-history/${ownedScope}`, needs: 'Streaming.Read' },
-    { name: 'evaluate policy', method: 'POST', path: () => '/registries/sandbox/policy-evaluation', body: () => ({ repository, tag: 'v1' }), needs: 'Streaming.Read' },
-    { name: 'create policy', method: 'PUT', path: () => '/registries/sandbox/policies/auth/created-by-anyone', body: () => ({ mode: 'off' }), needs: 'Streaming.Write' },
-    { name: 'replace policy', method: 'PUT', path: () => `/registries/sandbox/policies/${ownedScope}`, body: () => ({ mode: 'off', owners: [writerA.id] }), headers: () => ({ 'if-match': ownedEtag }), needs: 'Streaming.Write' },
-    { name: 'patch policy', method: 'PATCH', path: () => `/registries/sandbox/policies/${ownedScope}`, body: () => ({ description: 'x' }), headers: () => ({ 'if-match': ownedEtag }), needs: 'Streaming.Write' },
-    { name: 'delete policy', method: 'DELETE', path: () => `/registries/sandbox/policies/${ownedScope}`, headers: () => ({ 'if-match': ownedEtag }), needs: 'Streaming.Write' },
+    {
+      name: 'get policy',
+      method: 'GET',
+      path: () => `/registries/sandbox/policies/${ownedScope}`,
+      needs: 'Streaming.Read',
+    },
+    {
+      name: 'policy history',
+      method: 'GET',
+      path: () => `/registries/sandbox/policy-history/${ownedScope}`,
+      needs: 'Streaming.Read',
+    },
+    {
+      name: 'evaluate policy',
+      method: 'POST',
+      path: () => '/registries/sandbox/policy-evaluation',
+      body: () => ({ repository, tag: 'v1' }),
+      needs: 'Streaming.Read',
+    },
+    {
+      name: 'create policy',
+      method: 'PUT',
+      path: () => '/registries/sandbox/policies/auth/created-by-anyone',
+      body: () => ({ mode: 'off' }),
+      needs: 'Streaming.Write',
+    },
+    {
+      name: 'replace policy',
+      method: 'PUT',
+      path: () => `/registries/sandbox/policies/${ownedScope}`,
+      body: () => ({ mode: 'off', owners: [writerA.id] }),
+      headers: () => ({ 'if-match': ownedEtag }),
+      needs: 'Streaming.Write',
+    },
+    {
+      name: 'patch policy',
+      method: 'PATCH',
+      path: () => `/registries/sandbox/policies/${ownedScope}`,
+      body: () => ({ description: 'x' }),
+      headers: () => ({ 'if-match': ownedEtag }),
+      needs: 'Streaming.Write',
+    },
+    {
+      name: 'delete policy',
+      method: 'DELETE',
+      path: () => `/registries/sandbox/policies/${ownedScope}`,
+      headers: () => ({ 'if-match': ownedEtag }),
+      needs: 'Streaming.Write',
+    },
     { name: 'list conversions', method: 'GET', path: () => '/registries/sandbox/conversions', needs: 'Streaming.Read' },
-    { name: 'get conversion', method: 'GET', path: () => `/registries/sandbox/conversions/${digest}?repository=${repository}`, needs: 'Streaming.Read' },
-    { name: 'start conversion', method: 'POST', path: () => '/registries/sandbox/conversions', body: () => ({ repository, digest }), needs: 'Streaming.Write' },
-    { name: 'cancel conversion', method: 'POST', path: () => `/registries/sandbox/conversions/${digest}/cancel?repository=${repository}`, needs: 'Streaming.Write' },
+    {
+      name: 'get conversion',
+      method: 'GET',
+      path: () => `/registries/sandbox/conversions/${digest}?repository=${repository}`,
+      needs: 'Streaming.Read',
+    },
+    {
+      name: 'start conversion',
+      method: 'POST',
+      path: () => '/registries/sandbox/conversions',
+      body: () => ({ repository, digest }),
+      needs: 'Streaming.Write',
+    },
+    {
+      name: 'cancel conversion',
+      method: 'POST',
+      path: () => `/registries/sandbox/conversions/${digest}/cancel?repository=${repository}`,
+      needs: 'Streaming.Write',
+    },
   ];
   const reads = routes.filter((route) => route.needs === 'Streaming.Read');
   const writes = routes.filter((route) => route.needs === 'Streaming.Write');
@@ -83,41 +152,57 @@ describe('policy and conversion API authorization', () => {
     host = await sandbox.startHost();
     digest = await sandbox.push(repository, 'v1');
     await sandbox.waitForConversion(host, repository, digest, settled);
-    const created = await sandbox.api(host, `/registries/sandbox/policies/${ownedScope}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'off', owners: [writerA.id] }) });
+    const created = await sandbox.api(host, `/registries/sandbox/policies/${ownedScope}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'off', owners: [writerA.id] }),
+    });
     expect(created.status).toBe(201);
     ownedEtag = created.headers.get('etag')!;
   });
   afterAll(() => sandbox.close());
 
-  it.each(routes.map((route) => [route.name, route] as const))('%s: 401 without a function key or with a wrong one, whoever the caller', async (_name, route) => {
-    const missing = await problem(await call(route, sandboxAdminPrincipal(), null), 401);
-    const wrong = await problem(await call(route, sandboxAdminPrincipal(), 'not-the-key'), 401);
+  it.each(routes.map((route) => [route.name, route] as const))(
+    '%s: 401 without a function key or with a wrong one, whoever the caller',
+    async (_name, route) => {
+      const missing = await problem(await call(route, sandboxAdminPrincipal(), null), 401);
+      const wrong = await problem(await call(route, sandboxAdminPrincipal(), 'not-the-key'), 401);
 
-    expect(missing.detail).toMatch(/function key is missing/);
-    expect(wrong.detail).toMatch(/function key is invalid/);
-  });
+      expect(missing.detail).toMatch(/function key is missing/);
+      expect(wrong.detail).toMatch(/function key is invalid/);
+    },
+  );
 
-  it.each(routes.map((route) => [route.name, route] as const))('%s: 401 with a key but no caller identity', async (_name, route) => {
-    const answer = await problem(await call(route, undefined), 401);
+  it.each(routes.map((route) => [route.name, route] as const))(
+    '%s: 401 with a key but no caller identity',
+    async (_name, route) => {
+      const answer = await problem(await call(route, undefined), 401);
 
-    expect(answer.errors).toEqual([{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }]);
-  });
+      expect(answer.errors).toEqual([{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }]);
+    },
+  );
 
-  it.each(reads.map((route) => [route.name, route] as const))('%s: 200 for a reader, a writer and an admin', async (_name, route) => {
-    for (const principal of [readerPrincipal(), writerPrincipal(writerB.id, writerB.name), adminPrincipal()]) {
-      const response = await call(route, principal);
-      expect(response.status, await response.text()).toBe(200);
-    }
-  });
+  it.each(reads.map((route) => [route.name, route] as const))(
+    '%s: 200 for a reader, a writer and an admin',
+    async (_name, route) => {
+      for (const principal of [readerPrincipal(), writerPrincipal(writerB.id, writerB.name), adminPrincipal()]) {
+        const response = await call(route, principal);
+        expect(response.status, await response.text()).toBe(200);
+      }
+    },
+  );
 
-  it.each(writes.map((route) => [route.name, route] as const))('%s: 403 for a reader, naming the missing role', async (_name, route) => {
-    const answer = await problem(await call(route, readerPrincipal()), 403);
+  it.each(writes.map((route) => [route.name, route] as const))(
+    '%s: 403 for a reader, naming the missing role',
+    async (_name, route) => {
+      const answer = await problem(await call(route, readerPrincipal()), 403);
 
-    expect(answer.detail).toMatch(/lacks the app role Streaming\.Write/);
-    expect(answer.errors).toEqual([{ field: 'roles', reason: 'requires Streaming.Write' }]);
-  });
+      expect(answer.detail).toMatch(/lacks the app role Streaming\.Write/);
+      expect(answer.errors).toEqual([{ field: 'roles', reason: 'requires Streaming.Write' }]);
+    },
+  );
 
-  it('a reader\'s refused writes change nothing', async () => {
+  it("a reader's refused writes change nothing", async () => {
     expect(await readPolicy(ownedScope)).toEqual({ etag: ownedEtag, owners: [writerA.id] });
     expect((await history(ownedScope)).map((entry) => entry.outcome)).toEqual(['applied']);
     await problem(await sandbox.api(host, '/registries/sandbox/policies/auth/created-by-anyone'), 404);
@@ -125,9 +210,15 @@ describe('policy and conversion API authorization', () => {
 
   it('a writer may start and cancel conversions, and so may an admin', async () => {
     for (const principal of [writerPrincipal(writerB.id, writerB.name), adminPrincipal()]) {
-      const started = await call(routes.find((route) => route.name === 'start conversion')!, principal);
+      const started = await call(
+        routes.find((route) => route.name === 'start conversion')!,
+        principal,
+      );
       expect(started.status, await started.text()).toBe(202);
-      const canceled = await call(routes.find((route) => route.name === 'cancel conversion')!, principal);
+      const canceled = await call(
+        routes.find((route) => route.name === 'cancel conversion')!,
+        principal,
+      );
       expect(canceled.status, await canceled.text()).toBe(200);
     }
   });
@@ -136,11 +227,23 @@ describe('policy and conversion API authorization', () => {
     const writer = writerPrincipal(writerB.id, writerB.name);
 
     for (const name of ['replace policy', 'patch policy', 'delete policy']) {
-      const answer = await problem(await call(routes.find((route) => route.name === name)!, writer), 403);
+      const answer = await problem(
+        await call(
+          routes.find((route) => route.name === name)!,
+          writer,
+        ),
+        403,
+      );
       expect(answer.errors, name).toEqual([{ field: 'owners', reason: 'caller is not an owner' }]);
       expect(answer.detail).toContain(`owners: ${writerA.id}`);
     }
-    const create = await problem(await call(routes.find((route) => route.name === 'create policy')!, writer), 403);
+    const create = await problem(
+      await call(
+        routes.find((route) => route.name === 'create policy')!,
+        writer,
+      ),
+      403,
+    );
     expect(create.detail).toContain(`add "${writerB.id}" to owners`);
     expect(await readPolicy(ownedScope)).toEqual({ etag: ownedEtag, owners: [writerA.id] });
     expect((await history(ownedScope)).map((entry) => entry.outcome)).toEqual(['applied']);
@@ -152,11 +255,21 @@ describe('policy and conversion API authorization', () => {
     const send = (scope: string, method: string, principal: string, body?: unknown, etag?: string): Promise<Response> =>
       sandbox.api(host, `/registries/sandbox/policies/${scope}`, {
         method,
-        headers: { 'x-ms-client-principal': principal, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(etag ? { 'if-match': etag } : {}) },
+        headers: {
+          'x-ms-client-principal': principal,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(etag ? { 'if-match': etag } : {}),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
 
-    const replaced = await send(ownedScope, 'PUT', owner, { mode: 'onPush', owners: [writerA.id, writerB.name.toUpperCase()] }, ownedEtag);
+    const replaced = await send(
+      ownedScope,
+      'PUT',
+      owner,
+      { mode: 'onPush', owners: [writerA.id, writerB.name.toUpperCase()] },
+      ownedEtag,
+    );
     expect(replaced.status, await replaced.clone().text()).toBe(200);
     // writer B is an owner now, by its name (compared case-insensitively).
     const patched = await send(ownedScope, 'PATCH', other, { description: 'by b' }, replaced.headers.get('etag')!);
@@ -182,7 +295,11 @@ describe('policy and conversion API authorization', () => {
     const send = (method: string, body?: unknown, etag?: string): Promise<Response> =>
       sandbox.api(host, '/registries/sandbox/policies/auth/admin-made', {
         method,
-        headers: { 'x-ms-client-principal': admin, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(etag ? { 'if-match': etag } : {}) },
+        headers: {
+          'x-ms-client-principal': admin,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(etag ? { 'if-match': etag } : {}),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
 
@@ -193,7 +310,11 @@ describe('policy and conversion API authorization', () => {
     const replaced = await send('PUT', { mode: 'onPush' }, patched.headers.get('etag')!);
     expect(replaced.status).toBe(200);
     expect((await send('DELETE', undefined, replaced.headers.get('etag')!)).status).toBe(204);
-    expect((await history('auth/admin-made')).every((entry) => entry.principal === principalIds.admin && entry.outcome === 'applied')).toBe(true);
+    expect(
+      (await history('auth/admin-made')).every(
+        (entry) => entry.principal === principalIds.admin && entry.outcome === 'applied',
+      ),
+    ).toBe(true);
   });
 
   describe('on a host that does not trust caller-supplied principals', () => {
@@ -201,21 +322,27 @@ describe('policy and conversion API authorization', () => {
     let strict: HostProcess;
 
     beforeAll(async () => {
-      untrusted = await SandboxHarness.start({ storageConnectionString: inject('storageConnectionString'), settings: { LOCAL_HOST_TRUST_CLIENT_PRINCIPAL: 'false' } });
+      untrusted = await SandboxHarness.start({
+        storageConnectionString: inject('storageConnectionString'),
+        settings: { LOCAL_HOST_TRUST_CLIENT_PRINCIPAL: 'false' },
+      });
       strict = await untrusted.startHost({ subscribe: false });
     });
     afterAll(() => untrusted.close());
 
-    it.each(routes.map((route) => [route.name, route] as const))('%s: 401 even with the admin principal, which the host strips', async (_name, route) => {
-      const body = route.body?.();
-      const response = await untrusted.api(strict, route.path(), {
-        method: route.method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...route.headers?.() },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+    it.each(routes.map((route) => [route.name, route] as const))(
+      '%s: 401 even with the admin principal, which the host strips',
+      async (_name, route) => {
+        const body = route.body?.();
+        const response = await untrusted.api(strict, route.path(), {
+          method: route.method,
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...route.headers?.() },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
 
-      const answer = await problem(response, 401);
-      expect(answer.errors).toEqual([{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }]);
-    });
+        const answer = await problem(response, 401);
+        expect(answer.errors).toEqual([{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }]);
+      },
+    );
   });
 });

@@ -25,7 +25,10 @@ interface Attempt {
   readonly body?: string;
 }
 
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 80 });
+const printable = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+  maxLength: 80,
+});
 
 /** Caller identities, from real roles to forgeries the host still passes through (it trusts the header here). */
 const principal = fc.oneof(
@@ -37,10 +40,26 @@ const principal = fc.oneof(
   printable,
   fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value)).toString('base64')),
   fc
-    .record({ objectId: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }), name: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }), roles: fc.array(fc.constantFrom('Streaming.Read', 'Streaming.Write', 'streaming.admin', 'Streaming.Admin ', 'Owner', ''), { maxLength: 3 }) })
-    .map((spec) => clientPrincipal({ ...(spec.objectId === undefined ? {} : { objectId: spec.objectId }), ...(spec.name === undefined ? {} : { name: spec.name }), roles: spec.roles })),
+    .record({
+      objectId: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+      name: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+      roles: fc.array(
+        fc.constantFrom('Streaming.Read', 'Streaming.Write', 'streaming.admin', 'Streaming.Admin ', 'Owner', ''),
+        { maxLength: 3 },
+      ),
+    })
+    .map((spec) =>
+      clientPrincipal({
+        ...(spec.objectId === undefined ? {} : { objectId: spec.objectId }),
+        ...(spec.name === undefined ? {} : { name: spec.name }),
+        roles: spec.roles,
+      }),
+    ),
   // Over Node's 16 KiB header limit: the host answers 431 before any function runs.
-  { arbitrary: fc.constant(clientPrincipal({ objectId: 'x', name: 'y'.repeat(20_000), roles: ['Streaming.Admin'] })), weight: 1 },
+  {
+    arbitrary: fc.constant(clientPrincipal({ objectId: 'x', name: 'y'.repeat(20_000), roles: ['Streaming.Admin'] })),
+    weight: 1,
+  },
 );
 
 /** Scope text: existing and plausible scopes, traversal and encoded separators, unicode, and very long ones. */
@@ -48,16 +67,51 @@ const scope = fc.oneof(
   { arbitrary: fc.constantFrom(...seeds), weight: 4 },
   { arbitrary: fc.constantFrom('fuzz/new', 'fuzz/*', 'fuzz/[ab]', 'fuzz/{a,b}/x', 'team-z/app'), weight: 2 },
   { arbitrary: fc.nat(1_000_000).map((n) => `fuzz/n${n}`), weight: 2 },
-  fc.array(fc.constantFrom('fuzz', 'app', '..', '.', '%2F', '%2e%2e', '%2f..%2f', '**', '*', '?', '[', ']', '{', '}', 'é', '😀', 'A', '-', '%', '%00', '', '~', '|', '#'), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('/')),
+  fc
+    .array(
+      fc.constantFrom(
+        'fuzz',
+        'app',
+        '..',
+        '.',
+        '%2F',
+        '%2e%2e',
+        '%2f..%2f',
+        '**',
+        '*',
+        '?',
+        '[',
+        ']',
+        '{',
+        '}',
+        'é',
+        '😀',
+        'A',
+        '-',
+        '%',
+        '%00',
+        '',
+        '~',
+        '|',
+        '#',
+      ),
+      { minLength: 1, maxLength: 8 },
+    )
+    .map((parts) => parts.join('/')),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: fc.constantFrom(...'abz09-_./*?[]{},!'.split('')), maxLength: 60 }),
   fc.integer({ min: 250, max: 3_000 }).map((length) => `fuzz/${'a'.repeat(length)}`),
 );
 
 /** How the scope goes into the URL: percent-encoded per segment, or raw (so `?`, `#`, `%` and `..` act on the URL). */
-const scopePath = fc.tuple(scope, fc.boolean()).map(([text, encode]) => ({ text, path: encode ? text.split('/').map(encodeURIComponent).join('/') : text }));
+const scopePath = fc
+  .tuple(scope, fc.boolean())
+  .map(([text, encode]) => ({ text, path: encode ? text.split('/').map(encodeURIComponent).join('/') : text }));
 
-const registry = fc.oneof({ arbitrary: fc.constant('sandbox'), weight: 8 }, fc.constantFrom('nosuch', 'SANDBOX', 'a', 'sandbox%00', 'sändbox', 'x'.repeat(60)));
+const registry = fc.oneof(
+  { arbitrary: fc.constant('sandbox'), weight: 8 },
+  fc.constantFrom('nosuch', 'SANDBOX', 'a', 'sandbox%00', 'sändbox', 'x'.repeat(60)),
+);
 
 function nested(depth: number, key: string): string {
   return `${`{"${key}":`.repeat(depth)}1${'}'.repeat(depth)}`;
@@ -67,7 +121,15 @@ function nested(depth: number, key: string): string {
 const body = fc.oneof(
   {
     arbitrary: fc
-      .record({ mode: fc.constantFrom('off', 'onPush'), description: fc.string({ unit: 'grapheme', maxLength: 100 }), owners: fc.constant([owner]), tags: fc.record({ exclude: fc.constantFrom(['*-dev'], []) }) }, { requiredKeys: [] })
+      .record(
+        {
+          mode: fc.constantFrom('off', 'onPush'),
+          description: fc.string({ unit: 'grapheme', maxLength: 100 }),
+          owners: fc.constant([owner]),
+          tags: fc.record({ exclude: fc.constantFrom(['*-dev'], []) }),
+        },
+        { requiredKeys: [] },
+      )
       .map((document) => JSON.stringify(document)),
     weight: 5,
   },
@@ -77,8 +139,18 @@ const body = fc.oneof(
       {
         apiVersion: fc.constantFrom('2026-11-01', '2020-01-01', 1),
         mode: fc.constantFrom('off', 'onPush', 'native', 'OFF', 1, null),
-        tags: fc.record({ include: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), exclude: fc.oneof(fc.constant(null), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 })) }, { requiredKeys: [] }),
-        owners: fc.oneof(fc.constant([owner]), fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), fc.constant(null)),
+        tags: fc.record(
+          {
+            include: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
+            exclude: fc.oneof(fc.constant(null), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 })),
+          },
+          { requiredKeys: [] },
+        ),
+        owners: fc.oneof(
+          fc.constant([owner]),
+          fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
+          fc.constant(null),
+        ),
         description: fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.constant(null)),
         retry: fc.record({ maxAttempts: fc.integer({ min: -1, max: 12 }) }, { requiredKeys: [] }),
         protoMember: fc.record({ mode: fc.constant('onPush') }),
@@ -89,7 +161,9 @@ const body = fc.oneof(
     .map((document) => JSON.stringify(document).replace('"protoMember"', '"__proto__"')),
   fc.integer({ min: 0, max: 4_096 }).map((extra) => JSON.stringify({ description: 'x'.repeat(64 * 1024 + extra) })),
   fc.constant(JSON.stringify({ description: '€'.repeat(22_000) })),
-  fc.tuple(fc.integer({ min: 100, max: 10_900 }), fc.constantFrom('a', 'tags', 'description', '__proto__')).map(([depth, key]) => nested(depth, key)),
+  fc
+    .tuple(fc.integer({ min: 100, max: 10_900 }), fc.constantFrom('a', 'tags', 'description', '__proto__'))
+    .map(([depth, key]) => nested(depth, key)),
   fc.integer({ min: 100, max: 60_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`),
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.constant(''),
@@ -97,13 +171,27 @@ const body = fc.oneof(
 
 const contentType = fc.oneof(
   { arbitrary: fc.constantFrom('application/json', 'application/merge-patch+json'), weight: 8 },
-  fc.constantFrom('application/merge-patch+json', 'application/json; charset=utf-8', 'text/plain', 'application/jsonx', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''),
+  fc.constantFrom(
+    'application/merge-patch+json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'application/jsonx',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    '',
+  ),
   fc.constant(undefined),
   printable,
 );
 
 /** `current` and `stale` are resolved against the table right before the request. */
-const ifMatch = fc.oneof(fc.constant(undefined), fc.constant('*'), { arbitrary: fc.constant('current'), weight: 3 }, fc.constant('stale'), printable);
+const ifMatch = fc.oneof(
+  fc.constant(undefined),
+  fc.constant('*'),
+  { arbitrary: fc.constant('current'), weight: 3 },
+  fc.constant('stale'),
+  printable,
+);
 const ifNoneMatch = fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, fc.constant('*'), printable);
 
 describe('policy API under random input', () => {
@@ -118,7 +206,8 @@ describe('policy API under random input', () => {
     const [policyRows, historyRows] = await Promise.all(
       [policies, history].map(async (table) => {
         const rows = new Map<string, string>();
-        for await (const entity of table.listEntities<{ entry?: string }>()) rows.set(`${entity.partitionKey}/${entity.rowKey}`, entity.entry ?? entity.etag);
+        for await (const entity of table.listEntities<{ entry?: string }>())
+          rows.set(`${entity.partitionKey}/${entity.rowKey}`, entity.entry ?? entity.etag);
         return rows;
       }),
     );
@@ -128,7 +217,15 @@ describe('policy API under random input', () => {
   async function ensureSeeds(before: Snapshot): Promise<void> {
     for (const seed of seeds) {
       if (before.policies.has(`sandbox/${scopeKey(seed)}`)) continue;
-      const response = await sandbox.api(host, `/registries/sandbox/policies/${seed.split('/').map(encodeURIComponent).join('/')}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'off', owners: [owner] }) });
+      const response = await sandbox.api(
+        host,
+        `/registries/sandbox/policies/${seed.split('/').map(encodeURIComponent).join('/')}`,
+        {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ mode: 'off', owners: [owner] }),
+        },
+      );
       expect(response.status).toBe(201);
     }
   }
@@ -140,34 +237,66 @@ describe('policy API under random input', () => {
     return value;
   }
 
-  /** Sends one attempt and checks the invariants: no 5xx; a refusal changes nothing (a lost ETag race only adds its record). */
+  /**
+   * Sends one attempt and checks the invariants: no 5xx; a refusal changes nothing (a lost ETag race only adds its
+   * record).
+   */
   async function attempt(build: (state: Snapshot) => Attempt): Promise<void> {
     let before = await snapshot();
     await ensureSeeds(before);
     before = await snapshot();
     const request = build(before);
-    const response = await fetch(`${host.url}/api${request.path}`, { method: request.method, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
+    const response = await fetch(`${host.url}/api${request.path}`, {
+      method: request.method,
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+    });
     const text = await response.text();
     const after = await snapshot();
     const describeIt = `${request.method} ${request.path.slice(0, 200)} → ${response.status} ${text.slice(0, 300)}`;
 
     expect(response.status, describeIt).toBeLessThan(500);
-    const added = [...after.history].filter(([key]) => !before.history.has(key)).map(([, entry]) => JSON.parse(entry) as PolicyHistoryEntry);
-    expect([...before.history].every(([key, entry]) => after.history.get(key) === entry), `history rewritten: ${describeIt}`).toBe(true);
+    const added = [...after.history]
+      .filter(([key]) => !before.history.has(key))
+      .map(([, entry]) => JSON.parse(entry) as PolicyHistoryEntry);
+    expect(
+      [...before.history].every(([key, entry]) => after.history.get(key) === entry),
+      `history rewritten: ${describeIt}`,
+    ).toBe(true);
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-    if (response.status >= 400) expect(response.headers.get('content-type'), describeIt).toBe(response.status === 431 ? null : 'application/problem+json');
+    if (response.status >= 400)
+      expect(response.headers.get('content-type'), describeIt).toBe(
+        response.status === 431 ? null : 'application/problem+json',
+      );
     if (request.method === 'POST' || response.status >= 400) {
       expect(after.policies, describeIt).toEqual(before.policies);
       if (request.method === 'POST' || response.status !== 412) expect(added, describeIt).toEqual([]);
-      else expect(added.every((entry) => entry.outcome === 'precondition-failed' || entry.outcome === 'conflict') && added.length <= 1, describeIt).toBe(true);
+      else
+        expect(
+          added.every((entry) => entry.outcome === 'precondition-failed' || entry.outcome === 'conflict') &&
+            added.length <= 1,
+          describeIt,
+        ).toBe(true);
     } else {
-      expect(added.map((entry) => entry.outcome), describeIt).toEqual(['applied']);
+      expect(
+        added.map((entry) => entry.outcome),
+        describeIt,
+      ).toEqual(['applied']);
       if (request.method !== 'DELETE') expect(response.headers.get('etag'), describeIt).toBeTruthy();
     }
   }
 
-  function headers(principalValue: string | undefined, type: string | undefined, extra: Record<string, string | undefined> = {}): Record<string, string> {
-    const all: Record<string, string | undefined> = { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': principalValue, 'content-type': type, ...extra };
+  function headers(
+    principalValue: string | undefined,
+    type: string | undefined,
+    extra: Record<string, string | undefined> = {},
+  ): Record<string, string> {
+    const all: Record<string, string | undefined> = {
+      'x-functions-key': hostKeys.function,
+      'x-ms-client-principal': principalValue,
+      'content-type': type,
+      ...extra,
+    };
     return Object.fromEntries(Object.entries(all).filter((entry): entry is [string, string] => entry[1] !== undefined));
   }
 
@@ -175,46 +304,114 @@ describe('policy API under random input', () => {
     sandbox = await SandboxHarness.start({ storageConnectionString: inject('storageConnectionString') });
     host = await sandbox.startHost({ subscribe: false });
     const connection = inject('storageConnectionString');
-    policies = TableClient.fromConnectionString(connection, `${sandbox.settings.STORAGE_PREFIX}Policies`, { allowInsecureConnection: true });
-    history = TableClient.fromConnectionString(connection, `${sandbox.settings.STORAGE_PREFIX}PolicyHistory`, { allowInsecureConnection: true });
+    policies = TableClient.fromConnectionString(connection, `${sandbox.settings.STORAGE_PREFIX}Policies`, {
+      allowInsecureConnection: true,
+    });
+    history = TableClient.fromConnectionString(connection, `${sandbox.settings.STORAGE_PREFIX}PolicyHistory`, {
+      allowInsecureConnection: true,
+    });
   });
   afterAll(() => sandbox.close());
 
   it('PUT', async () => {
     await fc.assert(
-      fc.asyncProperty(registry, scopePath, body, contentType, principal, ifMatch, ifNoneMatch, async (reg, target, document, type, caller, match, noneMatch) => {
-        await attempt((state) => ({ method: 'PUT', path: `/registries/${reg}/policies/${target.path}`, headers: headers(caller, type, { 'if-match': resolveIfMatch(match, target.text, state), 'if-none-match': noneMatch }), body: document }));
-      }),
+      fc.asyncProperty(
+        registry,
+        scopePath,
+        body,
+        contentType,
+        principal,
+        ifMatch,
+        ifNoneMatch,
+        async (reg, target, document, type, caller, match, noneMatch) => {
+          await attempt((state) => ({
+            method: 'PUT',
+            path: `/registries/${reg}/policies/${target.path}`,
+            headers: headers(caller, type, {
+              'if-match': resolveIfMatch(match, target.text, state),
+              'if-none-match': noneMatch,
+            }),
+            body: document,
+          }));
+        },
+      ),
       runs,
     );
   });
 
   it('PATCH', async () => {
     await fc.assert(
-      fc.asyncProperty(registry, scopePath, body, contentType, principal, ifMatch, async (reg, target, document, type, caller, match) => {
-        await attempt((state) => ({ method: 'PATCH', path: `/registries/${reg}/policies/${target.path}`, headers: headers(caller, type, { 'if-match': resolveIfMatch(match, target.text, state) }), body: document }));
-      }),
+      fc.asyncProperty(
+        registry,
+        scopePath,
+        body,
+        contentType,
+        principal,
+        ifMatch,
+        async (reg, target, document, type, caller, match) => {
+          await attempt((state) => ({
+            method: 'PATCH',
+            path: `/registries/${reg}/policies/${target.path}`,
+            headers: headers(caller, type, { 'if-match': resolveIfMatch(match, target.text, state) }),
+            body: document,
+          }));
+        },
+      ),
       runs,
     );
   });
 
   it('DELETE', async () => {
     await fc.assert(
-      fc.asyncProperty(registry, scopePath, principal, ifMatch, fc.option(body, { nil: undefined }), async (reg, target, caller, match, document) => {
-        await attempt((state) => ({ method: 'DELETE', path: `/registries/${reg}/policies/${target.path}`, headers: headers(caller, undefined, { 'if-match': resolveIfMatch(match, target.text, state) }), ...(document === undefined ? {} : { body: document }) }));
-      }),
+      fc.asyncProperty(
+        registry,
+        scopePath,
+        principal,
+        ifMatch,
+        fc.option(body, { nil: undefined }),
+        async (reg, target, caller, match, document) => {
+          await attempt((state) => ({
+            method: 'DELETE',
+            path: `/registries/${reg}/policies/${target.path}`,
+            headers: headers(caller, undefined, { 'if-match': resolveIfMatch(match, target.text, state) }),
+            ...(document === undefined ? {} : { body: document }),
+          }));
+        },
+      ),
       runs,
     );
   });
 
   it('POST policy-evaluation', async () => {
     const evaluation = fc.oneof(
-      fc.record({ repository: fc.oneof(fc.constantFrom('fuzz/app', 'fuzz/x', 'other'), fc.string({ unit: 'grapheme', maxLength: 300 })), tag: fc.string({ maxLength: 140 }), digest: fc.string({ maxLength: 210 }), platform: fc.oneof(fc.constantFrom('linux/amd64', 'linux/arm64/v8', 'windows/amd64'), fc.string({ maxLength: 20 })), sizeBytes: fc.oneof(fc.integer(), fc.double(), fc.constant(Number.MAX_SAFE_INTEGER)) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
+      fc
+        .record(
+          {
+            repository: fc.oneof(
+              fc.constantFrom('fuzz/app', 'fuzz/x', 'other'),
+              fc.string({ unit: 'grapheme', maxLength: 300 }),
+            ),
+            tag: fc.string({ maxLength: 140 }),
+            digest: fc.string({ maxLength: 210 }),
+            platform: fc.oneof(
+              fc.constantFrom('linux/amd64', 'linux/arm64/v8', 'windows/amd64'),
+              fc.string({ maxLength: 20 }),
+            ),
+            sizeBytes: fc.oneof(fc.integer(), fc.double(), fc.constant(Number.MAX_SAFE_INTEGER)),
+          },
+          { requiredKeys: [] },
+        )
+        .map((value) => JSON.stringify(value)),
       body,
     );
     await fc.assert(
       fc.asyncProperty(registry, evaluation, contentType, principal, async (reg, document, type, caller) => {
-        await attempt(() => ({ method: 'POST', path: `/registries/${reg}/policy-evaluation`, headers: headers(caller, type), body: document }));
+        await attempt(() => ({
+          method: 'POST',
+          path: `/registries/${reg}/policy-evaluation`,
+          headers: headers(caller, type),
+          body: document,
+        }));
       }),
       runs,
     );
@@ -222,7 +419,9 @@ describe('policy API under random input', () => {
 
   it('reached success and every refusal along the way', () => {
     const seen = [...statuses.keys()].sort();
-    console.info(`policy fuzz statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
+    console.info(
+      `policy fuzz statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+    );
 
     expect(seen).toEqual(expect.arrayContaining([200, 201, 204, 400, 401, 403, 404, 412, 413, 415, 428]));
   });

@@ -24,14 +24,35 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
   let host: HostProcess;
 
   beforeAll(async () => {
-    sandbox = await SandboxHarness.start({ storageConnectionString: inject('storageConnectionString'), settings: { APP_BASE_URL: 'https://autopilot.example.test' } });
-    for (const tag of ['v1', 'v2']) await sandbox.emulator.control.seedImage('sandbox', { kind: 'image', repository: 'legacy/web', tag, platform: 'linux/amd64', label: `legacy-${tag}` });
-    await sandbox.emulator.control.seedImage('sandbox', { kind: 'image', repository: 'legacy/web', tag: 'arm', platform: 'linux/arm64' });
+    sandbox = await SandboxHarness.start({
+      storageConnectionString: inject('storageConnectionString'),
+      settings: { APP_BASE_URL: 'https://autopilot.example.test' },
+    });
+    for (const tag of ['v1', 'v2'])
+      await sandbox.emulator.control.seedImage('sandbox', {
+        kind: 'image',
+        repository: 'legacy/web',
+        tag,
+        platform: 'linux/amd64',
+        label: `legacy-${tag}`,
+      });
+    await sandbox.emulator.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'legacy/web',
+      tag: 'arm',
+      platform: 'linux/arm64',
+    });
     host = await sandbox.startHost({ subscribe: false });
-    const started = await sandbox.api(host, '/audits', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"registry":"sandbox"}' });
+    const started = await sandbox.api(host, '/audits', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"registry":"sandbox"}',
+    });
     const { runs } = (await started.json()) as { runs: Array<{ runId: string }> };
     await waitFor(async () => {
-      const { items } = (await (await sandbox.api(host, '/audits?registry=sandbox')).json()) as { items: Array<{ runId: string; complete: boolean }> };
+      const { items } = (await (await sandbox.api(host, '/audits?registry=sandbox')).json()) as {
+        items: Array<{ runId: string; complete: boolean }>;
+      };
       return items.find((item) => item.runId === runs[0]!.runId && item.complete);
     });
   });
@@ -54,14 +75,19 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     expect(report).toMatchObject({ scope: 'all', links: { html: '/api/reports/latest?format=html' } });
 
     const json = await sandbox.api(host, '/reports/latest?format=json');
-    const body = (await json.json()) as { id: string; registries: Array<{ registry: string; totals: { eligible: number } }> };
+    const body = (await json.json()) as {
+      id: string;
+      registries: Array<{ registry: string; totals: { eligible: number } }>;
+    };
     expect(body.id).toBe(report.id);
     expect(body.registries.map((registry) => registry.registry)).toEqual(['sandbox']);
     expect(body.registries[0]!.totals.eligible).toBeGreaterThanOrEqual(2);
 
     const html = await sandbox.api(host, '/reports/latest?format=html');
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(html.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    expect(html.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    );
     const page = await html.text();
     expect(page).toMatch(/^<!doctype html>/);
     expect(page).not.toMatch(/<script/i);
@@ -70,7 +96,9 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     const csv = await sandbox.api(host, '/reports/latest?format=csv');
     expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
     expect((await csv.text()).split('\r\n')[0]).toMatch(/^registry,repository,digest,/);
-    expect((await sandbox.api(host, '/reports/latest?format=md')).headers.get('content-type')).toBe('text/markdown; charset=utf-8');
+    expect((await sandbox.api(host, '/reports/latest?format=md')).headers.get('content-type')).toBe(
+      'text/markdown; charset=utf-8',
+    );
     expect((await sandbox.api(host, '/reports/latest', { headers: { 'x-ms-client-principal': '' } })).status).toBe(401);
     expect((await fetch(`${host.url}/api/reports/latest`)).status).toBe(401);
   });
@@ -79,11 +107,16 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     type Readiness = { registries: Array<{ readiness: { eventSubscription?: boolean; notes: string[] } }> };
     const readiness = async (): Promise<Readiness['registries'][number]['readiness']> => {
       await sandbox.api(host, '/reports', { method: 'POST' });
-      return ((await (await sandbox.api(host, '/reports/latest?format=json')).json()) as Readiness).registries[0]!.readiness;
+      return ((await (await sandbox.api(host, '/reports/latest?format=json')).json()) as Readiness).registries[0]!
+        .readiness;
     };
 
     const before = await readiness();
-    await sandbox.emulator.eventGrid.createSubscription({ name: 'app-pushes', endpoint: sandbox.webhook(host), includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'] });
+    await sandbox.emulator.eventGrid.createSubscription({
+      name: 'app-pushes',
+      endpoint: sandbox.webhook(host),
+      includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'],
+    });
     await sandbox.emulator.eventGrid.whenIdle();
     const after = await readiness();
 
@@ -94,7 +127,11 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
 
   it('runs on its timer too, lists newest first and announces each report in the outbox', async () => {
     const before = ((await (await sandbox.api(host, '/reports')).json()) as { items: StoredView[] }).items;
-    const ran = await fetch(`${host.url}/admin/functions/generateReport`, { method: 'POST', headers: { 'x-functions-key': hostKeys.master, 'content-type': 'application/json' }, body: '{}' });
+    const ran = await fetch(`${host.url}/admin/functions/generateReport`, {
+      method: 'POST',
+      headers: { 'x-functions-key': hostKeys.master, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(ran.status).toBe(202);
 
     const after = await waitFor(async () => {
@@ -103,23 +140,41 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     });
     expect(after[0]!.id > after[1]!.id).toBe(true);
 
-    const outbox = TableClient.fromConnectionString(sandbox.settings.AzureWebJobsStorage!, `${sandbox.settings.STORAGE_PREFIX}Outbox`, { allowInsecureConnection: true });
+    const outbox = TableClient.fromConnectionString(
+      sandbox.settings.AzureWebJobsStorage!,
+      `${sandbox.settings.STORAGE_PREFIX}Outbox`,
+      { allowInsecureConnection: true },
+    );
     const events: Array<{ rowKey?: string; payload?: string }> = [];
     for await (const entity of outbox.listEntities<{ payload: string }>()) events.push(entity);
     const ready = events.filter((entity) => entity.rowKey?.startsWith('report.ready.'));
     expect(ready.map((entity) => entity.rowKey).sort()).toEqual(after.map((item) => `report.ready.${item.id}`).sort());
     // One registry configured: the event is about it (so alerts link its portal page), not about `all`.
-    expect(JSON.parse(ready[0]!.payload!)).toMatchObject({ type: 'report.ready', registry: 'sandbox', facts: { 'HTML report': 'https://autopilot.example.test/api/reports/latest?format=html' } });
+    expect(JSON.parse(ready[0]!.payload!)).toMatchObject({
+      type: 'report.ready',
+      registry: 'sandbox',
+      facts: { 'HTML report': 'https://autopilot.example.test/api/reports/latest?format=html' },
+    });
   });
 
   it('stores no configured secret in any report', async () => {
     const settings = sandbox.settings;
-    const secrets = [settings.REGISTRY_SANDBOX_PASSWORD, settings.ALERT_SANDBOX_WEBHOOK_SECRET, settings.ALERT_SANDBOX_WEBHOOK_URL, settings.ALERT_SANDBOX_TEAMS_URL, settings.AZURE_CLIENT_SECRET, hostKeys.function, hostKeys.master, /AccountKey=([^;]+)/.exec(settings.AzureWebJobsStorage ?? '')?.[1]].filter(
-      (secret): secret is string => typeof secret === 'string' && secret.length > 8,
+    const secrets = [
+      settings.REGISTRY_SANDBOX_PASSWORD,
+      settings.ALERT_SANDBOX_WEBHOOK_SECRET,
+      settings.ALERT_SANDBOX_WEBHOOK_URL,
+      settings.ALERT_SANDBOX_TEAMS_URL,
+      settings.AZURE_CLIENT_SECRET,
+      hostKeys.function,
+      hostKeys.master,
+      /AccountKey=([^;]+)/.exec(settings.AzureWebJobsStorage ?? '')?.[1],
+    ].filter((secret): secret is string => typeof secret === 'string' && secret.length > 8);
+    const container = BlobServiceClient.fromConnectionString(settings.AzureWebJobsStorage!).getContainerClient(
+      `${settings.STORAGE_PREFIX}-reports`,
     );
-    const container = BlobServiceClient.fromConnectionString(settings.AzureWebJobsStorage!).getContainerClient(`${settings.STORAGE_PREFIX}-reports`);
     const blobs: string[] = [];
-    for await (const blob of container.listBlobsFlat({ prefix: 'reports/' })) blobs.push((await container.getBlockBlobClient(blob.name).downloadToBuffer()).toString('utf8'));
+    for await (const blob of container.listBlobsFlat({ prefix: 'reports/' }))
+      blobs.push((await container.getBlockBlobClient(blob.name).downloadToBuffer()).toString('utf8'));
 
     expect(secrets.length).toBeGreaterThanOrEqual(7);
     // Two reports of four formats each, and the latest pointer.

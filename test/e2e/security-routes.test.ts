@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalog } from '../../functions/catalog.js';
 import { isHttpFunction, type HttpFunction } from '../../lib/hosting/catalog.js';
 import { sandboxAdminPrincipal } from '../../dev/sandbox-file.js';
-import { fakeDigest, nonLoopbackAddresses, quietTimers, rawRequest, tryConnect, type RawResponse } from '../support/hostile.js';
+import {
+  fakeDigest,
+  nonLoopbackAddresses,
+  quietTimers,
+  rawRequest,
+  tryConnect,
+  type RawResponse,
+} from '../support/hostile.js';
 import { hostKeys, SandboxHarness, type HostProcess } from '../support/sandbox-harness.js';
 
 /**
@@ -43,7 +50,9 @@ function fill(route: string): string | undefined {
 
 const calls: Call[] = httpFunctions.flatMap((declaration: HttpFunction) => {
   const path = fill(declaration.trigger.route);
-  return path === undefined ? [] : declaration.trigger.methods.map((method) => ({ name: declaration.name, method, path }));
+  return path === undefined
+    ? []
+    : declaration.trigger.methods.map((method) => ({ name: declaration.name, method, path }));
 });
 const cases = calls.map((call) => [`${call.name} ${call.method}`, call] as const);
 
@@ -53,14 +62,22 @@ describe('authentication of every route in the catalog', () => {
   const exercised = new Set<string>();
 
   beforeAll(async () => {
-    sandbox = await SandboxHarness.start({ storageConnectionString: inject('storageConnectionString'), settings: quietTimers });
+    sandbox = await SandboxHarness.start({
+      storageConnectionString: inject('storageConnectionString'),
+      settings: quietTimers,
+    });
     host = await sandbox.startHost({ subscribe: false });
   });
   afterAll(() => sandbox.close());
 
   async function call(target: Call, headers: Record<string, string | undefined>): Promise<RawResponse> {
     const body = ['POST', 'PUT', 'PATCH'].includes(target.method) ? '{}' : undefined;
-    return rawRequest(host.url, { method: target.method, path: target.path, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { body }) });
+    return rawRequest(host.url, {
+      method: target.method,
+      path: target.path,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body }),
+    });
   }
 
   it('covers every HTTP function of the catalog (a new one without sample values fails here)', () => {
@@ -68,14 +85,24 @@ describe('authentication of every route in the catalog', () => {
 
     expect(httpFunctions.map((declaration) => declaration.name).filter((name) => !covered.has(name))).toEqual([]);
     expect(httpFunctions.length).toBeGreaterThanOrEqual(16);
-    expect(httpFunctions.filter((declaration) => declaration.trigger.authLevel === 'anonymous').map((declaration) => declaration.name)).toEqual([...anonymous]);
+    expect(
+      httpFunctions
+        .filter((declaration) => declaration.trigger.authLevel === 'anonymous')
+        .map((declaration) => declaration.name),
+    ).toEqual([...anonymous]);
   });
 
   it.each(cases)('%s: 401 without a key and with a wrong one (anonymous routes: served)', async (_label, target) => {
     exercised.add(target.name);
     const missing = await call(target, { 'x-ms-client-principal': sandboxAdminPrincipal() });
-    const wrong = await call(target, { 'x-ms-client-principal': sandboxAdminPrincipal(), 'x-functions-key': 'not-the-key' });
-    const eventGridKey = await call(target, { 'x-ms-client-principal': sandboxAdminPrincipal(), 'x-functions-key': hostKeys.eventGrid });
+    const wrong = await call(target, {
+      'x-ms-client-principal': sandboxAdminPrincipal(),
+      'x-functions-key': 'not-the-key',
+    });
+    const eventGridKey = await call(target, {
+      'x-ms-client-principal': sandboxAdminPrincipal(),
+      'x-functions-key': hostKeys.eventGrid,
+    });
 
     if (anonymous.has(target.name)) {
       expect(missing.status, missing.text).toBe(200);
@@ -89,32 +116,69 @@ describe('authentication of every route in the catalog', () => {
     }
   });
 
-  it.each(cases)('%s: 401 with a function key but no caller identity (health, openapi.json: 200)', async (_label, target) => {
-    const viaHeader = await call(target, { 'x-functions-key': hostKeys.function });
-    const viaQuery = await rawRequest(host.url, { method: target.method, path: `${target.path}&code=${hostKeys.function}`, headers: ['POST', 'PUT', 'PATCH'].includes(target.method) ? { 'content-type': 'application/json' } : {}, ...(['POST', 'PUT', 'PATCH'].includes(target.method) ? { body: '{}' } : {}) });
+  it.each(cases)(
+    '%s: 401 with a function key but no caller identity (health, openapi.json: 200)',
+    async (_label, target) => {
+      const viaHeader = await call(target, { 'x-functions-key': hostKeys.function });
+      const viaQuery = await rawRequest(host.url, {
+        method: target.method,
+        path: `${target.path}&code=${hostKeys.function}`,
+        headers: ['POST', 'PUT', 'PATCH'].includes(target.method) ? { 'content-type': 'application/json' } : {},
+        ...(['POST', 'PUT', 'PATCH'].includes(target.method) ? { body: '{}' } : {}),
+      });
 
-    for (const response of [viaHeader, viaQuery]) {
-      if (anonymous.has(target.name) || keyOnly.has(target.name)) {
-        expect(response.status, response.text).toBe(200);
-      } else {
-        expect(response.status, response.text).toBe(401);
-        expect(JSON.parse(response.text)).toMatchObject({ errors: [{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }] });
+      for (const response of [viaHeader, viaQuery]) {
+        if (anonymous.has(target.name) || keyOnly.has(target.name)) {
+          expect(response.status, response.text).toBe(200);
+        } else {
+          expect(response.status, response.text).toBe(401);
+          expect(JSON.parse(response.text)).toMatchObject({
+            errors: [{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }],
+          });
+        }
       }
-    }
-  });
+    },
+  );
 
   it('exercised every listed route', () => {
     expect([...exercised].sort()).toEqual([...new Set(calls.map((entry) => entry.name))].sort());
   });
 
   describe('the Event Grid webhook', () => {
-    const path = (code?: string): string => `/runtime/webhooks/eventgrid?functionName=onRegistryEvent${code === undefined ? '' : `&code=${encodeURIComponent(code)}`}`;
-    const handshake = JSON.stringify([{ id: 'v', topic: 't', subject: '', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', eventTime: '2026-01-01T00:00:00Z', data: { validationCode: 'code-1' }, dataVersion: '1' }]);
+    const path = (code?: string): string =>
+      `/runtime/webhooks/eventgrid?functionName=onRegistryEvent${code === undefined ? '' : `&code=${encodeURIComponent(code)}`}`;
+    const handshake = JSON.stringify([
+      {
+        id: 'v',
+        topic: 't',
+        subject: '',
+        eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
+        eventTime: '2026-01-01T00:00:00Z',
+        data: { validationCode: 'code-1' },
+        dataVersion: '1',
+      },
+    ]);
     const send = (code: string | undefined, header?: string): Promise<RawResponse> =>
-      rawRequest(host.url, { method: 'POST', path: path(code), headers: { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation', 'x-functions-key': header }, body: handshake });
+      rawRequest(host.url, {
+        method: 'POST',
+        path: path(code),
+        headers: {
+          'content-type': 'application/json',
+          'aeg-event-type': 'SubscriptionValidation',
+          'x-functions-key': header,
+        },
+        body: handshake,
+      });
 
     it('is 401 without the system key, with a function key, or with a wrong one', async () => {
-      for (const [code, header] of [[undefined, undefined], [hostKeys.function, undefined], [undefined, hostKeys.function], ['wrong', undefined], ['', undefined], [hostKeys.eventGrid.toUpperCase(), undefined]] as const) {
+      for (const [code, header] of [
+        [undefined, undefined],
+        [hostKeys.function, undefined],
+        [undefined, hostKeys.function],
+        ['wrong', undefined],
+        ['', undefined],
+        [hostKeys.eventGrid.toUpperCase(), undefined],
+      ] as const) {
         const response = await send(code, header);
         expect(response.status, `${code ?? '-'} ${header ?? '-'}: ${response.text}`).toBe(401);
         expect(response.text).toMatch(/eventgrid_extension system key/);
@@ -122,7 +186,11 @@ describe('authentication of every route in the catalog', () => {
     });
 
     it('answers with the system key (query or header) and with the master key', async () => {
-      for (const response of [await send(hostKeys.eventGrid), await send(undefined, hostKeys.eventGrid), await send(hostKeys.master)]) {
+      for (const response of [
+        await send(hostKeys.eventGrid),
+        await send(undefined, hostKeys.eventGrid),
+        await send(hostKeys.master),
+      ]) {
         expect(response.status, response.text).toBe(200);
         expect(JSON.parse(response.text)).toEqual({ validationResponse: 'code-1' });
       }
@@ -134,20 +202,40 @@ describe('authentication of every route in the catalog', () => {
   });
 
   describe('the admin API', () => {
-    it.each(nonHttpFunctions.map((declaration) => [declaration.name] as const))('POST /admin/functions/%s is 401 without the master key', async (name) => {
-      for (const key of [undefined, hostKeys.function, hostKeys.eventGrid, 'wrong', hostKeys.master.toUpperCase()]) {
-        const response = await rawRequest(host.url, { method: 'POST', path: `/admin/functions/${name}`, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, body: '{}' });
-        expect(response.status, `${key ?? '(none)'}: ${response.text}`).toBe(401);
-        expect(response.text).toMatch(/master key/);
-      }
-      const viaQuery = await rawRequest(host.url, { method: 'POST', path: `/admin/functions/${name}?code=${hostKeys.function}`, body: '' });
-      expect(viaQuery.status).toBe(401);
-    });
+    it.each(nonHttpFunctions.map((declaration) => [declaration.name] as const))(
+      'POST /admin/functions/%s is 401 without the master key',
+      async (name) => {
+        for (const key of [undefined, hostKeys.function, hostKeys.eventGrid, 'wrong', hostKeys.master.toUpperCase()]) {
+          const response = await rawRequest(host.url, {
+            method: 'POST',
+            path: `/admin/functions/${name}`,
+            headers: { 'x-functions-key': key, 'content-type': 'application/json' },
+            body: '{}',
+          });
+          expect(response.status, `${key ?? '(none)'}: ${response.text}`).toBe(401);
+          expect(response.text).toMatch(/master key/);
+        }
+        const viaQuery = await rawRequest(host.url, {
+          method: 'POST',
+          path: `/admin/functions/${name}?code=${hostKeys.function}`,
+          body: '',
+        });
+        expect(viaQuery.status).toBe(401);
+      },
+    );
 
     it('takes the master key (checked without running anything: HTTP functions and unknown names are refused after the key)', async () => {
       const httpName = httpFunctions[0]!.name;
-      const asHttp = await rawRequest(host.url, { method: 'POST', path: `/admin/functions/${httpName}`, headers: { 'x-functions-key': hostKeys.master } });
-      const unknown = await rawRequest(host.url, { method: 'POST', path: '/admin/functions/noSuchFunction', headers: { 'x-functions-key': hostKeys.master } });
+      const asHttp = await rawRequest(host.url, {
+        method: 'POST',
+        path: `/admin/functions/${httpName}`,
+        headers: { 'x-functions-key': hostKeys.master },
+      });
+      const unknown = await rawRequest(host.url, {
+        method: 'POST',
+        path: '/admin/functions/noSuchFunction',
+        headers: { 'x-functions-key': hostKeys.master },
+      });
 
       expect(asHttp.status, asHttp.text).toBe(400);
       expect(unknown.status, unknown.text).toBe(404);
@@ -155,9 +243,26 @@ describe('authentication of every route in the catalog', () => {
 
     it('GET /admin/host/status needs the master key', async () => {
       for (const key of [undefined, hostKeys.function, hostKeys.eventGrid]) {
-        expect((await rawRequest(host.url, { method: 'GET', path: '/admin/host/status', headers: { 'x-functions-key': key } })).status, key ?? '(none)').toBe(401);
+        expect(
+          (
+            await rawRequest(host.url, {
+              method: 'GET',
+              path: '/admin/host/status',
+              headers: { 'x-functions-key': key },
+            })
+          ).status,
+          key ?? '(none)',
+        ).toBe(401);
       }
-      expect((await rawRequest(host.url, { method: 'GET', path: '/admin/host/status', headers: { 'x-functions-key': hostKeys.master } })).status).toBe(200);
+      expect(
+        (
+          await rawRequest(host.url, {
+            method: 'GET',
+            path: '/admin/host/status',
+            headers: { 'x-functions-key': hostKeys.master },
+          })
+        ).status,
+      ).toBe(200);
     });
   });
 
@@ -165,7 +270,9 @@ describe('authentication of every route in the catalog', () => {
     const external = nonLoopbackAddresses();
 
     function listeners(): Array<[string, URL]> {
-      const azurite = [...inject('storageConnectionString').matchAll(/(Blob|Queue|Table)Endpoint=([^;]+)/g)].map((match) => [`Azurite ${match[1]!}`, new URL(match[2]!)] as [string, URL]);
+      const azurite = [...inject('storageConnectionString').matchAll(/(Blob|Queue|Table)Endpoint=([^;]+)/g)].map(
+        (match) => [`Azurite ${match[1]!}`, new URL(match[2]!)] as [string, URL],
+      );
       return [
         ['local host', new URL(host.url)],
         ['emulator control API', new URL(sandbox.emulator.emulator.controlUrl)],
@@ -178,7 +285,8 @@ describe('authentication of every route in the catalog', () => {
     }
 
     it('advertises loopback addresses only', () => {
-      for (const [name, url] of listeners()) expect(['127.0.0.1', 'localhost'], `${name}: ${url.href}`).toContain(url.hostname);
+      for (const [name, url] of listeners())
+        expect(['127.0.0.1', 'localhost'], `${name}: ${url.href}`).toContain(url.hostname);
     });
 
     it('answers on 127.0.0.1 and refuses connections on every other address of this machine', async (context) => {
@@ -186,7 +294,8 @@ describe('authentication of every route in the catalog', () => {
       for (const [name, url] of listeners()) {
         const port = Number(url.port);
         expect(await tryConnect('127.0.0.1', port), `${name} on loopback`).toBe('connected');
-        for (const address of external) expect(await tryConnect(address, port), `${name} on ${address}:${port}`).toBe('refused');
+        for (const address of external)
+          expect(await tryConnect(address, port), `${name} on ${address}:${port}`).toBe('refused');
       }
     });
   });

@@ -10,7 +10,14 @@ import type { FaultRuleInput } from '../../dev/emulator/faults.js';
 import { SANDBOX_TEAMS_CHANNEL, SANDBOX_WEBHOOK_CHANNEL } from '../../dev/emulator/inbox/index.js';
 import { streamingArtifactType } from '../../lib/registry/wire.js';
 import { SandboxHarness, type HostProcess } from './sandbox-harness.js';
-import { proxiedConnectionString, seededRandom, startFaultProxy, type FaultProxy, type FaultProxyStats, type FaultRates } from './table-fault-proxy.js';
+import {
+  proxiedConnectionString,
+  seededRandom,
+  startFaultProxy,
+  type FaultProxy,
+  type FaultProxyStats,
+  type FaultRates,
+} from './table-fault-proxy.js';
 
 /**
  * The chaos runner shared by `test/chaos/` (reduced size, in `npm test`) and `bench/chaos.ts` (full size): N image
@@ -97,10 +104,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Rules are tried in order, so each probability is relative to what the earlier rules let through.
  */
 function acrFaultRules(): FaultRuleInput[] {
-  const routes = [
-    { path: '^/acr/v1/' },
-    { path: '^/v2/.+/(manifests|referrers)/', method: 'GET' },
-  ];
+  const routes = [{ path: '^/acr/v1/' }, { path: '^/v2/.+/(manifests|referrers)/', method: 'GET' }];
   const actions: Array<{ action: FaultRuleInput['action']; probability: number }> = [
     { action: { kind: 'status', status: 503 }, probability: 0.05 },
     { action: { kind: 'status', status: 500 }, probability: 0.053 },
@@ -108,7 +112,9 @@ function acrFaultRules(): FaultRuleInput[] {
     { action: { kind: 'latency', milliseconds: 1_500 }, probability: 0.035 },
     { action: { kind: 'drop' }, probability: 0.024 },
   ];
-  return actions.flatMap(({ action, probability }) => routes.map((route) => ({ listener: registry, ...route, action, probability })));
+  return actions.flatMap(({ action, probability }) =>
+    routes.map((route) => ({ listener: registry, ...route, action, probability })),
+  );
 }
 
 const storageFaultRates: FaultRates = { error: 0.04, lostResponse: 0.03, latency: 0.03, drop: 0.02 };
@@ -117,7 +123,10 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
   const log = plan.log ?? ((): void => undefined);
   const random = seededRandom(plan.seed);
   const dataDir = await mkdtemp(join(tmpdir(), 'chaos-azurite-'));
-  let azurite: RunningAzurite = await startAzurite({ location: dataDir, ports: { blob: await freePort(), queue: await freePort(), table: await freePort() } });
+  let azurite: RunningAzurite = await startAzurite({
+    location: dataDir,
+    ports: { blob: await freePort(), queue: await freePort(), table: await freePort() },
+  });
   const proxy: FaultProxy = await startFaultProxy({
     target: { host: '127.0.0.1', port: azurite.ports.table },
     seed: plan.seed,
@@ -133,7 +142,10 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       ...(plan.eventGridConcurrency ? { eventGridConcurrency: plan.eventGridConcurrency } : {}),
       storageConnectionString: proxiedConnectionString(direct, { table: proxy.url }),
       settings: {
-        DEFAULT_POLICY: JSON.stringify({ mode: 'onPush', retry: { maxAttempts, initialDelaySeconds: 1, maxDelaySeconds: 2 } }),
+        DEFAULT_POLICY: JSON.stringify({
+          mode: 'onPush',
+          retry: { maxAttempts, initialDelaySeconds: 1, maxDelaySeconds: 2 },
+        }),
         ALERT_RELAY_SCHEDULE: '*/5 * * * * *',
         // One alert per failed digest is the promise under test; burst summaries are another feature.
         ALERT_BURST_THRESHOLD: '1000',
@@ -145,9 +157,13 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     // The sandbox channels at 30/min would make the alert tail of the full run minutes long.
     const channels = JSON.parse(h.settings.ALERT_CHANNELS ?? '[]') as Array<Record<string, unknown>>;
     h.settings.ALERT_CHANNELS = JSON.stringify(channels.map((channel) => ({ ...channel, ratePerMinute: 6_000 })));
-    const repositories = Array.from({ length: plan.repositories }, (_, index) => `chaos/r${String(index).padStart(2, '0')}`);
+    const repositories = Array.from(
+      { length: plan.repositories },
+      (_, index) => `chaos/r${String(index).padStart(2, '0')}`,
+    );
     const failing = new Set(repositories.slice(0, plan.failingRepositories));
-    for (const repository of failing) await h.emulator.control.setStreamingBehaviour(registry, repository, { outcome: 'UnknownError' });
+    for (const repository of failing)
+      await h.emulator.control.setStreamingBehaviour(registry, repository, { outcome: 'UnknownError' });
 
     let host: HostProcess = await h.startHost();
     await h.emulator.control.clearRequests();
@@ -158,7 +174,8 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     const pushed: Pushed[] = [];
     const pushing = (async () => {
       const limit = pLimit(4);
-      const skopeoEvery = plan.skopeoPushes > 0 ? Math.max(1, Math.floor(plan.pushes / plan.skopeoPushes)) : Number.POSITIVE_INFINITY;
+      const skopeoEvery =
+        plan.skopeoPushes > 0 ? Math.max(1, Math.floor(plan.pushes / plan.skopeoPushes)) : Number.POSITIVE_INFINITY;
       const jobs: Array<Promise<void>> = [];
       for (let index = 0; index < plan.pushes; index++) {
         const repository = repositories[index % repositories.length]!;
@@ -170,7 +187,14 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
           limit(async () => {
             const digest = viaSkopeo
               ? await h.push(repository, tag, kind === 'index' ? 'index' : 'linux/amd64', label)
-              : (await h.emulator.control.seedImage(registry, kind === 'index' ? { kind: 'index', repository, tag, label } : { kind: 'image', repository, tag, label, platform: 'linux/amd64' })).digest;
+              : (
+                  await h.emulator.control.seedImage(
+                    registry,
+                    kind === 'index'
+                      ? { kind: 'index', repository, tag, label }
+                      : { kind: 'image', repository, tag, label, platform: 'linux/amd64' },
+                  )
+                ).digest;
             pushed.push({ repository, digest, expect: failing.has(repository) ? 'Failed' : 'Succeeded' });
           }),
         );
@@ -181,7 +205,10 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
 
     // Crash schedule: the kills and Azurite restarts in a seeded order, at seeded moments spread over the push
     // phase and a little beyond, one at a time (a host restart never overlaps an Azurite restart).
-    const actions: Array<'kill' | 'azurite'> = [...Array<'kill'>(plan.kills).fill('kill'), ...Array<'azurite'>(plan.azuriteRestarts).fill('azurite')];
+    const actions: Array<'kill' | 'azurite'> = [
+      ...Array<'kill'>(plan.kills).fill('kill'),
+      ...Array<'azurite'>(plan.azuriteRestarts).fill('azurite'),
+    ];
     for (let index = actions.length - 1; index > 0; index--) {
       const other = Math.floor(random() * (index + 1));
       [actions[index], actions[other]] = [actions[other]!, actions[index]!];
@@ -196,12 +223,16 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
         await host.kill();
         killed++;
         const downMs = Math.round(random() * 1_500);
-        log(`[${plan.name}] t=${((Date.now() - started) / 1000).toFixed(1)}s SIGKILL host #${killed}; down ${downMs} ms`);
+        log(
+          `[${plan.name}] t=${((Date.now() - started) / 1000).toFixed(1)}s SIGKILL host #${killed}; down ${downMs} ms`,
+        );
         await sleep(downMs);
         host = await h.startHost({ subscribe: false });
       } else {
         const downMs = Math.round(random() * 1_500);
-        log(`[${plan.name}] t=${((Date.now() - started) / 1000).toFixed(1)}s restarting Azurite (persistent); down ${downMs} ms`);
+        log(
+          `[${plan.name}] t=${((Date.now() - started) / 1000).toFixed(1)}s restarting Azurite (persistent); down ${downMs} ms`,
+        );
         const ports = azurite.ports;
         await azurite.stop();
         await sleep(downMs);
@@ -210,11 +241,18 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       }
     }
     await pushing;
-    log(`[${plan.name}] ${pushed.length} pushes done at t=${((Date.now() - started) / 1000).toFixed(1)}s; waiting for convergence`);
+    log(
+      `[${plan.name}] ${pushed.length} pushes done at t=${((Date.now() - started) / 1000).toFixed(1)}s; waiting for convergence`,
+    );
 
     // Convergence: read storage directly (not through the proxy) and the inbox, bounded.
-    const names = { conversions: `${h.settings.STORAGE_PREFIX!}Conversions`, outbox: `${h.settings.STORAGE_PREFIX!}Outbox`, alerts: `${h.settings.STORAGE_PREFIX!}Alerts` };
-    const table = (name: string): TableClient => TableClient.fromConnectionString(direct, name, { allowInsecureConnection: true });
+    const names = {
+      conversions: `${h.settings.STORAGE_PREFIX!}Conversions`,
+      outbox: `${h.settings.STORAGE_PREFIX!}Outbox`,
+      alerts: `${h.settings.STORAGE_PREFIX!}Alerts`,
+    };
+    const table = (name: string): TableClient =>
+      TableClient.fromConnectionString(direct, name, { allowInsecureConnection: true });
     const rowKey = (item: Pushed): string => `${item.repository.replaceAll('/', ':')}@${item.digest}`;
     const failedDigests = (): Pushed[] => pushed.filter((item) => item.expect === 'Failed');
     const inbox = () => h.emulator.inbox.store.deliveries({});
@@ -226,15 +264,30 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     const deadline = Date.now() + plan.convergenceTimeoutMs;
     while (Date.now() < deadline) {
       statuses.clear();
-      for await (const entity of table(names.conversions).listEntities<{ status: string; attempts: number }>({ queryOptions: { filter: `PartitionKey eq '${registry}'` } })) statuses.set(entity.rowKey!, { status: entity.status, attempts: entity.attempts });
+      for await (const entity of table(names.conversions).listEntities<{ status: string; attempts: number }>({
+        queryOptions: { filter: `PartitionKey eq '${registry}'` },
+      }))
+        statuses.set(entity.rowKey!, { status: entity.status, attempts: entity.attempts });
       const unsettled = pushed.filter((item) => statuses.get(rowKey(item))?.status !== item.expect);
       let pendingOutbox = 0;
-      for await (const _ of table(names.outbox).listEntities({ queryOptions: { filter: `delivery eq 'pending'` } })) pendingOutbox++;
+      for await (const _ of table(names.outbox).listEntities({ queryOptions: { filter: `delivery eq 'pending'` } }))
+        pendingOutbox++;
       let pendingDeliveries = 0;
-      for await (const _ of table(names.alerts).listEntities({ queryOptions: { filter: `status eq 'pending'` } })) pendingDeliveries++;
+      for await (const _ of table(names.alerts).listEntities({ queryOptions: { filter: `status eq 'pending'` } }))
+        pendingDeliveries++;
       const received = inbox();
-      const unalerted = failedDigests().filter((item) => [SANDBOX_WEBHOOK_CHANNEL, SANDBOX_TEAMS_CHANNEL].some((channel) => !received.some((delivery) => delivery.channel === channel && mentions(delivery.body, item.digest))));
-      lastProblem = `${unsettled.length} digests not final (${unsettled.slice(0, 5).map((item) => `${item.repository}@${item.digest.slice(7, 19)}=${statuses.get(rowKey(item))?.status ?? 'none'}`).join(', ')}), ${pendingOutbox} outbox rows pending, ${pendingDeliveries} deliveries pending, ${unalerted.length} failed digests not alerted on both channels`;
+      const unalerted = failedDigests().filter((item) =>
+        [SANDBOX_WEBHOOK_CHANNEL, SANDBOX_TEAMS_CHANNEL].some(
+          (channel) =>
+            !received.some((delivery) => delivery.channel === channel && mentions(delivery.body, item.digest)),
+        ),
+      );
+      lastProblem = `${unsettled.length} digests not final (${unsettled
+        .slice(0, 5)
+        .map((item) => `${item.repository}@${item.digest.slice(7, 19)}=${statuses.get(rowKey(item))?.status ?? 'none'}`)
+        .join(
+          ', ',
+        )}), ${pendingOutbox} outbox rows pending, ${pendingDeliveries} deliveries pending, ${unalerted.length} failed digests not alerted on both channels`;
       if (unsettled.length === 0) conversionsFinalAt ??= Date.now();
       if (Date.now() - lastProgress > 10_000) {
         lastProgress = Date.now();
@@ -255,7 +308,9 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     if (!converged) violations.push(`no convergence within ${plan.convergenceTimeoutMs / 1000}s: ${lastProblem}`);
     if (pushed.length !== plan.pushes) violations.push(`only ${pushed.length} of ${plan.pushes} pushes completed`);
     const acr = h.emulator.emulator.state.registries.get(registry)!;
-    const posts = (await h.emulator.control.requests({ method: 'POST', path: '^/acr/v1/.+/_streaming/sha256:' })).filter((entry) => entry.status === 202);
+    const posts = (
+      await h.emulator.control.requests({ method: 'POST', path: '^/acr/v1/.+/_streaming/sha256:' })
+    ).filter((entry) => entry.status === 202);
     const postCount = new Map<string, number>();
     for (const entry of posts) postCount.set(entry.path, (postCount.get(entry.path) ?? 0) + 1);
     const received = inbox();
@@ -266,31 +321,65 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       if (status !== item.expect) violations.push(`${label}: ${status ?? 'no row'}, expected ${item.expect}`);
       const count = postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0;
       const expectedPosts = item.expect === 'Succeeded' ? 1 : maxAttempts;
-      if (count !== expectedPosts) violations.push(`${label}: ${count} conversion POSTs answered 202, expected ${expectedPosts}`);
-      if (item.expect === 'Succeeded' && !acr.store.referrers(item.repository, item.digest).some((referrer) => referrer.artifactType === streamingArtifactType)) violations.push(`${label}: Succeeded but no streaming referrer in ACR`);
+      if (count !== expectedPosts)
+        violations.push(`${label}: ${count} conversion POSTs answered 202, expected ${expectedPosts}`);
+      if (
+        item.expect === 'Succeeded' &&
+        !acr.store
+          .referrers(item.repository, item.digest)
+          .some((referrer) => referrer.artifactType === streamingArtifactType)
+      )
+        violations.push(`${label}: Succeeded but no streaming referrer in ACR`);
       const about = received.filter((delivery) => mentions(delivery.body, item.digest));
-      if (item.expect === 'Succeeded' && about.length > 0) violations.push(`${label}: succeeded but alerted ${about.length} time(s)`);
+      if (item.expect === 'Succeeded' && about.length > 0)
+        violations.push(`${label}: succeeded but alerted ${about.length} time(s)`);
       if (item.expect === 'Failed') {
-        const webhookIds = new Set(about.filter((delivery) => delivery.channel === SANDBOX_WEBHOOK_CHANNEL && delivery.outcome !== 'rejected').map((delivery) => delivery.webhookId));
-        const cards = about.filter((delivery) => delivery.channel === SANDBOX_TEAMS_CHANNEL && delivery.outcome === 'delivered').length;
+        const webhookIds = new Set(
+          about
+            .filter((delivery) => delivery.channel === SANDBOX_WEBHOOK_CHANNEL && delivery.outcome !== 'rejected')
+            .map((delivery) => delivery.webhookId),
+        );
+        const cards = about.filter(
+          (delivery) => delivery.channel === SANDBOX_TEAMS_CHANNEL && delivery.outcome === 'delivered',
+        ).length;
         alertCounts[SANDBOX_WEBHOOK_CHANNEL]!.push(webhookIds.size);
         alertCounts[SANDBOX_TEAMS_CHANNEL]!.push(cards);
-        if (webhookIds.size !== 1) violations.push(`${label}: ${webhookIds.size} distinct conversion.failed webhooks (by webhook-id), expected 1`);
+        if (webhookIds.size !== 1)
+          violations.push(
+            `${label}: ${webhookIds.size} distinct conversion.failed webhooks (by webhook-id), expected 1`,
+          );
         if (cards !== 1) violations.push(`${label}: ${cards} Teams cards, expected 1`);
-        const wrongType = about.filter((delivery) => delivery.channel === SANDBOX_WEBHOOK_CHANNEL && (delivery.body as { type?: string } | undefined)?.type !== 'conversion.failed');
+        const wrongType = about.filter(
+          (delivery) =>
+            delivery.channel === SANDBOX_WEBHOOK_CHANNEL &&
+            (delivery.body as { type?: string } | undefined)?.type !== 'conversion.failed',
+        );
         if (wrongType.length > 0) violations.push(`${label}: webhook alerts of another type than conversion.failed`);
       }
     }
     const rejected = received.filter((delivery) => delivery.outcome === 'rejected');
-    if (rejected.length > 0) violations.push(`${rejected.length} alert deliveries rejected by the inbox: ${rejected.map((delivery) => delivery.reason ?? '').join('; ').slice(0, 500)}`);
+    if (rejected.length > 0)
+      violations.push(
+        `${rejected.length} alert deliveries rejected by the inbox: ${rejected
+          .map((delivery) => delivery.reason ?? '')
+          .join('; ')
+          .slice(0, 500)}`,
+      );
     const poisonMessages = await poison(direct, h.settings.STORAGE_PREFIX!);
     for (const message of poisonMessages) violations.push(`poison message: ${message}`);
     const deadLetters = h.emulator.eventGrid.deadLetters().length;
     if (deadLetters > 0) violations.push(`${deadLetters} Event Grid events dead-lettered (lost pushes)`);
 
-    const acrRequests = (await h.emulator.control.requests({ listener: 'registry' })).filter((entry) => entry.listener.kind === 'registry' && entry.listener.tls);
-    const faultHits = plan.faults ? (await h.emulator.control.listFaults()).reduce((sum, rule) => sum + rule.hits, 0) : 0;
-    const range = (values: number[]): { min: number; max: number } => ({ min: values.length ? Math.min(...values) : 0, max: values.length ? Math.max(...values) : 0 });
+    const acrRequests = (await h.emulator.control.requests({ listener: 'registry' })).filter(
+      (entry) => entry.listener.kind === 'registry' && entry.listener.tls,
+    );
+    const faultHits = plan.faults
+      ? (await h.emulator.control.listFaults()).reduce((sum, rule) => sum + rule.hits, 0)
+      : 0;
+    const range = (values: number[]): { min: number; max: number } => ({
+      min: values.length ? Math.min(...values) : 0,
+      max: values.length ? Math.max(...values) : 0,
+    });
     const succeededItems = pushed.filter((item) => item.expect === 'Succeeded');
     const webhookRedeliveries = received.filter((delivery) => delivery.outcome === 'duplicate').length;
     if (violations.length > 0) log(`[${plan.name}] host log tail:\n${host.output().slice(-4_000)}`);
@@ -303,9 +392,15 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       failed: failedDigests().length,
       convergenceSeconds,
       conversionsSeconds,
-      postsPerSucceeded: range(succeededItems.map((item) => postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0)),
-      postsPerFailed: range(failedDigests().map((item) => postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0)),
-      alertsPerFailed: Object.fromEntries(Object.entries(alertCounts).map(([channel, values]) => [channel, range(values)])),
+      postsPerSucceeded: range(
+        succeededItems.map((item) => postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0),
+      ),
+      postsPerFailed: range(
+        failedDigests().map((item) => postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0),
+      ),
+      alertsPerFailed: Object.fromEntries(
+        Object.entries(alertCounts).map(([channel, values]) => [channel, range(values)]),
+      ),
       webhookRedeliveries,
       acrRequests: acrRequests.length,
       acrFaultsInjected: faultHits,
@@ -335,7 +430,8 @@ async function poison(connectionString: string, prefix: string): Promise<string[
   for await (const queue of service.listQueues({ prefix })) {
     if (!queue.name.endsWith('-poison')) continue;
     const peeked = await service.getQueueClient(queue.name).peekMessages({ numberOfMessages: 32 });
-    for (const message of peeked.peekedMessageItems) found.push(`${queue.name}: ${Buffer.from(message.messageText, 'base64').toString('utf8')}`);
+    for (const message of peeked.peekedMessageItems)
+      found.push(`${queue.name}: ${Buffer.from(message.messageText, 'base64').toString('utf8')}`);
   }
   return found;
 }

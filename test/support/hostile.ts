@@ -37,16 +37,33 @@ export interface RawRequest {
 /** One request over a fresh connection; resolves with whatever the server answered (including 431). */
 export async function rawRequest(baseUrl: string, request: RawRequest): Promise<RawResponse> {
   const base = new URL(baseUrl);
-  const headers = Object.fromEntries(Object.entries(request.headers ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined));
-  const body = request.body === undefined ? undefined : Buffer.isBuffer(request.body) ? request.body : Buffer.from(request.body);
+  const headers = Object.fromEntries(
+    Object.entries(request.headers ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  const body =
+    request.body === undefined ? undefined : Buffer.isBuffer(request.body) ? request.body : Buffer.from(request.body);
   if (body !== undefined) headers['content-length'] = String(body.length);
   return new Promise<RawResponse>((resolve, reject) => {
     const outgoing = httpRequest(
-      { host: base.hostname, port: base.port, method: request.method, path: request.path, headers, agent: false, insecureHTTPParser: false },
+      {
+        host: base.hostname,
+        port: base.port,
+        method: request.method,
+        path: request.path,
+        headers,
+        agent: false,
+        insecureHTTPParser: false,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
         response.on('error', reject);
       },
     );
@@ -72,9 +89,18 @@ export class AppStorage {
 
   constructor(connectionString: string, prefix: string) {
     this.names = storageResourceNames(prefix);
-    this.tables = new Map(Object.values(this.names.tables).map((name) => [name, TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true })]));
+    this.tables = new Map(
+      Object.values(this.names.tables).map((name) => [
+        name,
+        TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true }),
+      ]),
+    );
     const service = QueueServiceClient.fromConnectionString(connectionString);
-    this.queues = new Map(Object.values(this.names.queues).flatMap((name) => [name, `${name}-poison`]).map((name) => [name, service.getQueueClient(name)]));
+    this.queues = new Map(
+      Object.values(this.names.queues)
+        .flatMap((name) => [name, `${name}-poison`])
+        .map((name) => [name, service.getQueueClient(name)]),
+    );
   }
 
   queue(name: string): QueueClient {
@@ -87,11 +113,16 @@ export class AppStorage {
     const tables = await Promise.all(
       [...this.tables].map(async ([name, client]) => {
         const rows = new Map<string, string>();
-        for await (const entity of client.listEntities()) rows.set(`${entity.partitionKey ?? ''}/${entity.rowKey ?? ''}`, entity.etag);
+        for await (const entity of client.listEntities())
+          rows.set(`${entity.partitionKey ?? ''}/${entity.rowKey ?? ''}`, entity.etag);
         return [name, rows] as const;
       }),
     );
-    const queues = await Promise.all([...this.queues].map(async ([name, client]) => [name, (await client.getProperties()).approximateMessagesCount ?? 0] as const));
+    const queues = await Promise.all(
+      [...this.queues].map(
+        async ([name, client]) => [name, (await client.getProperties()).approximateMessagesCount ?? 0] as const,
+      ),
+    );
     return { tables: new Map(tables), queues: new Map(queues) };
   }
 
@@ -102,7 +133,8 @@ export class AppStorage {
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, quietMs));
       const current = await this.snapshot();
-      if (changes(previous, current).length === 0 && [...current.queues.values()].every((count) => count === 0)) return current;
+      if (changes(previous, current).length === 0 && [...current.queues.values()].every((count) => count === 0))
+        return current;
       if (Date.now() > deadline) throw new Error(`storage never settled: ${changes(previous, current).join('; ')}`);
       previous = current;
     }
@@ -121,13 +153,20 @@ export function changes(before: StorageSnapshot, after: StorageSnapshot, options
     for (const key of earlier.keys()) if (!rows.has(key)) found.push(`${table}: removed ${key}`);
   }
   if (options.queues ?? true) {
-    for (const [queue, count] of after.queues) if (count !== (before.queues.get(queue) ?? 0)) found.push(`${queue}: ${before.queues.get(queue) ?? 0} → ${count} message(s)`);
+    for (const [queue, count] of after.queues)
+      if (count !== (before.queues.get(queue) ?? 0))
+        found.push(`${queue}: ${before.queues.get(queue) ?? 0} → ${count} message(s)`);
   }
   return found;
 }
 
 /** Polls until `done` holds, or fails with `describe()` once `timeoutMs` is over. */
-export async function waitUntil(done: () => Promise<boolean> | boolean, describe: () => string, timeoutMs = 30_000, intervalMs = 100): Promise<void> {
+export async function waitUntil(
+  done: () => Promise<boolean> | boolean,
+  describe: () => string,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${describe()}`);
@@ -139,7 +178,9 @@ export async function waitUntil(done: () => Promise<boolean> | boolean, describe
 export function nonLoopbackAddresses(): string[] {
   return Object.values(networkInterfaces())
     .flatMap((entries) => entries ?? [])
-    .filter((entry) => !entry.internal && !(entry.family === 'IPv6' && entry.scopeid !== undefined && entry.scopeid !== 0))
+    .filter(
+      (entry) => !entry.internal && !(entry.family === 'IPv6' && entry.scopeid !== undefined && entry.scopeid !== 0),
+    )
     .map((entry) => entry.address);
 }
 

@@ -27,7 +27,9 @@ export function clientPrincipal(spec: PrincipalSpec): string {
     ...(spec.name === undefined ? [] : [{ typ: nameClaim, val: spec.name }]),
     ...(spec.roles ?? []).map((role) => ({ typ: 'roles', val: role })),
   ];
-  return Buffer.from(JSON.stringify({ auth_typ: 'aad', name_typ: nameClaim, role_typ: 'roles', claims })).toString('base64');
+  return Buffer.from(JSON.stringify({ auth_typ: 'aad', name_typ: nameClaim, role_typ: 'roles', claims })).toString(
+    'base64',
+  );
 }
 
 function withRole(role: AppRole, objectId: string, name: string): string {
@@ -40,7 +42,10 @@ export function readerPrincipal(): string {
 }
 
 /** Streaming.Write only (Read is implied by the app, not by the token). */
-export function writerPrincipal(objectId: string = principalIds.writer, name = `writer-${objectId.slice(-4)}@example.test`): string {
+export function writerPrincipal(
+  objectId: string = principalIds.writer,
+  name = `writer-${objectId.slice(-4)}@example.test`,
+): string {
   return withRole('Streaming.Write', objectId, name);
 }
 

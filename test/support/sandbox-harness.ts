@@ -55,8 +55,18 @@ export class SandboxHarness {
   }): Promise<SandboxHarness> {
     const workDir = await mkdtemp(join(tmpdir(), 'e2e-'));
     const registries = [{ name: 'sandbox', sku: 'Premium' as const }, ...(options.extraRegistries ?? [])];
-    const emulator = await startSandboxEmulator({ directory: workDir, eventGridTimeScale: 0.01, realTime: true, registries, ...(options.eventGridConcurrency ? { eventGridConcurrency: options.eventGridConcurrency } : {}) });
-    await emulator.control.setStreamingBehaviour('sandbox', '*', { startDelayMs: 200, durationMs: 1_000, ...options.conversion });
+    const emulator = await startSandboxEmulator({
+      directory: workDir,
+      eventGridTimeScale: 0.01,
+      realTime: true,
+      registries,
+      ...(options.eventGridConcurrency ? { eventGridConcurrency: options.eventGridConcurrency } : {}),
+    });
+    await emulator.control.setStreamingBehaviour('sandbox', '*', {
+      startDelayMs: 200,
+      durationMs: 1_000,
+      ...options.conversion,
+    });
     const settings = {
       ...emulator.appSettings(),
       AzureWebJobsStorage: options.storageConnectionString,
@@ -77,7 +87,10 @@ export class SandboxHarness {
       ...options.settings,
     };
     // As npm start (and in Azure, the Bicep) does: the app's tables and queues exist before the host starts.
-    await provisionStorage(createStorageClients(storageFromConnectionString(settings.AzureWebJobsStorage) as StorageSettings), storageResourceNames(settings.STORAGE_PREFIX));
+    await provisionStorage(
+      createStorageClients(storageFromConnectionString(settings.AzureWebJobsStorage) as StorageSettings),
+      storageResourceNames(settings.STORAGE_PREFIX),
+    );
     return new SandboxHarness(emulator, emulator.emulator.registry('sandbox'), workDir, settings);
   }
 
@@ -94,7 +107,10 @@ export class SandboxHarness {
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const url = await new Promise<string>((resolve, reject) => {
-      child.on('message', (message: { type?: string; url?: string }) => message.type === 'ready' && message.url && resolve(message.url));
+      child.on(
+        'message',
+        (message: { type?: string; url?: string }) => message.type === 'ready' && message.url && resolve(message.url),
+      );
       child.once('exit', (code) => reject(new Error(`host exited (${code ?? 'null'}) during start:\n${output}`)));
     });
     const host: HostProcess = {
@@ -110,7 +126,10 @@ export class SandboxHarness {
     };
     this.hosts.push(host);
     if (options.subscribe ?? true) {
-      await this.emulator.eventGrid.createSubscription({ name: `host-${this.hosts.length}-${Date.now()}`, endpoint: this.webhook(host) });
+      await this.emulator.eventGrid.createSubscription({
+        name: `host-${this.hosts.length}-${Date.now()}`,
+        endpoint: this.webhook(host),
+      });
       await this.emulator.eventGrid.whenIdle();
     }
     return host;
@@ -121,27 +140,59 @@ export class SandboxHarness {
   }
 
   /** Pushes a generated image with skopeo (plain HTTP, admin credentials) and returns its digest. */
-  async push(repository: string, tag: string, kind: ImageKind = 'linux/amd64', label = `${repository}:${tag}:${Math.random()}`, registry = this.registry): Promise<string> {
+  async push(
+    repository: string,
+    tag: string,
+    kind: ImageKind = 'linux/amd64',
+    label = `${repository}:${tag}:${Math.random()}`,
+    registry = this.registry,
+  ): Promise<string> {
     const built =
       kind === 'index'
-        ? buildIndex([buildImage({ os: 'linux', architecture: 'amd64', label }), buildImage({ os: 'linux', architecture: 'arm64', label })])
+        ? buildIndex([
+            buildImage({ os: 'linux', architecture: 'amd64', label }),
+            buildImage({ os: 'linux', architecture: 'arm64', label }),
+          ])
         : buildImage({ os: 'linux', architecture: kind === 'linux/arm64' ? 'arm64' : 'amd64', label });
     const layout = await mkdtemp(join(this.workDir, 'layout-'));
     await writeOciLayout(layout, built, tag);
     const all = kind === 'index' ? ['--all'] : [];
-    await skopeo(['copy', ...all, '--dest-tls-verify=false', `--dest-creds=${registry.username}:${registry.password}`, `oci:${layout}:${tag}`, `docker://${registry.pushAddress}/${repository}:${tag}`], this.workDir);
+    await skopeo(
+      [
+        'copy',
+        ...all,
+        '--dest-tls-verify=false',
+        `--dest-creds=${registry.username}:${registry.password}`,
+        `oci:${layout}:${tag}`,
+        `docker://${registry.pushAddress}/${repository}:${tag}`,
+      ],
+      this.workDir,
+    );
     return built.digest;
   }
 
   async api(host: HostProcess, path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': sandboxAdminPrincipal(), ...(init.headers as Record<string, string> | undefined) };
+    const headers = {
+      'x-functions-key': hostKeys.function,
+      'x-ms-client-principal': sandboxAdminPrincipal(),
+      ...(init.headers as Record<string, string> | undefined),
+    };
     return fetch(`${host.url}/api${path}`, { ...init, headers });
   }
 
-  async conversion(host: HostProcess, repository: string, digest: string, registry = 'sandbox'): Promise<ConversionView | undefined> {
-    const response = await this.api(host, `/registries/${registry}/conversions/${digest}?repository=${encodeURIComponent(repository)}`);
+  async conversion(
+    host: HostProcess,
+    repository: string,
+    digest: string,
+    registry = 'sandbox',
+  ): Promise<ConversionView | undefined> {
+    const response = await this.api(
+      host,
+      `/registries/${registry}/conversions/${digest}?repository=${encodeURIComponent(repository)}`,
+    );
     if (response.status === 404) return undefined;
-    if (response.status !== 200) throw new Error(`GET conversion answered ${response.status}: ${await response.text()}`);
+    if (response.status !== 200)
+      throw new Error(`GET conversion answered ${response.status}: ${await response.text()}`);
     return (await response.json()) as ConversionView;
   }
 
@@ -149,7 +200,14 @@ export class SandboxHarness {
    * Waits until the conversion reaches a state the predicate accepts, reading the API (state lives in another
    * process, so there is no event to await); fails with the last state seen and the host log.
    */
-  async waitForConversion(host: HostProcess, repository: string, digest: string, done: (view: ConversionView) => boolean, timeoutMs = 30_000, registry = 'sandbox'): Promise<ConversionView> {
+  async waitForConversion(
+    host: HostProcess,
+    repository: string,
+    digest: string,
+    done: (view: ConversionView) => boolean,
+    timeoutMs = 30_000,
+    registry = 'sandbox',
+  ): Promise<ConversionView> {
     const deadline = Date.now() + timeoutMs;
     let last: ConversionView | undefined;
     while (Date.now() < deadline) {
@@ -157,24 +215,41 @@ export class SandboxHarness {
       if (last && done(last)) return last;
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
-    throw new Error(`conversion of ${repository}@${digest} did not settle; last state ${JSON.stringify(last)}\nhost log:\n${this.hosts.map((h) => h.output()).join('\n---\n').slice(-6_000)}`);
+    throw new Error(
+      `conversion of ${repository}@${digest} did not settle; last state ${JSON.stringify(last)}\nhost log:\n${this.hosts
+        .map((h) => h.output())
+        .join('\n---\n')
+        .slice(-6_000)}`,
+    );
   }
 
   /** Conversion requests the registry received for a digest (the emulator's request log). */
   async conversionPosts(repository: string, digest: string): Promise<number> {
-    return (await this.emulator.control.requests({ method: 'POST', path: `^/acr/v1/${repository}/_streaming/${digest}$` })).filter((entry) => entry.status === 202).length;
+    return (
+      await this.emulator.control.requests({ method: 'POST', path: `^/acr/v1/${repository}/_streaming/${digest}$` })
+    ).filter((entry) => entry.status === 202).length;
   }
 
   /** Delivers an event straight to a host's webhook, as Event Grid would (for duplicate-delivery tests). */
   async deliver(host: HostProcess, events: unknown[]): Promise<number> {
-    const response = await fetch(this.webhook(host), { method: 'POST', headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' }, body: JSON.stringify(events) });
+    const response = await fetch(this.webhook(host), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+      body: JSON.stringify(events),
+    });
     await response.body?.cancel();
     return response.status;
   }
 
   /** The Event Grid event the emulator published for a pushed digest. */
   publishedPush(digest: string): unknown {
-    return this.emulator.eventGrid.publishedEvents().find((event) => (event.data as { target?: { digest?: string } }).target?.digest === digest && event.eventType.endsWith('ImagePushed'));
+    return this.emulator.eventGrid
+      .publishedEvents()
+      .find(
+        (event) =>
+          (event.data as { target?: { digest?: string } }).target?.digest === digest &&
+          event.eventType.endsWith('ImagePushed'),
+      );
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { seededRandom } from '../../dev/emulator/eventgrid/random.js';
 
@@ -80,13 +86,23 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const rates = { error: 0, lostResponse: 0, latency: 0, drop: 0, ...options.rates };
   const latency = options.latencyMs ?? { min: 200, max: 1_500 };
   const maxConsecutive = options.maxConsecutive ?? 2;
-  const stats: FaultProxyStats = { requests: 0, forwarded: 0, error: 0, 'lost-response': 0, latency: 0, drop: 0, upstreamDown: 0 };
+  const stats: FaultProxyStats = {
+    requests: 0,
+    forwarded: 0,
+    error: 0,
+    'lost-response': 0,
+    latency: 0,
+    drop: 0,
+    upstreamDown: 0,
+  };
   let budget = options.budget ?? Number.POSITIVE_INFINITY;
   let consecutive = 0;
   const sockets = new Set<Socket>();
 
   /** Draws every number of the request's decision up front, so the schedule depends only on the request index. */
-  const decide = (method: string): { kind: FaultKind | undefined; status: 500 | 503; reset: boolean; delayMs: number } => {
+  const decide = (
+    method: string,
+  ): { kind: FaultKind | undefined; status: 500 | 503; reset: boolean; delayMs: number } => {
     const draw = random();
     const status = random() < 0.5 ? 500 : 503;
     const reset = random() < 0.5;
@@ -147,17 +163,25 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     res.end(upstream.body);
   }
 
-  function forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> {
+  function forward(
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const headers = { ...req.headers, host: `${options.target.host}:${options.target.port}` };
-      const outgoing = httpRequest({ host: options.target.host, port: options.target.port, method: req.method, path: req.url, headers }, (response) => {
-        readBody(response).then((data) => {
-          const copied: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(response.headers)) if (value !== undefined && name !== 'connection' && name !== 'keep-alive' && name !== 'transfer-encoding') copied[name] = value;
-          copied['content-length'] = String(data.length);
-          resolve({ status: response.statusCode ?? 502, headers: copied, body: data });
-        }, reject);
-      });
+      const outgoing = httpRequest(
+        { host: options.target.host, port: options.target.port, method: req.method, path: req.url, headers },
+        (response) => {
+          readBody(response).then((data) => {
+            const copied: Record<string, string | string[]> = {};
+            for (const [name, value] of Object.entries(response.headers))
+              if (value !== undefined && name !== 'connection' && name !== 'keep-alive' && name !== 'transfer-encoding')
+                copied[name] = value;
+            copied['content-length'] = String(data.length);
+            resolve({ status: response.statusCode ?? 502, headers: copied, body: data });
+          }, reject);
+        },
+      );
       outgoing.setTimeout(30_000, () => outgoing.destroy(new Error('upstream timed out')));
       outgoing.once('error', reject);
       outgoing.end(body);
@@ -199,7 +223,11 @@ function storageError(res: ServerResponse, status: 500 | 503, req: IncomingMessa
   const body = json
     ? JSON.stringify({ 'odata.error': { code, message: { lang: 'en-US', value: message } } })
     : `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
-  res.writeHead(status, { 'content-type': json ? 'application/json;odata=minimalmetadata' : 'application/xml', 'x-ms-error-code': code, 'content-length': String(Buffer.byteLength(body)) });
+  res.writeHead(status, {
+    'content-type': json ? 'application/json;odata=minimalmetadata' : 'application/xml',
+    'x-ms-error-code': code,
+    'content-length': String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }
 
@@ -207,10 +235,15 @@ function storageError(res: ServerResponse, status: 500 | 503, req: IncomingMessa
  * A storage connection string whose Table (and optionally Queue) endpoint goes through proxies; the rest of the
  * string (account, key, blob endpoint) is kept, so SharedKey signatures still verify (they do not cover the host).
  */
-export function proxiedConnectionString(connectionString: string, endpoints: { readonly table?: string; readonly queue?: string }): string {
+export function proxiedConnectionString(
+  connectionString: string,
+  endpoints: { readonly table?: string; readonly queue?: string },
+): string {
   const account = /AccountName=([^;]+)/.exec(connectionString)?.[1] ?? 'devstoreaccount1';
   let result = connectionString;
-  if (endpoints.table !== undefined) result = result.replace(/TableEndpoint=[^;]+/, `TableEndpoint=${endpoints.table}/${account}`);
-  if (endpoints.queue !== undefined) result = result.replace(/QueueEndpoint=[^;]+/, `QueueEndpoint=${endpoints.queue}/${account}`);
+  if (endpoints.table !== undefined)
+    result = result.replace(/TableEndpoint=[^;]+/, `TableEndpoint=${endpoints.table}/${account}`);
+  if (endpoints.queue !== undefined)
+    result = result.replace(/QueueEndpoint=[^;]+/, `QueueEndpoint=${endpoints.queue}/${account}`);
   return result;
 }

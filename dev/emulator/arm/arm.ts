@@ -74,7 +74,11 @@ export function createArmHandler(options: ArmHandlerOptions): RouteHandler {
     if (result.ok) return undefined;
     switch (result.reason) {
       case 'expired':
-        return armErrors.expiredToken(options.tenantId, new Date((result.claims?.exp ?? 0) * 1000), options.connectedRegistries.clock.now());
+        return armErrors.expiredToken(
+          options.tenantId,
+          new Date((result.claims?.exp ?? 0) * 1000),
+          options.connectedRegistries.clock.now(),
+        );
       case 'audience':
         return armErrors.wrongAudience(options.tenantId, result.claims?.aud ?? '', ARM_AUDIENCES);
       default:
@@ -96,22 +100,38 @@ export function createArmHandler(options: ArmHandlerOptions): RouteHandler {
 
     const inSubscription = options.registries().filter((r) => same(r.subscriptionId, route.subscriptionId));
     if (inSubscription.length === 0) return armErrors.subscriptionNotFound(route.subscriptionId);
-    if (route.resourceGroup === undefined) return page(request, inSubscription.map((r) => registryResource(r, { createdAt, tenantId: options.tenantId })));
+    if (route.resourceGroup === undefined)
+      return page(
+        request,
+        inSubscription.map((r) => registryResource(r, { createdAt, tenantId: options.tenantId })),
+      );
 
     const inGroup = inSubscription.filter((r) => same(r.resourceGroup, route.resourceGroup ?? ''));
     if (inGroup.length === 0) return armErrors.resourceGroupNotFound(route.resourceGroup);
-    if (route.registry === undefined) return page(request, inGroup.map((r) => registryResource(r, { createdAt, tenantId: options.tenantId })));
+    if (route.registry === undefined)
+      return page(
+        request,
+        inGroup.map((r) => registryResource(r, { createdAt, tenantId: options.tenantId })),
+      );
 
     const registry = inGroup.find((r) => same(r.name, route.registry ?? ''));
-    if (!registry) return armErrors.resourceNotFound(`Microsoft.ContainerRegistry/registries/${route.registry}`, route.resourceGroup);
-    if (!route.connectedRegistries) return { status: 200, body: registryResource(registry, { createdAt, tenantId: options.tenantId }) };
+    if (!registry)
+      return armErrors.resourceNotFound(
+        `Microsoft.ContainerRegistry/registries/${route.registry}`,
+        route.resourceGroup,
+      );
+    if (!route.connectedRegistries)
+      return { status: 200, body: registryResource(registry, { createdAt, tenantId: options.tenantId }) };
 
     if (route.connectedRegistry === undefined) {
       const filter = request.query.get('$filter');
       const matches = filter ? compileFilter(filter, registry) : () => true;
       if (!matches) return armErrors.invalidFilter(filter ?? '');
       const items = options.connectedRegistries.list(registry.name).filter(matches);
-      return page(request, items.map((cr) => connectedRegistryResource(registry, cr)));
+      return page(
+        request,
+        items.map((cr) => connectedRegistryResource(registry, cr)),
+      );
     }
     const cr = options.connectedRegistries.get(registry.name, route.connectedRegistry);
     if (!cr) {
@@ -150,8 +170,14 @@ function withArmHeaders(request: EmulatorRequest, response: EmulatorResponse): E
   };
 }
 
-/** `$filter` as documented for connectedRegistries list: `parent.id`, `mode`, `connectionState` with `eq`, joined by `and`. */
-function compileFilter(filter: string, registry: RegistryDefinition): ((cr: StoredConnectedRegistry) => boolean) | undefined {
+/**
+ * `$filter` as documented for connectedRegistries list: `parent.id`, `mode`, `connectionState` with `eq`, joined by
+ * `and`.
+ */
+function compileFilter(
+  filter: string,
+  registry: RegistryDefinition,
+): ((cr: StoredConnectedRegistry) => boolean) | undefined {
   const clauses = filter.split(/\s+and\s+/i);
   const predicates: ((cr: StoredConnectedRegistry) => boolean)[] = [];
   for (const clause of clauses) {
@@ -162,9 +188,12 @@ function compileFilter(filter: string, registry: RegistryDefinition): ((cr: Stor
     if (field === 'mode') predicates.push((cr) => cr.mode.toLowerCase() === value);
     else if (field === 'connectionstate') predicates.push((cr) => cr.connectionState.toLowerCase() === value);
     else {
-      const registryId = `/subscriptions/${registry.subscriptionId}/resourcegroups/${registry.resourceGroup}/providers/microsoft.containerregistry/registries/${registry.name}`.toLowerCase();
+      const registryId =
+        `/subscriptions/${registry.subscriptionId}/resourcegroups/${registry.resourceGroup}/providers/microsoft.containerregistry/registries/${registry.name}`.toLowerCase();
       predicates.push((cr) =>
-        cr.parentName === undefined ? false : `${registryId}/connectedregistries/${cr.parentName}`.toLowerCase() === value,
+        cr.parentName === undefined
+          ? false
+          : `${registryId}/connectedregistries/${cr.parentName}`.toLowerCase() === value,
       );
     }
   }

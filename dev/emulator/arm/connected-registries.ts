@@ -33,11 +33,23 @@ export interface ConnectedRegistryStore {
   put(registry: string, connectedRegistry: StoredConnectedRegistry): StoredConnectedRegistry;
   remove(registry: string, name: string): boolean;
   /** Setters for the control API; each returns the updated record or undefined when it does not exist. */
-  setConnectionState(registry: string, name: string, state: ConnectedRegistryConnectionState): StoredConnectedRegistry | undefined;
+  setConnectionState(
+    registry: string,
+    name: string,
+    state: ConnectedRegistryConnectionState,
+  ): StoredConnectedRegistry | undefined;
   /** `undefined` models "never seen"; a Date/ISO string sets it. */
-  setLastActivityTime(registry: string, name: string, time: Date | string | undefined): StoredConnectedRegistry | undefined;
+  setLastActivityTime(
+    registry: string,
+    name: string,
+    time: Date | string | undefined,
+  ): StoredConnectedRegistry | undefined;
   setActivation(registry: string, name: string, status: 'Active' | 'Inactive'): StoredConnectedRegistry | undefined;
-  setStatusDetails(registry: string, name: string, details: readonly StatusDetail[]): StoredConnectedRegistry | undefined;
+  setStatusDetails(
+    registry: string,
+    name: string,
+    details: readonly StatusDetail[],
+  ): StoredConnectedRegistry | undefined;
   setLastSyncTime(registry: string, name: string, time: Date | string | undefined): StoredConnectedRegistry | undefined;
 }
 
@@ -93,7 +105,10 @@ const DAY = 24 * 60 * MINUTE;
  * - `edgestale`: still reports Online and Active but last activity 3 days ago (the "lying state" case);
  * - `edgenever`: created but never activated — Inactive, Offline, no activity, no version (as in the reference JSON).
  */
-export function seedConnectedRegistries(store: ConnectedRegistryStore, registry: RegistryDefinition): readonly StoredConnectedRegistry[] {
+export function seedConnectedRegistries(
+  store: ConnectedRegistryStore,
+  registry: RegistryDefinition,
+): readonly StoredConnectedRegistry[] {
   const now = store.clock.now().getTime();
   const at = (offset: number): string => new Date(now - offset).toISOString();
   const tokenId = (name: string): string =>

@@ -6,17 +6,28 @@
  *   POST   /_emulator/connected-registries/{registry}/seed           seedConnectedRegistries (the three sandbox ones)
  *   PUT    /_emulator/connected-registries/{registry}/{name}         create/replace (body: StoredConnectedRegistry)
  *   PATCH  /_emulator/connected-registries/{registry}/{name}         {connectionState?, lastActivityTime? (ISO|null),
- *                                                                     activationStatus?, statusDetails?, lastSyncTime? (ISO|null)}
+ *                                                                     activationStatus?, statusDetails?,
+ *                                                                     lastSyncTime? (ISO|null)}
  *   DELETE /_emulator/connected-registries/{registry}/{name}
  */
 import { z } from 'zod';
 import type { EmulatorRequest, EmulatorResponse, RegistryDefinition, RouteHandler } from '../contract.js';
-import { seedConnectedRegistries, type ConnectedRegistryStore, type StoredConnectedRegistry } from './connected-registries.js';
+import {
+  seedConnectedRegistries,
+  type ConnectedRegistryStore,
+  type StoredConnectedRegistry,
+} from './connected-registries.js';
 
 export const CONNECTED_REGISTRIES_CONTROL_BASE = '/_emulator/connected-registries';
 
 const isoOrNull = z.union([z.iso.datetime({ offset: true }), z.null()]);
-const statusDetail = z.object({ type: z.string(), code: z.string(), description: z.string(), timestamp: z.iso.datetime({ offset: true }), correlationId: z.string() });
+const statusDetail = z.object({
+  type: z.string(),
+  code: z.string(),
+  description: z.string(),
+  timestamp: z.iso.datetime({ offset: true }),
+  correlationId: z.string(),
+});
 const connectionState = z.enum(['Online', 'Offline', 'Syncing', 'Unhealthy']);
 
 const patchSchema = z.object({
@@ -60,7 +71,8 @@ function json(request: EmulatorRequest): unknown {
   }
 }
 
-const issues = (e: z.ZodError): string => e.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+const issues = (e: z.ZodError): string =>
+  e.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 
 export function createConnectedRegistryControlHandler(
   store: ConnectedRegistryStore,
@@ -75,10 +87,16 @@ export function createConnectedRegistryControlHandler(
     return Promise.resolve(route(request, registry, name, extra));
   };
 
-  function route(request: EmulatorRequest, registry: RegistryDefinition, name: string | undefined, extra: string | undefined): EmulatorResponse {
+  function route(
+    request: EmulatorRequest,
+    registry: RegistryDefinition,
+    name: string | undefined,
+    extra: string | undefined,
+  ): EmulatorResponse {
     const method = request.method;
     if (name === undefined && method === 'GET') return { status: 200, body: { value: store.list(registry.name) } };
-    if (name === 'seed' && extra === undefined && method === 'POST') return { status: 201, body: { value: seedConnectedRegistries(store, registry) } };
+    if (name === 'seed' && extra === undefined && method === 'POST')
+      return { status: 201, body: { value: seedConnectedRegistries(store, registry) } };
     if (name === undefined || extra !== undefined) return problem(405, `${method} ${request.path} is not supported`);
 
     if (method === 'PUT') {
@@ -86,10 +104,20 @@ export function createConnectedRegistryControlHandler(
       if (!parsed.success) return problem(400, issues(parsed.error));
       const { lastActivityTime, version, syncWindow, lastSyncTime } = parsed.data;
       // Spelled out because the record's "maybe undefined" fields are required keys, not optional ones.
-      const record: StoredConnectedRegistry = { ...parsed.data, name, lastActivityTime, version, syncWindow, lastSyncTime };
+      const record: StoredConnectedRegistry = {
+        ...parsed.data,
+        name,
+        lastActivityTime,
+        version,
+        syncWindow,
+        lastSyncTime,
+      };
       return { status: 200, body: store.put(registry.name, record) };
     }
-    if (method === 'DELETE') return store.remove(registry.name, name) ? { status: 204 } : problem(404, `connected registry '${name}' does not exist`);
+    if (method === 'DELETE')
+      return store.remove(registry.name, name)
+        ? { status: 204 }
+        : problem(404, `connected registry '${name}' does not exist`);
     if (method === 'GET') {
       const record = store.get(registry.name, name);
       return record ? { status: 200, body: record } : problem(404, `connected registry '${name}' does not exist`);
@@ -102,7 +130,8 @@ export function createConnectedRegistryControlHandler(
     const patch = parsed.data;
     // Each field goes through the exported setter, so the control API and direct callers behave the same.
     if (patch.connectionState !== undefined) store.setConnectionState(registry.name, name, patch.connectionState);
-    if (patch.lastActivityTime !== undefined) store.setLastActivityTime(registry.name, name, patch.lastActivityTime ?? undefined);
+    if (patch.lastActivityTime !== undefined)
+      store.setLastActivityTime(registry.name, name, patch.lastActivityTime ?? undefined);
     if (patch.activationStatus !== undefined) store.setActivation(registry.name, name, patch.activationStatus);
     if (patch.statusDetails !== undefined) store.setStatusDetails(registry.name, name, patch.statusDetails);
     if (patch.lastSyncTime !== undefined) store.setLastSyncTime(registry.name, name, patch.lastSyncTime ?? undefined);

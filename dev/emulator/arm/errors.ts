@@ -1,7 +1,12 @@
 /** ARM error responses: `{"error":{"code","message"}}` with the codes and wording Azure Resource Manager uses. */
 import type { EmulatorResponse } from '../contract.js';
 
-export function armError(status: number, code: string, message: string, headers?: Record<string, string>): EmulatorResponse {
+export function armError(
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): EmulatorResponse {
   return { status, ...(headers ? { headers } : {}), body: { error: { code, message } } };
 }
 
@@ -39,7 +44,11 @@ export const armErrors = {
       WWW_AUTHENTICATE(tenantId, 'The access token has been obtained for wrong audience or resource.'),
     ),
   missingApiVersion: (): EmulatorResponse =>
-    armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests."),
+    armError(
+      400,
+      'MissingApiVersionParameter',
+      'The api-version query parameter (?api-version=) is required for all requests.',
+    ),
   subscriptionNotFound: (subscriptionId: string): EmulatorResponse =>
     armError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`),
   resourceGroupNotFound: (resourceGroup: string): EmulatorResponse =>
@@ -51,7 +60,11 @@ export const armErrors = {
       `The Resource '${type}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
     ),
   invalidFilter: (filter: string): EmulatorResponse =>
-    armError(400, 'InvalidFilterParameter', `The $filter '${filter}' is not supported. Use "<parent.id|mode|connectionState> eq '<value>'" joined by 'and'.`),
+    armError(
+      400,
+      'InvalidFilterParameter',
+      `The $filter '${filter}' is not supported. Use "<parent.id|mode|connectionState> eq '<value>'" joined by 'and'.`,
+    ),
   unsupportedMethod: (method: string, path: string): EmulatorResponse =>
     armError(405, 'UnsupportedOperation', `The emulator does not implement ${method} ${path}.`),
 };

@@ -15,7 +15,13 @@ export interface RegistryResourceOptions {
 const CREATOR = { createdBy: 'emulator@contoso.com', createdByType: 'User' } as const;
 
 function systemData(createdAt: string): Record<string, string> {
-  return { ...CREATOR, createdAt, lastModifiedBy: CREATOR.createdBy, lastModifiedByType: CREATOR.createdByType, lastModifiedAt: createdAt };
+  return {
+    ...CREATOR,
+    createdAt,
+    lastModifiedBy: CREATOR.createdBy,
+    lastModifiedByType: CREATOR.createdByType,
+    lastModifiedAt: createdAt,
+  };
 }
 
 /** Deterministic GUID-looking value derived from a name, so repeated GETs agree. */
@@ -30,7 +36,10 @@ function stableGuid(seed: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function registryResource(registry: RegistryDefinition, options: RegistryResourceOptions): Record<string, unknown> {
+export function registryResource(
+  registry: RegistryDefinition,
+  options: RegistryResourceOptions,
+): Record<string, unknown> {
   const id = registryResourceId(registry);
   const premium = registry.sku === 'Premium';
   const identityId = `/subscriptions/${registry.subscriptionId}/resourceGroups/${registry.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${registry.name}-cmk`;
@@ -84,7 +93,9 @@ export function registryResource(registry: RegistryDefinition, options: Registry
           identity: {
             type: 'UserAssigned',
             tenantId: options.tenantId,
-            userAssignedIdentities: { [identityId]: { principalId: stableGuid(`${id}/cmk-principal`), clientId: identityClientId } },
+            userAssignedIdentities: {
+              [identityId]: { principalId: stableGuid(`${id}/cmk-principal`), clientId: identityClientId },
+            },
           },
         }
       : {}),
@@ -92,7 +103,10 @@ export function registryResource(registry: RegistryDefinition, options: Registry
   };
 }
 
-export function connectedRegistryResource(registry: RegistryDefinition, cr: StoredConnectedRegistry): Record<string, unknown> {
+export function connectedRegistryResource(
+  registry: RegistryDefinition,
+  cr: StoredConnectedRegistry,
+): Record<string, unknown> {
   const registryId = registryResourceId(registry);
   const createdAt = cr.createdAt ?? new Date(0).toISOString();
   const active = cr.activationStatus === 'Active';
@@ -103,7 +117,9 @@ export function connectedRegistryResource(registry: RegistryDefinition, cr: Stor
     messageTtl: cr.syncMessageTtl,
     ...(cr.lastSyncTime !== undefined ? { lastSyncTime: cr.lastSyncTime } : {}),
     // In the reference, only children of the cloud registry carry a gateway endpoint (nested ones sync via parent).
-    ...(cr.parentName === undefined ? { gatewayEndpoint: `${registry.name}.${registry.location}.data.azurecr.io` } : {}),
+    ...(cr.parentName === undefined
+      ? { gatewayEndpoint: `${registry.name}.${registry.location}.data.azurecr.io` }
+      : {}),
   };
   const properties: Record<string, unknown> = {
     provisioningState: 'Succeeded',
@@ -119,7 +135,10 @@ export function connectedRegistryResource(registry: RegistryDefinition, cr: Stor
     ...(cr.clientTokenIds.length > 0 ? { clientTokenIds: [...cr.clientTokenIds] } : {}),
     // Never-activated instances report an empty certificate (reference JSON); active ones their TLS setup.
     loginServer: active
-      ? { host: `${cr.name}.edge.internal`, tls: { status: 'Enabled', certificate: { type: 'LocalDirectory', location: '/var/acr/certs' } } }
+      ? {
+          host: `${cr.name}.edge.internal`,
+          tls: { status: 'Enabled', certificate: { type: 'LocalDirectory', location: '/var/acr/certs' } },
+        }
       : { tls: { certificate: {} } },
     logging: cr.logging ?? { logLevel: 'Information', auditLogStatus: 'Disabled' },
     ...(cr.statusDetails.length > 0 ? { statusDetails: cr.statusDetails.map((d) => ({ ...d })) } : {}),

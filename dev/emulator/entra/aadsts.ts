@@ -65,7 +65,8 @@ export const aadsts = {
     status: 401,
     error: 'invalid_client',
     code: 7000216,
-    description: "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+    description:
+      "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
   }),
   invalidSecret: (clientId: string): AadstsError => ({
     status: 401,

@@ -30,11 +30,15 @@ export interface DiscoveryTunnel {
 }
 
 export async function startDiscoveryTunnel(options: DiscoveryTunnelOptions): Promise<DiscoveryTunnel> {
-  const allowed = new Set((options.allowedAuthorities ?? ['login.microsoftonline.com:443']).map((a) => a.toLowerCase()));
+  const allowed = new Set(
+    (options.allowedAuthorities ?? ['login.microsoftonline.com:443']).map((a) => a.toLowerCase()),
+  );
   const sockets = new Set<Socket>();
   const server: Server = createServer((_request, response) => {
     // Plain proxied HTTP (non-CONNECT) would mean something tried http:// through us: refuse it.
-    response.writeHead(405, { 'content-type': 'text/plain' }).end('Only CONNECT to the Entra discovery host is supported.\n');
+    response
+      .writeHead(405, { 'content-type': 'text/plain' })
+      .end('Only CONNECT to the Entra discovery host is supported.\n');
   });
   server.on('connect', (request, clientSocket: Socket, head: Buffer) => {
     sockets.add(clientSocket);
@@ -42,7 +46,9 @@ export async function startDiscoveryTunnel(options: DiscoveryTunnelOptions): Pro
     clientSocket.on('error', () => clientSocket.destroy());
     const authority = (request.url ?? '').toLowerCase();
     if (!allowed.has(authority)) {
-      clientSocket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nThe emulator does not tunnel to ${authority}.\n`);
+      clientSocket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nThe emulator does not tunnel to ${authority}.\n`,
+      );
       return;
     }
     const upstream = connect(options.target.port, options.target.host, () => {

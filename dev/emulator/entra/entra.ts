@@ -4,7 +4,8 @@
  *
  * Observed MSAL call sequence (AZURE_LOG_LEVEL=verbose against a logging server):
  *   1. GET https://login.microsoftonline.com/common/discovery/instance?api-version=1.1&authorization_endpoint=…
- *      — hard-coded host, skipped only when identity passes knownAuthorities (disableInstanceDiscovery, or tenant "adfs");
+ *      — hard-coded host, skipped only when identity passes knownAuthorities (disableInstanceDiscovery, or
+ *      tenant "adfs");
  *   2. GET {authority}/v2.0/.well-known/openid-configuration — the issuer's origin must equal the authority's;
  *   3. POST {token_endpoint} form grant_type=client_credentials&client_id&client_secret&scope=<resource>/.default.
  */
@@ -126,15 +127,27 @@ export function createEntra(options: EntraOptions): Entra {
     }
     const now = options.clock.now().getTime() / 1000;
     if (claims.exp + skew < now) {
-      return { ok: false, reason: 'expired', message: `The token expired at ${new Date(claims.exp * 1000).toISOString()}.`, claims };
+      return {
+        ok: false,
+        reason: 'expired',
+        message: `The token expired at ${new Date(claims.exp * 1000).toISOString()}.`,
+        claims,
+      };
     }
     if (typeof claims.nbf === 'number' && claims.nbf - skew > now) {
       return { ok: false, reason: 'not-yet-valid', message: 'The token is not valid yet.', claims };
     }
     if (expectedAudience !== undefined) {
-      const allowed = (typeof expectedAudience === 'string' ? [expectedAudience] : expectedAudience).map(normalizeAudience);
+      const allowed = (typeof expectedAudience === 'string' ? [expectedAudience] : expectedAudience).map(
+        normalizeAudience,
+      );
       if (!allowed.includes(normalizeAudience(claims.aud))) {
-        return { ok: false, reason: 'audience', message: `The token audience '${claims.aud}' is not accepted.`, claims };
+        return {
+          ok: false,
+          reason: 'audience',
+          message: `The token audience '${claims.aud}' is not accepted.`,
+          claims,
+        };
       }
     }
     return { ok: true, claims };

@@ -23,14 +23,16 @@ const TOKEN = /^\/([^/]+)\/oauth2\/v2\.0\/token$/;
 const KEYS = /^\/([^/]+)\/discovery\/(?:v2\.0\/)?keys$/;
 
 export function createEntraHandler(deps: HandlerDeps): RouteHandler {
-  const knownTenant = (tenant: string): boolean => tenant.toLowerCase() === deps.tenantId.toLowerCase() || TENANT_ALIASES.has(tenant.toLowerCase());
+  const knownTenant = (tenant: string): boolean =>
+    tenant.toLowerCase() === deps.tenantId.toLowerCase() || TENANT_ALIASES.has(tenant.toLowerCase());
   return (request) => {
     const { method, path } = request;
     if (method === 'GET' && path === '/common/discovery/instance') return Promise.resolve(instanceDiscovery(request));
     let match = OPENID_CONFIG.exec(path);
     if (method === 'GET' && match) {
       const tenant = match[1] ?? '';
-      if (!knownTenant(tenant)) return Promise.resolve(aadstsResponse(aadsts.tenantNotFound(tenant), deps.clock.now(), correlation(request)));
+      if (!knownTenant(tenant))
+        return Promise.resolve(aadstsResponse(aadsts.tenantNotFound(tenant), deps.clock.now(), correlation(request)));
       return Promise.resolve(openIdConfiguration(request, tenant, deps.tenantId));
     }
     match = KEYS.exec(path);
@@ -63,7 +65,10 @@ function instanceDiscovery(request: EmulatorRequest): EmulatorResponse {
       host = url.host;
       tenant = url.pathname.split('/').filter(Boolean)[0] ?? tenant;
     } catch {
-      return { status: 400, body: { error: 'invalid_instance', error_description: 'AADSTS50049: Unknown or invalid instance.' } };
+      return {
+        status: 400,
+        body: { error: 'invalid_instance', error_description: 'AADSTS50049: Unknown or invalid instance.' },
+      };
     }
   }
   return {
@@ -132,7 +137,9 @@ function tokenEndpoint(
   if (secret === null || secret === undefined) return fail(aadsts.missingCredential());
   if (secret !== client.clientSecret) return fail(aadsts.invalidSecret(clientId));
   // Client credentials take exactly one `<resource>/.default`; MSAL may add OIDC scopes, which Entra ignores here.
-  const resourceScopes = scope.split(' ').filter((s) => s !== '' && !['openid', 'profile', 'offline_access'].includes(s));
+  const resourceScopes = scope
+    .split(' ')
+    .filter((s) => s !== '' && !['openid', 'profile', 'offline_access'].includes(s));
   const only = resourceScopes.length === 1 ? resourceScopes[0] : undefined;
   if (only === undefined || !only.endsWith('/.default')) return fail(aadsts.invalidScope(scope));
   const resource = only.slice(0, -'/.default'.length);

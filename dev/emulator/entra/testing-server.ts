@@ -64,7 +64,10 @@ export async function dispatch(handlers: readonly RouteHandler[], request: Emula
     const result = await handler(request);
     if (result !== undefined) return result;
   }
-  return { status: 404, body: { error: { code: 'NotFound', message: `No route for ${request.method} ${request.path}` } } };
+  return {
+    status: 404,
+    body: { error: { code: 'NotFound', message: `No route for ${request.method} ${request.path}` } },
+  };
 }
 
 export interface TestingServerOptions {
@@ -91,7 +94,12 @@ export async function startTestingServer(options: TestingServerOptions): Promise
     try {
       const request = await toEmulatorRequest(req, listener);
       const result = await dispatch(options.handlers, request);
-      requests.push({ method: request.method, path: request.path, query: request.query.toString(), status: result.status });
+      requests.push({
+        method: request.method,
+        path: request.path,
+        query: request.query.toString(),
+        status: result.status,
+      });
       writeEmulatorResponse(res, result);
     } catch (error) {
       writeEmulatorResponse(res, { status: 500, body: { error: { code: 'InternalError', message: String(error) } } });

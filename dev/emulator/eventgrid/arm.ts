@@ -5,11 +5,14 @@ import type { EventGridEngine } from './types.js';
 export interface EventGridArmOptions {
   readonly registries: () => readonly RegistryDefinition[];
   readonly engine: () => EventGridEngine | undefined;
-  /** Checks the bearer token (the Entra module's verifier with ARM audiences); returns an error response or undefined. */
+  /**
+   * Checks the bearer token (the Entra module's verifier with ARM audiences); returns an error response or undefined.
+   */
   readonly authenticate: (request: EmulatorRequest) => EmulatorResponse | undefined;
 }
 
-const topics = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.EventGrid\/systemTopics(?:\/([^/]+)\/eventSubscriptions)?$/i;
+const topics =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.EventGrid\/systemTopics(?:\/([^/]+)\/eventSubscriptions)?$/i;
 
 /**
  * The ARM view of the emulator's Event Grid (api-version 2022-06-15 shapes): one system topic per registry
@@ -22,19 +25,47 @@ export function createEventGridArmHandler(options: EventGridArmOptions): RouteHa
     if (!match) return Promise.resolve(undefined);
     const denied = options.authenticate(request);
     if (denied) return Promise.resolve(denied);
-    if (request.method !== 'GET') return Promise.resolve({ status: 405, body: { error: { code: 'MethodNotAllowed', message: 'read-only' } } });
+    if (request.method !== 'GET')
+      return Promise.resolve({ status: 405, body: { error: { code: 'MethodNotAllowed', message: 'read-only' } } });
     const [, subscriptionId = '', resourceGroup = '', topicName] = match;
-    const registries = options.registries().filter((registry) => registry.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && registry.resourceGroup.toLowerCase() === resourceGroup.toLowerCase());
-    const topicId = (registry: RegistryDefinition): string => `/subscriptions/${registry.subscriptionId}/resourceGroups/${registry.resourceGroup}/providers/Microsoft.EventGrid/systemTopics/${registry.name}-events`;
+    const registries = options
+      .registries()
+      .filter(
+        (registry) =>
+          registry.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() &&
+          registry.resourceGroup.toLowerCase() === resourceGroup.toLowerCase(),
+      );
+    const topicId = (registry: RegistryDefinition): string =>
+      `/subscriptions/${registry.subscriptionId}/resourceGroups/${registry.resourceGroup}/providers/Microsoft.EventGrid/systemTopics/${registry.name}-events`;
     if (topicName === undefined) {
       return Promise.resolve({
         status: 200,
-        body: { value: registries.map((registry) => ({ id: topicId(registry), name: `${registry.name}-events`, type: 'Microsoft.EventGrid/systemTopics', location: registry.location, properties: { source: registryResourceId(registry), topicType: 'Microsoft.ContainerRegistry.Registries', provisioningState: 'Succeeded' } })) },
+        body: {
+          value: registries.map((registry) => ({
+            id: topicId(registry),
+            name: `${registry.name}-events`,
+            type: 'Microsoft.EventGrid/systemTopics',
+            location: registry.location,
+            properties: {
+              source: registryResourceId(registry),
+              topicType: 'Microsoft.ContainerRegistry.Registries',
+              provisioningState: 'Succeeded',
+            },
+          })),
+        },
       });
     }
-    const registry = registries.find((candidate) => `${candidate.name}-events`.toLowerCase() === topicName.toLowerCase());
-    if (!registry) return Promise.resolve({ status: 404, body: { error: { code: 'ResourceNotFound', message: `system topic ${topicName} not found` } } });
-    const subscriptions = (options.engine()?.listSubscriptions() ?? []).filter((view) => view.spec.registry === undefined || view.spec.registry.toLowerCase() === registry.name.toLowerCase());
+    const registry = registries.find(
+      (candidate) => `${candidate.name}-events`.toLowerCase() === topicName.toLowerCase(),
+    );
+    if (!registry)
+      return Promise.resolve({
+        status: 404,
+        body: { error: { code: 'ResourceNotFound', message: `system topic ${topicName} not found` } },
+      });
+    const subscriptions = (options.engine()?.listSubscriptions() ?? []).filter(
+      (view) => view.spec.registry === undefined || view.spec.registry.toLowerCase() === registry.name.toLowerCase(),
+    );
     return Promise.resolve({
       status: 200,
       body: {

@@ -40,7 +40,12 @@ const atLeastOnceSchema = z.object({
   seed: z.number().int().optional(),
 });
 
-const TITLES: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 504: 'Gateway Timeout' };
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  504: 'Gateway Timeout',
+};
 
 const error = (status: number, code: string, detail: string, extra?: object): EmulatorResponse => ({
   status,
@@ -56,9 +61,13 @@ function parseJson(request: EmulatorRequest): { ok: true; value: unknown } | { o
   }
 }
 
-const zodMessage = (e: z.ZodError): string => e.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+const zodMessage = (e: z.ZodError): string =>
+  e.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 
-export function createEventGridControlHandler(engine: EventGridEngine, basePath = EVENTGRID_CONTROL_BASE): RouteHandler {
+export function createEventGridControlHandler(
+  engine: EventGridEngine,
+  basePath = EVENTGRID_CONTROL_BASE,
+): RouteHandler {
   const createOrReplace = async (body: unknown): Promise<EmulatorResponse> => {
     try {
       const view = await engine.createSubscription(body as never);
@@ -95,16 +104,24 @@ export function createEventGridControlHandler(engine: EventGridEngine, basePath 
           return createOrReplace({ ...(parsed.value as object), name });
         }
         if (method === 'DELETE') {
-          return engine.deleteSubscription(name) ? { status: 204 } : error(404, 'NotFound', `Subscription '${name}' does not exist.`);
+          return engine.deleteSubscription(name)
+            ? { status: 204 }
+            : error(404, 'NotFound', `Subscription '${name}' does not exist.`);
         }
       } else if (action === 'validate' && method === 'GET') {
         return engine.validateManually(name, request.query.get('id') ?? '')
-          ? { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Webhook successfully validated as a subscription endpoint.' }
+          ? {
+              status: 200,
+              headers: { 'content-type': 'text/plain; charset=utf-8' },
+              body: 'Webhook successfully validated as a subscription endpoint.',
+            }
           : error(400, 'ValidationFailed', 'Unknown subscription, wrong code, or not awaiting manual validation.');
       }
     } else if (resource === 'deliveries' && method === 'GET' && name === undefined) {
       const only = request.query.get('subscription');
-      const entries = engine.deliveryLog().filter((e) => only === null || e.subscription.toLowerCase() === only.toLowerCase());
+      const entries = engine
+        .deliveryLog()
+        .filter((e) => only === null || e.subscription.toLowerCase() === only.toLowerCase());
       return { status: 200, body: { value: entries } };
     } else if (resource === 'dead-letters' && method === 'GET' && name === undefined) {
       return { status: 200, body: { value: engine.deadLetters() } };
@@ -116,7 +133,9 @@ export function createEventGridControlHandler(engine: EventGridEngine, basePath 
         const parsed = parseJson(request);
         if (!parsed.ok) return parsed.response;
         const settings = atLeastOnceSchema.safeParse(parsed.value);
-        return settings.success ? { status: 200, body: engine.setAtLeastOnce(settings.data) } : error(400, 'InvalidSettings', zodMessage(settings.error));
+        return settings.success
+          ? { status: 200, body: engine.setAtLeastOnce(settings.data) }
+          : error(400, 'InvalidSettings', zodMessage(settings.error));
       }
     } else if (resource === 'publish' && method === 'POST' && name === undefined) {
       const parsed = parseJson(request);
@@ -131,7 +150,9 @@ export function createEventGridControlHandler(engine: EventGridEngine, basePath 
       const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
       const outcome = await Promise.race([engine.whenIdle().then(() => 'idle' as const), timedOut]);
       clearTimeout(timer);
-      return outcome === 'idle' ? { status: 204 } : error(504, 'NotIdle', `Deliveries still pending after ${timeoutMs} ms.`);
+      return outcome === 'idle'
+        ? { status: 204 }
+        : error(504, 'NotIdle', `Deliveries still pending after ${timeoutMs} ms.`);
     }
     return error(405, 'UnsupportedOperation', `${method} ${request.path} is not part of the Event Grid control API.`);
   };

@@ -70,7 +70,12 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
   let closed = false;
   let staging: Delivery[] = [];
   let flushScheduled = false;
-  let chaos: AtLeastOnceSettings = { enabled: false, duplicateProbability: 0.3, reorder: true, seed: options.seed ?? 1 };
+  let chaos: AtLeastOnceSettings = {
+    enabled: false,
+    duplicateProbability: 0.3,
+    reorder: true,
+    seed: options.seed ?? 1,
+  };
   let random = seededRandom(chaos.seed);
 
   const key = (name: string): string => name.toLowerCase();
@@ -97,7 +102,12 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
     if (pending === 0) for (const resolve of idleWaiters.splice(0)) resolve();
   };
 
-  const headersFor = (s: Subscription, eventType: 'Notification' | 'SubscriptionValidation', count: number, dataVersion: string): Record<string, string> => ({
+  const headersFor = (
+    s: Subscription,
+    eventType: 'Notification' | 'SubscriptionValidation',
+    count: number,
+    dataVersion: string,
+  ): Record<string, string> => ({
     ...(s.spec.deliveryHeaders ?? {}),
     'content-type': 'application/json; charset=utf-8',
     'aeg-event-type': eventType,
@@ -124,10 +134,17 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
       metadataVersion: '1',
       dataVersion: '1',
     };
-    const result = await post(s.spec.endpoint, JSON.stringify([event]), headersFor(s, 'SubscriptionValidation', countBase, '1'));
+    const result = await post(
+      s.spec.endpoint,
+      JSON.stringify([event]),
+      headersFor(s, 'SubscriptionValidation', countBase, '1'),
+    );
     let echoed: unknown;
     try {
-      echoed = 'status' in result && result.body ? (JSON.parse(result.body) as { validationResponse?: unknown }).validationResponse : undefined;
+      echoed =
+        'status' in result && result.body
+          ? (JSON.parse(result.body) as { validationResponse?: unknown }).validationResponse
+          : undefined;
     } catch {
       echoed = undefined;
     }
@@ -187,7 +204,11 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
     d.attempts++;
     const deliveryCount = d.attempts - 1 + countBase;
     d.lastAttemptTime = azureTimestamp(options.clock.now());
-    const result = await post(s.spec.endpoint, JSON.stringify([d.event]), headersFor(s, 'Notification', deliveryCount, d.event.dataVersion));
+    const result = await post(
+      s.spec.endpoint,
+      JSON.stringify([d.event]),
+      headersFor(s, 'Notification', deliveryCount, d.event.dataVersion),
+    );
     d.lastResult = result;
     const verdict = judge(result, d.attempts);
     const entry = {
@@ -204,7 +225,11 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
       durationMs: result.durationMs,
     };
     const decision = decide(d, verdict, ttlMs);
-    const logged: DeliveryLogEntry = { ...entry, next: decision.next, ...(decision.retryInMs !== undefined ? { retryInMs: decision.retryInMs } : {}) };
+    const logged: DeliveryLogEntry = {
+      ...entry,
+      next: decision.next,
+      ...(decision.retryInMs !== undefined ? { retryInMs: decision.retryInMs } : {}),
+    };
     log.push(logged);
     decision.act();
     // After act(): a listener that advances a virtual clock must find the retry timer already scheduled.
@@ -233,12 +258,17 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
         },
       };
     }
-    if (verdict.kind === 'undeliverable') return { next: deadLetterOrDrop, act: () => giveUp(d, verdict.deadLetterReason) };
-    if (d.attempts >= s.spec.maxDeliveryAttempts) return { next: deadLetterOrDrop, act: () => giveUp(d, 'MaxDeliveryAttemptsExceeded') };
+    if (verdict.kind === 'undeliverable')
+      return { next: deadLetterOrDrop, act: () => giveUp(d, verdict.deadLetterReason) };
+    if (d.attempts >= s.spec.maxDeliveryAttempts)
+      return { next: deadLetterOrDrop, act: () => giveUp(d, 'MaxDeliveryAttemptsExceeded') };
     const remaining = ttlMs - (timeline.now() - d.publishedAt);
     if (verdict.delayMs >= remaining) {
       // The next scheduled attempt would fall after the TTL: the event expires at the TTL instead.
-      return { next: deadLetterOrDrop, act: () => schedule(() => giveUp(d, 'TimeToLiveExceeded'), Math.max(0, remaining)) };
+      return {
+        next: deadLetterOrDrop,
+        act: () => schedule(() => giveUp(d, 'TimeToLiveExceeded'), Math.max(0, remaining)),
+      };
     }
     return {
       next: 'retry',
@@ -281,7 +311,9 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
         now: options.clock.now(),
       })
         .then((record) => void deadLetters.push(record))
-        .catch((error: unknown) => options.logger?.warn('eventgrid: dead-letter write failed', { error: String(error) }))
+        .catch((error: unknown) =>
+          options.logger?.warn('eventgrid: dead-letter write failed', { error: String(error) }),
+        )
         .finally(settle);
     }, deadLetterDelayMs);
   }
@@ -313,7 +345,14 @@ export function createEventGridEngine(options: EventGridEngineOptions): EventGri
       for (const s of subscriptions.values()) {
         if (s.state !== 'Succeeded' || !subscriptionMatches(s.spec, registry.name, event)) continue;
         pending++;
-        enqueue({ event, subscription: s, publishedAt: timeline.now(), publishTime: azureTimestamp(now), duplicate: false, attempts: 0 });
+        enqueue({
+          event,
+          subscription: s,
+          publishedAt: timeline.now(),
+          publishTime: azureTimestamp(now),
+          duplicate: false,
+          attempts: 0,
+        });
       }
     },
 

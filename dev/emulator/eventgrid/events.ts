@@ -21,7 +21,12 @@ export interface ContainerRegistryEventData {
     readonly repository: string;
     readonly tag?: string;
   };
-  readonly request: { readonly id: string; readonly host: string; readonly method: string; readonly useragent?: string };
+  readonly request: {
+    readonly id: string;
+    readonly host: string;
+    readonly method: string;
+    readonly useragent?: string;
+  };
 }
 
 export interface EventGridEvent<T = unknown> {

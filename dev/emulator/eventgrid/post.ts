@@ -35,14 +35,20 @@ export function postJson(url: string, body: string, options: PostOptions): Promi
         size += chunk.length;
         if (size <= MAX_BODY) chunks.push(chunk);
       });
-      response.on('end', () => finish({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () =>
+        finish({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       response.on('error', (error) => finish({ failure: 'NetworkError', message: error.message }));
     };
     const request =
       target.protocol === 'https:'
         ? httpsRequest(
             target,
-            { method: 'POST', headers, ...(options.httpsAgent ? { agent: options.httpsAgent } : options.ca ? { ca: options.ca } : {}) },
+            {
+              method: 'POST',
+              headers,
+              ...(options.httpsAgent ? { agent: options.httpsAgent } : options.ca ? { ca: options.ca } : {}),
+            },
             onResponse,
           )
         : httpRequest(target, { method: 'POST', headers }, onResponse);

@@ -7,11 +7,22 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
-export const RETRY_SCHEDULE_MS: readonly number[] = [10 * SECOND, 30 * SECOND, MINUTE, 5 * MINUTE, 10 * MINUTE, 30 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR];
+export const RETRY_SCHEDULE_MS: readonly number[] = [
+  10 * SECOND,
+  30 * SECOND,
+  MINUTE,
+  5 * MINUTE,
+  10 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  3 * HOUR,
+  6 * HOUR,
+];
 export const LATE_RETRY_MS = 12 * HOUR;
 
 /** A delivery attempt's result: an HTTP status, or a transport failure (no status). */
-export type AttemptResult = { readonly status: number } | { readonly failure: 'TimedOut' | 'NetworkError'; readonly message: string };
+export type AttemptResult =
+  { readonly status: number } | { readonly failure: 'TimedOut' | 'NetworkError'; readonly message: string };
 
 export type Verdict =
   | { readonly kind: 'success' }

@@ -5,10 +5,17 @@ import { IMAGE_DELETED, IMAGE_PUSHED, type EventGridEvent } from './events.js';
 export const subscriptionSpecSchema = z.object({
   /** Event Grid names: 3–64 characters, letters, digits and hyphens. */
   name: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, 'name must be 3-64 letters, digits or hyphens'),
-  endpoint: z.string().refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'endpoint must be an http(s) URL'),
-  /** Registry name whose events this subscription receives (a system topic per registry); all registries when omitted. */
+  endpoint: z
+    .string()
+    .refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'endpoint must be an http(s) URL'),
+  /**
+   * Registry name whose events this subscription receives (a system topic per registry); all registries when omitted.
+   */
   registry: z.string().optional(),
-  includedEventTypes: z.array(z.enum([IMAGE_PUSHED, IMAGE_DELETED])).min(1).optional(),
+  includedEventTypes: z
+    .array(z.enum([IMAGE_PUSHED, IMAGE_DELETED]))
+    .min(1)
+    .optional(),
   subjectBeginsWith: z.string().optional(),
   subjectEndsWith: z.string().optional(),
   maxDeliveryAttempts: z.number().int().min(1).max(30).default(30),
@@ -27,7 +34,8 @@ export type SubscriptionSpec = z.output<typeof subscriptionSpecSchema>;
 
 export function subscriptionMatches(spec: SubscriptionSpec, registryName: string, event: EventGridEvent): boolean {
   if (spec.registry !== undefined && spec.registry.toLowerCase() !== registryName.toLowerCase()) return false;
-  if (spec.includedEventTypes && !spec.includedEventTypes.includes(event.eventType as typeof IMAGE_PUSHED)) return false;
+  if (spec.includedEventTypes && !spec.includedEventTypes.includes(event.eventType as typeof IMAGE_PUSHED))
+    return false;
   if (spec.subjectBeginsWith !== undefined && !event.subject.startsWith(spec.subjectBeginsWith)) return false;
   if (spec.subjectEndsWith !== undefined && !event.subject.endsWith(spec.subjectEndsWith)) return false;
   return true;

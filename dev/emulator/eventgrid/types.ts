@@ -76,7 +76,9 @@ export interface DeliveryLogEntry {
 }
 
 export interface EventGridEngine extends EventSink {
-  /** Validates the spec, runs the handshake; resolves with the resulting state (never rejects on a failed handshake). */
+  /**
+   * Validates the spec, runs the handshake; resolves with the resulting state (never rejects on a failed handshake).
+   */
   createSubscription(input: SubscriptionSpecInput): Promise<SubscriptionView>;
   deleteSubscription(name: string): boolean;
   getSubscription(name: string): SubscriptionView | undefined;

@@ -13,7 +13,8 @@ import type { InboxDelivery } from './store.js';
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : []);
 
@@ -60,16 +61,26 @@ function blockClasses(element: Json, first: boolean): string[] {
 }
 
 function textClasses(element: Json): string[] {
-  const classes = [`sz-${keyword(element.size, SIZES, 'default')}`, `wt-${keyword(element.weight, WEIGHTS, 'default')}`, `co-${keyword(element.color, COLORS, 'default')}`];
+  const classes = [
+    `sz-${keyword(element.size, SIZES, 'default')}`,
+    `wt-${keyword(element.weight, WEIGHTS, 'default')}`,
+    `co-${keyword(element.color, COLORS, 'default')}`,
+  ];
   if (element.isSubtle === true) classes.push('subtle');
   if (keyword(element.fontType, ['default', 'monospace'], 'default') === 'monospace') classes.push('mono');
   return classes;
 }
 
 function renderTextBlock(element: Json, classes: string[]): string {
-  const all = ['ac-textblock', ...classes, ...textClasses(element), `al-${keyword(element.horizontalAlignment, ALIGN, 'left')}`];
+  const all = [
+    'ac-textblock',
+    ...classes,
+    ...textClasses(element),
+    `al-${keyword(element.horizontalAlignment, ALIGN, 'left')}`,
+  ];
   if (element.wrap !== true) all.push('nowrap');
-  const maxLines = typeof element.maxLines === 'number' && element.maxLines > 0 ? Math.floor(element.maxLines) : undefined;
+  const maxLines =
+    typeof element.maxLines === 'number' && element.maxLines > 0 ? Math.floor(element.maxLines) : undefined;
   const style = maxLines !== undefined && element.wrap === true ? ` style="-webkit-line-clamp:${maxLines}"` : '';
   if (style) all.push('clamp');
   return `<div class="${all.join(' ')}"${style}>${inlineMarkdown(str(element.text) ?? '')}</div>`;
@@ -78,7 +89,8 @@ function renderTextBlock(element: Json, classes: string[]): string {
 function renderRichTextBlock(element: Json, classes: string[]): string {
   const runs = list(element.inlines).map((inline) => {
     if (typeof inline === 'string') return escapeHtml(inline);
-    if (!isObject(inline) || inline.type !== 'TextRun') return placeholder(isObject(inline) ? str(inline.type) : undefined, 'inline');
+    if (!isObject(inline) || inline.type !== 'TextRun')
+      return placeholder(isObject(inline) ? str(inline.type) : undefined, 'inline');
     const runClasses = textClasses(inline);
     if (inline.italic === true) runClasses.push('italic');
     if (inline.strikethrough === true) runClasses.push('strike');
@@ -92,7 +104,10 @@ function renderRichTextBlock(element: Json, classes: string[]): string {
 function renderFactSet(element: Json, classes: string[]): string {
   const rows = list(element.facts)
     .filter(isObject)
-    .map((fact) => `<tr><th>${inlineMarkdown(str(fact.title) ?? '')}</th><td>${inlineMarkdown(str(fact.value) ?? '')}</td></tr>`);
+    .map(
+      (fact) =>
+        `<tr><th>${inlineMarkdown(str(fact.title) ?? '')}</th><td>${inlineMarkdown(str(fact.value) ?? '')}</td></tr>`,
+    );
   return `<table class="ac-factset ${classes.join(' ')}">${rows.join('')}</table>`;
 }
 
@@ -119,8 +134,12 @@ function columnStyle(width: unknown): string {
 
 function renderColumnSet(element: Json, classes: string[]): string {
   const columns = list(element.columns).map((column, index) => {
-    if (!isObject(column) || (column.type !== undefined && column.type !== 'Column')) return placeholder(isObject(column) ? str(column.type) : undefined, 'column');
-    const columnClasses = ['ac-column', ...(index === 0 ? [] : [`csp-${keyword(column.spacing, SPACINGS, 'default')}`])];
+    if (!isObject(column) || (column.type !== undefined && column.type !== 'Column'))
+      return placeholder(isObject(column) ? str(column.type) : undefined, 'column');
+    const columnClasses = [
+      'ac-column',
+      ...(index === 0 ? [] : [`csp-${keyword(column.spacing, SPACINGS, 'default')}`]),
+    ];
     if (column.separator === true && index > 0) columnClasses.push('csep');
     const valign = keyword(column.verticalContentAlignment, ['top', 'center', 'bottom'], 'top');
     return `<div class="${columnClasses.join(' ')} va-${valign}" style="${columnStyle(column.width)}">${renderItems(list(column.items))}</div>`;
@@ -137,12 +156,17 @@ function renderAction(action: unknown): string {
       ? `<span class="ac-action disabled" title="not an http(s) URL">${title}</span>`
       : `<a class="ac-action" href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${title}</a>`;
   }
-  const note = action.type === 'Action.Submit' || action.type === 'Action.Execute' ? 'not supported in cards posted through a webhook' : 'interactive; not simulated here';
+  const note =
+    action.type === 'Action.Submit' || action.type === 'Action.Execute'
+      ? 'not supported in cards posted through a webhook'
+      : 'interactive; not simulated here';
   return `<span class="ac-action disabled" title="${escapeHtml(note)}">${title || escapeHtml(str(action.type) ?? 'action')} <small>(${escapeHtml(str(action.type) ?? 'unknown action')}: ${escapeHtml(note)})</small></span>`;
 }
 
 function renderActions(actions: unknown[], classes: string[]): string {
-  return actions.length === 0 ? '' : `<div class="ac-actionset ${classes.join(' ')}">${actions.map(renderAction).join('')}</div>`;
+  return actions.length === 0
+    ? ''
+    : `<div class="ac-actionset ${classes.join(' ')}">${actions.map(renderAction).join('')}</div>`;
 }
 
 function placeholder(type: string | undefined, what: string, classes: readonly string[] = []): string {
@@ -190,7 +214,10 @@ function cardOf(delivery: InboxDelivery): unknown {
 }
 
 function outcomeBadge(delivery: InboxDelivery): string {
-  const label = delivery.kind === 'webhook' && delivery.verified !== undefined ? `${delivery.outcome} · ${delivery.verified ? 'signature verified' : 'signature NOT verified'}` : delivery.outcome;
+  const label =
+    delivery.kind === 'webhook' && delivery.verified !== undefined
+      ? `${delivery.outcome} · ${delivery.verified ? 'signature verified' : 'signature NOT verified'}`
+      : delivery.outcome;
   return `<span class="badge b-${delivery.outcome}">${escapeHtml(label)} · ${delivery.status}</span>`;
 }
 
@@ -212,7 +239,12 @@ function renderTeamsDelivery(delivery: InboxDelivery): string {
 }
 
 function renderWebhookDelivery(delivery: InboxDelivery): string {
-  const json = delivery.body === undefined ? '(body not kept)' : typeof delivery.body === 'string' ? delivery.body : JSON.stringify(delivery.body, null, 2);
+  const json =
+    delivery.body === undefined
+      ? '(body not kept)'
+      : typeof delivery.body === 'string'
+        ? delivery.body
+        : JSON.stringify(delivery.body, null, 2);
   return `<section class="delivery">${meta(delivery)}<pre>${escapeHtml(json)}</pre></section>`;
 }
 

@@ -6,19 +6,25 @@ import { behaviourSchema, channelKinds, channelNameSchema, type InboxChannel, ty
 /**
  * The inbox's routes on the control listener (plain HTTP, loopback):
  *
- *   GET    /inbox[?channel=&kind=webhook|teams&outcome=delivered|duplicate|rejected|scripted]   deliveries, newest first
- *   DELETE /inbox                                          forget deliveries and webhook-id dedupe memory → 204
- *   GET    /inbox/cards                                    HTML: Teams cards as Teams draws them, webhook bodies as JSON
- *   GET    /inbox/channels                                 channels (name, kind, url; never the secret)
- *   PUT    /inbox/channels/{channel}                       {kind, secret?} → 200 with the channel and its secret
- *   GET    /inbox/channels/{channel}/behaviour             the scripted behaviour
- *   PUT    /inbox/channels/{channel}/behaviour             {mode:'normal'} | {mode:'status', status, count?, retryAfterSeconds?} | {mode:'down'}
+ *   GET    /inbox[?channel=&kind=webhook|teams&outcome=delivered|duplicate|rejected|scripted]
+ *                                                 deliveries, newest first
+ *   DELETE /inbox                                 forget deliveries and webhook-id dedupe memory → 204
+ *   GET    /inbox/cards                           HTML: Teams cards as Teams draws them, webhook bodies as JSON
+ *   GET    /inbox/channels                        channels (name, kind, url; never the secret)
+ *   PUT    /inbox/channels/{channel}              {kind, secret?} → 200 with the channel and its secret
+ *   GET    /inbox/channels/{channel}/behaviour    the scripted behaviour
+ *   PUT    /inbox/channels/{channel}/behaviour    {mode:'normal'} | {mode:'down'} |
+ *                                                 {mode:'status', status, count?, retryAfterSeconds?}
  */
 
 const TITLES: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed' };
 
 function problem(status: number, detail: string): EmulatorResponse {
-  return { status, headers: { 'content-type': 'application/problem+json' }, body: { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail } };
+  return {
+    status,
+    headers: { 'content-type': 'application/problem+json' },
+    body: { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail },
+  };
 }
 
 const filterSchema = z.object({
@@ -27,9 +33,16 @@ const filterSchema = z.object({
   outcome: z.enum(['delivered', 'duplicate', 'rejected', 'scripted']).optional(),
 });
 
-const channelSpecSchema = z.object({ kind: z.enum(channelKinds), secret: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/).optional() });
+const channelSpecSchema = z.object({
+  kind: z.enum(channelKinds),
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/)
+    .optional(),
+});
 
-const zodDetail = (error: z.ZodError): string => error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+const zodDetail = (error: z.ZodError): string =>
+  error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
 
 function jsonBody(request: EmulatorRequest): { ok: true; value: unknown } | { ok: false; response: EmulatorResponse } {
   try {
@@ -70,12 +83,17 @@ export function createInboxControlHandler(store: InboxStore): RouteHandler {
       return {
         status: 200,
         // The page must stay inert even if a card smuggles markup past the escaping: no scripts, no fetches.
-        headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'cache-control': 'no-store' },
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+          'cache-control': 'no-store',
+        },
         body: renderCardsPage(store.deliveries()),
       };
     }
     if (resource !== 'channels' || rest.length > 0) return problem(404, `no inbox route ${method} ${request.path}`);
-    if (name === undefined) return method === 'GET' ? { status: 200, body: store.channels.map(publicView) } : methodNotAllowed('GET');
+    if (name === undefined)
+      return method === 'GET' ? { status: 200, body: store.channels.map(publicView) } : methodNotAllowed('GET');
 
     const validName = channelNameSchema.safeParse(name);
     if (!validName.success) return problem(400, `channel name: ${zodDetail(validName.error)}`);
@@ -85,7 +103,11 @@ export function createInboxControlHandler(store: InboxStore): RouteHandler {
       if (!body.ok) return body.response;
       const spec = channelSpecSchema.safeParse(body.value);
       if (!spec.success) return problem(400, zodDetail(spec.error));
-      const channel = store.addChannel({ name, kind: spec.data.kind, ...(spec.data.secret === undefined ? {} : { secret: spec.data.secret }) });
+      const channel = store.addChannel({
+        name,
+        kind: spec.data.kind,
+        ...(spec.data.secret === undefined ? {} : { secret: spec.data.secret }),
+      });
       return { status: 200, body: channel };
     }
     if (sub !== 'behaviour') return problem(404, `no inbox route ${method} ${request.path}`);

@@ -8,7 +8,12 @@ import { createInboxReceiverHandler } from './receivers.js';
 import { InboxStore, type InboxStoreOptions } from './store.js';
 
 export { renderAdaptiveCard, renderCardsPage, escapeHtml } from './cards-page.js';
-export { ADAPTIVE_CARD_CONTENT_TYPE, TEAMS_MAX_BYTES, TEAMS_MAX_CARD_VERSION, createInboxReceiverHandler } from './receivers.js';
+export {
+  ADAPTIVE_CARD_CONTENT_TYPE,
+  TEAMS_MAX_BYTES,
+  TEAMS_MAX_CARD_VERSION,
+  createInboxReceiverHandler,
+} from './receivers.js';
 export { createInboxControlHandler } from './control.js';
 export {
   InboxStore,
@@ -37,7 +42,11 @@ export interface Inbox {
 
 export function createInbox(options: InboxStoreOptions): Inbox {
   const store = new InboxStore(options);
-  return { store, receiverHandler: createInboxReceiverHandler(store), controlHandler: createInboxControlHandler(store) };
+  return {
+    store,
+    receiverHandler: createInboxReceiverHandler(store),
+    controlHandler: createInboxControlHandler(store),
+  };
 }
 
 export const SANDBOX_WEBHOOK_CHANNEL = 'sandbox-webhook';
@@ -55,7 +64,12 @@ export function createSandboxAlertChannels(store: InboxStore): Record<string, st
   const teams = store.addChannel({ name: SANDBOX_TEAMS_CHANNEL, kind: 'teams' });
   return {
     ALERT_CHANNELS: JSON.stringify([
-      { name: webhook.name, kind: 'webhook', urlSetting: 'ALERT_SANDBOX_WEBHOOK_URL', secretSetting: 'ALERT_SANDBOX_WEBHOOK_SECRET' },
+      {
+        name: webhook.name,
+        kind: 'webhook',
+        urlSetting: 'ALERT_SANDBOX_WEBHOOK_URL',
+        secretSetting: 'ALERT_SANDBOX_WEBHOOK_SECRET',
+      },
       { name: teams.name, kind: 'teams', urlSetting: 'ALERT_SANDBOX_TEAMS_URL' },
     ]),
     ALERT_SANDBOX_WEBHOOK_URL: webhook.url,

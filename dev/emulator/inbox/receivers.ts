@@ -7,7 +7,8 @@ import type { InboxChannel, InboxStore, NewDelivery } from './store.js';
  * The receivers on the management (HTTPS) listener:
  *
  *   POST /inbox/hooks/{channel}   a Standard Webhooks receiver: 204 | 401 (signature, timestamp) | 400 (not JSON)
- *   POST /inbox/teams/{channel}   a Teams Workflows "When a Teams webhook request is received" stand-in: 202 | 400 | 413
+ *   POST /inbox/teams/{channel}   a Teams Workflows "When a Teams webhook request is received" stand-in:
+ *                                 202 | 400 | 413
  *
  * Unknown channel → 404; another method → 405; a scripted `status` behaviour answers first (see store.ts).
  */
@@ -20,10 +21,22 @@ export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adapti
 /** Bodies larger than this are recorded by size only. */
 const KEEP_BODY_BYTES = 256 * 1024;
 
-const TITLES: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Content Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
 
 function problem(status: number, detail: string, headers: Record<string, string> = {}): EmulatorResponse {
-  return { status, headers: { 'content-type': 'application/problem+json', ...headers }, body: { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail } };
+  return {
+    status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+    body: { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail },
+  };
 }
 
 function bodyValue(body: Buffer): unknown {
@@ -41,7 +54,9 @@ const teamsEnvelopeSchema = z.object({
   attachments: z
     .array(
       z.object({
-        contentType: z.literal(ADAPTIVE_CARD_CONTENT_TYPE, { error: `contentType must be "${ADAPTIVE_CARD_CONTENT_TYPE}" (Workflows accepts Adaptive Cards only, no MessageCard)` }),
+        contentType: z.literal(ADAPTIVE_CARD_CONTENT_TYPE, {
+          error: `contentType must be "${ADAPTIVE_CARD_CONTENT_TYPE}" (Workflows accepts Adaptive Cards only, no MessageCard)`,
+        }),
         content: z.object({
           type: z.literal('AdaptiveCard', { error: 'content.type must be "AdaptiveCard"' }),
           version: z.string({ error: 'content.version is required' }),
@@ -62,24 +77,40 @@ function cardVersionProblem(version: string): string | undefined {
   return `Adaptive Card version ${version} cannot be rendered by Teams Workflows (Teams would show "We're sorry, this card couldn't be displayed"); send version "${TEAMS_MAX_CARD_VERSION}"`;
 }
 
-const zodDetail = (error: z.ZodError): string => error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+const zodDetail = (error: z.ZodError): string =>
+  error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
 
-function receiveWebhook(store: InboxStore, channel: InboxChannel & { secret: string }, request: EmulatorRequest): EmulatorResponse {
+function receiveWebhook(
+  store: InboxStore,
+  channel: InboxChannel & { secret: string },
+  request: EmulatorRequest,
+): EmulatorResponse {
   const webhookId = request.headers['webhook-id'];
-  const base = { channel: channel.name, kind: 'webhook' as const, bytes: request.body.length, body: bodyValue(request.body), ...(webhookId === undefined ? {} : { webhookId }) };
+  const base = {
+    channel: channel.name,
+    kind: 'webhook' as const,
+    bytes: request.body.length,
+    body: bodyValue(request.body),
+    ...(webhookId === undefined ? {} : { webhookId }),
+  };
   const reject = (status: number, reason: string): EmulatorResponse => {
     store.record({ ...base, outcome: 'rejected', status, verified: false, reason });
     return problem(status, reason);
   };
   try {
     // The library's tolerance window (5 min either way) is measured against the wall clock, as a real receiver's is.
-    new Webhook(channel.secret).verify(request.body, {
-      'webhook-id': webhookId ?? '',
-      'webhook-timestamp': request.headers['webhook-timestamp'] ?? '',
-      'webhook-signature': request.headers['webhook-signature'] ?? '',
-    }, { jsonParse: false });
+    new Webhook(channel.secret).verify(
+      request.body,
+      {
+        'webhook-id': webhookId ?? '',
+        'webhook-timestamp': request.headers['webhook-timestamp'] ?? '',
+        'webhook-signature': request.headers['webhook-signature'] ?? '',
+      },
+      { jsonParse: false },
+    );
   } catch (error) {
-    if (error instanceof WebhookVerificationError) return reject(401, `webhook signature verification failed: ${error.message}`);
+    if (error instanceof WebhookVerificationError)
+      return reject(401, `webhook signature verification failed: ${error.message}`);
     throw error;
   }
   if (typeof base.body === 'string' || base.body === undefined) return reject(400, 'the signed body is not JSON');
@@ -92,10 +123,21 @@ function receiveWebhook(store: InboxStore, channel: InboxChannel & { secret: str
 function receiveTeams(store: InboxStore, channel: InboxChannel, request: EmulatorRequest): EmulatorResponse {
   const base = { channel: channel.name, kind: 'teams' as const, bytes: request.body.length };
   const reject = (status: number, reason: string, keepBody = true): EmulatorResponse => {
-    store.record({ ...base, ...(keepBody ? { body: bodyValue(request.body) } : {}), outcome: 'rejected', status, reason });
+    store.record({
+      ...base,
+      ...(keepBody ? { body: bodyValue(request.body) } : {}),
+      outcome: 'rejected',
+      status,
+      reason,
+    });
     return problem(status, reason);
   };
-  if (request.body.length > TEAMS_MAX_BYTES) return reject(413, `message is ${request.body.length} bytes; Teams accepts at most ${TEAMS_MAX_BYTES} (28 KB)`, false);
+  if (request.body.length > TEAMS_MAX_BYTES)
+    return reject(
+      413,
+      `message is ${request.body.length} bytes; Teams accepts at most ${TEAMS_MAX_BYTES} (28 KB)`,
+      false,
+    );
   let json: unknown;
   try {
     json = JSON.parse(request.body.toString('utf8'));
@@ -117,8 +159,10 @@ export function createInboxReceiverHandler(store: InboxStore): RouteHandler {
     if (request.listener.kind !== 'management' || !match) return Promise.resolve(undefined);
     const kind = match[1] === 'hooks' ? 'webhook' : 'teams';
     const channel = store.channel(match[2]!);
-    if (channel?.kind !== kind) return Promise.resolve(problem(404, `no ${kind} channel ${match[2]!} in the sandbox inbox`));
-    if (request.method !== 'POST') return Promise.resolve(problem(405, 'receivers accept POST only', { allow: 'POST' }));
+    if (channel?.kind !== kind)
+      return Promise.resolve(problem(404, `no ${kind} channel ${match[2]!} in the sandbox inbox`));
+    if (request.method !== 'POST')
+      return Promise.resolve(problem(405, 'receivers accept POST only', { allow: 'POST' }));
 
     const scripted = store.takeScripted(channel.name);
     if (scripted) {
@@ -130,13 +174,23 @@ export function createInboxReceiverHandler(store: InboxStore): RouteHandler {
         reason: 'scripted behaviour',
         bytes: request.body.length,
         body: bodyValue(request.body),
-        ...(kind === 'webhook' && request.headers['webhook-id'] !== undefined ? { webhookId: request.headers['webhook-id'] } : {}),
+        ...(kind === 'webhook' && request.headers['webhook-id'] !== undefined
+          ? { webhookId: request.headers['webhook-id'] }
+          : {}),
       };
       store.record(delivery);
-      const headers: Record<string, string> = scripted.retryAfterSeconds === undefined ? {} : { 'retry-after': String(scripted.retryAfterSeconds) };
-      return Promise.resolve(problem(scripted.status, `scripted by the sandbox inbox (PUT /inbox/channels/${channel.name}/behaviour)`, headers));
+      const headers: Record<string, string> =
+        scripted.retryAfterSeconds === undefined ? {} : { 'retry-after': String(scripted.retryAfterSeconds) };
+      return Promise.resolve(
+        problem(
+          scripted.status,
+          `scripted by the sandbox inbox (PUT /inbox/channels/${channel.name}/behaviour)`,
+          headers,
+        ),
+      );
     }
-    if (channel.secret !== undefined) return Promise.resolve(receiveWebhook(store, { ...channel, secret: channel.secret }, request));
+    if (channel.secret !== undefined)
+      return Promise.resolve(receiveWebhook(store, { ...channel, secret: channel.secret }, request));
     return Promise.resolve(receiveTeams(store, channel, request));
   };
 }

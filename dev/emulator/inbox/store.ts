@@ -11,7 +11,9 @@ export const channelKinds = ['webhook', 'teams'] as const;
 export type ChannelKind = (typeof channelKinds)[number];
 
 /** Path segment rules for a channel name: it appears in receiver URLs and app-setting names. */
-export const channelNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", at most 63 characters');
+export const channelNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", at most 63 characters');
 
 export interface InboxChannel {
   readonly name: string;
@@ -46,7 +48,8 @@ export type BehaviourInput = z.input<typeof behaviourSchema>;
 
 /**
  * - `delivered`: verified (webhook) or valid (Teams) and recorded for the first time;
- * - `duplicate`: a verified webhook whose `webhook-id` this channel already delivered (answered 2xx like a deduplicating receiver);
+ * - `duplicate`: a verified webhook whose `webhook-id` this channel already delivered (answered 2xx like a
+ * deduplicating receiver);
  * - `rejected`: failed verification (401) or validation (400, 413);
  * - `scripted`: answered by a scripted `status` behaviour, not inspected.
  */
@@ -82,7 +85,15 @@ export interface DeliveryFilter {
   readonly outcome?: DeliveryOutcome;
 }
 
-export type BehaviourView = { readonly channel: string } & ({ readonly mode: 'normal' | 'down' } | { readonly mode: 'status'; readonly status: number; readonly remaining: number; readonly retryAfterSeconds?: number });
+export type BehaviourView = { readonly channel: string } & (
+  | { readonly mode: 'normal' | 'down' }
+  | {
+      readonly mode: 'status';
+      readonly status: number;
+      readonly remaining: number;
+      readonly retryAfterSeconds?: number;
+    }
+);
 
 export interface InboxStoreOptions {
   /** `https://localhost:<port>` of the management listener the receivers are mounted on. */
@@ -104,7 +115,10 @@ export function receiverPath(kind: ChannelKind, name: string): string {
   return `/inbox/${kind === 'webhook' ? 'hooks' : 'teams'}/${name}`;
 }
 
-type ScriptState = { mode: 'normal' } | { mode: 'down'; faultId: string } | { mode: 'status'; status: number; remaining: number; retryAfterSeconds: number | undefined };
+type ScriptState =
+  | { mode: 'normal' }
+  | { mode: 'down'; faultId: string }
+  | { mode: 'status'; status: number; remaining: number; retryAfterSeconds: number | undefined };
 
 export class InboxStore {
   readonly #options: InboxStoreOptions;
@@ -124,7 +138,10 @@ export class InboxStore {
     const name = channelNameSchema.parse(spec.name);
     this.setBehaviour(name, { mode: 'normal' }, false);
     const url = `${this.#options.managementUrl}${receiverPath(spec.kind, name)}`;
-    const channel: InboxChannel = spec.kind === 'webhook' ? { name, kind: 'webhook', url, secret: spec.secret ?? generateWebhookSecret() } : { name, kind: 'teams', url };
+    const channel: InboxChannel =
+      spec.kind === 'webhook'
+        ? { name, kind: 'webhook', url, secret: spec.secret ?? generateWebhookSecret() }
+        : { name, kind: 'teams', url };
     this.#channels.set(name, channel);
     this.#seen.delete(name);
     return channel;
@@ -141,12 +158,21 @@ export class InboxStore {
   /** Newest first. */
   deliveries(filter: DeliveryFilter = {}): InboxDelivery[] {
     return this.#deliveries
-      .filter((d) => (filter.channel === undefined || d.channel === filter.channel) && (filter.kind === undefined || d.kind === filter.kind) && (filter.outcome === undefined || d.outcome === filter.outcome))
+      .filter(
+        (d) =>
+          (filter.channel === undefined || d.channel === filter.channel) &&
+          (filter.kind === undefined || d.kind === filter.kind) &&
+          (filter.outcome === undefined || d.outcome === filter.outcome),
+      )
       .reverse();
   }
 
   record(delivery: NewDelivery): InboxDelivery {
-    const recorded: InboxDelivery = { sequence: ++this.#sequence, receivedAt: this.#options.now().toISOString(), ...delivery };
+    const recorded: InboxDelivery = {
+      sequence: ++this.#sequence,
+      receivedAt: this.#options.now().toISOString(),
+      ...delivery,
+    };
     this.#deliveries.push(recorded);
     const max = this.#options.maxDeliveries ?? 1000;
     if (this.#deliveries.length > max) this.#deliveries = this.#deliveries.slice(-max);
@@ -176,10 +202,19 @@ export class InboxStore {
     let next: ScriptState;
     if (behaviour.mode === 'down') {
       // Both receiver routes of the name: a channel has one kind, but a test may probe the other path too.
-      const rule = this.#options.faults.add({ listener: 'management', path: `^/inbox/(?:hooks|teams)/${name}/?$`, action: { kind: 'drop' } });
+      const rule = this.#options.faults.add({
+        listener: 'management',
+        path: `^/inbox/(?:hooks|teams)/${name}/?$`,
+        action: { kind: 'drop' },
+      });
       next = { mode: 'down', faultId: rule.id };
     } else if (behaviour.mode === 'status') {
-      next = { mode: 'status', status: behaviour.status, remaining: behaviour.count, retryAfterSeconds: behaviour.retryAfterSeconds };
+      next = {
+        mode: 'status',
+        status: behaviour.status,
+        remaining: behaviour.count,
+        retryAfterSeconds: behaviour.retryAfterSeconds,
+      };
     } else next = { mode: 'normal' };
     this.#scripts.set(name, next);
     return this.behaviour(name);
@@ -188,7 +223,13 @@ export class InboxStore {
   behaviour(name: string): BehaviourView {
     const script = this.#scripts.get(name) ?? { mode: 'normal' };
     if (script.mode !== 'status') return { channel: name, mode: script.mode };
-    return { channel: name, mode: 'status', status: script.status, remaining: script.remaining, ...(script.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: script.retryAfterSeconds }) };
+    return {
+      channel: name,
+      mode: 'status',
+      status: script.status,
+      remaining: script.remaining,
+      ...(script.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: script.retryAfterSeconds }),
+    };
   }
 
   /** The scripted answer for this request, if any (consumes one of `count`). */

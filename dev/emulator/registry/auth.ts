@@ -52,7 +52,16 @@ type Principal =
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'invalid' };
 
-const REPOSITORY_ACTIONS = new Set(['pull', 'push', 'delete', 'metadata_read', 'metadata_write', 'deleted_read', 'deleted_restore', '*']);
+const REPOSITORY_ACTIONS = new Set([
+  'pull',
+  'push',
+  'delete',
+  'metadata_read',
+  'metadata_write',
+  'deleted_read',
+  'deleted_restore',
+  '*',
+]);
 
 export function scopeString(access: Access): string {
   return `${access.type}:${access.name}:${access.actions.join(',')}`;
@@ -63,7 +72,14 @@ export function parseScope(scope: string): Access | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first <= 0 || last <= first) return undefined;
-  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',').filter((a) => a.length > 0) };
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter((a) => a.length > 0),
+  };
 }
 
 function nowSeconds(clock: EmulatorClock): number {
@@ -73,7 +89,9 @@ function nowSeconds(clock: EmulatorClock): number {
 function realmFor(runtime: RegistryRuntime, request: EmulatorRequest): string {
   // Plain-HTTP listener: point the realm at itself so `--dest-tls-verify=false` clients never need TLS.
   const tls = request.listener.kind !== 'registry' || request.listener.tls;
-  return tls ? `https://${runtime.endpoints.loginServer}/oauth2/token` : `http://${runtime.endpoints.pushAddress}/oauth2/token`;
+  return tls
+    ? `https://${runtime.endpoints.loginServer}/oauth2/token`
+    : `http://${runtime.endpoints.pushAddress}/oauth2/token`;
 }
 
 export function challenge(
@@ -86,8 +104,12 @@ export function challenge(
   if (access) header += `,scope="${scopeString(access)}"`;
   if (error) header += `,error="${error}"`;
   // `/v2/` answers detail:null (transcript); scoped challenges list the missing access like ACR does.
-  const detail = access ? access.actions.map((action) => ({ Type: access.type, Name: access.name, Action: action })) : null;
-  return new RegistryError(401, 'UNAUTHORIZED', UNAUTHORIZED_MESSAGE, detail, { 'www-authenticate': header }).toResponse();
+  const detail = access
+    ? access.actions.map((action) => ({ Type: access.type, Name: access.name, Action: action }))
+    : null;
+  return new RegistryError(401, 'UNAUTHORIZED', UNAUTHORIZED_MESSAGE, detail, {
+    'www-authenticate': header,
+  }).toResponse();
 }
 
 function principalOf(runtime: RegistryRuntime, request: EmulatorRequest, options: AuthOptions): Principal {
@@ -97,7 +119,9 @@ function principalOf(runtime: RegistryRuntime, request: EmulatorRequest, options
   if (scheme.toLowerCase() === 'basic') {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    return passwordPrincipal(runtime, decoded.slice(0, colon), decoded.slice(colon + 1), options) ?? { kind: 'invalid' };
+    return (
+      passwordPrincipal(runtime, decoded.slice(0, colon), decoded.slice(colon + 1), options) ?? { kind: 'invalid' }
+    );
   }
   if (scheme.toLowerCase() !== 'bearer') return { kind: 'invalid' };
   const claims = verifyToken(runtime, value, options, 'access');
@@ -116,7 +140,12 @@ function accessClaims(value: unknown): Access[] {
 }
 
 /** Admin user, or the null GUID with an ACR refresh token as password (docker login convention). */
-function passwordPrincipal(runtime: RegistryRuntime, username: string, password: string, options: AuthOptions): Principal | undefined {
+function passwordPrincipal(
+  runtime: RegistryRuntime,
+  username: string,
+  password: string,
+  options: AuthOptions,
+): Principal | undefined {
   const admin = runtime.definition.adminUser;
   if (admin && username === admin.username && password === admin.password) return { kind: 'full', subject: username };
   if (username === NULL_GUID) {
@@ -126,7 +155,12 @@ function passwordPrincipal(runtime: RegistryRuntime, username: string, password:
   return undefined;
 }
 
-function verifyToken(runtime: RegistryRuntime, token: string, options: AuthOptions, use: 'access' | 'refresh'): Record<string, unknown> | undefined {
+function verifyToken(
+  runtime: RegistryRuntime,
+  token: string,
+  options: AuthOptions,
+  use: 'access' | 'refresh',
+): Record<string, unknown> | undefined {
   const claims = verifyJwt(token, options.secret);
   if (!claims) return undefined;
   if (claims.aud !== runtime.definition.loginServer) return undefined;
@@ -137,12 +171,20 @@ function verifyToken(runtime: RegistryRuntime, token: string, options: AuthOptio
 
 function covers(granted: readonly Access[], needed: Access): boolean {
   return needed.actions.every((action) =>
-    granted.some((g) => g.type === needed.type && g.name === needed.name && (g.actions.includes(action) || g.actions.includes('*'))),
+    granted.some(
+      (g) =>
+        g.type === needed.type && g.name === needed.name && (g.actions.includes(action) || g.actions.includes('*')),
+    ),
   );
 }
 
 /** Undefined when the request may proceed, else the 401 to send. */
-export function authorize(runtime: RegistryRuntime, request: EmulatorRequest, requirement: Requirement, options: AuthOptions): EmulatorResponse | undefined {
+export function authorize(
+  runtime: RegistryRuntime,
+  request: EmulatorRequest,
+  requirement: Requirement,
+  options: AuthOptions,
+): EmulatorResponse | undefined {
   if (requirement.kind === 'public') return undefined;
   const principal = principalOf(runtime, request, options);
   const access = requirement.kind === 'scope' ? requirement.access : undefined;
@@ -152,7 +194,8 @@ export function authorize(runtime: RegistryRuntime, request: EmulatorRequest, re
     case 'invalid':
       return challenge(runtime, request, access, 'invalid_token');
     case 'anonymous':
-      if (requirement.kind === 'scope' && requirement.anonymousPull && runtime.definition.anonymousPullEnabled) return undefined;
+      if (requirement.kind === 'scope' && requirement.anonymousPull && runtime.definition.anonymousPullEnabled)
+        return undefined;
       return challenge(runtime, request, access);
     case 'token':
       if (!access || covers(principal.access, access)) return undefined;
@@ -184,7 +227,13 @@ function issueRefreshToken(runtime: RegistryRuntime, identity: AadIdentity, opti
   );
 }
 
-function issueAccessToken(runtime: RegistryRuntime, subject: string, grantType: string, access: readonly Access[], options: AuthOptions): string {
+function issueAccessToken(
+  runtime: RegistryRuntime,
+  subject: string,
+  grantType: string,
+  access: readonly Access[],
+  options: AuthOptions,
+): string {
   const iat = nowSeconds(options.clock);
   return signJwt(
     {
@@ -213,7 +262,9 @@ function grant(requested: readonly string[], principal: 'full' | 'anonymous', ru
       const scope = parseScope(raw);
       if (!scope) return [];
       if (scope.type === 'registry') {
-        return principal === 'full' && scope.name === 'catalog' ? [{ type: 'registry', name: 'catalog', actions: ['*'] }] : [];
+        return principal === 'full' && scope.name === 'catalog'
+          ? [{ type: 'registry', name: 'catalog', actions: ['*'] }]
+          : [];
       }
       if (scope.type !== 'repository') return [];
       const allowed = scope.actions.filter((a) =>
@@ -234,16 +285,30 @@ function checkService(runtime: RegistryRuntime, service: string | null): Emulato
 }
 
 /** Routes `/oauth2/exchange` and `/oauth2/token`; undefined for any other path. */
-export async function handleTokenRoutes(runtime: RegistryRuntime, request: EmulatorRequest, options: AuthOptions): Promise<EmulatorResponse | undefined> {
+export async function handleTokenRoutes(
+  runtime: RegistryRuntime,
+  request: EmulatorRequest,
+  options: AuthOptions,
+): Promise<EmulatorResponse | undefined> {
   if (request.path === '/oauth2/exchange' && request.method === 'POST') {
     const form = new URLSearchParams(request.body.toString('utf8'));
     const invalidService = checkService(runtime, form.get('service'));
     if (invalidService) return invalidService;
-    if (form.get('grant_type') !== 'access_token') return tokenError(400, 'UNSUPPORTED', 'grant_type must be access_token');
+    if (form.get('grant_type') !== 'access_token')
+      return tokenError(400, 'UNSUPPORTED', 'grant_type must be access_token');
     const identity = await options.verifyAccessToken(form.get('access_token') ?? '');
     if (!identity) return tokenError(401, 'UNAUTHORIZED', 'the AAD access token is invalid or expired');
     const tenant = form.get('tenant');
-    return { status: 200, body: { refresh_token: issueRefreshToken(runtime, tenant && !identity.tid ? { ...identity, tid: tenant } : identity, options) } };
+    return {
+      status: 200,
+      body: {
+        refresh_token: issueRefreshToken(
+          runtime,
+          tenant && !identity.tid ? { ...identity, tid: tenant } : identity,
+          options,
+        ),
+      },
+    };
   }
   if (request.path !== '/oauth2/token') return undefined;
   if (request.method === 'GET') return dockerTokenFlow(runtime, request, options);
@@ -257,18 +322,37 @@ export async function handleTokenRoutes(runtime: RegistryRuntime, request: Emula
   if (grantType === 'refresh_token') {
     const claims = verifyToken(runtime, form.get('refresh_token') ?? '', options, 'refresh');
     if (!claims) return tokenError(401, 'UNAUTHORIZED', 'the refresh token is invalid or expired');
-    return { status: 200, body: { access_token: issueAccessToken(runtime, String(claims.sub), 'refresh_token', grant(scopes, 'full', runtime), options) } };
+    return {
+      status: 200,
+      body: {
+        access_token: issueAccessToken(
+          runtime,
+          String(claims.sub),
+          'refresh_token',
+          grant(scopes, 'full', runtime),
+          options,
+        ),
+      },
+    };
   }
   if (grantType === 'password') {
     const username = form.get('username');
     const password = form.get('password');
     // The JS SDK's anonymous mode posts `refresh_token=&grant_type=password` without a username (wire.md §1.3).
     if (!username) {
-      return { status: 200, body: { access_token: issueAccessToken(runtime, '', 'anonymous', grant(scopes, 'anonymous', runtime), options) } };
+      return {
+        status: 200,
+        body: {
+          access_token: issueAccessToken(runtime, '', 'anonymous', grant(scopes, 'anonymous', runtime), options),
+        },
+      };
     }
     const principal = passwordPrincipal(runtime, username, password ?? '', options);
     if (!principal) return tokenError(401, 'UNAUTHORIZED', UNAUTHORIZED_MESSAGE);
-    return { status: 200, body: { access_token: issueAccessToken(runtime, username, 'password', grant(scopes, 'full', runtime), options) } };
+    return {
+      status: 200,
+      body: { access_token: issueAccessToken(runtime, username, 'password', grant(scopes, 'full', runtime), options) },
+    };
   }
   return tokenError(400, 'UNSUPPORTED', 'grant_type must be refresh_token or password');
 }
@@ -280,10 +364,18 @@ function dockerTokenFlow(runtime: RegistryRuntime, request: EmulatorRequest, opt
   const principal = principalOf(runtime, request, options);
   const scopes = request.query.getAll('scope');
   if (principal.kind === 'full') {
-    return { status: 200, body: { access_token: issueAccessToken(runtime, principal.subject, 'password', grant(scopes, 'full', runtime), options) } };
+    return {
+      status: 200,
+      body: {
+        access_token: issueAccessToken(runtime, principal.subject, 'password', grant(scopes, 'full', runtime), options),
+      },
+    };
   }
   if (principal.kind === 'anonymous') {
-    return { status: 200, body: { access_token: issueAccessToken(runtime, '', 'anonymous', grant(scopes, 'anonymous', runtime), options) } };
+    return {
+      status: 200,
+      body: { access_token: issueAccessToken(runtime, '', 'anonymous', grant(scopes, 'anonymous', runtime), options) },
+    };
   }
   return tokenError(401, 'UNAUTHORIZED', UNAUTHORIZED_MESSAGE);
 }

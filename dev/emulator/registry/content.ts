@@ -52,7 +52,9 @@ function tarEntry(name: string, content: Buffer, mtime: number): Buffer {
 
 /** A tar archive of the given files (plus the two zero end-of-archive blocks). */
 export function tarArchive(files: Record<string, string | Buffer>, mtime = 0): Buffer {
-  const entries = Object.entries(files).map(([name, content]) => tarEntry(name, Buffer.isBuffer(content) ? content : Buffer.from(content), mtime));
+  const entries = Object.entries(files).map(([name, content]) =>
+    tarEntry(name, Buffer.isBuffer(content) ? content : Buffer.from(content), mtime),
+  );
   return Buffer.concat([...entries, Buffer.alloc(1024, 0)]);
 }
 
@@ -64,12 +66,21 @@ function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-function manifest(mediaType: string, document: Record<string, unknown>, blobs: BuiltBlob[], children: BuiltManifest[] = []): BuiltManifest {
+function manifest(
+  mediaType: string,
+  document: Record<string, unknown>,
+  blobs: BuiltBlob[],
+  children: BuiltManifest[] = [],
+): BuiltManifest {
   const bytes = json({ schemaVersion: 2, mediaType, ...document });
   return { mediaType, digest: sha256Digest(bytes), bytes, blobs, children };
 }
 
-const descriptor = (b: { mediaType: string; digest: string; size: number }): { mediaType: string; digest: string; size: number } => ({
+const descriptor = (b: {
+  mediaType: string;
+  digest: string;
+  size: number;
+}): { mediaType: string; digest: string; size: number } => ({
   mediaType: b.mediaType,
   digest: b.digest,
   size: b.size,
@@ -108,13 +119,21 @@ export function buildImage(options: ImageOptions): BuiltManifest {
       architecture: options.architecture,
       os: options.os,
       ...(options.variant ? { variant: options.variant } : {}),
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'], Labels: { 'emulator.label': label } },
+      config: {
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        Cmd: ['/bin/sh'],
+        Labels: { 'emulator.label': label },
+      },
       rootfs: { type: 'layers', diff_ids: diffIds },
       history: [{ created, created_by: 'acr-emulator' }],
     }),
   );
   const layers = [layer, ...declared];
-  const built = manifest(options.docker ? MediaType.dockerManifest : MediaType.ociManifest, { config: descriptor(config), layers: layers.map(descriptor) }, [config, ...layers]);
+  const built = manifest(
+    options.docker ? MediaType.dockerManifest : MediaType.ociManifest,
+    { config: descriptor(config), layers: layers.map(descriptor) },
+    [config, ...layers],
+  );
   return { ...built, platform: { architecture: options.architecture, os: options.os } };
 }
 
@@ -122,7 +141,12 @@ export function buildIndex(children: readonly BuiltManifest[], options: { docker
   const mediaType = options.docker ? MediaType.dockerManifestList : MediaType.ociIndex;
   return manifest(
     mediaType,
-    { manifests: children.map((c) => ({ ...descriptor({ mediaType: c.mediaType, digest: c.digest, size: c.bytes.length }), ...(c.platform ? { platform: c.platform } : {}) })) },
+    {
+      manifests: children.map((c) => ({
+        ...descriptor({ mediaType: c.mediaType, digest: c.digest, size: c.bytes.length }),
+        ...(c.platform ? { platform: c.platform } : {}),
+      })),
+    },
     [],
     [...children],
   );
@@ -131,7 +155,10 @@ export function buildIndex(children: readonly BuiltManifest[], options: { docker
 /** A Helm chart as `helm push` stores it in an OCI registry. */
 export function buildHelmChart(name: string, version: string): BuiltManifest {
   const config = blob(MediaType.helmConfig, json({ apiVersion: 'v2', name, version, type: 'application' }));
-  const chart = blob(MediaType.helmChart, gzipSync(tarArchive({ [`${name}/Chart.yaml`]: `apiVersion: v2\nname: ${name}\nversion: ${version}\n` })));
+  const chart = blob(
+    MediaType.helmChart,
+    gzipSync(tarArchive({ [`${name}/Chart.yaml`]: `apiVersion: v2\nname: ${name}\nversion: ${version}\n` })),
+  );
   return manifest(MediaType.ociManifest, { config: descriptor(config), layers: [descriptor(chart)] }, [config, chart]);
 }
 
@@ -139,19 +166,35 @@ export function buildHelmChart(name: string, version: string): BuiltManifest {
  * The artifact ACR's conversion leaves behind: an OCI image manifest with artifactType
  * `application/vnd.azure.artifact.streaming.v1` whose subject is the converted image (or index).
  */
-export function buildStreamingReferrer(subject: { mediaType: string; digest: string; size: number }, created: Date): BuiltManifest {
+export function buildStreamingReferrer(
+  subject: { mediaType: string; digest: string; size: number },
+  created: Date,
+): BuiltManifest {
   const tar = tarArchive({ '.overlaybd/commit': `converted ${subject.digest}\n` });
   const layer = blob(MediaType.ociLayerTar, tar);
   const config = blob(
     MediaType.ociConfig,
-    json({ created: created.toISOString(), architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }),
+    json({
+      created: created.toISOString(),
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [layer.digest] },
+    }),
   );
   return manifest(
     MediaType.ociManifest,
     {
       artifactType: STREAMING_ARTIFACT_TYPE,
       config: descriptor(config),
-      layers: [{ ...descriptor(layer), annotations: { 'containerd.io/snapshot/overlaybd/blob-digest': layer.digest, 'containerd.io/snapshot/overlaybd/blob-size': String(layer.size) } }],
+      layers: [
+        {
+          ...descriptor(layer),
+          annotations: {
+            'containerd.io/snapshot/overlaybd/blob-digest': layer.digest,
+            'containerd.io/snapshot/overlaybd/blob-size': String(layer.size),
+          },
+        },
+      ],
       subject: descriptor(subject),
       annotations: { 'org.opencontainers.image.created': created.toISOString() },
     },
@@ -160,7 +203,13 @@ export function buildStreamingReferrer(subject: { mediaType: string; digest: str
 }
 
 /** Stores blobs, then children, then the manifest itself (each manifest PUT raises its event). */
-export function pushBuilt(store: RegistryStore, repository: string, built: BuiltManifest, tag: string | undefined, userAgent: string): void {
+export function pushBuilt(
+  store: RegistryStore,
+  repository: string,
+  built: BuiltManifest,
+  tag: string | undefined,
+  userAgent: string,
+): void {
   for (const child of built.children) pushBuilt(store, repository, child, undefined, userAgent);
   for (const b of built.blobs) {
     if (b.bytes) store.putBlob(repository, b.bytes, b.digest);

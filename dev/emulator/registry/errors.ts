@@ -24,14 +24,19 @@ export class RegistryError extends Error {
 }
 
 export const errors = {
-  nameUnknown: (repo: string) => new RegistryError(404, 'NAME_UNKNOWN', 'repository name not known to registry', { name: repo }),
+  nameUnknown: (repo: string) =>
+    new RegistryError(404, 'NAME_UNKNOWN', 'repository name not known to registry', { name: repo }),
   manifestUnknown: (reference: string) =>
-    new RegistryError(404, 'MANIFEST_UNKNOWN', 'manifest tagged by "' + reference + '" is not found', { Tag: reference }),
+    new RegistryError(404, 'MANIFEST_UNKNOWN', 'manifest tagged by "' + reference + '" is not found', {
+      Tag: reference,
+    }),
   blobUnknown: (digest: string) => new RegistryError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', digest),
   uploadUnknown: () => new RegistryError(404, 'BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', null),
-  digestInvalid: (detail: string) => new RegistryError(400, 'DIGEST_INVALID', 'provided digest did not match uploaded content', detail),
+  digestInvalid: (detail: string) =>
+    new RegistryError(400, 'DIGEST_INVALID', 'provided digest did not match uploaded content', detail),
   manifestInvalid: (detail: string) => new RegistryError(400, 'MANIFEST_INVALID', 'manifest invalid', detail),
-  manifestBlobUnknown: (digest: string) => new RegistryError(400, 'MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', digest),
+  manifestBlobUnknown: (digest: string) =>
+    new RegistryError(400, 'MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', digest),
   nameInvalid: (name: string) => new RegistryError(400, 'NAME_INVALID', 'invalid repository name', name),
   tagInvalid: (tag: string) => new RegistryError(400, 'TAG_INVALID', 'manifest tag did not match URI', tag),
   rangeInvalid: (detail: string) => new RegistryError(416, 'BLOB_UPLOAD_INVALID', 'blob upload invalid', detail),

@@ -21,7 +21,9 @@ export function verifyJwt(token: string, secret: Buffer): Record<string, unknown
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return undefined;
   try {
     const payload: unknown = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
+    return typeof payload === 'object' && payload !== null && !Array.isArray(payload)
+      ? (payload as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

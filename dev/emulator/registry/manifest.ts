@@ -60,7 +60,10 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   } catch {
     throw errors.manifestInvalid('manifest is not valid JSON');
   }
-  const declared = typeof json === 'object' && json !== null && 'mediaType' in json && typeof json.mediaType === 'string' ? json.mediaType : undefined;
+  const declared =
+    typeof json === 'object' && json !== null && 'mediaType' in json && typeof json.mediaType === 'string'
+      ? json.mediaType
+      : undefined;
   const header = contentType?.split(';')[0]?.trim();
   const mediaType = header !== undefined && manifestMediaTypes.has(header) ? header : declared;
   if (mediaType === undefined || !manifestMediaTypes.has(mediaType)) {

@@ -33,7 +33,12 @@ export function acrTime(date: Date): string {
 }
 
 function changeableJson(c: ChangeableAttributes): ChangeableAttributes {
-  return { deleteEnabled: c.deleteEnabled, writeEnabled: c.writeEnabled, readEnabled: c.readEnabled, listEnabled: c.listEnabled };
+  return {
+    deleteEnabled: c.deleteEnabled,
+    writeEnabled: c.writeEnabled,
+    readEnabled: c.readEnabled,
+    listEnabled: c.listEnabled,
+  };
 }
 
 function patchChangeable(current: ChangeableAttributes, body: Buffer): ChangeableAttributes {
@@ -46,7 +51,8 @@ function patchChangeable(current: ChangeableAttributes, body: Buffer): Changeabl
   const parsed = changeableSchema.safeParse(json);
   if (!parsed.success) throw errors.manifestInvalid(parsed.error.message);
   const next = { ...current };
-  for (const [key, value] of Object.entries(parsed.data)) if (value !== undefined) next[key as keyof ChangeableAttributes] = value;
+  for (const [key, value] of Object.entries(parsed.data))
+    if (value !== undefined) next[key as keyof ChangeableAttributes] = value;
   return next;
 }
 
@@ -57,7 +63,11 @@ function tagsByDigest(repo: Repository): Map<string, string[]> {
   return index;
 }
 
-export function manifestJson(repo: Repository, m: ManifestRecord, tagIndex: ReadonlyMap<string, readonly string[]> = tagsByDigest(repo)): Record<string, unknown> {
+export function manifestJson(
+  repo: Repository,
+  m: ManifestRecord,
+  tagIndex: ReadonlyMap<string, readonly string[]> = tagsByDigest(repo),
+): Record<string, unknown> {
   const tags = [...(tagIndex.get(m.digest) ?? [])].sort();
   return {
     digest: m.digest,
@@ -68,7 +78,13 @@ export function manifestJson(repo: Repository, m: ManifestRecord, tagIndex: Read
     ...(m.os === undefined ? {} : { os: m.os }),
     ...(m.references === undefined
       ? {}
-      : { references: m.references.map((r) => ({ digest: r.digest, ...(r.architecture ? { architecture: r.architecture } : {}), ...(r.os ? { os: r.os } : {}) })) }),
+      : {
+          references: m.references.map((r) => ({
+            digest: r.digest,
+            ...(r.architecture ? { architecture: r.architecture } : {}),
+            ...(r.os ? { os: r.os } : {}),
+          })),
+        }),
     mediaType: m.mediaType,
     ...(m.configMediaType === undefined ? {} : { configMediaType: m.configMediaType }),
     ...(tags.length > 0 ? { tags } : {}),
@@ -87,15 +103,24 @@ function tagJson(t: TagRecord): Record<string, unknown> {
   };
 }
 
-function ordered<T extends { lastUpdateTime: Date }>(items: T[], key: (item: T) => string, orderby: string | null): T[] {
+function ordered<T extends { lastUpdateTime: Date }>(
+  items: T[],
+  key: (item: T) => string,
+  orderby: string | null,
+): T[] {
   // Code-point order for names and for ties in time: localeCompare on every tie made large listings crawl.
   const byKey = (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-  if (orderby === 'timedesc') return items.sort((a, b) => b.lastUpdateTime.getTime() - a.lastUpdateTime.getTime() || byKey(a, b));
-  if (orderby === 'timeasc') return items.sort((a, b) => a.lastUpdateTime.getTime() - b.lastUpdateTime.getTime() || byKey(a, b));
+  if (orderby === 'timedesc')
+    return items.sort((a, b) => b.lastUpdateTime.getTime() - a.lastUpdateTime.getTime() || byKey(a, b));
+  if (orderby === 'timeasc')
+    return items.sort((a, b) => a.lastUpdateTime.getTime() - b.lastUpdateTime.getTime() || byKey(a, b));
   return items.sort(byKey);
 }
 
-const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({ requirement, handle });
+const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({
+  requirement,
+  handle,
+});
 
 export const metadataRouter: RegistryRouter = (runtime, request) => {
   const { method, path } = request;
@@ -117,7 +142,11 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
       if (!t) throw errors.manifestUnknown(tagName);
       return t;
     };
-    if (method === 'GET') return route(repositoryScope(name, ['metadata_read']), () => ({ status: 200, body: { registry, imageName: name, tag: tagJson(tag()) } }));
+    if (method === 'GET')
+      return route(repositoryScope(name, ['metadata_read']), () => ({
+        status: 200,
+        body: { registry, imageName: name, tag: tagJson(tag()) },
+      }));
     if (method === 'PATCH') {
       return route(repositoryScope(name, ['metadata_write']), () => {
         const t = tag();
@@ -128,7 +157,8 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
     if (method === 'DELETE') {
       return route(repositoryScope(name, ['delete']), () => {
         const t = tag();
-        if (!t.changeable.deleteEnabled) throw errors.denied('The operation is disallowed on this tag because it is delete-locked.');
+        if (!t.changeable.deleteEnabled)
+          throw errors.denied('The operation is disallowed on this tag because it is delete-locked.');
         store.requireRepository(name).tags.delete(tagName);
         return { status: 202 };
       });
@@ -141,9 +171,18 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
     return route(repositoryScope(name, ['metadata_read']), () => {
       const repo = store.requireRepository(name);
       const digest = request.query.get('digest');
-      const all = ordered([...repo.tags.values()].filter((t) => digest === null || t.digest === digest), (t) => t.name, request.query.get('orderby'));
+      const all = ordered(
+        [...repo.tags.values()].filter((t) => digest === null || t.digest === digest),
+        (t) => t.name,
+        request.query.get('orderby'),
+      );
       const { items, next } = page(all, (t) => t.name, request.query);
-      return withLink({ status: 200, body: { registry, imageName: name, tags: items.map(tagJson) } }, `/acr/v1/${name}/_tags`, request, next);
+      return withLink(
+        { status: 200, body: { registry, imageName: name, tags: items.map(tagJson) } },
+        `/acr/v1/${name}/_tags`,
+        request,
+        next,
+      );
     });
   }
   m = ROUTES.manifest.exec(path);
@@ -154,7 +193,8 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
       status: 200,
       body: { registry, imageName: name, manifest: manifestJson(store.requireRepository(name), manifest) },
     });
-    if (method === 'GET') return route(repositoryScope(name, ['metadata_read']), () => body(store.resolve(name, reference)));
+    if (method === 'GET')
+      return route(repositoryScope(name, ['metadata_read']), () => body(store.resolve(name, reference)));
     if (method === 'PATCH') {
       return route(repositoryScope(name, ['metadata_write']), () => {
         const manifest = store.resolve(name, reference);
@@ -179,7 +219,10 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
       const { items, next } = page(all, (x) => x.digest, request.query);
       const tagIndex = tagsByDigest(repo);
       return withLink(
-        { status: 200, body: { registry, imageName: name, manifests: items.map((x) => manifestJson(repo, x, tagIndex)) } },
+        {
+          status: 200,
+          body: { registry, imageName: name, manifests: items.map((x) => manifestJson(repo, x, tagIndex)) },
+        },
         `/acr/v1/${name}/_manifests`,
         request,
         next,
@@ -201,7 +244,8 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
         changeableAttributes: changeableJson(repo.changeable),
       },
     });
-    if (method === 'GET') return route(repositoryScope(name, ['metadata_read']), () => body(store.requireRepository(name)));
+    if (method === 'GET')
+      return route(repositoryScope(name, ['metadata_read']), () => body(store.requireRepository(name)));
     if (method === 'PATCH') {
       return route(repositoryScope(name, ['metadata_write']), () => {
         const repo = store.requireRepository(name);
@@ -219,6 +263,13 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
   return undefined;
 };
 
-function withLink(response: EmulatorResponse, path: string, request: EmulatorRequest, next: { last: string; n: number } | undefined): EmulatorResponse {
-  return next ? { ...response, headers: { ...response.headers, link: linkHeader(path, request.query, next) } } : response;
+function withLink(
+  response: EmulatorResponse,
+  path: string,
+  request: EmulatorRequest,
+  next: { last: string; n: number } | undefined,
+): EmulatorResponse {
+  return next
+    ? { ...response, headers: { ...response.headers, link: linkHeader(path, request.query, next) } }
+    : response;
 }

@@ -21,13 +21,20 @@ const ROUTES = {
   referrers: /^\/v2\/(.+)\/referrers\/([^/]+)$/,
 };
 
-const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({ requirement, handle });
+const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({
+  requirement,
+  handle,
+});
 
 export const ociRouter: RegistryRouter = (runtime, request) => {
   const { method, path } = request;
   if (path === '/v2/' || path === '/v2') {
     if (method !== 'GET' && method !== 'HEAD') return undefined;
-    return route({ kind: 'authenticated' }, () => ({ status: 200, headers: { 'docker-distribution-api-version': 'registry/2.0' }, body: {} }));
+    return route({ kind: 'authenticated' }, () => ({
+      status: 200,
+      headers: { 'docker-distribution-api-version': 'registry/2.0' },
+      body: {},
+    }));
   }
   if (path === '/v2/_catalog' && method === 'GET') return route(catalogScope, () => catalog(runtime, request));
 
@@ -43,7 +50,9 @@ export const ociRouter: RegistryRouter = (runtime, request) => {
     switch (method) {
       case 'GET':
       case 'HEAD':
-        return route(repositoryScope(name, ['pull'], true), () => manifestResponse(runtime.store.resolve(name, reference)));
+        return route(repositoryScope(name, ['pull'], true), () =>
+          manifestResponse(runtime.store.resolve(name, reference)),
+        );
       case 'PUT':
         return route(repositoryScope(name, ['push']), () => putManifest(runtime, request, name, reference));
       case 'DELETE':
@@ -99,25 +108,44 @@ export const ociRouter: RegistryRouter = (runtime, request) => {
 function catalog(runtime: RegistryRuntime, request: EmulatorRequest): EmulatorResponse {
   const names = [...runtime.store.repositories.keys()].sort();
   const { items, next } = page(names, (n) => n, request.query);
-  return { status: 200, headers: next ? { link: linkHeader('/v2/_catalog', request.query, next) } : {}, body: { repositories: items } };
+  return {
+    status: 200,
+    headers: next ? { link: linkHeader('/v2/_catalog', request.query, next) } : {},
+    body: { repositories: items },
+  };
 }
 
 function tagsList(runtime: RegistryRuntime, request: EmulatorRequest, name: string): EmulatorResponse {
   const repo = runtime.store.requireRepository(name);
   const { items, next } = page([...repo.tags.keys()].sort(), (t) => t, request.query);
-  return { status: 200, headers: next ? { link: linkHeader(`/v2/${name}/tags/list`, request.query, next) } : {}, body: { name, tags: items } };
+  return {
+    status: 200,
+    headers: next ? { link: linkHeader(`/v2/${name}/tags/list`, request.query, next) } : {},
+    body: { name, tags: items },
+  };
 }
 
 function manifestResponse(manifest: ManifestRecord): EmulatorResponse {
   return {
     status: 200,
-    headers: { 'content-type': manifest.mediaType, 'docker-content-digest': manifest.digest, etag: `"${manifest.digest}"` },
+    headers: {
+      'content-type': manifest.mediaType,
+      'docker-content-digest': manifest.digest,
+      etag: `"${manifest.digest}"`,
+    },
     body: manifest.bytes,
   };
 }
 
-function putManifest(runtime: RegistryRuntime, request: EmulatorRequest, name: string, reference: string): EmulatorResponse {
-  const manifest = runtime.store.putManifest(name, reference, request.body, request.headers['content-type'], { userAgent: request.headers['user-agent'] });
+function putManifest(
+  runtime: RegistryRuntime,
+  request: EmulatorRequest,
+  name: string,
+  reference: string,
+): EmulatorResponse {
+  const manifest = runtime.store.putManifest(name, reference, request.body, request.headers['content-type'], {
+    userAgent: request.headers['user-agent'],
+  });
   const headers: Record<string, string> = {
     location: `/v2/${name}/manifests/${manifest.digest}`,
     'docker-content-digest': manifest.digest,
@@ -161,12 +189,23 @@ function uploadStatus(runtime: RegistryRuntime, name: string, uuid: string, stat
 
 function patchUpload(runtime: RegistryRuntime, request: EmulatorRequest, name: string, uuid: string): EmulatorResponse {
   const range = request.headers['content-range'];
-  const start = range === undefined ? undefined : Number.parseInt(range.replace(/^bytes[ =]/, '').split('-')[0] ?? '', 10);
-  runtime.store.appendUpload(name, uuid, request.body, start !== undefined && Number.isFinite(start) ? start : undefined);
+  const start =
+    range === undefined ? undefined : Number.parseInt(range.replace(/^bytes[ =]/, '').split('-')[0] ?? '', 10);
+  runtime.store.appendUpload(
+    name,
+    uuid,
+    request.body,
+    start !== undefined && Number.isFinite(start) ? start : undefined,
+  );
   return uploadStatus(runtime, name, uuid, 202);
 }
 
-function finishUpload(runtime: RegistryRuntime, request: EmulatorRequest, name: string, uuid: string): EmulatorResponse {
+function finishUpload(
+  runtime: RegistryRuntime,
+  request: EmulatorRequest,
+  name: string,
+  uuid: string,
+): EmulatorResponse {
   const digest = request.query.get('digest');
   if (digest === null) throw errors.digestInvalid('digest query parameter is required');
   return blobCreated(name, runtime.store.completeUpload(name, uuid, digest, request.body).digest);
@@ -175,7 +214,11 @@ function finishUpload(runtime: RegistryRuntime, request: EmulatorRequest, name: 
 function blobResponse(runtime: RegistryRuntime, name: string, digest: string, head: boolean): EmulatorResponse {
   if (!DIGEST_PATTERN.test(digest)) throw errors.digestInvalid(`invalid digest ${digest}`);
   const blob = runtime.store.getBlob(name, digest);
-  const headers = { 'content-type': 'application/octet-stream', 'docker-content-digest': digest, 'content-length': String(blob.size) };
+  const headers = {
+    'content-type': 'application/octet-stream',
+    'docker-content-digest': digest,
+    'content-length': String(blob.size),
+  };
   if (head) return { status: 200, headers };
   // Declared-size blobs (simulated >30 GB layers) have no bytes to serve.
   if (!blob.bytes) throw errors.blobUnknown(digest);
@@ -198,5 +241,9 @@ function referrers(runtime: RegistryRuntime, request: EmulatorRequest, name: str
   const headers: Record<string, string> = { 'content-type': MediaType.ociIndex };
   if (artifactType !== null) headers['oci-filters-applied'] = 'artifactType';
   // Always 200 with an index, even for unknown subjects or repositories (distribution-spec "Listing Referrers").
-  return { status: 200, headers, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests })) };
+  return {
+    status: 200,
+    headers,
+    body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests })),
+  };
 }

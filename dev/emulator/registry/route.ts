@@ -16,10 +16,18 @@ export function repositoryScope(name: string, actions: readonly string[], anonym
   return { kind: 'scope', access, anonymousPull };
 }
 
-export const catalogScope: Requirement = { kind: 'scope', access: { type: 'registry', name: 'catalog', actions: ['*'] }, anonymousPull: false };
+export const catalogScope: Requirement = {
+  kind: 'scope',
+  access: { type: 'registry', name: 'catalog', actions: ['*'] },
+  anonymousPull: false,
+};
 
 /** `n`/`last` paging over a sorted list (distribution-spec and ACR metadata semantics). */
-export function page<T>(items: readonly T[], key: (item: T) => string, query: URLSearchParams): { items: T[]; next: { last: string; n: number } | undefined } {
+export function page<T>(
+  items: readonly T[],
+  key: (item: T) => string,
+  query: URLSearchParams,
+): { items: T[]; next: { last: string; n: number } | undefined } {
   const nRaw = query.get('n');
   const n = nRaw === null ? undefined : Number.parseInt(nRaw, 10);
   const last = query.get('last');

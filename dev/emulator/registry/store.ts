@@ -1,6 +1,13 @@
 import type { EmulatorClock, EventSink } from '../contract.js';
 import { errors } from './errors.js';
-import { DIGEST_PATTERN, parseManifest, platformFromConfig, sha256Digest, type Descriptor, type ParsedManifest } from './manifest.js';
+import {
+  DIGEST_PATTERN,
+  parseManifest,
+  platformFromConfig,
+  sha256Digest,
+  type Descriptor,
+  type ParsedManifest,
+} from './manifest.js';
 import { isImageConfigMediaType } from './media-types.js';
 
 export interface ChangeableAttributes {
@@ -33,7 +40,8 @@ export interface ManifestRecord {
   readonly architecture: string | undefined;
   readonly os: string | undefined;
   /** Children of an index with their platforms (ACR `references`). */
-  readonly references: readonly { digest: string; architecture: string | undefined; os: string | undefined }[] | undefined;
+  readonly references:
+    readonly { digest: string; architecture: string | undefined; os: string | undefined }[] | undefined;
   readonly configMediaType: string | undefined;
   readonly artifactType: string | undefined;
   readonly subject: string | undefined;
@@ -151,7 +159,8 @@ export class RegistryStore {
 
   putBlob(repository: string, bytes: Buffer, expectedDigest?: string): BlobRecord {
     const digest = sha256Digest(bytes);
-    if (expectedDigest !== undefined && expectedDigest !== digest) throw errors.digestInvalid(`expected ${expectedDigest}, got ${digest}`);
+    if (expectedDigest !== undefined && expectedDigest !== digest)
+      throw errors.digestInvalid(`expected ${expectedDigest}, got ${digest}`);
     const record: BlobRecord = { digest, size: bytes.length, bytes };
     this.blobs.set(digest, record);
     this.#ensureRepository(repository).blobs.add(digest);
@@ -192,7 +201,8 @@ export class RegistryStore {
   /** Appends a chunk; `start` (from Content-Range) must equal the current size, as distribution requires. */
   appendUpload(repository: string, uuid: string, chunk: Buffer, start?: number): number {
     const upload = this.#upload(repository, uuid);
-    if (start !== undefined && start !== upload.size) throw errors.rangeInvalid(`expected range start ${upload.size}, got ${start}`);
+    if (start !== undefined && start !== upload.size)
+      throw errors.rangeInvalid(`expected range start ${upload.size}, got ${start}`);
     upload.chunks.push(chunk);
     upload.size += chunk.length;
     return upload.size;
@@ -227,7 +237,13 @@ export class RegistryStore {
     return manifest;
   }
 
-  putManifest(repository: string, reference: string, bytes: Buffer, contentType: string | undefined, context: PushContext): ManifestRecord {
+  putManifest(
+    repository: string,
+    reference: string,
+    bytes: Buffer,
+    contentType: string | undefined,
+    context: PushContext,
+  ): ManifestRecord {
     const digest = sha256Digest(bytes);
     const byDigest = isDigest(reference);
     if (byDigest && reference !== digest) throw errors.digestInvalid(`expected ${reference}, got ${digest}`);
@@ -238,7 +254,10 @@ export class RegistryStore {
     const record = this.#describe(repo, digest, bytes, parsed);
     const existing = repo.manifests.get(digest);
     const now = this.clock.now();
-    repo.manifests.set(digest, existing ? { ...record, createdTime: existing.createdTime, changeable: existing.changeable } : record);
+    repo.manifests.set(
+      digest,
+      existing ? { ...record, createdTime: existing.createdTime, changeable: existing.changeable } : record,
+    );
     if (record.subject !== undefined) {
       const referring = repo.referrers.get(record.subject) ?? new Set<string>();
       repo.referrers.set(record.subject, referring.add(digest));
@@ -249,7 +268,13 @@ export class RegistryStore {
         tag.digest = digest;
         tag.lastUpdateTime = now;
       } else {
-        repo.tags.set(reference, { name: reference, digest, createdTime: now, lastUpdateTime: now, changeable: defaultChangeable() });
+        repo.tags.set(reference, {
+          name: reference,
+          digest,
+          createdTime: now,
+          lastUpdateTime: now,
+          changeable: defaultChangeable(),
+        });
       }
     }
     repo.lastUpdateTime = now;
@@ -274,7 +299,8 @@ export class RegistryStore {
   deleteManifest(repository: string, reference: string, context: PushContext): ManifestRecord {
     const repo = this.requireRepository(repository);
     const manifest = this.resolve(repository, reference);
-    if (!manifest.changeable.deleteEnabled) throw errors.denied('The operation is disallowed on this manifest because it is delete-locked.');
+    if (!manifest.changeable.deleteEnabled)
+      throw errors.denied('The operation is disallowed on this manifest because it is delete-locked.');
     repo.manifests.delete(manifest.digest);
     if (manifest.subject !== undefined) repo.referrers.get(manifest.subject)?.delete(manifest.digest);
     for (const [name, tag] of repo.tags) if (tag.digest === manifest.digest) repo.tags.delete(name);
@@ -357,7 +383,8 @@ export class RegistryStore {
   #requireBlob(repo: Repository, descriptor: Descriptor): void {
     const blob = this.blobs.get(descriptor.digest);
     if (!blob) throw errors.manifestBlobUnknown(descriptor.digest);
-    if (blob.size !== descriptor.size) throw errors.manifestInvalid(`size of ${descriptor.digest} is ${blob.size}, descriptor says ${descriptor.size}`);
+    if (blob.size !== descriptor.size)
+      throw errors.manifestInvalid(`size of ${descriptor.digest} is ${blob.size}, descriptor says ${descriptor.size}`);
     repo.blobs.add(descriptor.digest);
   }
 }

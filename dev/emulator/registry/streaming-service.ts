@@ -66,21 +66,38 @@ interface Operation {
   waiters: ((view: OperationView) => void)[];
 }
 
-type Eligibility = { readonly eligible: true } | { readonly eligible: false; readonly code: string; readonly message: string };
+type Eligibility =
+  { readonly eligible: true } | { readonly eligible: false; readonly code: string; readonly message: string };
 
 /** Which images ACR converts: linux/amd64 images, and indexes with a linux/amd64 child. */
 export function classify(manifest: ManifestRecord): Eligibility {
   if (manifest.artifactType === STREAMING_ARTIFACT_TYPE) {
-    return { eligible: false, code: 'UNSUPPORTED_ARTIFACT_TYPE', message: 'The artifact is a streaming artifact and cannot be converted' };
+    return {
+      eligible: false,
+      code: 'UNSUPPORTED_ARTIFACT_TYPE',
+      message: 'The artifact is a streaming artifact and cannot be converted',
+    };
   }
   if (manifest.references !== undefined) {
     const amd64 = manifest.references.some((r) => r.os === 'linux' && r.architecture === 'amd64');
     return amd64
       ? { eligible: true }
-      : { eligible: false, code: 'NO_SUPPORTED_PLATFORM_FOUND', message: 'The image index contains no linux/amd64 image' };
+      : {
+          eligible: false,
+          code: 'NO_SUPPORTED_PLATFORM_FOUND',
+          message: 'The image index contains no linux/amd64 image',
+        };
   }
-  if (manifest.configMediaType === undefined || !isImageConfigMediaType(manifest.configMediaType) || manifest.artifactType !== undefined) {
-    return { eligible: false, code: 'UNSUPPORTED_MEDIATYPE', message: `Media type ${manifest.artifactType ?? manifest.configMediaType ?? manifest.mediaType} is not a container image` };
+  if (
+    manifest.configMediaType === undefined ||
+    !isImageConfigMediaType(manifest.configMediaType) ||
+    manifest.artifactType !== undefined
+  ) {
+    return {
+      eligible: false,
+      code: 'UNSUPPORTED_MEDIATYPE',
+      message: `Media type ${manifest.artifactType ?? manifest.configMediaType ?? manifest.mediaType} is not a container image`,
+    };
   }
   if (manifest.os !== 'linux' || manifest.architecture !== 'amd64') {
     return {
@@ -118,7 +135,12 @@ export class StreamingService {
   }
 
   #behaviour(repository: string, digest: string): ConversionBehaviour {
-    return { ...DEFAULT_BEHAVIOUR, ...this.#behaviours.get('*'), ...this.#behaviours.get(repository), ...this.#behaviours.get(`${repository}@${digest}`) };
+    return {
+      ...DEFAULT_BEHAVIOUR,
+      ...this.#behaviours.get('*'),
+      ...this.#behaviours.get(repository),
+      ...this.#behaviours.get(`${repository}@${digest}`),
+    };
   }
 
   /**
@@ -134,9 +156,14 @@ export class StreamingService {
       });
     }
     if (this.definition.customerManagedKey) {
-      throw new RegistryError(403, 'DENIED', 'Artifact streaming is not supported on registries encrypted with customer-managed keys.', {
-        reason: 'CMK_NOT_SUPPORTED',
-      });
+      throw new RegistryError(
+        403,
+        'DENIED',
+        'Artifact streaming is not supported on registries encrypted with customer-managed keys.',
+        {
+          reason: 'CMK_NOT_SUPPORTED',
+        },
+      );
     }
   }
 
@@ -268,7 +295,8 @@ export class StreamingService {
   #latest(repository: string, digest: string): Operation | undefined {
     let latest: Operation | undefined;
     for (const op of this.#operations.values()) {
-      if (op.repository === repository && op.digest === digest && (!latest || op.createdAt >= latest.createdAt)) latest = op;
+      if (op.repository === repository && op.digest === digest && (!latest || op.createdAt >= latest.createdAt))
+        latest = op;
     }
     return latest;
   }
@@ -278,11 +306,18 @@ export class StreamingService {
     if (!eligibility.eligible) {
       op.final = { status: 'Failed', progress: 0, details: `${eligibility.code}: ${eligibility.message}` };
     } else if (outcome === 'UnknownError') {
-      op.final = { status: 'Failed', progress: Number.parseInt(this.view(op).progress, 10), details: `UNKNOWN_ERROR: ${UNKNOWN_ERROR_MESSAGE}` };
+      op.final = {
+        status: 'Failed',
+        progress: Number.parseInt(this.view(op).progress, 10),
+        details: `UNKNOWN_ERROR: ${UNKNOWN_ERROR_MESSAGE}`,
+      };
     } else {
       try {
         const subject = this.store.resolve(op.repository, op.digest ?? '');
-        const referrer = buildStreamingReferrer({ mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length }, this.clock.now());
+        const referrer = buildStreamingReferrer(
+          { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length },
+          this.clock.now(),
+        );
         pushBuilt(this.store, op.repository, referrer, undefined, 'acr-artifact-streaming/1.0');
         op.referrerDigest = referrer.digest;
         op.final = { status: 'Succeeded', progress: 100, details: `Conversion completed for resource ${op.resource}` };
@@ -308,10 +343,10 @@ export class StreamingService {
    */
   #autoConvert(pushed: PushedManifest): void {
     const repo = this.store.repository(pushed.repository);
-    if (!repo?.streaming.convertPushedImages || pushed.tag === undefined || pushed.manifest.subject !== undefined) return;
+    if (!repo?.streaming.convertPushedImages || pushed.tag === undefined || pushed.manifest.subject !== undefined)
+      return;
     if (this.definition.sku !== 'Premium' || this.definition.customerManagedKey) return;
     if (!classify(pushed.manifest).eligible) return;
     this.start(pushed.repository, pushed.manifest.digest);
   }
 }
-

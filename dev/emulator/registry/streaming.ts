@@ -23,7 +23,10 @@ const settingsSchema = z.object({
   conversionFormat: z.literal('overlaybd').optional(),
   conversionVersion: z.literal('v1').optional(),
 });
-const createSchema = z.object({ conversionFormat: z.literal('overlaybd').optional(), conversionVersion: z.literal('v1').optional() });
+const createSchema = z.object({
+  conversionFormat: z.literal('overlaybd').optional(),
+  conversionVersion: z.literal('v1').optional(),
+});
 
 function jsonBody<T>(request: EmulatorRequest, schema: z.ZodType<T>): T {
   let json: unknown;
@@ -33,7 +36,13 @@ function jsonBody<T>(request: EmulatorRequest, schema: z.ZodType<T>): T {
     throw new RegistryError(400, 'BAD_REQUEST', 'The request body is not valid JSON', null);
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new RegistryError(400, 'BAD_REQUEST', 'The request body is invalid', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  if (!parsed.success)
+    throw new RegistryError(
+      400,
+      'BAD_REQUEST',
+      'The request body is invalid',
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
   return parsed.data;
 }
 
@@ -44,10 +53,20 @@ function operationHeaders(runtime: RegistryRuntime, repository: string, id: stri
 
 /** The operation document: no `id` (wire.md §1.1 "Surprises" #1). */
 function operationJson(op: OperationView, name = op.name): Record<string, string> {
-  return { name, resource: op.resource, status: op.status, startTime: op.startTime, progress: op.progress, details: op.details };
+  return {
+    name,
+    resource: op.resource,
+    status: op.status,
+    startTime: op.startTime,
+    progress: op.progress,
+    details: op.details,
+  };
 }
 
-const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({ requirement, handle });
+const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({
+  requirement,
+  handle,
+});
 
 export const streamingRouter: RegistryRouter = (runtime, request) => {
   const { method, path } = request;
@@ -74,7 +93,11 @@ export const streamingRouter: RegistryRouter = (runtime, request) => {
         streaming.assertRegistrySupportsStreaming();
         const body = jsonBody(request, settingsSchema);
         const repo = store.requireRepository(name);
-        repo.streaming = { convertPushedImages: body.convertPushedImages, conversionFormat: body.conversionFormat, conversionVersion: body.conversionVersion };
+        repo.streaming = {
+          convertPushedImages: body.convertPushedImages,
+          conversionFormat: body.conversionFormat,
+          conversionVersion: body.conversionVersion,
+        };
         const op = streaming.recordSettingsOperation(name);
         return {
           status: 202,

@@ -1,7 +1,20 @@
 import type { ImageFinding, ReportDataSource } from '../model.js';
 
 /** The CSV columns, in order; docs/reports.md describes each. */
-export const csvColumns = ['registry', 'repository', 'digest', 'tags', 'status', 'reason', 'errorCode', 'remediation', 'platforms', 'sizeBytes', 'pushedAt', 'checkedAt'] as const;
+export const csvColumns = [
+  'registry',
+  'repository',
+  'digest',
+  'tags',
+  'status',
+  'reason',
+  'errorCode',
+  'remediation',
+  'platforms',
+  'sizeBytes',
+  'pushedAt',
+  'checkedAt',
+] as const;
 
 /** Rows are yielded in chunks of about this many characters, so a large registry is not one write per row. */
 const chunkChars = 64 * 1024;
@@ -41,7 +54,10 @@ export function csvRow(finding: ImageFinding): string {
  * The findings of the given registries as CSV: a header row, then one row per image finding, in the order the
  * source yields them. Streams: memory stays bounded whatever the registry's size.
  */
-export async function* toCsv(source: Pick<ReportDataSource, 'findings'>, registries: readonly string[]): AsyncGenerator<string, void, undefined> {
+export async function* toCsv(
+  source: Pick<ReportDataSource, 'findings'>,
+  registries: readonly string[],
+): AsyncGenerator<string, void, undefined> {
   let buffer = `${csvColumns.join(',')}\r\n`;
   for (const registry of registries) {
     for await (const finding of source.findings(registry)) {

@@ -1,7 +1,16 @@
 import type { ComplianceReport, ConnectedRegistryReport, RegistryReport } from '../model.js';
 import { connectedStateLabels, mergedTopFailures, needsAttention, reportTotals } from '../summary.js';
 import { esc } from './html-escape.js';
-import { checkIcon, coverageBars, gauge, palette, repositoriesForChart, stateColours, statusDonut, trendChart } from './svg.js';
+import {
+  checkIcon,
+  coverageBars,
+  gauge,
+  palette,
+  repositoriesForChart,
+  stateColours,
+  statusDonut,
+  trendChart,
+} from './svg.js';
 import { ellipsize, formatInteger, formatPercent, formatTime } from './text.js';
 
 /**
@@ -27,7 +36,9 @@ export function toHtml(report: ComplianceReport): string {
     report.registries.length > 1 ? registryOverview(report) : '',
     topFailuresSection(report),
     ...report.registries.map((registry, index) => registrySection(registry, index)),
-    report.registries.length === 0 ? '<section class="card"><p class="muted">No registries are configured, so there is nothing to report.</p></section>' : '',
+    report.registries.length === 0
+      ? '<section class="card"><p class="muted">No registries are configured, so there is nothing to report.</p></section>'
+      : '',
     '</main>',
     footer(report),
   ];
@@ -109,7 +120,16 @@ function registryOverview(report: ComplianceReport): string {
 <tbody>${rows.join('\n')}</tbody></table></div></section>`;
 }
 
-function failuresTable(failures: ReadonlyArray<{ errorCode: string; count: number; remediation: string; examples: readonly string[]; registries?: readonly string[] }>, caption: string): string {
+function failuresTable(
+  failures: ReadonlyArray<{
+    errorCode: string;
+    count: number;
+    remediation: string;
+    examples: readonly string[];
+    registries?: readonly string[];
+  }>,
+  caption: string,
+): string {
   const withRegistries = failures.some((failure) => failure.registries !== undefined);
   const rows = failures.map(
     (failure) =>
@@ -125,7 +145,10 @@ function failuresTable(failures: ReadonlyArray<{ errorCode: string; count: numbe
 
 function topFailuresSection(report: ComplianceReport): string {
   const failures = mergedTopFailures(report, 10);
-  const content = failures.length === 0 ? '<p class="empty">No failed conversions. Nothing to fix.</p>' : failuresTable(failures, 'Most frequent conversion failures and their remediation');
+  const content =
+    failures.length === 0
+      ? '<p class="empty">No failed conversions. Nothing to fix.</p>'
+      : failuresTable(failures, 'Most frequent conversion failures and their remediation');
   return `<section class="card" aria-labelledby="failures-h"><h2 id="failures-h">Top failures</h2>${content}</section>`;
 }
 
@@ -143,12 +166,31 @@ function readinessChecklist(registry: RegistryReport, headingId: string): string
   const t = registry.totals;
   const items = [
     checklistItem('Premium SKU', tri(r.premium, true), 'Artifact streaming needs a Premium registry.'),
-    checklistItem('No customer-managed key', tri(r.customerManagedKey, false), 'ACR does not stream images of registries encrypted with a customer-managed key.'),
-    checklistItem('Push events reach this app', tri(r.eventSubscription, true), 'An Event Grid subscription delivers ImagePushed, so new images convert at once.'),
-    checklistItem('Every repository has a policy', t.repositoriesWithoutPolicy === 0 ? 'pass' : 'fail', t.repositoriesWithoutPolicy === 0 ? `All ${t.repositories} repositories are governed by a stored policy.` : `${t.repositoriesWithoutPolicy} of ${t.repositories} repositories fall back to DEFAULT_POLICY.`),
-    checklistItem('Ready for streaming', r.ready ? 'pass' : 'fail', r.ready ? 'Conversions can start.' : 'Conversions cannot start until the items above are fixed.'),
+    checklistItem(
+      'No customer-managed key',
+      tri(r.customerManagedKey, false),
+      'ACR does not stream images of registries encrypted with a customer-managed key.',
+    ),
+    checklistItem(
+      'Push events reach this app',
+      tri(r.eventSubscription, true),
+      'An Event Grid subscription delivers ImagePushed, so new images convert at once.',
+    ),
+    checklistItem(
+      'Every repository has a policy',
+      t.repositoriesWithoutPolicy === 0 ? 'pass' : 'fail',
+      t.repositoriesWithoutPolicy === 0
+        ? `All ${t.repositories} repositories are governed by a stored policy.`
+        : `${t.repositoriesWithoutPolicy} of ${t.repositories} repositories fall back to DEFAULT_POLICY.`,
+    ),
+    checklistItem(
+      'Ready for streaming',
+      r.ready ? 'pass' : 'fail',
+      r.ready ? 'Conversions can start.' : 'Conversions cannot start until the items above are fixed.',
+    ),
   ];
-  const notes = r.notes.length > 0 ? `<ul class="notes">${r.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>` : '';
+  const notes =
+    r.notes.length > 0 ? `<ul class="notes">${r.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>` : '';
   return `<div class="panel"><h3 id="${headingId}">Readiness checklist</h3><ul class="checklist" aria-labelledby="${headingId}">${items.join('')}</ul>${notes}</div>`;
 }
 
@@ -160,8 +202,14 @@ function stateChip(state: ConnectedRegistryReport['state']): string {
 function connectedPanel(registry: RegistryReport, index: number): { summary: string; table: string } {
   const connected = registry.connectedRegistries;
   const headingId = `cr-h-${index}`;
-  if (connected.length === 0) return { summary: `<div class="panel"><h3 id="${headingId}">Connected registries</h3><p class="empty">No connected registries.</p></div>`, table: '' };
-  const chips = connected.map((item) => `<li>${stateChip(item.state)}<span class="cr-name">${esc(item.name)}</span></li>`).join('');
+  if (connected.length === 0)
+    return {
+      summary: `<div class="panel"><h3 id="${headingId}">Connected registries</h3><p class="empty">No connected registries.</p></div>`,
+      table: '',
+    };
+  const chips = connected
+    .map((item) => `<li>${stateChip(item.state)}<span class="cr-name">${esc(item.name)}</span></li>`)
+    .join('');
   const attention = connected.filter(needsAttention);
   const summary = `<div class="panel"><h3 id="${headingId}">Connected registries</h3><div class="cr-summary">${statusDonut(`cr-donut-${index}`, registry.registry, connected)}<ul class="chips" aria-labelledby="${headingId}">${chips}</ul></div>${attention.length === 0 ? '<p class="empty">All connected registries are healthy or syncing.</p>' : ''}</div>`;
   if (attention.length === 0) return { summary, table: '' };
@@ -198,7 +246,10 @@ function registrySection(registry: RegistryReport, index: number): string {
         ? `<p class="muted">Figures from audit run <code>${esc(audit.runId)}</code>, ${esc(formatTime(audit.startedAt))} to ${esc(formatTime(audit.completedAt))}.</p>`
         : `<p class="banner banner-warn">The last audit (<code>${esc(audit.runId)}</code>, started ${esc(formatTime(audit.startedAt))}) did not complete: the figures may be partial.</p>`;
   const connected = connectedPanel(registry, index);
-  const failures = registry.topFailures.length > 0 ? failuresTable(registry.topFailures, `Conversion failures in ${registry.registry}`) : '<p class="empty">No failed conversions.</p>';
+  const failures =
+    registry.topFailures.length > 0
+      ? failuresTable(registry.topFailures, `Conversion failures in ${registry.registry}`)
+      : '<p class="empty">No failed conversions.</p>';
   return `<section class="card registry" id="registry-${index}" aria-labelledby="registry-h-${index}">
 <div class="registry-head"><div><h2 id="registry-h-${index}">${esc(registry.registry)}</h2><p class="muted"><code>${esc(registry.loginServer)}</code></p></div><div class="registry-kpis">${readyChip(registry.readiness.ready)}<span class="kpi"><strong>${esc(formatPercent(t.coveragePercent))}</strong> coverage</span><span class="kpi"><strong>${esc(formatInteger(t.missing))}</strong> missing</span><span class="kpi"><strong>${esc(formatInteger(t.failed))}</strong> failed</span><span class="kpi"><strong>${esc(formatInteger(t.inProgress))}</strong> in progress</span></div></div>
 ${auditLine}

@@ -16,11 +16,13 @@ const siblingLinks: MarkdownLinks = { html: 'report.html', csv: 'report.csv', js
  * breaks become spaces, so a repository name can neither format nor break the document.
  */
 export function markdownText(text: string): string {
-  return text
-    .replace(/[\r\n\t]+/g, ' ')
-    // Only characters that mean something mid-line: every escaped text here sits inside a line or table cell.
-    .replace(/[\\`*_[\]<>|~&]/g, (char) => `\\${char}`)
-    .trim();
+  return (
+    text
+      .replace(/[\r\n\t]+/g, ' ')
+      // Only characters that mean something mid-line: every escaped text here sits inside a line or table cell.
+      .replace(/[\\`*_[\]<>|~&]/g, (char) => `\\${char}`)
+      .trim()
+  );
 }
 
 /** A code span; pipes stay escaped (GFM splits table cells before it parses code spans). */
@@ -41,7 +43,10 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
   const totals = reportTotals(report);
   const lines: string[] = [];
   lines.push('# Artifact streaming compliance report', '');
-  lines.push(`Generated ${formatTime(report.generatedAt)} · report ${code(report.id)} · ${markdownText(report.generator.name)} ${markdownText(report.generator.version)}`, '');
+  lines.push(
+    `Generated ${formatTime(report.generatedAt)} · report ${code(report.id)} · ${markdownText(report.generator.name)} ${markdownText(report.generator.version)}`,
+    '',
+  );
   lines.push(
     `**Coverage ${formatPercent(totals.coveragePercent)}**: ${formatInteger(totals.streamable)} of ${formatInteger(totals.eligible)} eligible images are streamable; ` +
       `${formatInteger(totals.missing)} missing, ${formatInteger(totals.failed)} failed, ${formatInteger(totals.inProgress)} in progress ` +
@@ -52,7 +57,10 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
   lines.push('## Registries', '');
   if (report.registries.length === 0) lines.push('No registries are configured.', '');
   else {
-    lines.push('| Registry | Ready | Coverage | Eligible | Streamable | Missing | Failed | In progress | Without policy |', '|---|---|--:|--:|--:|--:|--:|--:|--:|');
+    lines.push(
+      '| Registry | Ready | Coverage | Eligible | Streamable | Missing | Failed | In progress | Without policy |',
+      '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    );
     for (const registry of report.registries) {
       const t = registry.totals;
       lines.push(
@@ -61,12 +69,18 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
     }
     lines.push('');
     for (const registry of report.registries.filter((candidate) => !candidate.readiness.ready)) {
-      const notes = registry.readiness.notes.length > 0 ? registry.readiness.notes.map(markdownText).join('; ') : 'see the full report';
+      const notes =
+        registry.readiness.notes.length > 0
+          ? registry.readiness.notes.map(markdownText).join('; ')
+          : 'see the full report';
       lines.push(`- ${markdownText(registry.registry)} is not ready for streaming: ${notes}`);
     }
     if (report.registries.some((registry) => !registry.readiness.ready)) lines.push('');
     const partial = report.registries.filter((registry) => registry.audit !== undefined && !registry.audit.complete);
-    for (const registry of partial) lines.push(`- The last audit of ${markdownText(registry.registry)} did not complete; its figures may be partial.`);
+    for (const registry of partial)
+      lines.push(
+        `- The last audit of ${markdownText(registry.registry)} did not complete; its figures may be partial.`,
+      );
     if (partial.length > 0) lines.push('');
   }
 
@@ -75,22 +89,45 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
   if (failures.length === 0) lines.push('No failed conversions.', '');
   else {
     lines.push('| Error code | Images | Registries | What to do |', '|---|--:|---|---|');
-    for (const failure of failures) lines.push(`| ${code(failure.errorCode)} | ${formatInteger(failure.count)} | ${failure.registries.map(markdownText).join(', ')} | ${markdownText(failure.remediation)} |`);
+    for (const failure of failures)
+      lines.push(
+        `| ${code(failure.errorCode)} | ${formatInteger(failure.count)} | ${failure.registries.map(markdownText).join(', ')} | ${markdownText(failure.remediation)} |`,
+      );
     lines.push('');
   }
 
-  const attention = report.registries.flatMap((registry) => registry.connectedRegistries.filter(needsAttention).map((connected) => ({ registry: registry.registry, connected })));
+  const attention = report.registries.flatMap((registry) =>
+    registry.connectedRegistries
+      .filter(needsAttention)
+      .map((connected) => ({ registry: registry.registry, connected })),
+  );
   lines.push('## Connected registries needing attention', '');
-  if (attention.length === 0) lines.push(totals.connectedRegistries === 0 ? 'No connected registries.' : `None: all ${formatInteger(totals.connectedRegistries)} connected registries are healthy or syncing.`, '');
+  if (attention.length === 0)
+    lines.push(
+      totals.connectedRegistries === 0
+        ? 'No connected registries.'
+        : `None: all ${formatInteger(totals.connectedRegistries)} connected registries are healthy or syncing.`,
+      '',
+    );
   else {
     lines.push('| Registry | Connected registry | State | Last activity | What to do |', '|---|---|---|---|---|');
     for (const { registry, connected } of attention) {
-      const what = [connected.reason, connected.remediation].filter((part): part is string => part !== undefined && part !== '').map(markdownText).join(' ');
-      lines.push(`| ${markdownText(registry)} | ${markdownText(connected.name)} | ${connectedStateLabels[connected.state]} | ${formatTime(connected.lastActivityTime)} | ${what || '—'} |`);
+      const what = [connected.reason, connected.remediation]
+        .filter((part): part is string => part !== undefined && part !== '')
+        .map(markdownText)
+        .join(' ');
+      lines.push(
+        `| ${markdownText(registry)} | ${markdownText(connected.name)} | ${connectedStateLabels[connected.state]} | ${formatTime(connected.lastActivityTime)} | ${what || '—'} |`,
+      );
     }
     lines.push('');
   }
 
-  lines.push('## Full report', '', `${link('Report (HTML)', links.html)} · ${link('Image findings (CSV)', links.csv)} · ${link('Data (JSON)', links.json)}`, '');
+  lines.push(
+    '## Full report',
+    '',
+    `${link('Report (HTML)', links.html)} · ${link('Image findings (CSV)', links.csv)} · ${link('Data (JSON)', links.json)}`,
+    '',
+  );
   return lines.join('\n');
 }

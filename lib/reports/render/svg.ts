@@ -29,7 +29,14 @@ export const stateColours: Record<ConnectedRegistryState, string> = {
   inactive: '#6e7781',
 };
 
-function open(id: string, width: number, height: number, title: string, description: string, className = 'chart'): string {
+function open(
+  id: string,
+  width: number,
+  height: number,
+  title: string,
+  description: string,
+  className = 'chart',
+): string {
   return (
     `<svg class="${className}" viewBox="0 0 ${n(width)} ${n(height)}" preserveAspectRatio="xMinYMin meet" role="img" aria-labelledby="${esc(id)}-t ${esc(id)}-d" focusable="false">` +
     `<title id="${esc(id)}-t">${esc(title)}</title><desc id="${esc(id)}-d">${esc(description)}</desc>`
@@ -39,9 +46,18 @@ function open(id: string, width: number, height: number, title: string, descript
 /** Repositories the bar chart shows at most; the lowest coverage first, since those need attention. */
 export const barChartLimit = 15;
 
-export function repositoriesForChart(repositories: readonly RepositoryCoverage[], limit = barChartLimit): RepositoryCoverage[] {
+export function repositoriesForChart(
+  repositories: readonly RepositoryCoverage[],
+  limit = barChartLimit,
+): RepositoryCoverage[] {
   return [...repositories]
-    .sort((a, b) => Number(b.eligible > 0) - Number(a.eligible > 0) || a.coveragePercent - b.coveragePercent || b.missing + b.failed - (a.missing + a.failed) || a.repository.localeCompare(b.repository))
+    .sort(
+      (a, b) =>
+        Number(b.eligible > 0) - Number(a.eligible > 0) ||
+        a.coveragePercent - b.coveragePercent ||
+        b.missing + b.failed - (a.missing + a.failed) ||
+        a.repository.localeCompare(b.repository),
+    )
     .slice(0, limit);
 }
 
@@ -57,17 +73,30 @@ export function coverageBars(id: string, registry: string, repositories: readonl
   const description =
     rows.length === 0
       ? 'No repositories.'
-      : rows.map((row) => `${row.repository}: ${row.eligible > 0 ? `${formatPercent(row.coveragePercent)} (${row.streamable} of ${row.eligible} eligible streamable, ${row.missing} missing, ${row.failed} failed, ${row.inProgress} in progress)` : 'nothing eligible'}`).join('; ');
+      : rows
+          .map(
+            (row) =>
+              `${row.repository}: ${row.eligible > 0 ? `${formatPercent(row.coveragePercent)} (${row.streamable} of ${row.eligible} eligible streamable, ${row.missing} missing, ${row.failed} failed, ${row.inProgress} in progress)` : 'nothing eligible'}`,
+          )
+          .join('; ');
   const parts = [open(id, width, height, `Streaming coverage per repository in ${registry}`, description)];
-  if (rows.length === 0) parts.push(`<text x="${width / 2}" y="${top + rowHeight / 2}" text-anchor="middle" dominant-baseline="middle" class="muted">No repositories</text>`);
+  if (rows.length === 0)
+    parts.push(
+      `<text x="${width / 2}" y="${top + rowHeight / 2}" text-anchor="middle" dominant-baseline="middle" class="muted">No repositories</text>`,
+    );
   rows.forEach((row, index) => {
     const y = top + index * rowHeight;
     const barY = y + 8;
     const mid = y + rowHeight / 2;
     const denominator = Math.max(row.eligible, row.streamable + row.inProgress + row.failed + row.missing);
-    const tooltip = row.eligible > 0 ? `${row.repository}: ${formatPercent(row.coveragePercent)} streamable (${row.streamable}/${row.eligible}); ${row.missing} missing, ${row.failed} failed, ${row.inProgress} in progress` : `${row.repository}: nothing eligible (${row.ineligible} ineligible)`;
+    const tooltip =
+      row.eligible > 0
+        ? `${row.repository}: ${formatPercent(row.coveragePercent)} streamable (${row.streamable}/${row.eligible}); ${row.missing} missing, ${row.failed} failed, ${row.inProgress} in progress`
+        : `${row.repository}: nothing eligible (${row.ineligible} ineligible)`;
     parts.push(`<g><title>${esc(tooltip)}</title>`);
-    parts.push(`<text x="${labelWidth - 10}" y="${n(mid)}" text-anchor="end" dominant-baseline="middle" class="label">${esc(ellipsize(row.repository, 24))}</text>`);
+    parts.push(
+      `<text x="${labelWidth - 10}" y="${n(mid)}" text-anchor="end" dominant-baseline="middle" class="label">${esc(ellipsize(row.repository, 24))}</text>`,
+    );
     parts.push(`<rect x="${labelWidth}" y="${barY}" width="${barWidth}" height="14" rx="3" fill="${palette.track}"/>`);
     let x = labelWidth;
     if (denominator > 0) {
@@ -84,8 +113,13 @@ export function coverageBars(id: string, registry: string, repositories: readonl
       }
     }
     const value = row.eligible > 0 ? formatPercent(row.coveragePercent) : 'n/a';
-    const detail = row.eligible > 0 ? `<tspan class="muted" dx="6">${esc(`${formatInteger(row.streamable)}/${formatInteger(row.eligible)}`)}</tspan>` : '';
-    parts.push(`<text x="${labelWidth + barWidth + 10}" y="${n(mid)}" dominant-baseline="middle" class="value">${esc(value)}${detail}</text></g>`);
+    const detail =
+      row.eligible > 0
+        ? `<tspan class="muted" dx="6">${esc(`${formatInteger(row.streamable)}/${formatInteger(row.eligible)}`)}</tspan>`
+        : '';
+    parts.push(
+      `<text x="${labelWidth + barWidth + 10}" y="${n(mid)}" dominant-baseline="middle" class="value">${esc(value)}${detail}</text></g>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('');
@@ -102,7 +136,8 @@ export function trendChart(id: string, registry: string, trend: RegistryReport['
   const bottom = 50;
   const plotWidth = width - left - right;
   const plotHeight = height - top - bottom;
-  const xOf = (index: number): number => (points.length <= 1 ? left + plotWidth / 2 : left + (index / (points.length - 1)) * plotWidth);
+  const xOf = (index: number): number =>
+    points.length <= 1 ? left + plotWidth / 2 : left + (index / (points.length - 1)) * plotWidth;
   const yOf = (percent: number): number => top + (1 - Math.min(100, Math.max(0, percent)) / 100) * plotHeight;
   const first = points[0];
   const last = points[points.length - 1];
@@ -110,34 +145,61 @@ export function trendChart(id: string, registry: string, trend: RegistryReport['
     first === undefined || last === undefined
       ? 'No audit runs yet.'
       : `${points.length} audit runs from ${formatTime(first.time)} to ${formatTime(last.time)}; coverage went from ${formatPercent(first.coveragePercent)} to ${formatPercent(last.coveragePercent)}, lowest ${formatPercent(Math.min(...points.map((p) => p.coveragePercent)))}, highest ${formatPercent(Math.max(...points.map((p) => p.coveragePercent)))}.`;
-  const parts = [open(id, width, height, `Coverage trend of ${registry} over the last ${points.length} audit runs`, description)];
+  const parts = [
+    open(id, width, height, `Coverage trend of ${registry} over the last ${points.length} audit runs`, description),
+  ];
   for (const tick of [0, 25, 50, 75, 100]) {
     const y = yOf(tick);
-    parts.push(`<line x1="${left}" x2="${width - right}" y1="${n(y)}" y2="${n(y)}" stroke="${palette.grid}" stroke-width="1"${tick === 0 ? '' : ' stroke-dasharray="3 4"'}/>`);
-    parts.push(`<text x="${left - 8}" y="${n(y)}" text-anchor="end" dominant-baseline="middle" class="tick">${tick}%</text>`);
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${n(y)}" y2="${n(y)}" stroke="${palette.grid}" stroke-width="1"${tick === 0 ? '' : ' stroke-dasharray="3 4"'}/>`,
+    );
+    parts.push(
+      `<text x="${left - 8}" y="${n(y)}" text-anchor="end" dominant-baseline="middle" class="tick">${tick}%</text>`,
+    );
   }
-  parts.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotHeight}" stroke="${palette.axis}" stroke-width="1"/>`);
-  parts.push(`<text class="axis-title" transform="translate(12 ${n(top + plotHeight / 2)}) rotate(-90)" text-anchor="middle">Coverage</text>`);
-  parts.push(`<text class="axis-title" x="${n(left + plotWidth / 2)}" y="${height - 6}" text-anchor="middle">Audit run (UTC)</text>`);
+  parts.push(
+    `<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotHeight}" stroke="${palette.axis}" stroke-width="1"/>`,
+  );
+  parts.push(
+    `<text class="axis-title" transform="translate(12 ${n(top + plotHeight / 2)}) rotate(-90)" text-anchor="middle">Coverage</text>`,
+  );
+  parts.push(
+    `<text class="axis-title" x="${n(left + plotWidth / 2)}" y="${height - 6}" text-anchor="middle">Audit run (UTC)</text>`,
+  );
   if (first === undefined || last === undefined) {
-    parts.push(`<text x="${n(left + plotWidth / 2)}" y="${n(top + plotHeight / 2)}" text-anchor="middle" class="muted">No audit runs yet</text></svg>`);
+    parts.push(
+      `<text x="${n(left + plotWidth / 2)}" y="${n(top + plotHeight / 2)}" text-anchor="middle" class="muted">No audit runs yet</text></svg>`,
+    );
     return parts.join('');
   }
   const labelCount = Math.min(points.length, 6);
-  const labelled = new Set(Array.from({ length: labelCount }, (_, i) => (labelCount <= 1 ? points.length - 1 : Math.round((i * (points.length - 1)) / (labelCount - 1)))));
+  const labelled = new Set(
+    Array.from({ length: labelCount }, (_, i) =>
+      labelCount <= 1 ? points.length - 1 : Math.round((i * (points.length - 1)) / (labelCount - 1)),
+    ),
+  );
   for (const index of labelled) {
     const point = points[index];
     if (point === undefined) continue;
     const x = xOf(index);
-    parts.push(`<line x1="${n(x)}" x2="${n(x)}" y1="${top + plotHeight}" y2="${top + plotHeight + 5}" stroke="${palette.axis}" stroke-width="1"/>`);
+    parts.push(
+      `<line x1="${n(x)}" x2="${n(x)}" y1="${top + plotHeight}" y2="${top + plotHeight + 5}" stroke="${palette.axis}" stroke-width="1"/>`,
+    );
     // The outermost labels align inwards so they never run off the chart.
-    const anchor = labelled.size > 1 && index === 0 ? 'start' : labelled.size > 1 && index === points.length - 1 ? 'end' : 'middle';
-    parts.push(`<text x="${n(x)}" y="${top + plotHeight + 18}" text-anchor="${anchor}" class="tick">${esc(formatShortDate(point.time))}</text>`);
+    const anchor =
+      labelled.size > 1 && index === 0 ? 'start' : labelled.size > 1 && index === points.length - 1 ? 'end' : 'middle';
+    parts.push(
+      `<text x="${n(x)}" y="${top + plotHeight + 18}" text-anchor="${anchor}" class="tick">${esc(formatShortDate(point.time))}</text>`,
+    );
   }
   const coordinates = points.map((point, index) => `${n(xOf(index))},${n(yOf(point.coveragePercent))}`);
   if (points.length > 1) {
-    parts.push(`<polygon points="${n(xOf(0))},${n(yOf(0))} ${coordinates.join(' ')} ${n(xOf(points.length - 1))},${n(yOf(0))}" fill="${palette.line}" fill-opacity="0.08"/>`);
-    parts.push(`<polyline points="${coordinates.join(' ')}" fill="none" stroke="${palette.line}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"/>`);
+    parts.push(
+      `<polygon points="${n(xOf(0))},${n(yOf(0))} ${coordinates.join(' ')} ${n(xOf(points.length - 1))},${n(yOf(0))}" fill="${palette.line}" fill-opacity="0.08"/>`,
+    );
+    parts.push(
+      `<polyline points="${coordinates.join(' ')}" fill="none" stroke="${palette.line}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"/>`,
+    );
   }
   points.forEach((point, index) => {
     const isLast = index === points.length - 1;
@@ -147,7 +209,9 @@ export function trendChart(id: string, registry: string, trend: RegistryReport['
   });
   const lastX = xOf(points.length - 1);
   const lastY = yOf(last.coveragePercent);
-  parts.push(`<text x="${n(Math.min(lastX, width - right - 4))}" y="${n(lastY > top + 22 ? lastY - 12 : lastY + 20)}" text-anchor="end" class="value halo">${esc(formatPercent(last.coveragePercent))}</text>`);
+  parts.push(
+    `<text x="${n(Math.min(lastX, width - right - 4))}" y="${n(lastY > top + 22 ? lastY - 12 : lastY + 20)}" text-anchor="end" class="value halo">${esc(formatPercent(last.coveragePercent))}</text>`,
+  );
   parts.push('</svg>');
   return parts.join('');
 }
@@ -173,8 +237,13 @@ export function statusDonut(id: string, registry: string, connected: readonly Co
   const size = 140;
   const radius = 50;
   const circumference = 2 * Math.PI * radius;
-  const counts = (Object.keys(stateColours) as ConnectedRegistryState[]).map((state) => ({ state, count: connected.filter((item) => item.state === state).length })).filter((entry) => entry.count > 0);
-  const description = counts.length === 0 ? 'No connected registries.' : counts.map((entry) => `${connectedStateLabels[entry.state]}: ${entry.count}`).join(', ');
+  const counts = (Object.keys(stateColours) as ConnectedRegistryState[])
+    .map((state) => ({ state, count: connected.filter((item) => item.state === state).length }))
+    .filter((entry) => entry.count > 0);
+  const description =
+    counts.length === 0
+      ? 'No connected registries.'
+      : counts.map((entry) => `${connectedStateLabels[entry.state]}: ${entry.count}`).join(', ');
   const parts = [open(id, size, size, `Connected registries of ${registry} by state`, description, 'donut')];
   parts.push(`<circle cx="70" cy="70" r="${radius}" fill="none" stroke="${palette.track}" stroke-width="18"/>`);
   let offset = 0;
@@ -187,7 +256,9 @@ export function statusDonut(id: string, registry: string, connected: readonly Co
     );
     offset += length;
   }
-  parts.push(`<text x="70" y="66" text-anchor="middle" dominant-baseline="middle" class="donut-value">${esc(formatInteger(connected.length))}</text>`);
+  parts.push(
+    `<text x="70" y="66" text-anchor="middle" dominant-baseline="middle" class="donut-value">${esc(formatInteger(connected.length))}</text>`,
+  );
   parts.push(`<text x="70" y="88" text-anchor="middle" class="donut-label">connected</text></svg>`);
   return parts.join('');
 }

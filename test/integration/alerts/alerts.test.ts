@@ -46,7 +46,11 @@ class Receiver {
           request.socket.destroy();
           return;
         }
-        this.received.push({ path: request.url ?? '', headers: request.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+        this.received.push({
+          path: request.url ?? '',
+          headers: request.headers as Record<string, string>,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
         if (typeof step === 'number') response.writeHead(step).end();
         else response.writeHead(step.status, { 'retry-after': String(step.retryAfter) }).end();
       });
@@ -59,7 +63,12 @@ class Receiver {
   /** Deliveries to a path that a receiver keeping webhook-ids would accept once each. */
   unique(path: string): Received[] {
     const seen = new Set<string>();
-    return this.received.filter((request) => request.path === path && !seen.has(request.headers['webhook-id'] ?? request.body) && seen.add(request.headers['webhook-id'] ?? request.body));
+    return this.received.filter(
+      (request) =>
+        request.path === path &&
+        !seen.has(request.headers['webhook-id'] ?? request.body) &&
+        seen.add(request.headers['webhook-id'] ?? request.body),
+    );
   }
 
   close(): Promise<void> {
@@ -84,13 +93,28 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
   async function setup(overrides: Partial<AlertSettings> = {}, channelOverrides: Partial<ChannelSettings> = {}) {
     const prefix = uniquePrefix('al');
     const connection = inject('storageConnectionString');
-    const tables = [`${prefix}Outbox`, `${prefix}Alerts`].map((name) => TableClient.fromConnectionString(connection, name, { allowInsecureConnection: true }));
+    const tables = [`${prefix}Outbox`, `${prefix}Alerts`].map((name) =>
+      TableClient.fromConnectionString(connection, name, { allowInsecureConnection: true }),
+    );
     await Promise.all(tables.map((table) => table.createTable()));
     const queue: Array<{ message: AlertMessage; dueMs: number }> = [];
-    const alertQueue = { send: (message: AlertMessage, delaySeconds: number) => Promise.resolve(void queue.push({ message, dueMs: clockMs + delaySeconds * 1000 })) };
-    const outbox = new TableOutbox(tables[0]!, (registry, eventId) => alertQueue.send({ kind: 'dispatch', registry, eventId }, 0));
+    const alertQueue = {
+      send: (message: AlertMessage, delaySeconds: number) =>
+        Promise.resolve(void queue.push({ message, dueMs: clockMs + delaySeconds * 1000 })),
+    };
+    const outbox = new TableOutbox(tables[0]!, (registry, eventId) =>
+      alertQueue.send({ kind: 'dispatch', registry, eventId }, 0),
+    );
     const channels: ChannelSettings[] = [
-      { name: 'hook', kind: 'webhook', urlSetting: 'HOOK_URL', secretSetting: 'HOOK_SECRET', minSeverity: 'warning', ratePerMinute: 6_000, ...channelOverrides },
+      {
+        name: 'hook',
+        kind: 'webhook',
+        urlSetting: 'HOOK_URL',
+        secretSetting: 'HOOK_SECRET',
+        minSeverity: 'warning',
+        ratePerMinute: 6_000,
+        ...channelOverrides,
+      },
       { name: 'teams', kind: 'teams', urlSetting: 'TEAMS_URL', minSeverity: 'warning', ratePerMinute: 6_000 },
     ];
     const service = new AlertService({
@@ -112,7 +136,11 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
       queue: alertQueue,
       sender: httpSender({ ca, timeoutMs: 2_000 }),
       policies: configPolicySource(policySchema.parse({ mode: 'onPush' })),
-      links: () => ({ registryResourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox', appBaseUrl: 'https://app.example.test' }),
+      links: () => ({
+        registryResourceId:
+          '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox',
+        appBaseUrl: 'https://app.example.test',
+      }),
       clock,
       random: () => 0.5,
     });
@@ -162,12 +190,25 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
     const [hook] = receiver.received.filter((request) => request.path === '/hook');
     const [teams] = receiver.received.filter((request) => request.path === '/teams');
     expect(receiver.received).toHaveLength(2);
-    const verified = new Webhook(secret).verify(hook!.body, hook!.headers) as { type: string; id: string; errorCode: string; remediation: string; links: unknown[] };
-    expect(verified).toMatchObject({ type: 'conversion.failed', id: hook!.headers['webhook-id'], errorCode: 'UNKNOWN_ERROR' });
+    const verified = new Webhook(secret).verify(hook!.body, hook!.headers) as {
+      type: string;
+      id: string;
+      errorCode: string;
+      remediation: string;
+      links: unknown[];
+    };
+    expect(verified).toMatchObject({
+      type: 'conversion.failed',
+      id: hook!.headers['webhook-id'],
+      errorCode: 'UNKNOWN_ERROR',
+    });
     expect(verified.remediation).toContain('op-123');
     expect(verified.links).toHaveLength(2);
-    expect(() => new Webhook(secret).verify(hook!.body.replace('UNKNOWN_ERROR', 'NOTHING_WRONG'), hook!.headers)).toThrow();
-    const card = (JSON.parse(teams!.body) as { attachments: Array<{ content: { version: string } }> }).attachments[0]!.content;
+    expect(() =>
+      new Webhook(secret).verify(hook!.body.replace('UNKNOWN_ERROR', 'NOTHING_WRONG'), hook!.headers),
+    ).toThrow();
+    const card = (JSON.parse(teams!.body) as { attachments: Array<{ content: { version: string } }> }).attachments[0]!
+      .content;
     expect(card.version).toBe('1.4');
     expect(Buffer.byteLength(teams!.body)).toBeLessThan(28 * 1024);
     const context = new AdaptiveCards.SerializationContext();
@@ -216,7 +257,9 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
     for (let index = 0; index < 100; index++) await outbox.append(failure());
     await pump(clockMs + 10 * 60_000);
 
-    const hooks = receiver.received.filter((request) => request.path === '/hook').map((request) => JSON.parse(request.body) as { type: string; events?: unknown[]; omitted?: number });
+    const hooks = receiver.received
+      .filter((request) => request.path === '/hook')
+      .map((request) => JSON.parse(request.body) as { type: string; events?: unknown[]; omitted?: number });
     const summaries = hooks.filter((body) => body.type === 'alerts.summary');
     expect(hooks.length - summaries.length).toBe(3);
     expect(summaries).toHaveLength(1);

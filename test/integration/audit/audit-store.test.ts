@@ -25,12 +25,19 @@ describe('audit store: findings per repository', () => {
   });
 
   beforeAll(async () => {
-    table = TableClient.fromConnectionString(inject('storageConnectionString'), `${uniquePrefix('as')}Audits`, { allowInsecureConnection: true });
+    table = TableClient.fromConnectionString(inject('storageConnectionString'), `${uniquePrefix('as')}Audits`, {
+      allowInsecureConnection: true,
+    });
     await table.createTable();
     store = new TableAuditStore(table);
     // 250 findings of one repository: three transactions of the same partition.
-    await store.saveFindings('reg', 'team/app', Array.from({ length: 250 }, (_, n) => finding('reg', 'team/app', n)));
-    for (const repository of ['team', 'team-app', 'team/app/sub']) await store.saveFindings('reg', repository, [finding('reg', repository, 1_000)]);
+    await store.saveFindings(
+      'reg',
+      'team/app',
+      Array.from({ length: 250 }, (_, n) => finding('reg', 'team/app', n)),
+    );
+    for (const repository of ['team', 'team-app', 'team/app/sub'])
+      await store.saveFindings('reg', repository, [finding('reg', repository, 1_000)]);
     await store.saveFindings('reg2', 'team/app', [finding('reg2', 'team/app', 2_000)]);
   });
 

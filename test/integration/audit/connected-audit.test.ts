@@ -7,7 +7,12 @@ import { silentLogger } from '../../../lib/logging.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
 import { uniquePrefix } from '../../support/names.js';
 
-const registry: RegistrySettings = { name: 'sandbox', loginServer: 'localhost:1', resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox', auth: { type: 'identity' } };
+const registry: RegistrySettings = {
+  name: 'sandbox',
+  loginServer: 'localhost:1',
+  resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox',
+  auth: { type: 'identity' },
+};
 
 /** Transitions only: a connected registry going online → stale → online raises one stale and one recovered alert. */
 describe('connected-registry audit', () => {
@@ -15,13 +20,26 @@ describe('connected-registry audit', () => {
     const connection = inject('storageConnectionString');
     const prefix = uniquePrefix('cr');
     const audits = TableClient.fromConnectionString(connection, `${prefix}Audits`, { allowInsecureConnection: true });
-    const outboxTable = TableClient.fromConnectionString(connection, `${prefix}Outbox`, { allowInsecureConnection: true });
+    const outboxTable = TableClient.fromConnectionString(connection, `${prefix}Outbox`, {
+      allowInsecureConnection: true,
+    });
     await Promise.all([audits.createTable(), outboxTable.createTable()]);
     const outbox = new TableOutbox(outboxTable);
     let now = Date.parse('2026-11-23T12:00:00Z');
     let lastActivity = now - 60_000;
-    const view = (): ConnectedRegistryView => ({ name: 'edge1', mode: 'ReadOnly', connectionState: 'Online', activation: { status: 'Active' }, lastActivityTime: new Date(lastActivity), parent: { syncProperties: { schedule: '*/10 * * * *', syncWindow: 'PT1H' } } });
-    const never: ConnectedRegistryView = { name: 'edgenever', connectionState: 'Offline', activation: { status: 'Inactive' } };
+    const view = (): ConnectedRegistryView => ({
+      name: 'edge1',
+      mode: 'ReadOnly',
+      connectionState: 'Online',
+      activation: { status: 'Active' },
+      lastActivityTime: new Date(lastActivity),
+      parent: { syncProperties: { schedule: '*/10 * * * *', syncWindow: 'PT1H' } },
+    });
+    const never: ConnectedRegistryView = {
+      name: 'edgenever',
+      connectionState: 'Offline',
+      activation: { status: 'Inactive' },
+    };
     const audit = new ConnectedRegistryAudit({
       registries: [registry],
       list: () => toAsync([view(), never]),
@@ -32,7 +50,8 @@ describe('connected-registry audit', () => {
     });
     const events = async (): Promise<Array<{ type: string; facts?: Record<string, string> }>> => {
       const rows: Array<{ type: string; facts?: Record<string, string> }> = [];
-      for await (const row of outbox.pending()) rows.push(row.payload as { type: string; facts?: Record<string, string> });
+      for await (const row of outbox.pending())
+        rows.push(row.payload as { type: string; facts?: Record<string, string> });
       return rows;
     };
 

@@ -38,36 +38,94 @@ describe('image audit', () => {
     t = await startTestEmulator({ registries: [{ name: 'sandbox' }] });
     registry = t.emulator.registry('sandbox');
     control = new EmulatorControlClient(t.emulator.controlUrl);
-    const seed = async (repository: string, tag: string | undefined, platform: 'linux/amd64' | 'linux/arm64', status: FindingStatus): Promise<string> => {
-      const { digest } = await control.seedImage('sandbox', { kind: 'image', repository, ...(tag ? { tag } : {}), platform, label: `${repository}:${tag ?? ''}` });
+    const seed = async (
+      repository: string,
+      tag: string | undefined,
+      platform: 'linux/amd64' | 'linux/arm64',
+      status: FindingStatus,
+    ): Promise<string> => {
+      const { digest } = await control.seedImage('sandbox', {
+        kind: 'image',
+        repository,
+        ...(tag ? { tag } : {}),
+        platform,
+        label: `${repository}:${tag ?? ''}`,
+      });
       expected.set(digest, status);
       return digest;
     };
     const converted = await seed('team-a/app', 'v1', 'linux/amd64', 'converted');
-    const referrer = await control.seedImage('sandbox', { kind: 'streaming-referrer', repository: 'team-a/app', subject: converted });
+    const referrer = await control.seedImage('sandbox', {
+      kind: 'streaming-referrer',
+      repository: 'team-a/app',
+      subject: converted,
+    });
     expected.set(referrer.digest, 'ineligible');
     deletedLater = await seed('team-a/app', 'v2', 'linux/amd64', 'converted');
-    expected.set((await control.seedImage('sandbox', { kind: 'streaming-referrer', repository: 'team-a/app', subject: deletedLater })).digest, 'ineligible');
+    expected.set(
+      (
+        await control.seedImage('sandbox', {
+          kind: 'streaming-referrer',
+          repository: 'team-a/app',
+          subject: deletedLater,
+        })
+      ).digest,
+      'ineligible',
+    );
     await seed('team-a/app', 'v3', 'linux/amd64', 'missing');
     const removed = await seed('team-a/removed', 'v1', 'linux/amd64', 'missing');
-    const gone = await control.seedImage('sandbox', { kind: 'streaming-referrer', repository: 'team-a/removed', subject: removed });
+    const gone = await control.seedImage('sandbox', {
+      kind: 'streaming-referrer',
+      repository: 'team-a/removed',
+      subject: removed,
+    });
     await control.deleteManifest('sandbox', 'team-a/removed', gone.digest);
     await seed('team-b/arm', 'v1', 'linux/arm64', 'ineligible');
-    const index = await control.seedImage('sandbox', { kind: 'index', repository: 'team-b/multi', tag: 'v1', platforms: ['linux/amd64', 'linux/arm64'] });
+    const index = await control.seedImage('sandbox', {
+      kind: 'index',
+      repository: 'team-b/multi',
+      tag: 'v1',
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
     expected.set(index.digest, 'missing');
     const failed = await seed('team-c/broken', 'v1', 'linux/amd64', 'failed');
 
     const connection = inject('storageConnectionString');
     const prefix = uniquePrefix('au');
-    const table = (name: string): TableClient => TableClient.fromConnectionString(connection, `${prefix}${name}`, { allowInsecureConnection: true });
+    const table = (name: string): TableClient =>
+      TableClient.fromConnectionString(connection, `${prefix}${name}`, { allowInsecureConnection: true });
     await Promise.all(['Audits', 'Conversions', 'Outbox'].map((name) => table(name).createTable()));
     const conversions = new TableConversionStore(table('Conversions'));
     const now = new Date(clockMs).toISOString();
-    await conversions.create({ registry: 'sandbox', repository: 'team-c/broken', digest: failed, status: 'Failed', tags: ['v1'], reason: 'eligible', source: 'event', attempts: 3, maxAttempts: 3, polls: 4, lastErrorCode: 'UNKNOWN_ERROR', remediation: 'quote op-9', createdAt: now, updatedAt: now });
+    await conversions.create({
+      registry: 'sandbox',
+      repository: 'team-c/broken',
+      digest: failed,
+      status: 'Failed',
+      tags: ['v1'],
+      reason: 'eligible',
+      source: 'event',
+      attempts: 3,
+      maxAttempts: 3,
+      polls: 4,
+      lastErrorCode: 'UNKNOWN_ERROR',
+      remediation: 'quote op-9',
+      createdAt: now,
+      updatedAt: now,
+    });
     store = new TableAuditStore(table('Audits'));
     outbox = new TableOutbox(table('Outbox'));
-    const settings: RegistrySettings = { name: 'sandbox', loginServer: registry.loginServer, resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox', auth: { type: 'password', username: registry.username!, passwordSetting: 'X' } };
-    const client = new RegistryClient({ loginServer: registry.loginServer, credentials: { type: 'password', username: registry.username!, password: registry.password! }, httpClient: trustingHttpClient(registry.caFile) });
+    const settings: RegistrySettings = {
+      name: 'sandbox',
+      loginServer: registry.loginServer,
+      resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox',
+      auth: { type: 'password', username: registry.username!, passwordSetting: 'X' },
+    };
+    const client = new RegistryClient({
+      loginServer: registry.loginServer,
+      credentials: { type: 'password', username: registry.username!, password: registry.password! },
+      httpClient: trustingHttpClient(registry.caFile),
+    });
     audit = new ImageAudit({
       registries: [settings],
       registry: () => client,
@@ -114,10 +172,14 @@ describe('image audit', () => {
     const events: unknown[] = [];
     for await (const row of outbox.pending()) events.push(row.payload);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'audit.missingStreamingArtifacts', registry: 'sandbox', facts: { Missing: '3' } });
+    expect(events[0]).toMatchObject({
+      type: 'audit.missingStreamingArtifacts',
+      registry: 'sandbox',
+      facts: { Missing: '3' },
+    });
   });
 
-  it('costs at most 10 % of the first run\'s referrer requests when nothing changed', async () => {
+  it("costs at most 10 % of the first run's referrer requests when nothing changed", async () => {
     const second = await runAudit();
 
     expect(second.referrerRequests).toBeLessThanOrEqual(Math.floor(6 * 0.1));
@@ -136,8 +198,16 @@ describe('image audit', () => {
   });
 
   async function listStreamingReferrer(subject: string): Promise<string> {
-    const client = new RegistryClient({ loginServer: registry.loginServer, credentials: { type: 'password', username: registry.username!, password: registry.password! }, httpClient: trustingHttpClient(registry.caFile) });
-    const [descriptor] = await client.listReferrers('team-a/app', subject, 'application/vnd.azure.artifact.streaming.v1');
+    const client = new RegistryClient({
+      loginServer: registry.loginServer,
+      credentials: { type: 'password', username: registry.username!, password: registry.password! },
+      httpClient: trustingHttpClient(registry.caFile),
+    });
+    const [descriptor] = await client.listReferrers(
+      'team-a/app',
+      subject,
+      'application/vnd.azure.artifact.streaming.v1',
+    );
     return descriptor!.digest;
   }
 });

@@ -37,12 +37,18 @@ const REGISTRIES: RegistryDefinition[] = [
   registry({ name: 'basicreg', sku: 'Basic', resourceGroup: 'rg-other', loginServer: 'localhost:44303' }),
 ];
 
-function rawGet(url: string, ca: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; headers: Record<string, unknown> }> {
+function rawGet(
+  url: string,
+  ca: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { ca, headers }, (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown, headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown, headers: res.headers }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -160,7 +166,11 @@ describe('emulated ARM for Microsoft.ContainerRegistry', () => {
     expect(stale.parent?.syncProperties.syncWindow).toBe('PT3H');
 
     const never = byName.get('edgenever')!;
-    expect(never).toMatchObject({ connectionState: 'Offline', activation: { status: 'Inactive' }, loginServer: { tls: { certificate: {} } } });
+    expect(never).toMatchObject({
+      connectionState: 'Offline',
+      activation: { status: 'Inactive' },
+      loginServer: { tls: { certificate: {} } },
+    });
     expect(never.lastActivityTime).toBeUndefined();
     expect(never.version).toBeUndefined();
     expect(never.parent?.syncProperties.lastSyncTime).toBeUndefined();
@@ -169,19 +179,36 @@ describe('emulated ARM for Microsoft.ContainerRegistry', () => {
   it('gets one connected registry and reflects the control setters', async () => {
     store.setConnectionState('sandbox', 'edgestale', 'Unhealthy');
     store.setStatusDetails('sandbox', 'edgestale', [
-      { type: 'Sync', code: 'SyncFailed', description: 'Parent unreachable', timestamp: clock.now().toISOString(), correlationId: 'c-1' },
+      {
+        type: 'Sync',
+        code: 'SyncFailed',
+        description: 'Parent unreachable',
+        timestamp: clock.now().toISOString(),
+        correlationId: 'c-1',
+      },
     ]);
     const got = await client.connectedRegistries.get('rg-sandbox', 'sandbox', 'edgestale');
     expect(got.connectionState).toBe('Unhealthy');
     expect(got.statusDetails).toEqual([
-      { type: 'Sync', code: 'SyncFailed', description: 'Parent unreachable', timestamp: clock.now(), correlationId: 'c-1' },
+      {
+        type: 'Sync',
+        code: 'SyncFailed',
+        description: 'Parent unreachable',
+        timestamp: clock.now(),
+        correlationId: 'c-1',
+      },
     ]);
-    const online = await collect(client.connectedRegistries.list('rg-sandbox', 'sandbox', { filter: "connectionState eq 'Online'" }));
+    const online = await collect(
+      client.connectedRegistries.list('rg-sandbox', 'sandbox', { filter: "connectionState eq 'Online'" }),
+    );
     expect(online.map((c) => c.name)).toEqual(['edgeonline']);
   });
 
   it('lets the control API stage connected-registry state that ARM then reports', async () => {
-    const control = await startTestingServer({ handlers: [createConnectedRegistryControlHandler(store, () => REGISTRIES)], listener: { kind: 'control' } });
+    const control = await startTestingServer({
+      handlers: [createConnectedRegistryControlHandler(store, () => REGISTRIES)],
+      listener: { kind: 'control' },
+    });
     try {
       const base = `${control.url}/_emulator/connected-registries/sandbox`;
       const patched = await fetch(`${base}/edgeonline`, {
@@ -189,9 +216,15 @@ describe('emulated ARM for Microsoft.ContainerRegistry', () => {
         body: JSON.stringify({ connectionState: 'Offline', lastActivityTime: null, activationStatus: 'Inactive' }),
       });
       expect(patched.status).toBe(200);
-      const created = await fetch(`${base}/edgechild`, { method: 'PUT', body: JSON.stringify({ parentName: 'edgeonline', mode: 'ReadOnly' }) });
+      const created = await fetch(`${base}/edgechild`, {
+        method: 'PUT',
+        body: JSON.stringify({ parentName: 'edgeonline', mode: 'ReadOnly' }),
+      });
       expect(created.status).toBe(200);
-      const invalid = await fetch(`${base}/edgechild`, { method: 'PATCH', body: JSON.stringify({ connectionState: 'Sleeping' }) });
+      const invalid = await fetch(`${base}/edgechild`, {
+        method: 'PATCH',
+        body: JSON.stringify({ connectionState: 'Sleeping' }),
+      });
       expect(invalid.status).toBe(400);
 
       const online = await client.connectedRegistries.get('rg-sandbox', 'sandbox', 'edgeonline');
@@ -200,16 +233,27 @@ describe('emulated ARM for Microsoft.ContainerRegistry', () => {
       const children = await collect(
         client.connectedRegistries.list('rg-sandbox', 'sandbox', { filter: `parent.id eq '${online.id ?? ''}'` }),
       );
-      expect(children.map((c) => [c.name, c.parent?.id, c.parent?.syncProperties.gatewayEndpoint])).toEqual([['edgechild', online.id, undefined]]);
+      expect(children.map((c) => [c.name, c.parent?.id, c.parent?.syncProperties.gatewayEndpoint])).toEqual([
+        ['edgechild', online.id, undefined],
+      ]);
     } finally {
       await control.close();
     }
   });
 
   it('answers ARM-style 404 and 401 errors', async () => {
-    await expect(client.registries.get('rg-sandbox', 'nope')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
-    await expect(client.connectedRegistries.get('rg-sandbox', 'sandbox', 'nope')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
-    await expect(client.registries.get('rg-missing', 'sandbox')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceGroupNotFound' });
+    await expect(client.registries.get('rg-sandbox', 'nope')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'ResourceNotFound',
+    });
+    await expect(client.connectedRegistries.get('rg-sandbox', 'sandbox', 'nope')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'ResourceNotFound',
+    });
+    await expect(client.registries.get('rg-missing', 'sandbox')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'ResourceGroupNotFound',
+    });
 
     const path = `/subscriptions/${SUB}/providers/Microsoft.ContainerRegistry/registries?api-version=2025-11-01`;
     const anonymous = await rawGet(`${server.url}${path}`, pki.caPem);
@@ -219,10 +263,17 @@ describe('emulated ARM for Microsoft.ContainerRegistry', () => {
 
     // The SDK's default scope for a custom endpoint is `${endpoint}/.default`: ARM must refuse that audience.
     const wrongAudience = new ContainerRegistryManagementClient(
-      new ClientSecretCredential(TENANT, CLIENT.clientId, CLIENT.clientSecret, { authorityHost: server.url, disableInstanceDiscovery: true, tlsOptions: { ca: pki.caPem } }),
+      new ClientSecretCredential(TENANT, CLIENT.clientId, CLIENT.clientSecret, {
+        authorityHost: server.url,
+        disableInstanceDiscovery: true,
+        tlsOptions: { ca: pki.caPem },
+      }),
       SUB,
       { endpoint: server.url, tlsOptions: { ca: pki.caPem } },
     );
-    await expect(wrongAudience.registries.get('rg-sandbox', 'sandbox')).rejects.toMatchObject({ statusCode: 401, code: 'InvalidAuthenticationTokenAudience' });
+    await expect(wrongAudience.registries.get('rg-sandbox', 'sandbox')).rejects.toMatchObject({
+      statusCode: 401,
+      code: 'InvalidAuthenticationTokenAudience',
+    });
   });
 });

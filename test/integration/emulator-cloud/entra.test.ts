@@ -5,13 +5,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acrExchangeVerifier, createEntra, startDiscoveryTunnel, type DiscoveryTunnel, type Entra } from '../../../dev/emulator/entra/index.js';
+import {
+  acrExchangeVerifier,
+  createEntra,
+  startDiscoveryTunnel,
+  type DiscoveryTunnel,
+  type Entra,
+} from '../../../dev/emulator/entra/index.js';
 import { startTestingServer, type TestingServer } from '../../../dev/emulator/entra/testing-server.js';
 import { createTestClock } from './clock.js';
 import { createTestPki, type TestPki } from './tls.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const CLIENT = { clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 's3cr3t~value', objectId: 'aaaaaaaa-0000-0000-0000-000000000001' };
+const CLIENT = {
+  clientId: '11111111-2222-3333-4444-555555555555',
+  clientSecret: 's3cr3t~value',
+  objectId: 'aaaaaaaa-0000-0000-0000-000000000001',
+};
 
 describe('emulated Entra ID', () => {
   const clock = createTestClock();
@@ -43,7 +53,13 @@ describe('emulated Entra ID', () => {
     const verified = entra.verifyAccessToken(token.token, 'https://management.azure.com/');
     expect(verified.ok).toBe(true);
     if (!verified.ok) return;
-    expect(verified.claims).toMatchObject({ aud: 'https://management.azure.com', tid: TENANT, appid: CLIENT.clientId, oid: CLIENT.objectId, ver: '1.0' });
+    expect(verified.claims).toMatchObject({
+      aud: 'https://management.azure.com',
+      tid: TENANT,
+      appid: CLIENT.clientId,
+      oid: CLIENT.objectId,
+      ver: '1.0',
+    });
     expect(verified.claims.exp - verified.claims.iat).toBe(3599);
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       `GET /${TENANT}/v2.0/.well-known/openid-configuration`,
@@ -52,7 +68,9 @@ describe('emulated Entra ID', () => {
   });
 
   it('rejects a wrong secret with an AADSTS7000215 error', async () => {
-    await expect(credential('wrong').getToken('https://management.azure.com/.default')).rejects.toThrow(/AADSTS7000215/);
+    await expect(credential('wrong').getToken('https://management.azure.com/.default')).rejects.toThrow(
+      /AADSTS7000215/,
+    );
     expect(server.requests.at(-1)).toMatchObject({ path: `/${TENANT}/oauth2/v2.0/token`, status: 401 });
   });
 
@@ -61,7 +79,9 @@ describe('emulated Entra ID', () => {
     expect(entra.verifyAccessToken(token, 'https://management.azure.com').ok).toBe(false);
     expect(entra.verifyAccessToken(token, ['https://containerregistry.azure.net/']).ok).toBe(true);
     expect(acrExchangeVerifier(entra)(token)).toMatchObject({ oid: CLIENT.objectId, tid: TENANT });
-    expect(acrExchangeVerifier(entra)(entra.issueAccessToken(CLIENT.clientId, 'https://vault.azure.net'))).toBeUndefined();
+    expect(
+      acrExchangeVerifier(entra)(entra.issueAccessToken(CLIENT.clientId, 'https://vault.azure.net')),
+    ).toBeUndefined();
     const other = createEntra({ clock, tenantId: TENANT, clients: [CLIENT] });
     expect(other.verifyAccessToken(token)).toMatchObject({ ok: false, reason: 'signature' });
     clock.advance((3599 + 301) * 1000);

@@ -60,7 +60,14 @@ describe('Event Grid delivery engine', () => {
   const engines: EventGridEngine[] = [];
 
   const engine = (overrides: Partial<EventGridEngineOptions> = {}): EventGridEngine => {
-    const created = createEventGridEngine({ registries: () => [SANDBOX], clock, timeScale: 0.001, deliveryTimeoutMs: 2000, ca: pki.caPem, ...overrides });
+    const created = createEventGridEngine({
+      registries: () => [SANDBOX],
+      clock,
+      timeScale: 0.001,
+      deliveryTimeoutMs: 2000,
+      ca: pki.caPem,
+      ...overrides,
+    });
     engines.push(created);
     return created;
   };
@@ -82,18 +89,39 @@ describe('Event Grid delivery engine', () => {
 
   it('validates the subscription, then delivers ImagePushed/ImageDeleted with the exact envelope (HTTPS, emulator CA)', async () => {
     const grid = engine();
-    secureReceiver.on('/api/events', validating(() => 200));
+    secureReceiver.on(
+      '/api/events',
+      validating(() => 200),
+    );
 
-    const sub = await grid.createSubscription({ name: 'autopilot', registry: 'sandbox', endpoint: `${secureReceiver.url}/api/events`, deliveryHeaders: { 'x-functions-key': 'k1' } });
+    const sub = await grid.createSubscription({
+      name: 'autopilot',
+      registry: 'sandbox',
+      endpoint: `${secureReceiver.url}/api/events`,
+      deliveryHeaders: { 'x-functions-key': 'k1' },
+    });
     grid.publish(PUSH);
-    grid.publish({ action: 'delete', registry: 'sandbox', repository: 'team-a/app', digest: DIGEST, mediaType: PUSH.mediaType, method: 'DELETE' });
+    grid.publish({
+      action: 'delete',
+      registry: 'sandbox',
+      repository: 'team-a/app',
+      digest: DIGEST,
+      mediaType: PUSH.mediaType,
+      method: 'DELETE',
+    });
     await grid.whenIdle();
 
     expect(sub.provisioningState).toBe('Succeeded');
     const [handshake] = secureReceiver.received;
     expect(handshake?.headers['aeg-event-type']).toBe('SubscriptionValidation');
     expect(handshake?.body).toEqual([
-      expect.objectContaining({ topic: TOPIC, subject: '', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', metadataVersion: '1', dataVersion: '1' }),
+      expect.objectContaining({
+        topic: TOPIC,
+        subject: '',
+        eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
+        metadataVersion: '1',
+        dataVersion: '1',
+      }),
     ]);
 
     const [pushed, deleted] = secureReceiver.notifications('/api/events');
@@ -106,7 +134,16 @@ describe('Event Grid delivery engine', () => {
     });
     const [event] = pushed?.body as [Envelope];
     // Key order as in ../shared/reference/eventgrid/image_pushed.json (connectedRegistry omitted: cloud registry).
-    expect(Object.keys(event)).toEqual(['id', 'topic', 'subject', 'eventType', 'data', 'dataVersion', 'metadataVersion', 'eventTime']);
+    expect(Object.keys(event)).toEqual([
+      'id',
+      'topic',
+      'subject',
+      'eventType',
+      'data',
+      'dataVersion',
+      'metadataVersion',
+      'eventTime',
+    ]);
     expect(Object.keys(event.data)).toEqual(['id', 'timestamp', 'action', 'location', 'target', 'request']);
     expect(Object.keys(event.data.target)).toEqual(['mediaType', 'size', 'digest', 'length', 'repository', 'tag']);
     expect(Object.keys(event.data.request)).toEqual(['id', 'host', 'method', 'useragent']);
@@ -121,7 +158,14 @@ describe('Event Grid delivery engine', () => {
         id: event.id,
         action: 'push',
         location: 'westeurope',
-        target: { mediaType: PUSH.mediaType, size: 1153, digest: DIGEST, length: 1153, repository: 'team-a/app', tag: 'latest' },
+        target: {
+          mediaType: PUSH.mediaType,
+          size: 1153,
+          digest: DIGEST,
+          length: 1153,
+          repository: 'team-a/app',
+          tag: 'latest',
+        },
         request: { host: 'localhost:44301', method: 'PUT', useragent: 'skopeo/1.15' },
       },
     });
@@ -130,7 +174,11 @@ describe('Event Grid delivery engine', () => {
     expect(parsed && isSystemEvent('Microsoft.ContainerRegistry.ImagePushed', parsed)).toBe(true);
 
     const [gone] = deleted?.body as [Envelope];
-    expect(gone).toMatchObject({ subject: 'team-a/app', eventType: 'Microsoft.ContainerRegistry.ImageDeleted', data: { action: 'delete', request: { method: 'DELETE' } } });
+    expect(gone).toMatchObject({
+      subject: 'team-a/app',
+      eventType: 'Microsoft.ContainerRegistry.ImageDeleted',
+      data: { action: 'delete', request: { method: 'DELETE' } },
+    });
     expect(Object.keys(gone.data.target)).toEqual(['mediaType', 'digest', 'repository']);
     expect(gone.id).not.toBe(event.id);
   });
@@ -145,9 +193,14 @@ describe('Event Grid delivery engine', () => {
 
   it('keeps a subscription inactive when the handshake is not answered, until its validationUrl is visited', async () => {
     const grid = engine();
-    const control: TestingServer = await startTestingServer({ handlers: [createEventGridControlHandler(grid)], listener: { kind: 'control' } });
+    const control: TestingServer = await startTestingServer({
+      handlers: [createEventGridControlHandler(grid)],
+      listener: { kind: 'control' },
+    });
     try {
-      receiver.on('/no-echo', (request) => ({ status: request.headers['aeg-event-type'] === 'SubscriptionValidation' ? 202 : 200 }));
+      receiver.on('/no-echo', (request) => ({
+        status: request.headers['aeg-event-type'] === 'SubscriptionValidation' ? 202 : 200,
+      }));
       const created = await fetch(`${control.url}/_emulator/eventgrid/subscriptions/noecho`, {
         method: 'PUT',
         body: JSON.stringify({ endpoint: `${receiver.url}/no-echo` }),
@@ -162,7 +215,9 @@ describe('Event Grid delivery engine', () => {
       await grid.whenIdle();
       expect(receiver.notifications('/no-echo')).toHaveLength(0);
 
-      const [handshake] = receiver.received.filter((r) => r.path === '/no-echo') as unknown as [{ body: [{ data: { validationUrl: string } }] }];
+      const [handshake] = receiver.received.filter((r) => r.path === '/no-echo') as unknown as [
+        { body: [{ data: { validationUrl: string } }] },
+      ];
       const validationUrl = new URL(handshake.body[0].data.validationUrl);
       const validated = await fetch(`${control.url}${validationUrl.pathname}${validationUrl.search}`);
       expect(validated.status).toBe(200);
@@ -176,7 +231,10 @@ describe('Event Grid delivery engine', () => {
 
   it('redelivers after a 500 with aeg-delivery-count 2 and the same event id', async () => {
     const grid = engine();
-    receiver.on('/flaky', validating((n) => (n === 0 ? 500 : 200)));
+    receiver.on(
+      '/flaky',
+      validating((n) => (n === 0 ? 500 : 200)),
+    );
     await grid.createSubscription({ name: 'flaky', endpoint: `${receiver.url}/flaky` });
 
     grid.publish(PUSH);
@@ -193,8 +251,15 @@ describe('Event Grid delivery engine', () => {
 
   it('dead-letters a 400 at once, as a JSON file with the dead-letter properties', async () => {
     const grid = engine();
-    receiver.on('/bad', validating(() => 400));
-    await grid.createSubscription({ name: 'rejects-bad', endpoint: `${receiver.url}/bad`, deadLetterDirectory: directory });
+    receiver.on(
+      '/bad',
+      validating(() => 400),
+    );
+    await grid.createSubscription({
+      name: 'rejects-bad',
+      endpoint: `${receiver.url}/bad`,
+      deadLetterDirectory: directory,
+    });
 
     grid.publish(PUSH);
     await grid.whenIdle();
@@ -216,8 +281,16 @@ describe('Event Grid delivery engine', () => {
 
   it('dead-letters after maxDeliveryAttempts', async () => {
     const grid = engine();
-    receiver.on('/down', validating(() => 503));
-    await grid.createSubscription({ name: 'down', endpoint: `${receiver.url}/down`, maxDeliveryAttempts: 3, deadLetterDirectory: directory });
+    receiver.on(
+      '/down',
+      validating(() => 503),
+    );
+    await grid.createSubscription({
+      name: 'down',
+      endpoint: `${receiver.url}/down`,
+      maxDeliveryAttempts: 3,
+      deadLetterDirectory: directory,
+    });
 
     grid.publish(PUSH);
     await grid.whenIdle();
@@ -225,26 +298,50 @@ describe('Event Grid delivery engine', () => {
     expect(receiver.notifications('/down').map((d) => d.headers['aeg-delivery-count'])).toEqual(['1', '2', '3']);
     // 503 waits at least 30 s between attempts (instead of the 10 s first step).
     expect(grid.deliveryLog().map((e) => e.retryInMs)).toEqual([30_000, 30_000, undefined]);
-    expect(grid.deadLetters()[0]?.event).toMatchObject({ deadLetterReason: 'MaxDeliveryAttemptsExceeded', deliveryAttempts: 3, lastDeliveryOutcome: 'ServiceUnavailable' });
+    expect(grid.deadLetters()[0]?.event).toMatchObject({
+      deadLetterReason: 'MaxDeliveryAttemptsExceeded',
+      deliveryAttempts: 3,
+      lastDeliveryOutcome: 'ServiceUnavailable',
+    });
   });
 
   it('dead-letters when the event time-to-live runs out before the next scheduled attempt', async () => {
     // 1 min TTL: attempts at 0 s, 10 s, 40 s; the next (1 min later) would pass the TTL.
     const grid = engine({ timeScale: 0.01, deadLetterDelayMs: 1000 });
-    receiver.on('/ttl', validating(() => 500));
-    await grid.createSubscription({ name: 'ttl', endpoint: `${receiver.url}/ttl`, eventTimeToLiveInMinutes: 1, deadLetterDirectory: directory });
+    receiver.on(
+      '/ttl',
+      validating(() => 500),
+    );
+    await grid.createSubscription({
+      name: 'ttl',
+      endpoint: `${receiver.url}/ttl`,
+      eventTimeToLiveInMinutes: 1,
+      deadLetterDirectory: directory,
+    });
 
     grid.publish(PUSH);
     await grid.whenIdle();
 
     expect(receiver.notifications('/ttl')).toHaveLength(3);
-    expect(grid.deadLetters()[0]?.event).toMatchObject({ deadLetterReason: 'TimeToLiveExceeded', deliveryAttempts: 3, lastDeliveryOutcome: 'InternalServerError' });
+    expect(grid.deadLetters()[0]?.event).toMatchObject({
+      deadLetterReason: 'TimeToLiveExceeded',
+      deliveryAttempts: 3,
+      lastDeliveryOutcome: 'InternalServerError',
+    });
   });
 
   it('gives up on a webhook that never answers within the delivery timeout', async () => {
     const grid = engine({ deliveryTimeoutMs: 100 });
-    receiver.on('/hang', validating(() => 0));
-    await grid.createSubscription({ name: 'hang', endpoint: `${receiver.url}/hang`, maxDeliveryAttempts: 2, deadLetterDirectory: directory });
+    receiver.on(
+      '/hang',
+      validating(() => 0),
+    );
+    await grid.createSubscription({
+      name: 'hang',
+      endpoint: `${receiver.url}/hang`,
+      maxDeliveryAttempts: 2,
+      deadLetterDirectory: directory,
+    });
 
     grid.publish(PUSH);
     await grid.whenIdle();
@@ -258,7 +355,10 @@ describe('Event Grid delivery engine', () => {
   it('runs retries on the emulator clock when given clockTimeline (no real waiting)', async () => {
     const virtual = createTestClock();
     const grid = engine({ clock: virtual, timeline: clockTimeline(virtual) });
-    receiver.on('/virtual', validating((n) => (n < 2 ? 500 : 204)));
+    receiver.on(
+      '/virtual',
+      validating((n) => (n < 2 ? 500 : 204)),
+    );
     await grid.createSubscription({ name: 'virtual', endpoint: `${receiver.url}/virtual` });
     // Each failed attempt schedules its retry on the clock; jump straight to it.
     grid.onDelivery((entry) => {
@@ -278,7 +378,10 @@ describe('Event Grid delivery engine', () => {
   it('at-least-once mode duplicates and reorders deliveries, reproducibly for a seed', async () => {
     const run = async (path: string): Promise<string[]> => {
       const grid = engine();
-      receiver.on(path, validating(() => 200));
+      receiver.on(
+        path,
+        validating(() => 200),
+      );
       await grid.createSubscription({ name: `dup${path.replace(/\W/g, '')}`, endpoint: `${receiver.url}${path}` });
       grid.setAtLeastOnce({ enabled: true, duplicateProbability: 1, reorder: true, seed: 7 });
       for (const tag of ['t1', 't2', 't3', 't4', 't5']) grid.publish(pushOf(tag));

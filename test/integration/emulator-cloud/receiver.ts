@@ -2,7 +2,12 @@
  * A real webhook receiver for Event Grid tests (node:http or https on 127.0.0.1). Each path has a scripted
  * behaviour; every request is recorded. Tests wait with engine.whenIdle(), never with sleeps.
  */
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
@@ -12,7 +17,9 @@ export interface Received {
   readonly body: unknown;
 }
 
-/** Returns the status (and optional JSON body) to answer the n-th (0-based) request on a path; status 0 never answers. */
+/**
+ * Returns the status (and optional JSON body) to answer the n-th (0-based) request on a path; status 0 never answers.
+ */
 export type Behaviour = (request: Received, index: number) => { status: number; body?: unknown };
 
 /** Echoes validation handshakes, then answers notifications via `notifications`. */

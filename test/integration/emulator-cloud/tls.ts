@@ -67,5 +67,9 @@ export function createTestPki(extraDnsNames: readonly string[] = ['login.microso
     },
   ]);
   leaf.sign(caKeys.privateKey, forge.md.sha256.create());
-  return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(leaf), keyPem: leafKeys.privatePem };
+  return {
+    caPem: forge.pki.certificateToPem(ca),
+    certPem: forge.pki.certificateToPem(leaf),
+    keyPem: leafKeys.privatePem,
+  };
 }

@@ -17,12 +17,21 @@ describe('fault injection', () => {
   });
 
   it('answers 429 with Retry-After for the given count, then recovers', async () => {
-    await t.control.addFault({ method: 'POST', path: '^/oauth2/exchange$', action: { kind: 'status', status: 429, retryAfterSeconds: 7 }, count: 2 });
+    await t.control.addFault({
+      method: 'POST',
+      path: '^/oauth2/exchange$',
+      action: { kind: 'status', status: 429, retryAfterSeconds: 7 },
+      count: 2,
+    });
     const post = (): Promise<Response> =>
       fetch(`http://${registry.pushAddress}/oauth2/exchange`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'access_token', service: registry.loginServer, access_token: 'x' }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'access_token',
+          service: registry.loginServer,
+          access_token: 'x',
+        }).toString(),
       });
     const statuses = [];
     for (let i = 0; i < 3; i++) {
@@ -39,10 +48,19 @@ describe('fault injection', () => {
   });
 
   it('answers 500 only on the selected listener', async () => {
-    const rule = await t.control.addFault({ path: '^/v2/$', listener: 'management', action: { kind: 'status', status: 500 } });
+    const rule = await t.control.addFault({
+      path: '^/v2/$',
+      listener: 'management',
+      action: { kind: 'status', status: 500 },
+    });
     expect((await fetch(`http://${registry.pushAddress}/v2/`)).status).toBe(401);
     await t.control.removeFault(rule.id);
-    await t.control.addFault({ path: '^/v2/$', listener: 'sandbox', action: { kind: 'status', status: 500 }, count: 1 });
+    await t.control.addFault({
+      path: '^/v2/$',
+      listener: 'sandbox',
+      action: { kind: 'status', status: 500 },
+      count: 1,
+    });
     expect((await fetch(`http://${registry.pushAddress}/v2/`)).status).toBe(500);
     expect((await fetch(`http://${registry.pushAddress}/v2/`)).status).toBe(401);
   });
@@ -113,7 +131,13 @@ describe('authorization', () => {
     const password = await fetch(`http://${registry.pushAddress}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', service: registry.loginServer, username: registry.username ?? '', password: registry.password ?? '', scope: 'repository:team-a/app:pull' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        service: registry.loginServer,
+        username: registry.username ?? '',
+        password: registry.password ?? '',
+        scope: 'repository:team-a/app:pull',
+      }).toString(),
     });
     expect(password.status).toBe(200);
     const basic = `Basic ${Buffer.from(`${registry.username ?? ''}:${registry.password ?? ''}`).toString('base64')}`;

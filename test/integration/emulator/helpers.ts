@@ -39,7 +39,9 @@ export interface TestEmulator {
 }
 
 /** Each test file gets its own emulator on ephemeral ports and its own CA directory. */
-export async function startTestEmulator(options: Omit<EmulatorOptions, 'certDir' | 'eventSink'> = {}): Promise<TestEmulator> {
+export async function startTestEmulator(
+  options: Omit<EmulatorOptions, 'certDir' | 'eventSink'> = {},
+): Promise<TestEmulator> {
   const workDir = await mkdtemp(join(tmpdir(), 'acr-emulator-test-'));
   const sink = new RecordingEventSink();
   const emulator = await startEmulator({ ...options, certDir: join(workDir, 'ca'), eventSink: sink });
@@ -62,7 +64,14 @@ export async function writeOciLayout(dir: string, built: BuiltManifest, tag: str
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ mediaType: built.mediaType, digest: built.digest, size: built.bytes.length, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+      manifests: [
+        {
+          mediaType: built.mediaType,
+          digest: built.digest,
+          size: built.bytes.length,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
     }),
   );
 }
@@ -82,7 +91,10 @@ export async function skopeo(args: readonly string[], workDir: string): Promise<
   return stdout;
 }
 
-/** fetch over HTTPS trusting only the emulator CA, without NODE_EXTRA_CA_CERTS (undici dispatcher via node:https is not available). */
+/**
+ * fetch over HTTPS trusting only the emulator CA, without NODE_EXTRA_CA_CERTS (undici dispatcher via node:https is not
+ * available).
+ */
 export async function httpsRequest(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; ca: string },
@@ -94,7 +106,8 @@ export async function httpsRequest(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
         resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
       });
       res.on('error', reject);
@@ -105,20 +118,32 @@ export async function httpsRequest(
 }
 
 /** ACR access token through the real flow (exchange → token), over the plain-HTTP listener. */
-export async function acrAccessToken(registry: { pushAddress: string; loginServer: string }, scopes: readonly string[]): Promise<string> {
+export async function acrAccessToken(
+  registry: { pushAddress: string; loginServer: string },
+  scopes: readonly string[],
+): Promise<string> {
   const base = `http://${registry.pushAddress}`;
   const form = (fields: [string, string][]): string => new URLSearchParams(fields).toString();
   const headers = { 'content-type': 'application/x-www-form-urlencoded' };
   const exchange = await fetch(`${base}/oauth2/exchange`, {
     method: 'POST',
     headers,
-    body: form([['grant_type', 'access_token'], ['service', registry.loginServer], ['access_token', 'aad-token']]),
+    body: form([
+      ['grant_type', 'access_token'],
+      ['service', registry.loginServer],
+      ['access_token', 'aad-token'],
+    ]),
   });
   const { refresh_token } = (await exchange.json()) as { refresh_token: string };
   const token = await fetch(`${base}/oauth2/token`, {
     method: 'POST',
     headers,
-    body: form([['grant_type', 'refresh_token'], ['service', registry.loginServer], ['refresh_token', refresh_token], ...scopes.map((s): [string, string] => ['scope', s])]),
+    body: form([
+      ['grant_type', 'refresh_token'],
+      ['service', registry.loginServer],
+      ['refresh_token', refresh_token],
+      ...scopes.map((s): [string, string] => ['scope', s]),
+    ]),
   });
   return ((await token.json()) as { access_token: string }).access_token;
 }

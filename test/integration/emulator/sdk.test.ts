@@ -21,13 +21,29 @@ describe('@azure/container-registry against the emulator', () => {
   beforeAll(async () => {
     t = await startTestEmulator({ registries: [{ name: 'sandbox' }] });
     const registry = t.emulator.registry('sandbox');
-    amd64 = await t.control.seedImage('sandbox', { kind: 'image', repository: 'team-a/app', tag: 'v1', platform: 'linux/amd64' });
+    amd64 = await t.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'team-a/app',
+      tag: 'v1',
+      platform: 'linux/amd64',
+    });
     await t.control.advanceClock(1000);
-    await t.control.seedImage('sandbox', { kind: 'image', repository: 'team-a/app', tag: 'v2', platform: 'linux/arm64' });
+    await t.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'team-a/app',
+      tag: 'v2',
+      platform: 'linux/arm64',
+    });
     await t.control.advanceClock(1000);
-    await t.control.seedImage('sandbox', { kind: 'image', repository: 'team-a/app', tag: 'v3', platform: 'windows/amd64' });
+    await t.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'team-a/app',
+      tag: 'v3',
+      platform: 'windows/amd64',
+    });
     index = await t.control.seedImage('sandbox', { kind: 'index', repository: 'team-b/multi', tag: 'latest' });
-    for (const name of ['charts/a', 'charts/b', 'charts/c']) await t.control.seedImage('sandbox', { kind: 'helm', repository: name, tag: '1.0.0' });
+    for (const name of ['charts/a', 'charts/b', 'charts/c'])
+      await t.control.seedImage('sandbox', { kind: 'helm', repository: name, tag: '1.0.0' });
 
     const agent = new Agent({ ca: readFileSync(registry.caFile) });
     const trustEmulatorCa: PipelinePolicy = {
@@ -64,7 +80,10 @@ describe('@azure/container-registry against the emulator', () => {
 
   it('lists manifests with architecture, os and size, newest first', async () => {
     const manifests = [];
-    for await (const m of client.getRepository('team-a/app').listManifestProperties({ order: 'LastUpdatedOnDescending' })) manifests.push(m);
+    for await (const m of client
+      .getRepository('team-a/app')
+      .listManifestProperties({ order: 'LastUpdatedOnDescending' }))
+      manifests.push(m);
     expect(manifests.map((m) => [m.architecture, m.operatingSystem, m.tags])).toEqual([
       ['amd64', 'windows', ['v3']],
       ['arm64', 'linux', ['v2']],
@@ -87,12 +106,14 @@ describe('@azure/container-registry against the emulator', () => {
   it('pages tags and reads tag properties', async () => {
     // SDK 1.1.2 lists every tag of the repository here (it sends no `digest` filter).
     const pages: string[][] = [];
-    for await (const page of client.getArtifact('team-a/app', 'v1').listTagProperties().byPage({ maxPageSize: 1 })) pages.push(page.map((p) => p.name));
+    for await (const page of client.getArtifact('team-a/app', 'v1').listTagProperties().byPage({ maxPageSize: 1 }))
+      pages.push(page.map((p) => p.name));
     expect(pages).toEqual([['v1'], ['v2'], ['v3']]);
     const tag = await client.getArtifact('team-a/app', 'v1').getTagProperties('v1');
     expect(tag).toMatchObject({ name: 'v1', digest: amd64.digest, canWrite: true });
     const allTags: string[] = [];
-    for await (const page of client.getRepository('team-a/app').listManifestProperties().byPage({ maxPageSize: 1 })) allTags.push(...page.flatMap((m) => m.tags));
+    for await (const page of client.getRepository('team-a/app').listManifestProperties().byPage({ maxPageSize: 1 }))
+      allTags.push(...page.flatMap((m) => m.tags));
     expect(allTags.sort()).toEqual(['v1', 'v2', 'v3']);
   });
 

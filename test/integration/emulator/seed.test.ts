@@ -18,8 +18,17 @@ describe('seedSandbox', () => {
     expect(seed.loginServer).toBe(t.emulator.registry('sandbox').loginServer);
     const runtime = t.emulator.state.registry('sandbox');
     expect(runtime?.definition.sku).toBe('Premium');
-    expect([...(runtime?.store.repositories.keys() ?? [])].sort()).toEqual(['charts/mychart', 'team-a/app', 'team-a/arm-only', 'team-b/multi', 'team-b/windows']);
-    expect(seed.images.multiArch.children.map((c) => `${c.os}/${c.architecture}`)).toEqual(['linux/amd64', 'linux/arm64']);
+    expect([...(runtime?.store.repositories.keys() ?? [])].sort()).toEqual([
+      'charts/mychart',
+      'team-a/app',
+      'team-a/arm-only',
+      'team-b/multi',
+      'team-b/windows',
+    ]);
+    expect(seed.images.multiArch.children.map((c) => `${c.os}/${c.architecture}`)).toEqual([
+      'linux/amd64',
+      'linux/arm64',
+    ]);
     expect(t.sink.events.filter((e) => e.action === 'push')).toHaveLength(7);
   });
 });

@@ -27,26 +27,68 @@ describe('skopeo against the emulator', () => {
     const layout = await mkdtemp(join(t.workDir, 'layout-'));
     await writeOciLayout(layout, image, 'v1');
 
-    await skopeo(['copy', '--dest-tls-verify=false', `--dest-creds=${creds()}`, `oci:${layout}:v1`, `docker://${registry.pushAddress}/team-a/app:v1`], t.workDir);
+    await skopeo(
+      [
+        'copy',
+        '--dest-tls-verify=false',
+        `--dest-creds=${creds()}`,
+        `oci:${layout}:v1`,
+        `docker://${registry.pushAddress}/team-a/app:v1`,
+      ],
+      t.workDir,
+    );
     const inspected = JSON.parse(
-      await skopeo(['inspect', `--cert-dir=${certDir}`, `--creds=${creds()}`, `docker://${registry.loginServer}/team-a/app:v1`], t.workDir),
+      await skopeo(
+        ['inspect', `--cert-dir=${certDir}`, `--creds=${creds()}`, `docker://${registry.loginServer}/team-a/app:v1`],
+        t.workDir,
+      ),
     ) as { Digest: string; Architecture: string; Os: string; Layers: string[] };
 
     expect(inspected).toMatchObject({ Digest: image.digest, Architecture: 'amd64', Os: 'linux' });
     expect(inspected.Layers).toHaveLength(1);
     const event = await t.sink.next((e) => e.repository === 'team-a/app' && e.tag === 'v1');
-    expect(event).toMatchObject({ action: 'push', registry: 'sandbox', digest: image.digest, mediaType: MediaType.ociManifest, size: image.bytes.length, method: 'PUT' });
+    expect(event).toMatchObject({
+      action: 'push',
+      registry: 'sandbox',
+      digest: image.digest,
+      mediaType: MediaType.ociManifest,
+      size: image.bytes.length,
+      method: 'PUT',
+    });
     expect(event.userAgent).toMatch(/^skopeo\//);
   });
 
   it('copies a multi-arch index with --all: one event per child and one for the index', async () => {
-    const index = buildIndex([buildImage({ os: 'linux', architecture: 'amd64', label: 'multi' }), buildImage({ os: 'linux', architecture: 'arm64', label: 'multi' })]);
+    const index = buildIndex([
+      buildImage({ os: 'linux', architecture: 'amd64', label: 'multi' }),
+      buildImage({ os: 'linux', architecture: 'arm64', label: 'multi' }),
+    ]);
     const layout = await mkdtemp(join(t.workDir, 'layout-'));
     await writeOciLayout(layout, index, 'multi');
 
-    await skopeo(['copy', '--all', '--dest-tls-verify=false', `--dest-creds=${creds()}`, `oci:${layout}:multi`, `docker://${registry.pushAddress}/team-b/multi:v1`], t.workDir);
+    await skopeo(
+      [
+        'copy',
+        '--all',
+        '--dest-tls-verify=false',
+        `--dest-creds=${creds()}`,
+        `oci:${layout}:multi`,
+        `docker://${registry.pushAddress}/team-b/multi:v1`,
+      ],
+      t.workDir,
+    );
     const raw = JSON.parse(
-      await skopeo(['inspect', '--raw', '--tls-verify=true', `--cert-dir=${certDir}`, `--creds=${creds()}`, `docker://${registry.loginServer}/team-b/multi:v1`], t.workDir),
+      await skopeo(
+        [
+          'inspect',
+          '--raw',
+          '--tls-verify=true',
+          `--cert-dir=${certDir}`,
+          `--creds=${creds()}`,
+          `docker://${registry.loginServer}/team-b/multi:v1`,
+        ],
+        t.workDir,
+      ),
     ) as { mediaType: string; manifests: { digest: string; platform: { architecture: string } }[] };
 
     expect(raw.mediaType).toBe(MediaType.ociIndex);
@@ -58,7 +100,9 @@ describe('skopeo against the emulator', () => {
   });
 
   it('refuses HTTPS without the CA and accepts it with --cert-dir', async () => {
-    await expect(skopeo(['inspect', `--creds=${creds()}`, `docker://${registry.loginServer}/team-a/app:v1`], t.workDir)).rejects.toThrow(/certificate/);
+    await expect(
+      skopeo(['inspect', `--creds=${creds()}`, `docker://${registry.loginServer}/team-a/app:v1`], t.workDir),
+    ).rejects.toThrow(/certificate/);
   });
 
   it('mounts a blob across repositories (?mount=&from=) instead of uploading it again', async () => {
@@ -67,15 +111,28 @@ describe('skopeo against the emulator', () => {
     if (!layer?.bytes) throw new Error('layer expected');
     const auth = `Basic ${Buffer.from(creds()).toString('base64')}`;
     const base = `http://${registry.pushAddress}`;
-    const upload = await fetch(`${base}/v2/mount-src/blobs/uploads/?digest=${layer.digest}`, { method: 'POST', headers: { authorization: auth }, body: layer.bytes });
+    const upload = await fetch(`${base}/v2/mount-src/blobs/uploads/?digest=${layer.digest}`, {
+      method: 'POST',
+      headers: { authorization: auth },
+      body: layer.bytes,
+    });
     expect(upload.status).toBe(201);
 
-    const missing = await fetch(`${base}/v2/mount-dst/blobs/${layer.digest}`, { method: 'HEAD', headers: { authorization: auth } });
+    const missing = await fetch(`${base}/v2/mount-dst/blobs/${layer.digest}`, {
+      method: 'HEAD',
+      headers: { authorization: auth },
+    });
     expect(missing.status).toBe(404);
-    const mount = await fetch(`${base}/v2/mount-dst/blobs/uploads/?mount=${layer.digest}&from=mount-src`, { method: 'POST', headers: { authorization: auth } });
+    const mount = await fetch(`${base}/v2/mount-dst/blobs/uploads/?mount=${layer.digest}&from=mount-src`, {
+      method: 'POST',
+      headers: { authorization: auth },
+    });
     expect(mount.status).toBe(201);
     expect(mount.headers.get('docker-content-digest')).toBe(layer.digest);
-    const head = await fetch(`${base}/v2/mount-dst/blobs/${layer.digest}`, { method: 'HEAD', headers: { authorization: auth } });
+    const head = await fetch(`${base}/v2/mount-dst/blobs/${layer.digest}`, {
+      method: 'HEAD',
+      headers: { authorization: auth },
+    });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(layer.size));
   });

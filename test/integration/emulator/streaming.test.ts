@@ -17,29 +17,57 @@ describe('artifact streaming conversions', () => {
   let sandbox: StartedRegistry;
 
   beforeAll(async () => {
-    t = await startTestEmulator({ registries: [{ name: 'sandbox' }, { name: 'standard', sku: 'Standard' }, { name: 'cmk', customerManagedKey: true }] });
+    t = await startTestEmulator({
+      registries: [
+        { name: 'sandbox' },
+        { name: 'standard', sku: 'Standard' },
+        { name: 'cmk', customerManagedKey: true },
+      ],
+    });
     sandbox = t.emulator.registry('sandbox');
   });
   afterAll(async () => {
     await t.emulator.close();
   });
 
-  async function call(registry: StartedRegistry, method: string, path: string, scope: string, body?: unknown): Promise<{ status: number; headers: Headers; json: unknown }> {
+  async function call(
+    registry: StartedRegistry,
+    method: string,
+    path: string,
+    scope: string,
+    body?: unknown,
+  ): Promise<{ status: number; headers: Headers; json: unknown }> {
     const repo = /^\/(?:acr\/v1|v2)\/(.+?)\/(?:_streaming|_operations|referrers)/.exec(path)?.[1] ?? '';
     const token = await acrAccessToken(registry, [`repository:${repo}:${scope}`]);
     const response = await fetch(`http://${registry.pushAddress}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, json: text ? (JSON.parse(text) as unknown) : undefined };
+    return {
+      status: response.status,
+      headers: response.headers,
+      json: text ? (JSON.parse(text) as unknown) : undefined,
+    };
   }
 
-  async function convert(registryName: string, input: SeedImageInput): Promise<{ digest: string; repository: string; id: string; final: Operation }> {
+  async function convert(
+    registryName: string,
+    input: SeedImageInput,
+  ): Promise<{ digest: string; repository: string; id: string; final: Operation }> {
     const registry = t.emulator.registry(registryName);
     const seeded = await t.control.seedImage(registryName, input);
-    const created = await call(registry, 'POST', `/acr/v1/${input.repository}/_streaming/${seeded.digest}`, 'pull,push', { conversionFormat: 'overlaybd', conversionVersion: 'v1' });
+    const created = await call(
+      registry,
+      'POST',
+      `/acr/v1/${input.repository}/_streaming/${seeded.digest}`,
+      'pull,push',
+      { conversionFormat: 'overlaybd', conversionVersion: 'v1' },
+    );
     expect(created.status).toBe(202);
     const id = created.headers.get('operation-id') ?? '';
     expect(created.json).toEqual({ id, status: 'NotStarted' });
@@ -50,8 +78,16 @@ describe('artifact streaming conversions', () => {
     return { digest: seeded.digest, repository: input.repository, id, final: final.json as Operation };
   }
 
-  async function streamingReferrers(repository: string, digest: string): Promise<{ digest: string; artifactType: string }[]> {
-    const response = await call(sandbox, 'GET', `/v2/${repository}/referrers/${digest}?artifactType=${encodeURIComponent(STREAMING_ARTIFACT_TYPE)}`, 'pull');
+  async function streamingReferrers(
+    repository: string,
+    digest: string,
+  ): Promise<{ digest: string; artifactType: string }[]> {
+    const response = await call(
+      sandbox,
+      'GET',
+      `/v2/${repository}/referrers/${digest}?artifactType=${encodeURIComponent(STREAMING_ARTIFACT_TYPE)}`,
+      'pull',
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('oci-filters-applied')).toBe('artifactType');
     return (response.json as { manifests: { digest: string; artifactType: string }[] }).manifests;
@@ -62,7 +98,8 @@ describe('artifact streaming conversions', () => {
     const seeded = await t.control.seedImage('sandbox', { kind: 'image', repository: 'conv/amd64', tag: 'v1' });
     const created = await call(sandbox, 'POST', `/acr/v1/conv/amd64/_streaming/${seeded.digest}`, 'pull,push', {});
     const id = created.headers.get('operation-id') ?? '';
-    const poll = async (): Promise<Operation> => (await call(sandbox, 'GET', `/acr/v1/conv/amd64/_operations/${id}`, 'pull')).json as Operation;
+    const poll = async (): Promise<Operation> =>
+      (await call(sandbox, 'GET', `/acr/v1/conv/amd64/_operations/${id}`, 'pull')).json as Operation;
 
     expect((await poll()).status).toBe('NotStarted');
     await t.control.advanceClock(2_000);
@@ -73,10 +110,17 @@ describe('artifact streaming conversions', () => {
     expect(Number.parseInt(later.progress, 10)).toBeGreaterThan(Number.parseInt(early.progress, 10));
     expect(later.details).toBe(`Conversion ongoing for resource conv/amd64@${seeded.digest}`);
 
-    const referrerPushed = t.sink.next((e) => e.repository === 'conv/amd64' && e.tag === undefined && e.action === 'push' && e.digest !== seeded.digest);
+    const referrerPushed = t.sink.next(
+      (e) => e.repository === 'conv/amd64' && e.tag === undefined && e.action === 'push' && e.digest !== seeded.digest,
+    );
     await t.control.advanceClock(10_000);
     const final = await poll();
-    expect(final).toMatchObject({ name: 'ArtifactStreamingConversion', resource: `conv/amd64@${seeded.digest}`, status: 'Succeeded', progress: '100%' });
+    expect(final).toMatchObject({
+      name: 'ArtifactStreamingConversion',
+      resource: `conv/amd64@${seeded.digest}`,
+      status: 'Succeeded',
+      progress: '100%',
+    });
     expect(final).not.toHaveProperty('id');
     const referrers = await streamingReferrers('conv/amd64', seeded.digest);
     expect(referrers).toHaveLength(1);
@@ -87,7 +131,11 @@ describe('artifact streaming conversions', () => {
     const direct = await fetch(`http://${sandbox.pushAddress}/v2/conv/amd64/manifests/${referrers[0]?.digest ?? ''}`, {
       headers: { authorization: `Bearer ${await acrAccessToken(sandbox, ['repository:conv/amd64:pull'])}` },
     });
-    const body = (await direct.json()) as { subject: { digest: string }; artifactType: string; layers: { digest: string }[] };
+    const body = (await direct.json()) as {
+      subject: { digest: string };
+      artifactType: string;
+      layers: { digest: string }[];
+    };
     expect(body.subject.digest).toBe(seeded.digest);
     expect(body.artifactType).toBe(STREAMING_ARTIFACT_TYPE);
     const layer = await fetch(`http://${sandbox.pushAddress}/v2/conv/amd64/blobs/${body.layers[0]?.digest ?? ''}`, {
@@ -99,7 +147,10 @@ describe('artifact streaming conversions', () => {
   it.each([
     [{ kind: 'image', repository: 'conv/arm64', tag: 'v1', platform: 'linux/arm64' }, 'UNSUPPORTED_PLATFORM'],
     [{ kind: 'image', repository: 'conv/windows', tag: 'v1', platform: 'windows/amd64' }, 'UNSUPPORTED_PLATFORM'],
-    [{ kind: 'index', repository: 'conv/arm-index', tag: 'v1', platforms: ['linux/arm64'] }, 'NO_SUPPORTED_PLATFORM_FOUND'],
+    [
+      { kind: 'index', repository: 'conv/arm-index', tag: 'v1', platforms: ['linux/arm64'] },
+      'NO_SUPPORTED_PLATFORM_FOUND',
+    ],
     [{ kind: 'helm', repository: 'conv/helm', tag: '0.1.0' }, 'UNSUPPORTED_MEDIATYPE'],
   ] satisfies [SeedImageInput, string][])('fails %o with %s and pushes no referrer', async (input, code) => {
     const { digest, repository, final } = await convert('sandbox', input);
@@ -116,7 +167,11 @@ describe('artifact streaming conversions', () => {
 
   it('refuses to convert a streaming artifact (UNSUPPORTED_ARTIFACT_TYPE)', async () => {
     const image = await t.control.seedImage('sandbox', { kind: 'image', repository: 'conv/again', tag: 'v1' });
-    const referrer = await t.control.seedImage('sandbox', { kind: 'streaming-referrer', repository: 'conv/again', subject: image.digest });
+    const referrer = await t.control.seedImage('sandbox', {
+      kind: 'streaming-referrer',
+      repository: 'conv/again',
+      subject: image.digest,
+    });
     const created = await call(sandbox, 'POST', `/acr/v1/conv/again/_streaming/${referrer.digest}`, 'pull,push', {});
     const id = created.headers.get('operation-id') ?? '';
     t.emulator.clock.advance(60_000);
@@ -143,18 +198,35 @@ describe('artifact streaming conversions', () => {
     const cancelled = await call(sandbox, 'POST', `/acr/v1/conv/cancel/_operations/${id}:cancel`, 'pull,push');
     expect(cancelled.json).toMatchObject({ name: 'Cancel: ArtifactStreamingConversion', status: 'Canceled' });
     t.emulator.clock.advance(60 * 60_000);
-    expect(((await call(sandbox, 'GET', `/acr/v1/conv/cancel/_streaming/${seeded.digest}`, 'pull')).json as { status: string }).status).toBe('Canceled');
+    expect(
+      (
+        (await call(sandbox, 'GET', `/acr/v1/conv/cancel/_streaming/${seeded.digest}`, 'pull')).json as {
+          status: string;
+        }
+      ).status,
+    ).toBe('Canceled');
     expect(await streamingReferrers('conv/cancel', seeded.digest)).toEqual([]);
   });
 
   it('auto-converts tag pushes when convertPushedImages is on', async () => {
     await t.control.seedImage('sandbox', { kind: 'image', repository: 'conv/auto', tag: 'v0' });
-    const on = await call(sandbox, 'POST', '/acr/v1/conv/auto/_streaming', 'pull,push', { convertPushedImages: true, conversionFormat: 'overlaybd', conversionVersion: 'v1' });
+    const on = await call(sandbox, 'POST', '/acr/v1/conv/auto/_streaming', 'pull,push', {
+      convertPushedImages: true,
+      conversionFormat: 'overlaybd',
+      conversionVersion: 'v1',
+    });
     expect(on.status).toBe(202);
     expect(on.json).toMatchObject({ convertPushedImages: true, status: 'Succeeded' });
     const pushed = await t.control.seedImage('sandbox', { kind: 'image', repository: 'conv/auto', tag: 'v1' });
-    const arm = await t.control.seedImage('sandbox', { kind: 'image', repository: 'conv/auto', tag: 'arm', platform: 'linux/arm64' });
-    const op = (await call(sandbox, 'GET', `/acr/v1/conv/auto/_streaming/${pushed.digest}`, 'pull')).json as { id: string };
+    const arm = await t.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'conv/auto',
+      tag: 'arm',
+      platform: 'linux/arm64',
+    });
+    const op = (await call(sandbox, 'GET', `/acr/v1/conv/auto/_streaming/${pushed.digest}`, 'pull')).json as {
+      id: string;
+    };
     t.emulator.clock.advance(10 * 60_000);
     expect((await t.control.getOperation('sandbox', op.id)).status).toBe('Succeeded');
     expect(await streamingReferrers('conv/auto', pushed.digest)).toHaveLength(1);

@@ -22,12 +22,23 @@ const exchangeSchema = z.object({
 });
 const transcript = z
   .object({ exchanges: z.array(exchangeSchema) })
-  .parse(JSON.parse(readFileSync(new URL('../../fixtures/reference/acr-streaming-transcript.json', import.meta.url), 'utf8')));
+  .parse(
+    JSON.parse(
+      readFileSync(new URL('../../fixtures/reference/acr-streaming-transcript.json', import.meta.url), 'utf8'),
+    ),
+  );
 
 const RECORDED_REPO = 'microsoft';
 const RECORDED_DIGEST = 'sha256:622731d3e3a16b11a1f318b1c5018d0c44996b4c096b864fe2eac5b8beab535a';
 const RECORDED_LOGIN = /clireg[a-z0-9]+\.azurecr\.io/g;
-const NOTED_HEADERS = ['operation-id', 'location', 'operation-location', 'oci-filters-applied', 'www-authenticate', 'content-type'];
+const NOTED_HEADERS = [
+  'operation-id',
+  'location',
+  'operation-location',
+  'oci-filters-applied',
+  'www-authenticate',
+  'content-type',
+];
 /** Values that differ per run: compared by type only. */
 const DYNAMIC_KEYS = new Set(['refresh_token', 'access_token', 'createdTime', 'lastUpdateTime', 'startTime', 'id']);
 
@@ -62,7 +73,12 @@ describe('replay of the recorded az acr artifact-streaming session', () => {
     t = await startTestEmulator({ registries: [{ name: 'sandbox' }] });
     registry = t.emulator.registry('sandbox');
     ca = readFileSync(registry.caFile, 'utf8');
-    image = await t.control.seedImage('sandbox', { kind: 'image', repository: repo, tag: 'azure-cli', platform: 'linux/amd64' });
+    image = await t.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: repo,
+      tag: 'azure-cli',
+      platform: 'linux/amd64',
+    });
     // Long enough that the cancel lands at 1% like the recording.
     await t.control.setStreamingBehaviour('sandbox', repo, { startDelayMs: 1_000, durationMs: 600_000 });
   });
@@ -74,8 +90,13 @@ describe('replay of the recorded az acr artifact-streaming session', () => {
     const ids = new Map<string, string>(); // recorded operation id → emulator id
     let refreshToken = '';
     const rewrite = (text: string): string => {
-      let out = text.replaceAll(`/${RECORDED_REPO}/`, `/${repo}/`).replaceAll(`"${RECORDED_REPO}"`, `"${repo}"`).replaceAll(`:${RECORDED_REPO}:`, `:${repo}:`);
-      out = out.replaceAll(RECORDED_DIGEST, image.digest).replaceAll('aaa@foo.com256:' + RECORDED_DIGEST.slice(7), `${repo}@${image.digest}`);
+      let out = text
+        .replaceAll(`/${RECORDED_REPO}/`, `/${repo}/`)
+        .replaceAll(`"${RECORDED_REPO}"`, `"${repo}"`)
+        .replaceAll(`:${RECORDED_REPO}:`, `:${repo}:`);
+      out = out
+        .replaceAll(RECORDED_DIGEST, image.digest)
+        .replaceAll('aaa@foo.com256:' + RECORDED_DIGEST.slice(7), `${repo}@${image.digest}`);
       out = out.replace(RECORDED_LOGIN, registry.loginServer);
       for (const [recorded, actual] of ids) out = out.replaceAll(recorded, actual);
       return out;
@@ -93,7 +114,8 @@ describe('replay of the recorded az acr artifact-streaming session', () => {
         delete form.tenant; // optional; the JS SDK omits it too
         if ('access_token' in form) form.access_token = 'aad-token';
         if ('refresh_token' in form) form.refresh_token = refreshToken;
-        if (form.grant_type === 'password') Object.assign(form, { username: registry.username, password: registry.password });
+        if (form.grant_type === 'password')
+          Object.assign(form, { username: registry.username, password: registry.password });
         body = new URLSearchParams(form).toString();
         headers['content-type'] = exchange.requestContentType;
       } else if (exchange.requestBody) {
@@ -105,12 +127,21 @@ describe('replay of the recorded az acr artifact-streaming session', () => {
         headers.authorization = `Bearer ${await acrAccessToken(registry, [`repository:${repo}:${scope}`])}`;
       }
       // The recording saw the conversion Running on this poll; our worker starts after startDelayMs.
-      if (exchange.method === 'GET' && path.includes('/_streaming/') && (exchange.responseBody as { status?: string } | null)?.status === 'Running') {
+      if (
+        exchange.method === 'GET' &&
+        path.includes('/_streaming/') &&
+        (exchange.responseBody as { status?: string } | null)?.status === 'Running'
+      ) {
         await t.control.advanceClock(2_000);
       }
 
       const url = `${registry.httpsUrl}${path}${exchange.query ? `?${exchange.query}` : ''}`;
-      const response = await httpsRequest(url, { method: exchange.method, headers, ...(body === undefined ? {} : { body }), ca });
+      const response = await httpsRequest(url, {
+        method: exchange.method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ca,
+      });
       const json: unknown = response.body.length > 0 ? JSON.parse(response.body.toString('utf8')) : undefined;
 
       expect(response.status, label).toBe(exchange.status);
@@ -124,7 +155,8 @@ describe('replay of the recorded az acr artifact-streaming session', () => {
         const recorded = exchange.responseHeaders[name];
         if (recorded === undefined) continue;
         let expected = rewrite(recorded);
-        if (name === 'www-authenticate') expected = expected.replace(/https:\/\/[^/]+\//, `https://${registry.loginServer}/`);
+        if (name === 'www-authenticate')
+          expected = expected.replace(/https:\/\/[^/]+\//, `https://${registry.loginServer}/`);
         expect(response.headers[name], `${label} header ${name}`).toBe(expected);
       }
       expectShape(rewriteJson(exchange.responseBody), json, label);

@@ -1,7 +1,13 @@
 import type { EventGridEvent } from '@azure/functions';
 import { ValidationError } from '../../../lib/errors.js';
 import { errorToResponse } from '../../../lib/http/problem.js';
-import type { EventGridFunction, FunctionDeclaration, HttpFunction, QueueFunction, TimerFunction } from '../../../lib/hosting/catalog.js';
+import type {
+  EventGridFunction,
+  FunctionDeclaration,
+  HttpFunction,
+  QueueFunction,
+  TimerFunction,
+} from '../../../lib/hosting/catalog.js';
 
 /** What the fixture functions observed, for assertions. */
 export interface Observed {
@@ -15,16 +21,33 @@ export function fixtureCatalog(queueName: string, observed: Observed, gate?: Pro
   return [
     {
       name: 'echoRoute',
-      trigger: { type: 'http', route: 'registries/{registry}/policies/{*scope}', methods: ['GET', 'PUT'], authLevel: 'function' },
+      trigger: {
+        type: 'http',
+        route: 'registries/{registry}/policies/{*scope}',
+        methods: ['GET', 'PUT'],
+        authLevel: 'function',
+      },
       handler: async (request) => {
         const body = request.method === 'PUT' ? await request.text() : undefined;
-        return { status: 200, jsonBody: { params: request.params, query: Object.fromEntries(request.query.entries()), method: request.method, body } };
+        return {
+          status: 200,
+          jsonBody: {
+            params: request.params,
+            query: Object.fromEntries(request.query.entries()),
+            method: request.method,
+            body,
+          },
+        };
       },
     } satisfies HttpFunction,
     {
       name: 'validates',
       trigger: { type: 'http', route: 'validates', methods: ['POST'], authLevel: 'anonymous' },
-      handler: (_request, context) => errorToResponse(new ValidationError('Invalid body: body.tag: required', [{ field: 'body.tag', reason: 'required' }]), context),
+      handler: (_request, context) =>
+        errorToResponse(
+          new ValidationError('Invalid body: body.tag: required', [{ field: 'body.tag', reason: 'required' }]),
+          context,
+        ),
     } satisfies HttpFunction,
     {
       name: 'slow',

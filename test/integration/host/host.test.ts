@@ -25,7 +25,10 @@ async function start(options: { gate?: Promise<void>; hostId?: string } = {}) {
   return { host, observed, queue, poison: new QueueClient(connectionString, `${queueName}-poison`) };
 }
 
-function nextInvocation(running: LocalHost, predicate: (outcome: InvocationOutcome) => boolean): Promise<InvocationOutcome> {
+function nextInvocation(
+  running: LocalHost,
+  predicate: (outcome: InvocationOutcome) => boolean,
+): Promise<InvocationOutcome> {
   return new Promise((resolve) => {
     const listener = (outcome: InvocationOutcome): void => {
       if (!predicate(outcome)) return;
@@ -45,10 +48,19 @@ describe('HTTP triggers', () => {
   it('binds route parameters including a catch-all, and passes query and body', async () => {
     const { host } = await start();
 
-    const response = await fetch(`${host.url}/api/registries/sandbox/policies/team-a/app?x=1`, { method: 'PUT', headers: { 'x-functions-key': 'fn-key' }, body: 'hello' });
+    const response = await fetch(`${host.url}/api/registries/sandbox/policies/team-a/app?x=1`, {
+      method: 'PUT',
+      headers: { 'x-functions-key': 'fn-key' },
+      body: 'hello',
+    });
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ params: { registry: 'sandbox', scope: 'team-a/app' }, query: { x: '1' }, method: 'PUT', body: 'hello' });
+    expect(await response.json()).toEqual({
+      params: { registry: 'sandbox', scope: 'team-a/app' },
+      query: { x: '1' },
+      method: 'PUT',
+      body: 'hello',
+    });
   });
 
   it('answers 401 without a key or with a wrong one, and accepts ?code=', async () => {
@@ -65,7 +77,10 @@ describe('HTTP triggers', () => {
     const { host } = await start();
 
     expect((await fetch(`${host.url}/api/nothing-here`)).status).toBe(404);
-    const wrongMethod = await fetch(`${host.url}/api/registries/r/policies/x`, { method: 'DELETE', headers: { 'x-functions-key': 'fn-key' } });
+    const wrongMethod = await fetch(`${host.url}/api/registries/r/policies/x`, {
+      method: 'DELETE',
+      headers: { 'x-functions-key': 'fn-key' },
+    });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET, PUT');
   });
@@ -103,8 +118,18 @@ describe('HTTP triggers', () => {
 });
 
 describe('Event Grid trigger', () => {
-  const webhook = (host: LocalHost, code = 'eg-key', name = 'onEvent'): string => `${host.url}/runtime/webhooks/eventgrid?functionName=${name}&code=${code}`;
-  const event = (id: string, subject = 'repo:tag') => ({ id, subject, eventType: 'Microsoft.ContainerRegistry.ImagePushed', eventTime: '2026-11-23T00:00:00Z', topic: '/subscriptions/x', data: {}, dataVersion: '2.0', metadataVersion: '1' });
+  const webhook = (host: LocalHost, code = 'eg-key', name = 'onEvent'): string =>
+    `${host.url}/runtime/webhooks/eventgrid?functionName=${name}&code=${code}`;
+  const event = (id: string, subject = 'repo:tag') => ({
+    id,
+    subject,
+    eventType: 'Microsoft.ContainerRegistry.ImagePushed',
+    eventTime: '2026-11-23T00:00:00Z',
+    topic: '/subscriptions/x',
+    data: {},
+    dataVersion: '2.0',
+    metadataVersion: '1',
+  });
 
   it('answers the subscription validation handshake with 200 and the code, without invoking', async () => {
     const { host, observed } = await start();
@@ -112,7 +137,18 @@ describe('Event Grid trigger', () => {
     const response = await fetch(webhook(host), {
       method: 'POST',
       headers: { 'aeg-event-type': 'SubscriptionValidation', 'content-type': 'application/json' },
-      body: JSON.stringify([{ id: 'v1', topic: '/x', subject: '', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', eventTime: '2026-11-23T00:00:00Z', metadataVersion: '1', dataVersion: '1', data: { validationCode: 'abc-123' } }]),
+      body: JSON.stringify([
+        {
+          id: 'v1',
+          topic: '/x',
+          subject: '',
+          eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
+          eventTime: '2026-11-23T00:00:00Z',
+          metadataVersion: '1',
+          dataVersion: '1',
+          data: { validationCode: 'abc-123' },
+        },
+      ]),
     });
 
     expect(response.status).toBe(200);
@@ -123,7 +159,11 @@ describe('Event Grid trigger', () => {
   it('invokes once per event in a batch', async () => {
     const { host, observed } = await start();
 
-    const response = await fetch(webhook(host), { method: 'POST', headers: { 'aeg-event-type': 'Notification' }, body: JSON.stringify([event('e1'), event('e2'), event('e3')]) });
+    const response = await fetch(webhook(host), {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'Notification' },
+      body: JSON.stringify([event('e1'), event('e2'), event('e3')]),
+    });
 
     expect(response.status).toBe(200);
     expect(observed.events.map(({ id }) => id)).toEqual(['e1', 'e2', 'e3']);
@@ -132,7 +172,11 @@ describe('Event Grid trigger', () => {
   it('answers non-2xx when a handler throws so Event Grid redelivers', async () => {
     const { host, observed } = await start();
 
-    const response = await fetch(webhook(host), { method: 'POST', headers: { 'aeg-event-type': 'Notification' }, body: JSON.stringify([event('ok'), event('bad', 'fail')]) });
+    const response = await fetch(webhook(host), {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'Notification' },
+      body: JSON.stringify([event('ok'), event('bad', 'fail')]),
+    });
 
     expect(response.status).toBe(500);
     expect(observed.events.map(({ id }) => id)).toEqual(['ok', 'bad']);
@@ -143,7 +187,9 @@ describe('Event Grid trigger', () => {
     const body = JSON.stringify([event('e1')]);
 
     expect((await fetch(webhook(host, 'fn-key'), { method: 'POST', body })).status).toBe(401);
-    expect((await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=onEvent`, { method: 'POST', body })).status).toBe(401);
+    expect(
+      (await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=onEvent`, { method: 'POST', body })).status,
+    ).toBe(401);
     expect((await fetch(webhook(host, 'eg-key', 'nope'), { method: 'POST', body })).status).toBe(404);
     expect((await fetch(webhook(host), { method: 'POST', body: 'not json' })).status).toBe(400);
   });
@@ -189,8 +235,14 @@ describe('timer trigger', () => {
     const { host, observed } = await start();
     const ran = nextInvocation(host, (outcome) => outcome.functionName === 'everyHour');
 
-    expect((await fetch(`${host.url}/admin/functions/everyHour`, { method: 'POST', body: '{"input":""}' })).status).toBe(401);
-    const response = await fetch(`${host.url}/admin/functions/everyHour`, { method: 'POST', headers: { 'x-functions-key': 'master-key', 'content-type': 'application/json' }, body: '{"input":""}' });
+    expect(
+      (await fetch(`${host.url}/admin/functions/everyHour`, { method: 'POST', body: '{"input":""}' })).status,
+    ).toBe(401);
+    const response = await fetch(`${host.url}/admin/functions/everyHour`, {
+      method: 'POST',
+      headers: { 'x-functions-key': 'master-key', 'content-type': 'application/json' },
+      body: '{"input":""}',
+    });
 
     expect(response.status).toBe(202);
     await ran;
@@ -203,8 +255,14 @@ describe('timer trigger', () => {
     await first.host.close();
     // Rewrite the schedule status as if the host had been down across an occurrence.
     const { BlobServiceClient } = await import('@azure/storage-blob');
-    const blob = BlobServiceClient.fromConnectionString(inject('storageConnectionString')).getContainerClient('azure-webjobs-hosts').getBlockBlobClient(`timers/${hostId}/everyhour/status`);
-    const stale = JSON.stringify({ Last: '2026-01-01T00:00:00.000Z', Next: '2026-01-01T01:00:00.000Z', LastUpdated: '2026-01-01T00:00:00.000Z' });
+    const blob = BlobServiceClient.fromConnectionString(inject('storageConnectionString'))
+      .getContainerClient('azure-webjobs-hosts')
+      .getBlockBlobClient(`timers/${hostId}/everyhour/status`);
+    const stale = JSON.stringify({
+      Last: '2026-01-01T00:00:00.000Z',
+      Next: '2026-01-01T01:00:00.000Z',
+      LastUpdated: '2026-01-01T00:00:00.000Z',
+    });
     await blob.upload(stale, stale.length);
 
     const second = await start({ hostId });

@@ -16,7 +16,8 @@ import { loadConfig } from '../../../lib/config.js';
 const CHROMIUM = '/usr/bin/chromium';
 const execFileAsync = promisify(execFile);
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-const teamsFixture = (): { attachments: [{ content: Record<string, unknown> }] } & Record<string, unknown> => JSON.parse(fixture('conversion-failed.teams.json')) as never;
+const teamsFixture = (): { attachments: [{ content: Record<string, unknown> }] } & Record<string, unknown> =>
+  JSON.parse(fixture('conversion-failed.teams.json')) as never;
 
 interface Answer {
   readonly status: number;
@@ -48,22 +49,39 @@ describe('sandbox inbox', () => {
 
   const post = (url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> =>
     new Promise((resolve, reject) => {
-      const req = httpsRequest(url, { method: 'POST', ca, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = httpsRequest(
+        url,
+        { method: 'POST', ca, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   const control = (method: string, path: string, body?: unknown): Promise<Response> =>
-    fetch(`${sandbox.emulator.controlUrl}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    fetch(`${sandbox.emulator.controlUrl}${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
   const setBehaviour = async (channel: string, behaviour: BehaviourInput): Promise<void> => {
     expect((await control('PUT', `/inbox/channels/${channel}/behaviour`, behaviour)).status).toBe(200);
   };
-  const deliveries = async (query = ''): Promise<InboxDelivery[]> => (await (await control('GET', `/inbox${query}`)).json()) as InboxDelivery[];
-  const signedHeaders = (body: string, options: { id?: string; at?: Date; secret?: string } = {}): Record<string, string> => {
+  const deliveries = async (query = ''): Promise<InboxDelivery[]> =>
+    (await (await control('GET', `/inbox${query}`)).json()) as InboxDelivery[];
+  const signedHeaders = (
+    body: string,
+    options: { id?: string; at?: Date; secret?: string } = {},
+  ): Record<string, string> => {
     const id = options.id ?? `msg_${randomUUID()}`;
     const at = options.at ?? new Date();
     return {
@@ -78,7 +96,12 @@ describe('sandbox inbox', () => {
   describe('app settings', () => {
     it('declares both channels in ALERT_CHANNELS with URLs on the management listener and a fresh whsec_ secret', () => {
       expect(JSON.parse(settings.ALERT_CHANNELS!)).toEqual([
-        { name: 'sandbox-webhook', kind: 'webhook', urlSetting: 'ALERT_SANDBOX_WEBHOOK_URL', secretSetting: 'ALERT_SANDBOX_WEBHOOK_SECRET' },
+        {
+          name: 'sandbox-webhook',
+          kind: 'webhook',
+          urlSetting: 'ALERT_SANDBOX_WEBHOOK_URL',
+          secretSetting: 'ALERT_SANDBOX_WEBHOOK_SECRET',
+        },
         { name: 'sandbox-teams', kind: 'teams', urlSetting: 'ALERT_SANDBOX_TEAMS_URL' },
       ]);
       expect(settings.ALERT_SANDBOX_WEBHOOK_URL).toBe(`${sandbox.emulator.managementUrl}/inbox/hooks/sandbox-webhook`);
@@ -89,7 +112,7 @@ describe('sandbox inbox', () => {
       expect(settings).toHaveProperty('REGISTRIES');
     });
 
-    it('passes the product\'s own configuration check', () => {
+    it("passes the product's own configuration check", () => {
       const config = loadConfig({ ...settings, AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
 
       expect(config.alerts.channels.map((channel) => [channel.name, channel.kind])).toEqual([
@@ -118,7 +141,15 @@ describe('sandbox inbox', () => {
 
       expect(answer.status).toBe(204);
       const [delivery] = await deliveries();
-      expect(delivery).toMatchObject({ channel: 'sandbox-webhook', kind: 'webhook', webhookId: 'msg_2pY8kQ3conversionFailed0001', verified: true, outcome: 'delivered', status: 204, body: JSON.parse(body) as unknown });
+      expect(delivery).toMatchObject({
+        channel: 'sandbox-webhook',
+        kind: 'webhook',
+        webhookId: 'msg_2pY8kQ3conversionFailed0001',
+        verified: true,
+        outcome: 'delivered',
+        status: 204,
+        body: JSON.parse(body) as unknown,
+      });
       expect(delivery!.receivedAt).toBe(sandbox.emulator.clock.now().toISOString());
     });
 
@@ -130,7 +161,15 @@ describe('sandbox inbox', () => {
 
       expect(answer.status).toBe(401);
       expect(answer.headers['content-type']).toBe('application/problem+json');
-      expect(await deliveries()).toMatchObject([{ outcome: 'rejected', status: 401, verified: false, webhookId: headers['webhook-id'], reason: expect.stringContaining('No matching signature') as unknown }]);
+      expect(await deliveries()).toMatchObject([
+        {
+          outcome: 'rejected',
+          status: 401,
+          verified: false,
+          webhookId: headers['webhook-id'],
+          reason: expect.stringContaining('No matching signature') as unknown,
+        },
+      ]);
     });
 
     it('rejects a signature made with another secret, a stale timestamp and missing headers with 401', async () => {
@@ -166,8 +205,16 @@ describe('sandbox inbox', () => {
 
     it('answers 404 for an unknown channel and 405 for GET', async () => {
       const unknown = await post(`${sandbox.emulator.managementUrl}/inbox/hooks/nobody`, body, signedHeaders(body));
-      const wrongKind = await post(`${sandbox.emulator.managementUrl}/inbox/hooks/sandbox-teams`, body, signedHeaders(body));
-      const get = await new Promise<number>((resolve, reject) => httpsRequest(webhookUrl(), { ca }, (res) => resolve(res.resume().statusCode ?? 0)).on('error', reject).end());
+      const wrongKind = await post(
+        `${sandbox.emulator.managementUrl}/inbox/hooks/sandbox-teams`,
+        body,
+        signedHeaders(body),
+      );
+      const get = await new Promise<number>((resolve, reject) =>
+        httpsRequest(webhookUrl(), { ca }, (res) => resolve(res.resume().statusCode ?? 0))
+          .on('error', reject)
+          .end(),
+      );
 
       expect([unknown.status, wrongKind.status, get]).toEqual([404, 404, 405]);
       expect(await deliveries()).toEqual([]);
@@ -182,7 +229,15 @@ describe('sandbox inbox', () => {
 
       expect(answer.status).toBe(202);
       expect(answer.text).toBe('');
-      expect(await deliveries('?kind=teams')).toMatchObject([{ channel: 'sandbox-teams', kind: 'teams', outcome: 'delivered', status: 202, body: JSON.parse(message) as unknown }]);
+      expect(await deliveries('?kind=teams')).toMatchObject([
+        {
+          channel: 'sandbox-teams',
+          kind: 'teams',
+          outcome: 'delivered',
+          status: 202,
+          body: JSON.parse(message) as unknown,
+        },
+      ]);
     });
 
     it('answers 400 for a 1.5 card, saying Workflows cannot render it', async () => {
@@ -192,13 +247,19 @@ describe('sandbox inbox', () => {
       const answer = await post(teamsUrl(), JSON.stringify(message));
 
       expect(answer.status).toBe(400);
-      expect((JSON.parse(answer.text) as { detail: string }).detail).toMatch(/Adaptive Card version 1\.5 cannot be rendered by Teams Workflows.*send version "1\.4"/);
+      expect((JSON.parse(answer.text) as { detail: string }).detail).toMatch(
+        /Adaptive Card version 1\.5 cannot be rendered by Teams Workflows.*send version "1\.4"/,
+      );
       expect(await deliveries()).toMatchObject([{ outcome: 'rejected', status: 400 }]);
     });
 
     it('answers 413 for a 30 KB message', async () => {
       const message = teamsFixture();
-      (message.attachments[0].content.body as unknown[]).push({ type: 'TextBlock', text: 'x'.repeat(30 * 1024), wrap: true });
+      (message.attachments[0].content.body as unknown[]).push({
+        type: 'TextBlock',
+        text: 'x'.repeat(30 * 1024),
+        wrap: true,
+      });
       const bytes = Buffer.from(JSON.stringify(message), 'utf8');
 
       const answer = await post(teamsUrl(), bytes);
@@ -208,7 +269,12 @@ describe('sandbox inbox', () => {
     });
 
     it('answers 400 for envelopes Workflows does not take: MessageCard, two attachments, another type', async () => {
-      const messageCard = { '@type': 'MessageCard', '@context': 'https://schema.org/extensions', summary: 'x', text: 'x' };
+      const messageCard = {
+        '@type': 'MessageCard',
+        '@context': 'https://schema.org/extensions',
+        summary: 'x',
+        text: 'x',
+      };
       const two = teamsFixture();
       two.attachments.push(two.attachments[0]);
       const notMessage = { ...teamsFixture(), type: 'invoke' };
@@ -232,7 +298,10 @@ describe('sandbox inbox', () => {
       expect([first.status, second.status, third.status]).toEqual([429, 429, 202]);
       expect(first.headers['retry-after']).toBe('7');
       expect((await deliveries()).map((d) => d.outcome)).toEqual(['delivered', 'scripted', 'scripted']);
-      expect(await (await control('GET', '/inbox/channels/sandbox-teams/behaviour')).json()).toEqual({ channel: 'sandbox-teams', mode: 'normal' });
+      expect(await (await control('GET', '/inbox/channels/sandbox-teams/behaviour')).json()).toEqual({
+        channel: 'sandbox-teams',
+        mode: 'normal',
+      });
     });
 
     it('answers a scripted 503 to a webhook without verifying it, keeping its webhook-id for retry assertions', async () => {
@@ -312,10 +381,14 @@ describe('sandbox inbox', () => {
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
       expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
       // The fixtures are the product's own rendering (lib/alerts/render.ts) of a failed conversion.
-      expect(html).toMatch(/<div class="ac-textblock[^"]*co-attention[^"]*">Streaming conversion failed: team-a\/app<\/div>/);
+      expect(html).toMatch(
+        /<div class="ac-textblock[^"]*co-attention[^"]*">Streaming conversion failed: team-a\/app<\/div>/,
+      );
       expect(html).toContain('<tr><th>Repository</th><td>team-a/app</td></tr>');
       expect(html).toContain('<tr><th>Error code</th><td>UNKNOWN_ERROR</td></tr>');
-      expect(html).toMatch(/<a class="ac-action" href="https:\/\/portal\.azure\.com\/[^"]+" target="_blank" rel="noopener noreferrer">Open the registry in the Azure portal<\/a>/);
+      expect(html).toMatch(
+        /<a class="ac-action" href="https:\/\/portal\.azure\.com\/[^"]+" target="_blank" rel="noopener noreferrer">Open the registry in the Azure portal<\/a>/,
+      );
       expect(html).toContain('quoting operation id 171374b2-790f-411c-9a30-d157966efc67');
       expect(html).toContain('signature verified');
       expect(html).toContain('&quot;type&quot;: &quot;conversion.failed&quot;');
@@ -372,11 +445,26 @@ describe('sandbox inbox', () => {
       await post(webhookUrl(), body, signedHeaders(body));
       const page = join(await mkdtemp(join(tmpdir(), 'inbox-cards-')), 'cards.html');
       await writeFile(page, (await cardsPage()).html);
-      const png = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../../docs/inbox-cards.png', import.meta.url)) : join(dirname(page), 'inbox-cards.png');
+      const png =
+        process.env.UPDATE_SCREENSHOTS === '1'
+          ? fileURLToPath(new URL('../../../docs/inbox-cards.png', import.meta.url))
+          : join(dirname(page), 'inbox-cards.png');
 
       await execFileAsync(
         CHROMIUM,
-        ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-data-dir=${dirname(page)}/profile`, '--window-size=900,1100', `--screenshot=${png}`, pathToFileURL(page).href],
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--hide-scrollbars',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+          `--user-data-dir=${dirname(page)}/profile`,
+          '--window-size=900,1100',
+          `--screenshot=${png}`,
+          pathToFileURL(page).href,
+        ],
         { timeout: 60_000 },
       );
 

@@ -41,12 +41,25 @@ describe('policy effects (native mode, backfill scheduling)', () => {
   const clients = new Map<string, RegistryClient>();
   const policies: PolicySource = { policyFor: () => Promise.resolve(governing) };
   let effects: AcrPolicyEffects;
-  const change = (registry: string, scope: string, before: Policy | undefined, after: Policy | undefined): PolicyChange => ({ registry, scope, before, after, principal: 'it' });
-  const operationsFor = async (registry: string, digest: string) => (await t.control.listOperations(registry)).filter((operation) => operation.digest === digest);
+  const change = (
+    registry: string,
+    scope: string,
+    before: Policy | undefined,
+    after: Policy | undefined,
+  ): PolicyChange => ({ registry, scope, before, after, principal: 'it' });
+  const operationsFor = async (registry: string, digest: string) =>
+    (await t.control.listOperations(registry)).filter((operation) => operation.digest === digest);
 
   beforeAll(async () => {
-    t = await startTestEmulator({ registries: [{ name: 'sandbox', sku: 'Premium' }, { name: 'standard', sku: 'Standard' }] });
-    outboxTable = TableClient.fromConnectionString(connectionString, uniquePrefix('outbox'), { allowInsecureConnection: true });
+    t = await startTestEmulator({
+      registries: [
+        { name: 'sandbox', sku: 'Premium' },
+        { name: 'standard', sku: 'Standard' },
+      ],
+    });
+    outboxTable = TableClient.fromConnectionString(connectionString, uniquePrefix('outbox'), {
+      allowInsecureConnection: true,
+    });
     await outboxTable.createTable();
     backfillQueue = new QueueClient(connectionString, uniquePrefix('backfill'));
     await backfillQueue.create();
@@ -63,7 +76,8 @@ describe('policy effects (native mode, backfill scheduling)', () => {
       backfillQueue: new StorageBackfillQueue(backfillQueue),
       newRunId: () => 'run-it-1',
     });
-    for (const repository of ['team-a/app', 'team-a/web', 'team-b/api']) await t.control.seedImage('sandbox', { repository, tag: 'seed', kind: 'image' });
+    for (const repository of ['team-a/app', 'team-a/web', 'team-b/api'])
+      await t.control.seedImage('sandbox', { repository, tag: 'seed', kind: 'image' });
     await t.control.seedImage('standard', { repository: 'team-a/app', tag: 'seed', kind: 'image' });
   });
   afterAll(() => t.emulator.close());
@@ -78,9 +92,19 @@ describe('policy effects (native mode, backfill scheduling)', () => {
       { repository: 'team-a/web', convertPushedImages: true, drift: false },
     ]);
     expect(report.backfill).toBeUndefined();
-    const pushed = await t.control.seedImage('sandbox', { repository: 'team-a/app', tag: 'v2', kind: 'image', label: 'native-on' });
+    const pushed = await t.control.seedImage('sandbox', {
+      repository: 'team-a/app',
+      tag: 'v2',
+      kind: 'image',
+      label: 'native-on',
+    });
     expect(await operationsFor('sandbox', pushed.digest)).toHaveLength(1);
-    const outside = await t.control.seedImage('sandbox', { repository: 'team-b/api', tag: 'v2', kind: 'image', label: 'outside' });
+    const outside = await t.control.seedImage('sandbox', {
+      repository: 'team-b/api',
+      tag: 'v2',
+      kind: 'image',
+      label: 'outside',
+    });
     expect(await operationsFor('sandbox', outside.digest)).toHaveLength(0);
 
     governing = { scope: 'team-a/*', policy: onPush };
@@ -88,7 +112,12 @@ describe('policy effects (native mode, backfill scheduling)', () => {
 
     expect(away.native?.map((entry) => entry.convertPushedImages)).toEqual([false, false]);
     expect((await client('sandbox').getRepositoryStreaming('team-a/web')).convertPushedImages).toBe(false);
-    const later = await t.control.seedImage('sandbox', { repository: 'team-a/app', tag: 'v3', kind: 'image', label: 'native-off' });
+    const later = await t.control.seedImage('sandbox', {
+      repository: 'team-a/app',
+      tag: 'v3',
+      kind: 'image',
+      label: 'native-off',
+    });
     expect(await operationsFor('sandbox', later.digest)).toHaveLength(0);
   });
 
@@ -104,7 +133,12 @@ describe('policy effects (native mode, backfill scheduling)', () => {
     for await (const entity of outboxTable.listEntities<{ type: string; payload: string }>()) rows.push(entity);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ partitionKey: 'standard', type: 'policy.drift' });
-    expect(JSON.parse(rows[0]!.payload)).toMatchObject({ repository: 'team-a/app', scope: 'team-a/app', expected: true, actual: false });
+    expect(JSON.parse(rows[0]!.payload)).toMatchObject({
+      repository: 'team-a/app',
+      scope: 'team-a/app',
+      expected: true,
+      actual: false,
+    });
     expect((JSON.parse(rows[0]!.payload) as { message: string }).message).toMatch(/403 DENIED/);
   });
 
@@ -118,6 +152,11 @@ describe('policy effects (native mode, backfill scheduling)', () => {
     const { receivedMessageItems } = await backfillQueue.receiveMessages();
     expect(receivedMessageItems).toHaveLength(1);
     const message: unknown = JSON.parse(Buffer.from(receivedMessageItems[0]!.messageText, 'base64').toString('utf8'));
-    expect(backfillMessageSchema.parse(message)).toEqual({ registry: 'sandbox', scope: 'team-b/*', runId: 'run-it-1', run: 1 });
+    expect(backfillMessageSchema.parse(message)).toEqual({
+      registry: 'sandbox',
+      scope: 'team-b/*',
+      runId: 'run-it-1',
+      run: 1,
+    });
   });
 });

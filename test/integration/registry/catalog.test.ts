@@ -21,7 +21,8 @@ describe('RegistryClient.listRepositories', () => {
 
   beforeAll(async () => {
     t = await startTestEmulator({ registries: [{ name: 'sandbox' }, { name: 'empty' }] });
-    for (const repository of repositories) await t.control.seedImage('sandbox', { repository, tag: 'v1', kind: 'image' });
+    for (const repository of repositories)
+      await t.control.seedImage('sandbox', { repository, tag: 'v1', kind: 'image' });
   });
   afterAll(() => t.emulator.close());
   beforeEach(async () => {
@@ -35,7 +36,11 @@ describe('RegistryClient.listRepositories', () => {
     expect(names).toEqual([...repositories].sort());
     const pages = await t.control.requests({ method: 'GET', path: '^/acr/v1/_catalog$' });
     expect(pages.map((entry) => entry.status)).toEqual([200, 200, 200]);
-    expect(pages.map((entry) => new URLSearchParams(entry.query).get('last'))).toEqual([null, 'team-a/app', 'team-b/api']);
+    expect(pages.map((entry) => new URLSearchParams(entry.query).get('last'))).toEqual([
+      null,
+      'team-a/app',
+      'team-b/api',
+    ]);
     expect(await t.control.requests({ method: 'POST', path: '/oauth2/token' })).toHaveLength(1);
   });
 
@@ -55,11 +60,23 @@ describe('RegistryClient.listRepositories', () => {
   });
 
   it('retries a server fault on a page (listing is idempotent) and reports a denial with its code', async () => {
-    await t.control.addFault({ method: 'GET', path: '^/acr/v1/_catalog', action: { kind: 'status', status: 503 }, count: 1 });
+    await t.control.addFault({
+      method: 'GET',
+      path: '^/acr/v1/_catalog',
+      action: { kind: 'status', status: 503 },
+      count: 1,
+    });
     expect(await client().listRepositories({ pageSize: 10 })).toHaveLength(repositories.length);
 
-    await t.control.addFault({ method: 'GET', path: '^/acr/v1/_catalog', action: { kind: 'status', status: 403, code: 'DENIED' }, count: 1 });
-    const error = await client().listRepositories().catch((caught: unknown) => caught);
+    await t.control.addFault({
+      method: 'GET',
+      path: '^/acr/v1/_catalog',
+      action: { kind: 'status', status: 403, code: 'DENIED' },
+      count: 1,
+    });
+    const error = await client()
+      .listRepositories()
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AcrError);
     expect((error as AcrError).details).toMatchObject({ status: 403, code: 'DENIED', path: '/acr/v1/_catalog' });
   });

@@ -18,7 +18,11 @@ describe('RegistryClient', () => {
   const client = (overrides: { password?: string } = {}): RegistryClient =>
     new RegistryClient({
       loginServer: registry.loginServer,
-      credentials: { type: 'password', username: registry.username!, password: overrides.password ?? registry.password! },
+      credentials: {
+        type: 'password',
+        username: registry.username!,
+        password: overrides.password ?? registry.password!,
+      },
       httpClient: trustingHttpClient(registry.caFile),
       retry: { baseDelayMs: 5, maxDelayMs: 50 },
     });
@@ -27,8 +31,22 @@ describe('RegistryClient', () => {
     t = await startTestEmulator({ registries: [{ name: 'sandbox' }] });
     registry = t.emulator.registry('sandbox');
     control = new EmulatorControlClient(t.emulator.controlUrl);
-    amd64 = (await control.seedImage('sandbox', { repository: 'team-a/app', tag: 'v1', kind: 'image', platform: 'linux/amd64' })).digest;
-    arm64 = (await control.seedImage('sandbox', { repository: 'team-a/arm', tag: 'v1', kind: 'image', platform: 'linux/arm64' })).digest;
+    amd64 = (
+      await control.seedImage('sandbox', {
+        repository: 'team-a/app',
+        tag: 'v1',
+        kind: 'image',
+        platform: 'linux/amd64',
+      })
+    ).digest;
+    arm64 = (
+      await control.seedImage('sandbox', {
+        repository: 'team-a/arm',
+        tag: 'v1',
+        kind: 'image',
+        platform: 'linux/arm64',
+      })
+    ).digest;
   });
   afterAll(() => t.emulator.close());
   beforeEach(async () => {
@@ -89,8 +107,18 @@ describe('RegistryClient', () => {
     const acr = client();
     await acr.getManifest('team-a/app', 'v1'); // token cached first
     await control.clearRequests();
-    await control.addFault({ method: 'GET', path: '^/v2/team-a/app/manifests', action: { kind: 'status', status: 429, retryAfterSeconds: 0 }, count: 1 });
-    await control.addFault({ method: 'GET', path: '^/v2/team-a/app/manifests', action: { kind: 'status', status: 503 }, count: 1 });
+    await control.addFault({
+      method: 'GET',
+      path: '^/v2/team-a/app/manifests',
+      action: { kind: 'status', status: 429, retryAfterSeconds: 0 },
+      count: 1,
+    });
+    await control.addFault({
+      method: 'GET',
+      path: '^/v2/team-a/app/manifests',
+      action: { kind: 'status', status: 503 },
+      count: 1,
+    });
 
     const manifest = await acr.getManifest('team-a/app', 'v1');
 
@@ -101,7 +129,11 @@ describe('RegistryClient', () => {
 
   it('never repeats a conversion POST after a server fault, and carries ACR code and status', async () => {
     const acr = client();
-    await control.addFault({ method: 'POST', path: '_streaming/', action: { kind: 'status', status: 500, code: 'INTERNAL_ERROR' } });
+    await control.addFault({
+      method: 'POST',
+      path: '_streaming/',
+      action: { kind: 'status', status: 500, code: 'INTERNAL_ERROR' },
+    });
 
     const error = await acr.startStreamingConversion('team-a/app', amd64).catch((caught: unknown) => caught);
 
@@ -112,7 +144,9 @@ describe('RegistryClient', () => {
   });
 
   it('fails with UNAUTHORIZED when the password is wrong, without leaking it in the message', async () => {
-    const error = (await client({ password: 'wrong-secret-123' }).getManifest('team-a/app', 'v1').catch((caught: unknown) => caught)) as AcrError;
+    const error = (await client({ password: 'wrong-secret-123' })
+      .getManifest('team-a/app', 'v1')
+      .catch((caught: unknown) => caught)) as AcrError;
 
     expect(error).toBeInstanceOf(AcrError);
     expect(error.status).toBe(401);
@@ -123,7 +157,14 @@ describe('RegistryClient', () => {
     let entraTokens = 0;
     const acr = new RegistryClient({
       loginServer: registry.loginServer,
-      credentials: { type: 'identity', audience: 'https://containerregistry.azure.net', credential: { getToken: () => Promise.resolve({ token: `entra-token-${++entraTokens}`, expiresOnTimestamp: Date.now() + 3_600_000 }) } },
+      credentials: {
+        type: 'identity',
+        audience: 'https://containerregistry.azure.net',
+        credential: {
+          getToken: () =>
+            Promise.resolve({ token: `entra-token-${++entraTokens}`, expiresOnTimestamp: Date.now() + 3_600_000 }),
+        },
+      },
       httpClient: trustingHttpClient(registry.caFile),
     });
 

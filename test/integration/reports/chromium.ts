@@ -24,7 +24,10 @@ interface CdpMessage {
  */
 export class Chromium {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (result: Record<string, unknown>) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (result: Record<string, unknown>) => void; reject: (error: Error) => void }
+  >();
   private readonly listeners: Array<(message: CdpMessage) => void> = [];
   private stderr = '';
 
@@ -46,7 +49,8 @@ export class Chromium {
     });
     child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     child.once('exit', () => {
-      for (const { reject } of this.pending.values()) reject(new Error(`chromium exited:\n${this.stderr.slice(-2_000)}`));
+      for (const { reject } of this.pending.values())
+        reject(new Error(`chromium exited:\n${this.stderr.slice(-2_000)}`));
       this.pending.clear();
     });
   }
@@ -116,7 +120,9 @@ export class Chromium {
   /** A new page (tab) with its own flattened session. */
   async newPage(): Promise<string> {
     const { targetId } = (await this.send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
-    const { sessionId } = (await this.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
+    const { sessionId } = (await this.send('Target.attachToTarget', { targetId, flatten: true })) as {
+      sessionId: string;
+    };
     return sessionId;
   }
 

@@ -44,7 +44,9 @@ describe('compliance reports on Azurite', () => {
 
   beforeAll(async () => {
     container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(names.containers.reports);
-    outboxTable = TableClient.fromConnectionString(connectionString, names.tables.outbox, { allowInsecureConnection: true });
+    outboxTable = TableClient.fromConnectionString(connectionString, names.tables.outbox, {
+      allowInsecureConnection: true,
+    });
     await outboxTable.createTable();
     store = new BlobReportStore(container);
     outbox = new TableOutbox(outboxTable);
@@ -54,10 +56,16 @@ describe('compliance reports on Azurite', () => {
     await outboxTable.deleteTable();
   });
 
-  const text = async (name: string): Promise<{ body: string; contentType: string | undefined; metadata: Record<string, string> | undefined }> => {
+  const text = async (
+    name: string,
+  ): Promise<{ body: string; contentType: string | undefined; metadata: Record<string, string> | undefined }> => {
     const blob = container.getBlockBlobClient(name);
     const properties = await blob.getProperties();
-    return { body: (await blob.downloadToBuffer()).toString('utf8'), contentType: properties.contentType, metadata: properties.metadata };
+    return {
+      body: (await blob.downloadToBuffer()).toString('utf8'),
+      contentType: properties.contentType,
+      metadata: properties.metadata,
+    };
   };
 
   let first: StoredReport;
@@ -77,14 +85,23 @@ describe('compliance reports on Azurite', () => {
     const json = await text(generated.paths.json);
     expect(json.contentType).toBe('application/json; charset=utf-8');
     const report = complianceReportSchema.parse(JSON.parse(json.body));
-    expect(report).toMatchObject({ id: generated.id, generatedAt: '2026-11-23T06:00:00.000Z', generator: { name: 'acr-streaming-autopilot', version: '9.9.9' } });
+    expect(report).toMatchObject({
+      id: generated.id,
+      generatedAt: '2026-11-23T06:00:00.000Z',
+      generator: { name: 'acr-streaming-autopilot', version: '9.9.9' },
+    });
     expect(report.registries.map((registry) => registry.registry)).toEqual(configured);
     expect(json.metadata).toMatchObject({ reportid: generated.id, scope: 'all', coverage: '83', eligible: '276' });
     expect((await text(generated.paths.csv)).contentType).toBe('text/csv; charset=utf-8; header=present');
-    expect((await text(generated.paths.csv)).body.split('\r\n')[0]).toBe('registry,repository,digest,tags,status,reason,errorCode,remediation,platforms,sizeBytes,pushedAt,checkedAt');
+    expect((await text(generated.paths.csv)).body.split('\r\n')[0]).toBe(
+      'registry,repository,digest,tags,status,reason,errorCode,remediation,platforms,sizeBytes,pushedAt,checkedAt',
+    );
     expect((await text(generated.paths.html)).contentType).toBe('text/html; charset=utf-8');
     expect((await text(generated.paths.md)).contentType).toBe('text/markdown; charset=utf-8');
-    expect(JSON.parse((await text('reports/all/latest.json')).body)).toMatchObject({ id: generated.id, paths: generated.paths });
+    expect(JSON.parse((await text('reports/all/latest.json')).body)).toMatchObject({
+      id: generated.id,
+      paths: generated.paths,
+    });
   });
 
   it('appends one report.ready event with the coverage summary and an API link, and the alert system reads it', async () => {
@@ -96,8 +113,15 @@ describe('compliance reports on Azurite', () => {
       type: 'report.ready',
       severity: 'info',
       registry: 'all',
-      message: 'Compliance report for 3 registries: 83% of eligible images streamable (229 of 276); 29 missing, 11 failed; 4 connected registries need attention.',
-      facts: { 'Report id': first.id, Coverage: '83%', Missing: '29', Failed: '11', 'HTML report': 'https://autopilot.example.test/api/reports/latest?format=html' },
+      message:
+        'Compliance report for 3 registries: 83% of eligible images streamable (229 of 276); 29 missing, 11 failed; 4 connected registries need attention.',
+      facts: {
+        'Report id': first.id,
+        Coverage: '83%',
+        Missing: '29',
+        Failed: '11',
+        'HTML report': 'https://autopilot.example.test/api/reports/latest?format=html',
+      },
     });
   });
 
@@ -110,18 +134,28 @@ describe('compliance reports on Azurite', () => {
 
     expect((await store.latest('all'))?.id).toBe(newer.id);
     expect(slow.paths.json).toBe('reports/all/20261123T180000000Z/report.json');
-    expect(single).toMatchObject({ id: '20261123T180000000Z-contosostaging', scope: 'contosostaging', registries: ['contosostaging'] });
+    expect(single).toMatchObject({
+      id: '20261123T180000000Z-contosostaging',
+      scope: 'contosostaging',
+      registries: ['contosostaging'],
+    });
     expect((await store.latest('contosostaging'))?.id).toBe(single.id);
     expect((await outbox.get('contosostaging', `report.ready.${single.id}`))?.value.type).toBe('report.ready');
   });
 
   it('never overwrites a stored report: the same scope and instant again is a conflict', async () => {
-    await expect(service().generate({ registries: ['contosostaging'] }, silentLogger)).rejects.toMatchObject({ status: 409 });
+    await expect(service().generate({ registries: ['contosostaging'] }, silentLogger)).rejects.toMatchObject({
+      status: 409,
+    });
   });
 
   it('lets only one of two concurrent writers of the latest pointer win, and the newest stays', async () => {
     const base = { ...(await store.latest('all'))!, scope: 'contosoprod,sandboxbasic' };
-    const candidates = [1, 2, 3, 4].map((day) => ({ ...base, id: `x${day}`, generatedAt: new Date(Date.parse('2026-12-01T00:00:00.000Z') + day * 1000).toISOString() }));
+    const candidates = [1, 2, 3, 4].map((day) => ({
+      ...base,
+      id: `x${day}`,
+      generatedAt: new Date(Date.parse('2026-12-01T00:00:00.000Z') + day * 1000).toISOString(),
+    }));
 
     await Promise.all(candidates.map((candidate) => store.advanceLatest(candidate)));
 
@@ -133,11 +167,25 @@ describe('compliance reports on Azurite', () => {
     const page1 = await store.list({}, { pageSize: 2 });
     const page2 = await store.list({}, { pageSize: 2, continuationToken: page1.continuationToken! });
 
-    expect([...page1.items, ...page2.items].map((item) => item.id)).toEqual(['20261124T060000000Z-all', '20261123T180000000Z-contosostaging', '20261123T180000000Z-all', '20261123T060000000Z-all']);
+    expect([...page1.items, ...page2.items].map((item) => item.id)).toEqual([
+      '20261124T060000000Z-all',
+      '20261123T180000000Z-contosostaging',
+      '20261123T180000000Z-all',
+      '20261123T060000000Z-all',
+    ]);
     expect(page2.continuationToken).toBeUndefined();
-    expect(page1.items[0]).toMatchObject({ scope: 'all', coveragePercent: 83, registries: configured, generatedAt: '2026-11-24T06:00:00.000Z' });
-    expect((await store.list({ scope: 'contosostaging' }, { pageSize: 10 })).items.map((item) => item.id)).toEqual(['20261123T180000000Z-contosostaging']);
-    await expect(store.list({}, { pageSize: 2, continuationToken: 'not-a-token' })).rejects.toMatchObject({ status: 400 });
+    expect(page1.items[0]).toMatchObject({
+      scope: 'all',
+      coveragePercent: 83,
+      registries: configured,
+      generatedAt: '2026-11-24T06:00:00.000Z',
+    });
+    expect((await store.list({ scope: 'contosostaging' }, { pageSize: 10 })).items.map((item) => item.id)).toEqual([
+      '20261123T180000000Z-contosostaging',
+    ]);
+    await expect(store.list({}, { pageSize: 2, continuationToken: 'not-a-token' })).rejects.toMatchObject({
+      status: 400,
+    });
   });
 
   it('stores nothing when the data source fails or breaks the schema', async () => {
@@ -145,18 +193,27 @@ describe('compliance reports on Azurite', () => {
     const failing = fakeSource({ contosostaging: { registry: 'contosostaging' } as unknown as RegistryReport });
 
     await expect(service({ source: failing }).generate({}, silentLogger)).rejects.toThrow();
-    expect((await store.list({}, { pageSize: 100 })).items.some((item) => item.generatedAt.startsWith('2026-11-25'))).toBe(false);
+    expect(
+      (await store.list({}, { pageSize: 100 })).items.some((item) => item.generatedAt.startsWith('2026-11-25')),
+    ).toBe(false);
   });
 
   it('rejects registries that are not configured (404) or not names (400)', () => {
     expect(() => service().scopeOf(['nope1'])).toThrow(expect.objectContaining({ status: 404 }) as Error);
     expect(() => service().scopeOf(['no/pe'])).toThrow(expect.objectContaining({ status: 400 }) as Error);
-    expect(service().scopeOf(['sandboxbasic', 'contosoprod'])).toEqual({ scope: 'contosoprod,sandboxbasic', registries: ['contosoprod', 'sandboxbasic'] });
+    expect(service().scopeOf(['sandboxbasic', 'contosoprod'])).toEqual({
+      scope: 'contosoprod,sandboxbasic',
+      registries: ['contosoprod', 'sandboxbasic'],
+    });
     expect(service().scopeOf([...configured].reverse()).scope).toBe('all');
   });
 
   it('keeps secrets out of every stored format and event, whatever the configuration holds', async () => {
-    const secrets = [connectionString.match(/AccountKey=([^;]+)/)?.[1] ?? 'missing', 'whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw==', 'sig=teams-workflow-signature'];
+    const secrets = [
+      connectionString.match(/AccountKey=([^;]+)/)?.[1] ?? 'missing',
+      'whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw==',
+      'sig=teams-workflow-signature',
+    ];
     const all: string[] = [];
     for await (const blob of container.listBlobsFlat({ prefix: 'reports/' })) all.push((await text(blob.name)).body);
     for await (const entity of outboxTable.listEntities()) all.push(JSON.stringify(entity));
@@ -169,9 +226,23 @@ describe('compliance reports on Azurite', () => {
 
   describe('HTTP adapters', () => {
     const context = (): Context => new InvocationContext({ functionName: 'report-test' });
-    const request = (method: string, path: string, principal: string | undefined, body?: string, headers: Record<string, string> = {}): HttpRequest =>
-      new RuntimeHttpRequest({ method, url: `http://127.0.0.1/api/${path}`, headers: { ...(principal ? { 'x-ms-client-principal': principal } : {}), ...headers }, ...(body === undefined ? {} : { body: { string: body } }) });
-    const bodyText = (response: HttpResponseInit): string => (Buffer.isBuffer(response.body) ? response.body.toString('utf8') : JSON.stringify(response.jsonBody ?? response.body));
+    const request = (
+      method: string,
+      path: string,
+      principal: string | undefined,
+      body?: string,
+      headers: Record<string, string> = {},
+    ): HttpRequest =>
+      new RuntimeHttpRequest({
+        method,
+        url: `http://127.0.0.1/api/${path}`,
+        headers: { ...(principal ? { 'x-ms-client-principal': principal } : {}), ...headers },
+        ...(body === undefined ? {} : { body: { string: body } }),
+      });
+    const bodyText = (response: HttpResponseInit): string =>
+      Buffer.isBuffer(response.body)
+        ? response.body.toString('utf8')
+        : JSON.stringify(response.jsonBody ?? response.body);
 
     it('POST /api/reports needs Streaming.Write and answers 202 with the id and links', async () => {
       now = Date.parse('2026-11-26T06:00:00.000Z');
@@ -180,19 +251,46 @@ describe('compliance reports on Azurite', () => {
       const denied = await reportHttp.create(request('POST', 'reports', readerPrincipal()), context(), () => reports);
       const anonymous = await reportHttp.create(request('POST', 'reports', undefined), context(), () => reports);
       const accepted = await reportHttp.create(request('POST', 'reports', writerPrincipal()), context(), () => reports);
-      const one = await reportHttp.create(request('POST', 'reports', writerPrincipal(), JSON.stringify({ registries: ['contosoprod'] }), { 'content-type': 'application/json' }), context(), () => reports);
-      const unknown = await reportHttp.create(request('POST', 'reports', writerPrincipal(), JSON.stringify({ registries: ['missing1'] }), { 'content-type': 'application/json' }), context(), () => reports);
-      const extra = await reportHttp.create(request('POST', 'reports', writerPrincipal(), JSON.stringify({ registries: ['contosoprod'], url: 'x' }), { 'content-type': 'application/json' }), context(), () => reports);
+      const one = await reportHttp.create(
+        request('POST', 'reports', writerPrincipal(), JSON.stringify({ registries: ['contosoprod'] }), {
+          'content-type': 'application/json',
+        }),
+        context(),
+        () => reports,
+      );
+      const unknown = await reportHttp.create(
+        request('POST', 'reports', writerPrincipal(), JSON.stringify({ registries: ['missing1'] }), {
+          'content-type': 'application/json',
+        }),
+        context(),
+        () => reports,
+      );
+      const extra = await reportHttp.create(
+        request('POST', 'reports', writerPrincipal(), JSON.stringify({ registries: ['contosoprod'], url: 'x' }), {
+          'content-type': 'application/json',
+        }),
+        context(),
+        () => reports,
+      );
 
-      expect([denied.status, anonymous.status, accepted.status, one.status, unknown.status, extra.status]).toEqual([403, 401, 202, 202, 404, 400]);
-      expect(accepted.jsonBody).toMatchObject({ id: '20261126T060000000Z-all', links: { html: '/api/reports/latest?format=html', csv: '/api/reports/latest?format=csv' } });
+      expect([denied.status, anonymous.status, accepted.status, one.status, unknown.status, extra.status]).toEqual([
+        403, 401, 202, 202, 404, 400,
+      ]);
+      expect(accepted.jsonBody).toMatchObject({
+        id: '20261126T060000000Z-all',
+        links: { html: '/api/reports/latest?format=html', csv: '/api/reports/latest?format=csv' },
+      });
       expect(accepted.headers).toMatchObject({ location: '/api/reports/latest?format=json' });
-      expect(one.jsonBody).toMatchObject({ id: '20261126T060000000Z-contosoprod', links: { md: '/api/reports/latest?format=md&registry=contosoprod' } });
+      expect(one.jsonBody).toMatchObject({
+        id: '20261126T060000000Z-contosoprod',
+        links: { md: '/api/reports/latest?format=md&registry=contosoprod' },
+      });
     });
 
     it('GET /api/reports/latest serves each format with its content type; HTML with the CSP', async () => {
       const reports = service();
-      const get = (query: string, principal = readerPrincipal()) => reportHttp.latest(request('GET', `reports/latest${query}`, principal), context(), () => reports);
+      const get = (query: string, principal = readerPrincipal()) =>
+        reportHttp.latest(request('GET', `reports/latest${query}`, principal), context(), () => reports);
 
       const html = await get('?format=html');
       const csv = await get('?format=csv&registry=contosoprod');
@@ -200,10 +298,23 @@ describe('compliance reports on Azurite', () => {
       const md = await get('?format=md');
 
       expect(html.status).toBe(200);
-      expect(html.headers).toMatchObject({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:", 'x-content-type-options': 'nosniff', 'x-report-id': '20261126T060000000Z-all' });
+      expect(html.headers).toMatchObject({
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        'x-content-type-options': 'nosniff',
+        'x-report-id': '20261126T060000000Z-all',
+      });
       expect(bodyText(html)).toMatch(/^<!doctype html>/);
-      expect(csv.headers).toMatchObject({ 'content-type': 'text/csv; charset=utf-8; header=present', 'content-disposition': 'attachment; filename="compliance-contosoprod-20261126T060000000Z.csv"' });
-      expect(bodyText(csv).split('\r\n').slice(1, -1).every((line) => line.startsWith('contosoprod,'))).toBe(true);
+      expect(csv.headers).toMatchObject({
+        'content-type': 'text/csv; charset=utf-8; header=present',
+        'content-disposition': 'attachment; filename="compliance-contosoprod-20261126T060000000Z.csv"',
+      });
+      expect(
+        bodyText(csv)
+          .split('\r\n')
+          .slice(1, -1)
+          .every((line) => line.startsWith('contosoprod,')),
+      ).toBe(true);
       expect(JSON.parse(bodyText(json))).toMatchObject({ schemaVersion: '1', id: '20261126T060000000Z-all' });
       expect(md.headers).toMatchObject({ 'content-type': 'text/markdown; charset=utf-8' });
       expect((await get('?format=pdf')).status).toBe(400);
@@ -214,16 +325,35 @@ describe('compliance reports on Azurite', () => {
     it('GET /api/reports lists newest first with a continuation token', async () => {
       const reports = service();
 
-      const page = await reportHttp.list(request('GET', 'reports?pageSize=1', readerPrincipal()), context(), () => reports);
+      const page = await reportHttp.list(
+        request('GET', 'reports?pageSize=1', readerPrincipal()),
+        context(),
+        () => reports,
+      );
       const next = (page.jsonBody as { continuationToken: string }).continuationToken;
-      const second = await reportHttp.list(request('GET', `reports?pageSize=1&continuationToken=${encodeURIComponent(next)}`, readerPrincipal()), context(), () => reports);
-      const scoped = await reportHttp.list(request('GET', 'reports?registry=contosoprod', readerPrincipal()), context(), () => reports);
+      const second = await reportHttp.list(
+        request('GET', `reports?pageSize=1&continuationToken=${encodeURIComponent(next)}`, readerPrincipal()),
+        context(),
+        () => reports,
+      );
+      const scoped = await reportHttp.list(
+        request('GET', 'reports?registry=contosoprod', readerPrincipal()),
+        context(),
+        () => reports,
+      );
 
       expect(page.status).toBe(200);
-      expect((page.jsonBody as { items: StoredReport[] }).items.map((item) => item.id)).toEqual(['20261126T060000000Z-contosoprod']);
-      expect((second.jsonBody as { items: StoredReport[] }).items.map((item) => item.id)).toEqual(['20261126T060000000Z-all']);
+      expect((page.jsonBody as { items: StoredReport[] }).items.map((item) => item.id)).toEqual([
+        '20261126T060000000Z-contosoprod',
+      ]);
+      expect((second.jsonBody as { items: StoredReport[] }).items.map((item) => item.id)).toEqual([
+        '20261126T060000000Z-all',
+      ]);
       expect((scoped.jsonBody as { items: StoredReport[] }).items.map((item) => item.scope)).toEqual(['contosoprod']);
-      expect((await reportHttp.list(request('GET', 'reports?pageSize=0', readerPrincipal()), context(), () => reports)).status).toBe(400);
+      expect(
+        (await reportHttp.list(request('GET', 'reports?pageSize=0', readerPrincipal()), context(), () => reports))
+          .status,
+      ).toBe(400);
     });
   });
 

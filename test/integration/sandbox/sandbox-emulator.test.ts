@@ -18,7 +18,11 @@ interface DeliveredEvent {
   eventType: string;
   dataVersion: string;
   metadataVersion: string;
-  data: { action: string; target: { mediaType: string; digest: string; repository: string; tag?: string; size?: number }; request?: { host: string; method: string } };
+  data: {
+    action: string;
+    target: { mediaType: string; digest: string; repository: string; tag?: string; size?: number };
+    request?: { host: string; method: string };
+  };
 }
 
 /**
@@ -30,14 +34,18 @@ describe('sandbox emulator (ACR + Event Grid + ARM + Entra)', () => {
   let registry: StartedRegistry;
   let receiver: Receiver;
   let workDir: string;
-  const events = (): DeliveredEvent[] => receiver.notifications('/events').flatMap((request) => request.body as DeliveredEvent[]);
+  const events = (): DeliveredEvent[] =>
+    receiver.notifications('/events').flatMap((request) => request.body as DeliveredEvent[]);
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'sandbox-'));
     sandbox = await startSandboxEmulator({ directory: workDir, eventGridTimeScale: 0.001, realTime: false });
     registry = sandbox.emulator.registry('sandbox');
     receiver = await startReceiver();
-    receiver.on('/events', validating(() => 200));
+    receiver.on(
+      '/events',
+      validating(() => 200),
+    );
     await sandbox.eventGrid.createSubscription({ name: 'test-receiver', endpoint: `${receiver.url}/events` });
     await sandbox.eventGrid.whenIdle();
   });
@@ -47,7 +55,17 @@ describe('sandbox emulator (ACR + Event Grid + ARM + Entra)', () => {
   });
 
   const push = async (layout: string, reference: string, extra: string[] = []): Promise<void> => {
-    await skopeo(['copy', ...extra, '--dest-tls-verify=false', `--dest-creds=${registry.username}:${registry.password}`, `oci:${layout}:${reference.split(':')[1]}`, `docker://${registry.pushAddress}/${reference}`], workDir);
+    await skopeo(
+      [
+        'copy',
+        ...extra,
+        '--dest-tls-verify=false',
+        `--dest-creds=${registry.username}:${registry.password}`,
+        `oci:${layout}:${reference.split(':')[1]}`,
+        `docker://${registry.pushAddress}/${reference}`,
+      ],
+      workDir,
+    );
     await sandbox.eventGrid.whenIdle();
   };
 
@@ -66,15 +84,28 @@ describe('sandbox emulator (ACR + Event Grid + ARM + Entra)', () => {
     expect(pushed).toMatchObject({
       eventType: 'Microsoft.ContainerRegistry.ImagePushed',
       subject: 'team-a/app:v1',
-      topic: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/emulator-rg/providers/Microsoft.ContainerRegistry/registries/sandbox',
+      topic:
+        '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/emulator-rg/providers/Microsoft.ContainerRegistry/registries/sandbox',
       dataVersion: '2.0',
       metadataVersion: '1',
-      data: { action: 'push', target: { repository: 'team-a/app', tag: 'v1', mediaType: 'application/vnd.oci.image.manifest.v1+json', size: image.bytes.length }, request: { host: registry.loginServer, method: 'PUT' } },
+      data: {
+        action: 'push',
+        target: {
+          repository: 'team-a/app',
+          tag: 'v1',
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          size: image.bytes.length,
+        },
+        request: { host: registry.loginServer, method: 'PUT' },
+      },
     });
   });
 
   it('delivers one event per child and one for the tagged index when skopeo copies --all', async () => {
-    const index = buildIndex([buildImage({ os: 'linux', architecture: 'amd64', label: 'multi' }), buildImage({ os: 'linux', architecture: 'arm64', label: 'multi' })]);
+    const index = buildIndex([
+      buildImage({ os: 'linux', architecture: 'amd64', label: 'multi' }),
+      buildImage({ os: 'linux', architecture: 'arm64', label: 'multi' }),
+    ]);
     const layout = await mkdtemp(join(workDir, 'layout-'));
     await writeOciLayout(layout, index, 'multi');
 
@@ -100,16 +131,28 @@ describe('sandbox emulator (ACR + Event Grid + ARM + Entra)', () => {
 
     const [referrer] = await acr.listReferrers('team-a/app', digest, streamingArtifactType);
     const referrerEvent = events().find((event) => event.data.target.digest === referrer!.digest);
-    expect(referrerEvent).toMatchObject({ eventType: 'Microsoft.ContainerRegistry.ImagePushed', subject: 'team-a/app', data: { target: { repository: 'team-a/app' } } });
+    expect(referrerEvent).toMatchObject({
+      eventType: 'Microsoft.ContainerRegistry.ImagePushed',
+      subject: 'team-a/app',
+      data: { target: { repository: 'team-a/app' } },
+    });
     expect(referrerEvent!.data.target.tag).toBeUndefined();
   });
 
   it('points unmodified product code at itself through app settings alone', () => {
     const settings = sandbox.appSettings();
-    const registries = JSON.parse(settings.REGISTRIES!) as Array<{ name: string; loginServer: string; auth: { passwordSetting: string } }>;
+    const registries = JSON.parse(settings.REGISTRIES!) as Array<{
+      name: string;
+      loginServer: string;
+      auth: { passwordSetting: string };
+    }>;
 
     expect(registries).toEqual([expect.objectContaining({ name: 'sandbox', loginServer: registry.loginServer })]);
     expect(settings[registries[0]!.auth.passwordSetting]).toBe(registry.password);
-    expect(settings).toMatchObject({ ARM_ENDPOINT: sandbox.emulator.managementUrl, AZURE_AUTHORITY_HOST: sandbox.emulator.managementUrl, NODE_EXTRA_CA_CERTS: sandbox.emulator.caFile });
+    expect(settings).toMatchObject({
+      ARM_ENDPOINT: sandbox.emulator.managementUrl,
+      AZURE_AUTHORITY_HOST: sandbox.emulator.managementUrl,
+      NODE_EXTRA_CA_CERTS: sandbox.emulator.caFile,
+    });
   });
 });

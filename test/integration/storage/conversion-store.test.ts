@@ -13,7 +13,9 @@ import { uniquePrefix } from '../../support/names.js';
 const connectionString = inject('storageConnectionString');
 
 async function freshTable(stem: string): Promise<TableClient> {
-  const table = TableClient.fromConnectionString(connectionString, `${uniquePrefix(stem)}`, { allowInsecureConnection: true });
+  const table = TableClient.fromConnectionString(connectionString, `${uniquePrefix(stem)}`, {
+    allowInsecureConnection: true,
+  });
   await table.createTable();
   return table;
 }
@@ -68,7 +70,10 @@ describe('TableConversionStore', () => {
     const running = record({ status: 'Running', trackingToken: 'token-1', nextCheckAt: '2026-03-01T12:00:10.000Z' });
     const etag = (await store.create(running))!;
 
-    const replaced = await store.replace({ ...running, status: 'Succeeded', trackingToken: undefined, nextCheckAt: undefined }, etag);
+    const replaced = await store.replace(
+      { ...running, status: 'Succeeded', trackingToken: undefined, nextCheckAt: undefined },
+      etag,
+    );
     const read = await store.read(running);
 
     expect(replaced).toEqual(expect.any(String));
@@ -110,7 +115,14 @@ describe('TableConversionStore', () => {
   });
 
   it('lists by exact repository, not by name prefix', async () => {
-    const repositories = ['team-a/app', 'team-a/app-x', 'team-a/application', 'team-a/app/sub', 'team-b/app', 'team-a/ap'];
+    const repositories = [
+      'team-a/app',
+      'team-a/app-x',
+      'team-a/application',
+      'team-a/app/sub',
+      'team-b/app',
+      'team-a/ap',
+    ];
     for (const repository of repositories) await store.create(record({ repository, digest: digestOf(repository) }));
     await store.create(record({ repository: 'team-a/app', digest: digestOf('second') }));
     await store.create(record({ registry: 'fabrikam', repository: 'team-a/app', digest: digestOf('elsewhere') }));
@@ -127,16 +139,30 @@ describe('TableConversionStore', () => {
   });
 
   it('filters by status and by last update', async () => {
-    await store.create(record({ digest: digestOf('old-failed'), status: 'Failed', updatedAt: '2026-03-01T10:00:00.000Z' }));
-    await store.create(record({ digest: digestOf('new-failed'), status: 'Failed', updatedAt: '2026-03-01T12:00:00.000Z' }));
-    await store.create(record({ digest: digestOf('new-running'), status: 'Running', updatedAt: '2026-03-01T12:30:00.000Z' }));
+    await store.create(
+      record({ digest: digestOf('old-failed'), status: 'Failed', updatedAt: '2026-03-01T10:00:00.000Z' }),
+    );
+    await store.create(
+      record({ digest: digestOf('new-failed'), status: 'Failed', updatedAt: '2026-03-01T12:00:00.000Z' }),
+    );
+    await store.create(
+      record({ digest: digestOf('new-running'), status: 'Running', updatedAt: '2026-03-01T12:30:00.000Z' }),
+    );
 
     const failed = await store.list('contoso', { status: 'Failed' }, { pageSize: 100 });
     const recent = await store.list('contoso', { since: new Date('2026-03-01T12:00:00.000Z') }, { pageSize: 100 });
-    const recentFailed = await store.list('contoso', { status: 'Failed', since: new Date('2026-03-01T11:00:00.000Z'), repository: 'team-a/app' }, { pageSize: 100 });
+    const recentFailed = await store.list(
+      'contoso',
+      { status: 'Failed', since: new Date('2026-03-01T11:00:00.000Z'), repository: 'team-a/app' },
+      { pageSize: 100 },
+    );
 
-    expect(failed.items.map((item) => item.digest).sort()).toEqual([digestOf('old-failed'), digestOf('new-failed')].sort());
-    expect(recent.items.map((item) => item.digest).sort()).toEqual([digestOf('new-failed'), digestOf('new-running')].sort());
+    expect(failed.items.map((item) => item.digest).sort()).toEqual(
+      [digestOf('old-failed'), digestOf('new-failed')].sort(),
+    );
+    expect(recent.items.map((item) => item.digest).sort()).toEqual(
+      [digestOf('new-failed'), digestOf('new-running')].sort(),
+    );
     expect(recentFailed.items.map((item) => item.digest)).toEqual([digestOf('new-failed')]);
   });
 
@@ -203,13 +229,24 @@ describe('TableOutbox', () => {
     const rows: Array<Record<string, unknown>> = [];
     for await (const row of table.listEntities<Record<string, unknown>>()) rows.push(row);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ partitionKey: 'contoso', rowKey: event.id, type: 'conversion.failed', delivery: 'pending' });
+    expect(rows[0]).toMatchObject({
+      partitionKey: 'contoso',
+      rowKey: event.id,
+      type: 'conversion.failed',
+      delivery: 'pending',
+    });
     expect(JSON.parse(rows[0]!.payload as string)).toEqual(event);
   });
 });
 
 describe('StorageTrackingQueue', () => {
-  const message: TrackingMessage = { kind: 'poll', registry: 'contoso', repository: 'team-a/app', digest: digestOf('app'), token: 'token-1' };
+  const message: TrackingMessage = {
+    kind: 'poll',
+    registry: 'contoso',
+    repository: 'team-a/app',
+    digest: digestOf('app'),
+    token: 'token-1',
+  };
 
   async function freshQueue(): Promise<QueueClient> {
     const queue = new QueueClient(connectionString, uniquePrefix('track'));
@@ -264,10 +301,16 @@ describe('StorageTrackingQueue', () => {
 
 describe('continuation tokens from callers', () => {
   it('answers a token this API never handed out with a validation error, not a crash', async () => {
-    const store = new TableConversionStore(TableClient.fromConnectionString(inject('storageConnectionString'), 'tokencheck', { allowInsecureConnection: true }));
+    const store = new TableConversionStore(
+      TableClient.fromConnectionString(inject('storageConnectionString'), 'tokencheck', {
+        allowInsecureConnection: true,
+      }),
+    );
 
     for (const token of ['garbage', 'eyJ4Ijox', Buffer.from('{"nextPartitionKey":1}').toString('base64')]) {
-      await expect(store.list('sandbox', {}, { pageSize: 10, continuationToken: token })).rejects.toBeInstanceOf(ValidationError);
+      await expect(store.list('sandbox', {}, { pageSize: 10, continuationToken: token })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
     }
   });
 });

@@ -1,5 +1,11 @@
 import type { ConversionFilter, ConversionStore } from '../../../lib/conversion/ports.js';
-import { conversionKeys, inFlightStatuses, type ConversionRecord, type ImageKey, type Versioned } from '../../../lib/conversion/record.js';
+import {
+  conversionKeys,
+  inFlightStatuses,
+  type ConversionRecord,
+  type ImageKey,
+  type Versioned,
+} from '../../../lib/conversion/record.js';
 
 interface Row {
   readonly partitionKey: string;
@@ -36,7 +42,11 @@ export class InMemoryConversionStore implements ConversionStore {
     return this.put(record);
   }
 
-  async list(registry: string, filter: ConversionFilter, page: { continuationToken?: string; pageSize: number }): Promise<{ items: ConversionRecord[]; continuationToken?: string }> {
+  async list(
+    registry: string,
+    filter: ConversionFilter,
+    page: { continuationToken?: string; pageSize: number },
+  ): Promise<{ items: ConversionRecord[]; continuationToken?: string }> {
     await tick();
     const matching = this.sorted()
       .filter((row) => row.partitionKey === registry)
@@ -78,7 +88,9 @@ export class InMemoryConversionStore implements ConversionStore {
   }
 
   private sorted(): Row[] {
-    return [...this.rows.values()].sort((a, b) => compare(a.partitionKey, b.partitionKey) || compare(a.rowKey, b.rowKey));
+    return [...this.rows.values()].sort(
+      (a, b) => compare(a.partitionKey, b.partitionKey) || compare(a.rowKey, b.rowKey),
+    );
   }
 }
 
@@ -89,7 +101,9 @@ function id(key: ImageKey): string {
 
 /** Like the Table adapter: undefined properties are not stored, and nothing is shared with the caller. */
 function copy(record: ConversionRecord): ConversionRecord {
-  return structuredClone(Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined))) as unknown as ConversionRecord;
+  return structuredClone(
+    Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)),
+  ) as unknown as ConversionRecord;
 }
 
 function compare(a: string, b: string): number {

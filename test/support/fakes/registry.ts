@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { RegistryGateway } from '../../../lib/conversion/ports.js';
 import type { FetchedManifest } from '../../../lib/registry/client.js';
-import { streamingArtifactType, type Descriptor, type ManifestAttributes, type StreamingOperation, type StreamingOperationRef, type StreamingStatus } from '../../../lib/registry/wire.js';
+import {
+  streamingArtifactType,
+  type Descriptor,
+  type ManifestAttributes,
+  type StreamingOperation,
+  type StreamingOperationRef,
+  type StreamingStatus,
+} from '../../../lib/registry/wire.js';
 
 export type GatewayMethod = keyof RegistryGateway;
 const gatewayMethods: readonly GatewayMethod[] = [
@@ -16,7 +23,8 @@ const gatewayMethods: readonly GatewayMethod[] = [
 ];
 
 /** One answer of `GET _operations/{id}`; a bare status is shorthand for `{ status }`. */
-export type OperationStep = StreamingStatus | { readonly status: StreamingStatus; readonly details?: string; readonly progress?: string };
+export type OperationStep =
+  StreamingStatus | { readonly status: StreamingStatus; readonly details?: string; readonly progress?: string };
 
 export interface OperationScript {
   readonly steps: readonly OperationStep[];
@@ -39,14 +47,25 @@ export function digestOf(label: string): string {
 }
 
 /** A single-platform Docker v2 image: its manifest and ACR's attributes. */
-export function dockerImage(options: { os?: string; architecture?: string; tags?: string[]; layerSizes?: number[]; imageSize?: number } = {}): { manifest: FetchedManifest; attributes: ManifestAttributes } {
-  const layers = (options.layerSizes ?? [1_000, 2_000]).map((size, index) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: digestOf(`layer-${index}-${size}`), size }));
+export function dockerImage(
+  options: { os?: string; architecture?: string; tags?: string[]; layerSizes?: number[]; imageSize?: number } = {},
+): { manifest: FetchedManifest; attributes: ManifestAttributes } {
+  const layers = (options.layerSizes ?? [1_000, 2_000]).map((size, index) => ({
+    mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    digest: digestOf(`layer-${index}-${size}`),
+    size,
+  }));
   const mediaType = 'application/vnd.docker.distribution.manifest.v2+json';
   return {
     manifest: {
       digest: '',
       mediaType,
-      document: { schemaVersion: 2, mediaType, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: digestOf('config'), size: 500 }, layers },
+      document: {
+        schemaVersion: 2,
+        mediaType,
+        config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: digestOf('config'), size: 500 },
+        layers,
+      },
     },
     attributes: {
       digest: '',
@@ -65,8 +84,13 @@ export function dockerImage(options: { os?: string; architecture?: string; tags?
  * requested from the registry — an outcome there, not an implementation detail.
  */
 export class ScriptedRegistry implements RegistryGateway {
-  readonly calls: Record<GatewayMethod, number> = Object.fromEntries(gatewayMethods.map((method) => [method, 0])) as Record<GatewayMethod, number>;
-  private readonly images = new Map<string, { manifest: FetchedManifest; attributes: ManifestAttributes | undefined }>();
+  readonly calls: Record<GatewayMethod, number> = Object.fromEntries(
+    gatewayMethods.map((method) => [method, 0]),
+  ) as Record<GatewayMethod, number>;
+  private readonly images = new Map<
+    string,
+    { manifest: FetchedManifest; attributes: ManifestAttributes | undefined }
+  >();
   private readonly referrers = new Map<string, Descriptor[]>();
   private readonly operations = new Map<string, Operation>();
   private readonly nextScripts: OperationScript[] = [];
@@ -76,7 +100,10 @@ export class ScriptedRegistry implements RegistryGateway {
   defaultScript: OperationScript = { steps: ['Running'] };
 
   addImage(digest: string, image: { manifest: FetchedManifest; attributes?: ManifestAttributes }): this {
-    this.images.set(digest, { manifest: { ...image.manifest, digest }, attributes: image.attributes && { ...image.attributes, digest } });
+    this.images.set(digest, {
+      manifest: { ...image.manifest, digest },
+      attributes: image.attributes && { ...image.attributes, digest },
+    });
     return this;
   }
 
@@ -84,11 +111,20 @@ export class ScriptedRegistry implements RegistryGateway {
   removeImage(digest: string): void {
     this.images.delete(digest);
     this.referrers.delete(digest);
-    for (const operation of this.operations.values()) if (operation.digest === digest) this.operations.delete(operation.id);
+    for (const operation of this.operations.values())
+      if (operation.digest === digest) this.operations.delete(operation.id);
   }
 
   /** Attaches a streaming artifact (or the given referrer) to a digest. */
-  addReferrer(digest: string, descriptor: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(`streaming-${digest}`), size: 700, artifactType: streamingArtifactType }): void {
+  addReferrer(
+    digest: string,
+    descriptor: Descriptor = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: digestOf(`streaming-${digest}`),
+      size: 700,
+      artifactType: streamingArtifactType,
+    },
+  ): void {
     this.referrers.set(digest, [...(this.referrers.get(digest) ?? []), descriptor]);
   }
 
@@ -99,7 +135,14 @@ export class ScriptedRegistry implements RegistryGateway {
 
   /** An operation that already exists for a digest (started by ACR itself, the CLI, or another instance). */
   addOperation(digest: string, id: string, script: OperationScript): void {
-    this.operations.set(id, { id, digest, steps: script.steps, attachReferrer: script.attachReferrer ?? true, polled: 0, canceled: false });
+    this.operations.set(id, {
+      id,
+      digest,
+      steps: script.steps,
+      attachReferrer: script.attachReferrer ?? true,
+      polled: 0,
+      canceled: false,
+    });
   }
 
   /** The operation is gone (ACR forgets operations after a while). */
@@ -125,11 +168,16 @@ export class ScriptedRegistry implements RegistryGateway {
   }
 
   resolveTag(_repository: string, tag: string): Promise<string | undefined> {
-    return this.answer('resolveTag', () => [...this.images.entries()].find(([, image]) => image.attributes?.tags?.includes(tag))?.[0]);
+    return this.answer(
+      'resolveTag',
+      () => [...this.images.entries()].find(([, image]) => image.attributes?.tags?.includes(tag))?.[0],
+    );
   }
 
   listReferrers(_repository: string, digest: string, artifactType?: string): Promise<Descriptor[]> {
-    return this.answer('listReferrers', () => (this.referrers.get(digest) ?? []).filter((d) => artifactType === undefined || d.artifactType === artifactType));
+    return this.answer('listReferrers', () =>
+      (this.referrers.get(digest) ?? []).filter((d) => artifactType === undefined || d.artifactType === artifactType),
+    );
   }
 
   getStreamingOperation(_repository: string, digest: string): Promise<StreamingOperationRef | undefined> {
@@ -154,7 +202,12 @@ export class ScriptedRegistry implements RegistryGateway {
       if (operation === undefined) return undefined;
       const answer = this.current(operation);
       operation.polled++;
-      if (answer.status === 'Succeeded' && operation.attachReferrer && !(this.referrers.get(operation.digest) ?? []).some((d) => d.artifactType === streamingArtifactType)) this.addReferrer(operation.digest);
+      if (
+        answer.status === 'Succeeded' &&
+        operation.attachReferrer &&
+        !(this.referrers.get(operation.digest) ?? []).some((d) => d.artifactType === streamingArtifactType)
+      )
+        this.addReferrer(operation.digest);
       return answer;
     });
   }
@@ -170,7 +223,9 @@ export class ScriptedRegistry implements RegistryGateway {
   private current(operation: Operation): StreamingOperation {
     if (operation.canceled) return { status: 'Canceled' };
     const step = operation.steps[Math.min(operation.polled, operation.steps.length - 1)] ?? 'Running';
-    return typeof step === 'string' ? { name: 'ArtifactStreamingConversion', status: step } : { name: 'ArtifactStreamingConversion', ...step };
+    return typeof step === 'string'
+      ? { name: 'ArtifactStreamingConversion', status: step }
+      : { name: 'ArtifactStreamingConversion', ...step };
   }
 
   private async answer<T>(method: GatewayMethod, produce: () => T): Promise<T> {

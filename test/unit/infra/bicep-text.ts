@@ -131,7 +131,9 @@ export interface ResourceVersion {
 
 /** Every `'Provider.Namespace/type[/child…]@yyyy-mm-dd[-preview]'` (resource and existing declarations). */
 export function resourceVersions(bicep: string): ResourceVersion[] {
-  return [...stripComments(bicep).matchAll(/'([A-Za-z]+\.[A-Za-z]+\/[A-Za-z/]+)@(\d{4}-\d{2}-\d{2}(?:-preview)?)'/g)].map((m) => ({
+  return [
+    ...stripComments(bicep).matchAll(/'([A-Za-z]+\.[A-Za-z]+\/[A-Za-z/]+)@(\d{4}-\d{2}-\d{2}(?:-preview)?)'/g),
+  ].map((m) => ({
     type: m[1]!,
     apiVersion: m[2]!,
   }));
@@ -139,7 +141,11 @@ export function resourceVersions(bicep: string): ResourceVersion[] {
 
 /** Every GUID literal outside comments (in this template they are role definition IDs and nothing else). */
 export function guidLiterals(bicep: string): string[] {
-  return [...stripComments(bicep).matchAll(/'([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})'/g)].map((m) => m[1]!.toLowerCase());
+  return [
+    ...stripComments(bicep).matchAll(
+      /'([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})'/g,
+    ),
+  ].map((m) => m[1]!.toLowerCase());
 }
 
 /** Top-level comma-separated arguments of the call whose `(` is at `open`. */
@@ -161,11 +167,16 @@ function callArguments(text: string, open: number): string[] {
 }
 
 /** Names of role assignments, as the expressions that compute them (`guid(scope, principal, role)` expected). */
-export function roleAssignmentNames(bicep: string): Array<{ symbol: string; name: string; guidArguments: string[] | undefined }> {
+export function roleAssignmentNames(
+  bicep: string,
+): Array<{ symbol: string; name: string; guidArguments: string[] | undefined }> {
   const text = stripComments(bicep);
   return [...text.matchAll(/resource\s+(\w+)\s+'Microsoft\.Authorization\/roleAssignments@[^']+'\s*=/g)].map((m) => {
     const nameAt = text.indexOf('name:', m.index);
-    const line = text.slice(nameAt, text.indexOf('\n', nameAt)).replace(/^name:\s*/, '').trim();
+    const line = text
+      .slice(nameAt, text.indexOf('\n', nameAt))
+      .replace(/^name:\s*/, '')
+      .trim();
     const guidAt = text.indexOf('guid(', nameAt);
     const isGuid = line.startsWith('guid(');
     return { symbol: m[1]!, name: line, guidArguments: isGuid ? callArguments(text, guidAt + 4) : undefined };
@@ -201,16 +212,30 @@ export function settingsParityProblems(input: SettingsParityInput): string[] {
   const bicep = new Set(input.bicep);
   const sample = new Set(input.sample);
   for (const name of input.schema) {
-    if (!bicep.has(name) && !input.notInBicep.has(name)) problems.push(`setting ${name} is in lib/config.ts configSettingNames but not in the Bicep app settings (infra/app/api.bicep)`);
-    if (!sample.has(name)) problems.push(`setting ${name} is in lib/config.ts configSettingNames but not in local.settings.sample.json`);
+    if (!bicep.has(name) && !input.notInBicep.has(name))
+      problems.push(
+        `setting ${name} is in lib/config.ts configSettingNames but not in the Bicep app settings (infra/app/api.bicep)`,
+      );
+    if (!sample.has(name))
+      problems.push(`setting ${name} is in lib/config.ts configSettingNames but not in local.settings.sample.json`);
   }
   for (const name of input.bicep) {
-    if (input.forbiddenInBicep.has(name)) problems.push(`Bicep app setting ${name} must not be set: ${input.forbiddenInBicep.get(name)}`);
-    else if (input.notInBicep.has(name)) problems.push(`Bicep app setting ${name} is listed as deliberately absent (${input.notInBicep.get(name)}) but is set`);
-    else if (!schema.has(name) && !input.bicepRuntime.has(name)) problems.push(`Bicep app setting ${name} is neither in lib/config.ts configSettingNames nor in the runtime allow-list`);
+    if (input.forbiddenInBicep.has(name))
+      problems.push(`Bicep app setting ${name} must not be set: ${input.forbiddenInBicep.get(name)}`);
+    else if (input.notInBicep.has(name))
+      problems.push(
+        `Bicep app setting ${name} is listed as deliberately absent (${input.notInBicep.get(name)}) but is set`,
+      );
+    else if (!schema.has(name) && !input.bicepRuntime.has(name))
+      problems.push(
+        `Bicep app setting ${name} is neither in lib/config.ts configSettingNames nor in the runtime allow-list`,
+      );
   }
   for (const name of input.sample) {
-    if (!schema.has(name) && !input.sampleRuntime.has(name)) problems.push(`local.settings.sample.json setting ${name} is neither in lib/config.ts configSettingNames nor in the local runtime allow-list`);
+    if (!schema.has(name) && !input.sampleRuntime.has(name))
+      problems.push(
+        `local.settings.sample.json setting ${name} is neither in lib/config.ts configSettingNames nor in the local runtime allow-list`,
+      );
   }
   const duplicates = input.bicep.filter((name, index) => input.bicep.indexOf(name) !== index);
   for (const name of new Set(duplicates)) problems.push(`Bicep app setting ${name} is set twice`);
@@ -218,20 +243,30 @@ export function settingsParityProblems(input: SettingsParityInput): string[] {
 }
 
 /** Role IDs not in the documented table, and forbidden broad roles. */
-export function roleIdProblems(ids: readonly string[], table: ReadonlyMap<string, string>, forbidden: ReadonlyMap<string, string>): string[] {
+export function roleIdProblems(
+  ids: readonly string[],
+  table: ReadonlyMap<string, string>,
+  forbidden: ReadonlyMap<string, string>,
+): string[] {
   const known = new Set([...table.values()].map((id) => id.toLowerCase()));
   return [...new Set(ids.map((id) => id.toLowerCase()))].flatMap((id) => {
-    if (forbidden.has(id)) return [`role definition ${id} (${forbidden.get(id)}) is too broad and must not be assigned`];
+    if (forbidden.has(id))
+      return [`role definition ${id} (${forbidden.get(id)}) is too broad and must not be assigned`];
     if (!known.has(id)) return [`role definition ${id} is not in the table of verified built-in roles`];
     return [];
   });
 }
 
 /** API versions outside the documented allow-list. */
-export function apiVersionProblems(versions: readonly ResourceVersion[], allowed: ReadonlyMap<string, readonly string[]>): string[] {
+export function apiVersionProblems(
+  versions: readonly ResourceVersion[],
+  allowed: ReadonlyMap<string, readonly string[]>,
+): string[] {
   return versions.flatMap(({ type, apiVersion }) => {
     const ok = allowed.get(type);
     if (ok === undefined) return [`resource type ${type} is not in the API version allow-list`];
-    return ok.includes(apiVersion) ? [] : [`${type}@${apiVersion} is not an allowed API version (allowed: ${ok.join(', ')})`];
+    return ok.includes(apiVersion)
+      ? []
+      : [`${type}@${apiVersion} is not an allowed API version (allowed: ${ok.join(', ')})`];
   });
 }

@@ -53,7 +53,10 @@ const bicepRuntimeSettings = new Set([
 const sampleRuntimeSettings = new Set(['FUNCTIONS_WORKER_RUNTIME']);
 /** Schema settings the Bicep deliberately does not set. */
 const notInBicep = new Map([
-  ['AzureWebJobsStorage', 'a connection string carries an account key; the account has shared keys disabled and the identity-based AzureWebJobsStorage__* settings are used'],
+  [
+    'AzureWebJobsStorage',
+    'a connection string carries an account key; the account has shared keys disabled and the identity-based AzureWebJobsStorage__* settings are used',
+  ],
 ]);
 /** Flex Consumption takes the runtime from functionAppConfig and rejects these app settings. */
 const forbiddenInBicep = new Map([
@@ -61,7 +64,10 @@ const forbiddenInBicep = new Map([
   ['FUNCTIONS_EXTENSION_VERSION', 'Flex Consumption always runs Functions 4.x'],
   ['WEBSITE_NODE_DEFAULT_VERSION', 'Flex Consumption sets the Node version in functionAppConfig.runtime'],
   ['WEBSITE_RUN_FROM_PACKAGE', 'Flex Consumption deploys from functionAppConfig.deployment.storage'],
-  ['WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', 'Flex Consumption uses no content file share (and it needs an account key)'],
+  [
+    'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+    'Flex Consumption uses no content file share (and it needs an account key)',
+  ],
   ['WEBSITE_CONTENTSHARE', 'Flex Consumption uses no content file share'],
 ]);
 
@@ -136,15 +142,21 @@ const parityInput = (overrides: Partial<SettingsParityInput> = {}): SettingsPari
 
 /** Names of the Event Grid functions the subscriptions target (functionName param defaults and arguments). */
 function eventGridTargets(...texts: string[]): string[] {
-  return texts.flatMap((text) => [...stripComments(text).matchAll(/functionName(?:\s+string\s*=|\s*:)\s*'([^']+)'/g)].map((m) => m[1]!));
+  return texts.flatMap((text) =>
+    [...stripComments(text).matchAll(/functionName(?:\s+string\s*=|\s*:)\s*'([^']+)'/g)].map((m) => m[1]!),
+  );
 }
 
 function eventGridTargetProblems(targets: readonly string[]): string[] {
   if (targets.length === 0) return ['no Event Grid subscription names a function'];
   return targets.flatMap((name) => {
     const declaration = catalog.find((fn) => fn.name === name);
-    if (declaration === undefined) return [`Event Grid subscription targets function ${name}, which is not in functions/catalog.ts`];
-    if (declaration.trigger.type !== 'eventGrid') return [`Event Grid subscription targets function ${name}, whose trigger is ${declaration.trigger.type}, not eventGrid`];
+    if (declaration === undefined)
+      return [`Event Grid subscription targets function ${name}, which is not in functions/catalog.ts`];
+    if (declaration.trigger.type !== 'eventGrid')
+      return [
+        `Event Grid subscription targets function ${name}, whose trigger is ${declaration.trigger.type}, not eventGrid`,
+      ];
     return [];
   });
 }
@@ -153,11 +165,19 @@ function eventGridTargetProblems(targets: readonly string[]): string[] {
 function storageNameProblems(expected: ReturnType<typeof storageResourceNames>, bicep: string): string[] {
   const problems: string[] = [];
   const compare = (kind: string, want: readonly string[], have: readonly string[]): void => {
-    for (const name of want) if (!have.includes(name)) problems.push(`${kind} ${name} (lib/storage/resources.ts) is missing from infra/app/storage.bicep`);
-    for (const name of have) if (!want.includes(name)) problems.push(`${kind} ${name} is in infra/app/storage.bicep but not in lib/storage/resources.ts`);
+    for (const name of want)
+      if (!have.includes(name))
+        problems.push(`${kind} ${name} (lib/storage/resources.ts) is missing from infra/app/storage.bicep`);
+    for (const name of have)
+      if (!want.includes(name))
+        problems.push(`${kind} ${name} is in infra/app/storage.bicep but not in lib/storage/resources.ts`);
   };
   compare('table', Object.values(expected.tables), arrayVariable(bicep, 'tableNames'));
-  compare('queue', Object.values(expected.queues).flatMap((queue) => [queue, `${queue}-poison`]), arrayVariable(bicep, 'queueNames'));
+  compare(
+    'queue',
+    Object.values(expected.queues).flatMap((queue) => [queue, `${queue}-poison`]),
+    arrayVariable(bicep, 'queueNames'),
+  );
   compare('container', Object.values(expected.containers), arrayVariable(bicep, 'appContainerNames'));
   return problems;
 }
@@ -185,9 +205,14 @@ describe('infra: app settings parity (lib/config.ts ↔ Bicep ↔ local.settings
   });
 
   it('fails, naming the setting, when a setting is added to the Bicep only', () => {
-    const modified = apiBicep.replace("STORAGE_PREFIX: storagePrefix", "STORAGE_PREFIX: storagePrefix\n      BICEP_ONLY_SETTING: 'x'");
+    const modified = apiBicep.replace(
+      'STORAGE_PREFIX: storagePrefix',
+      "STORAGE_PREFIX: storagePrefix\n      BICEP_ONLY_SETTING: 'x'",
+    );
     const problems = settingsParityProblems(parityInput({ bicep: appSettingNames(modified) }));
-    expect(problems).toEqual(['Bicep app setting BICEP_ONLY_SETTING is neither in lib/config.ts configSettingNames nor in the runtime allow-list']);
+    expect(problems).toEqual([
+      'Bicep app setting BICEP_ONLY_SETTING is neither in lib/config.ts configSettingNames nor in the runtime allow-list',
+    ]);
   });
 
   it('fails, naming the setting, when a setting is added to the schema only', () => {
@@ -209,7 +234,10 @@ describe('infra: app settings parity (lib/config.ts ↔ Bicep ↔ local.settings
   });
 
   it('rejects settings Flex Consumption does not allow', () => {
-    const modified = apiBicep.replace("STORAGE_PREFIX: storagePrefix", "STORAGE_PREFIX: storagePrefix\n      FUNCTIONS_WORKER_RUNTIME: 'node'");
+    const modified = apiBicep.replace(
+      'STORAGE_PREFIX: storagePrefix',
+      "STORAGE_PREFIX: storagePrefix\n      FUNCTIONS_WORKER_RUNTIME: 'node'",
+    );
     expect(settingsParityProblems(parityInput({ bicep: appSettingNames(modified) }))).toEqual([
       'Bicep app setting FUNCTIONS_WORKER_RUNTIME must not be set: Flex Consumption sets the runtime in functionAppConfig.runtime',
     ]);
@@ -244,10 +272,16 @@ describe('infra: Event Grid subscription → functions/catalog.ts', () => {
   });
 
   it('fails, naming the function, when the subscription targets a function that is missing or not Event Grid', () => {
-    expect(eventGridTargetProblems(eventGridTargets(eventGridBicep.replace("functionName string = 'onRegistryEvent'", "functionName string = 'onRegistryEvents'")))).toEqual([
-      'Event Grid subscription targets function onRegistryEvents, which is not in functions/catalog.ts',
+    expect(
+      eventGridTargetProblems(
+        eventGridTargets(
+          eventGridBicep.replace("functionName string = 'onRegistryEvent'", "functionName string = 'onRegistryEvents'"),
+        ),
+      ),
+    ).toEqual(['Event Grid subscription targets function onRegistryEvents, which is not in functions/catalog.ts']);
+    expect(eventGridTargetProblems(['trackConversion'])).toEqual([
+      'Event Grid subscription targets function trackConversion, whose trigger is storageQueue, not eventGrid',
     ]);
-    expect(eventGridTargetProblems(['trackConversion'])).toEqual(['Event Grid subscription targets function trackConversion, whose trigger is storageQueue, not eventGrid']);
   });
 
   it('delivers ImagePushed/ImageDeleted in the Event Grid schema to the function, with retries and an identity-based dead letter', () => {
@@ -281,15 +315,26 @@ describe('infra: role assignments', () => {
   });
 
   it('names every assignment guid(scope, principal, role)', () => {
-    const assignments = files.flatMap((file) => roleAssignmentNames(read(file)).map((assignment) => ({ file, ...assignment })));
+    const assignments = files.flatMap((file) =>
+      roleAssignmentNames(read(file)).map((assignment) => ({ file, ...assignment })),
+    );
     expect(assignments.length).toBeGreaterThanOrEqual(7);
-    const bad = assignments.filter(({ guidArguments }) => guidArguments === undefined || guidArguments.length !== 3 || !/principalId/i.test(guidArguments[1]!));
+    const bad = assignments.filter(
+      ({ guidArguments }) =>
+        guidArguments === undefined || guidArguments.length !== 3 || !/principalId/i.test(guidArguments[1]!),
+    );
     expect(bad).toEqual([]);
   });
 
-  it('grants storage data roles on the app\'s own account only, and registry roles at the registry', () => {
+  it("grants storage data roles on the app's own account only, and registry roles at the registry", () => {
     const rbac = stripComments(read('infra/app/rbac.bicep'));
-    expect([...rbac.matchAll(/scope:\s*(\w+)/g)].map((m) => m[1])).toEqual(['storage', 'storage', 'storage', 'vault', 'appInsights']);
+    expect([...rbac.matchAll(/scope:\s*(\w+)/g)].map((m) => m[1])).toEqual([
+      'storage',
+      'storage',
+      'storage',
+      'vault',
+      'appInsights',
+    ]);
     const registry = stripComments(read('infra/app/registry-access.bicep'));
     expect([...registry.matchAll(/scope:\s*(\w+)/g)].map((m) => m[1])).toEqual(['registry', 'registry']);
   });
@@ -328,7 +373,9 @@ describe('infra: hardening and azd wiring', () => {
     expect(api).toMatch(/requireAuthentication:\s*true/);
     expect(api).toMatch(/unauthenticatedClientAction:\s*'Return401'/);
     const open = api.indexOf('[', api.indexOf('excludedPaths:'));
-    expect(api.slice(open, api.indexOf(']', open))).toMatch(/^\[\s*'\/api\/health'\s*'\/api\/openapi\.json'\s*'\/runtime\/webhooks\/eventgrid'\s*$/);
+    expect(api.slice(open, api.indexOf(']', open))).toMatch(
+      /^\[\s*'\/api\/health'\s*'\/api\/openapi\.json'\s*'\/runtime\/webhooks\/eventgrid'\s*$/,
+    );
   });
 
   it('outputs UPPER_SNAKE names for azd', () => {

@@ -15,7 +15,10 @@ describe('function catalog', () => {
     registerCatalog(recorder, catalog);
 
     expect(registered.map(({ name }) => name)).toEqual(catalog.map(({ name }) => name));
-    expect(registered.find(({ name }) => name === 'health')).toMatchObject({ kind: 'http', options: { route: 'health', methods: ['GET'], authLevel: 'anonymous' } });
+    expect(registered.find(({ name }) => name === 'health')).toMatchObject({
+      kind: 'http',
+      options: { route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+    });
   });
 
   it('has unique function names (the host and Azure key functions by name)', () => {

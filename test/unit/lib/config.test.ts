@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, developmentStorageConnectionString, loadConfig, summarizeConfig } from '../../../lib/config.js';
+import {
+  ConfigurationError,
+  developmentStorageConnectionString,
+  loadConfig,
+  summarizeConfig,
+} from '../../../lib/config.js';
 
 const registry = {
   name: 'sandbox',
@@ -19,7 +24,10 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 
 describe('loadConfig', () => {
   it('reads a connection string, registries and defaults', () => {
-    const config = loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', REGISTRIES: JSON.stringify([registry]) });
+    const config = loadConfig({
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      REGISTRIES: JSON.stringify([registry]),
+    });
 
     expect(config.storage.kind).toBe('connectionString');
     expect(config.storage.tableServiceUri).toBe('http://127.0.0.1:10002/devstoreaccount1');
@@ -57,7 +65,9 @@ describe('loadConfig', () => {
 
   it('reports missing storage and an unset password setting together', () => {
     const problems = problemsOf({
-      REGISTRIES: JSON.stringify([{ ...registry, auth: { type: 'password', username: 'admin', passwordSetting: 'SANDBOX_PASSWORD' } }]),
+      REGISTRIES: JSON.stringify([
+        { ...registry, auth: { type: 'password', username: 'admin', passwordSetting: 'SANDBOX_PASSWORD' } },
+      ]),
     });
 
     expect(problems).toHaveLength(2);
@@ -66,12 +76,22 @@ describe('loadConfig', () => {
   });
 
   it('rejects REGISTRIES that is not JSON and duplicate registry names', () => {
-    expect(problemsOf({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', REGISTRIES: '[oops' })[0]).toMatch(/REGISTRIES: not valid JSON/);
-    expect(problemsOf({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', REGISTRIES: JSON.stringify([registry, registry]) })[0]).toMatch(/duplicate registry name/);
+    expect(problemsOf({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', REGISTRIES: '[oops' })[0]).toMatch(
+      /REGISTRIES: not valid JSON/,
+    );
+    expect(
+      problemsOf({
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        REGISTRIES: JSON.stringify([registry, registry]),
+      })[0],
+    ).toMatch(/duplicate registry name/);
   });
 
   it('rejects unknown registry fields instead of ignoring a typo', () => {
-    const problems = problemsOf({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', REGISTRIES: JSON.stringify([{ ...registry, loginserver: 'x' }]) });
+    const problems = problemsOf({
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      REGISTRIES: JSON.stringify([{ ...registry, loginserver: 'x' }]),
+    });
     expect(problems[0]).toMatch(/REGISTRIES\.0/);
   });
 });
@@ -81,7 +101,9 @@ describe('summarizeConfig', () => {
     const secretPassword = 'p4ssw0rd-that-must-not-leak';
     const config = loadConfig({
       AzureWebJobsStorage: developmentStorageConnectionString(),
-      REGISTRIES: JSON.stringify([{ ...registry, auth: { type: 'password', username: 'admin', passwordSetting: 'PW' } }]),
+      REGISTRIES: JSON.stringify([
+        { ...registry, auth: { type: 'password', username: 'admin', passwordSetting: 'PW' } },
+      ]),
       PW: secretPassword,
     });
 

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { RequestLog } from '../../../../dev/emulator/request-log.js';
 
-const entry = (path: string) => ({ time: '2026-11-23T00:00:00.000Z', listener: { kind: 'registry' as const, registry: 'sandbox', tls: true }, method: 'GET', path, query: '', status: 200 });
+const entry = (path: string) => ({
+  time: '2026-11-23T00:00:00.000Z',
+  listener: { kind: 'registry' as const, registry: 'sandbox', tls: true },
+  method: 'GET',
+  path,
+  query: '',
+  status: 200,
+});
 
 describe('emulator request log', () => {
   it('keeps at least the newest `capacity` entries and at most a tenth more', () => {

@@ -16,13 +16,23 @@ function nextTimes(expression: string, from: string, count: number): string[] {
 
 describe('NCRONTAB', () => {
   it('every five minutes, on the second 0', () => {
-    expect(nextTimes('0 */5 * * * *', '2026-11-23T10:02:30Z', 3)).toEqual(['2026-11-23T10:05:00.000Z', '2026-11-23T10:10:00.000Z', '2026-11-23T10:15:00.000Z']);
+    expect(nextTimes('0 */5 * * * *', '2026-11-23T10:02:30Z', 3)).toEqual([
+      '2026-11-23T10:05:00.000Z',
+      '2026-11-23T10:10:00.000Z',
+      '2026-11-23T10:15:00.000Z',
+    ]);
   });
 
   it('hourly, daily at 06:00 UTC, and seconds precision', () => {
-    expect(nextTimes('0 0 * * * *', '2026-11-23T10:00:00Z', 2)).toEqual(['2026-11-23T11:00:00.000Z', '2026-11-23T12:00:00.000Z']);
+    expect(nextTimes('0 0 * * * *', '2026-11-23T10:00:00Z', 2)).toEqual([
+      '2026-11-23T11:00:00.000Z',
+      '2026-11-23T12:00:00.000Z',
+    ]);
     expect(nextTimes('0 0 6 * * *', '2026-11-23T06:00:01Z', 1)).toEqual(['2026-11-24T06:00:00.000Z']);
-    expect(nextTimes('*/15 * * * * *', '2026-11-23T10:00:01Z', 2)).toEqual(['2026-11-23T10:00:15.000Z', '2026-11-23T10:00:30.000Z']);
+    expect(nextTimes('*/15 * * * * *', '2026-11-23T10:00:01Z', 2)).toEqual([
+      '2026-11-23T10:00:15.000Z',
+      '2026-11-23T10:00:30.000Z',
+    ]);
   });
 
   it('weekdays at 09:30 and month/day names', () => {

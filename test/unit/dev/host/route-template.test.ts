@@ -6,7 +6,10 @@ const split = (path: string): string[] => path.split('/').filter(Boolean);
 describe('compileRoute', () => {
   it('binds parameters and is case-insensitive on literals', () => {
     const route = compileRoute('registries/{registry}/conversions/{digest}');
-    expect(route.match(split('Registries/sandbox/CONVERSIONS/sha256:abc'))).toEqual({ registry: 'sandbox', digest: 'sha256:abc' });
+    expect(route.match(split('Registries/sandbox/CONVERSIONS/sha256:abc'))).toEqual({
+      registry: 'sandbox',
+      digest: 'sha256:abc',
+    });
     expect(route.match(split('registries/sandbox/conversions'))).toBeUndefined();
     expect(route.match(split('registries/sandbox/conversions/a/b'))).toBeUndefined();
   });

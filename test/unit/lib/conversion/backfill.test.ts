@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { RegistrySettings } from '../../../../lib/config.js';
-import { BackfillWorker, scheduleBackfill, type BackfillMessage, type BackfillQueue, type BackfillRegistry, type ConversionRequester } from '../../../../lib/conversion/backfill.js';
+import {
+  BackfillWorker,
+  scheduleBackfill,
+  type BackfillMessage,
+  type BackfillQueue,
+  type BackfillRegistry,
+  type ConversionRequester,
+} from '../../../../lib/conversion/backfill.js';
 import type { ImageKey } from '../../../../lib/conversion/record.js';
 import { ConversionService, type EventOutcome, type RequestOptions } from '../../../../lib/conversion/service.js';
 import { silentLogger as log } from '../../../../lib/logging.js';
-import { policySchema, type AppliedPolicy, type Policy, type PolicyInput, type PolicySource } from '../../../../lib/policy/model.js';
+import {
+  policySchema,
+  type AppliedPolicy,
+  type Policy,
+  type PolicyInput,
+  type PolicySource,
+} from '../../../../lib/policy/model.js';
 import { mostSpecific, parseScope, type PolicyScope } from '../../../../lib/policy/scope.js';
 import type { ManifestAttributes } from '../../../../lib/registry/wire.js';
 import { ManualClock } from '../../../support/fakes/clock.js';
@@ -16,14 +29,19 @@ import { RecordingTrackingQueue } from '../../../support/fakes/tracking-queue.js
 const now = '2026-03-01T12:00:00.000Z';
 const day = 86_400_000;
 const policy = (input: PolicyInput = {}): Policy => policySchema.parse({ mode: 'onPush', ...input });
-const backfilling = (backfill: PolicyInput['backfill'] = {}, rest: PolicyInput = {}): Policy => policy({ ...rest, backfill: { enabled: true, ...backfill } });
+const backfilling = (backfill: PolicyInput['backfill'] = {}, rest: PolicyInput = {}): Policy =>
+  policy({ ...rest, backfill: { enabled: true, ...backfill } });
 
 /** Manifests per repository, listed newest first in pages as ACR does; `ageDays` sets lastUpdateTime. */
 class FakeCatalog implements BackfillRegistry {
   readonly repositories = new Map<string, ManifestAttributes[]>();
   listings = 0;
 
-  add(repository: string, count: number, options: { ageDays?: (index: number) => number; tags?: (index: number) => string[] } = {}): string[] {
+  add(
+    repository: string,
+    count: number,
+    options: { ageDays?: (index: number) => number; tags?: (index: number) => string[] } = {},
+  ): string[] {
     const manifests = Array.from({ length: count }, (_, index) => ({
       digest: digestOf(`${repository}-${index}`),
       tags: options.tags?.(index) ?? [`v${index}`],
@@ -37,9 +55,14 @@ class FakeCatalog implements BackfillRegistry {
     return Promise.resolve([...this.repositories.keys()].sort());
   }
 
-  async *listManifests(repository: string, options: { pageSize?: number; orderBy?: 'timedesc' | 'timeasc' } = {}): AsyncGenerator<ManifestAttributes[]> {
+  async *listManifests(
+    repository: string,
+    options: { pageSize?: number; orderBy?: 'timedesc' | 'timeasc' } = {},
+  ): AsyncGenerator<ManifestAttributes[]> {
     this.listings++;
-    const all = [...(this.repositories.get(repository) ?? [])].sort((a, b) => Date.parse(b.lastUpdateTime!) - Date.parse(a.lastUpdateTime!));
+    const all = [...(this.repositories.get(repository) ?? [])].sort(
+      (a, b) => Date.parse(b.lastUpdateTime!) - Date.parse(a.lastUpdateTime!),
+    );
     const size = options.pageSize ?? 100;
     for (let start = 0; start < all.length; start += size) {
       await Promise.resolve();
@@ -79,14 +102,28 @@ function storedPolicies(stored: Record<string, Policy>): PolicySource & { set(sc
   return {
     set: (scope, value) => entries.set(scope, value),
     policyFor: (_registry, repository): Promise<AppliedPolicy> => {
-      const candidates = [...entries].map(([text, value]) => ({ scope: (parseScope(text) as { ok: true; scope: PolicyScope }).scope, text, value }));
+      const candidates = [...entries].map(([text, value]) => ({
+        scope: (parseScope(text) as { ok: true; scope: PolicyScope }).scope,
+        text,
+        value,
+      }));
       const match = mostSpecific(candidates, repository);
-      return Promise.resolve(match ? { scope: match.text, policy: match.value } : { scope: '_default', policy: policySchema.parse({}) });
+      return Promise.resolve(
+        match ? { scope: match.text, policy: match.value } : { scope: '_default', policy: policySchema.parse({}) },
+      );
     },
   };
 }
 
-function setup(stored: Record<string, Policy>, options: { conversions?: ConversionRequester; clock?: ManualClock; timeBudgetSeconds?: number; pageSize?: number } = {}) {
+function setup(
+  stored: Record<string, Policy>,
+  options: {
+    conversions?: ConversionRequester;
+    clock?: ManualClock;
+    timeBudgetSeconds?: number;
+    pageSize?: number;
+  } = {},
+) {
   const catalog = new FakeCatalog();
   const conversions = options.conversions ?? new FakeConversions();
   const queue = new FakeBackfillQueue();
@@ -99,7 +136,11 @@ function setup(stored: Record<string, Policy>, options: { conversions?: Conversi
     policies,
     queue,
     clock,
-    settings: { runIntervalSeconds: 60, pageSize: options.pageSize ?? 7, ...(options.timeBudgetSeconds === undefined ? {} : { timeBudgetSeconds: options.timeBudgetSeconds }) },
+    settings: {
+      runIntervalSeconds: 60,
+      pageSize: options.pageSize ?? 7,
+      ...(options.timeBudgetSeconds === undefined ? {} : { timeBudgetSeconds: options.timeBudgetSeconds }),
+    },
   });
   /** Runs the first message, then every continuation, as the queue would deliver them. */
   async function runToEnd(first: BackfillMessage) {
@@ -132,7 +173,13 @@ describe('backfill worker', () => {
     expect(conversions.requests.map((request) => request.key.digest)).toEqual([...app, ...web]);
     expect(conversions.requests.every((request) => request.options.source === 'backfill')).toBe(true);
     expect(queue.sent.map((entry) => entry.delaySeconds)).toEqual([60, 60]);
-    expect(queue.sent[0]!.message).toEqual({ registry: 'contoso', scope: 'team-a/*', runId: 'run-1', run: 2, cursor: { repository: 'team-a/app', last: app[12] } }); // indexes 0, 5 and 10 are -dev
+    expect(queue.sent[0]!.message).toEqual({
+      registry: 'contoso',
+      scope: 'team-a/*',
+      runId: 'run-1',
+      run: 2,
+      cursor: { repository: 'team-a/app', last: app[12] },
+    }); // indexes 0, 5 and 10 are -dev
     expect(summaries.reduce((sum, summary) => sum + (summary?.skipped ?? 0), 0)).toBe(5);
   });
 
@@ -147,7 +194,11 @@ describe('backfill worker', () => {
   });
 
   it('leaves repositories that a more specific policy governs to that policy', async () => {
-    const { catalog, conversions, runToEnd } = setup({ _default: backfilling(), 'team-b/*': policy(), 'tools': backfilling() });
+    const { catalog, conversions, runToEnd } = setup({
+      _default: backfilling(),
+      'team-b/*': policy(),
+      tools: backfilling(),
+    });
     catalog.add('team-a/app', 2);
     catalog.add('team-b/api', 2);
     catalog.add('tools', 2);
@@ -155,7 +206,9 @@ describe('backfill worker', () => {
     const [summary] = await runToEnd(first('_default'));
 
     expect(summary).toMatchObject({ started: 2, repositoriesLeftAlone: 2 });
-    expect(new Set((conversions as FakeConversions).requests.map((request) => request.key.repository))).toEqual(new Set(['team-a/app']));
+    expect(new Set((conversions as FakeConversions).requests.map((request) => request.key.repository))).toEqual(
+      new Set(['team-a/app']),
+    );
   });
 
   it('turns a redelivered run into duplicates: no image is started twice', async () => {
@@ -170,11 +223,14 @@ describe('backfill worker', () => {
     expect(queue.sent).toHaveLength(2);
   });
 
-  it('restarts a repository from its newest image when the cursor\'s manifest was deleted', async () => {
+  it("restarts a repository from its newest image when the cursor's manifest was deleted", async () => {
     const { catalog, conversions, worker } = setup({ 'team-a/app': backfilling({ maxImagesPerRun: 100 }) });
     const digests = catalog.add('team-a/app', 5);
 
-    const summary = await worker.run({ ...first('team-a/app'), run: 2, cursor: { repository: 'team-a/app', last: digestOf('deleted') } }, log);
+    const summary = await worker.run(
+      { ...first('team-a/app'), run: 2, cursor: { repository: 'team-a/app', last: digestOf('deleted') } },
+      log,
+    );
 
     expect(summary).toMatchObject({ examined: 5, started: 5, stoppedBy: 'complete' });
     expect((conversions as FakeConversions).requests.map((request) => request.key.digest)).toEqual(digests);
@@ -200,12 +256,20 @@ describe('backfill worker', () => {
         return Promise.resolve('skipped');
       },
     };
-    const { catalog, worker, queue } = setup({ 'team-a/app': backfilling() }, { conversions: slow, clock, timeBudgetSeconds: 100 });
+    const { catalog, worker, queue } = setup(
+      { 'team-a/app': backfilling() },
+      { conversions: slow, clock, timeBudgetSeconds: 100 },
+    );
     const digests = catalog.add('team-a/app', 5);
 
     const summary = await worker.run(first('team-a/app'), log);
 
-    expect(summary).toMatchObject({ examined: 3, started: 0, stoppedBy: 'time', next: { repository: 'team-a/app', last: digests[2] } });
+    expect(summary).toMatchObject({
+      examined: 3,
+      started: 0,
+      stoppedBy: 'time',
+      next: { repository: 'team-a/app', last: digests[2] },
+    });
     expect(queue.sent).toHaveLength(1);
   });
 
@@ -224,11 +288,18 @@ describe('backfill worker', () => {
     const catalog = new FakeCatalog();
     const tags = (index: number): string[] => [index % 4 === 3 ? `v${index}-dev` : `v${index}`];
     const digests = catalog.add('team-a/app', 24, { tags });
-    digests.forEach((digest, index) => registry.addImage(digest, dockerImage({ tags: tags(index), architecture: index % 6 === 5 ? 'arm64' : 'amd64' })));
+    digests.forEach((digest, index) =>
+      registry.addImage(digest, dockerImage({ tags: tags(index), architecture: index % 6 === 5 ? 'arm64' : 'amd64' })),
+    );
     const store = new InMemoryConversionStore();
     const clock = new ManualClock(now);
     const applied = backfilling({ maxImagesPerRun: 5 }, { tags: { include: ['*'], exclude: ['*-dev'] } });
-    const contoso: RegistrySettings = { name: 'contoso', loginServer: 'contoso.azurecr.io', resourceId: '/subscriptions/0/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/contoso', auth: { type: 'identity' } };
+    const contoso: RegistrySettings = {
+      name: 'contoso',
+      loginServer: 'contoso.azurecr.io',
+      resourceId: '/subscriptions/0/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/contoso',
+      auth: { type: 'identity' },
+    };
     const service = new ConversionService({
       registries: [contoso],
       gateway: () => registry,
@@ -241,11 +312,20 @@ describe('backfill worker', () => {
       clock,
     });
     const queue = new FakeBackfillQueue();
-    const worker = new BackfillWorker({ registries: ['contoso'], registry: () => catalog, conversions: service, policies: storedPolicies({ 'team-a/app': applied }), queue, clock, settings: { runIntervalSeconds: 60, pageSize: 10 } });
+    const worker = new BackfillWorker({
+      registries: ['contoso'],
+      registry: () => catalog,
+      conversions: service,
+      policies: storedPolicies({ 'team-a/app': applied }),
+      queue,
+      clock,
+      settings: { runIntervalSeconds: 60, pageSize: 10 },
+    });
 
     const summaries = [await worker.run(first('team-a/app'), log)];
     await worker.run(first('team-a/app'), log); // a redelivered first run
-    while (queue.sent.length >= summaries.length) summaries.push(await worker.run(queue.sent[summaries.length - 1]!.message, log));
+    while (queue.sent.length >= summaries.length)
+      summaries.push(await worker.run(queue.sent[summaries.length - 1]!.message, log));
 
     const eligible = digests.filter((_, index) => index % 4 !== 3 && index % 6 !== 5);
     expect(summaries.every((summary) => (summary?.started ?? 0) <= 5)).toBe(true);
@@ -253,20 +333,43 @@ describe('backfill worker', () => {
     for (const [index, digest] of digests.entries()) {
       const record = store.get({ registry: 'contoso', repository: 'team-a/app', digest });
       if (eligible.includes(digest)) expect(record).toMatchObject({ status: 'Running', source: 'backfill' });
-      else expect(record).toMatchObject({ status: 'Skipped', skipReason: index % 4 === 3 ? 'tag-excluded' : 'unsupported-platform' });
+      else
+        expect(record).toMatchObject({
+          status: 'Skipped',
+          skipReason: index % 4 === 3 ? 'tag-excluded' : 'unsupported-platform',
+        });
     }
   });
 });
 
 describe('scheduleBackfill', () => {
-  const change = (before: Policy | undefined, after: Policy | undefined) => ({ registry: 'contoso', scope: 'team-a/*', before, after, principal: 'alice' });
+  const change = (before: Policy | undefined, after: Policy | undefined) => ({
+    registry: 'contoso',
+    scope: 'team-a/*',
+    before,
+    after,
+    principal: 'alice',
+  });
 
   it('schedules a first run when a change makes backfill active or changes what it would convert', async () => {
     const queue = new FakeBackfillQueue();
 
-    expect(await scheduleBackfill(queue, change(undefined, backfilling()), () => 'run-a', log)).toEqual({ runId: 'run-a', scheduled: true });
-    expect(await scheduleBackfill(queue, change(policy(), backfilling()), () => 'run-b', log)).toEqual({ runId: 'run-b', scheduled: true });
-    expect(await scheduleBackfill(queue, change(backfilling(), backfilling({}, { tags: { include: ['release-*'] } })), () => 'run-c', log)).toEqual({ runId: 'run-c', scheduled: true });
+    expect(await scheduleBackfill(queue, change(undefined, backfilling()), () => 'run-a', log)).toEqual({
+      runId: 'run-a',
+      scheduled: true,
+    });
+    expect(await scheduleBackfill(queue, change(policy(), backfilling()), () => 'run-b', log)).toEqual({
+      runId: 'run-b',
+      scheduled: true,
+    });
+    expect(
+      await scheduleBackfill(
+        queue,
+        change(backfilling(), backfilling({}, { tags: { include: ['release-*'] } })),
+        () => 'run-c',
+        log,
+      ),
+    ).toEqual({ runId: 'run-c', scheduled: true });
 
     expect(queue.sent).toEqual([
       { message: { registry: 'contoso', scope: 'team-a/*', runId: 'run-a', run: 1 }, delaySeconds: 0 },
@@ -278,8 +381,12 @@ describe('scheduleBackfill', () => {
   it('schedules nothing for an unrelated edit, a policy that is off, or backfill disabled', async () => {
     const queue = new FakeBackfillQueue();
 
-    expect(await scheduleBackfill(queue, change(backfilling(), backfilling({}, { description: 'edited' })), () => 'x', log)).toEqual({ runId: '', scheduled: false });
-    expect(await scheduleBackfill(queue, change(undefined, backfilling({}, { mode: 'off' })), () => 'x', log)).toBeUndefined();
+    expect(
+      await scheduleBackfill(queue, change(backfilling(), backfilling({}, { description: 'edited' })), () => 'x', log),
+    ).toEqual({ runId: '', scheduled: false });
+    expect(
+      await scheduleBackfill(queue, change(undefined, backfilling({}, { mode: 'off' })), () => 'x', log),
+    ).toBeUndefined();
     expect(await scheduleBackfill(queue, change(backfilling(), policy()), () => 'x', log)).toBeUndefined();
     expect(await scheduleBackfill(queue, change(backfilling(), undefined), () => 'x', log)).toBeUndefined();
     expect(queue.sent).toEqual([]);

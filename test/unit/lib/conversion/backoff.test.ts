@@ -29,14 +29,20 @@ describe('pollDelaySeconds', () => {
 
   it('stays within the jitter bounds for any input (property)', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 100 }), fc.integer({ min: 1, max: 600 }), fc.integer({ min: 1, max: 3_600 }), fc.double({ min: 0, max: 1, noNaN: true }), (polls, first, max, r) => {
-        const base = Math.min(max, first * 2 ** polls);
+      fc.property(
+        fc.nat({ max: 100 }),
+        fc.integer({ min: 1, max: 600 }),
+        fc.integer({ min: 1, max: 3_600 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (polls, first, max, r) => {
+          const base = Math.min(max, first * 2 ** polls);
 
-        const delay = pollDelaySeconds(polls, first, max, () => r);
+          const delay = pollDelaySeconds(polls, first, max, () => r);
 
-        expect(delay).toBeGreaterThanOrEqual(Math.max(1, Math.round(base * 0.8)));
-        expect(delay).toBeLessThanOrEqual(Math.max(1, Math.round(base * 1.2)));
-      }),
+          expect(delay).toBeGreaterThanOrEqual(Math.max(1, Math.round(base * 0.8)));
+          expect(delay).toBeLessThanOrEqual(Math.max(1, Math.round(base * 1.2)));
+        },
+      ),
     );
   });
 });

@@ -5,7 +5,9 @@ import type { RegistrySettings } from '../../../../lib/config.js';
 import { parseRegistryEvent } from '../../../../lib/conversion/events.js';
 
 function fixture(name: string): Record<string, unknown> & { topic: string; data: { target: Record<string, unknown> } } {
-  return JSON.parse(readFileSync(new URL(`../../../fixtures/reference/eventgrid/${name}`, import.meta.url), 'utf8')) as never;
+  return JSON.parse(
+    readFileSync(new URL(`../../../fixtures/reference/eventgrid/${name}`, import.meta.url), 'utf8'),
+  ) as never;
 }
 
 const pushedFixture = fixture('image_pushed.json');
@@ -13,8 +15,18 @@ const deletedFixture = fixture('image_deleted.json');
 const chartFixture = fixture('chart_pushed.json');
 
 // The recorded events come from registry "jolovcr"; configure it under the topic they carry.
-const jolovcr: RegistrySettings = { name: 'jolovcr', loginServer: 'jolovcr.azurecr.io', resourceId: pushedFixture.topic, auth: { type: 'identity' } };
-const other: RegistrySettings = { name: 'other', loginServer: 'other.azurecr.io', resourceId: '/subscriptions/1111/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/other', auth: { type: 'identity' } };
+const jolovcr: RegistrySettings = {
+  name: 'jolovcr',
+  loginServer: 'jolovcr.azurecr.io',
+  resourceId: pushedFixture.topic,
+  auth: { type: 'identity' },
+};
+const other: RegistrySettings = {
+  name: 'other',
+  loginServer: 'other.azurecr.io',
+  resourceId: '/subscriptions/1111/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/other',
+  auth: { type: 'identity' },
+};
 const registries = [other, jolovcr];
 
 function withTarget(target: Record<string, unknown>): unknown {
@@ -48,17 +60,31 @@ describe('parseRegistryEvent', () => {
   it('ignores the recorded ChartPushed event from a configured registry', () => {
     const chart = { ...chartFixture, topic: jolovcr.resourceId };
 
-    expect(parseRegistryEvent(chart, registries)).toEqual({ kind: 'ignored', eventId: chartFixture.id, reason: 'event type Microsoft.ContainerRegistry.ChartPushed is not handled' });
+    expect(parseRegistryEvent(chart, registries)).toEqual({
+      kind: 'ignored',
+      eventId: chartFixture.id,
+      reason: 'event type Microsoft.ContainerRegistry.ChartPushed is not handled',
+    });
   });
 
   it('matches the topic case-insensitively, as ARM IDs are', () => {
-    expect(parseRegistryEvent({ ...pushedFixture, topic: pushedFixture.topic.toUpperCase() }, registries)).toMatchObject({ kind: 'pushed', registry: 'jolovcr' });
+    expect(
+      parseRegistryEvent({ ...pushedFixture, topic: pushedFixture.topic.toUpperCase() }, registries),
+    ).toMatchObject({ kind: 'pushed', registry: 'jolovcr' });
   });
 
   it('rejects a topic that is not a configured registry', () => {
-    const spoofed = { ...pushedFixture, topic: '/subscriptions/faa080af-c1d8-40ad-9cce-e1a450ca5b57/resourceGroups/jolov/providers/Microsoft.ContainerRegistry/registries/jolovcr2' };
+    const spoofed = {
+      ...pushedFixture,
+      topic:
+        '/subscriptions/faa080af-c1d8-40ad-9cce-e1a450ca5b57/resourceGroups/jolov/providers/Microsoft.ContainerRegistry/registries/jolovcr2',
+    };
 
-    expect(parseRegistryEvent(spoofed, registries)).toMatchObject({ kind: 'rejected', eventId: pushedFixture.id, reason: expect.stringContaining('is not a configured registry') as string });
+    expect(parseRegistryEvent(spoofed, registries)).toMatchObject({
+      kind: 'rejected',
+      eventId: pushedFixture.id,
+      reason: expect.stringContaining('is not a configured registry') as string,
+    });
   });
 
   it('rejects every event when no registry is configured', () => {
@@ -81,7 +107,10 @@ describe('parseRegistryEvent', () => {
   });
 
   it('keeps the event id of a malformed event for the log when it has one', () => {
-    expect(parseRegistryEvent({ ...pushedFixture, data: undefined }, registries)).toMatchObject({ kind: 'rejected', eventId: pushedFixture.id });
+    expect(parseRegistryEvent({ ...pushedFixture, data: undefined }, registries)).toMatchObject({
+      kind: 'rejected',
+      eventId: pushedFixture.id,
+    });
   });
 
   it.each([
@@ -94,7 +123,11 @@ describe('parseRegistryEvent', () => {
     ['an md5 digest', { digest: 'md5:d41d8cd98f00b204e9800998ecf8427e' }, /is not a digest/],
     ['a tag with a slash', { tag: 'a/b' }, /is not a tag/],
   ])('rejects %s', (_name, target, reason) => {
-    expect(parseRegistryEvent(withTarget(target), registries)).toMatchObject({ kind: 'rejected', eventId: pushedFixture.id, reason: expect.stringMatching(reason) as string });
+    expect(parseRegistryEvent(withTarget(target), registries)).toMatchObject({
+      kind: 'rejected',
+      eventId: pushedFixture.id,
+      reason: expect.stringMatching(reason) as string,
+    });
   });
 
   it('never throws, whatever JSON arrives (property)', () => {
@@ -102,8 +135,24 @@ describe('parseRegistryEvent', () => {
       {
         id: fc.oneof(fc.string(), fc.constant(pushedFixture.id)),
         topic: fc.oneof(fc.string(), fc.constant(jolovcr.resourceId)),
-        eventType: fc.oneof(fc.string(), fc.constant('Microsoft.ContainerRegistry.ImagePushed'), fc.constant('Microsoft.ContainerRegistry.ImageDeleted')),
-        data: fc.record({ target: fc.record({ repository: fc.oneof(fc.string(), fc.constant('samples/nginx')), digest: fc.string(), tag: fc.string() }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+        eventType: fc.oneof(
+          fc.string(),
+          fc.constant('Microsoft.ContainerRegistry.ImagePushed'),
+          fc.constant('Microsoft.ContainerRegistry.ImageDeleted'),
+        ),
+        data: fc.record(
+          {
+            target: fc.record(
+              {
+                repository: fc.oneof(fc.string(), fc.constant('samples/nginx')),
+                digest: fc.string(),
+                tag: fc.string(),
+              },
+              { requiredKeys: [] },
+            ),
+          },
+          { requiredKeys: [] },
+        ),
       },
       { requiredKeys: [] },
     );

@@ -23,7 +23,10 @@ describe('classifyOperationFailure', () => {
   });
 
   it('finds the code anywhere in the text, skipping codes it does not know', () => {
-    expect(classifyOperationFailure('Failed', 'conversion of app failed (SOME_OTHER_THING); cause UNSUPPORTED_MEDIATYPE').code).toBe('UNSUPPORTED_MEDIATYPE');
+    expect(
+      classifyOperationFailure('Failed', 'conversion of app failed (SOME_OTHER_THING); cause UNSUPPORTED_MEDIATYPE')
+        .code,
+    ).toBe('UNSUPPORTED_MEDIATYPE');
   });
 
   it('classifies the unknown-error sentence without a code as UNKNOWN_ERROR, naming the operation id in the remediation advice', () => {
@@ -33,36 +36,58 @@ describe('classifyOperationFailure', () => {
     expect(failure.remediation).toMatch(/operation id/);
   });
 
-  it.each(['MANIFEST_UNKNOWN: manifest sha256:abc is not known', 'BLOB_UNKNOWN: blob unknown to registry', 'NAME_UNKNOWN: repository name not known', 'manifest not found in westeurope'])(
-    'treats a not-found (%s) as not yet replicated',
-    (details) => {
-      expect(classifyOperationFailure('Failed', details)).toMatchObject({ code: 'NOT_REPLICATED', retryable: true });
-    },
-  );
+  it.each([
+    'MANIFEST_UNKNOWN: manifest sha256:abc is not known',
+    'BLOB_UNKNOWN: blob unknown to registry',
+    'NAME_UNKNOWN: repository name not known',
+    'manifest not found in westeurope',
+  ])('treats a not-found (%s) as not yet replicated', (details) => {
+    expect(classifyOperationFailure('Failed', details)).toMatchObject({ code: 'NOT_REPLICATED', retryable: true });
+  });
 
   it('prefers a named not-found code to the unknown-error sentence', () => {
-    expect(classifyOperationFailure('Failed', 'MANIFEST_UNKNOWN: Conversion operation failed due to an unknown error').code).toBe('NOT_REPLICATED');
+    expect(
+      classifyOperationFailure('Failed', 'MANIFEST_UNKNOWN: Conversion operation failed due to an unknown error').code,
+    ).toBe('NOT_REPLICATED');
   });
 
   it('falls back to UNKNOWN_ERROR for missing or unrecognised details', () => {
     expect(classifyOperationFailure('Failed', undefined).code).toBe('UNKNOWN_ERROR');
-    expect(classifyOperationFailure('Failed', 'Conversion ongoing for resource app@sha256:abc').code).toBe('UNKNOWN_ERROR');
+    expect(classifyOperationFailure('Failed', 'Conversion ongoing for resource app@sha256:abc').code).toBe(
+      'UNKNOWN_ERROR',
+    );
   });
 
   it('classifies a canceled operation as CANCELED whatever the details say', () => {
-    expect(classifyOperationFailure('Canceled', 'UNSUPPORTED_PLATFORM: x')).toMatchObject({ code: 'CANCELED', retryable: false });
+    expect(classifyOperationFailure('Canceled', 'UNSUPPORTED_PLATFORM: x')).toMatchObject({
+      code: 'CANCELED',
+      retryable: false,
+    });
   });
 });
 
 describe('classifyStartError', () => {
   it('prefers the detail reason', () => {
-    expect(classifyStartError(403, 'DENIED', 'SKU_NOT_SUPPORTED')).toMatchObject({ code: 'SKU_NOT_SUPPORTED', retryable: false });
-    expect(classifyStartError(403, 'DENIED', 'CMK_NOT_SUPPORTED')).toMatchObject({ code: 'CMK_NOT_SUPPORTED', retryable: false });
+    expect(classifyStartError(403, 'DENIED', 'SKU_NOT_SUPPORTED')).toMatchObject({
+      code: 'SKU_NOT_SUPPORTED',
+      retryable: false,
+    });
+    expect(classifyStartError(403, 'DENIED', 'CMK_NOT_SUPPORTED')).toMatchObject({
+      code: 'CMK_NOT_SUPPORTED',
+      retryable: false,
+    });
   });
 
   it('uses the ACR code when the reason is absent or unknown', () => {
-    expect(classifyStartError(403, 'DENIED', undefined)).toMatchObject({ code: 'DENIED', retryable: false, remediation: expect.stringContaining('AcrPush') as string });
-    expect(classifyStartError(401, 'UNAUTHORIZED', 'SOMETHING_NEW')).toMatchObject({ code: 'UNAUTHORIZED', retryable: false });
+    expect(classifyStartError(403, 'DENIED', undefined)).toMatchObject({
+      code: 'DENIED',
+      retryable: false,
+      remediation: expect.stringContaining('AcrPush') as string,
+    });
+    expect(classifyStartError(401, 'UNAUTHORIZED', 'SOMETHING_NEW')).toMatchObject({
+      code: 'UNAUTHORIZED',
+      retryable: false,
+    });
   });
 
   it('treats 429 as throttling, retryable', () => {
@@ -75,13 +100,21 @@ describe('classifyStartError', () => {
   });
 
   it('keeps an uncatalogued code, retryable only for server errors', () => {
-    expect(classifyStartError(400, 'UNSUPPORTED', undefined)).toEqual({ code: 'UNSUPPORTED', retryable: false, remediation: 'ACR refused to start the conversion (HTTP 400 UNSUPPORTED).' });
+    expect(classifyStartError(400, 'UNSUPPORTED', undefined)).toEqual({
+      code: 'UNSUPPORTED',
+      retryable: false,
+      remediation: 'ACR refused to start the conversion (HTTP 400 UNSUPPORTED).',
+    });
     expect(classifyStartError(500, 'INTERNAL', undefined)).toMatchObject({ code: 'INTERNAL', retryable: true });
   });
 });
 
 describe('failureClass', () => {
   it('describes an uncatalogued code as final', () => {
-    expect(failureClass('SOMETHING_NEW')).toEqual({ code: 'SOMETHING_NEW', retryable: false, remediation: 'ACR reported SOMETHING_NEW.' });
+    expect(failureClass('SOMETHING_NEW')).toEqual({
+      code: 'SOMETHING_NEW',
+      retryable: false,
+      remediation: 'ACR reported SOMETHING_NEW.',
+    });
   });
 });

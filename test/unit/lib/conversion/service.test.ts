@@ -22,7 +22,10 @@ const settings = { firstPollSeconds: 10, maxPollSeconds: 120, leaseSeconds: 300,
 const repository = 'team-a/app';
 const digest = digestOf('app-1');
 const key = { registry: contoso.name, repository, digest };
-const unknownError = { status: 'Failed', details: 'UNKNOWN_ERROR: Conversion operation failed due to an unknown error' } as const;
+const unknownError = {
+  status: 'Failed',
+  details: 'UNKNOWN_ERROR: Conversion operation failed due to an unknown error',
+} as const;
 
 function setup(policy: PolicyInput = {}) {
   const clock = new ManualClock('2026-03-01T12:00:00.000Z');
@@ -64,12 +67,26 @@ function pushed(options: { tag?: string; eventId?: string; topic?: string; event
     subject: `${repository}:${options.tag ?? '1.0'}`,
     eventType: options.eventType ?? 'Microsoft.ContainerRegistry.ImagePushed',
     eventTime: '2026-03-01T12:00:00Z',
-    data: { id: options.eventId ?? 'evt-1', action: 'push', target: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest, repository, tag: options.tag ?? '1.0' } },
+    data: {
+      id: options.eventId ?? 'evt-1',
+      action: 'push',
+      target: {
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        digest,
+        repository,
+        tag: options.tag ?? '1.0',
+      },
+    },
   };
 }
 
 function deleted(): unknown {
-  return { id: 'evt-del', topic: contoso.resourceId, eventType: 'Microsoft.ContainerRegistry.ImageDeleted', data: { target: { digest, repository } } };
+  return {
+    id: 'evt-del',
+    topic: contoso.resourceId,
+    eventType: 'Microsoft.ContainerRegistry.ImageDeleted',
+    data: { target: { digest, repository } },
+  };
 }
 
 const byEvent: RequestOptions = { source: 'event', tags: ['1.0'] };
@@ -98,9 +115,19 @@ describe('ConversionService: starting', () => {
 
     expect(outcome).toBe('Running');
     expect(registry.calls.startStreamingConversion).toBe(1);
-    expect(current()).toMatchObject({ status: 'Running', operationId: 'op-1', attempts: 1, polls: 0, tags: ['1.0'], lastEventId: 'evt-1', nextCheckAt: '2026-03-01T12:00:10.000Z' });
+    expect(current()).toMatchObject({
+      status: 'Running',
+      operationId: 'op-1',
+      attempts: 1,
+      polls: 0,
+      tags: ['1.0'],
+      lastEventId: 'evt-1',
+      nextCheckAt: '2026-03-01T12:00:10.000Z',
+    });
     expect(current().leaseUntil).toBeUndefined();
-    expect(queue.sent).toEqual([{ message: { kind: 'poll', ...key, token: current().trackingToken }, delaySeconds: 10 }]);
+    expect(queue.sent).toEqual([
+      { message: { kind: 'poll', ...key, token: current().trackingToken }, delaySeconds: 10 },
+    ]);
   });
 
   it('does not start again for a duplicate event while running', async () => {
@@ -117,7 +144,10 @@ describe('ConversionService: starting', () => {
   it('starts exactly one conversion when two requests for the digest race (the ETag claim)', async () => {
     const { service, registry, current } = setup();
 
-    const outcomes = await Promise.all([service.request(key, byEvent, log), service.request(key, { source: 'event', tags: ['latest'] }, log)]);
+    const outcomes = await Promise.all([
+      service.request(key, byEvent, log),
+      service.request(key, { source: 'event', tags: ['latest'] }, log),
+    ]);
 
     expect(outcomes.sort()).toEqual(['Running', 'claimed-elsewhere']);
     expect(registry.calls.startStreamingConversion).toBe(1);
@@ -132,7 +162,11 @@ describe('ConversionService: starting', () => {
 
     expect(outcome).toBe('Succeeded');
     expect(registry.calls.startStreamingConversion).toBe(0);
-    expect(current()).toMatchObject({ status: 'Succeeded', reason: 'the streaming artifact already exists', attempts: 0 });
+    expect(current()).toMatchObject({
+      status: 'Succeeded',
+      reason: 'the streaming artifact already exists',
+      attempts: 0,
+    });
     expect(outbox.events.map((event) => event.type)).toEqual(['conversion.succeeded']);
     expect(queue.sent).toEqual([]);
   });
@@ -145,7 +179,12 @@ describe('ConversionService: starting', () => {
 
     expect(outcome).toBe('Running');
     expect(registry.calls.startStreamingConversion).toBe(0);
-    expect(current()).toMatchObject({ status: 'Running', operationId: 'acr-started', operationStatus: 'Running', attempts: 1 });
+    expect(current()).toMatchObject({
+      status: 'Running',
+      operationId: 'acr-started',
+      operationStatus: 'Running',
+      attempts: 1,
+    });
     expect(queue.sent.map((sent) => sent.message.kind)).toEqual(['poll']);
   });
 
@@ -153,7 +192,14 @@ describe('ConversionService: starting', () => {
     const { service, registry, outbox, queue, current } = setup();
     registry.failNext(
       'startStreamingConversion',
-      new AcrError('could not start the conversion', { status: 403, code: 'DENIED', reason: 'SKU_NOT_SUPPORTED', correlationId: 'corr-1', method: 'POST', path: '/acr/v1/team-a/app/_streaming' }),
+      new AcrError('could not start the conversion', {
+        status: 403,
+        code: 'DENIED',
+        reason: 'SKU_NOT_SUPPORTED',
+        correlationId: 'corr-1',
+        method: 'POST',
+        path: '/acr/v1/team-a/app/_streaming',
+      }),
     );
 
     const outcome = await service.handleEvent(pushed(), log);
@@ -167,7 +213,13 @@ describe('ConversionService: starting', () => {
 
   it('answers a transient start error with its own prompt retry instead of waiting for Event Grid', async () => {
     const { service, registry, queue, deliver, current } = setup();
-    const unavailable = new AcrError('service unavailable', { status: 503, code: 'UNAVAILABLE', correlationId: undefined, method: 'POST', path: '/acr/v1/team-a/app/_streaming' });
+    const unavailable = new AcrError('service unavailable', {
+      status: 503,
+      code: 'UNAVAILABLE',
+      correlationId: undefined,
+      method: 'POST',
+      path: '/acr/v1/team-a/app/_streaming',
+    });
     registry.failNext('startStreamingConversion', unavailable);
 
     const outcome = await service.handleEvent(pushed(), log);
@@ -243,10 +295,18 @@ describe('ConversionService: tracking', () => {
     await deliver();
     await deliver();
 
-    expect(current()).toMatchObject({ status: 'Succeeded', operationStatus: 'Succeeded', progress: '100%', reason: 'streaming artifact created', completedAt: '2026-03-01T12:00:30.000Z' });
+    expect(current()).toMatchObject({
+      status: 'Succeeded',
+      operationStatus: 'Succeeded',
+      progress: '100%',
+      reason: 'streaming artifact created',
+      completedAt: '2026-03-01T12:00:30.000Z',
+    });
     expect(current().trackingToken).toBeUndefined();
     expect(current().nextCheckAt).toBeUndefined();
-    expect(outbox.events).toMatchObject([{ type: 'conversion.succeeded', status: 'Succeeded', operationId: 'op-1', tag: '1.0', attempts: 1, ...key }]);
+    expect(outbox.events).toMatchObject([
+      { type: 'conversion.succeeded', status: 'Succeeded', operationId: 'op-1', tag: '1.0', attempts: 1, ...key },
+    ]);
     expect(queue.waiting).toEqual([]);
   });
 
@@ -259,12 +319,18 @@ describe('ConversionService: tracking', () => {
 
     expect(registry.calls.getOperation).toBe(4);
     expect(current()).toMatchObject({ status: 'Pending', lastErrorCode: 'REFERRER_MISSING', attempts: 1 });
-    expect(queue.last()).toEqual({ message: { kind: 'start', ...key, token: current().trackingToken }, delaySeconds: 60 });
+    expect(queue.last()).toEqual({
+      message: { kind: 'start', ...key, token: current().trackingToken },
+      delaySeconds: 60,
+    });
   });
 
   it('still re-checks the referrer after a long conversion that needed many polls', async () => {
     const { service, registry, queue, deliver, current } = setup();
-    registry.scriptNextStart({ steps: ['Running', 'Running', 'Running', 'Running', 'Succeeded'], attachReferrer: false });
+    registry.scriptNextStart({
+      steps: ['Running', 'Running', 'Running', 'Running', 'Succeeded'],
+      attachReferrer: false,
+    });
     await service.handleEvent(pushed(), log);
     for (let poll = 0; poll < 5; poll++) await deliver();
     const afterSucceeded = current();
@@ -280,7 +346,9 @@ describe('ConversionService: tracking', () => {
   });
 
   it('retries an unknown error up to maxAttempts, then fails with the operation id, reporting once', async () => {
-    const { service, registry, outbox, queue, deliver, current } = setup({ retry: { maxAttempts: 3, initialDelaySeconds: 60, maxDelaySeconds: 3_600 } });
+    const { service, registry, outbox, queue, deliver, current } = setup({
+      retry: { maxAttempts: 3, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
+    });
     registry.defaultScript = { steps: [unknownError] };
     await service.handleEvent(pushed(), log);
 
@@ -298,16 +366,25 @@ describe('ConversionService: tracking', () => {
     expect(firstRetry).toMatchObject({ message: { kind: 'start' }, delaySeconds: 60 });
     expect(secondRetry).toMatchObject({ message: { kind: 'start' }, delaySeconds: 120 });
     expect(registry.calls.startStreamingConversion).toBe(3);
-    expect(current()).toMatchObject({ status: 'Failed', attempts: 3, operationId: 'op-3', lastErrorCode: 'UNKNOWN_ERROR' });
+    expect(current()).toMatchObject({
+      status: 'Failed',
+      attempts: 3,
+      operationId: 'op-3',
+      lastErrorCode: 'UNKNOWN_ERROR',
+    });
     expect(current().remediation).toContain('op-3');
     expect(outbox.ofType('conversion.failed')).toHaveLength(1);
-    expect(outbox.events).toMatchObject([{ type: 'conversion.failed', errorCode: 'UNKNOWN_ERROR', operationId: 'op-3', attempts: 3 }]);
+    expect(outbox.events).toMatchObject([
+      { type: 'conversion.failed', errorCode: 'UNKNOWN_ERROR', operationId: 'op-3', attempts: 3 },
+    ]);
     expect(outbox.events[0]?.remediation).toContain('op-3');
     expect(queue.waiting).toEqual([]);
   });
 
   it('records one conversion.failed when the final poll message is processed twice at once', async () => {
-    const { service, registry, outbox, queue, clock, current } = setup({ retry: { maxAttempts: 1, initialDelaySeconds: 60, maxDelaySeconds: 3_600 } });
+    const { service, registry, outbox, queue, clock, current } = setup({
+      retry: { maxAttempts: 1, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
+    });
     registry.defaultScript = { steps: [unknownError] };
     await service.handleEvent(pushed(), log);
     const poll = queue.take();
@@ -321,7 +398,9 @@ describe('ConversionService: tracking', () => {
 
   it('fails a permanent error at once without retrying', async () => {
     const { service, registry, outbox, queue, deliver, current } = setup();
-    registry.scriptNextStart({ steps: [{ status: 'Failed', details: 'UNSUPPORTED_PLATFORM: The image platform windows/amd64 is not supported' }] });
+    registry.scriptNextStart({
+      steps: [{ status: 'Failed', details: 'UNSUPPORTED_PLATFORM: The image platform windows/amd64 is not supported' }],
+    });
     await service.handleEvent(pushed(), log);
 
     await deliver();
@@ -357,7 +436,11 @@ describe('ConversionService: tracking', () => {
     await deliver();
 
     expect(adopted).toBe('vanishing');
-    expect(queue.sent.map((sent) => [sent.message.kind, sent.delaySeconds])).toEqual([['poll', 10], ['start', 60], ['poll', 10]]);
+    expect(queue.sent.map((sent) => [sent.message.kind, sent.delaySeconds])).toEqual([
+      ['poll', 10],
+      ['start', 60],
+      ['poll', 10],
+    ]);
     expect(current()).toMatchObject({ status: 'Running', operationId: 'op-1', attempts: 2 });
   });
 
@@ -378,9 +461,21 @@ describe('ConversionService: sweeper', () => {
     const { service, store, registry, queue, clock, deliver } = setup();
     const now = clock.now().getTime();
     const iso = (secondsFromNow: number): string => new Date(now + secondsFromNow * 1_000).toISOString();
-    const quiet = seeded({ digest: digestOf('quiet'), status: 'Running', operationId: 'op-quiet', trackingToken: 'lost', nextCheckAt: iso(-601) });
+    const quiet = seeded({
+      digest: digestOf('quiet'),
+      status: 'Running',
+      operationId: 'op-quiet',
+      trackingToken: 'lost',
+      nextCheckAt: iso(-601),
+    });
     const abandoned = seeded({ digest: digestOf('abandoned'), status: 'Pending', attempts: 0, leaseUntil: iso(-1) });
-    const healthy = seeded({ digest: digestOf('healthy'), status: 'Running', operationId: 'op-healthy', trackingToken: 'fine', nextCheckAt: iso(-599) });
+    const healthy = seeded({
+      digest: digestOf('healthy'),
+      status: 'Running',
+      operationId: 'op-healthy',
+      trackingToken: 'fine',
+      nextCheckAt: iso(-599),
+    });
     const leased = seeded({ digest: digestOf('leased'), status: 'Pending', attempts: 0, leaseUntil: iso(60) });
     for (const record of [quiet, abandoned, healthy, leased]) store.seed(record);
 
@@ -394,14 +489,31 @@ describe('ConversionService: sweeper', () => {
     expect(quietNow.trackingToken).not.toBe('lost');
     expect(queue.sent).toEqual(
       expect.arrayContaining([
-        { message: { kind: 'poll', registry: contoso.name, repository, digest: quiet.digest, token: quietNow.trackingToken }, delaySeconds: 0 },
-        { message: { kind: 'start', registry: contoso.name, repository, digest: abandoned.digest, token: abandonedNow.trackingToken }, delaySeconds: 0 },
+        {
+          message: {
+            kind: 'poll',
+            registry: contoso.name,
+            repository,
+            digest: quiet.digest,
+            token: quietNow.trackingToken,
+          },
+          delaySeconds: 0,
+        },
+        {
+          message: {
+            kind: 'start',
+            registry: contoso.name,
+            repository,
+            digest: abandoned.digest,
+            token: abandonedNow.trackingToken,
+          },
+          delaySeconds: 0,
+        },
       ]),
     );
     expect(queue.sent).toHaveLength(2);
     expect(store.get(healthy)).toEqual(healthy);
     expect(store.get(leased)).toEqual(leased);
-
 
     await deliver();
     await deliver();
@@ -459,7 +571,9 @@ describe('ConversionService: lifecycle', () => {
   });
 
   it('converts a Failed image again on a manual request, with attempts reset', async () => {
-    const { service, registry, deliver, current } = setup({ retry: { maxAttempts: 2, initialDelaySeconds: 60, maxDelaySeconds: 3_600 } });
+    const { service, registry, deliver, current } = setup({
+      retry: { maxAttempts: 2, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
+    });
     registry.scriptNextStart({ steps: [unknownError] }, { steps: [unknownError] });
     await service.handleEvent(pushed(), log);
     for (let step = 0; step < 3; step++) await deliver();
@@ -475,7 +589,10 @@ describe('ConversionService: lifecycle', () => {
   });
 
   it.each([
-    ['a spoofed topic', pushed({ topic: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/evil' })],
+    [
+      'a spoofed topic',
+      pushed({ topic: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/evil' }),
+    ],
     ['no data', { id: 'x', topic: contoso.resourceId, eventType: 'Microsoft.ContainerRegistry.ImagePushed' }],
     ['not an object', 'ImagePushed'],
     ['null', null],

@@ -3,14 +3,35 @@ import { describe, expect, it } from 'vitest';
 import { sandboxAdminPrincipal } from '../../../../dev/sandbox-file.js';
 import { ForbiddenError, UnauthorizedError } from '../../../../lib/errors.js';
 import { HttpRequest as RuntimeHttpRequest } from '../../../../lib/hosting/functions-runtime.js';
-import { appRoles, hasRole, isAdmin, principalOf, requirePrincipal, type AppRole, type Principal } from '../../../../lib/http/principal.js';
-import { adminPrincipal, clientPrincipal, nameClaim, objectIdClaim, principalIds, readerPrincipal, writerPrincipal } from '../../../support/principals.js';
+import {
+  appRoles,
+  hasRole,
+  isAdmin,
+  principalOf,
+  requirePrincipal,
+  type AppRole,
+  type Principal,
+} from '../../../../lib/http/principal.js';
+import {
+  adminPrincipal,
+  clientPrincipal,
+  nameClaim,
+  objectIdClaim,
+  principalIds,
+  readerPrincipal,
+  writerPrincipal,
+} from '../../../support/principals.js';
 
 function request(principal?: string): HttpRequest {
-  return new RuntimeHttpRequest({ method: 'GET', url: 'http://127.0.0.1/api/registries/sandbox/policies', headers: principal === undefined ? {} : { 'x-ms-client-principal': principal } });
+  return new RuntimeHttpRequest({
+    method: 'GET',
+    url: 'http://127.0.0.1/api/registries/sandbox/policies',
+    headers: principal === undefined ? {} : { 'x-ms-client-principal': principal },
+  });
 }
 
-const encode = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
+const encode = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
 
 function held(principal: Principal): AppRole[] {
   return appRoles.filter((role) => hasRole(principal, role));
@@ -20,11 +41,25 @@ describe('principalOf', () => {
   it('reads the object id, name and roles of an App Service Authentication principal', () => {
     const principal = principalOf(request(sandboxAdminPrincipal()));
 
-    expect(principal).toEqual({ id: '00000000-0000-0000-0000-00000000ad01', name: 'sandbox-admin@example.test', roles: new Set(appRoles) });
+    expect(principal).toEqual({
+      id: '00000000-0000-0000-0000-00000000ad01',
+      name: 'sandbox-admin@example.test',
+      roles: new Set(appRoles),
+    });
   });
 
   it('reads the short oid claim too', () => {
-    const principal = principalOf(request(encode({ auth_typ: 'aad', claims: [{ typ: 'oid', val: 'abc' }, { typ: 'roles', val: 'Streaming.Read' }] })));
+    const principal = principalOf(
+      request(
+        encode({
+          auth_typ: 'aad',
+          claims: [
+            { typ: 'oid', val: 'abc' },
+            { typ: 'roles', val: 'Streaming.Read' },
+          ],
+        }),
+      ),
+    );
 
     expect(principal).toEqual({ id: 'abc', name: undefined, roles: new Set(['Streaming.Read']) });
   });
@@ -36,25 +71,61 @@ describe('principalOf', () => {
   });
 
   it('honours name_typ and role_typ, and defaults them to name and roles', () => {
-    const custom = encode({ name_typ: 'upn', role_typ: 'r', claims: [{ typ: 'upn', val: 'u@x' }, { typ: 'r', val: 'Streaming.Admin' }, { typ: 'roles', val: 'Streaming.Read' }] });
-    const defaults = encode({ claims: [{ typ: 'name', val: 'n@x' }, { typ: 'roles', val: 'Streaming.Write' }] });
+    const custom = encode({
+      name_typ: 'upn',
+      role_typ: 'r',
+      claims: [
+        { typ: 'upn', val: 'u@x' },
+        { typ: 'r', val: 'Streaming.Admin' },
+        { typ: 'roles', val: 'Streaming.Read' },
+      ],
+    });
+    const defaults = encode({
+      claims: [
+        { typ: 'name', val: 'n@x' },
+        { typ: 'roles', val: 'Streaming.Write' },
+      ],
+    });
 
     expect(principalOf(request(custom))).toEqual({ id: 'u@x', name: 'u@x', roles: new Set(['Streaming.Admin']) });
     expect(principalOf(request(defaults))).toEqual({ id: 'n@x', name: 'n@x', roles: new Set(['Streaming.Write']) });
   });
 
-  it('keeps only the app\'s roles, and only string claim values', () => {
+  it("keeps only the app's roles, and only string claim values", () => {
     const principal = principalOf(
-      request(encode({ role_typ: 'roles', claims: [{ typ: objectIdClaim, val: 'id-1' }, { typ: 'roles', val: 'Owner' }, { typ: 'roles', val: 'streaming.admin' }, { typ: 'roles', val: ['Streaming.Admin'] }, { typ: 'roles', val: 'Streaming.Read' }, null, 7] })),
+      request(
+        encode({
+          role_typ: 'roles',
+          claims: [
+            { typ: objectIdClaim, val: 'id-1' },
+            { typ: 'roles', val: 'Owner' },
+            { typ: 'roles', val: 'streaming.admin' },
+            { typ: 'roles', val: ['Streaming.Admin'] },
+            { typ: 'roles', val: 'Streaming.Read' },
+            null,
+            7,
+          ],
+        }),
+      ),
     );
 
     expect(principal).toEqual({ id: 'id-1', name: undefined, roles: new Set(['Streaming.Read']) });
   });
 
   it('builds the test principals the e2e tests send', () => {
-    expect(principalOf(request(readerPrincipal()))).toMatchObject({ id: principalIds.reader, roles: new Set(['Streaming.Read']) });
-    expect(principalOf(request(writerPrincipal('w-9', 'w9@x')))).toEqual({ id: 'w-9', name: 'w9@x', roles: new Set(['Streaming.Write']) });
-    expect(principalOf(request(adminPrincipal()))).toMatchObject({ id: principalIds.admin, roles: new Set(['Streaming.Admin']) });
+    expect(principalOf(request(readerPrincipal()))).toMatchObject({
+      id: principalIds.reader,
+      roles: new Set(['Streaming.Read']),
+    });
+    expect(principalOf(request(writerPrincipal('w-9', 'w9@x')))).toEqual({
+      id: 'w-9',
+      name: 'w9@x',
+      roles: new Set(['Streaming.Write']),
+    });
+    expect(principalOf(request(adminPrincipal()))).toMatchObject({
+      id: principalIds.admin,
+      roles: new Set(['Streaming.Admin']),
+    });
   });
 
   it.each<[string, string | undefined]>([
@@ -67,7 +138,16 @@ describe('principalOf', () => {
     ['claims that are not an array', encode({ claims: { typ: 'roles', val: 'Streaming.Admin' } })],
     ['no claims', encode({ auth_typ: 'aad' })],
     ['roles but neither an object id nor a name', encode({ claims: [{ typ: 'roles', val: 'Streaming.Admin' }] })],
-    ['a non-string object id and name', encode({ claims: [{ typ: objectIdClaim, val: 1 }, { typ: nameClaim, val: {} }, { typ: 'roles', val: 'Streaming.Admin' }] })],
+    [
+      'a non-string object id and name',
+      encode({
+        claims: [
+          { typ: objectIdClaim, val: 1 },
+          { typ: nameClaim, val: {} },
+          { typ: 'roles', val: 'Streaming.Admin' },
+        ],
+      }),
+    ],
     ['a header over 16 KiB', clientPrincipal({ objectId: 'x', name: 'y'.repeat(13_000), roles: ['Streaming.Admin'] })],
   ])('has no principal with %s', (_case, header) => {
     expect(principalOf(request(header))).toBeUndefined();
@@ -104,7 +184,10 @@ describe('requirePrincipal', () => {
     try {
       failure();
     } catch (error) {
-      expect(error).toMatchObject({ status: 401, problems: [{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }] });
+      expect(error).toMatchObject({
+        status: 401,
+        problems: [{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }],
+      });
     }
   });
 
@@ -121,6 +204,8 @@ describe('requirePrincipal', () => {
   });
 
   it('is 403 for a signed-in caller without any app role', () => {
-    expect(() => requirePrincipal(request(clientPrincipal({ objectId: 'nobody', roles: [] })), 'Streaming.Read')).toThrow(/Streaming\.Read/);
+    expect(() =>
+      requirePrincipal(request(clientPrincipal({ objectId: 'nobody', roles: [] })), 'Streaming.Read'),
+    ).toThrow(/Streaming\.Read/);
   });
 });

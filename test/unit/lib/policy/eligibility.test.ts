@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, type ImageFacts, type RegistryReadiness, type SkipReason } from '../../../../lib/policy/eligibility.js';
+import {
+  decide,
+  type ImageFacts,
+  type RegistryReadiness,
+  type SkipReason,
+} from '../../../../lib/policy/eligibility.js';
 import { policySchema, type PolicyInput } from '../../../../lib/policy/model.js';
 import { tagPattern } from '../../../../lib/registry/names.js';
 
@@ -13,7 +18,14 @@ function policy(input: PolicyInput = {}) {
 }
 
 function image(overrides: Partial<ImageFacts> = {}): ImageFacts {
-  return { repository: 'team-a/app', tags: ['1.0'], kind: 'image', platforms: [linuxAmd64], sizeBytes: 100 * 1024 ** 2, ...overrides };
+  return {
+    repository: 'team-a/app',
+    tags: ['1.0'],
+    kind: 'image',
+    platforms: [linuxAmd64],
+    sizeBytes: 100 * 1024 ** 2,
+    ...overrides,
+  };
 }
 
 describe('decide', () => {
@@ -44,28 +56,49 @@ describe('decide', () => {
   it('skips referrers, charts and artifacts even when tag rules and platform are ignored', () => {
     const options = { ignoreTagRules: true, ignorePlatform: true };
 
-    const decisions = (['referrer', 'helm-chart', 'artifact'] as const).map((kind) => decide(policy(), image({ kind, platforms: [] }), ready, options));
+    const decisions = (['referrer', 'helm-chart', 'artifact'] as const).map((kind) =>
+      decide(policy(), image({ kind, platforms: [] }), ready, options),
+    );
 
-    expect(decisions.map((d) => (d.eligible ? 'eligible' : d.skip))).toEqual(['referrer', 'helm-chart', 'not-an-image']);
+    expect(decisions.map((d) => (d.eligible ? 'eligible' : d.skip))).toEqual([
+      'referrer',
+      'helm-chart',
+      'not-an-image',
+    ]);
   });
 
   it('has a default reason when the registry is not ready and gives none', () => {
-    expect(decide(policy(), image(), { ready: false })).toMatchObject({ skip: 'registry-not-ready', reason: 'the registry cannot convert images' });
+    expect(decide(policy(), image(), { ready: false })).toMatchObject({
+      skip: 'registry-not-ready',
+      reason: 'the registry cannot convert images',
+    });
   });
 
   it('says "unknown" for an image whose platform is not known', () => {
-    expect(decide(policy(), image({ platforms: [] }), ready)).toMatchObject({ skip: 'unsupported-platform', reason: expect.stringContaining('unknown') as string });
+    expect(decide(policy(), image({ platforms: [] }), ready)).toMatchObject({
+      skip: 'unsupported-platform',
+      reason: expect.stringContaining('unknown') as string,
+    });
   });
 
   describe('indexes', () => {
     it('is eligible when a child is linux/amd64', () => {
       const index = image({ kind: 'index', platforms: [{ os: 'linux', architecture: 'arm64' }, linuxAmd64] });
 
-      expect(decide(policy(), index, ready)).toEqual({ eligible: true, reason: 'eligible: the index has a linux/amd64 image' });
+      expect(decide(policy(), index, ready)).toEqual({
+        eligible: true,
+        reason: 'eligible: the index has a linux/amd64 image',
+      });
     });
 
     it('is skipped without a linux/amd64 child, naming what it found', () => {
-      const index = image({ kind: 'index', platforms: [{ os: 'linux', architecture: 'arm64' }, { os: 'windows', architecture: 'amd64' }] });
+      const index = image({
+        kind: 'index',
+        platforms: [
+          { os: 'linux', architecture: 'arm64' },
+          { os: 'windows', architecture: 'amd64' },
+        ],
+      });
 
       const decision = decide(policy(), index, ready);
 
@@ -88,7 +121,9 @@ describe('decide', () => {
     });
 
     it('applies to a manual request with tag rules and platform ignored', () => {
-      expect(decide(policy(), image({ sizeBytes: 31 * gib }), ready, { ignoreTagRules: true, ignorePlatform: true })).toMatchObject({ skip: 'too-large' });
+      expect(
+        decide(policy(), image({ sizeBytes: 31 * gib }), ready, { ignoreTagRules: true, ignorePlatform: true }),
+      ).toMatchObject({ skip: 'too-large' });
     });
   });
 
@@ -109,7 +144,9 @@ describe('decide', () => {
     it('ignoreTagRules does not bypass the platform or readiness', () => {
       const options = { ignoreTagRules: true };
 
-      expect(decide(policy(), image({ platforms: [{ os: 'windows', architecture: 'amd64' }] }), ready, options)).toMatchObject({ skip: 'unsupported-platform' });
+      expect(
+        decide(policy(), image({ platforms: [{ os: 'windows', architecture: 'amd64' }] }), ready, options),
+      ).toMatchObject({ skip: 'unsupported-platform' });
       expect(decide(policy(), image(), { ready: false }, options)).toMatchObject({ skip: 'registry-not-ready' });
     });
 
@@ -117,7 +154,9 @@ describe('decide', () => {
       const arm = image({ platforms: [{ os: 'linux', architecture: 'arm64' }] });
 
       expect(decide(policy(), arm, ready, { ignorePlatform: true }).eligible).toBe(true);
-      expect(decide(policy({ mode: 'off' }), arm, ready, { ignorePlatform: true })).toMatchObject({ skip: 'policy-off' });
+      expect(decide(policy({ mode: 'off' }), arm, ready, { ignorePlatform: true })).toMatchObject({
+        skip: 'policy-off',
+      });
     });
   });
 
@@ -137,13 +176,21 @@ describe('decide', () => {
     });
 
     it('is eligible when one tag is included and not excluded, even if another is excluded', () => {
-      const decision = decide(policy({ tags: { include: ['*'], exclude: ['latest'] } }), image({ tags: ['latest', '1.0'] }), ready);
+      const decision = decide(
+        policy({ tags: { include: ['*'], exclude: ['latest'] } }),
+        image({ tags: ['latest', '1.0'] }),
+        ready,
+      );
 
       expect(decision.eligible).toBe(true);
     });
 
     it('is not eligible when the only included tag is excluded, though another tag is not included', () => {
-      const decision = decide(policy({ tags: { include: ['v*'], exclude: ['v*-rc*'] } }), image({ tags: ['v2-rc1', 'latest'] }), ready);
+      const decision = decide(
+        policy({ tags: { include: ['v*'], exclude: ['v*-rc*'] } }),
+        image({ tags: ['v2-rc1', 'latest'] }),
+        ready,
+      );
 
       expect(decision).toMatchObject({ eligible: false, skip: 'tag-excluded' });
     });
@@ -157,10 +204,21 @@ describe('decide', () => {
     const tag = fc.stringMatching(tagPattern);
     // Patterns that certainly match the tag: the tag itself, a prefix or suffix with *, or * alone.
     const excluding = (value: string) =>
-      fc.oneof(fc.constant(value), fc.constant('*'), fc.nat({ max: value.length }).map((cut) => `${value.slice(0, cut)}*`), fc.nat({ max: value.length }).map((cut) => `*${value.slice(cut)}`));
+      fc.oneof(
+        fc.constant(value),
+        fc.constant('*'),
+        fc.nat({ max: value.length }).map((cut) => `${value.slice(0, cut)}*`),
+        fc.nat({ max: value.length }).map((cut) => `*${value.slice(cut)}`),
+      );
     const anyPattern = fc.oneof(fc.stringMatching(/^[a-z0-9.*?-]{1,12}$/), fc.constant('*'));
     const scenario = tag.chain((value) =>
-      fc.record({ tag: fc.constant(value), exclude: excluding(value), otherExcludes: fc.array(anyPattern, { maxLength: 3 }), include: fc.array(anyPattern, { minLength: 1, maxLength: 3 }), includeTag: fc.boolean() }),
+      fc.record({
+        tag: fc.constant(value),
+        exclude: excluding(value),
+        otherExcludes: fc.array(anyPattern, { maxLength: 3 }),
+        include: fc.array(anyPattern, { minLength: 1, maxLength: 3 }),
+        includeTag: fc.boolean(),
+      }),
     );
 
     fc.assert(
@@ -176,11 +234,20 @@ describe('decide', () => {
 });
 
 describe('decide in native mode', () => {
-  const image = { repository: 'team-a/app', tags: ['v1'], kind: 'image' as const, platforms: [{ os: 'linux', architecture: 'amd64' }], sizeBytes: 1_000 };
+  const image = {
+    repository: 'team-a/app',
+    tags: ['v1'],
+    kind: 'image' as const,
+    platforms: [{ os: 'linux', architecture: 'amd64' }],
+    sizeBytes: 1_000,
+  };
   const native = policySchema.parse({ mode: 'native' });
 
   it('leaves pushes to ACR, which converts them itself, but converts existing images (backfill)', () => {
-    expect(decide(native, image, { ready: true }, { push: true })).toMatchObject({ eligible: false, skip: 'native-mode' });
+    expect(decide(native, image, { ready: true }, { push: true })).toMatchObject({
+      eligible: false,
+      skip: 'native-mode',
+    });
     expect(decide(native, image, { ready: true })).toMatchObject({ eligible: true });
   });
 });

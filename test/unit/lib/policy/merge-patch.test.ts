@@ -63,7 +63,10 @@ describe('mergePatch (RFC 7386)', () => {
   });
 
   it('treats "__proto__" as an ordinary member, as JSON does, never as the prototype', () => {
-    const patched = mergePatch({ mode: 'off' }, json('{"mode": null, "__proto__": {"mode": "onPush"}}')) as Record<string, unknown>;
+    const patched = mergePatch({ mode: 'off' }, json('{"mode": null, "__proto__": {"mode": "onPush"}}')) as Record<
+      string,
+      unknown
+    >;
 
     expect(Object.keys(patched)).toEqual(['__proto__']);
     expect(patched.mode).toBeUndefined();
@@ -85,8 +88,12 @@ describe('mergePatch (RFC 7386)', () => {
     );
   });
 
-  it('turns a policy back to a field\'s default when the patch removes it', () => {
-    const stored = policySchema.parse({ mode: 'onPush', tags: { include: ['v*'], exclude: ['*-rc'] }, description: 'x' });
+  it("turns a policy back to a field's default when the patch removes it", () => {
+    const stored = policySchema.parse({
+      mode: 'onPush',
+      tags: { include: ['v*'], exclude: ['*-rc'] },
+      description: 'x',
+    });
 
     const patched = policySchema.parse(mergePatch(stored, { tags: { exclude: null }, description: null }));
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Outbox, OutboxEvent, PolicyDriftEvent } from '../../../../lib/conversion/ports.js';
 import { silentLogger as log } from '../../../../lib/logging.js';
-import { policySchema, type AppliedPolicy, type Policy, type PolicyInput, type PolicySource } from '../../../../lib/policy/model.js';
+import {
+  policySchema,
+  type AppliedPolicy,
+  type Policy,
+  type PolicyInput,
+  type PolicySource,
+} from '../../../../lib/policy/model.js';
 import { applyNativeMode, touchesNative, type NativeRegistry } from '../../../../lib/policy/native.js';
 import type { PolicyChange } from '../../../../lib/policy/ports.js';
 import { mostSpecific, parseScope, type PolicyScope } from '../../../../lib/policy/scope.js';
@@ -58,17 +64,29 @@ class RecordingOutbox implements Outbox {
 
 /** Stored policies with the real precedence rules; nothing stored → the fallback at `_default`. */
 function storedPolicies(stored: Record<string, Policy>, fallback: Policy = policy()): PolicySource {
-  const candidates = Object.entries(stored).map(([text, value]) => ({ scope: (parseScope(text) as { ok: true; scope: PolicyScope }).scope, text, value }));
+  const candidates = Object.entries(stored).map(([text, value]) => ({
+    scope: (parseScope(text) as { ok: true; scope: PolicyScope }).scope,
+    text,
+    value,
+  }));
   return {
     policyFor: (_registry, repository): Promise<AppliedPolicy> => {
       const match = mostSpecific(candidates, repository);
-      return Promise.resolve(match ? { scope: match.text, policy: match.value } : { scope: '_default', policy: fallback });
+      return Promise.resolve(
+        match ? { scope: match.text, policy: match.value } : { scope: '_default', policy: fallback },
+      );
     },
   };
 }
 
 function acrError(status: number, code: string): AcrError {
-  return new AcrError(`ACR answered ${status} ${code}`, { status, code, correlationId: 'corr-1', method: 'POST', path: '/acr/v1/x/_streaming' });
+  return new AcrError(`ACR answered ${status} ${code}`, {
+    status,
+    code,
+    correlationId: 'corr-1',
+    method: 'POST',
+    path: '/acr/v1/x/_streaming',
+  });
 }
 
 const repositories = ['team-a/app', 'team-a/web', 'team-a/web/legacy', 'team-b/api', 'tools'];
@@ -76,13 +94,19 @@ const repositories = ['team-a/app', 'team-a/web', 'team-a/web/legacy', 'team-b/a
 function setup(stored: Record<string, Policy>, options: { repositories?: readonly string[]; fallback?: Policy } = {}) {
   const acr = new FakeAcr(options.repositories ?? repositories);
   const outbox = new RecordingOutbox();
-  const deps = { registry: () => acr, policies: storedPolicies(stored, options.fallback), outbox, clock: new ManualClock('2026-03-01T12:00:00.000Z') };
-  const apply = (change: Omit<PolicyChange, 'registry' | 'principal'>) => applyNativeMode(deps, { registry: 'contoso', principal: 'alice', ...change }, log);
+  const deps = {
+    registry: () => acr,
+    policies: storedPolicies(stored, options.fallback),
+    outbox,
+    clock: new ManualClock('2026-03-01T12:00:00.000Z'),
+  };
+  const apply = (change: Omit<PolicyChange, 'registry' | 'principal'>) =>
+    applyNativeMode(deps, { registry: 'contoso', principal: 'alice', ...change }, log);
   return { acr, outbox, apply };
 }
 
 describe('native mode', () => {
-  it('turns ACR\'s switch on for an exact scope and reports what ACR reads back', async () => {
+  it("turns ACR's switch on for an exact scope and reports what ACR reads back", async () => {
     const { acr, outbox, apply } = setup({ 'team-a/app': native });
 
     const report = await apply({ scope: 'team-a/app', before: onPush, after: native });
@@ -108,7 +132,12 @@ describe('native mode', () => {
 
     await apply({ scope: '_default', before: undefined, after: native });
 
-    expect([...acr.switches.entries()].filter(([, on]) => on).map(([repository]) => repository)).toEqual(['team-a/app', 'team-a/web', 'team-a/web/legacy', 'tools']);
+    expect([...acr.switches.entries()].filter(([, on]) => on).map(([repository]) => repository)).toEqual([
+      'team-a/app',
+      'team-a/web',
+      'team-a/web/legacy',
+      'tools',
+    ]);
   });
 
   it('turns the switch off when a scope moves away from native, so ACR and the app never both convert', async () => {
@@ -162,11 +191,19 @@ describe('native mode', () => {
 
     expect(report).toEqual([{ repository: 'team-a/app', convertPushedImages: false, drift: true }]);
     expect(outbox.drifts).toHaveLength(1);
-    expect(outbox.drifts[0]).toMatchObject({ type: 'policy.drift', registry: 'contoso', repository: 'team-a/app', scope: 'team-a/app', expected: true, actual: false, time: '2026-03-01T12:00:00.000Z' });
+    expect(outbox.drifts[0]).toMatchObject({
+      type: 'policy.drift',
+      registry: 'contoso',
+      repository: 'team-a/app',
+      scope: 'team-a/app',
+      expected: true,
+      actual: false,
+      time: '2026-03-01T12:00:00.000Z',
+    });
     expect(outbox.drifts[0]!.id).toMatch(/^policy\.drift:team-a:app@on:[0-9a-f]{16}$/);
   });
 
-  it('reports a refusal (a registry that is not Premium) as drift with ACR\'s message, and rethrows transient failures', async () => {
+  it("reports a refusal (a registry that is not Premium) as drift with ACR's message, and rethrows transient failures", async () => {
     const refused = setup({ 'team-a/app': native });
     refused.acr.refuse = acrError(403, 'DENIED');
     const report = await refused.apply({ scope: 'team-a/app', before: undefined, after: native });

@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareSpecificity, defaultScope, mostSpecific, parseScope, scopeFromKey, scopeKey, scopeMatches, type PolicyScope } from '../../../../lib/policy/scope.js';
+import {
+  compareSpecificity,
+  defaultScope,
+  mostSpecific,
+  parseScope,
+  scopeFromKey,
+  scopeKey,
+  scopeMatches,
+  type PolicyScope,
+} from '../../../../lib/policy/scope.js';
 
 function scope(text: string): PolicyScope {
   const parsed = parseScope(text);
@@ -19,9 +28,12 @@ describe('parseScope', () => {
     expect(parseScope(defaultScope)).toEqual({ ok: true, scope: { kind: 'default', text: '_default' } });
   });
 
-  it.each(['team-a/app', 'app', 'team_a/app.v2', 'a/b/c/d', 'x'.repeat(255)])('reads the repository name %s as an exact scope', (text) => {
-    expect(parseScope(text)).toEqual({ ok: true, scope: { kind: 'exact', text } });
-  });
+  it.each(['team-a/app', 'app', 'team_a/app.v2', 'a/b/c/d', 'x'.repeat(255)])(
+    'reads the repository name %s as an exact scope',
+    (text) => {
+      expect(parseScope(text)).toEqual({ ok: true, scope: { kind: 'exact', text } });
+    },
+  );
 
   it.each([
     ['team-a/**', 7],
@@ -79,7 +91,9 @@ describe('parseScope', () => {
 });
 
 describe('precedence', () => {
-  const stored = ['_default', 'team-a/**', 'team-a/app', 't*', 'team-*/**', '{team-a,team-b}/app'].map((text) => ({ scope: scope(text) }));
+  const stored = ['_default', 'team-a/**', 'team-a/app', 't*', 'team-*/**', '{team-a,team-b}/app'].map((text) => ({
+    scope: scope(text),
+  }));
   const winner = (repository: string): string | undefined => mostSpecific(stored, repository)?.scope.text;
 
   it('an exact scope beats every glob and the default', () => {
@@ -105,7 +119,9 @@ describe('precedence', () => {
   });
 
   it('orders every matching scope from most to least specific', () => {
-    const matching = stored.filter((candidate) => scopeMatches(candidate.scope, 'team-a/app')).map((candidate) => candidate.scope);
+    const matching = stored
+      .filter((candidate) => scopeMatches(candidate.scope, 'team-a/app'))
+      .map((candidate) => candidate.scope);
 
     const ordered = [...matching].sort(compareSpecificity).map((candidate) => candidate.text);
 
@@ -114,9 +130,13 @@ describe('precedence', () => {
 
   it('is independent of the order the policies were stored in', () => {
     fc.assert(
-      fc.property(fc.shuffledSubarray(stored, { minLength: stored.length }), fc.constantFrom('team-a/app', 'team-a/x', 'team-b/app', 'tx', 'zz/top'), (shuffled, repository) => {
-        expect(mostSpecific(shuffled, repository)?.scope.text).toBe(winner(repository));
-      }),
+      fc.property(
+        fc.shuffledSubarray(stored, { minLength: stored.length }),
+        fc.constantFrom('team-a/app', 'team-a/x', 'team-b/app', 'tx', 'zz/top'),
+        (shuffled, repository) => {
+          expect(mostSpecific(shuffled, repository)?.scope.text).toBe(winner(repository));
+        },
+      ),
       { seed: 11, numRuns: 150 },
     );
   });
@@ -140,7 +160,9 @@ describe('scopeKey', () => {
   });
 
   it('round-trips every valid scope into a key without /, ?, \\ or #', () => {
-    const scopeText = fc.string({ unit: fc.constantFrom(...'ab9-_./*?[]{},!'.split('')), minLength: 1, maxLength: 40 }).filter((text) => parseScope(text).ok);
+    const scopeText = fc
+      .string({ unit: fc.constantFrom(...'ab9-_./*?[]{},!'.split('')), minLength: 1, maxLength: 40 })
+      .filter((text) => parseScope(text).ok);
 
     fc.assert(
       fc.property(scopeText, (text) => {

@@ -74,19 +74,37 @@ describe('CSV renderer', () => {
     expect(formula[5]).toBe("'+SUM(A1:A9)");
     expect(formula[7]).toBe('\'@HYPERLINK("http://evil")');
     expect(records.find((record) => record[5]?.includes('is not an answer'))![5]).toBe("'-1 is not an answer");
-    for (const starter of ['=', '+', '-', '@', '\t', '\r']) expect(csvCell(`${starter}1`).replace(/^"/, '').startsWith("'")).toBe(true);
+    for (const starter of ['=', '+', '-', '@', '\t', '\r'])
+      expect(csvCell(`${starter}1`).replace(/^"/, '').startsWith("'")).toBe(true);
     const cells = records.slice(1).flat();
     expect(cells.filter((cell) => /^[=+\-@\t\r]/.test(cell))).toEqual([]);
   });
 
   it('leaves numbers as numbers and omits absent optional fields', () => {
-    const finding: ImageFinding = { registry: 'r1', repository: 'a/b', digest: 'sha256:00', tags: [], status: 'converted', reason: 'streamable', sizeBytes: 0, checkedAt: '2026-11-23T00:00:00.000Z' };
+    const finding: ImageFinding = {
+      registry: 'r1',
+      repository: 'a/b',
+      digest: 'sha256:00',
+      tags: [],
+      status: 'converted',
+      reason: 'streamable',
+      sizeBytes: 0,
+      checkedAt: '2026-11-23T00:00:00.000Z',
+    };
 
     expect(csvRow(finding)).toBe('r1,a/b,sha256:00,,converted,streamable,,,,0,,2026-11-23T00:00:00.000Z\r\n');
   });
 
   it('streams: a large registry is yielded in chunks, not one string', async () => {
-    const many = Array.from({ length: 5_000 }, (_, index): ImageFinding => ({ registry: 'big', repository: `repo/${index}`, digest: `sha256:${index}`, tags: ['v1'], status: 'missing', reason: 'no streaming referrer', checkedAt: '2026-11-23T00:00:00.000Z' }));
+    const many = Array.from({ length: 5_000 }, (_, index): ImageFinding => ({
+      registry: 'big',
+      repository: `repo/${index}`,
+      digest: `sha256:${index}`,
+      tags: ['v1'],
+      status: 'missing',
+      reason: 'no streaming referrer',
+      checkedAt: '2026-11-23T00:00:00.000Z',
+    }));
     const source = {
       async *findings(): AsyncIterable<ImageFinding> {
         for (const finding of many) yield await Promise.resolve(finding);

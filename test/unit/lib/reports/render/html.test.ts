@@ -21,7 +21,9 @@ describe('HTML renderer', () => {
     expect(html).not.toMatch(/\bon[a-z]+=/i);
     const markup = markupOnly(html);
     expect(markup).not.toMatch(/https?:/i);
-    expect([...markup.matchAll(/href="([^"]*)"/g)].map((match) => match[1]).every((href) => href?.startsWith('#registry-'))).toBe(true);
+    expect(
+      [...markup.matchAll(/href="([^"]*)"/g)].map((match) => match[1]).every((href) => href?.startsWith('#registry-')),
+    ).toBe(true);
   });
 
   it('declares the CSP it is served with, so it holds when opened from disk', () => {
@@ -59,7 +61,9 @@ describe('HTML renderer', () => {
     expect(html).toMatch(/Premium SKU<\/strong><span class="check-word"> — No<\/span>/);
     expect(html).toMatch(/Push events reach this app<\/strong><span class="check-word"> — Unknown<\/span>/);
     expect(html).toContain('<code>UNKNOWN_ERROR</code>');
-    expect(html).toContain('Only linux/amd64 images stream. Publish an amd64 variant or exclude the tag in the policy: see https://aka.ms/acr/artifact-streaming.');
+    expect(html).toContain(
+      'Only linux/amd64 images stream. Publish an amd64 variant or exclude the tag in the policy: see https://aka.ms/acr/artifact-streaming.',
+    );
     expect(html).toContain('The last audit (<code>audit-20261123-0555-staging</code>');
     const tables = html.match(/<table/g)!.length;
     expect(html.match(/<thead><tr><th scope="col">/g)).toHaveLength(tables);
@@ -73,7 +77,10 @@ describe('HTML renderer', () => {
 
   it('renders an empty report without failing', () => {
     const empty: ComplianceReport = { ...report, registries: [] };
-    const single: ComplianceReport = { ...report, registries: [{ ...registries[2]!, trend: [], repositories: [], audit: undefined }] };
+    const single: ComplianceReport = {
+      ...report,
+      registries: [{ ...registries[2]!, trend: [], repositories: [], audit: undefined }],
+    };
 
     expect(toHtml(empty)).toContain('No registries are configured');
     const one = toHtml(single);

@@ -9,7 +9,9 @@ describe('Markdown renderer', () => {
 
   it('summarizes coverage per registry with missing and failed counts', () => {
     expect(lines[0]).toBe('# Artifact streaming compliance report');
-    expect(text).toContain('**Coverage 83%**: 229 of 276 eligible images are streamable; 29 missing, 11 failed, 7 in progress across 3 registries and 15 repositories.');
+    expect(text).toContain(
+      '**Coverage 83%**: 229 of 276 eligible images are streamable; 29 missing, 11 failed, 7 in progress across 3 registries and 15 repositories.',
+    );
     expect(text).toContain('| contosoprod | yes | 90.4% | 209 | 189 | 14 | 1 | 5 | 2 |');
     expect(text).toContain('| sandboxbasic | **no** | 0% | 3 | 0 | 3 | 0 | 0 | 2 |');
     expect(text).toContain('- The last audit of contosostaging did not complete; its figures may be partial.');
@@ -18,13 +20,19 @@ describe('Markdown renderer', () => {
   it('lists the top failures with remediation and the connected registries needing attention', () => {
     const failures = lines.filter((line) => line.startsWith('| `'));
     expect(failures[0]).toMatch(/^\| `UNKNOWN_ERROR` \| 6 \| contosostaging \| ACR reported an unknown error/);
-    expect(text).toContain('| contosostaging | store-0042 | Stale | 2026-11-19 11:04 UTC | No activity for 3 days 19 hours.');
+    expect(text).toContain(
+      '| contosostaging | store-0042 | Stale | 2026-11-19 11:04 UTC | No activity for 3 days 19 hours.',
+    );
     expect(text).not.toContain('factory-eu');
   });
 
   it('links the sibling files by default, or the links given', () => {
-    expect(text).toContain('[Report (HTML)](<report.html>) · [Image findings (CSV)](<report.csv>) · [Data (JSON)](<report.json>)');
-    expect(toMarkdown(report, { html: 'https://example.test/r.html', csv: 'c.csv', json: 'j.json' })).toContain('(<https://example.test/r.html>)');
+    expect(text).toContain(
+      '[Report (HTML)](<report.html>) · [Image findings (CSV)](<report.csv>) · [Data (JSON)](<report.json>)',
+    );
+    expect(toMarkdown(report, { html: 'https://example.test/r.html', csv: 'c.csv', json: 'j.json' })).toContain(
+      '(<https://example.test/r.html>)',
+    );
   });
 
   it('keeps every table well formed: the same number of cells in each row', () => {
