@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertEventTypes, severities } from './alerts/payloads.js';
 import { policySchema, type Policy } from './policy/model.js';
+import { appSettingNamePattern, registrySettingsSchema, type RegistrySettings } from './core/registries.js';
 
 /**
  * Application settings: the one place every setting is named, with its default. The same names appear in
@@ -10,42 +11,6 @@ import { policySchema, type Policy } from './policy/model.js';
  */
 
 const storagePrefixPattern = /^[a-z][a-z0-9]{2,19}$/;
-const loginServerPattern = /^[a-z0-9.-]+(:\d{1,5})?$/i;
-const registryNamePattern = /^[a-zA-Z0-9]{2,50}$/;
-const settingNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-const registryAuthSchema = z.discriminatedUnion('type', [
-  /** Entra ID (managed identity in Azure, DefaultAzureCredential locally) → /oauth2/exchange → /oauth2/token. */
-  z.object({ type: z.literal('identity') }).strict(),
-  /**
-   * Admin user or a repository-scoped token. The password is never put in this JSON: it names another setting
-   * (which in Azure is a Key Vault reference), so the secret stays out of anything that prints this list.
-   */
-  z
-    .object({
-      type: z.literal('password'),
-      username: z.string().min(1),
-      passwordSetting: z.string().regex(settingNamePattern, 'must be an app setting name'),
-    })
-    .strict(),
-]);
-
-const registrySchema = z
-  .object({
-    /** The name used in routes and tables; normally the ARM name of the registry. */
-    name: z.string().regex(registryNamePattern, 'letters and digits, 2 to 50'),
-    /** `myreg.azurecr.io` (or `host:port`); the data-plane endpoint is `https://{loginServer}`. */
-    loginServer: z.string().regex(loginServerPattern, 'a host name, optionally with :port'),
-    /** ARM resource ID: Event Grid events carry it as `topic`; events from any other topic are rejected. */
-    resourceId: z
-      .string()
-      .regex(
-        /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i,
-        'an ARM ID /subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerRegistry/registries/…',
-      ),
-    auth: registryAuthSchema.default({ type: 'identity' }),
-  })
-  .strict();
 
 /**
  * An alert channel, configured by the operator. URLs and signing secrets are never inline: they name other app
@@ -55,9 +20,9 @@ const channelSchema = z
   .object({
     name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64'),
     kind: z.enum(['webhook', 'teams']),
-    urlSetting: z.string().regex(settingNamePattern, 'must be an app setting name'),
+    urlSetting: z.string().regex(appSettingNamePattern, 'must be an app setting name'),
     /** Standard Webhooks signing secret (`whsec_…`), required for webhooks. */
-    secretSetting: z.string().regex(settingNamePattern, 'must be an app setting name').optional(),
+    secretSetting: z.string().regex(appSettingNamePattern, 'must be an app setting name').optional(),
     events: z.array(z.enum(alertEventTypes)).min(1).optional(),
     minSeverity: z.enum(severities).default('warning'),
     /** Deliveries per minute to this channel (Teams allows a few per second). */
@@ -70,8 +35,6 @@ const channelSchema = z
   });
 
 export type ChannelSettings = z.infer<typeof channelSchema>;
-export type RegistryAuthSettings = z.infer<typeof registryAuthSchema>;
-export type RegistrySettings = z.infer<typeof registrySchema>;
 
 const jsonText = z.string().transform((text, ctx) => {
   try {
@@ -106,7 +69,7 @@ const environmentSchema = z.object({
     .regex(storagePrefixPattern, 'lowercase letters and digits, 3 to 20, starting with a letter')
     .default('streaming'),
   /** JSON array of registries this app serves: [{ name, loginServer, resourceId, auth }]. */
-  REGISTRIES: jsonText.pipe(z.array(registrySchema)).default([]),
+  REGISTRIES: jsonText.pipe(z.array(registrySettingsSchema)).default([]),
   /** Resource Manager endpoint (sovereign clouds differ). */
   ARM_ENDPOINT: z.url({ protocol: /^https$/ }).default('https://management.azure.com'),
   /** Entra ID audience of ACR tokens: `https://containerregistry.azure.net` in the public cloud. */

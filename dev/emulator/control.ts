@@ -14,8 +14,7 @@ import {
 import { RegistryError } from './registry/errors.js';
 import { DIGEST_PATTERN } from './registry/manifest.js';
 import type { RegistryOptions, StartedRegistry } from './server.js';
-import type { EmulatorState, RegistryRuntime } from './state.js';
-import { skus } from './state.js';
+import { type EmulatorState, type RegistryRuntime, skus } from './state.js';
 
 /**
  * Control API (`/_emulator/…`, plain HTTP on loopback): seeding real OCI content, streaming behaviour,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppConfig, ChannelSettings } from '../config.js';
-import { tableKeyText, type Clock } from '../conversion/ports.js';
-import { NotFoundError, ValidationError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { tableKeyText } from '../core/image.js';
+import { type Clock } from '../core/clock.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 import type { PolicySource } from '../policy/model.js';
 import type { TableOutbox } from '../storage/outbox.js';
 import { toAlertEvent, type AlertEvent } from './events.js';
@@ -18,7 +19,7 @@ import {
 import { routeAlert } from './routing.js';
 import { signWebhook, type AlertSender } from './sender.js';
 import { deliveryKey, type Delivery, type DeliveryStatus, type TableAlertStore } from './store.js';
-import { logMetrics } from '../telemetry/metrics.js';
+import { logMetrics } from '../core/metrics.js';
 
 export const alertMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('dispatch'), registry: tableKeyText(1, 64), eventId: tableKeyText(1, 1_024) }).strict(),

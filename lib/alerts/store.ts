@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import type { Versioned } from '../conversion/record.js';
+import type { Versioned } from '../core/image.js';
 import { pageSettings } from '../storage/paging.js';
 import { isStatus, writeConditionally } from '../storage/table-errors.js';
 import type { AlertEvent } from './events.js';

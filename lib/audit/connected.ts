@@ -1,8 +1,9 @@
 import { Cron } from 'croner';
-import type { RegistrySettings } from '../config.js';
-import type { Clock, NoticeEvent, Outbox } from '../conversion/ports.js';
-import { connectedRegistryRemediation, problemFromStatusCode } from '../alerts/connected-remediation.js';
-import type { Logger } from '../logging.js';
+import type { RegistrySettings } from '../core/registries.js';
+import type { Clock } from '../core/clock.js';
+import type { NoticeEvent, Outbox } from '../core/outbox.js';
+import { connectedRegistryRemediation, problemFromStatusCode } from './connected-remediation.js';
+import type { Logger } from '../core/logging.js';
 import type { ConnectedRegistryReport, ConnectedRegistryState } from '../reports/model.js';
 import type { TableAuditStore } from './store.js';
 

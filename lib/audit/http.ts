@@ -1,15 +1,15 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError } from '../core/errors.js';
 import { requirePrincipal } from '../http/principal.js';
 import { parseJsonBody, parseParts, queryObject, respond } from '../http/request.js';
 import type { ImageAudit } from './images.js';
 import type { TableAuditStore } from './store.js';
+import { registryNameSchema } from '../core/registries.js';
 
-const registryName = z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50');
-export const startAuditBody = z.object({ registry: registryName.optional() }).strict();
+export const startAuditBody = z.object({ registry: registryNameSchema.optional() }).strict();
 const listQuery = z
-  .object({ registry: registryName, count: z.coerce.number().int().min(1).max(100).default(30) })
+  .object({ registry: registryNameSchema, count: z.coerce.number().int().min(1).max(100).default(30) })
   .strict();
 
 export interface AuditHttpDependencies {

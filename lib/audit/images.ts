@@ -1,16 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { RegistrySettings } from '../config.js';
+import type { RegistrySettings } from '../core/registries.js';
 import { finalRemediation, failureClass } from '../conversion/failures.js';
 import { inspectManifest } from '../conversion/inspect.js';
-import { tableKeyText, type Clock, type ConversionStore, type Outbox } from '../conversion/ports.js';
+import { tableKeyText } from '../core/image.js';
+import { type Clock } from '../core/clock.js';
+import { type ConversionStore } from '../conversion/ports.js';
+import { type Outbox } from '../core/outbox.js';
 import type { ConversionRecord } from '../conversion/record.js';
 import type { ConversionService } from '../conversion/service.js';
-import type { Logger } from '../logging.js';
+import type { Logger } from '../core/logging.js';
 import { decide, type ImageFacts, type RegistryReadiness } from '../policy/eligibility.js';
 import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
-import type { RegistryClient } from '../registry/client.js';
-import { streamingArtifactType, type ManifestAttributes } from '../registry/wire.js';
+import { type RegistryDataPlane, streamingArtifactType, type ManifestAttributes } from '../core/acr.js';
 import type { FindingStatus } from '../reports/model.js';
 import {
   countFinding,
@@ -37,7 +39,7 @@ export interface AuditQueue {
 }
 
 export type AuditRegistry = Pick<
-  RegistryClient,
+  RegistryDataPlane,
   'listRepositories' | 'listManifests' | 'listReferrers' | 'getManifest'
 >;
 

@@ -1,5 +1,5 @@
-import type { RegistrySettings } from '../config.js';
-import type { Logger } from '../logging.js';
+import type { RegistrySettings } from '../core/registries.js';
+import type { Logger } from '../core/logging.js';
 import type { RegistryReadiness } from '../policy/eligibility.js';
 import type { PolicySource } from '../policy/model.js';
 import type {

@@ -1,5 +1,5 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { repositoryKey } from '../conversion/record.js';
+import { repositoryKey } from '../core/image.js';
 import type { ConnectedRegistryState, FindingStatus, ImageFinding } from '../reports/model.js';
 import { isStatus, writeConditionally } from '../storage/table-errors.js';
 

@@ -1,10 +1,12 @@
-import { z } from '../zod.js';
-import { NotFoundError, ValidationError } from '../errors.js';
-import type { Logger } from '../logging.js';
-import { isDigest, isRepositoryName, isTag } from '../registry/names.js';
+import { z } from '../core/zod.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
+import { isDigest, isRepositoryName, isTag } from '../core/names.js';
 import type { ConversionStore } from './ports.js';
-import { conversionStatuses, type ConversionRecord } from './record.js';
+import { conversionStatuses } from '../core/image.js';
+import { type ConversionRecord } from './record.js';
 import type { ConversionService } from './service.js';
+import { registryNameSchema } from '../core/registries.js';
 
 /** What the API shows of a conversion: everything but the internal lock fields. */
 export type ConversionView = Omit<ConversionRecord, 'trackingToken' | 'leaseUntil'>;
@@ -59,7 +61,6 @@ export function toView(record: ConversionRecord): ConversionView {
   return view;
 }
 
-const registryParam = z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50');
 const repository = z
   .string()
   .refine(isRepositoryName, 'not an OCI repository name (lowercase, [a-z0-9._-] components separated by /)');
@@ -89,8 +90,8 @@ export const listConversionsQuery = z
   })
   .strict();
 
-export const imageParams = z.object({ registry: registryParam, digest }).strict();
-export const registryParams = z.object({ registry: registryParam }).strict();
+export const imageParams = z.object({ registry: registryNameSchema, digest }).strict();
+export const registryParams = z.object({ registry: registryNameSchema }).strict();
 export const repositoryQuery = z.object({ repository }).strict();
 
 /** The conversion HTTP use cases; functions/ only parse and map. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { RegistrySettings } from '../config.js';
-import { isDigest, isRepositoryName, isTag } from '../registry/names.js';
+import type { RegistrySettings } from '../core/registries.js';
+import { isDigest, isRepositoryName, isTag } from '../core/names.js';
 
 export const imagePushedType = 'Microsoft.ContainerRegistry.ImagePushed';
 export const imageDeletedType = 'Microsoft.ContainerRegistry.ImageDeleted';

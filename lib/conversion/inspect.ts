@@ -1,6 +1,5 @@
 import type { ImageFacts } from '../policy/eligibility.js';
-import type { FetchedManifest } from '../registry/client.js';
-import type { ManifestAttributes } from '../registry/wire.js';
+import type { FetchedManifest, ManifestAttributes } from '../core/acr.js';
 
 const imageConfigTypes = new Set([
   'application/vnd.oci.image.config.v1+json',

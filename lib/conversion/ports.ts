@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { RegistryClient } from '../registry/client.js';
-import type { ConversionRecord, ConversionStatus, ImageKey, Versioned } from './record.js';
+import { tableKeyText, type ConversionStatus, type ImageKey, type Versioned } from '../core/image.js';
+import type { RegistryDataPlane } from '../core/acr.js';
+import type { ConversionRecord } from './record.js';
 
 /** Conversion rows; every write is conditional so concurrent workers cannot overwrite each other. */
 export interface ConversionStore {
@@ -25,91 +26,6 @@ export interface ConversionFilter {
   readonly since?: Date;
 }
 
-export const domainEventTypes = [
-  'conversion.succeeded',
-  'conversion.failed',
-  'conversion.timedOut',
-  'conversion.canceled',
-] as const;
-export type DomainEventType = (typeof domainEventTypes)[number];
-
-/** What happened to an image, for alert delivery (the outbox) — never carries secrets. */
-export interface DomainEvent {
-  /** Deterministic, so recording the same outcome twice stores one event. */
-  readonly id: string;
-  readonly type: DomainEventType;
-  readonly time: string;
-  readonly registry: string;
-  readonly repository: string;
-  readonly digest: string;
-  readonly tag?: string;
-  readonly operationId?: string;
-  readonly status: ConversionStatus;
-  readonly errorCode?: string;
-  readonly message?: string;
-  readonly remediation?: string;
-  readonly attempts: number;
-}
-
-/**
- * A repository's ACR switch (`convertPushedImages`) disagrees with what its `mode: native` policy set (issue #5):
- * ACR refused the change or reports another value when read back. For alert delivery like {@link DomainEvent}.
- */
-export interface PolicyDriftEvent {
-  /** Deterministic for one change and repository, so applying the same change again stores one event. */
-  readonly id: string;
-  readonly type: 'policy.drift';
-  readonly time: string;
-  readonly registry: string;
-  readonly repository: string;
-  /** The policy scope that set the switch. */
-  readonly scope: string;
-  /** What the policy wants ACR's `convertPushedImages` to be, and what ACR reports. */
-  readonly expected: boolean;
-  readonly actual: boolean;
-  readonly message: string;
-}
-
-/** Audits' and reports' events: about a registry (or a connected registry), with facts to show. */
-export interface NoticeEvent {
-  /** Deterministic (from the run or the transition), so recording it twice stores one event. */
-  readonly id: string;
-  readonly type:
-    | 'audit.missingStreamingArtifacts'
-    | 'connectedRegistry.stale'
-    | 'connectedRegistry.unhealthy'
-    | 'connectedRegistry.recovered'
-    | 'report.ready';
-  readonly time: string;
-  readonly registry: string;
-  readonly message: string;
-  readonly remediation?: string;
-  readonly facts?: Readonly<Record<string, string>>;
-}
-
-/** Everything the outbox carries. */
-export type OutboxEvent = DomainEvent | PolicyDriftEvent | NoticeEvent;
-
-export interface Outbox {
-  /** Idempotent by `event.id`. */
-  append(event: OutboxEvent): Promise<void>;
-}
-
-/**
- * Text that can become (part of) a Table key: no `/`, `\`, `#`, `?` or control characters. Queue message fields
- * that are turned into keys must pass it, so a junk message is rejected and ACKed instead of making the storage
- * call fail on every delivery until the message lands in `-poison` (test/e2e/hostile-queues.test.ts).
- */
-export function tableKeyText(min: number, max: number, options: { slash?: 'allowed' } = {}): z.ZodString {
-  // Repository names keep their `/` in messages: keys replace it with `:` (repositoryKey).
-  const pattern = options.slash === 'allowed' ? /^[^\\#?\p{Cc}]*$/u : /^[^/\\#?\p{Cc}]*$/u;
-  return z
-    .string()
-    .min(min)
-    .max(max)
-    .regex(pattern, `must not contain ${options.slash === 'allowed' ? '' : '/ '}\\ # ? or control characters`);
-}
-
 export const trackingMessageSchema = z
   .object({
     kind: z.enum(['start', 'poll']),
@@ -125,9 +41,9 @@ export interface TrackingQueue {
   send(message: TrackingMessage, delaySeconds: number): Promise<void>;
 }
 
-/** The registry calls the pipeline makes (RegistryClient implements them; tests may pass a fake). */
+/** The registry calls the pipeline makes (lib/registry/client.ts implements them; tests may pass a fake). */
 export type RegistryGateway = Pick<
-  RegistryClient,
+  RegistryDataPlane,
   | 'getManifest'
   | 'getManifestAttributes'
   | 'listReferrers'
@@ -137,8 +53,3 @@ export type RegistryGateway = Pick<
   | 'cancelOperation'
   | 'resolveTag'
 >;
-
-export interface Clock {
-  now(): Date;
-}
-export const systemClock: Clock = { now: () => new Date() };

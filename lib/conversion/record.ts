@@ -1,19 +1,4 @@
-/**
- * The state of one image's conversion: one row per (registry, repository, digest). The row is also the lock —
- * every change is an ETag-conditional write — so duplicate events, several tags pushed at once, redelivered
- * queue messages and parallel instances all converge on one conversion.
- */
-export const conversionStatuses = [
-  'Skipped',
-  'Pending',
-  'Running',
-  'Succeeded',
-  'Failed',
-  'TimedOut',
-  'Canceled',
-  'Deleted',
-] as const;
-export type ConversionStatus = (typeof conversionStatuses)[number];
+import { repositoryKey, type ConversionStatus, type ImageKey } from '../core/image.js';
 
 export const terminalStatuses: ReadonlySet<ConversionStatus> = new Set([
   'Succeeded',
@@ -27,12 +12,11 @@ export const inFlightStatuses: ReadonlySet<ConversionStatus> = new Set(['Pending
 
 export type ConversionSource = 'event' | 'manual' | 'backfill' | 'sweeper';
 
-export interface ImageKey {
-  readonly registry: string;
-  readonly repository: string;
-  readonly digest: string;
-}
-
+/**
+ * The state of one image's conversion: one row per (registry, repository, digest). The row is also the lock —
+ * every change is an ETag-conditional write — so duplicate events, several tags pushed at once, redelivered
+ * queue messages and parallel instances all converge on one conversion.
+ */
 export interface ConversionRecord extends ImageKey {
   readonly status: ConversionStatus;
   readonly tags: readonly string[];
@@ -70,22 +54,7 @@ export interface ConversionRecord extends ImageKey {
   readonly completedAt?: string;
 }
 
-/** A record with the ETag it was read with; writes pass it back. */
-export interface Versioned<T> {
-  readonly value: T;
-  readonly etag: string;
-}
-
 /** Table keys: one partition per registry; the row key joins repository and digest (`/` is not allowed in keys). */
 export function conversionKeys(key: ImageKey): { partitionKey: string; rowKey: string } {
   return { partitionKey: key.registry, rowKey: `${repositoryKey(key.repository)}@${key.digest}` };
-}
-
-/** Repository names never contain `:`, so it stands in for `/` reversibly. */
-export function repositoryKey(repository: string): string {
-  return repository.replaceAll('/', ':');
-}
-
-export function describeImage(key: ImageKey): string {
-  return `${key.registry}/${key.repository}@${key.digest.slice(0, 19)}`;
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { RegistrySettings } from '../config.js';
-import type { Logger } from '../logging.js';
+import type { RegistrySettings } from '../core/registries.js';
+import type { Logger } from '../core/logging.js';
 import { decide, type RegistryReadiness } from '../policy/eligibility.js';
 import type { PolicySource } from '../policy/model.js';
-import { isAcrError } from '../registry/errors.js';
-import { isOngoing, streamingArtifactType, type StreamingOperation } from '../registry/wire.js';
-import { logMetrics } from '../telemetry/metrics.js';
+import { isAcrError } from '../core/errors.js';
+import { isOngoing, streamingArtifactType, type StreamingOperation } from '../core/acr.js';
+import { logMetrics } from '../core/metrics.js';
 import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
 import { parseRegistryEvent } from './events.js';
 import {
@@ -16,17 +16,11 @@ import {
   type FailureClass,
 } from './failures.js';
 import { inspectManifest } from './inspect.js';
-import type { Clock, ConversionStore, DomainEventType, Outbox, RegistryGateway, TrackingQueue } from './ports.js';
-import { trackingMessageSchema } from './ports.js';
-import {
-  describeImage,
-  repositoryKey,
-  type ConversionRecord,
-  type ConversionSource,
-  type ConversionStatus,
-  type ImageKey,
-  type Versioned,
-} from './record.js';
+import type { Clock } from '../core/clock.js';
+import { type ConversionStore, type RegistryGateway, type TrackingQueue, trackingMessageSchema } from './ports.js';
+import type { DomainEventType, Outbox } from '../core/outbox.js';
+import { describeImage, repositoryKey, type ConversionStatus, type ImageKey, type Versioned } from '../core/image.js';
+import { type ConversionRecord, type ConversionSource } from './record.js';
 
 export interface ConversionSettings {
   readonly firstPollSeconds: number;

@@ -1,11 +1,11 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { conversionViewSchema, listConversionsQuery, startConversionBody } from '../conversion/api.js';
-import { conversionStatuses } from '../conversion/record.js';
+import { conversionStatuses } from '../core/image.js';
 import { policyApiVersion, policySchema } from '../policy/model.js';
 import { evaluationBody } from '../policy/service.js';
 import { complianceReportSchema } from '../reports/model.js';
 import { createReportBody, generatedReportSchema, latestReportQuery, listReportsQuery } from '../reports/http.js';
-import { z } from '../zod.js';
+import { z } from '../core/zod.js';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, generated from the schemas the handlers validate with, so the two

@@ -1,16 +1,6 @@
 import type { HttpRequest } from '@azure/functions';
-import { ForbiddenError, UnauthorizedError } from '../errors.js';
-
-export const appRoles = ['Streaming.Read', 'Streaming.Write', 'Streaming.Admin'] as const;
-export type AppRole = (typeof appRoles)[number];
-
-/** The caller, as App Service Authentication (Entra ID) vouches for it. */
-export interface Principal {
-  /** Entra object id, or the name when no object id is given. */
-  readonly id: string;
-  readonly name: string | undefined;
-  readonly roles: ReadonlySet<AppRole>;
-}
+import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
+import { appRoles, hasRole, type AppRole, type Principal } from '../core/principal.js';
 
 const objectIdClaims = ['http://schemas.microsoft.com/identity/claims/objectidentifier', 'oid'];
 
@@ -51,12 +41,6 @@ export function principalOf(request: HttpRequest): Principal | undefined {
   return { id, name, roles };
 }
 
-/** Admin implies Write implies Read. */
-export function hasRole(principal: Principal, role: AppRole): boolean {
-  const rank = (r: AppRole): number => appRoles.indexOf(r);
-  return [...principal.roles].some((held) => rank(held) >= rank(role));
-}
-
 /**
  * The caller with at least `role`.
  * @throws UnauthorizedError without an identity; ForbiddenError naming the role that is missing.
@@ -72,8 +56,4 @@ export function requirePrincipal(request: HttpRequest, role: AppRole): Principal
       { field: 'roles', reason: `requires ${role}` },
     ]);
   return principal;
-}
-
-export function isAdmin(principal: Principal): boolean {
-  return principal.roles.has('Streaming.Admin');
 }

@@ -1,7 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
-import type { ZodError } from 'zod';
-import { AppError, ValidationError, type FieldProblem } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { AppError, type FieldProblem } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 
 export const problemContentType = 'application/problem+json';
 
@@ -41,14 +40,4 @@ export function errorToResponse(error: unknown, log: Logger): HttpResponseInit {
   }
   log.error('unhandled error', error instanceof Error ? (error.stack ?? error.message) : String(error));
   return problemResponse(500, 'Internal error', 'The request failed unexpectedly; the details are in the logs.');
-}
-
-/** Turns a zod failure on a request part into a ValidationError naming each field. */
-export function validationErrorFrom(error: ZodError, part: 'body' | 'query' | 'params' | 'headers'): ValidationError {
-  const problems = error.issues.map((issue) => ({
-    field: [part, ...issue.path.map(String)].join('.'),
-    reason: issue.message,
-  }));
-  const summary = problems.map((problem) => `${problem.field}: ${problem.reason}`).join('; ');
-  return new ValidationError(`Invalid ${part}: ${summary}`, problems);
 }

@@ -1,7 +1,12 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
-import { errorToResponse, validationErrorFrom } from './problem.js';
+import {
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  validationErrorFrom,
+} from '../core/errors.js';
+import { errorToResponse } from './problem.js';
 
 /** Request bodies this API accepts are small JSON documents. */
 export const maxJsonBodyBytes = 64 * 1024;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { scheduleBackfill, type BackfillQueue } from '../conversion/backfill.js';
-import type { Logger } from '../logging.js';
+import { scheduleBackfill, type BackfillQueue } from './backfill-schedule.js';
+import type { Logger } from '../core/logging.js';
 import { applyNativeMode, type NativeModeDependencies } from './native.js';
 import type { PolicyChange, PolicyEffects, PolicyEffectsReport } from './ports.js';
 

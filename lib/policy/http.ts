@@ -1,10 +1,11 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { z } from '../zod.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { z } from '../core/zod.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import { requirePrincipal } from '../http/principal.js';
 import { parseJsonBody, parseParts, queryObject, respond } from '../http/request.js';
 import { defaultScope } from './scope.js';
 import { evaluationBody, type Conditions, type PolicyService } from './service.js';
+import { registryNameSchema } from '../core/registries.js';
 
 /** What the policy routes need; the composition root provides it. */
 export interface PolicyHttpDependencies {
@@ -14,7 +15,7 @@ export interface PolicyHttpDependencies {
 
 const registryParams = z
   .object({
-    registry: z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50'),
+    registry: registryNameSchema,
     scope: z.string().max(512).optional(),
   })
   .strict();

@@ -1,4 +1,4 @@
-import { z } from '../zod.js';
+import { z } from '../core/zod.js';
 
 /**
  * The streaming policy of a repository: one zod schema is the source of truth for validation, defaults, types

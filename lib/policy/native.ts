@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { Clock, Outbox } from '../conversion/ports.js';
-import { repositoryKey } from '../conversion/record.js';
-import type { Logger } from '../logging.js';
-import type { RegistryClient } from '../registry/client.js';
-import { isAcrError } from '../registry/errors.js';
-import type { RepositoryStreaming } from '../registry/wire.js';
+import type { Clock } from '../core/clock.js';
+import type { Outbox } from '../core/outbox.js';
+import { repositoryKey } from '../core/image.js';
+import type { Logger } from '../core/logging.js';
+import type { RegistryDataPlane, RepositoryStreaming } from '../core/acr.js';
+import { isAcrError } from '../core/errors.js';
 import type { Policy, PolicySource } from './model.js';
 import type { PolicyChange } from './ports.js';
 import { compareSpecificity, parseScope, sameScope, scopeMatches, type PolicyScope } from './scope.js';
 
-/** The registry calls native mode makes (RegistryClient implements them). */
+/** The registry calls native mode makes (lib/registry/client.ts implements them). */
 export type NativeRegistry = Pick<
-  RegistryClient,
+  RegistryDataPlane,
   'listRepositories' | 'getRepositoryStreaming' | 'setRepositoryStreaming'
 >;
 

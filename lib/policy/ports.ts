@@ -1,4 +1,4 @@
-import type { Logger } from '../logging.js';
+import type { Logger } from '../core/logging.js';
 import type { Policy } from './model.js';
 
 /** A stored policy with who wrote it when; `policy` always has every field (defaults applied). */

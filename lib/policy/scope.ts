@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { isRepositoryName } from '../registry/names.js';
+import { isRepositoryName } from '../core/names.js';
 
 /**
  * Where a policy applies: the registry default (`_default`), a repository glob (`team-a/**`) or one exact

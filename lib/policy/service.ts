@@ -1,14 +1,14 @@
-import { z } from '../zod.js';
+import { z } from '../core/zod.js';
 import {
   ForbiddenError,
   NotFoundError,
   PreconditionFailedError,
   PreconditionRequiredError,
   ValidationError,
-} from '../errors.js';
-import { validationErrorFrom } from '../http/problem.js';
-import { isAdmin, type Principal } from '../http/principal.js';
-import type { Logger } from '../logging.js';
+  validationErrorFrom,
+} from '../core/errors.js';
+import { isAdmin, type Principal } from '../core/principal.js';
+import type { Logger } from '../core/logging.js';
 import { decide, type Decision, type RegistryReadiness } from './eligibility.js';
 import { policyApiVersion, policySchema, type Policy } from './model.js';
 import type { PolicyChange, PolicyEffects, PolicyEffectsReport, PolicyHistoryEntry, StoredPolicy } from './ports.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import type { Versioned } from '../conversion/record.js';
+import type { Versioned } from '../core/image.js';
 import { pageSettings } from '../storage/paging.js';
 import { isStatus } from '../storage/table-errors.js';
 import { policySchema } from './model.js';

@@ -1,6 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import type { RegistryTransport, RawRequest } from './transport.js';
-import { responseError } from './transport.js';
+import { type RegistryTransport, type RawRequest, responseError } from './transport.js';
 
 /**
  * How the app proves itself to a registry: an Entra ID identity (managed identity in Azure) exchanged for an ACR

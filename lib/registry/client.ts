@@ -1,6 +1,6 @@
-import { AcrError } from './errors.js';
+import { AcrError } from '../core/errors.js';
 import { RegistryTokenProvider, type RegistryCredentials } from './auth.js';
-import { assertDigest, assertRepository, isDigest, isTag } from './names.js';
+import { assertDigest, assertRepository, isDigest, isTag } from '../core/names.js';
 import {
   RegistryTransport,
   responseError,
@@ -21,18 +21,13 @@ import {
   tagResponse,
   type Descriptor,
   type ManifestAttributes,
-  type ManifestDocument,
   type RepositoryStreaming,
   type StreamingOperation,
   type StreamingOperationRef,
-} from './wire.js';
+  type FetchedManifest,
+  type RegistryDataPlane,
+} from '../core/acr.js';
 import type { z } from 'zod';
-
-export interface FetchedManifest {
-  readonly digest: string;
-  readonly mediaType: string;
-  readonly document: ManifestDocument;
-}
 
 export interface RegistryClientOptions extends Omit<TransportOptions, 'baseUrl'> {
   /** `myreg.azurecr.io` or `host:port`; also the token `service`. */
@@ -51,7 +46,7 @@ type Action = 'pull' | 'push' | 'metadata_read';
  * Written by hand because @azure/container-registry has no streaming or referrers calls, cannot authenticate
  * with a username/password, and its challenge handler caches a single token across scopes (wire.md §1.5).
  */
-export class RegistryClient {
+export class RegistryClient implements RegistryDataPlane {
   readonly loginServer: string;
   private readonly transport: RegistryTransport;
   private readonly tokens: RegistryTokenProvider;

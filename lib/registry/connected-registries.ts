@@ -1,7 +1,7 @@
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import type { TokenCredential } from '@azure/identity';
 import type { ConnectedRegistryView } from '../audit/connected.js';
-import type { RegistrySettings } from '../config.js';
+import type { RegistrySettings } from '../core/registries.js';
 import { parseRegistryResourceId } from './readiness.js';
 
 /** Lists a registry's connected registries through ARM (@azure/arm-containerregistry), one client per subscription. */

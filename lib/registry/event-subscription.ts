@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
-import type { RegistrySettings } from '../config.js';
-import type { Logger } from '../logging.js';
+import type { RegistrySettings } from '../core/registries.js';
+import type { Logger } from '../core/logging.js';
 import { parseRegistryResourceId } from './readiness.js';
 
 const apiVersion = '2022-06-15';

@@ -1,7 +1,7 @@
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import type { TokenCredential } from '@azure/identity';
-import type { RegistrySettings } from '../config.js';
-import type { Logger } from '../logging.js';
+import type { RegistrySettings } from '../core/registries.js';
+import type { Logger } from '../core/logging.js';
 import type { RegistryReadiness } from '../policy/eligibility.js';
 
 /** Parsed from `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.ContainerRegistry/registries/{n}`. */

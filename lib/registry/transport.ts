@@ -10,8 +10,8 @@ import {
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { AcrError } from './errors.js';
-import { acrErrorBody } from './wire.js';
+import { AcrError } from '../core/errors.js';
+import { acrErrorBody } from '../core/acr.js';
 
 export interface RetrySettings {
   /** Retries after the first attempt. */

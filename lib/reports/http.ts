@@ -1,19 +1,18 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { UnsupportedMediaTypeError } from '../errors.js';
+import { UnsupportedMediaTypeError } from '../core/errors.js';
 import { requirePrincipal } from '../http/principal.js';
 import { parseJsonBody, parseParts, queryObject, respond } from '../http/request.js';
-import { z } from '../zod.js';
+import { z } from '../core/zod.js';
 import { reportContentSecurityPolicy } from './render/html.js';
 import { compactTimestamp, reportFormats } from './store.js';
 import type { ReportService } from './service.js';
-
-const registryName = z.string().regex(/^[a-zA-Z0-9]{2,50}$/, 'letters and digits, 2 to 50');
+import { registryListPattern, registryNameSchema } from '../core/registries.js';
 
 /** POST /api/reports: an empty body (or none) reports every configured registry. */
 export const createReportBody = z
   .object({
     registries: z
-      .array(registryName)
+      .array(registryNameSchema)
       .min(1)
       .max(50)
       .optional()
@@ -23,7 +22,7 @@ export const createReportBody = z
 
 const registryQuery = z
   .string()
-  .regex(/^(all|[a-zA-Z0-9]{2,50}(,[a-zA-Z0-9]{2,50})*)$/, '`all`, a registry, or registries separated by ","')
+  .regex(registryListPattern, '`all`, a registry, or registries separated by ","')
   .optional()
   .openapi({ description: '`all` (default: every configured registry), a registry, or several separated by ","' });
 

@@ -1,4 +1,4 @@
-import { z } from '../zod.js';
+import { z } from '../core/zod.js';
 
 /**
  * The compliance report: one schema (documented in docs/reports.md) from which JSON is written as is and CSV, HTML

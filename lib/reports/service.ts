@@ -1,6 +1,6 @@
-import type { Clock } from '../conversion/ports.js';
-import { NotFoundError, ValidationError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import type { Clock } from '../core/clock.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 import { registryReportSchema, reportSchemaVersion, type ComplianceReport, type ReportDataSource } from './model.js';
 import { toCsv } from './render/csv.js';
 import { toHtml } from './render/html.js';
@@ -9,6 +9,7 @@ import { toMarkdown } from './render/markdown.js';
 import { allScope, compactTimestamp, type BlobReportStore, type ReportFormat, type StoredReport } from './store.js';
 import { formatPercent } from './render/text.js';
 import { reportTotals } from './summary.js';
+import { registryNamePattern } from '../core/registries.js';
 
 /**
  * `report.ready`, as the outbox carries it to the alert channels (lib/alerts/events.ts reads it loosely): no URL
@@ -50,8 +51,6 @@ export interface GeneratedReport extends StoredReport {
   /** API routes serving the newest report of this scope, one per format (relative to the host). */
   readonly links: Readonly<Record<ReportFormat, string>>;
 }
-
-const registryNamePattern = /^[a-zA-Z0-9]{2,50}$/;
 
 /**
  * Compliance reports: builds the {@link ComplianceReport} from the audits' {@link ReportDataSource}, renders it

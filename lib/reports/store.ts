@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { isRestError } from '@azure/core-rest-pipeline';
-import { ConflictError, ValidationError } from '../errors.js';
+import { ConflictError, ValidationError } from '../core/errors.js';
 import type { ComplianceReport } from './model.js';
 import { reportTotals } from './summary.js';
+import { registryListPattern } from '../core/registries.js';
 
 export const reportFormats = ['json', 'csv', 'html', 'md'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
@@ -18,9 +19,6 @@ export const reportContentTypes: Record<ReportFormat, string> = {
 
 /** The scope of a report of every configured registry. Registry names are letters and digits, so no clash. */
 export const allScope = 'all';
-
-/** `all`, one registry name, or several joined by `,` (in configuration order). */
-export const scopePattern = /^(all|[a-zA-Z0-9]{2,50}(,[a-zA-Z0-9]{2,50})*)$/;
 
 /** What the store knows of one stored report: enough to list it and to serve any of its formats. */
 export interface StoredReport {
@@ -147,7 +145,7 @@ export class BlobReportStore {
    * @throws ConflictError when a report of this scope and timestamp already exists.
    */
   async save(report: ComplianceReport, scope: string, contents: ReportContents): Promise<StoredReport> {
-    if (!scopePattern.test(scope))
+    if (!registryListPattern.test(scope))
       throw new ValidationError(`"${scope.slice(0, 100)}" is not a report scope.`, [
         { field: 'scope', reason: 'all, a registry, or registries joined by ","' },
       ]);

@@ -1,5 +1,5 @@
 import type { QueueClient } from '@azure/storage-queue';
-import type { BackfillMessage, BackfillQueue } from '../conversion/backfill.js';
+import type { BackfillMessage, BackfillQueue } from '../policy/backfill-schedule.js';
 
 /** `{prefix}-backfill`: base64 JSON, as the Functions queue trigger expects by default (like the tracking queue). */
 export class StorageBackfillQueue implements BackfillQueue {

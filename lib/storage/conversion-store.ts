@@ -1,12 +1,7 @@
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { ConversionFilter, ConversionStore } from '../conversion/ports.js';
-import {
-  conversionKeys,
-  repositoryKey,
-  type ConversionRecord,
-  type ImageKey,
-  type Versioned,
-} from '../conversion/record.js';
+import { conversionKeys, type ConversionRecord } from '../conversion/record.js';
+import { repositoryKey, type ImageKey, type Versioned } from '../core/image.js';
 import { pageSettings } from './paging.js';
 import { isStatus } from './table-errors.js';
 

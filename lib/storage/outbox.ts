@@ -1,6 +1,6 @@
 import { odata, type TableClient } from '@azure/data-tables';
-import type { Outbox, OutboxEvent } from '../conversion/ports.js';
-import type { Versioned } from '../conversion/record.js';
+import type { Outbox, OutboxEvent } from '../core/outbox.js';
+import type { Versioned } from '../core/image.js';
 import { isStatus } from './table-errors.js';
 
 export interface OutboxRow {

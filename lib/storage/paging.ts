@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 
 /**
  * Continuation tokens are the Table SDK's (base64 of JSON `{nextPartitionKey, nextRowKey?}`, read as Latin-1) and come

@@ -1,6 +1,6 @@
 import type { QueueClient } from '@azure/storage-queue';
-import type { Logger } from '../logging.js';
-import { logMetrics } from './metrics.js';
+import type { Logger } from '../core/logging.js';
+import { logMetrics } from '../core/metrics.js';
 
 /** Counts ACR retries per registry and status (429 = throttling) between two snapshots. */
 export class RetryCounters {

@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { streamingArtifactType } from '../../lib/registry/wire.js';
+import { streamingArtifactType } from '../../lib/core/acr.js';
 import { SandboxHarness, settled, type HostProcess } from '../support/sandbox-harness.js';
 
 /** Push to streamable, end to end: skopeo → emulated ACR → Event Grid → local host → ACR streaming API. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig, type RegistrySettings } from '../../lib/config.js';
+import { loadConfig } from '../../lib/config.js';
+import { type RegistrySettings } from '../../lib/core/registries.js';
 import { imageDeletedType, imagePushedType, parseRegistryEvent } from '../../lib/conversion/events.js';
 import {
   AppStorage,

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { alertMessageSchema } from '../../lib/alerts/service.js';
 import { auditMessageSchema } from '../../lib/audit/images.js';
-import { backfillMessageSchema } from '../../lib/conversion/backfill.js';
+import { backfillMessageSchema } from '../../lib/policy/backfill-schedule.js';
 import { trackingMessageSchema } from '../../lib/conversion/ports.js';
 import { AppStorage, changes, fakeDigest, quietTimers, waitUntil, type StorageSnapshot } from '../support/hostile.js';
 import { SandboxHarness, type HostProcess } from '../support/sandbox-harness.js';

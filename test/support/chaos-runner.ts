@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import { startAzurite, type RunningAzurite } from '../../dev/azurite.js';
 import type { FaultRuleInput } from '../../dev/emulator/faults.js';
 import { SANDBOX_TEAMS_CHANNEL, SANDBOX_WEBHOOK_CHANNEL } from '../../dev/emulator/inbox/index.js';
-import { streamingArtifactType } from '../../lib/registry/wire.js';
+import { streamingArtifactType } from '../../lib/core/acr.js';
 import { SandboxHarness, type HostProcess } from './sandbox-harness.js';
 import {
   proxiedConnectionString,

@@ -1,4 +1,4 @@
-import type { AppRole } from '../../lib/http/principal.js';
+import type { AppRole } from '../../lib/core/principal.js';
 
 /**
  * `x-ms-client-principal` values as App Service Authentication sets them (base64 JSON `{auth_typ, name_typ,

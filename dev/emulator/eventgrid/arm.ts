@@ -1,5 +1,10 @@
-import type { EmulatorRequest, EmulatorResponse, RegistryDefinition, RouteHandler } from '../contract.js';
-import { registryResourceId } from '../contract.js';
+import {
+  type EmulatorRequest,
+  type EmulatorResponse,
+  type RegistryDefinition,
+  type RouteHandler,
+  registryResourceId,
+} from '../contract.js';
 import type { EventGridEngine } from './types.js';
 
 export interface EventGridArmOptions {

@@ -12,11 +12,11 @@ import { httpSender } from '../../../lib/alerts/sender.js';
 import { AlertService, type AlertMessage, type AlertSettings } from '../../../lib/alerts/service.js';
 import { TableAlertStore } from '../../../lib/alerts/store.js';
 import type { ChannelSettings } from '../../../lib/config.js';
-import type { DomainEvent } from '../../../lib/conversion/ports.js';
+import type { DomainEvent } from '../../../lib/core/outbox.js';
 import { configPolicySource } from '../../../lib/policy/config-source.js';
 import { policySchema } from '../../../lib/policy/model.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
-import { silentLogger } from '../../../lib/logging.js';
+import { silentLogger } from '../../../lib/core/logging.js';
 import { uniquePrefix } from '../../support/names.js';
 
 const secret = `whsec_${Buffer.from('a-test-signing-secret-of-32-bytes!').toString('base64')}`;

@@ -2,8 +2,8 @@ import { TableClient } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import { ConnectedRegistryAudit, type ConnectedRegistryView } from '../../../lib/audit/connected.js';
 import { TableAuditStore } from '../../../lib/audit/store.js';
-import type { RegistrySettings } from '../../../lib/config.js';
-import { silentLogger } from '../../../lib/logging.js';
+import type { RegistrySettings } from '../../../lib/core/registries.js';
+import { silentLogger } from '../../../lib/core/logging.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
 import { uniquePrefix } from '../../support/names.js';
 

@@ -1,5 +1,5 @@
 import type { EventGridEvent } from '@azure/functions';
-import { ValidationError } from '../../../lib/errors.js';
+import { ValidationError } from '../../../lib/core/errors.js';
 import { errorToResponse } from '../../../lib/http/problem.js';
 import type {
   EventGridFunction,

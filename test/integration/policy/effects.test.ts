@@ -1,9 +1,9 @@
 import { TableClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { backfillMessageSchema } from '../../../lib/conversion/backfill.js';
-import { systemClock } from '../../../lib/conversion/ports.js';
-import { silentLogger as log } from '../../../lib/logging.js';
+import { backfillMessageSchema } from '../../../lib/policy/backfill-schedule.js';
+import { systemClock } from '../../../lib/core/clock.js';
+import { silentLogger as log } from '../../../lib/core/logging.js';
 import { AcrPolicyEffects } from '../../../lib/policy/effects.js';
 import { policySchema, type Policy, type PolicySource } from '../../../lib/policy/model.js';
 import type { PolicyChange } from '../../../lib/policy/ports.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../lib/registry/client.js';
-import { AcrError } from '../../../lib/registry/errors.js';
+import { AcrError } from '../../../lib/core/errors.js';
 import { trustingHttpClient } from '../../support/trust.js';
 import { startTestEmulator, type TestEmulator } from '../emulator/helpers.js';
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmulatorControlClient } from '../../../dev/emulator/control-client.js';
 import type { StartedRegistry } from '../../../dev/emulator/server.js';
 import { RegistryClient } from '../../../lib/registry/client.js';
-import { AcrError } from '../../../lib/registry/errors.js';
-import { streamingArtifactType } from '../../../lib/registry/wire.js';
+import { AcrError } from '../../../lib/core/errors.js';
+import { streamingArtifactType } from '../../../lib/core/acr.js';
 import { trustingHttpClient } from '../../support/trust.js';
 import { startTestEmulator, type TestEmulator } from '../emulator/helpers.js';
 

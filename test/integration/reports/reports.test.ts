@@ -4,7 +4,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { toAlertEvent } from '../../../lib/alerts/events.js';
 import { HttpRequest as RuntimeHttpRequest, InvocationContext } from '../../../lib/hosting/functions-runtime.js';
-import { silentLogger } from '../../../lib/logging.js';
+import { silentLogger } from '../../../lib/core/logging.js';
 import { complianceReportSchema, type RegistryReport } from '../../../lib/reports/model.js';
 import { reportHttp } from '../../../lib/reports/http.js';
 import { ReportService } from '../../../lib/reports/service.js';

@@ -6,7 +6,7 @@ import { buildImage, buildIndex } from '../../../dev/emulator/registry/content.j
 import { startSandboxEmulator, type SandboxEmulator } from '../../../dev/emulator/sandbox.js';
 import type { StartedRegistry } from '../../../dev/emulator/server.js';
 import { RegistryClient } from '../../../lib/registry/client.js';
-import { streamingArtifactType } from '../../../lib/registry/wire.js';
+import { streamingArtifactType } from '../../../lib/core/acr.js';
 import { trustingHttpClient } from '../../support/trust.js';
 import { startReceiver, validating, type Receiver } from '../emulator-cloud/receiver.js';
 import { skopeo, writeOciLayout } from '../emulator/helpers.js';

@@ -1,8 +1,9 @@
 import { TableClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 import { beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import type { DomainEvent, TrackingMessage } from '../../../lib/conversion/ports.js';
-import { ValidationError } from '../../../lib/errors.js';
+import type { DomainEvent } from '../../../lib/core/outbox.js';
+import type { TrackingMessage } from '../../../lib/conversion/ports.js';
+import { ValidationError } from '../../../lib/core/errors.js';
 import type { ConversionRecord } from '../../../lib/conversion/record.js';
 import { TableConversionStore } from '../../../lib/storage/conversion-store.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';

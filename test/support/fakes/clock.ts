@@ -1,4 +1,4 @@
-import type { Clock } from '../../../lib/conversion/ports.js';
+import type { Clock } from '../../../lib/core/clock.js';
 
 /** A clock that only moves when the test says so. */
 export class ManualClock implements Clock {

@@ -1,11 +1,6 @@
 import type { ConversionFilter, ConversionStore } from '../../../lib/conversion/ports.js';
-import {
-  conversionKeys,
-  inFlightStatuses,
-  type ConversionRecord,
-  type ImageKey,
-  type Versioned,
-} from '../../../lib/conversion/record.js';
+import { conversionKeys, inFlightStatuses, type ConversionRecord } from '../../../lib/conversion/record.js';
+import { type ImageKey, type Versioned } from '../../../lib/core/image.js';
 
 interface Row {
   readonly partitionKey: string;

@@ -1,4 +1,4 @@
-import type { DomainEvent, DomainEventType, Outbox } from '../../../lib/conversion/ports.js';
+import type { DomainEvent, DomainEventType, Outbox } from '../../../lib/core/outbox.js';
 
 /** Outbox in memory, idempotent by event id like the Table adapter (the first write wins). */
 export class InMemoryOutbox implements Outbox {

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { RegistryGateway } from '../../../lib/conversion/ports.js';
-import type { FetchedManifest } from '../../../lib/registry/client.js';
 import {
+  type FetchedManifest,
   streamingArtifactType,
   type Descriptor,
   type ManifestAttributes,
   type StreamingOperation,
   type StreamingOperationRef,
   type StreamingStatus,
-} from '../../../lib/registry/wire.js';
+} from '../../../lib/core/acr.js';
 
 export type GatewayMethod = keyof RegistryGateway;
 const gatewayMethods: readonly GatewayMethod[] = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectedRegistryRemediation, problemFromStatusCode } from '../../../../lib/alerts/connected-remediation.js';
+import { connectedRegistryRemediation, problemFromStatusCode } from '../../../../lib/audit/connected-remediation.js';
 import type { AlertEvent } from '../../../../lib/alerts/events.js';
 import { maxTeamsBytes, summaryTeamsMessage } from '../../../../lib/alerts/render.js';
 import { routeAlert } from '../../../../lib/alerts/routing.js';

@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { RegistrySettings } from '../../../../lib/config.js';
+import type { RegistrySettings } from '../../../../lib/core/registries.js';
 import {
   BackfillWorker,
-  scheduleBackfill,
-  type BackfillMessage,
-  type BackfillQueue,
   type BackfillRegistry,
   type ConversionRequester,
 } from '../../../../lib/conversion/backfill.js';
-import type { ImageKey } from '../../../../lib/conversion/record.js';
+import {
+  scheduleBackfill,
+  type BackfillMessage,
+  type BackfillQueue,
+} from '../../../../lib/policy/backfill-schedule.js';
+import type { ImageKey } from '../../../../lib/core/image.js';
 import { ConversionService, type EventOutcome, type RequestOptions } from '../../../../lib/conversion/service.js';
-import { silentLogger as log } from '../../../../lib/logging.js';
+import { silentLogger as log } from '../../../../lib/core/logging.js';
 import {
   policySchema,
   type AppliedPolicy,
@@ -19,7 +21,7 @@ import {
   type PolicySource,
 } from '../../../../lib/policy/model.js';
 import { mostSpecific, parseScope, type PolicyScope } from '../../../../lib/policy/scope.js';
-import type { ManifestAttributes } from '../../../../lib/registry/wire.js';
+import type { ManifestAttributes } from '../../../../lib/core/acr.js';
 import { ManualClock } from '../../../support/fakes/clock.js';
 import { InMemoryConversionStore } from '../../../support/fakes/conversion-store.js';
 import { InMemoryOutbox } from '../../../support/fakes/outbox.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RegistrySettings } from '../../../../lib/config.js';
+import type { RegistrySettings } from '../../../../lib/core/registries.js';
 import { parseRegistryEvent } from '../../../../lib/conversion/events.js';
 
 function fixture(name: string): Record<string, unknown> & { topic: string; data: { target: Record<string, unknown> } } {

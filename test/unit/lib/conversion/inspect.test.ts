@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { inspectManifest } from '../../../../lib/conversion/inspect.js';
-import type { FetchedManifest } from '../../../../lib/registry/client.js';
 import {
+  type FetchedManifest,
   streamingArtifactType,
   type Descriptor,
   type ManifestAttributes,
   type ManifestDocument,
-} from '../../../../lib/registry/wire.js';
+} from '../../../../lib/core/acr.js';
 import { digestOf } from '../../../support/fakes/registry.js';
 
 const oci = {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { RegistrySettings } from '../../../../lib/config.js';
+import type { RegistrySettings } from '../../../../lib/core/registries.js';
 import type { ConversionRecord } from '../../../../lib/conversion/record.js';
 import { ConversionService, type RequestOptions } from '../../../../lib/conversion/service.js';
-import { silentLogger as log } from '../../../../lib/logging.js';
+import { silentLogger as log } from '../../../../lib/core/logging.js';
 import { configPolicySource } from '../../../../lib/policy/config-source.js';
 import { policySchema, type PolicyInput } from '../../../../lib/policy/model.js';
-import { AcrError } from '../../../../lib/registry/errors.js';
+import { AcrError } from '../../../../lib/core/errors.js';
 import { ManualClock } from '../../../support/fakes/clock.js';
 import { InMemoryConversionStore } from '../../../support/fakes/conversion-store.js';
 import { InMemoryOutbox } from '../../../support/fakes/outbox.js';

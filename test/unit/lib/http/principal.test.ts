@@ -1,17 +1,10 @@
 import type { HttpRequest } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { sandboxAdminPrincipal } from '../../../../dev/sandbox-file.js';
-import { ForbiddenError, UnauthorizedError } from '../../../../lib/errors.js';
+import { ForbiddenError, UnauthorizedError } from '../../../../lib/core/errors.js';
 import { HttpRequest as RuntimeHttpRequest } from '../../../../lib/hosting/functions-runtime.js';
-import {
-  appRoles,
-  hasRole,
-  isAdmin,
-  principalOf,
-  requirePrincipal,
-  type AppRole,
-  type Principal,
-} from '../../../../lib/http/principal.js';
+import { appRoles, hasRole, isAdmin, type AppRole, type Principal } from '../../../../lib/core/principal.js';
+import { principalOf, requirePrincipal } from '../../../../lib/http/principal.js';
 import {
   adminPrincipal,
   clientPrincipal,

@@ -7,7 +7,7 @@ import {
   type SkipReason,
 } from '../../../../lib/policy/eligibility.js';
 import { policySchema, type PolicyInput } from '../../../../lib/policy/model.js';
-import { tagPattern } from '../../../../lib/registry/names.js';
+import { tagPattern } from '../../../../lib/core/names.js';
 
 const gib = 1024 ** 3;
 const ready: RegistryReadiness = { ready: true };

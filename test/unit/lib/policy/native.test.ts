@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Outbox, OutboxEvent, PolicyDriftEvent } from '../../../../lib/conversion/ports.js';
-import { silentLogger as log } from '../../../../lib/logging.js';
+import type { Outbox, OutboxEvent, PolicyDriftEvent } from '../../../../lib/core/outbox.js';
+import { silentLogger as log } from '../../../../lib/core/logging.js';
 import {
   policySchema,
   type AppliedPolicy,
@@ -11,8 +11,8 @@ import {
 import { applyNativeMode, touchesNative, type NativeRegistry } from '../../../../lib/policy/native.js';
 import type { PolicyChange } from '../../../../lib/policy/ports.js';
 import { mostSpecific, parseScope, type PolicyScope } from '../../../../lib/policy/scope.js';
-import { AcrError } from '../../../../lib/registry/errors.js';
-import type { RepositoryStreaming } from '../../../../lib/registry/wire.js';
+import { AcrError } from '../../../../lib/core/errors.js';
+import type { RepositoryStreaming } from '../../../../lib/core/acr.js';
 import { ManualClock } from '../../../support/fakes/clock.js';
 
 const policy = (input: PolicyInput = {}): Policy => policySchema.parse(input);

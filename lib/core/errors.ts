@@ -1,3 +1,5 @@
+import type { ZodError } from 'zod';
+
 /**
  * The application's error taxonomy. Domain code throws these; the HTTP mapper (lib/http/problem.ts) turns them
  * into RFC 9457 problem documents. SDK errors are translated inside adapters and never reach the domain.
@@ -73,4 +75,56 @@ export class UpstreamError extends AppError {
     super(message);
     this.status = status;
   }
+}
+
+/**
+ * A failed ACR call, mapped by status and ACR error code (never by message text). Carries what support needs —
+ * the code and the correlation id — and never a token.
+ */
+export class AcrError extends Error {
+  override readonly name = 'AcrError';
+  constructor(
+    message: string,
+    readonly details: {
+      readonly status: number;
+      /**
+       * ACR's error code, e.g. `OPERATION_UNKNOWN`, `UNAUTHORIZED`, `DENIED`, `MANIFEST_UNKNOWN`; `NETWORK` when no
+       * answer came.
+       */
+      readonly code: string;
+      readonly correlationId: string | undefined;
+      /** `errors[0].detail.reason` when ACR gives one (e.g. why a start was denied). */
+      readonly reason?: string;
+      readonly method: string;
+      readonly path: string;
+    },
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return this.details.status;
+  }
+  get code(): string {
+    return this.details.code;
+  }
+
+  /** Worth retrying later: throttling, server faults, no answer at all. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export function isAcrError(error: unknown, code?: string): error is AcrError {
+  return error instanceof AcrError && (code === undefined || error.code === code);
+}
+
+/** Turns a zod failure on a request part into a ValidationError naming each field. */
+export function validationErrorFrom(error: ZodError, part: 'body' | 'query' | 'params' | 'headers'): ValidationError {
+  const problems = error.issues.map((issue) => ({
+    field: [part, ...issue.path.map(String)].join('.'),
+    reason: issue.message,
+  }));
+  const summary = problems.map((problem) => `${problem.field}: ${problem.reason}`).join('; ');
+  return new ValidationError(`Invalid ${part}: ${summary}`, problems);
 }

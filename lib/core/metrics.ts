@@ -1,4 +1,4 @@
-import type { Logger } from '../logging.js';
+import type { Logger } from './logging.js';
 
 /**
  * Metrics as structured log events: `metric {"metric":"conversion.finished","value":1,"registry":"…",…}`.

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * ACR response shapes, as recorded from a real registry (../shared/reference/acr-streaming-transcript.json and
- * wire.md §1). Parsed loosely (`looseObject`): ACR adds fields over time and that must not break us.
+ * ACR's data model and the port the domains call it through. Response shapes as recorded from a real registry
+ * (../shared/reference/acr-streaming-transcript.json and wire.md §1). Parsed loosely (`looseObject`): ACR adds
+ * fields over time and that must not break us.
  */
 export const streamingArtifactType = 'application/vnd.azure.artifact.streaming.v1';
 
@@ -102,3 +103,42 @@ export const manifestMediaTypes = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.oci.artifact.manifest.v1+json',
 ] as const;
+
+/** A manifest as the registry served it: the digest it was asked for, its media type and the parsed document. */
+export interface FetchedManifest {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly document: ManifestDocument;
+}
+
+/**
+ * ACR's data plane as the domains use it (the port; lib/registry/client.ts implements it over HTTP). Each domain
+ * picks the calls it makes, so a test fake implements only those. Errors are {@link AcrError}s.
+ */
+export interface RegistryDataPlane {
+  /** The manifest by digest or tag; undefined when it does not exist. */
+  getManifest(repository: string, reference: string): Promise<FetchedManifest | undefined>;
+  /** ACR's attributes of a manifest (size, platform, tags, children of an index); undefined when it does not exist. */
+  getManifestAttributes(repository: string, digest: string): Promise<ManifestAttributes | undefined>;
+  /** The digest a tag points at, or undefined when the tag does not exist. */
+  resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  /** Referrers of a manifest (OCI 1.1 referrers API), optionally of one artifact type. */
+  listReferrers(repository: string, digest: string, artifactType?: string): Promise<Descriptor[]>;
+  /** The conversion operation ACR tracks for a digest, or undefined when there is none. */
+  getStreamingOperation(repository: string, digest: string): Promise<StreamingOperationRef | undefined>;
+  /** `POST _streaming/{digest}`: asks ACR to convert. */
+  startStreamingConversion(repository: string, digest: string): Promise<StreamingOperationRef>;
+  /** An operation's status and progress; undefined when ACR no longer knows it. */
+  getOperation(repository: string, operationId: string): Promise<StreamingOperation | undefined>;
+  cancelOperation(repository: string, operationId: string): Promise<StreamingOperation>;
+  /** ACR's own per-repository switch (`convertPushedImages`). */
+  getRepositoryStreaming(repository: string): Promise<RepositoryStreaming>;
+  setRepositoryStreaming(repository: string, convertPushedImages: boolean): Promise<RepositoryStreaming>;
+  /** Manifests of a repository, newest first by default, a page at a time. */
+  listManifests(
+    repository: string,
+    options?: { pageSize?: number; orderBy?: 'timedesc' | 'timeasc' },
+  ): AsyncGenerator<ManifestAttributes[]>;
+  /** Every repository of the registry, in the catalog's order. */
+  listRepositories(options?: { pageSize?: number }): Promise<string[]>;
+}

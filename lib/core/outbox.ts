@@ -1,0 +1,71 @@
+import type { ConversionStatus } from './image.js';
+
+export const domainEventTypes = [
+  'conversion.succeeded',
+  'conversion.failed',
+  'conversion.timedOut',
+  'conversion.canceled',
+] as const;
+export type DomainEventType = (typeof domainEventTypes)[number];
+
+/** What happened to an image, for alert delivery (the outbox) — never carries secrets. */
+export interface DomainEvent {
+  /** Deterministic, so recording the same outcome twice stores one event. */
+  readonly id: string;
+  readonly type: DomainEventType;
+  readonly time: string;
+  readonly registry: string;
+  readonly repository: string;
+  readonly digest: string;
+  readonly tag?: string;
+  readonly operationId?: string;
+  readonly status: ConversionStatus;
+  readonly errorCode?: string;
+  readonly message?: string;
+  readonly remediation?: string;
+  readonly attempts: number;
+}
+
+/**
+ * A repository's ACR switch (`convertPushedImages`) disagrees with what its `mode: native` policy set (issue #5):
+ * ACR refused the change or reports another value when read back. For alert delivery like {@link DomainEvent}.
+ */
+export interface PolicyDriftEvent {
+  /** Deterministic for one change and repository, so applying the same change again stores one event. */
+  readonly id: string;
+  readonly type: 'policy.drift';
+  readonly time: string;
+  readonly registry: string;
+  readonly repository: string;
+  /** The policy scope that set the switch. */
+  readonly scope: string;
+  /** What the policy wants ACR's `convertPushedImages` to be, and what ACR reports. */
+  readonly expected: boolean;
+  readonly actual: boolean;
+  readonly message: string;
+}
+
+/** Audits' and reports' events: about a registry (or a connected registry), with facts to show. */
+export interface NoticeEvent {
+  /** Deterministic (from the run or the transition), so recording it twice stores one event. */
+  readonly id: string;
+  readonly type:
+    | 'audit.missingStreamingArtifacts'
+    | 'connectedRegistry.stale'
+    | 'connectedRegistry.unhealthy'
+    | 'connectedRegistry.recovered'
+    | 'report.ready';
+  readonly time: string;
+  readonly registry: string;
+  readonly message: string;
+  readonly remediation?: string;
+  readonly facts?: Readonly<Record<string, string>>;
+}
+
+/** Everything the outbox carries. */
+export type OutboxEvent = DomainEvent | PolicyDriftEvent | NoticeEvent;
+
+export interface Outbox {
+  /** Idempotent by `event.id`. */
+  append(event: OutboxEvent): Promise<void>;
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * A registry this app serves, as the operator configures it (REGISTRIES), and the grammar of registry names. ACR
+ * names are 5–50 alphanumerics; 2 is allowed here so short local names work in the sandbox and tests.
+ */
+export const registryNamePattern = /^[a-zA-Z0-9]{2,50}$/;
+export const registryNameSchema = z.string().regex(registryNamePattern, 'letters and digits, 2 to 50');
+
+/** `all`, one registry name, or several joined by `,` (the scope of a compliance report). */
+export const registryListPattern = new RegExp(
+  `^(all|${registryNamePattern.source.slice(1, -1)}(,${registryNamePattern.source.slice(1, -1)})*)$`,
+);
+
+/** The name of another app setting (secrets are never inline: a setting names the setting that holds them). */
+export const appSettingNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const loginServerPattern = /^[a-z0-9.-]+(:\d{1,5})?$/i;
+
+export const registryAuthSchema = z.discriminatedUnion('type', [
+  /** Entra ID (managed identity in Azure, DefaultAzureCredential locally) → /oauth2/exchange → /oauth2/token. */
+  z.object({ type: z.literal('identity') }).strict(),
+  /**
+   * Admin user or a repository-scoped token. The password is never put in this JSON: it names another setting
+   * (which in Azure is a Key Vault reference), so the secret stays out of anything that prints this list.
+   */
+  z
+    .object({
+      type: z.literal('password'),
+      username: z.string().min(1),
+      passwordSetting: z.string().regex(appSettingNamePattern, 'must be an app setting name'),
+    })
+    .strict(),
+]);
+
+export const registrySettingsSchema = z
+  .object({
+    /** The name used in routes and tables; normally the ARM name of the registry. */
+    name: registryNameSchema,
+    /** `myreg.azurecr.io` (or `host:port`); the data-plane endpoint is `https://{loginServer}`. */
+    loginServer: z.string().regex(loginServerPattern, 'a host name, optionally with :port'),
+    /** ARM resource ID: Event Grid events carry it as `topic`; events from any other topic are rejected. */
+    resourceId: z
+      .string()
+      .regex(
+        /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i,
+        'an ARM ID /subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerRegistry/registries/…',
+      ),
+    auth: registryAuthSchema.default({ type: 'identity' }),
+  })
+  .strict();
+
+export type RegistryAuthSettings = z.infer<typeof registryAuthSchema>;
+export type RegistrySettings = z.infer<typeof registrySettingsSchema>;
