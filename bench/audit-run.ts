@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { TableClient } from '@azure/data-tables';
 import { ImageAudit, type AuditMessage } from '../lib/audit/images.js';
-import { TableAuditStore } from '../lib/audit/store.js';
+import { TableAuditStore } from '../lib/storage/audit-store.js';
 import { silentLogger } from '../lib/core/logging.js';
 import { configPolicySource } from '../lib/policy/config-source.js';
 import { policySchema } from '../lib/policy/model.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { alertEventTypes, severities } from './alerts/payloads.js';
+import { channelSchema, type AlertSettings, type ChannelSettings } from './alerts/settings.js';
 import { policySchema, type Policy } from './policy/model.js';
-import { appSettingNamePattern, registrySettingsSchema, type RegistrySettings } from './core/registries.js';
+import { registrySettingsSchema, type RegistrySettings } from './core/registries.js';
 
 /**
  * Application settings: the one place every setting is named, with its default. The same names appear in
@@ -11,30 +11,6 @@ import { appSettingNamePattern, registrySettingsSchema, type RegistrySettings } 
  */
 
 const storagePrefixPattern = /^[a-z][a-z0-9]{2,19}$/;
-
-/**
- * An alert channel, configured by the operator. URLs and signing secrets are never inline: they name other app
- * settings (Key Vault references in Azure), so a policy — or anyone reading this list — never sees them.
- */
-const channelSchema = z
-  .object({
-    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64'),
-    kind: z.enum(['webhook', 'teams']),
-    urlSetting: z.string().regex(appSettingNamePattern, 'must be an app setting name'),
-    /** Standard Webhooks signing secret (`whsec_…`), required for webhooks. */
-    secretSetting: z.string().regex(appSettingNamePattern, 'must be an app setting name').optional(),
-    events: z.array(z.enum(alertEventTypes)).min(1).optional(),
-    minSeverity: z.enum(severities).default('warning'),
-    /** Deliveries per minute to this channel (Teams allows a few per second). */
-    ratePerMinute: z.number().int().min(1).max(6_000).default(30),
-  })
-  .strict()
-  .refine((channel) => channel.kind !== 'webhook' || channel.secretSetting !== undefined, {
-    message: 'a webhook channel needs secretSetting',
-    path: ['secretSetting'],
-  });
-
-export type ChannelSettings = z.infer<typeof channelSchema>;
 
 const jsonText = z.string().transform((text, ctx) => {
   try {
@@ -176,17 +152,8 @@ export interface AppConfig {
   readonly sweeperSchedule: string;
   readonly acrMaxConcurrency: number;
   readonly backfill: { readonly runIntervalSeconds: number };
-  readonly alerts: {
-    readonly channels: readonly ChannelSettings[];
-    /** Channel URLs and signing secrets, resolved from the settings the channels name; secrets: never log. */
-    readonly channelSecrets: ReadonlyMap<string, { readonly url: string; readonly secret?: string }>;
-    readonly dryRun: boolean;
-    readonly maxAttempts: number;
-    readonly dedupWindowSeconds: number;
-    readonly burstWindowSeconds: number;
-    readonly burstThreshold: number;
-    readonly relaySchedule: string;
-  };
+  /** Alert delivery (lib/alerts/settings.ts) and the schedule of the relay that re-sends lost messages. */
+  readonly alerts: AlertSettings & { readonly relaySchedule: string };
   readonly appBaseUrl: string | undefined;
   readonly audit: {
     readonly schedule: string;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requirePrincipal } from '../http/principal.js';
 import { parseParts, queryObject, respond } from '../http/request.js';
 import type { AlertService } from './service.js';
-import { deliveryStatuses } from './store.js';
+import { deliveryStatuses } from './delivery.js';
 
 const listQuery = z
   .object({

@@ -1,4 +1,4 @@
-import type { ChannelSettings } from '../config.js';
+import type { ChannelSettings } from './settings.js';
 import type { Policy } from '../policy/model.js';
 import { severityRank, type AlertEvent } from './events.js';
 

@@ -1,4 +1,3 @@
-import { request as httpsRequest } from 'node:https';
 import { Webhook } from 'standardwebhooks';
 
 export interface SendResult {
@@ -14,54 +13,6 @@ export interface AlertSender {
   send(request: { url: string; body: string; headers: Record<string, string> }): Promise<SendResult>;
 }
 
-/**
- * HTTPS POST with a timeout and no redirects; never throws for an unhealthy receiver, so the caller decides about
- * retries. `ca` replaces the trust store (tests against a local receiver); production uses the default one.
- */
-export function httpSender(options: { timeoutMs?: number; ca?: string } = {}): AlertSender {
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  return {
-    send: ({ url, body, headers }) =>
-      new Promise<SendResult>((resolve) => {
-        const target = new URL(url);
-        if (target.protocol !== 'https:') {
-          resolve({ status: 0, error: 'not an https URL' });
-          return;
-        }
-        const request = httpsRequest(
-          target,
-          {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json; charset=utf-8',
-              'content-length': Buffer.byteLength(body),
-              ...headers,
-            },
-            timeout: timeoutMs,
-            ...(options.ca ? { ca: options.ca } : {}),
-          },
-          (response) => {
-            response.resume();
-            response.on('end', () => {
-              const retryAfter = parseRetryAfter(
-                typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : null,
-              );
-              resolve({
-                status: response.statusCode ?? 0,
-                ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
-              });
-            });
-          },
-        );
-        request.on('timeout', () => request.destroy(new Error('timed out')));
-        request.on('error', (error: NodeJS.ErrnoException) =>
-          resolve({ status: 0, error: error.code ?? error.message }),
-        );
-        request.end(body);
-      }),
-  };
-}
-
 /** Standard Webhooks headers (webhook-id stays the same across retries; the timestamp is this attempt's). */
 export function signWebhook(secret: string, id: string, body: string, now: Date): Record<string, string> {
   const signature = new Webhook(secret).sign(id, now, body);
@@ -70,12 +21,4 @@ export function signWebhook(secret: string, id: string, body: string, now: Date)
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
     'webhook-signature': signature,
   };
-}
-
-export function parseRetryAfter(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { AppConfig, ChannelSettings } from '../config.js';
+import type { AlertSettings, ChannelSettings } from './settings.js';
 import { tableKeyText } from '../core/image.js';
 import { type Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { PolicySource } from '../policy/model.js';
-import type { TableOutbox } from '../storage/outbox.js';
+import type { AlertOutbox, AlertQueue, AlertStore } from './ports.js';
 import { toAlertEvent, type AlertEvent } from './events.js';
 import {
   summaryTeamsMessage,
@@ -18,7 +18,7 @@ import {
 } from './render.js';
 import { routeAlert } from './routing.js';
 import { signWebhook, type AlertSender } from './sender.js';
-import { deliveryKey, type Delivery, type DeliveryStatus, type TableAlertStore } from './store.js';
+import { deliveryKey, type Delivery, type DeliveryStatus } from './delivery.js';
 import { logMetrics } from '../core/metrics.js';
 
 export const alertMessageSchema = z.discriminatedUnion('kind', [
@@ -34,17 +34,10 @@ export const alertMessageSchema = z.discriminatedUnion('kind', [
 ]);
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
 
-export interface AlertQueue {
-  send(message: AlertMessage, delaySeconds: number): Promise<void>;
-}
-
-/** The alert settings of the app's configuration (channels, secrets, limits). */
-export type AlertSettings = Omit<AppConfig['alerts'], 'relaySchedule'>;
-
 export interface AlertDependencies {
   readonly settings: AlertSettings;
-  readonly outbox: TableOutbox;
-  readonly store: TableAlertStore;
+  readonly outbox: AlertOutbox;
+  readonly store: AlertStore;
   readonly queue: AlertQueue;
   readonly sender: AlertSender;
   readonly policies: PolicySource;

@@ -5,7 +5,7 @@ import type { NoticeEvent, Outbox } from '../core/outbox.js';
 import { connectedRegistryRemediation, problemFromStatusCode } from './connected-remediation.js';
 import type { Logger } from '../core/logging.js';
 import type { ConnectedRegistryReport, ConnectedRegistryState } from '../reports/model.js';
-import type { TableAuditStore } from './store.js';
+import type { AuditStore } from './ports.js';
 
 /** What the audit reads of a connected registry (the fields of @azure/arm-containerregistry's ConnectedRegistry). */
 export interface ConnectedRegistryView {
@@ -33,7 +33,7 @@ export interface ConnectedAuditDependencies {
   readonly registries: readonly RegistrySettings[];
   /** Lists a registry's connected registries through ARM. */
   readonly list: (registry: RegistrySettings) => AsyncIterable<ConnectedRegistryView>;
-  readonly store: TableAuditStore;
+  readonly store: AuditStore;
   readonly outbox: Outbox;
   readonly clock: Clock;
   /** 0: derive the stale threshold from each connected registry's sync schedule and window. */

@@ -4,7 +4,7 @@ import { NotFoundError } from '../core/errors.js';
 import { requirePrincipal } from '../http/principal.js';
 import { parseJsonBody, parseParts, queryObject, respond } from '../http/request.js';
 import type { ImageAudit } from './images.js';
-import type { TableAuditStore } from './store.js';
+import type { AuditStore } from './ports.js';
 import { registryNameSchema } from '../core/registries.js';
 
 export const startAuditBody = z.object({ registry: registryNameSchema.optional() }).strict();
@@ -14,7 +14,7 @@ const listQuery = z
 
 export interface AuditHttpDependencies {
   readonly audit: ImageAudit;
-  readonly store: TableAuditStore;
+  readonly store: AuditStore;
   readonly registries: readonly string[];
 }
 

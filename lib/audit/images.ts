@@ -14,14 +14,8 @@ import { decide, type ImageFacts, type RegistryReadiness } from '../policy/eligi
 import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
 import { type RegistryDataPlane, streamingArtifactType, type ManifestAttributes } from '../core/acr.js';
 import type { FindingStatus } from '../reports/model.js';
-import {
-  countFinding,
-  zeroCounters,
-  type AuditCounters,
-  type AuditRun,
-  type StoredFinding,
-  type TableAuditStore,
-} from './store.js';
+import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding } from './model.js';
+import type { AuditStore } from './ports.js';
 
 export const auditMessageSchema = z
   .object({
@@ -62,7 +56,7 @@ export interface ImageAuditDependencies {
   readonly service: Pick<ConversionService, 'request'>;
   readonly policies: PolicySource;
   readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
-  readonly store: TableAuditStore;
+  readonly store: AuditStore;
   readonly queue: AuditQueue;
   readonly outbox: Outbox;
   readonly settings: ImageAuditSettings;

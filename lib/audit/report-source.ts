@@ -10,11 +10,12 @@ import type {
   RepositoryCoverage,
 } from '../reports/model.js';
 import { coverage } from './images.js';
-import { countFinding, type AuditRun, type StoredFinding, type TableAuditStore } from './store.js';
+import { countFinding, type AuditRun, type StoredFinding } from './model.js';
+import type { AuditStore } from './ports.js';
 
 export interface ReportSourceDependencies {
   readonly registries: readonly RegistrySettings[];
-  readonly store: TableAuditStore;
+  readonly store: AuditStore;
   readonly policies: PolicySource;
   readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
   /** Connected registries classified now (ARM), or undefined when ARM cannot be read. */

@@ -69,3 +69,13 @@ export interface Outbox {
   /** Idempotent by `event.id`. */
   append(event: OutboxEvent): Promise<void>;
 }
+
+/** An outbox event as stored, with where its alert dispatch stands. */
+export interface OutboxRow {
+  readonly registry: string;
+  readonly id: string;
+  readonly type: string;
+  readonly time: string;
+  readonly delivery: 'pending' | 'dispatched' | 'rejected';
+  readonly payload: unknown;
+}

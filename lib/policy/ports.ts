@@ -1,3 +1,4 @@
+import type { Versioned } from '../core/image.js';
 import type { Logger } from '../core/logging.js';
 import type { Policy } from './model.js';
 
@@ -56,4 +57,31 @@ export interface PolicyEffectsReport {
  */
 export interface PolicyEffects {
   apply(change: PolicyChange, log: Logger): Promise<PolicyEffectsReport>;
+}
+
+export type DeleteOutcome = 'deleted' | 'precondition-failed' | 'missing';
+
+/**
+ * Stored policies and their history (lib/storage/policy-store.ts implements it). Writes are ETag-conditional:
+ * create answers undefined when the scope already has a policy, replace when the ETag no longer matches.
+ */
+export interface PolicyStore {
+  get(registry: string, scope: string): Promise<Versioned<StoredPolicy> | undefined>;
+  create(policy: StoredPolicy): Promise<string | undefined>;
+  replace(policy: StoredPolicy, etag: string): Promise<string | undefined>;
+  /** Unconditional without an ETag. */
+  delete(registry: string, scope: string, etag: string | undefined): Promise<DeleteOutcome>;
+  list(
+    registry: string,
+    page: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: Versioned<StoredPolicy>[]; continuationToken?: string }>;
+  /** Every policy of a registry (tens, not thousands), for precedence. */
+  all(registry: string): Promise<StoredPolicy[]>;
+  appendHistory(entry: PolicyHistoryEntry): Promise<void>;
+  /** Newest first. */
+  historyOf(
+    registry: string,
+    scope: string,
+    page: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: PolicyHistoryEntry[]; continuationToken?: string }>;
 }

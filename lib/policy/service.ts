@@ -11,10 +11,17 @@ import { isAdmin, type Principal } from '../core/principal.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type Decision, type RegistryReadiness } from './eligibility.js';
 import { policyApiVersion, policySchema, type Policy } from './model.js';
-import type { PolicyChange, PolicyEffects, PolicyEffectsReport, PolicyHistoryEntry, StoredPolicy } from './ports.js';
+import type {
+  DeleteOutcome,
+  PolicyChange,
+  PolicyEffects,
+  PolicyEffectsReport,
+  PolicyHistoryEntry,
+  PolicyStore,
+  StoredPolicy,
+} from './ports.js';
 import { parseScope } from './scope.js';
 import type { PolicyResolver } from './source.js';
-import type { DeleteOutcome, TablePolicyStore } from './store.js';
 
 /** A policy as the API returns it: the document plus where it applies and who last changed it. */
 export interface PolicyResource {
@@ -48,7 +55,7 @@ export const evaluationBody = z
   .strict();
 
 export interface PolicyServiceDependencies {
-  readonly store: TablePolicyStore;
+  readonly store: PolicyStore;
   readonly resolver: PolicyResolver & { invalidate(registry: string): void };
   readonly effects: PolicyEffects;
   readonly readiness: (registry: string, log: Logger) => Promise<RegistryReadiness>;

@@ -4,7 +4,7 @@ import { requirePrincipal } from '../http/principal.js';
 import { parseJsonBody, parseParts, queryObject, respond } from '../http/request.js';
 import { z } from '../core/zod.js';
 import { reportContentSecurityPolicy } from './render/html.js';
-import { compactTimestamp, reportFormats } from './store.js';
+import { compactTimestamp, reportFormats } from './stored.js';
 import type { ReportService } from './service.js';
 import { registryListPattern, registryNameSchema } from '../core/registries.js';
 

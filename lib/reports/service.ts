@@ -6,7 +6,8 @@ import { toCsv } from './render/csv.js';
 import { toHtml } from './render/html.js';
 import { toJson } from './render/json.js';
 import { toMarkdown } from './render/markdown.js';
-import { allScope, compactTimestamp, type BlobReportStore, type ReportFormat, type StoredReport } from './store.js';
+import { allScope, compactTimestamp, type ReportFormat, type StoredReport } from './stored.js';
+import type { ReportStore } from './ports.js';
 import { formatPercent } from './render/text.js';
 import { reportTotals } from './summary.js';
 import { registryNamePattern } from '../core/registries.js';
@@ -26,12 +27,10 @@ export interface ReportReadyEvent {
   readonly facts: Readonly<Record<string, string>>;
 }
 
-/** Where report events go: the app's transactional outbox (TableOutbox, idempotent by event id). */
+/** Where report events go: the app's transactional outbox (idempotent by event id). */
 export interface ReportEventOutbox {
   append(event: ReportReadyEvent): Promise<void>;
 }
-
-export type ReportStore = Pick<BlobReportStore, 'save' | 'list' | 'readLatest'>;
 
 export interface ReportServiceDependencies {
   /** The configured registries (REGISTRIES), in configuration order. */

@@ -1,5 +1,6 @@
 import type { QueueClient } from '@azure/storage-queue';
-import type { AlertMessage, AlertQueue } from '../alerts/service.js';
+import type { AlertMessage } from '../alerts/service.js';
+import type { AlertQueue } from '../alerts/ports.js';
 
 /** Alert messages as base64 JSON (the queue trigger's default encoding), delayed by visibility timeout. */
 export class StorageAlertQueue implements AlertQueue {

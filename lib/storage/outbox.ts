@@ -1,16 +1,8 @@
 import { odata, type TableClient } from '@azure/data-tables';
-import type { Outbox, OutboxEvent } from '../core/outbox.js';
+import type { AlertOutbox } from '../alerts/ports.js';
+import type { Outbox, OutboxEvent, OutboxRow } from '../core/outbox.js';
 import type { Versioned } from '../core/image.js';
 import { isStatus } from './table-errors.js';
-
-export interface OutboxRow {
-  readonly registry: string;
-  readonly id: string;
-  readonly type: string;
-  readonly time: string;
-  readonly delivery: 'pending' | 'dispatched' | 'rejected';
-  readonly payload: unknown;
-}
 
 interface OutboxEntity {
   partitionKey: string;
@@ -26,7 +18,7 @@ interface OutboxEntity {
  * same outcome twice (a redelivered message, a retried step) stores it once. After a new row is written the
  * dispatcher is notified at once; the alert relay picks up any notification that was lost.
  */
-export class TableOutbox implements Outbox {
+export class TableOutbox implements Outbox, AlertOutbox {
   constructor(
     private readonly table: TableClient,
     private readonly notify?: (registry: string, id: string) => Promise<void>,

@@ -1,6 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { TableAuditStore, type StoredFinding } from '../../../lib/audit/store.js';
+import { TableAuditStore } from '../../../lib/storage/audit-store.js';
+import { type StoredFinding } from '../../../lib/audit/model.js';
 import { uniquePrefix } from '../../support/names.js';
 
 /**

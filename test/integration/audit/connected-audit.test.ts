@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import { ConnectedRegistryAudit, type ConnectedRegistryView } from '../../../lib/audit/connected.js';
-import { TableAuditStore } from '../../../lib/audit/store.js';
+import { TableAuditStore } from '../../../lib/storage/audit-store.js';
 import type { RegistrySettings } from '../../../lib/core/registries.js';
 import { silentLogger } from '../../../lib/core/logging.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EmulatorControlClient } from '../../../dev/emulator/control-client.js';
 import type { StartedRegistry } from '../../../dev/emulator/server.js';
 import { ImageAudit, type AuditMessage } from '../../../lib/audit/images.js';
-import { TableAuditStore } from '../../../lib/audit/store.js';
+import { TableAuditStore } from '../../../lib/storage/audit-store.js';
 import type { RegistrySettings } from '../../../lib/core/registries.js';
 import { silentLogger } from '../../../lib/core/logging.js';
 import { configPolicySource } from '../../../lib/policy/config-source.js';

@@ -3,7 +3,7 @@ import { connectedRegistryRemediation, problemFromStatusCode } from '../../../..
 import type { AlertEvent } from '../../../../lib/alerts/events.js';
 import { maxTeamsBytes, summaryTeamsMessage } from '../../../../lib/alerts/render.js';
 import { routeAlert } from '../../../../lib/alerts/routing.js';
-import type { ChannelSettings } from '../../../../lib/config.js';
+import type { ChannelSettings } from '../../../../lib/alerts/settings.js';
 import { policySchema } from '../../../../lib/policy/model.js';
 
 const channel = (name: string, overrides: Partial<ChannelSettings> = {}): ChannelSettings => ({

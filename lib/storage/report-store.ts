@@ -2,51 +2,17 @@ import { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { isRestError } from '@azure/core-rest-pipeline';
 import { ConflictError, ValidationError } from '../core/errors.js';
-import type { ComplianceReport } from './model.js';
-import { reportTotals } from './summary.js';
+import type { ComplianceReport } from '../reports/model.js';
+import type { ReportStore } from '../reports/ports.js';
+import {
+  compactTimestamp,
+  reportContentTypes,
+  type ReportContents,
+  type ReportFormat,
+  type StoredReport,
+} from '../reports/stored.js';
+import { reportTotals } from '../reports/summary.js';
 import { registryListPattern } from '../core/registries.js';
-
-export const reportFormats = ['json', 'csv', 'html', 'md'] as const;
-export type ReportFormat = (typeof reportFormats)[number];
-
-/** Content types of the stored blobs and of the HTTP answers serving them. */
-export const reportContentTypes: Record<ReportFormat, string> = {
-  json: 'application/json; charset=utf-8',
-  csv: 'text/csv; charset=utf-8; header=present',
-  html: 'text/html; charset=utf-8',
-  md: 'text/markdown; charset=utf-8',
-};
-
-/** The scope of a report of every configured registry. Registry names are letters and digits, so no clash. */
-export const allScope = 'all';
-
-/** What the store knows of one stored report: enough to list it and to serve any of its formats. */
-export interface StoredReport {
-  readonly id: string;
-  readonly scope: string;
-  readonly generatedAt: string;
-  readonly registries: readonly string[];
-  readonly coveragePercent: number;
-  readonly eligible: number;
-  readonly streamable: number;
-  readonly missing: number;
-  readonly failed: number;
-  /** Blob names in the reports container, per format. */
-  readonly paths: Readonly<Record<ReportFormat, string>>;
-}
-
-/** The rendered report; the CSV streams, so a registry of any size never sits in memory at once. */
-export interface ReportContents {
-  readonly json: string;
-  readonly html: string;
-  readonly md: string;
-  readonly csv: AsyncIterable<string>;
-}
-
-/** `2026-11-23T06:00:00.000Z` → `20261123T060000000Z`: sorts like the time and is safe in blob names and ids. */
-export function compactTimestamp(iso: string): string {
-  return new Date(iso).toISOString().replace(/[-:.]/g, '');
-}
 
 function folderOf(scope: string, timestamp: string): string {
   return `reports/${scope}/${timestamp}`;
@@ -135,7 +101,7 @@ function decodeCursor(token: string): { t: string; s: string } {
  *
  * Storage errors are translated here by status: 404 → undefined / empty, 409 on create → ConflictError.
  */
-export class BlobReportStore {
+export class BlobReportStore implements ReportStore {
   private containerReady = false;
 
   constructor(private readonly container: ContainerClient) {}

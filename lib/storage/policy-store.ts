@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Versioned } from '../core/image.js';
-import { pageSettings } from '../storage/paging.js';
-import { isStatus } from '../storage/table-errors.js';
-import { policySchema } from './model.js';
-import type { PolicyHistoryEntry, StoredPolicy } from './ports.js';
-import { scopeFromKey, scopeKey } from './scope.js';
+import { pageSettings } from './paging.js';
+import { isStatus } from './table-errors.js';
+import { policySchema } from '../policy/model.js';
+import type { DeleteOutcome, PolicyHistoryEntry, PolicyStore, StoredPolicy } from '../policy/ports.js';
+import { scopeFromKey, scopeKey } from '../policy/scope.js';
 
 interface PolicyEntity {
   partitionKey: string;
@@ -24,13 +24,11 @@ interface HistoryEntity {
   entry: string;
 }
 
-export type DeleteOutcome = 'deleted' | 'precondition-failed' | 'missing';
-
 /**
  * Policies in Table Storage: PK = registry, RK = scope (`/` → `|`, `?` → `~`), the policy as JSON. Writes are
  * ETag-conditional. History: PK = `{registry}|{scope key}`, RK = inverted time + a uuid, so a page reads newest first.
  */
-export class TablePolicyStore {
+export class TablePolicyStore implements PolicyStore {
   constructor(
     private readonly policies: TableClient,
     private readonly history: TableClient,

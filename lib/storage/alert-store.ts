@@ -1,45 +1,10 @@
-import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Versioned } from '../core/image.js';
-import { pageSettings } from '../storage/paging.js';
-import { isStatus, writeConditionally } from '../storage/table-errors.js';
-import type { AlertEvent } from './events.js';
-
-export const deliveryStatuses = ['pending', 'delivered', 'failed', 'suppressed', 'summarized', 'dry-run'] as const;
-export type DeliveryStatus = (typeof deliveryStatuses)[number];
-
-/** One alert to one channel. The id is deterministic, so dispatching an event twice creates it once. */
-export interface Delivery {
-  /** `{channel}.{key}`: the public id (`webhook-id`, `/api/alerts/{id}`). */
-  readonly id: string;
-  readonly channel: string;
-  readonly key: string;
-  readonly kind: 'event' | 'summary';
-  readonly registry: string;
-  readonly type: string;
-  readonly severity: string;
-  readonly status: DeliveryStatus;
-  /** Why it was suppressed, summarized or failed — channel names and HTTP statuses only, never URLs. */
-  readonly note?: string;
-  readonly attempts: number;
-  readonly lastStatus?: number;
-  readonly nextAttemptAt?: string;
-  readonly token?: string;
-  readonly deliveredAt?: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /** The event (kind `event`) or the burst window's row key (kind `summary`). */
-  readonly event?: AlertEvent;
-  readonly window?: string;
-}
-
-/** Events of one type from one registry inside one burst window, per channel. */
-export interface BurstWindow {
-  readonly count: number;
-  readonly events: AlertEvent[];
-  readonly omitted: number;
-  readonly summaryKey?: string;
-}
+import { pageSettings } from './paging.js';
+import { isStatus, writeConditionally } from './table-errors.js';
+import type { AlertEvent } from '../alerts/events.js';
+import { deliveryKey, type BurstWindow, type Delivery, type DeliveryStatus } from '../alerts/delivery.js';
+import type { AlertStore } from '../alerts/ports.js';
 
 type DeliveryEntity = Omit<Delivery, 'event'> & { partitionKey: string; rowKey: string; event?: string };
 
@@ -49,15 +14,11 @@ type DeliveryEntity = Omit<Delivery, 'event'> & { partitionKey: string; rowKey: 
  */
 const maxWindowEvents = 50;
 
-export function deliveryKey(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
-}
-
 /**
  * Alert state in one table: deliveries (PK `d:{channel}`), dedup marks (PK `dedup:{channel}`) and burst windows
  * (PK `burst:{channel}`). Every write is conditional: insert-if-absent or ETag replace.
  */
-export class TableAlertStore {
+export class TableAlertStore implements AlertStore {
   constructor(private readonly table: TableClient) {}
 
   async createDelivery(delivery: Delivery): Promise<string | undefined> {

@@ -1,0 +1,74 @@
+import type { ConnectedRegistryState, FindingStatus, ImageFinding } from '../reports/model.js';
+
+/** A finding as stored: the report's finding plus when the streaming referrer was last seen. */
+export interface StoredFinding extends ImageFinding {
+  /** When ACR was last asked about this digest's streaming referrer (any status); drives re-verification. */
+  readonly verifiedAt?: string;
+  readonly runId: string;
+}
+
+export interface AuditCounters extends FindingTally {
+  readonly repositories: number;
+  readonly repositoriesWithPolicy: number;
+  readonly examined: number;
+  readonly referrerChecks: number;
+  readonly backfilled: number;
+}
+
+export const zeroCounters: AuditCounters = {
+  repositories: 0,
+  repositoriesWithPolicy: 0,
+  examined: 0,
+  eligible: 0,
+  streamable: 0,
+  missing: 0,
+  failed: 0,
+  inProgress: 0,
+  ineligible: 0,
+  referrerChecks: 0,
+  backfilled: 0,
+};
+
+export interface AuditRun {
+  readonly registry: string;
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly completedAt?: string;
+  readonly complete: boolean;
+  readonly counters: AuditCounters;
+  /** Where the next continuation starts (a checkpoint per repository). */
+  readonly cursor?: { readonly repository: string; readonly last?: string };
+}
+
+export interface ConnectedRegistryRecord {
+  readonly registry: string;
+  readonly name: string;
+  readonly state: ConnectedRegistryState;
+  readonly since: string;
+  readonly reason?: string;
+}
+
+/** The per-status counts a finding adds to (audit counters, a repository's coverage). */
+export interface FindingTally {
+  readonly eligible: number;
+  readonly streamable: number;
+  readonly missing: number;
+  readonly failed: number;
+  readonly inProgress: number;
+  readonly ineligible: number;
+}
+
+/** Adds one finding of a status to a tally: everything but `ineligible` is eligible. */
+export function countFinding<T extends FindingTally>(tally: T, status: FindingStatus): T {
+  const field: keyof FindingTally =
+    status === 'converted'
+      ? 'streamable'
+      : status === 'missing'
+        ? 'missing'
+        : status === 'failed'
+          ? 'failed'
+          : status === 'ineligible'
+            ? 'ineligible'
+            : 'inProgress';
+  return { ...tally, [field]: tally[field] + 1, ...(status === 'ineligible' ? {} : { eligible: tally.eligible + 1 }) };
+}
