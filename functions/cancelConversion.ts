@@ -1,21 +1,7 @@
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { imageParams, requireRepository } from '../lib/conversion/api.js';
 import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { requirePrincipal } from '../lib/http/principal.js';
-import { parseParts, queryObject, respond } from '../lib/http/request.js';
-
-async function handler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return respond(context, async () => {
-    requirePrincipal(request, 'Streaming.Write');
-    const { registry, digest } = parseParts(request.params, imageParams, 'params');
-    const repository = requireRepository(queryObject(request));
-    return {
-      status: 200,
-      jsonBody: await getDependencies().conversionApi.cancel(registry, repository, digest, context),
-    };
-  });
-}
+import { serve } from '../lib/http/route.js';
+import { conversionRoutes } from '../lib/http/routes/conversions.js';
 
 /** Cancels a running conversion: `POST /api/registries/{registry}/conversions/{digest}/cancel?repository=…`. */
 export const cancelConversion: HttpFunction = {
@@ -26,5 +12,5 @@ export const cancelConversion: HttpFunction = {
     methods: ['POST'],
     authLevel: 'function',
   },
-  handler,
+  handler: serve(conversionRoutes.cancel, getDependencies),
 };

@@ -1,10 +1,7 @@
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { policyHttp } from '../lib/policy/http.js';
-
-const handler = (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
-  policyHttp.history(request, context, getDependencies().policyHttp);
+import { serve } from '../lib/http/route.js';
+import { policyRoutes } from '../lib/http/routes/policies.js';
 
 /** Every write attempt on a scope, newest first (Streaming.Read). */
 export const getPolicyHistory: HttpFunction = {
@@ -15,5 +12,5 @@ export const getPolicyHistory: HttpFunction = {
     methods: ['GET'],
     authLevel: 'function',
   },
-  handler,
+  handler: serve(policyRoutes.history, getDependencies),
 };

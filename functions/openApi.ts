@@ -1,16 +1,10 @@
-import type { HttpResponseInit } from '@azure/functions';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { openApiDocument } from '../lib/http/openapi.js';
-import { appVersion } from '../lib/version.js';
-
-let document: unknown;
+import { serve } from '../lib/http/route.js';
+import { openApiRoute } from '../lib/http/routes/openapi.js';
 
 /** The OpenAPI 3.1 document of this API (function key). */
 export const openApi: HttpFunction = {
   name: 'openApi',
   trigger: { type: 'http', route: 'openapi.json', methods: ['GET'], authLevel: 'function' },
-  handler: (): HttpResponseInit => {
-    document ??= openApiDocument(appVersion());
-    return { status: 200, jsonBody: document };
-  },
+  handler: serve(openApiRoute, () => undefined),
 };

@@ -1,10 +1,7 @@
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { policyHttp } from '../lib/policy/http.js';
-
-const handler = (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
-  policyHttp.patch(request, context, getDependencies().policyHttp);
+import { serve } from '../lib/http/route.js';
+import { policyRoutes } from '../lib/http/routes/policies.js';
 
 /** JSON merge patch of a policy, needs If-Match (Streaming.Write; owners or admin). */
 export const patchPolicy: HttpFunction = {
@@ -15,5 +12,5 @@ export const patchPolicy: HttpFunction = {
     methods: ['PATCH'],
     authLevel: 'function',
   },
-  handler,
+  handler: serve(policyRoutes.patch, getDependencies),
 };

@@ -17,7 +17,6 @@ import { StorageBackfillQueue } from './storage/backfill-queue.js';
 import { ConversionService } from './conversion/service.js';
 import { systemClock } from './core/clock.js';
 import { PolicyService } from './policy/service.js';
-import type { PolicyHttpDependencies } from './policy/http.js';
 import { storedPolicySource } from './policy/source.js';
 import { TablePolicyStore } from './storage/policy-store.js';
 import { RegistryClient } from './registry/client.js';
@@ -40,6 +39,8 @@ import { StorageTrackingQueue } from './storage/tracking-queue.js';
  */
 export interface AppDependencies {
   readonly config: AppConfig;
+  /** The configured registries (REGISTRIES), by name, in configuration order. */
+  readonly registryNames: readonly string[];
   readonly storage: StorageClients;
   readonly names: StorageResourceNames;
   readonly credential: TokenCredential;
@@ -48,7 +49,6 @@ export interface AppDependencies {
   readonly conversionStore: TableConversionStore;
   readonly conversionApi: ConversionApi;
   readonly policies: PolicyService;
-  readonly policyHttp: PolicyHttpDependencies;
   readonly alerts: AlertService;
   readonly backfill: BackfillWorker;
   readonly imageAudit: ImageAudit;
@@ -67,6 +67,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     config.managedIdentityClientId ? { managedIdentityClientId: config.managedIdentityClientId } : {},
   );
   const storage = createStorageClients(config.storage);
+  const registryNames = config.registries.map((registry) => registry.name);
   const names = storageResourceNames(config.storagePrefix);
   const clients = new Map<string, RegistryClient>();
   const acrRetries = new RetryCounters();
@@ -101,11 +102,8 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     settings: config.tracking,
     clock: systemClock,
   });
-  const conversionApi = new ConversionApi(
-    conversions,
-    conversionStore,
-    config.registries.map((registry) => registry.name),
-    (registry, repository, tag) => registryClient(registry).resolveTag(repository, tag),
+  const conversionApi = new ConversionApi(conversions, conversionStore, registryNames, (registry, repository, tag) =>
+    registryClient(registry).resolveTag(repository, tag),
   );
   const backfillQueue = new StorageBackfillQueue(storage.queue(names.queues.backfill));
   // The same policySource PolicyService invalidates, so effects see the policy just written.
@@ -114,7 +112,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     backfillQueue,
   });
   const backfill = new BackfillWorker({
-    registries: config.registries.map((registry) => registry.name),
+    registries: registryNames,
     registry: registryClient,
     conversions,
     policies: policySource,
@@ -133,7 +131,6 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
       ),
     now: () => new Date(),
   });
-  const policyHttp = { policies, registries: config.registries.map((registry) => registry.name) };
   const alerts = new AlertService({
     settings: config.alerts,
     outbox,
@@ -201,7 +198,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     log: silentLogger,
   });
   const reports = new ReportService({
-    registries: config.registries.map((registry) => registry.name),
+    registries: registryNames,
     source: reportSource,
     store: new BlobReportStore(storage.container(names.containers.reports)),
     outbox,
@@ -219,7 +216,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     conversionStore,
     conversionApi,
     policies,
-    policyHttp,
+    registryNames,
     alerts,
     backfill,
     imageAudit,

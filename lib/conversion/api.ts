@@ -27,7 +27,7 @@ export const conversionViewSchema = z
     reason: z.string().describe('why it is (or is not) converted, in words'),
     skipReason: optionalText,
     policyScope: optionalText,
-    source: z.enum(['event', 'manual', 'backfill', 'sweeper']),
+    source: z.enum(['event', 'manual', 'backfill']),
     operationId: optionalText,
     operationStatus: optionalText,
     progress: optionalText,

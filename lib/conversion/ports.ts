@@ -51,5 +51,4 @@ export type RegistryGateway = Pick<
   | 'startStreamingConversion'
   | 'getOperation'
   | 'cancelOperation'
-  | 'resolveTag'
 >;

@@ -10,7 +10,7 @@ export const terminalStatuses: ReadonlySet<ConversionStatus> = new Set([
 ]);
 export const inFlightStatuses: ReadonlySet<ConversionStatus> = new Set(['Pending', 'Running']);
 
-export type ConversionSource = 'event' | 'manual' | 'backfill' | 'sweeper';
+export type ConversionSource = 'event' | 'manual' | 'backfill';
 
 /**
  * The state of one image's conversion: one row per (registry, repository, digest). The row is also the lock —

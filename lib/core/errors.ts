@@ -66,14 +66,25 @@ export class PreconditionRequiredError extends AppError {
   readonly status = 428;
   readonly title = 'Precondition required';
 }
-/** An upstream dependency (ACR, ARM, storage) failed or is unreachable. */
+export type UpstreamService = 'ACR' | 'Azure Storage' | 'Azure Resource Manager';
+
+/**
+ * A service the app depends on failed: 503 when trying again later can help (no answer, throttling, a server
+ * fault), with how long to wait; 502 when it refused the app's request (its identity lacks a role, say), which
+ * retrying does not mend. The HTTP mapper (lib/http/problem.ts) makes one from ACR and Azure SDK errors.
+ */
 export class UpstreamError extends AppError {
   override readonly name = 'UpstreamError';
-  readonly status: 502 | 503;
-  readonly title = 'Upstream service failed';
-  constructor(message: string, status: 502 | 503 = 502) {
+  readonly title: string;
+  constructor(
+    message: string,
+    readonly status: 502 | 503,
+    readonly service: UpstreamService,
+    /** For 503: when to try again, in whole seconds (the service's own `Retry-After` where it sent one). */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
-    this.status = status;
+    this.title = status === 503 ? `${service} is unavailable` : `${service} refused the request`;
   }
 }
 
@@ -95,6 +106,8 @@ export class AcrError extends Error {
       readonly correlationId: string | undefined;
       /** `errors[0].detail.reason` when ACR gives one (e.g. why a start was denied). */
       readonly reason?: string;
+      /** ACR's `Retry-After` on the final answer (429, 503), in milliseconds. */
+      readonly retryAfterMs?: number;
       readonly method: string;
       readonly path: string;
     },

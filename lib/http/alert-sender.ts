@@ -1,5 +1,6 @@
 import { request as httpsRequest } from 'node:https';
 import type { AlertSender, SendResult } from '../alerts/sender.js';
+import { retryAfterMs } from '../core/retry-after.js';
 
 /**
  * HTTPS POST with a timeout and no redirects; never throws for an unhealthy receiver, so the caller decides about
@@ -30,7 +31,7 @@ export function httpSender(options: { timeoutMs?: number; ca?: string } = {}): A
           (response) => {
             response.resume();
             response.on('end', () => {
-              const retryAfter = parseRetryAfter(
+              const retryAfter = retryAfterMs(
                 typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : null,
               );
               resolve({
@@ -47,12 +48,4 @@ export function httpSender(options: { timeoutMs?: number; ca?: string } = {}): A
         request.end(body);
       }),
   };
-}
-
-export function parseRetryAfter(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }

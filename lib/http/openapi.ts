@@ -4,7 +4,7 @@ import { conversionStatuses } from '../core/image.js';
 import { policyApiVersion, policySchema } from '../policy/model.js';
 import { evaluationBody } from '../policy/service.js';
 import { complianceReportSchema } from '../reports/model.js';
-import { createReportBody, generatedReportSchema, latestReportQuery, listReportsQuery } from '../reports/http.js';
+import { createReportBody, generatedReportSchema, latestReportQuery, listReportsQuery } from './routes/reports.js';
 import { z } from '../core/zod.js';
 
 /**

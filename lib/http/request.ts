@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest } from '@azure/functions';
 import type { z } from 'zod';
 import {
   PayloadTooLargeError,
@@ -6,7 +6,6 @@ import {
   ValidationError,
   validationErrorFrom,
 } from '../core/errors.js';
-import { errorToResponse } from './problem.js';
 
 /** Request bodies this API accepts are small JSON documents. */
 export const maxJsonBodyBytes = 64 * 1024;
@@ -42,16 +41,4 @@ export function parseParts<T>(value: unknown, schema: z.ZodType<T>, part: 'query
 
 export function queryObject(request: HttpRequest): Record<string, string> {
   return Object.fromEntries(request.query.entries());
-}
-
-/** Runs an HTTP use case and maps any error to a problem document (unknown errors: logged, generic 500). */
-export async function respond(
-  context: InvocationContext,
-  run: () => Promise<HttpResponseInit>,
-): Promise<HttpResponseInit> {
-  try {
-    return await run();
-  } catch (error) {
-    return errorToResponse(error, context);
-  }
 }

@@ -6,11 +6,11 @@ import {
   isRestError,
   retryPolicy,
   type HttpClient,
-  type PipelineResponse,
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AcrError } from '../core/errors.js';
+import { retryAfterMs } from '../core/retry-after.js';
 import { acrErrorBody } from '../core/acr.js';
 
 export interface RetrySettings {
@@ -115,10 +115,10 @@ export class RegistryTransport {
         const idempotent = request ? (this.idempotency.get(request.requestId) ?? false) : false;
         const status = response?.status ?? responseError?.statusCode ?? 0;
         let delayMs: number | undefined;
-        if (status === 429) delayMs = retryAfterMs(response) ?? backoff(retryCount);
+        if (status === 429) delayMs = retryAfterMs(response?.headers.get('retry-after')) ?? backoff(retryCount);
         else if (response === undefined && responseError !== undefined && idempotent) delayMs = backoff(retryCount);
         else if ((status >= 500 || status === 408) && idempotent)
-          delayMs = retryAfterMs(response) ?? backoff(retryCount);
+          delayMs = retryAfterMs(response?.headers.get('retry-after')) ?? backoff(retryCount);
         if (delayMs === undefined) return { skipStrategy: true };
         if (request)
           this.options.onRetry?.({
@@ -132,15 +132,6 @@ export class RegistryTransport {
       },
     };
   }
-}
-
-function retryAfterMs(response: PipelineResponse | undefined): number | undefined {
-  const header = response?.headers.get('retry-after');
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function networkError(error: unknown, request: RawRequest): AcrError {
@@ -172,6 +163,7 @@ export function responseError(request: RawRequest, response: RawResponse, what: 
   } catch {
     // Not JSON (a proxy's HTML page, an empty body): the status says enough.
   }
+  const retryAfter = retryAfterMs(response.headers.get('retry-after'));
   return new AcrError(
     `${what}: ${request.method} ${pathOnly(request.path)} answered ${response.status} ${code}${message ? ` (${message})` : ''}`,
     {
@@ -179,6 +171,7 @@ export function responseError(request: RawRequest, response: RawResponse, what: 
       code,
       correlationId: response.headers.get('x-ms-correlation-request-id') ?? response.headers.get('x-ms-request-id'),
       ...(reason === undefined ? {} : { reason }),
+      ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
       method: request.method,
       path: pathOnly(request.path),
     },

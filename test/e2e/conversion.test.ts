@@ -144,6 +144,32 @@ describe('push to streaming', () => {
     expect(throttled.map((entry) => entry.status)).toEqual([429, 429, 202]);
   });
 
+  it("answers POST /conversions with 503 problem+json and ACR's Retry-After while ACR is unavailable, recording nothing", async () => {
+    const control = sandbox.emulator.control;
+    const fault = await control.addFault({
+      method: 'GET',
+      path: '^/acr/v1/team-e/unavailable/_tags/',
+      action: { kind: 'status', status: 503, retryAfterSeconds: 1 },
+    });
+
+    const response = await sandbox.api(host, '/registries/sandbox/conversions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repository: 'team-e/unavailable', tag: 'v1' }),
+    });
+    await control.removeFault(fault.id);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.headers.get('retry-after')).toBe('1');
+    const problem = (await response.json()) as { title: string; detail: string };
+    expect(problem.title).toBe('ACR is unavailable');
+    expect(problem.detail).toMatch(/^ACR answered 503 UNAVAILABLE to GET \/acr\/v1\/team-e\/unavailable\/_tags\/v1/);
+    const list = await sandbox.api(host, '/registries/sandbox/conversions?repository=team-e/unavailable');
+    expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
+    expect(host.output()).toMatch(/request failed upstream: ACR answered 503 UNAVAILABLE/);
+  });
+
   it("retries UNKNOWN_ERROR up to the policy's attempts, then records Failed with the operation id and an outbox event", async () => {
     await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/flaky', { outcome: 'UnknownError' });
 

@@ -6,7 +6,8 @@ import { toAlertEvent } from '../../../lib/alerts/events.js';
 import { HttpRequest as RuntimeHttpRequest, InvocationContext } from '../../../lib/hosting/functions-runtime.js';
 import { silentLogger } from '../../../lib/core/logging.js';
 import { complianceReportSchema, type RegistryReport } from '../../../lib/reports/model.js';
-import { reportHttp } from '../../../lib/reports/http.js';
+import { serve } from '../../../lib/http/route.js';
+import { reportRoutes } from '../../../lib/http/routes/reports.js';
 import { ReportService } from '../../../lib/reports/service.js';
 import { BlobReportStore } from '../../../lib/storage/report-store.js';
 import { compactTimestamp, type StoredReport } from '../../../lib/reports/stored.js';
@@ -15,6 +16,18 @@ import { storageResourceNames } from '../../../lib/storage/resources.js';
 import { readerPrincipal, writerPrincipal } from '../../support/principals.js';
 import { uniquePrefix } from '../../support/names.js';
 import { fakeSource, registries as fixtureRegistries } from '../../unit/lib/reports/fixture.js';
+
+/** The report routes as the function app serves them (one error mapper), bound to this test's service. */
+const reportHttp = Object.fromEntries(
+  (['create', 'list', 'latest'] as const).map((name) => [
+    name,
+    (request: HttpRequest, invocation: Context, reports: () => ReportService) =>
+      serve(reportRoutes[name], () => ({ reports: reports() }))(request, invocation),
+  ]),
+) as Record<
+  'create' | 'list' | 'latest',
+  (request: HttpRequest, invocation: Context, reports: () => ReportService) => Promise<HttpResponseInit>
+>;
 
 /**
  * The report store and service against a real Azurite: blobs, content types, conditional writes of the latest

@@ -19,7 +19,6 @@ const gatewayMethods: readonly GatewayMethod[] = [
   'startStreamingConversion',
   'getOperation',
   'cancelOperation',
-  'resolveTag',
 ];
 
 /** One answer of `GET _operations/{id}`; a bare status is shorthand for `{ status }`. */
@@ -165,13 +164,6 @@ export class ScriptedRegistry implements RegistryGateway {
 
   getManifestAttributes(_repository: string, digest: string): Promise<ManifestAttributes | undefined> {
     return this.answer('getManifestAttributes', () => this.images.get(digest)?.attributes);
-  }
-
-  resolveTag(_repository: string, tag: string): Promise<string | undefined> {
-    return this.answer(
-      'resolveTag',
-      () => [...this.images.entries()].find(([, image]) => image.attributes?.tags?.includes(tag))?.[0],
-    );
   }
 
   listReferrers(_repository: string, digest: string, artifactType?: string): Promise<Descriptor[]> {

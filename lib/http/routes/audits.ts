@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import type { ImageAudit } from '../../audit/images.js';
+import type { AuditStore } from '../../audit/ports.js';
+import { NotFoundError } from '../../core/errors.js';
+import { registryNameSchema } from '../../core/registries.js';
+import { requirePrincipal } from '../principal.js';
+import { parseJsonBody, parseParts, queryObject } from '../request.js';
+import type { HttpRoute } from '../route.js';
+
+export const startAuditBody = z.object({ registry: registryNameSchema.optional() }).strict();
+const listQuery = z
+  .object({ registry: registryNameSchema, count: z.coerce.number().int().min(1).max(100).default(30) })
+  .strict();
+
+export interface AuditRouteDependencies {
+  readonly imageAudit: Pick<ImageAudit, 'start'>;
+  readonly auditStore: Pick<AuditStore, 'recentRuns'>;
+  /** The configured registries (REGISTRIES), by name. */
+  readonly registryNames: readonly string[];
+}
+
+type AuditRoute = HttpRoute<AuditRouteDependencies>;
+
+/** Image audits on demand and their recent runs. */
+export const auditRoutes = {
+  /** `POST audits` `{registry?}`: starts a run of one registry, or of every configured one. */
+  start: (async (request, context, deps) => {
+    requirePrincipal(request, 'Streaming.Write');
+    const body =
+      request.headers.get('content-length') === '0' || !request.body
+        ? {}
+        : await parseJsonBody(request, startAuditBody);
+    const registries = body.registry ? [body.registry] : deps.registryNames;
+    if (body.registry && !deps.registryNames.includes(body.registry))
+      throw new NotFoundError(`Registry ${body.registry} is not configured.`, [
+        { field: 'body.registry', reason: 'not a configured registry' },
+      ]);
+    const runs = [];
+    for (const registry of registries) runs.push({ registry, runId: await deps.imageAudit.start(registry, context) });
+    return { status: 202, jsonBody: { runs } };
+  }) satisfies AuditRoute,
+
+  /** `GET audits?registry=&count=`: recent runs with their counters, newest first. */
+  list: (async (request, _context, deps) => {
+    requirePrincipal(request, 'Streaming.Read');
+    const query = parseParts(queryObject(request), listQuery, 'query');
+    if (!deps.registryNames.includes(query.registry))
+      throw new NotFoundError(`Registry ${query.registry} is not configured.`, [
+        { field: 'query.registry', reason: 'not a configured registry' },
+      ]);
+    return { status: 200, jsonBody: { items: await deps.auditStore.recentRuns(query.registry, query.count) } };
+  }) satisfies AuditRoute,
+};
