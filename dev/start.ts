@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createStorageClients } from '../lib/storage/clients.js';
+import { devStorageClients } from './storage-clients.js';
 import { provisionStorage } from '../lib/storage/provision.js';
 import { storageResourceNames } from '../lib/storage/resources.js';
 import { loadConfig, ConfigurationError } from '../lib/config.js';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  await provisionStorage(createStorageClients(config.storage), storageResourceNames(config.storagePrefix));
+  await provisionStorage(devStorageClients(config.storage), storageResourceNames(config.storagePrefix));
 
   const keys = persistentKeys();
   for (const [name, value] of Object.entries(keys)) env[name] ??= value;

@@ -1,3 +1,4 @@
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { loadConfig, type AppConfig } from './config.js';
 import { AlertService } from './alerts/service.js';
@@ -61,12 +62,40 @@ export interface AppDependencies {
   readonly reports: ReportService;
 }
 
-export function createDependencies(env: Readonly<Record<string, string | undefined>> = process.env): AppDependencies {
-  const config = loadConfig(env);
-  const credential = new DefaultAzureCredential(
-    config.managedIdentityClientId ? { managedIdentityClientId: config.managedIdentityClientId } : {},
-  );
-  const storage = createStorageClients(config.storage);
+/**
+ * What the caller of the composition root may hand in instead of what Azure needs (the probot `createProbot({ env })`
+ * pattern): tests and tools build the app against their own settings, identity or transport without emulating a
+ * cloud; the Functions app passes nothing.
+ */
+export interface DependencyOptions {
+  /** App settings; `process.env` by default. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The identity for ACR, ARM and identity-based storage. By default a DefaultAzureCredential with the app's
+   * managed identity (AZURE_CLIENT_ID), and for storage the one AzureWebJobsStorage__clientId names when it differs.
+   */
+  readonly credential?: TokenCredential;
+  /**
+   * The transport of ACR, ARM, Table Storage and the default credential (the Azure SDK's Node client by default).
+   * Blob and Queue Storage keep their own: their SDKs take an older pipeline type.
+   */
+  readonly httpClient?: HttpClient;
+}
+
+export function createDependencies(options: DependencyOptions = {}): AppDependencies {
+  const config = loadConfig(options.env ?? process.env);
+  const httpClient = options.httpClient;
+  const transport = httpClient ? { httpClient } : {};
+  const defaultCredential = (clientId: string | undefined): TokenCredential =>
+    new DefaultAzureCredential({ ...(clientId ? { managedIdentityClientId: clientId } : {}), ...transport });
+  const credential = options.credential ?? defaultCredential(config.managedIdentityClientId);
+  // One identity for everything unless storage names another (AzureWebJobsStorage__clientId), as the host does.
+  const storageCredential =
+    options.credential ??
+    (config.storage.clientId && config.storage.clientId !== config.managedIdentityClientId
+      ? defaultCredential(config.storage.clientId)
+      : credential);
+  const storage = createStorageClients(config.storage, { credential: storageCredential, ...transport });
   const registryNames = config.registries.map((registry) => registry.name);
   const names = storageResourceNames(config.storagePrefix);
   const clients = new Map<string, RegistryClient>();
@@ -74,7 +103,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
   const registryClient = (name: string): RegistryClient => {
     let client = clients.get(name);
     if (client === undefined) {
-      client = createRegistryClient(config, name, credential, acrRetries);
+      client = createRegistryClient(config, name, credential, acrRetries, httpClient);
       clients.set(name, client);
     }
     return client;
@@ -90,7 +119,8 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     storage.table(names.tables.policyHistory),
   );
   const policySource = storedPolicySource(policyStore, config.defaultPolicy);
-  const readiness = armReadiness({ credential, armEndpoint: config.armEndpoint });
+  const arm = { credential, armEndpoint: config.armEndpoint, ...transport };
+  const readiness = armReadiness(arm);
   const conversions = new ConversionService({
     registries: config.registries,
     gateway: registryClient,
@@ -165,7 +195,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
     },
     clock: systemClock,
   });
-  const listConnected = armConnectedRegistries(credential, config.armEndpoint);
+  const listConnected = armConnectedRegistries(arm);
   const connectedAudit = new ConnectedRegistryAudit({
     registries: config.registries,
     list: listConnected,
@@ -194,7 +224,7 @@ export function createDependencies(env: Readonly<Record<string, string | undefin
         return undefined;
       }
     },
-    eventSubscription: eventSubscriptionCheck(credential, config.armEndpoint),
+    eventSubscription: eventSubscriptionCheck(arm),
     log: silentLogger,
   });
   const reports = new ReportService({
@@ -233,6 +263,7 @@ function createRegistryClient(
   name: string,
   credential: TokenCredential,
   retries: RetryCounters,
+  httpClient: HttpClient | undefined,
 ): RegistryClient {
   const registry = config.registries.find((candidate) => candidate.name === name);
   if (registry === undefined) throw new Error(`registry ${name} is not configured`);
@@ -245,6 +276,7 @@ function createRegistryClient(
     credentials,
     concurrency: config.acrMaxConcurrency,
     onRetry: (event) => retries.record(name, event.status),
+    ...(httpClient ? { httpClient } : {}),
   });
 }
 

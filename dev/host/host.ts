@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Timer } from '@azure/functions';
 import { storageFromConnectionString, type StorageSettings } from '../../lib/config.js';
 import { isQueueFunction, isTimerFunction, type FunctionDeclaration } from '../../lib/hosting/catalog.js';
-import { createStorageClients, type StorageClients } from '../../lib/storage/clients.js';
+import type { StorageClients } from '../../lib/storage/clients.js';
+import { devStorageClients } from '../storage-clients.js';
 import { createHttpFront } from './http-front.js';
 import { consoleLogSink, InvocationRunner, type HostLogSink } from './invocation.js';
 import type { HostKeys } from './keys.js';
@@ -55,7 +56,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const storageFor = (connection: string): StorageClients => {
     let clients = connections.get(connection);
     if (clients === undefined) {
-      clients = createStorageClients(resolveConnection(options.env, connection));
+      clients = devStorageClients(resolveConnection(options.env, connection));
       connections.set(connection, clients);
     }
     return clients;

@@ -1,7 +1,7 @@
-import type { TokenCredential } from '@azure/identity';
+import { createDefaultHttpClient, createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import type { RegistrySettings } from '../core/registries.js';
 import type { Logger } from '../core/logging.js';
-import { parseRegistryResourceId } from './readiness.js';
+import { parseRegistryResourceId, type ArmOptions } from './readiness.js';
 
 const apiVersion = '2022-06-15';
 
@@ -27,28 +27,31 @@ interface EventSubscription {
  * the topic's resource group, an outage — so a report can tell "no" from "could not check".
  */
 export function eventSubscriptionCheck(
-  credential: TokenCredential,
-  armEndpoint: string,
+  options: ArmOptions,
   functionName = 'onRegistryEvent',
 ): (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined> {
+  const { credential, armEndpoint } = options;
+  const httpClient = options.httpClient ?? createDefaultHttpClient();
   return async (registry, log) => {
     const { subscriptionId, resourceGroup } = parseRegistryResourceId(registry.resourceId);
     try {
       const token = await credential.getToken(`${armEndpoint}/.default`);
       if (token === null) return undefined;
       const get = async <T>(path: string): Promise<T[] | undefined> => {
-        const response = await fetch(
-          `${armEndpoint}${path}${path.includes('?') ? '&' : '?'}api-version=${apiVersion}`,
-          { headers: { authorization: `Bearer ${token.token}` }, signal: AbortSignal.timeout(15_000) },
+        const response = await httpClient.sendRequest(
+          createPipelineRequest({
+            url: `${armEndpoint}${path}${path.includes('?') ? '&' : '?'}api-version=${apiVersion}`,
+            headers: createHttpHeaders({ authorization: `Bearer ${token.token}` }),
+            timeout: 15_000,
+          }),
         );
-        if (!response.ok) {
-          await response.body?.cancel();
+        if (response.status < 200 || response.status > 299) {
           log.warn(
             `registry ${registry.name}: reading Event Grid from ARM answered ${response.status}; grant Reader on resource group ${resourceGroup} to check the subscription`,
           );
           return undefined;
         }
-        return ((await response.json()) as { value?: T[] }).value ?? [];
+        return (JSON.parse(response.bodyAsText ?? '{}') as { value?: T[] }).value ?? [];
       };
       const topics = await get<SystemTopic>(
         `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.EventGrid/systemTopics`,

@@ -1,4 +1,5 @@
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import type { RegistrySettings } from '../core/registries.js';
 import type { Logger } from '../core/logging.js';
@@ -14,9 +15,15 @@ export function parseRegistryResourceId(resourceId: string): {
   return { subscriptionId: parts[2] ?? '', resourceGroup: parts[4] ?? '', name: parts[8] ?? '' };
 }
 
-export interface ReadinessOptions {
+/** How the app reaches Resource Manager: its identity, the cloud's endpoint, and optionally the transport. */
+export interface ArmOptions {
   readonly credential: TokenCredential;
   readonly armEndpoint: string;
+  /** The SDK's own Node client when absent; tests may hand in another. */
+  readonly httpClient?: HttpClient;
+}
+
+export interface ReadinessOptions extends ArmOptions {
   readonly cacheMs?: number;
   readonly now?: () => number;
 }
@@ -41,6 +48,7 @@ export function armReadiness(
     if (client === undefined) {
       client = new ContainerRegistryManagementClient(options.credential, subscriptionId, {
         endpoint: options.armEndpoint,
+        ...(options.httpClient ? { httpClient: options.httpClient } : {}),
       });
       clients.set(subscriptionId, client);
     }

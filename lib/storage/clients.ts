@@ -1,4 +1,5 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { HttpClient } from '@azure/core-rest-pipeline';
+import type { TokenCredential } from '@azure/identity';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
@@ -17,9 +18,22 @@ export interface StorageClients {
   container(name: string): ContainerClient;
 }
 
-export function createStorageClients(settings: StorageSettings, credential?: TokenCredential): StorageClients {
+export interface StorageClientOptions {
+  /**
+   * Entra ID credential for an identity-based connection (the app's managed identity, or the one named by
+   * `AzureWebJobsStorage__clientId`); required then, unused with a connection string.
+   */
+  readonly credential?: TokenCredential;
+  /** The Tables client's transport; Blob and Queue keep theirs (they take an older pipeline type). */
+  readonly httpClient?: HttpClient;
+}
+
+export function createStorageClients(settings: StorageSettings, options: StorageClientOptions = {}): StorageClients {
   const insecure = settings.tableServiceUri.startsWith('http://');
-  const tableOptions = { allowInsecureConnection: insecure };
+  const tableOptions = {
+    allowInsecureConnection: insecure,
+    ...(options.httpClient ? { httpClient: options.httpClient } : {}),
+  };
   if (settings.kind === 'connectionString' && settings.connectionString !== undefined) {
     const connectionString = settings.connectionString;
     const tableService = TableServiceClient.fromConnectionString(connectionString, tableOptions);
@@ -34,8 +48,9 @@ export function createStorageClients(settings: StorageSettings, credential?: Tok
       container: (name) => blobService.getContainerClient(name),
     };
   }
-  const identity =
-    credential ?? new DefaultAzureCredential(settings.clientId ? { managedIdentityClientId: settings.clientId } : {});
+  const identity = options.credential;
+  if (identity === undefined)
+    throw new Error('an identity-based storage connection needs a credential (AzureWebJobsStorage__accountName)');
   const tableService = new TableServiceClient(settings.tableServiceUri, identity, tableOptions);
   const queueService = new QueueServiceClient(settings.queueServiceUri, identity);
   const blobService = new BlobServiceClient(settings.blobServiceUri, identity);

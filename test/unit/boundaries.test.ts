@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 function sourceFiles(directory: string): string[] {
@@ -24,4 +24,50 @@ describe('module boundaries', () => {
       .filter((file) => readFileSync(file, 'utf8').split('\n').length > 60);
     expect(long).toEqual([]);
   });
+
+  it('the domains form the layered graph docs/architecture.md draws: kernel, listed domains, ports; never an SDK', () => {
+    // Which other domains each domain may import (lib/core is always allowed). No cycle: policy and reports are the
+    // base, conversion and alerts use policy, the audit uses all but alerts.
+    const allowed: Record<string, readonly string[]> = {
+      policy: [],
+      reports: [],
+      conversion: ['policy'],
+      alerts: ['policy'],
+      audit: ['policy', 'conversion', 'reports'],
+    };
+    // SDKs and I/O: domains reach them through ports (storage, ACR, ARM, HTTP) that adapters implement.
+    const forbiddenPackage = /^(@azure\/|node:(http|https|http2|net|tls|dgram|dns|fs|fs\/promises|child_process)$)/;
+    const offenders: string[] = [];
+    for (const file of sourceFiles('lib')) {
+      const area = relative('lib', file).split(/[\\/]/)[0]!;
+      const isDomain = area in allowed;
+      if (!isDomain && area !== 'core') continue;
+      for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
+        if (!specifier.startsWith('.')) {
+          if (forbiddenPackage.test(specifier)) offenders.push(`${file} imports ${specifier}`);
+          continue;
+        }
+        const target = relative('lib', resolve(dirname(file), specifier)).split(/[\\/]/)[0]!;
+        if (target === area || target === 'core') continue;
+        if (area === 'core') offenders.push(`${file} (the kernel) imports ${specifier}`);
+        else if (!allowed[area]!.includes(target)) offenders.push(`${file} (${area}) imports ${specifier}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('the rule would catch a domain importing an adapter, another domain or an SDK', () => {
+    const imports = importsOf(
+      "import { x } from '../storage/outbox.js';\nimport type {\n  Y,\n} from '@azure/data-tables';\nconst z = await import('../audit/images.js');",
+    );
+    expect(imports).toEqual(['../storage/outbox.js', '@azure/data-tables', '../audit/images.js']);
+  });
 });
+
+/** Every module a source file imports or re-exports, statically or dynamically. */
+function importsOf(source: string): string[] {
+  const specifiers: string[] = [];
+  for (const match of source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'/gms)) specifiers.push(match[1]!);
+  for (const match of source.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)) specifiers.push(match[1]!);
+  return specifiers;
+}
