@@ -1,8 +1,8 @@
 /**
  * Tracking cost: operation polls per conversion, and how late the end of a conversion is noticed, for the app's
- * schedule (lib/conversion/backoff.ts: 10 s doubling to 300 s, ±20 % jitter) against the az CLI's
- * (`az acr artifact-streaming create` without --no-wait: sleep 5 s, +1 s per poll up to ~21 s, back to 5 s whenever
- * the status or progress changes — wire.md §1.1) on the same simulated conversion lengths.
+ * schedule (lib/conversion/backoff.ts: 10 s doubling to 300 s, ±20 % jitter) against the az CLI's (`az acr
+ * artifact-streaming create` without --no-wait: sleep 5 s, +1 s per poll up to ~21 s, back to 5 s whenever the status
+ * or progress changes — docs/sources.md § ACR artifact streaming API) on the same simulated conversion lengths.
  *
  *   npx tsx bench/polls.ts
  *

@@ -71,7 +71,10 @@ export function registryResourceId(
 
 export type ConnectedRegistryConnectionState = 'Online' | 'Offline' | 'Syncing' | 'Unhealthy';
 
-/** Fields as in ../shared/reference/arm-connected-registries-list.json. */
+/**
+ * Fields as in test/fixtures/reference/arm-connected-registries-list.json, and more (docs/sources.md § ARM connected
+ * registries).
+ */
 export interface ConnectedRegistryDefinition {
   readonly name: string;
   readonly mode: 'ReadWrite' | 'ReadOnly' | 'Registry' | 'Mirror';

@@ -1,6 +1,6 @@
 /**
- * What receivers get. The webhook body is a documented, versioned JSON schema (docs/alerts.md); Teams gets an
- * Adaptive Card 1.4 in the message envelope that Workflows webhooks accept (wire.md §5).
+ * What receivers get. The webhook body is a documented, versioned JSON schema (docs/alerts.md); Teams gets an Adaptive
+ * Card 1.4 in the message envelope that Workflows webhooks accept (docs/sources.md § Teams Workflows messages).
  */
 export const alertEventTypes = [
   'conversion.failed',

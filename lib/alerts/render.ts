@@ -18,7 +18,9 @@ export interface Summary {
   readonly omitted: number;
 }
 
-/** Teams rejects messages over ~28 KB (wire.md §5); stay well under it. */
+/**
+ * Teams rejects messages over ~28 KB (an observed limit, not a documented one: docs/sources.md); stay well under it.
+ */
 export const maxTeamsBytes = 27 * 1024;
 const maxListed = 50;
 

@@ -1,5 +1,6 @@
 /**
- * What to do about an unhealthy connected registry, from the connected-registry troubleshooting guide (seed 001).
+ * What to do about an unhealthy connected registry, from Microsoft's connected-registry troubleshooting guide
+ * (docs/sources.md § Connected registry troubleshooting; the `stale` rule is the app's own).
  * Used by the connected-registry audit for its alerts and report; the placeholders are filled with real names.
  */
 export type ConnectedRegistryProblem =

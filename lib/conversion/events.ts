@@ -6,8 +6,9 @@ export const imagePushedType = 'Microsoft.ContainerRegistry.ImagePushed';
 export const imageDeletedType = 'Microsoft.ContainerRegistry.ImageDeleted';
 
 /**
- * Event Grid schema with ACR's data (wire.md §2.1). Only `target.repository` and `target.digest` are required of
- * the data — real payloads omit the rest — and unknown fields are allowed, as Event Grid adds them over time.
+ * Event Grid schema with ACR's data (docs/sources.md § Event Grid event schema). Only `target.repository` and
+ * `target.digest` are required of the data — real payloads omit the rest — and unknown fields are allowed, as Event
+ * Grid adds them over time.
  */
 const eventSchema = z.looseObject({
   id: z.string().min(1).max(256),

@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * ACR's data model and the port the domains call it through. Response shapes as recorded from a real registry
- * (../shared/reference/acr-streaming-transcript.json and wire.md §1). Parsed loosely (`looseObject`): ACR adds
- * fields over time and that must not break us.
+ * (test/fixtures/reference/acr-streaming-transcript.json; docs/sources.md § ACR artifact streaming API, § ACR metadata
+ * API). Parsed loosely (`looseObject`): ACR adds fields over time and that must not break us.
  */
 export const streamingArtifactType = 'application/vnd.azure.artifact.streaming.v1';
 

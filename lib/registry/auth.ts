@@ -20,10 +20,10 @@ interface CachedToken {
 }
 
 /**
- * ACR's token flow (wire.md §1.3): `POST /oauth2/exchange` turns an Entra ID token into a refresh token, and
- * `POST /oauth2/token` turns that (or a password) into an access token for one scope such as
- * `repository:team/app:pull,push`. Tokens are cached per scope until shortly before they expire; concurrent
- * callers share one fetch. The scope is computed by the caller, so no 401 challenge round-trip is needed.
+ * ACR's token flow (docs/sources.md § ACR token flow): `POST /oauth2/exchange` turns an Entra ID token into a refresh
+ * token, and `POST /oauth2/token` turns that (or a password) into an access token for one scope such as
+ * `repository:team/app:pull,push`. Tokens are cached per scope until shortly before they expire; concurrent callers
+ * share one fetch. The scope is computed by the caller, so no 401 challenge round-trip is needed.
  */
 export class RegistryTokenProvider {
   private refreshToken: Promise<CachedToken> | undefined;

@@ -40,11 +40,12 @@ type Action = 'pull' | 'push' | 'metadata_read';
 
 /**
  * ACR's data plane as this app uses it: manifests, tags, referrers and the artifact-streaming endpoints, with
- * the exact paths and bodies of wire.md §1 and the recorded transcript. Every call asks for the narrowest scope it
+ * the exact paths and bodies of docs/sources.md (§ ACR artifact streaming API, § ACR referrers API) and the recorded
+ * transcript in test/fixtures/reference. Every call asks for the narrowest scope it
  * needs (`pull` to read, `pull,push` to convert or cancel). Errors are {@link AcrError}s.
  *
- * Written by hand because @azure/container-registry has no streaming or referrers calls, cannot authenticate
- * with a username/password, and its challenge handler caches a single token across scopes (wire.md §1.5).
+ * Written by hand because @azure/container-registry has no streaming or referrers calls and its challenge handler
+ * caches a single token across scopes (docs/sources.md § Challenge auth reuse).
  */
 export class RegistryClient implements RegistryDataPlane {
   readonly loginServer: string;

@@ -29,9 +29,10 @@ export interface ReadinessOptions extends ArmOptions {
 }
 
 /**
- * Whether a registry can convert at all: Premium SKU and no customer-managed-key encryption (seed 004: both are
- * preview limitations). Read from ARM and cached. When ARM cannot be read (no Reader role, outage) the registry is
- * assumed ready — ACR itself then refuses with a clear code — and a warning says what to grant.
+ * Whether a registry can convert at all: Premium SKU and no customer-managed-key encryption (both preview limitations:
+ * docs/sources.md § Artifact streaming limitations and troubleshooting). Read from ARM and cached. When ARM cannot be
+ * read (no Reader role, outage) the registry is assumed ready — ACR then refuses the conversion itself (with an answer
+ * nobody has recorded) — and a warning says what to grant.
  */
 export function armReadiness(
   options: ReadinessOptions,

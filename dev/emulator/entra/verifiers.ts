@@ -2,8 +2,8 @@
 import type { Entra } from './entra.js';
 
 /**
- * Audiences ACR accepts at `/oauth2/exchange`: the ACR audience (what @azure/container-registry requests) and
- * the ARM ones (what az CLI sends unless azureADAuthenticationAsArmPolicy is disabled) — wire.md §1.3.
+ * Audiences ACR accepts at `/oauth2/exchange`: the ACR audience (what @azure/container-registry requests) and the ARM
+ * ones (what az CLI sends unless azureADAuthenticationAsArmPolicy is disabled) — docs/sources.md § ACR token flow.
  */
 export const ACR_EXCHANGE_AUDIENCES: readonly string[] = [
   'https://containerregistry.azure.net',

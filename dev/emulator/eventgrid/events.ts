@@ -1,6 +1,6 @@
 /**
  * ManifestEvent → Event Grid schema event (metadataVersion "1"), field for field as in
- * ../shared/reference/eventgrid/image_pushed.json and image_deleted.json (key order included).
+ * test/fixtures/reference/eventgrid/image_pushed.json and image_deleted.json (key order included).
  */
 import { randomUUID } from 'node:crypto';
 import { registryResourceId, type ManifestEvent, type RegistryDefinition } from '../contract.js';

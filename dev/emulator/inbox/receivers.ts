@@ -13,7 +13,10 @@ import type { InboxChannel, InboxStore, NewDelivery } from './store.js';
  * Unknown channel → 404; another method → 405; a scripted `status` behaviour answers first (see store.ts).
  */
 
-/** Teams rejects messages above ~28 KB (wire.md §5); counted in bytes of the UTF-8 body, as Teams does. */
+/**
+ * Teams rejects messages above ~28 KB (docs/sources.md § Teams Workflows messages: observed, not documented); counted
+ * in bytes of the UTF-8 body.
+ */
 export const TEAMS_MAX_BYTES = 28 * 1024;
 /** The newest Adaptive Card schema Workflows renders; 1.5+ shows "We're sorry, this card couldn't be displayed". */
 export const TEAMS_MAX_CARD_VERSION = '1.4';

@@ -5,8 +5,9 @@ import { RegistryError } from './errors.js';
 import { signJwt, verifyJwt } from './jwt.js';
 
 /**
- * ACR's token service and per-route authorization (wire.md §1.3): 401 challenges, `/oauth2/exchange`
- * (AAD → ACR refresh token), `/oauth2/token` (refresh/password grants → access token with `access` claims).
+ * ACR's token service and per-route authorization (docs/sources.md § ACR token flow): 401 challenges,
+ * `/oauth2/exchange` (AAD → ACR refresh token), `/oauth2/token` (refresh/password grants → access token with `access`
+ * claims).
  */
 
 export const NULL_GUID = '00000000-0000-0000-0000-000000000000';
@@ -338,7 +339,7 @@ export async function handleTokenRoutes(
   if (grantType === 'password') {
     const username = form.get('username');
     const password = form.get('password');
-    // The JS SDK's anonymous mode posts `refresh_token=&grant_type=password` without a username (wire.md §1.3).
+    // The JS SDK's anonymous mode posts `refresh_token=&grant_type=password` without a username (docs/sources.md).
     if (!username) {
       return {
         status: 200,

@@ -1,8 +1,9 @@
 import type { EmulatorResponse } from '../contract.js';
 
 /**
- * A data-plane error in ACR's wire shape `{"errors":[{code,message,detail}]}` (wire.md §1.1, §1.4; distribution-spec
- * error codes). Thrown by the store and route modules, turned into a response in one place (`toResponse`).
+ * A data-plane error in ACR's wire shape `{"errors":[{code,message,detail}]}` (docs/sources.md § ACR error format;
+ * distribution-spec error codes). Thrown by the store and route modules, turned into a response in one place
+ * (`toResponse`).
  */
 export class RegistryError extends Error {
   constructor(

@@ -14,7 +14,7 @@ export const MediaType = {
   helmChart: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
 } as const;
 
-/** artifactType of ACR streaming artifacts (CLI `_check_if_streaming_artifact_exists`, wire.md §1.1). */
+/** artifactType of ACR streaming artifacts (CLI `_check_if_streaming_artifact_exists`; docs/sources.md). */
 export const STREAMING_ARTIFACT_TYPE = 'application/vnd.azure.artifact.streaming.v1';
 
 export const manifestMediaTypes: ReadonlySet<string> = new Set([

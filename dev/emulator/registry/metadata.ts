@@ -5,7 +5,8 @@ import { catalogScope, linkHeader, page, repositoryScope, type RegistryRoute, ty
 import type { ChangeableAttributes, ManifestRecord, Repository, TagRecord } from './store.js';
 
 /**
- * ACR metadata API (`/acr/v1/…`) in the shapes @azure/container-registry 1.1.2 maps (wire.md §1.4).
+ * ACR metadata API (`/acr/v1/…`) in the shapes @azure/container-registry 1.1.2 maps
+ * (docs/sources.md § ACR metadata API).
  * Streaming paths (`_streaming`, `_operations`) are the streaming module's and must be routed first.
  */
 

@@ -13,8 +13,8 @@ import type { ManifestRecord, PushedManifest, RegistryStore } from './store.js';
  *
  * Failure codes: ACR documents the codes (UNSUPPORTED_PLATFORM, NO_SUPPORTED_PLATFORM_FOUND,
  * UNSUPPORTED_MEDIATYPE, UNSUPPORTED_ARTIFACT_TYPE) and the message "Conversion operation failed due to an
- * unknown error" (../shared/seeds/000_*.txt, "Troubleshoot Artifact Streaming") but not where they appear on
- * the wire. The only free-text field of the operation document is `details` (wire.md §1.1), so a failed
+ * unknown error" (docs/sources.md § Artifact streaming limitations and troubleshooting) but not where they appear on
+ * the wire. The only free-text field of the operation document is `details` (docs/sources.md), so a failed
  * operation carries `details: "<CODE>: <message>"`; clients can split on the first ": ".
  */
 
@@ -145,8 +145,9 @@ export class StreamingService {
 
   /**
    * Refusals at request time (a 4xx from the POST, not a failed operation): the feature needs a Premium registry
-   * without customer-managed keys (../shared/seeds/004_*.txt "Preview limitations"). ACR's exact code is not
-   * recorded; 403 DENIED with a `detail.reason` is chosen because the CLI treats 403 as a final answer to the user.
+   * without customer-managed keys (docs/sources.md § Artifact streaming limitations and troubleshooting). ACR's exact
+   * answer is not recorded; 403 DENIED with a `detail.reason` is this emulator's assumption (ACR's usual code for a
+   * refused operation).
    */
   assertRegistrySupportsStreaming(): void {
     if (this.definition.sku !== 'Premium') {

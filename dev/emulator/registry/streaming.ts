@@ -7,8 +7,8 @@ import { isDigest } from './store.js';
 import type { OperationView } from './streaming-service.js';
 
 /**
- * Artifact-streaming REST API, byte-for-byte as ../shared/reference/acr-streaming-transcript.json
- * (wire.md §1.1). Scopes follow what the CLI requests: reads `pull`, writes `pull,push`.
+ * Artifact-streaming REST API, byte-for-byte as test/fixtures/reference/acr-streaming-transcript.json (docs/sources.md
+ * § ACR artifact streaming API). Scopes follow what the CLI requests: reads `pull`, writes `pull,push`.
  */
 
 const ROUTES = {
@@ -51,7 +51,7 @@ function operationHeaders(runtime: RegistryRuntime, repository: string, id: stri
   return { location: url, 'operation-location': url, 'operation-id': id };
 }
 
-/** The operation document: no `id` (wire.md §1.1 "Surprises" #1). */
+/** The operation document: no `id` (docs/sources.md § ACR artifact streaming API). */
 function operationJson(op: OperationView, name = op.name): Record<string, string> {
   return {
     name,

@@ -133,7 +133,7 @@ describe('Event Grid delivery engine', () => {
       'x-functions-key': 'k1',
     });
     const [event] = pushed?.body as [Envelope];
-    // Key order as in ../shared/reference/eventgrid/image_pushed.json (connectedRegistry omitted: cloud registry).
+    // Key order as in test/fixtures/reference/eventgrid/image_pushed.json (connectedRegistry omitted: cloud registry).
     expect(Object.keys(event)).toEqual([
       'id',
       'topic',
