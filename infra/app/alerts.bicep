@@ -29,7 +29,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-// Counts the app's `conversion.finished` metric events (lib/telemetry/metrics.ts: log lines
+// Counts the app's `conversion.finished` metric events (lib/core/metrics.ts: log lines
 //   metric {"metric":"conversion.finished","value":1,"registry":"…","status":"Failed","errorCode":"…"} ).
 resource conversionFailures 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
   name: '${namePrefix}-conversion-failures'

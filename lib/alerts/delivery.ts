@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { AlertEvent } from './events.js';
 
-export const deliveryStatuses = ['pending', 'delivered', 'failed', 'suppressed', 'summarized', 'dry-run'] as const;
+/**
+ * `sending`: a worker claimed the delivery (conditional write) and is making the HTTP call until `leaseUntil`; no
+ * other worker sends it meanwhile, and the relay takes it back only once the lease has run out (a crashed sender).
+ */
+export const deliveryStatuses = [
+  'pending',
+  'sending',
+  'delivered',
+  'failed',
+  'suppressed',
+  'summarized',
+  'dry-run',
+] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 /** One alert to one channel. The id is deterministic, so dispatching an event twice creates it once. */
@@ -21,6 +33,8 @@ export interface Delivery {
   readonly lastStatus?: number;
   readonly nextAttemptAt?: string;
   readonly token?: string;
+  /** While `sending`: until when the claiming worker owns the HTTP call. */
+  readonly leaseUntil?: string;
   readonly deliveredAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;

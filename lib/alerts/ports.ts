@@ -27,7 +27,8 @@ export interface AlertStore {
     filter: { status?: DeliveryStatus; channel?: string },
     page: { pageSize: number; continuationToken?: string },
   ): Promise<{ items: Delivery[]; continuationToken?: string }>;
-  pendingDeliveries(): AsyncIterable<Versioned<Delivery>>;
+  /** Deliveries not settled yet: `pending`, and `sending` (a claim, live or lapsed). */
+  unsettledDeliveries(): AsyncIterable<Versioned<Delivery>>;
   /**
    * Records that an event with this identity was sent now; answers whether one was already sent inside the window
    * (then nothing is written).

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AlertSettings, ChannelSettings } from './settings.js';
 import { tableKeyText } from '../core/image.js';
 import { type Clock } from '../core/clock.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { PolicySource } from '../policy/model.js';
 import type { AlertOutbox, AlertQueue, AlertStore } from './ports.js';
@@ -45,6 +45,12 @@ export interface AlertDependencies {
   readonly clock: Clock;
   readonly random?: () => number;
 }
+
+/**
+ * How long a claim to send one delivery holds: well above the sender's timeout (15 s), so a live sender always
+ * records its result before another worker may take the delivery over.
+ */
+const sendLeaseSeconds = 60;
 
 /** Backoff between delivery attempts, in seconds (±20 % jitter); the last value repeats. */
 const retrySchedule = [10, 30, 60, 300, 900, 1_800, 3_600, 7_200];
@@ -200,15 +206,19 @@ export class AlertService {
       log.warn(`alert message dropped: no delivery ${key} on channel ${channelName}`, { channel: channelName, key });
       return;
     }
-    // Another attempt owns it (newer token) or it is settled: a duplicate or stale message.
-    if (current.value.status !== 'pending' || current.value.token !== token) {
+    // Another attempt owns it (newer token), a live claim is sending it, or it is settled: a duplicate or stale
+    // message. A claim whose lease ran out is a sender that died: its message, redelivered, may take over.
+    const claimLapsed =
+      current.value.status === 'sending' &&
+      Date.parse(current.value.leaseUntil ?? '') <= this.deps.clock.now().getTime();
+    if ((current.value.status !== 'pending' && !claimLapsed) || current.value.token !== token) {
       log.info(
-        `alert message dropped: delivery ${key} on ${channelName} is ${current.value.status === 'pending' ? 'owned by a newer message' : current.value.status}`,
+        `alert message dropped: delivery ${key} on ${channelName} is ${current.value.token === token ? current.value.status : 'owned by a newer message'}`,
         { channel: channelName, key },
       );
       return;
     }
-    const delivery = current.value;
+    const delivery: Delivery = { ...current.value, status: 'pending', leaseUntil: undefined };
     const channel = this.deps.settings.channels.find((candidate) => candidate.name === channelName);
     const target = this.deps.settings.channelSecrets.get(channelName);
     if (channel === undefined || target === undefined) {
@@ -246,9 +256,27 @@ export class AlertService {
       channel.kind === 'webhook' && target.secret
         ? signWebhook(target.secret, delivery.id, body, this.deps.clock.now())
         : {};
+    // Claim before the call, so two workers holding the same message (a redelivery, a re-dispatch) never both send:
+    // Teams has no id to deduplicate on. Only a sender that dies between the call and the record repeats it.
+    const claimed = await this.deps.store.replaceDelivery(
+      {
+        ...delivery,
+        status: 'sending',
+        leaseUntil: new Date(this.deps.clock.now().getTime() + sendLeaseSeconds * 1000).toISOString(),
+        updatedAt: this.now(),
+      },
+      current.etag,
+    );
+    if (claimed === undefined) {
+      log.info(`alert message dropped: delivery ${key} on ${channelName} was claimed by another worker`, {
+        channel: channelName,
+        key,
+      });
+      return;
+    }
     const result = await this.deps.sender.send({ url: target.url, body, headers });
     if (result.status >= 200 && result.status < 300) {
-      await this.deps.store.replaceDelivery(
+      const recorded = await this.deps.store.replaceDelivery(
         {
           ...delivery,
           status: 'delivered',
@@ -259,8 +287,12 @@ export class AlertService {
           nextAttemptAt: undefined,
           updatedAt: this.now(),
         },
-        current.etag,
+        claimed,
       );
+      if (recorded === undefined)
+        log.warn(
+          `alert ${delivery.id} was delivered to ${channel.name} but recording it failed: another worker took it over after this claim ran out, and may send it again`,
+        );
       log.info(`alert ${delivery.id} delivered to ${channel.name} (${result.status})`);
       logMetrics(log).count('alert.delivery', {
         channel: channel.name,
@@ -287,7 +319,7 @@ export class AlertService {
           nextAttemptAt: undefined,
           updatedAt: this.now(),
         },
-        current.etag,
+        claimed,
       );
       log.error(
         `alert ${delivery.id} to ${channel.name} failed after ${delivery.attempts + 1} attempt(s): ${outcome}${hint}; kept, re-send with POST /api/alerts/${delivery.id}/resend`,
@@ -307,7 +339,7 @@ export class AlertService {
       outcome: 'retry',
       status: result.status,
     });
-    await this.retryLater(delivery, current.etag, undefined, result, outcome, true);
+    await this.retryLater(delivery, claimed, undefined, result, outcome, true);
   }
 
   private async retryLater(
@@ -392,11 +424,16 @@ export class AlertService {
       await this.deps.queue.send({ kind: 'dispatch', registry: row.registry, eventId: row.id }, 0);
       dispatched++;
     }
-    for await (const { value, etag } of this.deps.store.pendingDeliveries()) {
-      if (value.nextAttemptAt !== undefined && Date.parse(value.nextAttemptAt) > now - graceSeconds * 1000) continue;
+    for await (const { value, etag } of this.deps.store.unsettledDeliveries()) {
+      // A live claim is being sent right now: taking it back would send it twice. A lapsed one is a dead sender.
+      const due =
+        value.status === 'sending'
+          ? Date.parse(value.leaseUntil ?? '') <= now
+          : value.nextAttemptAt === undefined || Date.parse(value.nextAttemptAt) <= now - graceSeconds * 1000;
+      if (!due) continue;
       const token = randomUUID();
-      if ((await this.deps.store.replaceDelivery({ ...value, token, updatedAt: this.now() }, etag)) === undefined)
-        continue;
+      const next: Delivery = { ...value, status: 'pending', leaseUntil: undefined, token, updatedAt: this.now() };
+      if ((await this.deps.store.replaceDelivery(next, etag)) === undefined) continue;
       await this.deps.queue.send({ kind: 'deliver', channel: value.channel, key: value.key, token }, 0);
       redriven++;
     }
@@ -426,10 +463,16 @@ export class AlertService {
       ]);
     const current = await this.deps.store.getDelivery(match[1]!, match[2]!);
     if (current === undefined) throw new NotFoundError(`No alert ${id}.`);
+    if (
+      current.value.status === 'sending' &&
+      Date.parse(current.value.leaseUntil ?? '') > this.deps.clock.now().getTime()
+    )
+      throw new ConflictError(`Alert ${id} is being sent right now; look again in a minute.`);
     const token = randomUUID();
     const next: Delivery = {
       ...current.value,
       status: 'pending',
+      leaseUntil: undefined,
       attempts: 0,
       token,
       nextAttemptAt: this.now(),
@@ -450,7 +493,7 @@ export class AlertService {
 
 /** What the API shows of a delivery: no token, and the event's facts (never a URL or secret). */
 function view(delivery: Delivery) {
-  const { token: _token, key: _key, ...rest } = delivery;
+  const { token: _token, key: _key, leaseUntil: _leaseUntil, ...rest } = delivery;
   return rest;
 }
 

@@ -68,9 +68,9 @@ export class TableAlertStore implements AlertStore {
     return result.value.continuationToken ? { items, continuationToken: result.value.continuationToken } : { items };
   }
 
-  async *pendingDeliveries(): AsyncIterable<Versioned<Delivery>> {
+  async *unsettledDeliveries(): AsyncIterable<Versioned<Delivery>> {
     for await (const entity of this.table.listEntities<DeliveryEntity>({
-      queryOptions: { filter: odata`status eq ${'pending'}` },
+      queryOptions: { filter: odata`status eq ${'pending'} or status eq ${'sending'}` },
     }))
       yield { value: fromEntity(entity), etag: entity.etag };
   }

@@ -273,7 +273,9 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       for await (const _ of table(names.outbox).listEntities({ queryOptions: { filter: `delivery eq 'pending'` } }))
         pendingOutbox++;
       let pendingDeliveries = 0;
-      for await (const _ of table(names.alerts).listEntities({ queryOptions: { filter: `status eq 'pending'` } }))
+      for await (const _ of table(names.alerts).listEntities({
+        queryOptions: { filter: `status eq 'pending' or status eq 'sending'` },
+      }))
         pendingDeliveries++;
       const received = inbox();
       const unalerted = failedDigests().filter((item) =>

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import * as AdaptiveCards from 'adaptivecards';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ensureCertificateAuthority, issueServerCertificate } from '../../../dev/emulator/tls.js';
 import { httpSender } from '../../../lib/http/alert-sender.js';
+import type { AlertSender } from '../../../lib/alerts/sender.js';
 import { AlertService, type AlertMessage } from '../../../lib/alerts/service.js';
 import { type AlertSettings, type ChannelSettings } from '../../../lib/alerts/settings.js';
 import { TableAlertStore } from '../../../lib/storage/alert-store.js';
@@ -90,7 +91,11 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
   afterAll(() => receiver.close());
 
   /** A service over fresh tables, with the queue recorded so the test runs it against the manual clock. */
-  async function setup(overrides: Partial<AlertSettings> = {}, channelOverrides: Partial<ChannelSettings> = {}) {
+  async function setup(
+    overrides: Partial<AlertSettings> = {},
+    channelOverrides: Partial<ChannelSettings> = {},
+    wrapSender: (sender: AlertSender) => AlertSender = (sender) => sender,
+  ) {
     const prefix = uniquePrefix('al');
     const connection = inject('storageConnectionString');
     const tables = [`${prefix}Outbox`, `${prefix}Alerts`].map((name) =>
@@ -134,7 +139,7 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
       outbox,
       store: new TableAlertStore(tables[1]!),
       queue: alertQueue,
-      sender: httpSender({ ca, timeoutMs: 2_000 }),
+      sender: wrapSender(httpSender({ ca, timeoutMs: 2_000 })),
       policies: configPolicySource(policySchema.parse({ mode: 'onPush' })),
       links: () => ({
         registryResourceId:
@@ -156,7 +161,7 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
       }
       clockMs = Math.max(clockMs, untilMs);
     };
-    return { service, outbox, queue, pump };
+    return { service, outbox, queue, pump, store: new TableAlertStore(tables[1]!) };
   }
 
   let sequence = 0;
@@ -214,6 +219,91 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
     const context = new AdaptiveCards.SerializationContext();
     new AdaptiveCards.AdaptiveCard().parse(card, context);
     expect(context.eventCount).toBe(0);
+  });
+
+  describe('claimed before sent (issue #14, scenario 7)', () => {
+    /** Runs the dispatch only: the deliveries exist and their deliver messages wait in the queue. */
+    async function dispatched(wrapSender?: (sender: AlertSender) => AlertSender) {
+      const context = await setup({}, {}, wrapSender);
+      await context.outbox.append(failure());
+      const dispatch = context.queue.shift()!;
+      await context.service.handle(dispatch.message, silentLogger);
+      const teams = context.queue.find(
+        (entry) => entry.message.kind === 'deliver' && entry.message.channel === 'teams',
+      )!;
+      context.queue.splice(context.queue.indexOf(teams), 1);
+      return { ...context, teams: teams.message };
+    }
+
+    /** A sender whose calls wait until the test lets them go on. */
+    function gated(): { wrap: (sender: AlertSender) => AlertSender; calls: () => number; release: () => void } {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let calls = 0;
+      return {
+        wrap: (sender) => ({
+          send: (request) => {
+            calls++;
+            return gate.then(() => sender.send(request));
+          },
+        }),
+        calls: () => calls,
+        release: () => release(),
+      };
+    }
+
+    it('sends a Teams card once when two workers take the same deliver message at once', async () => {
+      receiver.received.length = 0;
+      const { service, teams } = await dispatched();
+
+      await Promise.all([service.handle(teams, silentLogger), service.handle(teams, silentLogger)]);
+
+      expect(receiver.received.filter((request) => request.path === '/teams')).toHaveLength(1);
+    });
+
+    it('does not let the relay re-drive a delivery while it is being sent', async () => {
+      receiver.received.length = 0;
+      const sender = gated();
+      const { service, teams, pump, store } = await dispatched(sender.wrap);
+
+      const sending = service.handle(teams, silentLogger);
+      await vi.waitFor(() => expect(sender.calls()).toBe(1));
+      clockMs += 1_000;
+      const relayed = await service.relay(silentLogger, 0);
+      sender.release();
+      await sending;
+      await pump(clockMs + 3_600_000);
+
+      expect(relayed.redriven).toBe(1); // the webhook delivery, still waiting in the queue; not the Teams card
+      expect(receiver.received.filter((request) => request.path === '/teams')).toHaveLength(1);
+      const [delivery] = (await store.listDeliveries({ channel: 'teams' }, { pageSize: 10 })).items;
+      expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(delivery).not.toHaveProperty('leaseUntil');
+    });
+
+    it('takes back a claim whose sender died once its lease runs out, and sends it', async () => {
+      receiver.received.length = 0;
+      let calls = 0;
+      const { service, teams, pump, store } = await dispatched((sender) => ({
+        // The first sender never returns: the host died during the call, before it reached Teams.
+        send: (request) => (++calls === 1 ? new Promise(() => undefined) : sender.send(request)),
+      }));
+
+      const teamsDelivery = async () => (await store.listDeliveries({ channel: 'teams' }, { pageSize: 10 })).items[0];
+      void service.handle(teams, silentLogger);
+      await vi.waitFor(() => expect(calls).toBe(1));
+      await service.relay(silentLogger, 0);
+      const whileLive = await teamsDelivery();
+      clockMs += 61_000;
+      await service.relay(silentLogger, 0);
+      const afterLapse = await teamsDelivery();
+      await pump(clockMs + 3_600_000);
+
+      expect(whileLive).toMatchObject({ status: 'sending' });
+      expect(afterLapse).toMatchObject({ status: 'pending' });
+      expect(receiver.received.filter((request) => request.path === '/teams')).toHaveLength(1);
+      expect(await teamsDelivery()).toMatchObject({ status: 'delivered', attempts: 1 });
+    });
   });
 
   it('keeps retrying while the receiver is down for five minutes, then delivers each alert exactly once', async () => {
