@@ -1,5 +1,11 @@
 import type { ConversionStatus } from './image.js';
 
+/*
+ * The outbox's vocabulary, shared by the domains that record outcomes (conversion, policy, audit, reports) and the
+ * one that delivers them (alerts): every event type, and the port an outcome is appended through. The Table
+ * adapter is lib/storage/outbox.ts.
+ */
+
 export const domainEventTypes = [
   'conversion.succeeded',
   'conversion.failed',
