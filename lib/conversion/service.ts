@@ -58,6 +58,9 @@ export type EventOutcome =
 /** Referrer checks after ACR says Succeeded, before concluding the streaming artifact is missing. */
 const referrerChecks = 3;
 
+/** How often a conditional write that lost to another worker is read and decided again before giving up. */
+const conflictRounds = 5;
+
 /**
  * From a pushed digest to a streamable image, exactly once. The conversion row is the lock: claiming it is an
  * ETag-conditional write, a lease bounds how long a crashed worker holds it, and only the queue message carrying
@@ -607,27 +610,50 @@ export class ConversionService {
     return final;
   }
 
+  /**
+   * `ImageDeleted`: the row becomes `Deleted` only once ACR says the manifest is gone (404). A delete that arrives
+   * after the image was pushed again, or one nobody made, must not end a live image's record. A write that loses to
+   * another worker's is read and decided again.
+   */
   private async markDeleted(key: ImageKey, eventId: string, log: Logger): Promise<EventOutcome> {
-    const current = await this.deps.store.read(key);
-    if (current === undefined || current.value.status === 'Deleted') {
-      log.info(`${describeImage(key)}: image deleted; nothing was recorded for it`, { ...key, eventId });
-      return 'deleted';
+    let verified = false;
+    for (let round = 1; round <= conflictRounds; round++) {
+      const current = await this.deps.store.read(key);
+      if (current === undefined || current.value.status === 'Deleted') {
+        log.info(`${describeImage(key)}: image deleted; nothing was recorded for it`, { ...key, eventId });
+        return 'deleted';
+      }
+      if (!verified) {
+        const manifest = await this.deps.gateway(key.registry).getManifest(key.repository, key.digest);
+        if (manifest !== undefined) {
+          log.warn(`${describeImage(key)}: delete event ignored: ACR still serves the manifest`, {
+            ...key,
+            eventId,
+            status: current.value.status,
+          });
+          return 'ignored';
+        }
+        verified = true;
+      }
+      const deleted: ConversionRecord = {
+        ...withoutLease(current.value),
+        status: 'Deleted',
+        trackingToken: undefined,
+        nextCheckAt: undefined,
+        lastEventId: eventId,
+        updatedAt: this.now().toISOString(),
+      };
+      if ((await this.deps.store.replace(deleted, current.etag)) !== undefined) {
+        log.info(`${describeImage(key)}: image deleted; a later push starts over`, {
+          ...key,
+          eventId,
+          operationId: current.value.operationId,
+        });
+        return 'deleted';
+      }
     }
-    const deleted: ConversionRecord = {
-      ...withoutLease(current.value),
-      status: 'Deleted',
-      trackingToken: undefined,
-      nextCheckAt: undefined,
-      lastEventId: eventId,
-      updatedAt: this.now().toISOString(),
-    };
-    await this.deps.store.replace(deleted, current.etag);
-    log.info(`${describeImage(key)}: image deleted; a later push starts over`, {
-      ...key,
-      eventId,
-      operationId: current.value.operationId,
-    });
-    return 'deleted';
+    // Rethrown, so Event Grid delivers the event again later.
+    throw new Error(`${describeImage(key)}: the delete could not be recorded: the row changed ${conflictRounds} times`);
   }
 
   private async write(record: ConversionRecord, etag: string | undefined): Promise<string | undefined> {

@@ -17,6 +17,15 @@ interface Row {
 export class InMemoryConversionStore implements ConversionStore {
   private readonly rows = new Map<string, Row>();
   private version = 0;
+  private readonly interferences: Array<() => void> = [];
+
+  /**
+   * Runs `write` just before the next create or replace checks its ETag, as another worker's write landing first
+   * would: the caller's conditional write then fails and it must look again.
+   */
+  interfereBeforeNextWrite(write: () => void): void {
+    this.interferences.push(write);
+  }
 
   async read(key: ImageKey): Promise<Versioned<ConversionRecord> | undefined> {
     await tick();
@@ -26,12 +35,14 @@ export class InMemoryConversionStore implements ConversionStore {
 
   async create(record: ConversionRecord): Promise<string | undefined> {
     await tick();
+    this.interferences.shift()?.();
     if (this.rows.has(id(record))) return undefined;
     return this.put(record);
   }
 
   async replace(record: ConversionRecord, etag: string): Promise<string | undefined> {
     await tick();
+    this.interferences.shift()?.();
     const row = this.rows.get(id(record));
     if (row === undefined || row.etag !== etag) return undefined;
     return this.put(record);

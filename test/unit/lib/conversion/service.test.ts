@@ -544,6 +544,33 @@ describe('ConversionService: lifecycle', () => {
     expect(queue.last()?.message.token).toBe(current().trackingToken);
   });
 
+  it('scenario 6: ignores a delete event for an image ACR still serves (late or forged), changing nothing', async () => {
+    const { service, registry, current } = setup();
+    await service.handleEvent(pushed(), log);
+    const running = current();
+
+    const outcome = await service.handleEvent(deleted(), log);
+
+    expect(outcome).toBe('ignored');
+    expect(current()).toEqual(running);
+    expect(registry.calls.getManifest).toBe(2);
+  });
+
+  it('scenario 6: records a verified delete even when another worker wrote the row in between', async () => {
+    const { service, registry, store, deliver, current } = setup();
+    registry.scriptNextStart({ steps: ['Succeeded'] });
+    await service.handleEvent(pushed(), log);
+    await deliver();
+    registry.removeImage(digest);
+    store.interfereBeforeNextWrite(() => store.seed({ ...current(), updatedAt: '2026-03-01T12:00:01.000Z' }));
+
+    const outcome = await service.handleEvent(deleted(), log);
+
+    expect(outcome).toBe('deleted');
+    expect(current()).toMatchObject({ status: 'Deleted', lastEventId: 'evt-del' });
+    expect(registry.calls.getManifest).toBe(2); // verified once, not again after the conflict
+  });
+
   it('records a delete of an image it never saw as nothing to do', async () => {
     const { service, store } = setup();
 
