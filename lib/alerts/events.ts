@@ -19,6 +19,8 @@ export interface AlertEvent {
   readonly remediation?: string;
   /** Extra facts a producer wants shown (e.g. connected registry name, last activity). */
   readonly facts?: Readonly<Record<string, string>>;
+  /** The conversion run an outcome belongs to: a new run's outcome is never a duplicate of the last one's. */
+  readonly generation?: string;
 }
 
 const severityOf: Record<AlertEventType, Severity> = {
@@ -51,6 +53,7 @@ const outboxPayload = z.looseObject({
   remediation: z.string().optional(),
   severity: z.enum(['info', 'warning', 'error']).optional(),
   facts: z.record(z.string(), z.string()).optional(),
+  generation: z.string().max(64).optional(),
 });
 
 /** Reads an outbox payload; undefined (with the reason) when it is not an event this version knows. */
@@ -75,6 +78,7 @@ export function toAlertEvent(payload: unknown): { event: AlertEvent } | { reason
     message: raw.message ?? defaultMessage(raw.type, raw.repository, raw.digest),
     ...(raw.remediation ? { remediation: raw.remediation } : {}),
     ...(raw.facts ? { facts: raw.facts } : {}),
+    ...(raw.generation ? { generation: raw.generation } : {}),
   };
   return { event };
 }

@@ -497,13 +497,17 @@ function view(delivery: Delivery) {
   return rest;
 }
 
-/** Events are "the same" when they are about the same thing: type, registry, repository and digest. */
+/**
+ * Events are "the same" when they are about the same thing: type, registry, repository, digest — and, for a
+ * conversion's outcome, the same run: a run someone started again (a restart, a re-push) is news.
+ */
 function identityOf(event: AlertEvent): string {
   return [
     event.type,
     event.registry,
     event.repository ?? '',
     event.digest ?? '',
+    event.generation ?? '',
     event.type.startsWith('connectedRegistry') ? JSON.stringify(event.facts ?? {}) : '',
   ].join('|');
 }

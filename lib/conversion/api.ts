@@ -28,6 +28,7 @@ export const conversionViewSchema = z
     skipReason: optionalText,
     policyScope: optionalText,
     source: z.enum(['event', 'manual', 'backfill']),
+    generation: optionalText.describe('id of the conversion run: a restart or a re-push starts a new one'),
     operationId: optionalText,
     operationStatus: optionalText,
     progress: optionalText,

@@ -32,6 +32,12 @@ export interface ConversionRecord extends ImageKey {
   readonly operationId?: string;
   readonly operationStatus?: string;
   readonly progress?: string;
+  /**
+   * The conversion run this row is in: a new id whenever a run starts (the first claim, a restart by hand, a push
+   * after a delete, a new decision); retries inside a run keep it. Outcome events carry it, so the outcome of a new
+   * run is never mistaken for a repeat of the last one. Absent on rows written before runs had ids.
+   */
+  readonly generation?: string;
   /** Conversions requested from ACR for this image (POSTs); adoption of an ongoing one counts as one. */
   readonly attempts: number;
   readonly maxAttempts: number;

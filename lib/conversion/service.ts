@@ -20,7 +20,7 @@ import type { Clock } from '../core/clock.js';
 import { type ConversionStore, type RegistryGateway, type TrackingQueue, trackingMessageSchema } from './ports.js';
 import type { DomainEventType, Outbox } from '../core/outbox.js';
 import { describeImage, repositoryKey, type ConversionStatus, type ImageKey, type Versioned } from '../core/image.js';
-import { type ConversionRecord, type ConversionSource } from './record.js';
+import { inFlightStatuses, type ConversionRecord, type ConversionSource } from './record.js';
 
 export interface ConversionSettings {
   readonly firstPollSeconds: number;
@@ -145,8 +145,11 @@ export class ConversionService {
       });
       return written ? 'skipped' : 'claimed-elsewhere';
     }
+    // A row still in flight (an abandoned Pending) continues its run; anything else starts a new one.
+    const continuing = existing !== undefined && inFlightStatuses.has(existing.value.status);
     const claimed: ConversionRecord = {
       ...base,
+      generation: (continuing ? existing.value.generation : undefined) ?? randomUUID(),
       status: 'Pending',
       leaseUntil: this.after(this.deps.settings.leaseSeconds).toISOString(),
       deadlineAt: this.after(applied.policy.deadlineMinutes * 60).toISOString(),
@@ -571,7 +574,9 @@ export class ConversionService {
             ? 'conversion.canceled'
             : 'conversion.failed';
     await this.deps.outbox.append({
-      id: `${type}:${repositoryKey(record.repository)}@${record.digest}:${record.attempts}`,
+      // One outcome per run: the run's id makes the event of a new run a new event (rows from before runs had ids
+      // fall back to the attempt count).
+      id: `${type}:${repositoryKey(record.repository)}@${record.digest}:${record.generation ?? record.attempts}`,
       type,
       time: this.now().toISOString(),
       registry: record.registry,
@@ -583,6 +588,7 @@ export class ConversionService {
       ...(failure ? { errorCode: failure.code, message: message.slice(0, 1_000) } : {}),
       ...(remediation ? { remediation } : {}),
       attempts: record.attempts,
+      ...(record.generation ? { generation: record.generation } : {}),
     });
     if ((await this.deps.store.replace(final, current.etag)) === undefined) return undefined;
     const fields = {

@@ -30,6 +30,8 @@ export interface DomainEvent {
   readonly message?: string;
   readonly remediation?: string;
   readonly attempts: number;
+  /** The conversion run (ConversionRecord.generation) the outcome belongs to. */
+  readonly generation?: string;
 }
 
 /**

@@ -369,6 +369,20 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
     expect(receiver.received.filter((request) => request.path === '/hook')).toHaveLength(1);
   });
 
+  it('scenario 2: alerts the failure of a run someone started again, inside the dedup window', async () => {
+    receiver.received.length = 0;
+    const { outbox, pump } = await setup();
+    const first = failure({ generation: 'run-1' });
+
+    await outbox.append(first);
+    await pump();
+    await outbox.append({ ...first, id: first.id.replace(/:1$/, ':run-2'), generation: 'run-2' });
+    await pump();
+
+    expect(receiver.received.filter((request) => request.path === '/hook')).toHaveLength(2);
+    expect(receiver.received.filter((request) => request.path === '/teams')).toHaveLength(2);
+  });
+
   it('keeps an alert that failed every attempt as failed, lists it, and re-sends it on request', async () => {
     receiver.received.length = 0;
     const { outbox, pump, service } = await setup({ maxAttempts: 2 });

@@ -597,6 +597,44 @@ describe('ConversionService: lifecycle', () => {
     expect(registry.calls.startStreamingConversion).toBe(1);
   });
 
+  it('scenario 2: a restart by hand that fails again records a second failure event, not a repeat of the first', async () => {
+    const { service, registry, outbox, deliver, current } = setup({
+      retry: { maxAttempts: 1, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
+    });
+    registry.scriptNextStart({ steps: [unknownError] }, { steps: [unknownError] });
+    await service.handleEvent(pushed(), log);
+    await deliver();
+    const firstRun = current().generation;
+
+    await service.request(key, { source: 'manual', tags: [], manual: true }, log);
+    await deliver();
+
+    const failures = outbox.ofType('conversion.failed');
+    expect(failures).toHaveLength(2);
+    expect(new Set(failures.map((event) => event.id)).size).toBe(2);
+    expect(failures.map((event) => event.generation)).toEqual([firstRun, current().generation]);
+    expect(current().generation).not.toBe(firstRun);
+  });
+
+  it('scenario 2: retries inside one run keep its id; a re-push after a delete starts a new run', async () => {
+    const { service, registry, deliver, current } = setup({
+      retry: { maxAttempts: 2, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
+    });
+    registry.scriptNextStart({ steps: [unknownError] }, { steps: ['Succeeded'] });
+    await service.handleEvent(pushed(), log);
+    const run = current().generation;
+    for (let step = 0; step < 3; step++) await deliver();
+    const succeeded = current();
+    registry.removeImage(digest);
+    await service.handleEvent(deleted(), log);
+    registry.addImage(digest, dockerImage());
+    await service.handleEvent(pushed({ eventId: 'evt-2' }), log);
+
+    expect(run).toMatch(/^[0-9a-f-]{36}$/);
+    expect(succeeded).toMatchObject({ status: 'Succeeded', attempts: 2, generation: run });
+    expect(current().generation).not.toBe(run);
+  });
+
   it('converts a Failed image again on a manual request, with attempts reset', async () => {
     const { service, registry, deliver, current } = setup({
       retry: { maxAttempts: 2, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
