@@ -4,7 +4,13 @@ import type { Logger } from '../core/logging.js';
 import { decide, type RegistryReadiness } from '../policy/eligibility.js';
 import type { PolicySource } from '../policy/model.js';
 import { isAcrError } from '../core/errors.js';
-import { isOngoing, streamingArtifactType, type StreamingOperation } from '../core/acr.js';
+import {
+  isOngoing,
+  streamingArtifactType,
+  type FetchedManifest,
+  type ManifestAttributes,
+  type StreamingOperation,
+} from '../core/acr.js';
 import { logMetrics } from '../core/metrics.js';
 import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
 import { parseRegistryEvent } from './events.js';
@@ -93,21 +99,47 @@ export class ConversionService {
     return this.request(key, { source: 'event', tags: event.tag ? [event.tag] : [], eventId: event.eventId }, log);
   }
 
-  /** Decides for one image and, when eligible, starts (or adopts) its conversion. */
+  /**
+   * Decides for one image and, when eligible, starts (or adopts) its conversion. A conditional write that loses to
+   * another worker's is never taken as "someone else handled it": the row is read again and the decision made again
+   * with what this request brings (a tag the other event did not have may make it eligible), a few times at most.
+   */
   async request(key: ImageKey, options: RequestOptions, log: Logger): Promise<EventOutcome> {
     const fields = { ...key, eventId: options.eventId, source: options.source };
-    const existing = await this.deps.store.read(key);
-    if (existing && !this.worthReconsidering(existing.value, options)) {
-      log.info(`${describeImage(key)}: already ${existing.value.status}; nothing to do`, fields);
-      return 'duplicate';
+    let image: { manifest: FetchedManifest; attributes: ManifestAttributes | undefined } | undefined;
+    for (let round = 1; round <= conflictRounds; round++) {
+      const existing = await this.deps.store.read(key);
+      if (existing && !this.worthReconsidering(existing.value, options)) {
+        log.info(`${describeImage(key)}: already ${existing.value.status}; nothing to do`, fields);
+        return 'duplicate';
+      }
+      if (image === undefined) {
+        const gateway = this.deps.gateway(key.registry);
+        const manifest = await gateway.getManifest(key.repository, key.digest);
+        if (manifest === undefined) {
+          log.warn(`${describeImage(key)}: manifest no longer exists; nothing to convert`, fields);
+          return 'gone';
+        }
+        image = { manifest, attributes: await gateway.getManifestAttributes(key.repository, key.digest) };
+      }
+      const outcome = await this.decideAndWrite(key, options, existing, image.manifest, image.attributes, log);
+      if (outcome !== 'conflict') return outcome;
+      log.info(`${describeImage(key)}: another worker wrote the row meanwhile; deciding again`, fields);
     }
-    const gateway = this.deps.gateway(key.registry);
-    const manifest = await gateway.getManifest(key.repository, key.digest);
-    if (manifest === undefined) {
-      log.warn(`${describeImage(key)}: manifest no longer exists; nothing to convert`, fields);
-      return 'gone';
-    }
-    const attributes = await gateway.getManifestAttributes(key.repository, key.digest);
+    // Rethrown, so the platform delivers the request again later.
+    throw new Error(`${describeImage(key)}: the row kept changing while deciding (${conflictRounds} times)`);
+  }
+
+  /** One decision and its conditional write: `conflict` when another worker wrote the row first. */
+  private async decideAndWrite(
+    key: ImageKey,
+    options: RequestOptions,
+    existing: Versioned<ConversionRecord> | undefined,
+    manifest: FetchedManifest,
+    attributes: ManifestAttributes | undefined,
+    log: Logger,
+  ): Promise<EventOutcome | 'conflict'> {
+    const fields = { ...key, eventId: options.eventId, source: options.source };
     const tags = [...new Set([...(existing?.value.tags ?? []), ...options.tags, ...(attributes?.tags ?? [])])];
     const facts = inspectManifest(key.repository, manifest, attributes, tags);
     const applied = await this.deps.policies.policyFor(key.registry, key.repository);
@@ -143,7 +175,7 @@ export class ConversionService {
         ...fields,
         skipReason: decision.skip,
       });
-      return written ? 'skipped' : 'claimed-elsewhere';
+      return written ? 'skipped' : 'conflict';
     }
     // A row still in flight (an abandoned Pending) continues its run; anything else starts a new one.
     const continuing = existing !== undefined && inFlightStatuses.has(existing.value.status);
@@ -155,10 +187,7 @@ export class ConversionService {
       deadlineAt: this.after(applied.policy.deadlineMinutes * 60).toISOString(),
     };
     const etag = await this.write(claimed, existing?.etag);
-    if (etag === undefined) {
-      log.info(`${describeImage(key)}: another worker claimed it`, fields);
-      return 'claimed-elsewhere';
-    }
+    if (etag === undefined) return 'conflict';
     return this.startOnRegistry({ value: claimed, etag }, log);
   }
 

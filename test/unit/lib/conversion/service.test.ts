@@ -149,9 +149,48 @@ describe('ConversionService: starting', () => {
       service.request(key, { source: 'event', tags: ['latest'] }, log),
     ]);
 
-    expect(outcomes.sort()).toEqual(['Running', 'claimed-elsewhere']);
+    // The loser reads the row again (issue #14, scenario 3) and finds the winner's claim.
+    expect(outcomes.sort()).toEqual(['Running', 'duplicate']);
     expect(registry.calls.startStreamingConversion).toBe(1);
     expect(current()).toMatchObject({ status: 'Running', attempts: 1 });
+  });
+
+  it.each([
+    ['the excluded tag first', ['latest', 'v1.0']],
+    ['the included tag first', ['v1.0', 'latest']],
+  ])(
+    'scenario 3: two tags of one digest pushed at once, the policy including one: it converts (%s)',
+    async (_order, tags) => {
+      const { service, registry, current } = setup({ tags: { include: ['v*'], exclude: [] } });
+
+      const outcomes = await Promise.all(
+        tags.map((tag, index) => service.request(key, { source: 'event', tags: [tag], eventId: `evt-${index}` }, log)),
+      );
+
+      expect(outcomes).toContain('Running');
+      expect(registry.calls.startStreamingConversion).toBe(1);
+      expect(current()).toMatchObject({ status: 'Running', attempts: 1 });
+      expect(current().tags).toContain('v1.0');
+    },
+  );
+
+  it('scenario 3: a lost conditional write reads the row again and decides again, at most a few times', async () => {
+    const { service, store, registry } = setup();
+    const other = (n: number) => () =>
+      store.seed(
+        seeded({
+          digest,
+          status: 'Skipped',
+          tags: [],
+          reason: 'another worker',
+          updatedAt: `2026-03-01T12:0${n}:00.000Z`,
+        }),
+      );
+    for (let n = 0; n < 5; n++) store.interfereBeforeNextWrite(other(n));
+
+    await expect(service.request(key, byEvent, log)).rejects.toThrow(/kept changing while deciding \(5 times\)/);
+    expect(registry.calls.getManifest).toBe(1);
+    expect(registry.calls.startStreamingConversion).toBe(0);
   });
 
   it('records Succeeded without starting when the streaming referrer already exists', async () => {
