@@ -279,7 +279,7 @@ export class ImageAudit {
     if (found.status === 'missing' && policy.backfill.enabled && backfillLeft > 0) {
       const outcome = await this.deps.service.request(
         { registry, repository, digest: manifest.digest },
-        { source: 'backfill', tags },
+        { source: 'backfill', tags, referrerMissing: true },
         log,
       );
       if (outcome === 'Running' || outcome === 'Pending' || outcome === 'Succeeded') {

@@ -28,6 +28,11 @@ export interface ConversionRecord extends ImageKey {
   readonly reason: string;
   readonly skipReason?: string;
   readonly policyScope?: string;
+  /**
+   * What the decision was made from (the applied policy's hash and the registry's readiness; `decisionBasis`): a
+   * skipped image is decided again once either changes.
+   */
+  readonly decidedWith?: string;
   readonly source: ConversionSource;
   readonly operationId?: string;
   readonly operationStatus?: string;

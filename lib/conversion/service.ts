@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RegistrySettings } from '../core/registries.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type RegistryReadiness } from '../policy/eligibility.js';
-import type { PolicySource } from '../policy/model.js';
+import type { AppliedPolicy, PolicySource } from '../policy/model.js';
 import { isAcrError } from '../core/errors.js';
 import {
   isOngoing,
@@ -56,6 +56,8 @@ export interface RequestOptions {
   readonly manual?: boolean;
   /** Attempt even where the platform looks unsupported (ACR decides). */
   readonly force?: boolean;
+  /** The caller just found no streaming referrer in ACR (the audit): a Succeeded image is converted again. */
+  readonly referrerMissing?: boolean;
 }
 
 export type EventOutcome =
@@ -109,7 +111,11 @@ export class ConversionService {
     let image: { manifest: FetchedManifest; attributes: ManifestAttributes | undefined } | undefined;
     for (let round = 1; round <= conflictRounds; round++) {
       const existing = await this.deps.store.read(key);
-      if (existing && !this.worthReconsidering(existing.value, options)) {
+      // What a decision now would be made from (both cached: the policy 15 s, readiness 10 min).
+      const applied = await this.deps.policies.policyFor(key.registry, key.repository);
+      const readiness = await this.deps.readiness(this.registrySettings(key.registry), log);
+      const basis = decisionBasis(applied, readiness);
+      if (existing && !this.worthReconsidering(existing.value, options, basis)) {
         log.info(`${describeImage(key)}: already ${existing.value.status}; nothing to do`, fields);
         return 'duplicate';
       }
@@ -122,7 +128,7 @@ export class ConversionService {
         }
         image = { manifest, attributes: await gateway.getManifestAttributes(key.repository, key.digest) };
       }
-      const outcome = await this.decideAndWrite(key, options, existing, image.manifest, image.attributes, log);
+      const outcome = await this.decideAndWrite(key, options, existing, image, { applied, readiness, basis }, log);
       if (outcome !== 'conflict') return outcome;
       log.info(`${describeImage(key)}: another worker wrote the row meanwhile; deciding again`, fields);
     }
@@ -135,16 +141,13 @@ export class ConversionService {
     key: ImageKey,
     options: RequestOptions,
     existing: Versioned<ConversionRecord> | undefined,
-    manifest: FetchedManifest,
-    attributes: ManifestAttributes | undefined,
+    { manifest, attributes }: { manifest: FetchedManifest; attributes: ManifestAttributes | undefined },
+    { applied, readiness, basis }: { applied: AppliedPolicy; readiness: RegistryReadiness; basis: string },
     log: Logger,
   ): Promise<EventOutcome | 'conflict'> {
     const fields = { ...key, eventId: options.eventId, source: options.source };
     const tags = [...new Set([...(existing?.value.tags ?? []), ...options.tags, ...(attributes?.tags ?? [])])];
     const facts = inspectManifest(key.repository, manifest, attributes, tags);
-    const applied = await this.deps.policies.policyFor(key.registry, key.repository);
-    const registry = this.registrySettings(key.registry);
-    const readiness = await this.deps.readiness(registry, log);
     const decision = decide(applied.policy, facts, readiness, {
       ignoreTagRules: options.manual ?? false,
       ignorePlatform: options.force ?? false,
@@ -161,6 +164,7 @@ export class ConversionService {
       ...(facts.sizeBytes === undefined ? {} : { sizeBytes: facts.sizeBytes }),
       reason: decision.reason,
       policyScope: applied.scope,
+      decidedWith: basis,
       source: options.source,
       attempts: 0,
       maxAttempts: applied.policy.retry.maxAttempts,
@@ -271,12 +275,18 @@ export class ConversionService {
     return canceled ?? (await this.deps.store.read(key))?.value;
   }
 
-  private worthReconsidering(record: ConversionRecord, options: RequestOptions): boolean {
+  /**
+   * Whether a request may change what the row says. A decision is made again when something it was made from
+   * changed: a new tag, the policy or the registry's readiness (`decidedWith`), or — told by the caller, who just
+   * asked ACR — the streaming artifact of a Succeeded image is gone.
+   */
+  private worthReconsidering(record: ConversionRecord, options: RequestOptions, basis: string): boolean {
     if (options.manual) return record.status !== 'Running' && !(record.status === 'Pending' && this.leaseHeld(record));
     if (record.status === 'Deleted') return true;
     if (record.status === 'Pending') return !this.leaseHeld(record) && record.trackingToken === undefined;
-    // A new tag can change a tag-based decision; anything else about the digest is unchanged.
-    if (record.status === 'Skipped') return options.tags.some((tag) => !record.tags.includes(tag));
+    if (record.status === 'Skipped')
+      return record.decidedWith !== basis || options.tags.some((tag) => !record.tags.includes(tag));
+    if (record.status === 'Succeeded') return options.referrerMissing === true;
     return false;
   }
 
@@ -708,6 +718,17 @@ export class ConversionService {
   private after(seconds: number): Date {
     return new Date(this.now().getTime() + seconds * 1000);
   }
+}
+
+/**
+ * What a decision is made from, as one short text: the applied policy (its scope and every field) and whether the
+ * registry can convert. A row records it, and a later request with another basis decides again.
+ */
+export function decisionBasis(applied: AppliedPolicy, readiness: RegistryReadiness): string {
+  const policy = createHash('sha256')
+    .update(JSON.stringify([applied.scope, applied.policy]))
+    .digest('hex');
+  return `${policy.slice(0, 16)}|${readiness.ready ? 'ready' : 'not-ready'}`;
 }
 
 function withoutLease(record: ConversionRecord): ConversionRecord {

@@ -54,7 +54,7 @@ describe('audit with backfill on the sandbox', () => {
     expect(started.status).toBe(202);
     const { runs } = (await started.json()) as { runs: Array<{ runId: string }> };
 
-    const run = await waitFor(async () => {
+    const run = await sandbox.eventually(async () => {
       const { items } = (await (await sandbox.api(host, '/audits?registry=sandbox')).json()) as {
         items: AuditRunView[];
       };
@@ -78,7 +78,7 @@ describe('audit with backfill on the sandbox', () => {
         body: '{"registry":"sandbox"}',
       })
     ).json()) as { runs: Array<{ runId: string }> };
-    const second = await waitFor(async () => {
+    const second = await sandbox.eventually(async () => {
       const { items } = (await (await sandbox.api(host, '/audits?registry=sandbox')).json()) as {
         items: AuditRunView[];
       };
@@ -86,14 +86,4 @@ describe('audit with backfill on the sandbox', () => {
     });
     expect(second.counters).toMatchObject({ eligible: 3, streamable: 3, missing: 0, backfilled: 0 });
   });
-
-  async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out\n${host.output().slice(-3_000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
 });

@@ -223,6 +223,26 @@ export class SandboxHarness {
     );
   }
 
+  /**
+   * Polls `probe` until it yields a value (state lives in other processes, so there is no event to await); fails
+   * with the hosts' log tail.
+   */
+  async eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out\n${this.hosts
+            .map((h) => h.output())
+            .join('\n---\n')
+            .slice(-3_000)}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
   /** Conversion requests the registry received for a digest (the emulator's request log). */
   async conversionPosts(repository: string, digest: string): Promise<number> {
     return (

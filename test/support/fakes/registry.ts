@@ -127,6 +127,11 @@ export class ScriptedRegistry implements RegistryGateway {
     this.referrers.set(digest, [...(this.referrers.get(digest) ?? []), descriptor]);
   }
 
+  /** Deletes a digest's referrers, as copy and cleanup tools do. */
+  removeReferrers(digest: string): void {
+    this.referrers.delete(digest);
+  }
+
   /** How the next conversions started will report, in order of starting. */
   scriptNextStart(...scripts: OperationScript[]): void {
     this.nextScripts.push(...scripts);

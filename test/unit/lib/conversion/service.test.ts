@@ -738,3 +738,96 @@ describe('ConversionService: lifecycle', () => {
     expect(outbox.ofType('conversion.canceled')).toEqual([]);
   });
 });
+
+describe('ConversionService: a decision is made again when what it was made from changes (issue #14, scenario 1)', () => {
+  /** Like setup(), with a policy and a readiness the test changes as an owner or an upgrade would. */
+  function changing(initial: PolicyInput, options: { ready?: boolean; image?: ReturnType<typeof dockerImage> } = {}) {
+    const clock = new ManualClock('2026-03-01T12:00:00.000Z');
+    const store = new InMemoryConversionStore();
+    const queue = new RecordingTrackingQueue();
+    const registry = new ScriptedRegistry().addImage(digest, options.image ?? dockerImage());
+    let policy = policySchema.parse({ deadlineMinutes: 60, ...initial });
+    let ready = options.ready ?? true;
+    const service = new ConversionService({
+      registries: [contoso],
+      gateway: () => registry,
+      store,
+      outbox: new InMemoryOutbox(),
+      queue,
+      policies: { policyFor: () => Promise.resolve({ policy, scope: '_default' }) },
+      readiness: () => Promise.resolve(ready ? { ready: true } : { ready: false, reason: 'Standard SKU' }),
+      settings,
+      clock,
+      random: () => 0.5,
+    });
+    return {
+      service,
+      registry,
+      current: () => store.get(key)!,
+      setPolicy: (input: PolicyInput) => (policy = policySchema.parse({ deadlineMinutes: 60, ...input })),
+      setReady: (value: boolean) => (ready = value),
+    };
+  }
+  const backfill: RequestOptions = { source: 'backfill', tags: ['1.0'] };
+
+  it.each<[string, PolicyInput, PolicyInput, string]>([
+    ['policy turned on after pushes', { mode: 'off' }, { mode: 'onPush', backfill: { enabled: true } }, 'policy-off'],
+    ['native → onPush', { mode: 'native' }, { mode: 'onPush' }, 'native-mode'],
+    [
+      'raising maxImageSizeGiB',
+      { mode: 'onPush', maxImageSizeGiB: 1 },
+      { mode: 'onPush', maxImageSizeGiB: 30 },
+      'too-large',
+    ],
+    [
+      'widening tag rules',
+      { mode: 'onPush', tags: { include: ['v*'], exclude: [] } },
+      { mode: 'onPush', tags: { include: ['*'], exclude: [] } },
+      'tag-not-included',
+    ],
+  ])('scenario 1: %s — the skipped image converts on the next request', async (_name, before, after, skip) => {
+    const { service, registry, current, setPolicy } = changing(before, {
+      image: dockerImage({ imageSize: 5 * 1024 ** 3 }),
+    });
+    await service.handleEvent(pushed(), log);
+    const skipped = current();
+    const unchanged = await service.request(key, backfill, log);
+
+    setPolicy(after);
+    const outcome = await service.request(key, backfill, log);
+
+    expect(skipped).toMatchObject({ status: 'Skipped', skipReason: skip });
+    expect(unchanged).toBe('duplicate');
+    expect(outcome).toBe('Running');
+    expect(current()).toMatchObject({ status: 'Running', source: 'backfill', attempts: 1 });
+    expect(registry.calls.startStreamingConversion).toBe(1);
+  });
+
+  it('scenario 1: a Standard → Premium upgrade (was registry-not-ready) converts on the next request', async () => {
+    const { service, current, setReady } = changing({ mode: 'onPush' }, { ready: false });
+    await service.handleEvent(pushed(), log);
+    const skipped = current();
+
+    setReady(true);
+    const outcome = await service.request(key, backfill, log);
+
+    expect(skipped).toMatchObject({ status: 'Skipped', skipReason: 'registry-not-ready' });
+    expect(outcome).toBe('Running');
+  });
+
+  it('scenario 1: a Succeeded image whose streaming referrer was deleted converts again when the audit says so', async () => {
+    const { service, registry, current } = changing({ mode: 'onPush', backfill: { enabled: true } });
+    registry.addReferrer(digest);
+    await service.handleEvent(pushed(), log);
+    const succeeded = current();
+    registry.removeReferrers(digest);
+
+    const withoutEvidence = await service.request(key, backfill, log);
+    const fromAudit = await service.request(key, { ...backfill, referrerMissing: true }, log);
+
+    expect(succeeded.status).toBe('Succeeded');
+    expect(withoutEvidence).toBe('duplicate');
+    expect(fromAudit).toBe('Running');
+    expect(current().generation).not.toBe(succeeded.generation);
+  });
+});
