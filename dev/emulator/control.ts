@@ -97,6 +97,7 @@ export const behaviourSchema = z.object({
   startDelayMs: z.number().int().nonnegative().optional(),
   durationMs: z.number().int().nonnegative().optional(),
   outcome: z.enum(['Succeeded', 'UnknownError']).optional(),
+  duplicateStart: z.enum(['same-operation', 'conflict']).optional(),
 });
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });

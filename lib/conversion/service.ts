@@ -10,6 +10,7 @@ import {
   type FetchedManifest,
   type ManifestAttributes,
   type StreamingOperation,
+  type StreamingOperationRef,
 } from '../core/acr.js';
 import { logMetrics } from '../core/metrics.js';
 import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
@@ -321,7 +322,7 @@ export class ConversionService {
         const reserved = (await this.deps.store.replace(reservation, etag)) ?? (await this.ownWrite(reservation));
         if (reserved === undefined) return 'claimed-elsewhere';
         etag = reserved;
-        operation = await gateway.startStreamingConversion(record.repository, record.digest);
+        operation = await this.startOrAdopt(gateway, record);
       }
       const token = randomUUID();
       const running: ConversionRecord = {
@@ -354,7 +355,7 @@ export class ConversionService {
       });
       return 'Running';
     } catch (error) {
-      if (isAcrError(error) && error.transient) {
+      if (isAcrError(error) && (error.transient || error.status === 409)) {
         // ACR throttled or failed (the POST is never blindly repeated): the row is ours, so schedule our own prompt
         // retry of the start path — it re-checks ACR first — rather than wait for Event Grid's growing retry schedule.
         const delay = error.status === 429 ? 30 : retryDelaySeconds(1, 5, 300, this.random);
@@ -383,6 +384,22 @@ export class ConversionService {
         log,
       );
       return 'Failed';
+    }
+  }
+
+  /**
+   * `POST _streaming/{digest}`. ACR may refuse a start with 409 because a conversion of the digest is already in
+   * progress (one that began after we looked: ACR's own switch, another worker); that operation is adopted. A 409
+   * with nothing running is rethrown and retried like a transient failure.
+   */
+  private async startOrAdopt(gateway: RegistryGateway, record: ConversionRecord): Promise<StreamingOperationRef> {
+    try {
+      return await gateway.startStreamingConversion(record.repository, record.digest);
+    } catch (error) {
+      if (!isAcrError(error) || error.status !== 409) throw error;
+      const running = await gateway.getStreamingOperation(record.repository, record.digest);
+      if (running === undefined || !isOngoing(running.status)) throw error;
+      return running;
     }
   }
 

@@ -132,12 +132,17 @@ export class RegistryClient implements RegistryDataPlane {
       idempotent: false,
     };
     const response = await this.send(request, repository, ['pull', 'push']);
-    if (response.status !== 202 && response.status !== 200)
+    // Any 2xx is a start (the transcript shows 202); a 409 (a conversion already in progress) is the caller's to
+    // resolve by adopting the running operation.
+    if (response.status < 200 || response.status > 299)
       throw responseError(request, response, 'could not start the conversion');
-    const body = JSON.parse(response.bodyText || '{}') as { id?: unknown; status?: unknown };
-    const id = typeof body.id === 'string' && body.id !== '' ? body.id : response.headers.get('operation-id');
+    const body = (response.bodyText.trim() === '' ? {} : jsonOf(response, request)) as {
+      id?: unknown;
+      status?: unknown;
+    } | null;
+    const id = typeof body?.id === 'string' && body.id !== '' ? body.id : response.headers.get('operation-id');
     if (id === undefined) throw responseError(request, response, 'the conversion started without an operation id');
-    return streamingOperationRef.parse({ id, status: body.status ?? 'NotStarted' });
+    return validated(streamingOperationRef, { id, status: body?.status ?? 'NotStarted' }, response, request);
   }
 
   async getOperation(repository: string, operationId: string): Promise<StreamingOperation | undefined> {
@@ -254,9 +259,13 @@ function checkedTag(tag: string): string {
 }
 
 function parse<T>(schema: z.ZodType<T>, response: RawResponse, request: RawRequest): T {
-  let json: unknown;
+  return validated(schema, jsonOf(response, request), response, request);
+}
+
+/** ACR's body as JSON; a body that is not JSON (a proxy's page, a cut answer) is an INVALID_RESPONSE AcrError. */
+function jsonOf(response: RawResponse, request: RawRequest): unknown {
   try {
-    json = JSON.parse(response.bodyText);
+    return JSON.parse(response.bodyText) as unknown;
   } catch {
     throw new AcrError(`${request.method} ${request.path} answered ${response.status} with a body that is not JSON`, {
       status: response.status,
@@ -266,6 +275,9 @@ function parse<T>(schema: z.ZodType<T>, response: RawResponse, request: RawReque
       path: request.path,
     });
   }
+}
+
+function validated<T>(schema: z.ZodType<T>, json: unknown, response: RawResponse, request: RawRequest): T {
   const result = schema.safeParse(json);
   if (!result.success) {
     throw new AcrError(

@@ -141,6 +141,9 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     sandbox = await SandboxHarness.start({
       ...(plan.eventGridConcurrency ? { eventGridConcurrency: plan.eventGridConcurrency } : {}),
       storageConnectionString: proxiedConnectionString(direct, { table: proxy.url }),
+      // The emulator disagrees where ACR's behaviour is not recorded: a second start of a running conversion is
+      // refused with 409 (issue #14), which the app must resolve by adopting the operation.
+      conversion: { duplicateStart: 'conflict' },
       settings: {
         DEFAULT_POLICY: JSON.stringify({
           mode: 'onPush',

@@ -30,9 +30,19 @@ export interface ConversionBehaviour {
   readonly durationMs: number;
   /** What an eligible image's conversion ends in. */
   readonly outcome: ConversionOutcome;
+  /**
+   * A start while a conversion of the digest is ongoing: answer it with that operation (202, the default), or
+   * refuse with 409 naming it. ACR's own answer is not recorded (docs/assumptions.md); clients must take either.
+   */
+  readonly duplicateStart: 'same-operation' | 'conflict';
 }
 
-export const DEFAULT_BEHAVIOUR: ConversionBehaviour = { startDelayMs: 2_000, durationMs: 30_000, outcome: 'Succeeded' };
+export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
+  startDelayMs: 2_000,
+  durationMs: 30_000,
+  outcome: 'Succeeded',
+  duplicateStart: 'same-operation',
+};
 
 export const UNKNOWN_ERROR_MESSAGE = 'Conversion operation failed due to an unknown error';
 
@@ -172,10 +182,17 @@ export class StreamingService {
   start(repository: string, digest: string): OperationView {
     this.assertRegistrySupportsStreaming();
     const manifest = this.store.resolve(repository, digest);
-    const ongoing = this.#latest(repository, manifest.digest);
-    if (ongoing && ONGOING.has(this.view(ongoing).status)) return this.view(ongoing);
-
     const behaviour = this.#behaviour(repository, manifest.digest);
+    const ongoing = this.#latest(repository, manifest.digest);
+    if (ongoing && ONGOING.has(this.view(ongoing).status)) {
+      if (behaviour.duplicateStart === 'conflict')
+        throw new RegistryError(409, 'CONFLICT', 'A conversion of this artifact is already in progress', {
+          id: ongoing.id,
+          status: this.view(ongoing).status,
+        });
+      return this.view(ongoing);
+    }
+
     const eligibility = classify(manifest);
     const now = this.clock.now().getTime();
     const startAt = now + behaviour.startDelayMs;

@@ -227,6 +227,48 @@ describe('ConversionService: starting', () => {
     expect(queue.sent.map((sent) => sent.message.kind)).toEqual(['poll']);
   });
 
+  /** ACR answering the start with 409, as it may when a conversion of the digest began after we looked. */
+  function conflictOnStart(registry: ScriptedRegistry, running?: { id: string }): void {
+    registry.startStreamingConversion = () => {
+      if (running) registry.addOperation(digest, running.id, { steps: ['Running', 'Succeeded'] });
+      return Promise.reject(
+        new AcrError('could not start the conversion: POST … answered 409 CONFLICT', {
+          status: 409,
+          code: 'CONFLICT',
+          correlationId: undefined,
+          method: 'POST',
+          path: `/acr/v1/${repository}/_streaming/${digest}`,
+        }),
+      );
+    };
+  }
+
+  it('scenario 8: a 409 to the start adopts the conversion already in progress, and it finishes', async () => {
+    const { service, registry, deliver, current } = setup();
+    conflictOnStart(registry, { id: 'op-acr' });
+
+    const outcome = await service.handleEvent(pushed(), log);
+    const running = current();
+    await deliver();
+    await deliver();
+
+    expect(outcome).toBe('Running');
+    expect(running).toMatchObject({ status: 'Running', operationId: 'op-acr', attempts: 1 });
+    expect(current()).toMatchObject({ status: 'Succeeded', operationId: 'op-acr' });
+  });
+
+  it('scenario 8: a 409 with nothing running is retried shortly, not recorded as a failure', async () => {
+    const { service, registry, queue, current } = setup();
+    conflictOnStart(registry);
+
+    const outcome = await service.handleEvent(pushed(), log);
+
+    expect(outcome).toBe('Pending');
+    expect(current()).toMatchObject({ status: 'Pending', attempts: 0 });
+    expect(current().lastErrorCode).toBeUndefined();
+    expect(queue.last()?.message.kind).toBe('start');
+  });
+
   it('fails at once when the start is denied with a reason (403 DENIED, SKU_NOT_SUPPORTED)', async () => {
     const { service, registry, outbox, queue, current } = setup();
     registry.failNext(
