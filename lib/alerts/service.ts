@@ -258,15 +258,13 @@ export class AlertService {
         : {};
     // Claim before the call, so two workers holding the same message (a redelivery, a re-dispatch) never both send:
     // Teams has no id to deduplicate on. Only a sender that dies between the call and the record repeats it.
-    const claimed = await this.deps.store.replaceDelivery(
-      {
-        ...delivery,
-        status: 'sending',
-        leaseUntil: new Date(this.deps.clock.now().getTime() + sendLeaseSeconds * 1000).toISOString(),
-        updatedAt: this.now(),
-      },
-      current.etag,
-    );
+    const claim: Delivery = {
+      ...delivery,
+      status: 'sending',
+      leaseUntil: new Date(this.deps.clock.now().getTime() + sendLeaseSeconds * 1000).toISOString(),
+      updatedAt: this.now(),
+    };
+    const claimed = (await this.deps.store.replaceDelivery(claim, current.etag)) ?? (await this.ownWrite(claim));
     if (claimed === undefined) {
       log.info(`alert message dropped: delivery ${key} on ${channelName} was claimed by another worker`, {
         channel: channelName,
@@ -276,19 +274,17 @@ export class AlertService {
     }
     const result = await this.deps.sender.send({ url: target.url, body, headers });
     if (result.status >= 200 && result.status < 300) {
-      const recorded = await this.deps.store.replaceDelivery(
-        {
-          ...delivery,
-          status: 'delivered',
-          attempts: delivery.attempts + 1,
-          lastStatus: result.status,
-          deliveredAt: this.now(),
-          token: undefined,
-          nextAttemptAt: undefined,
-          updatedAt: this.now(),
-        },
-        claimed,
-      );
+      const delivered: Delivery = {
+        ...delivery,
+        status: 'delivered',
+        attempts: delivery.attempts + 1,
+        lastStatus: result.status,
+        deliveredAt: this.now(),
+        token: undefined,
+        nextAttemptAt: undefined,
+        updatedAt: this.now(),
+      };
+      const recorded = (await this.deps.store.replaceDelivery(delivered, claimed)) ?? (await this.ownWrite(delivered));
       if (recorded === undefined)
         log.warn(
           `alert ${delivery.id} was delivered to ${channel.name} but recording it failed: another worker took it over after this claim ran out, and may send it again`,
@@ -340,6 +336,21 @@ export class AlertService {
       status: result.status,
     });
     await this.retryLater(delivery, claimed, undefined, result, outcome, true);
+  }
+
+  /**
+   * After a conditional write failed: when the row holds exactly what we wrote (storage applied it and only its
+   * answer was lost, so the SDK's retry met our own new ETag), the write was ours — return the row's ETag.
+   */
+  private async ownWrite(written: Delivery): Promise<string | undefined> {
+    const current = await this.deps.store.getDelivery(written.channel, written.key);
+    const ours =
+      current !== undefined &&
+      current.value.status === written.status &&
+      current.value.token === written.token &&
+      current.value.leaseUntil === written.leaseUntil &&
+      current.value.updatedAt === written.updatedAt;
+    return ours ? current.etag : undefined;
   }
 
   private async retryLater(

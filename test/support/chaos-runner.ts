@@ -1,5 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { QueueServiceClient } from '@azure/storage-queue';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,13 +88,32 @@ interface Pushed {
 const maxAttempts = 2;
 const registry = 'sandbox';
 
+/**
+ * A port for a service the run restarts on the same port (Azurite, the host): below the kernel's ephemeral range, so
+ * neither an outgoing connection nor another test's `listen(0)` can take it while the service is down. A port from
+ * `listen(0)` once failed an Azurite restart with EADDRINUSE: a client socket had been given it meanwhile.
+ */
 async function freePort(): Promise<number> {
+  let ephemeralLow = 32_768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // Not Linux: keep the IANA dynamic range's usual start.
+  }
+  // Above the sandbox's fixed ports (Azurite 10000–10002, the host 7071) and below the ephemeral range.
+  const low = 20_000;
+  for (;;) {
+    const port = low + Math.floor(Math.random() * Math.max(1, ephemeralLow - low));
+    if (await canListen(port)) return port;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

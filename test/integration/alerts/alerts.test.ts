@@ -9,6 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ensureCertificateAuthority, issueServerCertificate } from '../../../dev/emulator/tls.js';
 import { httpSender } from '../../../lib/http/alert-sender.js';
+import type { AlertStore } from '../../../lib/alerts/ports.js';
 import type { AlertSender } from '../../../lib/alerts/sender.js';
 import { AlertService, type AlertMessage } from '../../../lib/alerts/service.js';
 import { type AlertSettings, type ChannelSettings } from '../../../lib/alerts/settings.js';
@@ -95,6 +96,7 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
     overrides: Partial<AlertSettings> = {},
     channelOverrides: Partial<ChannelSettings> = {},
     wrapSender: (sender: AlertSender) => AlertSender = (sender) => sender,
+    wrapStore: (store: AlertStore) => AlertStore = (store) => store,
   ) {
     const prefix = uniquePrefix('al');
     const connection = inject('storageConnectionString');
@@ -137,7 +139,7 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
         ...overrides,
       },
       outbox,
-      store: new TableAlertStore(tables[1]!),
+      store: wrapStore(new TableAlertStore(tables[1]!)),
       queue: alertQueue,
       sender: wrapSender(httpSender({ ca, timeoutMs: 2_000 })),
       policies: configPolicySource(policySchema.parse({ mode: 'onPush' })),
@@ -223,8 +225,11 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
 
   describe('claimed before sent (issue #14, scenario 7)', () => {
     /** Runs the dispatch only: the deliveries exist and their deliver messages wait in the queue. */
-    async function dispatched(wrapSender?: (sender: AlertSender) => AlertSender) {
-      const context = await setup({}, {}, wrapSender);
+    async function dispatched(
+      wrapSender?: (sender: AlertSender) => AlertSender,
+      wrapStore?: (store: AlertStore) => AlertStore,
+    ) {
+      const context = await setup({}, {}, wrapSender, wrapStore);
       await context.outbox.append(failure());
       const dispatch = context.queue.shift()!;
       await context.service.handle(dispatch.message, silentLogger);
@@ -279,6 +284,27 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
       const [delivery] = (await store.listDeliveries({ channel: 'teams' }, { pageSize: 10 })).items;
       expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
       expect(delivery).not.toHaveProperty('leaseUntil');
+    });
+
+    it('recognises its own claim when storage applied it but the answer was lost, and sends at once', async () => {
+      receiver.received.length = 0;
+      let lost = 0;
+      const { service, teams, store } = await dispatched(undefined, (inner) => ({
+        ...bound(inner),
+        // The write lands, its answer does not: the SDK's retry then meets our own ETag (412).
+        replaceDelivery: async (delivery, etag) => {
+          const written = await inner.replaceDelivery(delivery, etag);
+          return delivery.status === 'sending' && lost++ === 0 ? undefined : written;
+        },
+      }));
+
+      await service.handle(teams, silentLogger);
+
+      expect(lost).toBe(1);
+      expect(receiver.received.filter((request) => request.path === '/teams')).toHaveLength(1);
+      expect((await store.listDeliveries({ channel: 'teams' }, { pageSize: 10 })).items[0]).toMatchObject({
+        status: 'delivered',
+      });
     });
 
     it('takes back a claim whose sender died once its lease runs out, and sends it', async () => {
@@ -420,3 +446,11 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
     expect(receiver.received.map((request) => request.path)).toEqual(['/hook']);
   });
 });
+
+/** An object's methods bound to it, so a test can override one and keep the rest. */
+function bound<T extends object>(target: T): T {
+  const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(target)).filter((name) => name !== 'constructor');
+  return Object.fromEntries(
+    methods.map((name) => [name, (target[name as keyof T] as (...args: unknown[]) => unknown).bind(target)]),
+  ) as T;
+}

@@ -26,25 +26,6 @@ describe('pollDelaySeconds', () => {
   it('never answers less than one second', () => {
     expect(pollDelaySeconds(0, 0.5, 0.5, lowest)).toBe(1);
   });
-
-  it('stays within the jitter bounds for any input (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.nat({ max: 100 }),
-        fc.integer({ min: 1, max: 600 }),
-        fc.integer({ min: 1, max: 3_600 }),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        (polls, first, max, r) => {
-          const base = Math.min(max, first * 2 ** polls);
-
-          const delay = pollDelaySeconds(polls, first, max, () => r);
-
-          expect(delay).toBeGreaterThanOrEqual(Math.max(1, Math.round(base * 0.8)));
-          expect(delay).toBeLessThanOrEqual(Math.max(1, Math.round(base * 1.2)));
-        },
-      ),
-    );
-  });
 });
 
 describe('retryDelaySeconds', () => {
@@ -65,5 +46,61 @@ describe('retryDelaySeconds', () => {
   it('treats attempt 0 like attempt 1 and never answers less than one second', () => {
     expect(retryDelaySeconds(0, 60, 3_600, middle)).toBe(60);
     expect(retryDelaySeconds(1, 1, 1, lowest)).toBe(1);
+  });
+});
+
+/**
+ * Properties of both schedules, asserted without re-computing the production formula (issue #14): bounds, growth,
+ * the cap and the spread of the jitter.
+ */
+describe.each([
+  ['pollDelaySeconds', pollDelaySeconds],
+  ['retryDelaySeconds', retryDelaySeconds],
+] as const)('%s (properties)', (_name, delayOf) => {
+  const step = fc.integer({ min: 1, max: 60 });
+  const first = fc.integer({ min: 1, max: 600 });
+  const max = fc.integer({ min: 1, max: 3_600 });
+  const jitter = fc.double({ min: 0, max: 1, noNaN: true });
+
+  it('never waits less than a second, nor more than the maximum plus 20 %', () => {
+    fc.assert(
+      fc.property(step, first, max, jitter, (n, initial, cap, r) => {
+        const delay = delayOf(n, initial, cap, () => r);
+
+        expect(delay).toBeGreaterThanOrEqual(1);
+        expect(delay).toBeLessThanOrEqual(Math.ceil(cap * 1.2));
+      }),
+    );
+  });
+
+  it('never shrinks from one step to the next (same jitter)', () => {
+    fc.assert(
+      fc.property(step, first, max, jitter, (n, initial, cap, r) => {
+        expect(delayOf(n + 1, initial, cap, () => r)).toBeGreaterThanOrEqual(delayOf(n, initial, cap, () => r));
+      }),
+    );
+  });
+
+  it('reaches the maximum and stays there', () => {
+    fc.assert(
+      fc.property(first, max, (initial, cap) => {
+        expect(delayOf(60, initial, cap, middle)).toBe(cap);
+        expect(delayOf(61, initial, cap, middle)).toBe(cap);
+      }),
+    );
+  });
+
+  it('spreads one step over at most ±20 %, so workers started together do not retry in lockstep', () => {
+    fc.assert(
+      fc.property(step, fc.integer({ min: 10, max: 600 }), fc.integer({ min: 10, max: 3_600 }), (n, initial, cap) => {
+        const low = delayOf(n, initial, cap, lowest);
+        const high = delayOf(n, initial, cap, highest);
+        const mid = delayOf(n, initial, cap, middle);
+
+        expect(low).toBeLessThan(high);
+        expect(low).toBeGreaterThanOrEqual(Math.floor(mid * 0.8));
+        expect(high).toBeLessThanOrEqual(Math.ceil(mid * 1.2));
+      }),
+    );
   });
 });
