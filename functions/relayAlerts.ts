@@ -4,7 +4,8 @@ import type { TimerFunction } from '../lib/hosting/catalog.js';
 
 /** Safety net for alerts: outbox events and deliveries whose queue message was lost are sent on. */
 async function handler(_timer: Timer, context: InvocationContext): Promise<void> {
-  const result = await getDependencies().alerts.relay(context);
+  const { alerts, config } = getDependencies();
+  const result = await alerts.relay(context, config.alerts.relayGraceSeconds);
   context.info(`alert relay: ${JSON.stringify(result)}`);
 }
 

@@ -91,6 +91,8 @@ const environmentSchema = z.object({
   ALERT_BURST_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(3),
   /** NCRONTAB of the relay that re-sends outbox events and deliveries whose queue message was lost. */
   ALERT_RELAY_SCHEDULE: z.string().min(9).default('0 */2 * * * *'),
+  /** The relay leaves an outbox row or a delivery alone until it is this overdue (its own message may still come). */
+  ALERT_RELAY_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Public base URL of this app (links in alerts to its API), e.g. https://myapp.azurewebsites.net. */
   APP_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   /** NCRONTAB of the missing-streaming-artifact audit (each registry's repositories with an active policy). */
@@ -153,7 +155,7 @@ export interface AppConfig {
   readonly acrMaxConcurrency: number;
   readonly backfill: { readonly runIntervalSeconds: number };
   /** Alert delivery (lib/alerts/settings.ts) and the schedule of the relay that re-sends lost messages. */
-  readonly alerts: AlertSettings & { readonly relaySchedule: string };
+  readonly alerts: AlertSettings & { readonly relaySchedule: string; readonly relayGraceSeconds: number };
   readonly appBaseUrl: string | undefined;
   readonly audit: {
     readonly schedule: string;
@@ -218,6 +220,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       burstWindowSeconds: settings.ALERT_BURST_WINDOW_SECONDS,
       burstThreshold: settings.ALERT_BURST_THRESHOLD,
       relaySchedule: settings.ALERT_RELAY_SCHEDULE,
+      relayGraceSeconds: settings.ALERT_RELAY_GRACE_SECONDS,
     },
     appBaseUrl: settings.APP_BASE_URL?.replace(/\/$/, ''),
     audit: {

@@ -132,6 +132,7 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
       ALERT_BURST_WINDOW_SECONDS: '300'
       ALERT_BURST_THRESHOLD: '3'
       ALERT_RELAY_SCHEDULE: '0 */2 * * * *'
+      ALERT_RELAY_GRACE_SECONDS: '60'
       APP_BASE_URL: 'https://${site.properties.defaultHostName}'
       AUDIT_SCHEDULE: '0 0 * * * *'
       AUDIT_REVERIFY_SECONDS: '604800'

@@ -26,6 +26,8 @@ describe('alerts on the sandbox', () => {
       settings: {
         DEFAULT_POLICY: JSON.stringify({ mode: 'onPush', retry: { maxAttempts: 1 } }),
         ALERT_RELAY_SCHEDULE: '*/5 * * * * *',
+        // A relay that wrongly took a delivered alert for a lost one would re-send it within the wait below.
+        ALERT_RELAY_GRACE_SECONDS: '1',
       },
     });
     host = await sandbox.startHost();
@@ -61,7 +63,7 @@ describe('alerts on the sandbox', () => {
     const about = (delivery: InboxDelivery): boolean =>
       JSON.stringify(delivery.body ?? '').includes(digest.slice(7, 19));
     const deliveries = await waitForInbox((all) => all.filter(about).length >= 2);
-    // Give a duplicate a chance to show up: the relay runs every 5 s.
+    // Give a duplicate a chance to show up: the relay runs every 5 s and re-sends what is 1 s overdue.
     await new Promise((resolve) => setTimeout(resolve, 6_000));
     const final = (await inbox()).filter(about);
 

@@ -232,22 +232,43 @@ describe('push to streaming', () => {
   });
 
   it('logs every line of the conversion path with its correlation fields, and emits the metrics operators query', async () => {
-    // The sweeper (every 2 s here) emits the health snapshot; wait for one after the throttling test above.
-    const deadline = Date.now() + 10_000;
-    while (!host.output().includes('"metric":"acr.retry"') && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    // Its own traffic, so it does not depend on what the tests before it left in the log: one conversion that is
+    // throttled once and succeeds, one that fails (the policy allows 2 attempts).
+    const control = sandbox.emulator.control;
+    await control.addFault({
+      method: 'POST',
+      path: '^/acr/v1/team-m/observed/_streaming/',
+      action: { kind: 'status', status: 429, retryAfterSeconds: 1 },
+      count: 1,
+    });
+    await control.setStreamingBehaviour('sandbox', 'team-m/failing', { outcome: 'UnknownError' });
+    const observed = await sandbox.push('team-m/observed', 'v1');
+    const failing = await sandbox.push('team-m/failing', 'v1');
+    expect((await sandbox.waitForConversion(host, 'team-m/observed', observed, settled)).status).toBe('Succeeded');
+    expect((await sandbox.waitForConversion(host, 'team-m/failing', failing, settled)).status).toBe('Failed');
+    // The sweeper (every 2 s here) emits the health snapshot with the ACR retries; the failure's alert follows.
+    await sandbox.eventually(
+      async () =>
+        host.output().includes('"metric":"acr.retry"') && host.output().includes('"metric":"alert.delivery"')
+          ? true
+          : undefined,
+      15_000,
+    );
+
     const lines = host.output().split('\n');
     const conversionPath = lines.filter(
       (line) =>
         /Function\.(onRegistryEvent|trackConversion) /.test(line) &&
-        !/event rejected|event ignored|Executed with error|"metric"/.test(line),
+        [observed, failing].some((digest) => line.includes(digest)) &&
+        !/"metric"/.test(line),
     );
     const metrics = lines.flatMap((line) => {
       const match = /metric (\{.*\})$/.exec(line);
       return match ? [JSON.parse(match[1]!) as { metric: string; value: number; [dimension: string]: unknown }] : [];
     });
 
-    expect(conversionPath.length).toBeGreaterThan(20);
+    for (const digest of [observed, failing])
+      expect(conversionPath.filter((line) => line.includes(digest)).length).toBeGreaterThanOrEqual(2);
     const missing = conversionPath.filter(
       (line) =>
         !(line.includes('"registry":"') && line.includes('"repository":"') && line.includes('"digest":"sha256:')),
@@ -271,9 +292,8 @@ describe('push to streaming', () => {
     expect(
       metrics
         .filter((metric) => metric.metric === 'conversion.finished' && metric.status === 'Failed')
-        .map((metric) => metric.errorCode)
-        .sort(),
-    ).toEqual(['UNKNOWN_ERROR', 'UNSUPPORTED_PLATFORM']);
+        .map((metric) => metric.errorCode),
+    ).toContain('UNKNOWN_ERROR');
     expect(metrics.find((metric) => metric.metric === 'acr.retry' && metric.status === 429)).toMatchObject({
       registry: 'sandbox',
     });
