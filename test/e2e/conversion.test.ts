@@ -248,10 +248,12 @@ describe('push to streaming', () => {
     expect((await sandbox.waitForConversion(host, 'team-m/failing', failing, settled)).status).toBe('Failed');
     // The sweeper (every 2 s here) emits the health snapshot with the ACR retries; the failure's alert follows.
     await sandbox.eventually(
-      async () =>
-        host.output().includes('"metric":"acr.retry"') && host.output().includes('"metric":"alert.delivery"')
-          ? true
-          : undefined,
+      () =>
+        Promise.resolve(
+          host.output().includes('"metric":"acr.retry"') && host.output().includes('"metric":"alert.delivery"')
+            ? true
+            : undefined,
+        ),
       15_000,
     );
 
