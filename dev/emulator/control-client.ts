@@ -79,6 +79,11 @@ export class EmulatorControlClient {
     return this.#call('DELETE', `/_emulator/registries/${registry}/repositories/${repository}/manifests/${digest}`);
   }
 
+  /** Hostile mode: pushes stay invisible to manifest reads (GET) for this long; 0 turns it off. */
+  setReadLag(registry: string, milliseconds: number): Promise<void> {
+    return this.#call('PUT', `/_emulator/registries/${registry}/read-lag`, { milliseconds });
+  }
+
   setStreamingBehaviour(
     registry: string,
     repository: string,

@@ -102,6 +102,8 @@ export const behaviourSchema = z.object({
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });
 
+export const readLagSchema = z.object({ milliseconds: z.number().int().nonnegative().max(3_600_000) });
+
 class ControlError extends Error {
   constructor(
     readonly status: number,
@@ -263,6 +265,10 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
         digest,
         Object.fromEntries(Object.entries(behaviour).filter(([, v]) => v !== undefined)),
       );
+      return { status: 204 };
+    }
+    if (rest === '/read-lag' && method === 'PUT') {
+      runtime.store.readLagMs = parse(readLagSchema, request).milliseconds;
       return { status: 204 };
     }
     if (rest === '/streaming/settings' && method === 'PUT') {

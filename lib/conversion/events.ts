@@ -40,6 +40,8 @@ export type RegistryEvent =
       readonly digest: string;
       readonly tag?: string;
       readonly mediaType?: string;
+      /** When ACR raised the event (the push), when the event says so. */
+      readonly eventTime?: string;
     }
   | { readonly kind: 'ignored'; readonly eventId: string; readonly reason: string }
   | { readonly kind: 'rejected'; readonly eventId?: string; readonly reason: string };
@@ -90,5 +92,8 @@ export function parseRegistryEvent(raw: unknown, registries: readonly RegistrySe
     digest,
     ...(tag === undefined ? {} : { tag }),
     ...(mediaType === undefined ? {} : { mediaType }),
+    ...(event.eventTime !== undefined && Number.isFinite(Date.parse(event.eventTime))
+      ? { eventTime: event.eventTime }
+      : {}),
   };
 }

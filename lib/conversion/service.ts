@@ -59,6 +59,8 @@ export interface RequestOptions {
   readonly force?: boolean;
   /** The caller just found no streaming referrer in ACR (the audit): a Succeeded image is converted again. */
   readonly referrerMissing?: boolean;
+  /** When the image was pushed (the event's time): a 404 soon after is replication lag, not a deleted image. */
+  readonly pushedAt?: string;
 }
 
 export type EventOutcome =
@@ -66,6 +68,9 @@ export type EventOutcome =
 
 /** Referrer checks after ACR says Succeeded, before concluding the streaming artifact is missing. */
 const referrerChecks = 3;
+
+/** How long after a push a 404 for its manifest or metadata counts as replication lag (then retried), in seconds. */
+const pushVisibilitySeconds = 300;
 
 /** How often a conditional write that lost to another worker is read and decided again before giving up. */
 const conflictRounds = 5;
@@ -99,7 +104,16 @@ export class ConversionService {
     }
     const key = { registry: event.registry, repository: event.repository, digest: event.digest };
     if (event.kind === 'deleted') return this.markDeleted(key, event.eventId, log);
-    return this.request(key, { source: 'event', tags: event.tag ? [event.tag] : [], eventId: event.eventId }, log);
+    return this.request(
+      key,
+      {
+        source: 'event',
+        tags: event.tag ? [event.tag] : [],
+        eventId: event.eventId,
+        ...(event.eventTime ? { pushedAt: event.eventTime } : {}),
+      },
+      log,
+    );
   }
 
   /**
@@ -124,10 +138,13 @@ export class ConversionService {
         const gateway = this.deps.gateway(key.registry);
         const manifest = await gateway.getManifest(key.repository, key.digest);
         if (manifest === undefined) {
+          this.assertNotLagging(key, options, 'manifest', log);
           log.warn(`${describeImage(key)}: manifest no longer exists; nothing to convert`, fields);
           return 'gone';
         }
-        image = { manifest, attributes: await gateway.getManifestAttributes(key.repository, key.digest) };
+        const attributes = await gateway.getManifestAttributes(key.repository, key.digest);
+        if (attributes === undefined) this.assertNotLagging(key, options, 'metadata', log);
+        image = { manifest, attributes };
       }
       const outcome = await this.decideAndWrite(key, options, existing, image, { applied, readiness, basis }, log);
       if (outcome !== 'conflict') return outcome;
@@ -194,6 +211,22 @@ export class ConversionService {
     const etag = await this.write(claimed, existing?.etag);
     if (etag === undefined) return 'conflict';
     return this.startOnRegistry({ value: claimed, etag }, log);
+  }
+
+  /**
+   * A 404 within minutes of the push is a replica that has not caught up (a geo-replicated registry serves reads
+   * from the nearest one), not a deleted image or one without a platform: rethrown, so Event Grid delivers the
+   * event again after its backoff (10 s, 30 s, 1 min, 5 min). docs/assumptions.md A2.
+   */
+  private assertNotLagging(key: ImageKey, options: RequestOptions, what: string, log: Logger): void {
+    if (options.pushedAt === undefined) return;
+    const age = (this.now().getTime() - Date.parse(options.pushedAt)) / 1000;
+    if (age > pushVisibilitySeconds) return;
+    log.warn(`${describeImage(key)}: ACR does not serve the ${what} yet, ${Math.round(age)} s after the push`, {
+      ...key,
+      eventId: options.eventId,
+    });
+    throw new Error(`${describeImage(key)}: the ${what} is not visible yet (${Math.round(age)} s after its push)`);
   }
 
   /** Queue entry point: a `start` (retry, sweeper, backfill) or a `poll` of the running operation. */

@@ -170,6 +170,20 @@ describe('push to streaming', () => {
     expect(host.output()).toMatch(/request failed upstream: ACR answered 503 UNAVAILABLE/);
   });
 
+  it('scenario 8: converts an image ACR does not serve yet when its push event arrives (replication lag)', async () => {
+    const control = sandbox.emulator.control;
+    await control.setReadLag('sandbox', 1_500);
+    try {
+      const digest = await sandbox.push('team-e/lagging', 'v1');
+      const view = await sandbox.waitForConversion(host, 'team-e/lagging', digest, settled);
+
+      expect(view).toMatchObject({ status: 'Succeeded', platforms: 'linux/amd64', attempts: 1 });
+      expect(host.output()).toMatch(/team-e\/lagging@sha256:[0-9a-f]{12}: ACR does not serve the manifest yet/);
+    } finally {
+      await control.setReadLag('sandbox', 0);
+    }
+  });
+
   it("retries UNKNOWN_ERROR up to the policy's attempts, then records Failed with the operation id and an outbox event", async () => {
     await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/flaky', { outcome: 'UnknownError' });
 

@@ -195,7 +195,7 @@ export const metadataRouter: RegistryRouter = (runtime, request) => {
       body: { registry, imageName: name, manifest: manifestJson(store.requireRepository(name), manifest) },
     });
     if (method === 'GET')
-      return route(repositoryScope(name, ['metadata_read']), () => body(store.resolve(name, reference)));
+      return route(repositoryScope(name, ['metadata_read']), () => body(store.resolveForRead(name, reference)));
     if (method === 'PATCH') {
       return route(repositoryScope(name, ['metadata_write']), () => {
         const manifest = store.resolve(name, reference);

@@ -49,6 +49,9 @@ export const ociRouter: RegistryRouter = (runtime, request) => {
     const reference = m[2] ?? '';
     switch (method) {
       case 'GET':
+        return route(repositoryScope(name, ['pull'], true), () =>
+          manifestResponse(runtime.store.resolveForRead(name, reference)),
+        );
       case 'HEAD':
         return route(repositoryScope(name, ['pull'], true), () =>
           manifestResponse(runtime.store.resolve(name, reference)),

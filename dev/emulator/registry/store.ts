@@ -229,6 +229,20 @@ export class RegistryStore {
 
   // ---- manifests -----------------------------------------------------------------------------------------
 
+  /**
+   * Hostile mode: how long a push stays invisible to manifest reads, as a reader served by a replica that has not
+   * caught up would see it (docs/assumptions.md A2). 0, the default: visible at once.
+   */
+  readLagMs = 0;
+
+  /** {@link resolve} for a reader: 404 MANIFEST_UNKNOWN until the push is `readLagMs` old. */
+  resolveForRead(repository: string, reference: string): ManifestRecord {
+    const manifest = this.resolve(repository, reference);
+    if (this.readLagMs > 0 && this.clock.now().getTime() - manifest.lastUpdateTime.getTime() < this.readLagMs)
+      throw errors.manifestUnknown(reference);
+    return manifest;
+  }
+
   resolve(repository: string, reference: string): ManifestRecord {
     const repo = this.requireRepository(repository);
     const digest = isDigest(reference) ? reference : repo.tags.get(reference)?.digest;

@@ -43,6 +43,7 @@ describe('parseRegistryEvent', () => {
       digest: 'sha256:57a94fc99816c6aa225678b738ac40d85422e75dbb96115f1bb9b6ed77176166',
       tag: 'latest',
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      eventTime: '2021-09-08T06:37:45.6609948Z',
     });
   });
 
@@ -54,6 +55,7 @@ describe('parseRegistryEvent', () => {
       repository: 'samples/nginx',
       digest: 'sha256:57a94fc99816c6aa225678b738ac40d85422e75dbb96115f1bb9b6ed77176166',
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      eventTime: '2021-09-08T06:49:40.5342401Z',
     });
   });
 

@@ -60,13 +60,15 @@ function setup(policy: PolicyInput = {}) {
   return { clock, store, outbox, queue, registry, service, deliver, current };
 }
 
-function pushed(options: { tag?: string; eventId?: string; topic?: string; eventType?: string } = {}): unknown {
+function pushed(
+  options: { tag?: string; eventId?: string; topic?: string; eventType?: string; eventTime?: string } = {},
+): unknown {
   return {
     id: options.eventId ?? 'evt-1',
     topic: options.topic ?? contoso.resourceId,
     subject: `${repository}:${options.tag ?? '1.0'}`,
     eventType: options.eventType ?? 'Microsoft.ContainerRegistry.ImagePushed',
-    eventTime: '2026-03-01T12:00:00Z',
+    eventTime: options.eventTime ?? '2026-03-01T12:00:00Z',
     data: {
       id: options.eventId ?? 'evt-1',
       action: 'push',
@@ -242,6 +244,39 @@ describe('ConversionService: starting', () => {
       );
     };
   }
+
+  it('scenario 8: a 404 for the manifest soon after its push is replication lag: rethrown, nothing recorded', async () => {
+    const { service, registry, store, clock, current } = setup();
+    registry.removeImage(digest);
+    clock.advance(30);
+
+    await expect(service.handleEvent(pushed(), log)).rejects.toThrow(/not visible yet \(30 s after its push\)/);
+    const recorded = store.size;
+    registry.addImage(digest, dockerImage());
+    clock.advance(10);
+    const redelivered = await service.handleEvent(pushed(), log);
+
+    expect(recorded).toBe(0);
+    expect(redelivered).toBe('Running');
+    expect(current()).toMatchObject({ status: 'Running', platforms: 'linux/amd64' });
+  });
+
+  it('scenario 8: a 404 for the metadata soon after the push is retried, not decided as an unknown platform', async () => {
+    const { service, registry, store } = setup();
+    registry.addImage(digest, { manifest: dockerImage().manifest });
+
+    await expect(service.handleEvent(pushed(), log)).rejects.toThrow(/metadata is not visible yet/);
+    expect(store.size).toBe(0);
+  });
+
+  it('scenario 8: a 404 long after the push means the image is gone', async () => {
+    const { service, registry, store, clock } = setup();
+    registry.removeImage(digest);
+    clock.advance(3_600);
+
+    expect(await service.handleEvent(pushed(), log)).toBe('gone');
+    expect(store.size).toBe(0);
+  });
 
   it('scenario 8: a 409 to the start adopts the conversion already in progress, and it finishes', async () => {
     const { service, registry, deliver, current } = setup();
