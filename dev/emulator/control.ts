@@ -98,6 +98,8 @@ export const behaviourSchema = z.object({
   durationMs: z.number().int().nonnegative().optional(),
   outcome: z.enum(['Succeeded', 'UnknownError']).optional(),
   duplicateStart: z.enum(['same-operation', 'conflict']).optional(),
+  failureDetails: z.enum(['coded', 'free-text']).optional(),
+  runningStatus: z.string().min(1).max(50).optional(),
 });
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });

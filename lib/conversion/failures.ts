@@ -1,13 +1,16 @@
 /**
  * What a conversion failure means and what to do about it. ACR reports a failed operation with a status and a
- * free-text `details`; where it names an error code we match the code, never the prose — except ACR's one fixed
- * sentence "Conversion operation failed due to an unknown error" (troubleshooting seed), which carries none.
+ * free-text `details`; where it names an error code we know (docs/sources.md § Artifact streaming limitations and
+ * troubleshooting) we match the code, never the prose — except ACR's one fixed sentence "Conversion operation failed
+ * due to an unknown error", which carries none. Anything else is kept in ACR's own words, never reworded.
  */
 export interface FailureClass {
   readonly code: string;
   /** Whether a new attempt can succeed without anyone changing anything. */
   readonly retryable: boolean;
   readonly remediation: string;
+  /** ACR's own words, when the failure is not one this app recognises (shown verbatim, never reworded). */
+  readonly reported?: string;
 }
 
 const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
@@ -107,7 +110,22 @@ export function classifyOperationFailure(status: 'Failed' | 'Canceled', details:
   }
   if (unknownErrorSentence.test(text)) return failureClass('UNKNOWN_ERROR');
   if (/not found/i.test(text)) return failureClass('NOT_REPLICATED');
-  return failureClass('UNKNOWN_ERROR');
+  return unrecognised(text);
+}
+
+/**
+ * A failure in words this app does not know: the first code-like token (`UNSUPPORTED_SKU`) becomes the code, or
+ * `UNCLASSIFIED`; ACR's text is kept verbatim; it is retried, as nothing says it is final.
+ */
+function unrecognised(text: string): FailureClass {
+  const token = [...text.matchAll(codePattern)].map((match) => match[1]!).find((candidate) => candidate.includes('_'));
+  const reported = text.trim().slice(0, 500);
+  return {
+    code: token ?? 'UNCLASSIFIED',
+    retryable: true,
+    reported,
+    remediation: `ACR reported ${reported === '' ? 'a failure without details' : `"${reported}"`}, which this app does not recognise. It is retried automatically; if it keeps failing, open a support request quoting the operation id.`,
+  };
 }
 
 /** Classifies an ACR error answer to the start request itself (e.g. 403 DENIED with a reason). */
@@ -128,6 +146,10 @@ export function classifyStartError(status: number, code: string, reason: string 
  * error names the operation id to quote to Azure support.
  */
 export function finalRemediation(failure: FailureClass, context: { operationId?: string; attempts: number }): string {
+  if (failure.reported !== undefined) {
+    const words = failure.reported === '' ? 'a failure without details' : `"${failure.reported}"`;
+    return `ACR reported ${words} (not a failure this app recognises) on the last of ${context.attempts} attempt(s). Open a support request quoting operation id ${context.operationId ?? '(none)'}, then start the conversion again with POST /api/registries/{registry}/conversions.`;
+  }
   if (failure.code === 'UNKNOWN_ERROR') {
     return `ACR reported "Conversion operation failed due to an unknown error" on all ${context.attempts} attempt(s). Open a support request quoting operation id ${context.operationId ?? '(none)'} — Azure support can search their logs by it — then start the conversion again with POST /api/registries/{registry}/conversions.`;
   }

@@ -5,6 +5,7 @@ import { decide, type RegistryReadiness } from '../policy/eligibility.js';
 import type { AppliedPolicy, PolicySource } from '../policy/model.js';
 import { isAcrError } from '../core/errors.js';
 import {
+  isKnownStatus,
   isOngoing,
   streamingArtifactType,
   type FetchedManifest,
@@ -221,7 +222,9 @@ export class ConversionService {
   private assertNotLagging(key: ImageKey, options: RequestOptions, what: string, log: Logger): void {
     if (options.pushedAt === undefined) return;
     const age = (this.now().getTime() - Date.parse(options.pushedAt)) / 1000;
-    if (age > pushVisibilitySeconds) return;
+    // Only a push time that is plausible counts: a minute of clock skew, nothing from the future (a forged or
+    // broken event must not make the app answer 5xx and be delivered again and again).
+    if (!(age >= -60 && age <= pushVisibilitySeconds)) return;
     log.warn(`${describeImage(key)}: ACR does not serve the ${what} yet, ${Math.round(age)} s after the push`, {
       ...key,
       eventId: options.eventId,
@@ -487,6 +490,13 @@ export class ConversionService {
     }
     const status = operation.status;
     if (isOngoing(status)) return this.pollAgain(current, operation, log);
+    if (!isKnownStatus(status)) {
+      // A status ACR added after this app was written: kept verbatim on the row, polled on until a known status or
+      // the deadline (checked above) — never a parse error that sends the message to the poison queue.
+      if (record.operationStatus !== status)
+        log.warn(`${describeImage(record)}: ACR reports an unknown operation status "${status}"; polling on`, fields);
+      return this.pollAgain(current, operation, log);
+    }
     if (status === 'Succeeded') {
       const referrers = await gateway.listReferrers(record.repository, record.digest, streamingArtifactType);
       if (referrers.length > 0) {
@@ -507,13 +517,14 @@ export class ConversionService {
       );
       return;
     }
-    await this.fail(
-      current,
-      classifyOperationFailure(status, operation.details),
-      operation.details ?? status,
-      undefined,
-      log,
-    );
+    if (status === 'Failed' || status === 'Canceled')
+      await this.fail(
+        current,
+        classifyOperationFailure(status, operation.details),
+        operation.details ?? status,
+        undefined,
+        log,
+      );
   }
 
   private async pollAgain(

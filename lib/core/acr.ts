@@ -8,19 +8,28 @@ import { z } from 'zod';
 export const streamingArtifactType = 'application/vnd.azure.artifact.streaming.v1';
 
 export const streamingStatuses = ['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
+/**
+ * The statuses ACR is known to report; a status it adds later is kept verbatim (the schemas take any text), so an
+ * operation in a state nobody has seen yet is polled on until a known one or the deadline, not a parse error.
+ */
 export type StreamingStatus = (typeof streamingStatuses)[number];
-export const isOngoing = (status: StreamingStatus): status is 'NotStarted' | 'Running' =>
+// `string & {}` keeps the known names for completion while admitting any other text.
+export type ReportedStatus = StreamingStatus | (string & {});
+export const isOngoing = (status: ReportedStatus): status is 'NotStarted' | 'Running' =>
   status === 'NotStarted' || status === 'Running';
+export const isKnownStatus = (status: ReportedStatus): status is StreamingStatus =>
+  (streamingStatuses as readonly string[]).includes(status);
 
 /** `POST|GET /acr/v1/{repo}/_streaming/{digest}`: `{"id","status"}`. */
-export const streamingOperationRef = z.looseObject({ id: z.string().min(1), status: z.enum(streamingStatuses) });
+const reportedStatus = z.string().min(1).max(100) as z.ZodType<ReportedStatus>;
+export const streamingOperationRef = z.looseObject({ id: z.string().min(1), status: reportedStatus });
 export type StreamingOperationRef = z.infer<typeof streamingOperationRef>;
 
 /** `GET /acr/v1/{repo}/_operations/{id}`: no `id` here; `progress` is a string like "1%". */
 export const streamingOperation = z.looseObject({
   name: z.string().optional(),
   resource: z.string().optional(),
-  status: z.enum(streamingStatuses),
+  status: reportedStatus,
   startTime: z.string().optional(),
   progress: z.string().optional(),
   details: z.string().optional(),

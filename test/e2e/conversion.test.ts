@@ -184,6 +184,19 @@ describe('push to streaming', () => {
     }
   });
 
+  it('scenario 8: polls through an operation status ACR has never been seen to send, to the end', async () => {
+    await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/novel', {
+      runningStatus: 'Optimizing',
+      durationMs: 4_000,
+    });
+    const digest = await sandbox.push('team-e/novel', 'v1');
+
+    const view = await sandbox.waitForConversion(host, 'team-e/novel', digest, settled);
+
+    expect(view).toMatchObject({ status: 'Succeeded', attempts: 1 });
+    expect(host.output()).toMatch(/unknown operation status "Optimizing"; polling on/);
+  });
+
   it("retries UNKNOWN_ERROR up to the policy's attempts, then records Failed with the operation id and an outbox event", async () => {
     await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/flaky', { outcome: 'UnknownError' });
 

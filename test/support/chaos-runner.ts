@@ -162,8 +162,9 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       ...(plan.eventGridConcurrency ? { eventGridConcurrency: plan.eventGridConcurrency } : {}),
       storageConnectionString: proxiedConnectionString(direct, { table: proxy.url }),
       // The emulator disagrees where ACR's behaviour is not recorded: a second start of a running conversion is
-      // refused with 409 (issue #14), which the app must resolve by adopting the operation.
-      conversion: { duplicateStart: 'conflict' },
+      // refused with 409 (issue #14), which the app must resolve by adopting the operation; failures come as ACR's
+      // sentence without this emulator's code prefix.
+      conversion: { duplicateStart: 'conflict', failureDetails: 'free-text' },
       settings: {
         DEFAULT_POLICY: JSON.stringify({
           mode: 'onPush',

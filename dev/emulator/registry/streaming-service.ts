@@ -19,7 +19,6 @@ import type { ManifestRecord, PushedManifest, RegistryStore } from './store.js';
  */
 
 export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
-export const ONGOING: ReadonlySet<OperationStatus> = new Set(['NotStarted', 'Running']);
 
 export type ConversionOutcome = 'Succeeded' | 'UnknownError';
 
@@ -35,6 +34,13 @@ export interface ConversionBehaviour {
    * refuse with 409 naming it. ACR's own answer is not recorded (docs/assumptions.md); clients must take either.
    */
   readonly duplicateStart: 'same-operation' | 'conflict';
+  /**
+   * How a failed operation's `details` read: `"<CODE>: <message>"` (the default, this emulator's own format), or
+   * the message alone, as ACR's documented sentence comes (docs/assumptions.md A3).
+   */
+  readonly failureDetails: 'coded' | 'free-text';
+  /** What a running operation reports as its status: `Running`, or a value the app has never seen. */
+  readonly runningStatus: string;
 }
 
 export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
@@ -42,6 +48,8 @@ export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
   durationMs: 30_000,
   outcome: 'Succeeded',
   duplicateStart: 'same-operation',
+  failureDetails: 'coded',
+  runningStatus: 'Running',
 };
 
 export const UNKNOWN_ERROR_MESSAGE = 'Conversion operation failed due to an unknown error';
@@ -52,7 +60,8 @@ export interface OperationView {
   readonly repository: string;
   readonly digest: string | undefined;
   readonly resource: string;
-  readonly status: OperationStatus;
+  /** A known status, or the `runningStatus` a hostile test set (a status ACR might add one day). */
+  readonly status: OperationStatus | (string & {});
   readonly startTime: string;
   readonly progress: string;
   readonly details: string;
@@ -69,6 +78,8 @@ interface Operation {
   readonly createdAt: number;
   readonly startAt: number;
   readonly endAt: number;
+  /** What the operation reports while it runs: `Running`, or what the behaviour's `runningStatus` says. */
+  readonly runningStatus: string;
   /** Set once the operation is terminal (or frozen by cancel). */
   final: { status: OperationStatus; progress: number; details: string } | undefined;
   referrerDigest: string | undefined;
@@ -184,7 +195,7 @@ export class StreamingService {
     const manifest = this.store.resolve(repository, digest);
     const behaviour = this.#behaviour(repository, manifest.digest);
     const ongoing = this.#latest(repository, manifest.digest);
-    if (ongoing && ONGOING.has(this.view(ongoing).status)) {
+    if (ongoing && ongoing.final === undefined) {
       if (behaviour.duplicateStart === 'conflict')
         throw new RegistryError(409, 'CONFLICT', 'A conversion of this artifact is already in progress', {
           id: ongoing.id,
@@ -207,13 +218,14 @@ export class StreamingService {
       createdAt: now,
       startAt,
       endAt,
+      runningStatus: behaviour.runningStatus,
       final: undefined,
       referrerDigest: undefined,
       timer: undefined,
       waiters: [],
     };
     this.#operations.set(op.id, op);
-    op.timer = this.clock.setTimeout(() => this.#finish(op, eligibility, behaviour.outcome), endAt - now);
+    op.timer = this.clock.setTimeout(() => this.#finish(op, eligibility, behaviour), endAt - now);
     return this.view(op);
   }
 
@@ -225,6 +237,7 @@ export class StreamingService {
       name: 'ArtifactStreamingSettingsUpdate',
       repository,
       digest: undefined,
+      runningStatus: 'Running',
       resource: repository,
       createdAt: now,
       startAt: now,
@@ -261,7 +274,7 @@ export class StreamingService {
     const op = this.#operations.get(id);
     if (!op || op.repository !== repository) return undefined;
     const current = this.view(op);
-    if (ONGOING.has(current.status)) {
+    if (op.final === undefined) {
       op.timer?.cancel();
       // Progress and details freeze where they were (transcript: Canceled at "1%", "Conversion ongoing …").
       op.final = { status: 'Canceled', progress: Number.parseInt(current.progress, 10), details: current.details };
@@ -275,13 +288,13 @@ export class StreamingService {
     const op = this.#operations.get(id);
     if (!op) return Promise.reject(new Error(`unknown operation ${id}`));
     const view = this.view(op);
-    if (!ONGOING.has(view.status)) return Promise.resolve(view);
+    if (op.final !== undefined) return Promise.resolve(view);
     return new Promise((resolve) => op.waiters.push(resolve));
   }
 
   view(op: Operation): OperationView {
     const now = this.clock.now().getTime();
-    let status: OperationStatus;
+    let status: OperationStatus | (string & {});
     let progress: number;
     let details: string;
     if (op.final) {
@@ -291,7 +304,7 @@ export class StreamingService {
       progress = 0;
       details = `Conversion not started for resource ${op.resource}`;
     } else {
-      status = 'Running';
+      status = op.runningStatus;
       const span = Math.max(1, op.endAt - op.startAt);
       progress = Math.min(99, Math.max(1, Math.floor(((now - op.startAt) / span) * 100)));
       details = `Conversion ongoing for resource ${op.resource}`;
@@ -319,15 +332,17 @@ export class StreamingService {
     return latest;
   }
 
-  #finish(op: Operation, eligibility: Eligibility, outcome: ConversionOutcome): void {
+  #finish(op: Operation, eligibility: Eligibility, behaviour: ConversionBehaviour): void {
     op.timer = undefined;
+    const details = (code: string, message: string): string =>
+      behaviour.failureDetails === 'free-text' ? message : `${code}: ${message}`;
     if (!eligibility.eligible) {
-      op.final = { status: 'Failed', progress: 0, details: `${eligibility.code}: ${eligibility.message}` };
-    } else if (outcome === 'UnknownError') {
+      op.final = { status: 'Failed', progress: 0, details: details(eligibility.code, eligibility.message) };
+    } else if (behaviour.outcome === 'UnknownError') {
       op.final = {
         status: 'Failed',
         progress: Number.parseInt(this.view(op).progress, 10),
-        details: `UNKNOWN_ERROR: ${UNKNOWN_ERROR_MESSAGE}`,
+        details: details('UNKNOWN_ERROR', UNKNOWN_ERROR_MESSAGE),
       };
     } else {
       try {

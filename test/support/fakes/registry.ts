@@ -7,7 +7,7 @@ import {
   type ManifestAttributes,
   type StreamingOperation,
   type StreamingOperationRef,
-  type StreamingStatus,
+  type ReportedStatus,
 } from '../../../lib/core/acr.js';
 
 export type GatewayMethod = keyof RegistryGateway;
@@ -23,7 +23,7 @@ const gatewayMethods: readonly GatewayMethod[] = [
 
 /** One answer of `GET _operations/{id}`; a bare status is shorthand for `{ status }`. */
 export type OperationStep =
-  StreamingStatus | { readonly status: StreamingStatus; readonly details?: string; readonly progress?: string };
+  ReportedStatus | { readonly status: ReportedStatus; readonly details?: string; readonly progress?: string };
 
 export interface OperationScript {
   readonly steps: readonly OperationStep[];

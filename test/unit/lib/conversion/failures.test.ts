@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { classifyOperationFailure, classifyStartError, failureClass } from '../../../../lib/conversion/failures.js';
+import {
+  classifyOperationFailure,
+  classifyStartError,
+  failureClass,
+  finalRemediation,
+} from '../../../../lib/conversion/failures.js';
 
 describe('classifyOperationFailure', () => {
   it.each([
@@ -51,11 +56,23 @@ describe('classifyOperationFailure', () => {
     ).toBe('NOT_REPLICATED');
   });
 
-  it('falls back to UNKNOWN_ERROR for missing or unrecognised details', () => {
-    expect(classifyOperationFailure('Failed', undefined).code).toBe('UNKNOWN_ERROR');
-    expect(classifyOperationFailure('Failed', 'Conversion ongoing for resource app@sha256:abc').code).toBe(
-      'UNKNOWN_ERROR',
-    );
+  it("scenario 8: keeps unrecognised details in ACR's own words and retries them as unclassified", () => {
+    const none = classifyOperationFailure('Failed', undefined);
+    const prose = classifyOperationFailure('Failed', 'The conversion could not be completed.');
+
+    expect(none).toMatchObject({ code: 'UNCLASSIFIED', retryable: true, reported: '' });
+    expect(prose).toMatchObject({ code: 'UNCLASSIFIED', retryable: true });
+    expect(prose.remediation).toContain('"The conversion could not be completed."');
+  });
+
+  it('scenario 8: takes an uncatalogued code-like token verbatim, and never words it as an unknown error', () => {
+    const failure = classifyOperationFailure('Failed', 'UNSUPPORTED_SKU: streaming is not enabled for this SKU');
+    const final = finalRemediation(failure, { operationId: 'op-9', attempts: 3 });
+
+    expect(failure).toMatchObject({ code: 'UNSUPPORTED_SKU', retryable: true });
+    expect(final).toContain('"UNSUPPORTED_SKU: streaming is not enabled for this SKU"');
+    expect(final).toContain('op-9');
+    expect(final).not.toMatch(/unknown error/i);
   });
 
   it('classifies a canceled operation as CANCELED whatever the details say', () => {

@@ -269,6 +269,14 @@ describe('ConversionService: starting', () => {
     expect(store.size).toBe(0);
   });
 
+  it('scenario 8: a push time from the future is not trusted: the 404 means gone', async () => {
+    const { service, registry } = setup();
+    registry.removeImage(digest);
+
+    expect(await service.handleEvent(pushed({ eventTime: '+153128-05-19T11:07:06.996Z' }), log)).toBe('gone');
+    expect(await service.handleEvent(pushed({ eventTime: '2026-03-01T13:00:00Z' }), log)).toBe('gone');
+  });
+
   it('scenario 8: a 404 long after the push means the image is gone', async () => {
     const { service, registry, store, clock } = setup();
     registry.removeImage(digest);
@@ -526,6 +534,35 @@ describe('ConversionService: tracking', () => {
     expect(registry.calls.startStreamingConversion).toBe(1);
     expect(queue.waiting).toEqual([]);
     expect(outbox.ofType('conversion.failed')).toMatchObject([{ errorCode: 'UNSUPPORTED_PLATFORM' }]);
+  });
+
+  it('scenario 8: keeps a status ACR has never reported verbatim and polls on until a known one', async () => {
+    const { service, registry, deliver, current } = setup();
+    registry.scriptNextStart({ steps: ['Running', 'Throttled', 'Throttled', 'Succeeded'] });
+    await service.handleEvent(pushed(), log);
+
+    await deliver();
+    await deliver();
+    const unknown = current();
+    await deliver();
+    await deliver();
+
+    expect(unknown).toMatchObject({ status: 'Running', operationStatus: 'Throttled' });
+    expect(current()).toMatchObject({ status: 'Succeeded' });
+  });
+
+  it('scenario 8: polls an unknown status only until the deadline, then records TimedOut', async () => {
+    const { service, registry, queue, clock, current } = setup({ deadlineMinutes: 5 });
+    registry.scriptNextStart({ steps: ['Paused'] });
+    await service.handleEvent(pushed(), log);
+
+    while (queue.waiting.length > 0 && current().status === 'Running') {
+      const next = queue.take();
+      clock.advance(next.delaySeconds);
+      await service.track(next.message, log);
+    }
+
+    expect(current()).toMatchObject({ status: 'TimedOut', operationStatus: 'Paused' });
   });
 
   it('cancels at the deadline and records TimedOut', async () => {

@@ -35,7 +35,7 @@ async function startError(client: RegistryClient): Promise<AcrError> {
   return error;
 }
 
-describe('RegistryClient.startStreamingConversion', () => {
+describe("RegistryClient: ACR's answers taken as they come", () => {
   it.each([200, 201, 202])('takes %d as a start', async (status) => {
     const client = registryAnswering(status, '{"id":"op-1","status":"NotStarted"}');
 
@@ -65,5 +65,14 @@ describe('RegistryClient.startStreamingConversion', () => {
 
     expect(html).toMatchObject({ status: 202, code: 'INVALID_RESPONSE' });
     expect(shape).toMatchObject({ status: 202, code: 'INVALID_RESPONSE' });
+  });
+
+  it('scenario 8: keeps an operation status it has never seen, verbatim', async () => {
+    const client = registryAnswering(
+      200,
+      '{"name":"ArtifactStreamingConversion","status":"Throttled","progress":"3%"}',
+    );
+
+    expect(await client.getOperation('team-a/app', 'op-1')).toMatchObject({ status: 'Throttled', progress: '3%' });
   });
 });
