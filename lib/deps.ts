@@ -25,7 +25,9 @@ import { armReadiness } from './registry/readiness.js';
 import { createStorageClients, type StorageClients } from './storage/clients.js';
 import { TableConversionStore } from './storage/conversion-store.js';
 import { StorageAlertQueue } from './storage/alert-queue.js';
-import { silentLogger } from './core/logging.js';
+import { silentLogger, type Logger } from './core/logging.js';
+import type { RegistrySettings } from './core/registries.js';
+import type { RegistryReadiness } from './policy/eligibility.js';
 import { RetryCounters } from './telemetry/snapshot.js';
 import { ReportService } from './reports/service.js';
 import { BlobReportStore } from './storage/report-store.js';
@@ -42,6 +44,8 @@ export interface AppDependencies {
   readonly config: AppConfig;
   /** The configured registries (REGISTRIES), by name, in configuration order. */
   readonly registryNames: readonly string[];
+  /** Whether a registry can convert (ARM: Premium, no CMK), cached; `unknown` when ARM could not be read. */
+  readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
   readonly storage: StorageClients;
   readonly names: StorageResourceNames;
   readonly credential: TokenCredential;
@@ -255,6 +259,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     reportSource,
     acrRetries,
     reports,
+    readiness,
   };
 }
 

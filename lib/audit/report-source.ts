@@ -67,10 +67,12 @@ export class AuditReportSource implements ReportDataSource {
       ineligible: sum('ineligible'),
     };
     const notes = [
-      readiness.reason ??
-        (readiness.ready
-          ? 'Premium registry without customer-managed keys: artifact streaming is available'
-          : 'readiness unknown'),
+      readiness.unknown !== undefined
+        ? `Readiness unknown: could not read the registry from ARM (${readiness.unknown}); conversions are attempted and ACR decides. Grant the app's identity Reader on the registry.`
+        : (readiness.reason ??
+          (readiness.ready
+            ? 'Premium registry without customer-managed keys: artifact streaming is available'
+            : 'readiness unknown')),
     ];
     const connected = await this.deps.connectedRegistries(registry, this.deps.log);
     if (connected === undefined)

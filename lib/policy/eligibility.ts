@@ -19,6 +19,11 @@ export interface RegistryReadiness {
   /** What ARM said, when it could be read (for reports). */
   readonly sku?: string;
   readonly customerManagedKey?: boolean;
+  /**
+   * Why readiness could not be read (ARM refused or failed); `ready` is then assumed, so conversions are attempted
+   * and ACR decides. Health and the report say so.
+   */
+  readonly unknown?: string;
 }
 
 export type SkipReason =

@@ -1,5 +1,5 @@
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
-import type { HttpClient } from '@azure/core-rest-pipeline';
+import { isRestError, type HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import type { RegistrySettings } from '../core/registries.js';
 import type { Logger } from '../core/logging.js';
@@ -26,13 +26,16 @@ export interface ArmOptions {
 export interface ReadinessOptions extends ArmOptions {
   readonly cacheMs?: number;
   readonly now?: () => number;
+  /** How long a failure to read ARM is kept before asking again (default 60 s): not once per event. */
+  readonly failureCacheMs?: number;
 }
 
 /**
  * Whether a registry can convert at all: Premium SKU and no customer-managed-key encryption (both preview limitations:
  * docs/sources.md § Artifact streaming limitations and troubleshooting). Read from ARM and cached. When ARM cannot be
  * read (no Reader role, outage) the registry is assumed ready — ACR then refuses the conversion itself (with an answer
- * nobody has recorded) — and a warning says what to grant.
+ * nobody has recorded) — and a warning says what to grant; that answer is kept for a minute, so a burst of pushes
+ * does not ask ARM once per event, and `unknown` says why for health and the report.
  */
 export function armReadiness(
   options: ReadinessOptions,
@@ -41,9 +44,11 @@ export function armReadiness(
   const clients = new Map<string, ContainerRegistryManagementClient>();
   const now = options.now ?? Date.now;
   const ttl = options.cacheMs ?? 10 * 60_000;
+  const failureTtl = options.failureCacheMs ?? 60_000;
   return async (registry, log) => {
     const cached = cache.get(registry.name);
-    if (cached && now() - cached.at < ttl) return cached.readiness;
+    if (cached && now() - cached.at < (cached.readiness.unknown === undefined ? ttl : failureTtl))
+      return cached.readiness;
     const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);
     let client = clients.get(subscriptionId);
     if (client === undefined) {
@@ -58,10 +63,11 @@ export function armReadiness(
       const resource = await client.registries.get(resourceGroup, name);
       readiness = readinessOf(resource.sku.name, resource.encryption?.status);
     } catch (error) {
+      const why = `ARM answered ${isRestError(error) ? (error.statusCode ?? 'nothing') : 'with an error'}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`;
       log.warn(
-        `registry ${registry.name}: could not read it from ARM (${error instanceof Error ? error.message.slice(0, 200) : String(error)}); assuming it is ready. Grant the app's identity Reader on the registry to check SKU and encryption.`,
+        `registry ${registry.name}: could not read it from ARM (${why}); assuming it is ready. Grant the app's identity Reader on the registry to check SKU and encryption.`,
       );
-      return { ready: true };
+      readiness = { ready: true, unknown: why };
     }
     cache.set(registry.name, { at: now(), readiness });
     return readiness;

@@ -53,6 +53,7 @@ describe('npm start', () => {
         { name: 'storage', status: 'up' },
         { name: 'registry:sandbox', status: 'up' },
       ],
+      readiness: [{ registry: 'sandbox', ready: true, sku: 'Premium', customerManagedKey: false }],
     });
     expect(sandbox.registries).toEqual([
       expect.objectContaining({ name: 'sandbox', httpsUrl: `https://${sandbox.registries[0]!.loginServer}` }),

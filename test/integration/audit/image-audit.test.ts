@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EmulatorControlClient } from '../../../dev/emulator/control-client.js';
 import type { StartedRegistry } from '../../../dev/emulator/server.js';
 import { ImageAudit, type AuditMessage } from '../../../lib/audit/images.js';
+import { AuditReportSource } from '../../../lib/audit/report-source.js';
 import { TableAuditStore } from '../../../lib/storage/audit-store.js';
 import type { RegistrySettings } from '../../../lib/core/registries.js';
 import { silentLogger } from '../../../lib/core/logging.js';
@@ -31,6 +32,7 @@ describe('image audit', () => {
   let audit: ImageAudit;
   let store: TableAuditStore;
   let outbox: TableOutbox;
+  let settings: RegistrySettings;
   const queue: AuditMessage[] = [];
   const period = 3_600;
 
@@ -115,7 +117,7 @@ describe('image audit', () => {
     });
     store = new TableAuditStore(table('Audits'));
     outbox = new TableOutbox(table('Outbox'));
-    const settings: RegistrySettings = {
+    settings = {
       name: 'sandbox',
       loginServer: registry.loginServer,
       resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/sandbox',
@@ -210,4 +212,21 @@ describe('image audit', () => {
     );
     return descriptor!.digest;
   }
+
+  it('scenario 8: the report says when readiness could not be read from ARM, and why', async () => {
+    const source = new AuditReportSource({
+      registries: [settings],
+      store,
+      policies: configPolicySource(policySchema.parse({ mode: 'onPush' })),
+      readiness: () => Promise.resolve({ ready: true, unknown: 'ARM answered 403: AuthorizationFailed' }),
+      connectedRegistries: () => Promise.resolve([]),
+      log: silentLogger,
+    });
+
+    const report = await source.registryReport('sandbox');
+
+    expect(report.readiness.notes[0]).toMatch(
+      /^Readiness unknown: could not read the registry from ARM \(ARM answered 403/,
+    );
+  });
 });
