@@ -35,6 +35,7 @@ export const conversionViewSchema = z
     attempts: z.number().int(),
     maxAttempts: z.number().int(),
     polls: z.number().int(),
+    transientErrors: z.number().int().optional().describe('transient ACR failures while tracking, each backed off'),
     nextCheckAt: optionalText,
     deadlineAt: optionalText,
     lastErrorCode: optionalText,

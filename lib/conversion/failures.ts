@@ -87,6 +87,11 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
     remediation:
       'The conversion was canceled (by this app at its deadline, or by someone with az acr artifact-streaming operation cancel). Start it again with POST /api/registries/{registry}/conversions.',
   },
+  INVALID_RESPONSE: {
+    retryable: false,
+    remediation:
+      'ACR answered with something this app cannot read (not JSON, or not the shape ACR documents). If ACR changed its API, update the app; the answer is in the logs with its correlation id.',
+  },
   TIMED_OUT: {
     retryable: false,
     remediation:
@@ -128,8 +133,12 @@ function unrecognised(text: string): FailureClass {
   };
 }
 
-/** Classifies an ACR error answer to the start request itself (e.g. 403 DENIED with a reason). */
-export function classifyStartError(status: number, code: string, reason: string | undefined): FailureClass {
+/**
+ * The one classifier of ACR's error answers, on every path that calls ACR for a conversion (starting, tracking):
+ * by status, ACR's code and `detail.reason`, never by message text. 403 DENIED with a reason, 401, a malformed
+ * answer: final; 429 and 5xx: retryable.
+ */
+export function classifyAcrError(status: number, code: string, reason: string | undefined): FailureClass {
   if (reason !== undefined && reason in catalogue) return failureClass(reason);
   if (status === 429) return failureClass('THROTTLED');
   if (status === 404 || notFoundCodes.has(code)) return failureClass('NOT_REPLICATED');

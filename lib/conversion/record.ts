@@ -48,6 +48,8 @@ export interface ConversionRecord extends ImageKey {
   readonly maxAttempts: number;
   /** Tracking polls of the current operation. */
   readonly polls: number;
+  /** Transient ACR failures (429, 5xx, no answer) while tracking the current operation, each backed off. */
+  readonly transientErrors?: number;
   /** Only the tracking message carrying this token may act; a new token retires older messages. */
   readonly trackingToken?: string;
   /** While in the future, one worker owns the start path; a crashed worker's lease simply runs out. */

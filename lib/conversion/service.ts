@@ -3,7 +3,7 @@ import type { RegistrySettings } from '../core/registries.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type RegistryReadiness } from '../policy/eligibility.js';
 import type { AppliedPolicy, PolicySource } from '../policy/model.js';
-import { isAcrError } from '../core/errors.js';
+import { isAcrError, type AcrError } from '../core/errors.js';
 import {
   isKnownStatus,
   isOngoing,
@@ -18,7 +18,7 @@ import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
 import { parseRegistryEvent } from './events.js';
 import {
   classifyOperationFailure,
-  classifyStartError,
+  classifyAcrError,
   failureClass,
   finalRemediation,
   type FailureClass,
@@ -253,6 +253,16 @@ export class ConversionService {
     }
     if (message.kind === 'start') {
       if (current.value.status !== 'Pending') return;
+      if (this.pastDeadline(current.value)) {
+        await this.finish(
+          current,
+          'TimedOut',
+          failureClass('TIMED_OUT'),
+          `still waiting to start at the deadline (${current.value.deadlineAt ?? ''})`,
+          log,
+        );
+        return;
+      }
       const claimed = {
         ...current.value,
         leaseUntil: this.after(this.deps.settings.leaseSeconds).toISOString(),
@@ -262,7 +272,67 @@ export class ConversionService {
       if (etag !== undefined) await this.startOnRegistry({ value: claimed, etag }, log);
       return;
     }
-    if (current.value.status === 'Running') await this.poll(current, log);
+    if (current.value.status !== 'Running') return;
+    try {
+      await this.poll(current, log);
+    } catch (error) {
+      // Not ACR's answer (storage, a bug): the queue delivers the message again.
+      if (!isAcrError(error)) throw error;
+      // ACR's answer, through the one classifier: transient ones back off on the row until the deadline (poll checks
+      // it first); the rest end the conversion with the code and the fix — never the poison queue, never a loop.
+      if (error.transient) await this.pollLater(current, error, log);
+      else
+        await this.fail(
+          current,
+          classifyAcrError(error.status, error.code, error.details.reason),
+          error.message,
+          error.details.correlationId,
+          log,
+        );
+    }
+  }
+
+  /** Another poll after a transient ACR failure: backed off (ACR's Retry-After when it sent one, capped), counted. */
+  private async pollLater(current: Versioned<ConversionRecord>, error: AcrError, log: Logger): Promise<void> {
+    const record = current.value;
+    const errors = (record.transientErrors ?? 0) + 1;
+    const backoff = pollDelaySeconds(
+      errors,
+      this.deps.settings.firstPollSeconds,
+      this.deps.settings.maxPollSeconds,
+      this.random,
+    );
+    const asked = error.details.retryAfterMs === undefined ? undefined : Math.ceil(error.details.retryAfterMs / 1000);
+    const delay = Math.max(1, Math.min(this.deps.settings.maxPollSeconds, asked ?? backoff));
+    const token = randomUUID();
+    const next: ConversionRecord = {
+      ...record,
+      transientErrors: errors,
+      lastErrorCode: error.code,
+      lastErrorMessage: error.message.slice(0, 2_000),
+      trackingToken: token,
+      nextCheckAt: this.after(delay).toISOString(),
+      updatedAt: this.now().toISOString(),
+    };
+    if ((await this.deps.store.replace(next, current.etag)) === undefined) return;
+    await this.deps.queue.send(
+      { kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token },
+      delay,
+    );
+    log.warn(
+      `${describeImage(record)}: ACR answered ${error.status} ${error.code} while tracking; next poll in ${delay}s`,
+      {
+        registry: record.registry,
+        repository: record.repository,
+        digest: record.digest,
+        operationId: record.operationId,
+        errorCode: error.code,
+      },
+    );
+  }
+
+  private pastDeadline(record: ConversionRecord): boolean {
+    return record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < this.now().getTime();
   }
 
   /** Sweeper: re-drives conversions whose worker or tracking message was lost. Returns how many it re-drove. */
@@ -368,6 +438,7 @@ export class ConversionService {
         operationStatus: operation!.status,
         attempts,
         polls: 0,
+        transientErrors: undefined,
         trackingToken: token,
         nextCheckAt: this.after(this.deps.settings.firstPollSeconds).toISOString(),
         startedAt: record.startedAt ?? this.now().toISOString(),
@@ -411,7 +482,7 @@ export class ConversionService {
           .catch(() => undefined);
         throw error;
       }
-      const failure = classifyStartError(error.status, error.code, error.details.reason);
+      const failure = classifyAcrError(error.status, error.code, error.details.reason);
       await this.fail(
         { value: { ...record, attempts: record.attempts + 1 }, etag },
         failure,
@@ -463,7 +534,7 @@ export class ConversionService {
       operationId: record.operationId,
     };
     const gateway = this.deps.gateway(record.registry);
-    if (record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < this.now().getTime()) {
+    if (this.pastDeadline(record)) {
       await gateway
         .cancelOperation(record.repository, record.operationId!)
         .catch((error: unknown) => log.warn(`cancel at deadline failed: ${String(error)}`, fields));

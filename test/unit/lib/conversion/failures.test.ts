@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   classifyOperationFailure,
-  classifyStartError,
+  classifyAcrError,
   failureClass,
   finalRemediation,
 } from '../../../../lib/conversion/failures.js';
@@ -83,46 +83,46 @@ describe('classifyOperationFailure', () => {
   });
 });
 
-describe('classifyStartError', () => {
+describe('classifyAcrError', () => {
   it('prefers the detail reason', () => {
-    expect(classifyStartError(403, 'DENIED', 'SKU_NOT_SUPPORTED')).toMatchObject({
+    expect(classifyAcrError(403, 'DENIED', 'SKU_NOT_SUPPORTED')).toMatchObject({
       code: 'SKU_NOT_SUPPORTED',
       retryable: false,
     });
-    expect(classifyStartError(403, 'DENIED', 'CMK_NOT_SUPPORTED')).toMatchObject({
+    expect(classifyAcrError(403, 'DENIED', 'CMK_NOT_SUPPORTED')).toMatchObject({
       code: 'CMK_NOT_SUPPORTED',
       retryable: false,
     });
   });
 
   it('uses the ACR code when the reason is absent or unknown', () => {
-    expect(classifyStartError(403, 'DENIED', undefined)).toMatchObject({
+    expect(classifyAcrError(403, 'DENIED', undefined)).toMatchObject({
       code: 'DENIED',
       retryable: false,
       remediation: expect.stringContaining('AcrPush') as string,
     });
-    expect(classifyStartError(401, 'UNAUTHORIZED', 'SOMETHING_NEW')).toMatchObject({
+    expect(classifyAcrError(401, 'UNAUTHORIZED', 'SOMETHING_NEW')).toMatchObject({
       code: 'UNAUTHORIZED',
       retryable: false,
     });
   });
 
   it('treats 429 as throttling, retryable', () => {
-    expect(classifyStartError(429, 'TOOMANYREQUESTS', undefined)).toMatchObject({ code: 'THROTTLED', retryable: true });
+    expect(classifyAcrError(429, 'TOOMANYREQUESTS', undefined)).toMatchObject({ code: 'THROTTLED', retryable: true });
   });
 
   it('treats a 404 or a not-found code as not yet replicated', () => {
-    expect(classifyStartError(404, 'OPERATION_UNKNOWN', undefined).code).toBe('NOT_REPLICATED');
-    expect(classifyStartError(400, 'MANIFEST_UNKNOWN', undefined).code).toBe('NOT_REPLICATED');
+    expect(classifyAcrError(404, 'OPERATION_UNKNOWN', undefined).code).toBe('NOT_REPLICATED');
+    expect(classifyAcrError(400, 'MANIFEST_UNKNOWN', undefined).code).toBe('NOT_REPLICATED');
   });
 
   it('keeps an uncatalogued code, retryable only for server errors', () => {
-    expect(classifyStartError(400, 'UNSUPPORTED', undefined)).toEqual({
+    expect(classifyAcrError(400, 'UNSUPPORTED', undefined)).toEqual({
       code: 'UNSUPPORTED',
       retryable: false,
       remediation: 'ACR refused to start the conversion (HTTP 400 UNSUPPORTED).',
     });
-    expect(classifyStartError(500, 'INTERNAL', undefined)).toMatchObject({ code: 'INTERNAL', retryable: true });
+    expect(classifyAcrError(500, 'INTERNAL', undefined)).toMatchObject({ code: 'INTERNAL', retryable: true });
   });
 });
 

@@ -945,3 +945,76 @@ describe('ConversionService: a decision is made again when what it was made from
     expect(current().generation).not.toBe(succeeded.generation);
   });
 });
+
+describe('ConversionService: permanent errors end, transient errors back off (issue #14, scenario 4)', () => {
+  const acr = (status: number, code: string, retryAfterMs?: number) =>
+    new AcrError(`could not read the operation: GET … answered ${status} ${code}`, {
+      status,
+      code,
+      correlationId: 'corr-1',
+      method: 'GET',
+      path: `/acr/v1/${repository}/_operations/op-1`,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+
+  it('scenario 4: a transient failure while tracking backs off on the row instead of throwing', async () => {
+    const { service, registry, queue, current } = setup();
+    await service.handleEvent(pushed(), log);
+    registry.failNext('getOperation', acr(503, 'UNAVAILABLE'));
+
+    const next = queue.take();
+    await expect(service.track(next.message, log)).resolves.toBeUndefined();
+
+    expect(current()).toMatchObject({ status: 'Running', transientErrors: 1, lastErrorCode: 'UNAVAILABLE' });
+    expect(queue.last()).toMatchObject({ message: { kind: 'poll', token: current().trackingToken } });
+    expect(queue.last()!.delaySeconds).toBeGreaterThanOrEqual(settings.firstPollSeconds);
+  });
+
+  it("scenario 4: honours ACR's Retry-After, capped at the longest poll interval", async () => {
+    const { service, registry, queue } = setup();
+    await service.handleEvent(pushed(), log);
+    registry.failNext('getOperation', acr(429, 'TOOMANYREQUESTS', 45_000));
+    registry.failNext('getOperation', acr(429, 'TOOMANYREQUESTS', 3_600_000));
+
+    await service.track(queue.take().message, log);
+    const asked = queue.last()!.delaySeconds;
+    await service.track(queue.take().message, log);
+
+    expect(asked).toBe(45);
+    expect(queue.last()!.delaySeconds).toBe(settings.maxPollSeconds);
+  });
+
+  it.each([
+    [401, 'UNAUTHORIZED', 'UNAUTHORIZED'],
+    [403, 'DENIED', 'DENIED'],
+    [200, 'INVALID_RESPONSE', 'INVALID_RESPONSE'],
+  ])(
+    'scenario 4: %d %s while tracking ends the conversion Failed with the code and a fix, alerted once',
+    async (status, code, expected) => {
+      const { service, registry, outbox, queue, current } = setup();
+      await service.handleEvent(pushed(), log);
+      registry.failNext('getOperation', acr(status, code));
+
+      await expect(service.track(queue.take().message, log)).resolves.toBeUndefined();
+
+      expect(current()).toMatchObject({ status: 'Failed', lastErrorCode: expected, correlationId: 'corr-1' });
+      expect(current().remediation).toMatch(/\w/);
+      expect(outbox.ofType('conversion.failed')).toHaveLength(1);
+      expect(queue.waiting).toEqual([]);
+    },
+  );
+
+  it('scenario 4: a Pending row past its deadline ends TimedOut instead of starting', async () => {
+    const { service, registry, queue, clock, current } = setup({ deadlineMinutes: 5 });
+    registry.failNext('startStreamingConversion', acr(503, 'UNAVAILABLE'));
+    await service.handleEvent(pushed(), log);
+    const pending = current();
+
+    clock.advance(6 * 60);
+    await service.track(queue.take().message, log);
+
+    expect(pending.status).toBe('Pending');
+    expect(current()).toMatchObject({ status: 'TimedOut', lastErrorCode: 'TIMED_OUT' });
+    expect(registry.calls.startStreamingConversion).toBe(1);
+  });
+});
