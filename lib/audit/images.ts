@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { isAcrError } from '../core/errors.js';
 import type { RegistrySettings } from '../core/registries.js';
 import { finalRemediation, failureClass } from '../conversion/failures.js';
 import { inspectManifest } from '../conversion/inspect.js';
@@ -130,38 +131,63 @@ export class ImageAudit {
     let budget = this.deps.settings.requestBudget;
     let backfillBudget = this.deps.settings.backfillBudget - counters.backfilled;
     const from = stored.run.cursor?.repository;
+    const unreadable = [...(stored.run.unreadable ?? [])];
+    const progress = (): Pick<AuditRun, 'unreadable'> => (unreadable.length > 0 ? { unreadable } : {});
     for (const repository of repositories.filter((name) => from === undefined || name >= from)) {
       const outOfTime = Date.now() - startedMs > (this.deps.settings.maxMessageMs ?? 240_000);
       if (budget <= 0 || outOfTime) {
-        return this.checkpoint(stored, { ...stored.run, counters, cursor: { repository } }, message, log);
+        return this.checkpoint(
+          stored,
+          { ...stored.run, ...progress(), counters, cursor: { repository } },
+          message,
+          log,
+        );
       }
       const applied = await this.deps.policies.policyFor(registry.name, repository);
       if (applied.policy.mode === 'off') {
         counters = { ...counters, repositories: counters.repositories + 1 };
         continue;
       }
-      const result = await this.auditRepository(
-        registry.name,
-        repository,
-        applied,
-        readiness,
-        message.runId,
-        { budget, backfillBudget },
-        log,
-      );
+      let result: Awaited<ReturnType<ImageAudit['auditRepository']>>;
+      try {
+        result = await this.auditRepository(
+          registry.name,
+          repository,
+          applied,
+          readiness,
+          message.runId,
+          { budget, backfillBudget },
+          log,
+        );
+      } catch (error) {
+        // ACR refusing one repository for good (403 on an ABAC registry, a malformed answer) must not stop the audit
+        // of the others, nor send the message to the poison queue; transient failures are delivered again.
+        if (!isAcrError(error) || error.transient) throw error;
+        if (!unreadable.includes(repository)) unreadable.push(repository);
+        log.warn(
+          `audit ${message.runId} of ${registry.name}: repository ${repository} skipped: ACR answered ${error.status} ${error.code}`,
+          { ...fields, repository, errorCode: error.code },
+        );
+        continue;
+      }
       counters = add(counters, result.counters);
       budget -= result.counters.referrerChecks;
       backfillBudget -= result.counters.backfilled;
       // A checkpoint restarts this repository (findings done in this run are skipped), so count it once, when done.
       if (!result.complete)
-        return this.checkpoint(stored, { ...stored.run, counters, cursor: { repository } }, message, log);
+        return this.checkpoint(
+          stored,
+          { ...stored.run, ...progress(), counters, cursor: { repository } },
+          message,
+          log,
+        );
       counters = {
         ...counters,
         repositories: counters.repositories + 1,
         repositoriesWithPolicy: counters.repositoriesWithPolicy + 1,
       };
     }
-    return this.complete(stored, counters, log);
+    return this.complete({ ...stored, run: { ...stored.run, ...progress() } }, counters, log);
   }
 
   private async auditRepository(

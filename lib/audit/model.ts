@@ -36,6 +36,8 @@ export interface AuditRun {
   readonly completedAt?: string;
   readonly complete: boolean;
   readonly counters: AuditCounters;
+  /** Repositories ACR refused to list or read for good in this run (they were skipped; the rest went on). */
+  readonly unreadable?: readonly string[];
   /** Where the next continuation starts (a checkpoint per repository). */
   readonly cursor?: { readonly repository: string; readonly last?: string };
 }

@@ -1,3 +1,4 @@
+import { isAcrError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { PolicySource } from '../policy/model.js';
 import {
@@ -56,6 +57,8 @@ export interface BackfillRunSummary {
   readonly skipped: number;
   /** Repositories the scope matches that a more specific policy governs, or whose backfill is off now. */
   readonly repositoriesLeftAlone: number;
+  /** Repositories ACR refused to list or read for good (logged with its answer); the others went on. */
+  readonly repositoriesUnreadable: readonly string[];
   readonly stoppedBy: BackfillStop;
   /** Where the next run resumes, when `stoppedBy` is not `complete`. */
   readonly next?: BackfillCursor;
@@ -98,6 +101,7 @@ export class BackfillWorker {
     const startedAt = this.deps.clock.now().getTime();
     const budgetMs = (this.deps.settings.timeBudgetSeconds ?? 300) * 1_000;
     const counts = { examined: 0, started: 0, skipped: 0, repositoriesLeftAlone: 0 };
+    const unreadable: string[] = [];
     const cursor = message.cursor;
     const repositories = (await acr.listRepositories())
       .filter(
@@ -117,18 +121,31 @@ export class BackfillWorker {
       const limit = governing.policy.backfill.maxImagesPerRun;
       const cutoff = startedAt - governing.policy.backfill.maxAgeDays * 86_400_000;
       const outOfBudget = (): boolean => this.deps.clock.now().getTime() - startedAt >= budgetMs;
-      const result = await this.repository(acr, repository, marker, cutoff, async (manifest) => {
-        const outcome = await this.deps.conversions.request(
-          { registry: message.registry, repository, digest: manifest.digest },
-          { source: 'backfill', tags: manifest.tags ?? [] },
-          log,
+      let result: Awaited<ReturnType<BackfillWorker['repository']>>;
+      try {
+        result = await this.repository(acr, repository, marker, cutoff, async (manifest) => {
+          const outcome = await this.deps.conversions.request(
+            { registry: message.registry, repository, digest: manifest.digest },
+            { source: 'backfill', tags: manifest.tags ?? [] },
+            log,
+          );
+          counts.examined++;
+          if (startedOutcomes.has(outcome)) counts.started++;
+          else counts.skipped++;
+          if (counts.started >= limit) return 'limit';
+          return outOfBudget() ? 'time' : undefined;
+        });
+      } catch (error) {
+        // ACR refusing this repository for good (403 on an ABAC registry, a malformed answer) must not stop the
+        // backfill of the others; a transient failure is rethrown, and the run is delivered again from its cursor.
+        if (!isAcrError(error) || error.transient) throw error;
+        unreadable.push(repository);
+        log.warn(
+          `backfill of ${message.registry}/${repository} skipped: ACR answered ${error.status} ${error.code} (${error.message.slice(0, 200)})`,
+          { registry: message.registry, repository, runId: message.runId, errorCode: error.code },
         );
-        counts.examined++;
-        if (startedOutcomes.has(outcome)) counts.started++;
-        else counts.skipped++;
-        if (counts.started >= limit) return 'limit';
-        return outOfBudget() ? 'time' : undefined;
-      });
+        continue;
+      }
       if (result !== undefined) {
         stop = { stoppedBy: result.stoppedBy, next: { repository, last: result.last } };
         break;
@@ -153,6 +170,7 @@ export class BackfillWorker {
       runId: message.runId,
       run: message.run,
       ...counts,
+      repositoriesUnreadable: unreadable,
       ...stop,
     };
     log.info(

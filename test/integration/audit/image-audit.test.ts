@@ -4,6 +4,7 @@ import { EmulatorControlClient } from '../../../dev/emulator/control-client.js';
 import type { StartedRegistry } from '../../../dev/emulator/server.js';
 import { ImageAudit, type AuditMessage } from '../../../lib/audit/images.js';
 import { AuditReportSource } from '../../../lib/audit/report-source.js';
+import type { AuditRun } from '../../../lib/audit/model.js';
 import { TableAuditStore } from '../../../lib/storage/audit-store.js';
 import type { RegistrySettings } from '../../../lib/core/registries.js';
 import { silentLogger } from '../../../lib/core/logging.js';
@@ -145,14 +146,14 @@ describe('image audit', () => {
   afterAll(() => t.emulator.close());
 
   /** Runs an audit to completion, processing its continuation messages as the queue trigger would. */
-  async function runAudit(): Promise<{ counters: Record<string, number>; referrerRequests: number }> {
+  async function runAudit(): Promise<{ counters: Record<string, number>; referrerRequests: number; run: AuditRun }> {
     await control.clearRequests();
     await audit.start('sandbox', silentLogger);
     let last;
     while (queue.length > 0) last = await audit.continue(queue.shift(), silentLogger);
     const referrerRequests = (await control.requests({ method: 'GET', path: '/referrers/' })).length;
     if (last === undefined) throw new Error('the audit never ran');
-    return { counters: last.counters as unknown as Record<string, number>, referrerRequests };
+    return { counters: last.counters as unknown as Record<string, number>, referrerRequests, run: last };
   }
 
   async function findings(): Promise<Map<string, FindingStatus>> {
@@ -228,5 +229,29 @@ describe('image audit', () => {
     expect(report.readiness.notes[0]).toMatch(
       /^Readiness unknown: could not read the registry from ARM \(ARM answered 403/,
     );
+  });
+
+  it('scenario 4: a repository ACR refuses for good is skipped and named; the audit of the others completes', async () => {
+    const { digest } = await control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'team-z/locked',
+      tag: 'v1',
+      platform: 'linux/amd64',
+    });
+    const fault = await control.addFault({
+      listener: 'sandbox',
+      method: 'GET',
+      path: '^/acr/v1/team-z/locked/_manifests',
+      action: { kind: 'status', status: 403, code: 'DENIED' },
+    });
+    try {
+      const { run } = await runAudit();
+
+      expect(run).toMatchObject({ complete: true, unreadable: ['team-z/locked'] });
+      expect((await findings()).has(digest)).toBe(false);
+      expect((await findings()).size).toBeGreaterThan(0);
+    } finally {
+      await control.removeFault(fault.id);
+    }
   });
 });

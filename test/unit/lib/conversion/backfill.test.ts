@@ -22,6 +22,7 @@ import {
 } from '../../../../lib/policy/model.js';
 import { mostSpecific, parseScope, type PolicyScope } from '../../../../lib/policy/scope.js';
 import type { ManifestAttributes } from '../../../../lib/core/acr.js';
+import { AcrError } from '../../../../lib/core/errors.js';
 import { ManualClock } from '../../../support/fakes/clock.js';
 import { InMemoryConversionStore } from '../../../support/fakes/conversion-store.js';
 import { InMemoryOutbox } from '../../../support/fakes/outbox.js';
@@ -37,6 +38,8 @@ const backfilling = (backfill: PolicyInput['backfill'] = {}, rest: PolicyInput =
 /** Manifests per repository, listed newest first in pages as ACR does; `ageDays` sets lastUpdateTime. */
 class FakeCatalog implements BackfillRegistry {
   readonly repositories = new Map<string, ManifestAttributes[]>();
+  /** Repositories whose listing ACR refuses, with the error it answers. */
+  readonly refusing = new Map<string, Error>();
   listings = 0;
 
   add(
@@ -62,6 +65,8 @@ class FakeCatalog implements BackfillRegistry {
     options: { pageSize?: number; orderBy?: 'timedesc' | 'timeasc' } = {},
   ): AsyncGenerator<ManifestAttributes[]> {
     this.listings++;
+    const refusal = this.refusing.get(repository);
+    if (refusal) throw refusal;
     const all = [...(this.repositories.get(repository) ?? [])].sort(
       (a, b) => Date.parse(b.lastUpdateTime!) - Date.parse(a.lastUpdateTime!),
     );
@@ -161,6 +166,46 @@ function setup(
 const first = (scope: string): BackfillMessage => ({ registry: 'contoso', scope, runId: 'run-1' });
 
 describe('backfill worker', () => {
+  it('scenario 4: one repository ACR refuses for good does not stop the backfill of the others', async () => {
+    const conversions = new FakeConversions();
+    const { catalog, runToEnd } = setup({ 'team-a/*': backfilling() }, { conversions });
+    catalog.add('team-a/app', 3);
+    catalog.add('team-a/secret', 2);
+    const web = catalog.add('team-a/web', 2);
+    catalog.refusing.set(
+      'team-a/secret',
+      new AcrError('could not list manifests: GET … answered 403 DENIED', {
+        status: 403,
+        code: 'DENIED',
+        correlationId: undefined,
+        method: 'GET',
+        path: '/acr/v1/team-a/secret/_manifests',
+      }),
+    );
+
+    const [summary] = await runToEnd(first('team-a/*'));
+
+    expect(summary).toMatchObject({ stoppedBy: 'complete', started: 5, repositoriesUnreadable: ['team-a/secret'] });
+    expect(conversions.requests.map((request) => request.key.digest)).toEqual(expect.arrayContaining(web));
+  });
+
+  it('scenario 4: a transient failure of a repository is rethrown, so the run is delivered again', async () => {
+    const { catalog, worker } = setup({ 'team-a/*': backfilling() });
+    catalog.add('team-a/app', 1);
+    catalog.refusing.set(
+      'team-a/app',
+      new AcrError('could not list manifests: GET … answered 503 UNAVAILABLE', {
+        status: 503,
+        code: 'UNAVAILABLE',
+        correlationId: undefined,
+        method: 'GET',
+        path: '/acr/v1/team-a/app/_manifests',
+      }),
+    );
+
+    await expect(worker.run(first('team-a/*'), log)).rejects.toMatchObject({ status: 503 });
+  });
+
   it('starts at most maxImagesPerRun per run and resumes where the last run stopped, until every image is examined', async () => {
     const conversions = new FakeConversions((_key, tags) => !tags.some((tag) => tag.endsWith('-dev')));
     const { catalog, queue, runToEnd } = setup({ 'team-a/*': backfilling({ maxImagesPerRun: 10 }) }, { conversions });
