@@ -421,14 +421,28 @@ export class ConversionService {
         // Ours from before a crash (already counted when it was requested), or one ACR started by itself.
         attempts = Math.max(record.attempts, 1);
       } else {
+        // The lease must still be ours: a slow check above may have outlasted it, and then the sweeper may already
+        // have handed the image to another worker.
+        if (!this.leaseHeld(record)) {
+          log.warn(`${describeImage(record)}: the lease ran out before the start; another worker takes over`, fields);
+          return 'claimed-elsewhere';
+        }
         // Reserve the attempt before asking ACR, so a crash between the POST and the next write cannot lose its
         // count (and let a re-drive exceed the policy's attempts); a crash before the POST only leaves one unused.
+        // The reservation renews the lease, and the POST (with its waits for Retry-After) must end inside it.
         attempts = record.attempts + 1;
-        const reservation: ConversionRecord = { ...record, attempts, updatedAt: this.now().toISOString() };
+        const leaseUntil = this.after(this.deps.settings.leaseSeconds);
+        const reservation: ConversionRecord = {
+          ...record,
+          attempts,
+          leaseUntil: leaseUntil.toISOString(),
+          updatedAt: this.now().toISOString(),
+        };
         const reserved = (await this.deps.store.replace(reservation, etag)) ?? (await this.ownWrite(reservation));
         if (reserved === undefined) return 'claimed-elsewhere';
         etag = reserved;
-        operation = await this.startOrAdopt(gateway, record);
+        const margin = Math.min(5, this.deps.settings.leaseSeconds / 5) * 1_000;
+        operation = await this.startOrAdopt(gateway, record, new Date(leaseUntil.getTime() - margin));
       }
       const token = randomUUID();
       const running: ConversionRecord = {
@@ -465,7 +479,9 @@ export class ConversionService {
       if (isAcrError(error) && (error.transient || error.status === 409)) {
         // ACR throttled or failed (the POST is never blindly repeated): the row is ours, so schedule our own prompt
         // retry of the start path — it re-checks ACR first — rather than wait for Event Grid's growing retry schedule.
-        const delay = error.status === 429 ? 30 : retryDelaySeconds(1, 5, 300, this.random);
+        const asked = error.details.retryAfterMs === undefined ? 30 : Math.ceil(error.details.retryAfterMs / 1000);
+        const delay =
+          error.status === 429 ? Math.min(300, Math.max(1, asked)) : retryDelaySeconds(1, 5, 300, this.random);
         log.warn(
           `${describeImage(record)}: ACR answered ${error.status} ${error.code} while starting; trying again in ${delay}s`,
           { ...fields, errorCode: error.code },
@@ -499,9 +515,13 @@ export class ConversionService {
    * progress (one that began after we looked: ACR's own switch, another worker); that operation is adopted. A 409
    * with nothing running is rethrown and retried like a transient failure.
    */
-  private async startOrAdopt(gateway: RegistryGateway, record: ConversionRecord): Promise<StreamingOperationRef> {
+  private async startOrAdopt(
+    gateway: RegistryGateway,
+    record: ConversionRecord,
+    notAfter: Date,
+  ): Promise<StreamingOperationRef> {
     try {
-      return await gateway.startStreamingConversion(record.repository, record.digest);
+      return await gateway.startStreamingConversion(record.repository, record.digest, { notAfter });
     } catch (error) {
       if (!isAcrError(error) || error.status !== 409) throw error;
       const running = await gateway.getStreamingOperation(record.repository, record.digest);

@@ -135,8 +135,15 @@ export interface RegistryDataPlane {
   listReferrers(repository: string, digest: string, artifactType?: string): Promise<Descriptor[]>;
   /** The conversion operation ACR tracks for a digest, or undefined when there is none. */
   getStreamingOperation(repository: string, digest: string): Promise<StreamingOperationRef | undefined>;
-  /** `POST _streaming/{digest}`: asks ACR to convert. */
-  startStreamingConversion(repository: string, digest: string): Promise<StreamingOperationRef>;
+  /**
+   * `POST _streaming/{digest}`: asks ACR to convert. With `notAfter`, no retry (after a 429) starts later than
+   * that instant, so the call never outlasts the caller's lease.
+   */
+  startStreamingConversion(
+    repository: string,
+    digest: string,
+    options?: { readonly notAfter?: Date },
+  ): Promise<StreamingOperationRef>;
   /** An operation's status and progress; undefined when ACR no longer knows it. */
   getOperation(repository: string, operationId: string): Promise<StreamingOperation | undefined>;
   cancelOperation(repository: string, operationId: string): Promise<StreamingOperation>;

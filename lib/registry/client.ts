@@ -124,12 +124,17 @@ export class RegistryClient implements RegistryDataPlane {
   }
 
   /** Requests a streaming artifact for one image; 202 with the new operation's id. Not retried on faults. */
-  async startStreamingConversion(repository: string, digest: string): Promise<StreamingOperationRef> {
+  async startStreamingConversion(
+    repository: string,
+    digest: string,
+    options: { readonly notAfter?: Date } = {},
+  ): Promise<StreamingOperationRef> {
     const request: RawRequest = {
       ...this.request('POST', `/acr/v1/${assertRepository(repository)}/_streaming/${assertDigest(digest)}`),
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ conversionFormat: 'overlaybd', conversionVersion: 'v1' }),
       idempotent: false,
+      ...(options.notAfter ? { notAfter: options.notAfter.getTime() } : {}),
     };
     const response = await this.send(request, repository, ['pull', 'push']);
     // Any 2xx is a start (the transcript shows 202); a 409 (a conversion already in progress) is the caller's to

@@ -50,6 +50,11 @@ export interface RawRequest {
    * not blindly repeated: the caller re-checks remote state first (GET before POST) and decides again.
    */
   readonly idempotent: boolean;
+  /**
+   * Epoch ms after which no retry may start (a wait for `Retry-After` included): a call made under a lease must not
+   * outlast it, or another worker may take over and repeat it.
+   */
+  readonly notAfter?: number;
 }
 
 export interface RawResponse {
@@ -70,6 +75,7 @@ export class RegistryTransport {
   private readonly retry: RetrySettings;
   /** Request ids in flight → whether they may be repeated after a fault (the strategy sees only the request). */
   private readonly idempotency = new Map<string, boolean>();
+  private readonly notAfter = new Map<string, number>();
 
   constructor(private readonly options: TransportOptions) {
     this.retry = { ...defaultRetrySettings, ...options.retry };
@@ -93,6 +99,7 @@ export class RegistryTransport {
     // Lets ACR's logs be matched with ours.
     pipelineRequest.headers.set('x-ms-client-request-id', pipelineRequest.requestId);
     this.idempotency.set(pipelineRequest.requestId, request.idempotent);
+    if (request.notAfter !== undefined) this.notAfter.set(pipelineRequest.requestId, request.notAfter);
     try {
       const response = await this.pipeline.sendRequest(this.httpClient, pipelineRequest);
       const headers = new Map<string, string>();
@@ -102,6 +109,7 @@ export class RegistryTransport {
       throw networkError(error, request);
     } finally {
       this.idempotency.delete(pipelineRequest.requestId);
+      this.notAfter.delete(pipelineRequest.requestId);
     }
   }
 
@@ -120,6 +128,9 @@ export class RegistryTransport {
         else if ((status >= 500 || status === 408) && idempotent)
           delayMs = retryAfterMs(response?.headers.get('retry-after')) ?? backoff(retryCount);
         if (delayMs === undefined) return { skipStrategy: true };
+        // A retry that would start after the caller's limit (its lease) is not made: the answer so far is returned.
+        const limit = request ? this.notAfter.get(request.requestId) : undefined;
+        if (limit !== undefined && Date.now() + delayMs >= limit) return { skipStrategy: true };
         if (request)
           this.options.onRetry?.({
             method: request.method,

@@ -197,6 +197,24 @@ describe('push to streaming', () => {
     expect(host.output()).toMatch(/unknown operation status "Optimizing"; polling on/);
   });
 
+  it('scenario 5: a throttled start that would outlast the lease, with the sweeper running, makes one conversion', async () => {
+    const control = sandbox.emulator.control;
+    // Four 429s, 4 s apart: retrying them all would take 16 s, past the 10 s lease, while the sweeper (every 2 s)
+    // hands a Pending row whose lease ran out to another worker, which starts it too.
+    await control.addFault({
+      method: 'POST',
+      path: '^/acr/v1/team-e/leased/_streaming/',
+      action: { kind: 'status', status: 429, retryAfterSeconds: 4 },
+      count: 4,
+    });
+
+    const digest = await sandbox.push('team-e/leased', 'v1');
+    const view = await sandbox.waitForConversion(host, 'team-e/leased', digest, settled, 60_000);
+
+    expect(view.status).toBe('Succeeded');
+    expect(await sandbox.conversionPosts('team-e/leased', digest)).toBe(1);
+  });
+
   it("retries UNKNOWN_ERROR up to the policy's attempts, then records Failed with the operation id and an outbox event", async () => {
     await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/flaky', { outcome: 'UnknownError' });
 

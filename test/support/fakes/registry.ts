@@ -184,7 +184,11 @@ export class ScriptedRegistry implements RegistryGateway {
     });
   }
 
-  startStreamingConversion(_repository: string, digest: string): Promise<StreamingOperationRef> {
+  startStreamingConversion(
+    _repository: string,
+    digest: string,
+    _options?: { readonly notAfter?: Date },
+  ): Promise<StreamingOperationRef> {
     return this.answer('startStreamingConversion', () => {
       const script = this.nextScripts.shift() ?? this.defaultScript;
       const id = `op-${++this.started}`;

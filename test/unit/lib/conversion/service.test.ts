@@ -1018,3 +1018,36 @@ describe('ConversionService: permanent errors end, transient errors back off (is
     expect(registry.calls.startStreamingConversion).toBe(1);
   });
 });
+
+describe('ConversionService: the lease holds (issue #14, scenario 5)', () => {
+  it('scenario 5: does not start when the lease ran out during the checks before the POST', async () => {
+    const { service, registry, clock } = setup();
+    const original = registry.getStreamingOperation.bind(registry);
+    registry.getStreamingOperation = async (repository, digestValue) => {
+      clock.advance(settings.leaseSeconds + 1); // a slow answer: the lease is gone when it arrives
+      return original(repository, digestValue);
+    };
+
+    const outcome = await service.handleEvent(pushed(), log);
+
+    expect(outcome).toBe('claimed-elsewhere');
+    expect(registry.calls.startStreamingConversion).toBe(0);
+  });
+
+  it('scenario 5: the reservation renews the lease and the POST may not outlast it', async () => {
+    const { service, registry, clock, current } = setup();
+    let notAfter: Date | undefined;
+    const original = registry.startStreamingConversion.bind(registry);
+    registry.startStreamingConversion = (repository, digestValue, options) => {
+      notAfter = options?.notAfter;
+      return original(repository, digestValue);
+    };
+
+    await service.handleEvent(pushed(), log);
+
+    const leaseEnd = clock.now().getTime() + settings.leaseSeconds * 1_000;
+    expect(notAfter!.getTime()).toBeLessThan(leaseEnd);
+    expect(notAfter!.getTime()).toBeGreaterThanOrEqual(leaseEnd - 5_000);
+    expect(current().status).toBe('Running');
+  });
+});

@@ -75,4 +75,34 @@ describe("RegistryClient: ACR's answers taken as they come", () => {
 
     expect(await client.getOperation('team-a/app', 'op-1')).toMatchObject({ status: 'Throttled', progress: '3%' });
   });
+
+  it('scenario 5: stops retrying a throttled start before its notAfter, so the call never outlasts a lease', async () => {
+    const posts: number[] = [];
+    const started = Date.now();
+    const httpClient: HttpClient = {
+      sendRequest: (request: PipelineRequest) => {
+        const token = new URL(request.url).pathname === '/oauth2/token';
+        if (!token) posts.push(Date.now() - started);
+        return Promise.resolve({
+          request,
+          status: token ? 200 : 429,
+          headers: createHttpHeaders(token ? {} : { 'retry-after': '1' }),
+          bodyAsText: token ? '{"access_token":"a"}' : '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+        });
+      },
+    };
+    const client = new RegistryClient({
+      loginServer: 'contoso.azurecr.io',
+      credentials: { type: 'password', username: 'puller', password: 'not-a-real-password' },
+      httpClient,
+    });
+
+    const error = await client
+      .startStreamingConversion('team-a/app', digest, { notAfter: new Date(started + 1_500) })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ status: 429, code: 'TOOMANYREQUESTS' });
+    expect(posts).toHaveLength(2); // at once, then after Retry-After 1 s; a third would start after the limit
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
 });
