@@ -304,21 +304,12 @@ export class ConversionService {
     );
     const asked = error.details.retryAfterMs === undefined ? undefined : Math.ceil(error.details.retryAfterMs / 1000);
     const delay = Math.max(1, Math.min(this.deps.settings.maxPollSeconds, asked ?? backoff));
-    const token = randomUUID();
-    const next: ConversionRecord = {
-      ...record,
+    const changes = {
       transientErrors: errors,
       lastErrorCode: error.code,
       lastErrorMessage: error.message.slice(0, 2_000),
-      trackingToken: token,
-      nextCheckAt: this.after(delay).toISOString(),
-      updatedAt: this.now().toISOString(),
     };
-    if ((await this.deps.store.replace(next, current.etag)) === undefined) return;
-    await this.deps.queue.send(
-      { kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token },
-      delay,
-    );
+    if (!(await this.schedulePoll(current, changes, delay))) return;
     log.warn(
       `${describeImage(record)}: ACR answered ${error.status} ${error.code} while tracking; next poll in ${delay}s`,
       {
@@ -329,6 +320,32 @@ export class ConversionService {
         errorCode: error.code,
       },
     );
+  }
+
+  /**
+   * Writes the row with `changes`, a new tracking token and the next check, then enqueues the poll carrying that
+   * token (older messages die). False when another worker wrote the row first: nothing is enqueued.
+   */
+  private async schedulePoll(
+    current: Versioned<ConversionRecord>,
+    changes: Partial<ConversionRecord>,
+    delaySeconds: number,
+  ): Promise<boolean> {
+    const record = current.value;
+    const token = randomUUID();
+    const next: ConversionRecord = {
+      ...record,
+      ...changes,
+      trackingToken: token,
+      nextCheckAt: this.after(delaySeconds).toISOString(),
+      updatedAt: this.now().toISOString(),
+    };
+    if ((await this.deps.store.replace(next, current.etag)) === undefined) return false;
+    await this.deps.queue.send(
+      { kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token },
+      delaySeconds,
+    );
+    return true;
   }
 
   private pastDeadline(record: ConversionRecord): boolean {
@@ -630,21 +647,12 @@ export class ConversionService {
       this.deps.settings.maxPollSeconds,
       this.random,
     );
-    const token = randomUUID();
-    const next: ConversionRecord = {
-      ...record,
+    const changes = {
       operationStatus: operation.status,
       ...(operation.progress === undefined ? {} : { progress: operation.progress }),
       polls: record.polls + 1,
-      trackingToken: token,
-      nextCheckAt: this.after(delay).toISOString(),
-      updatedAt: this.now().toISOString(),
     };
-    if ((await this.deps.store.replace(next, current.etag)) === undefined) return;
-    await this.deps.queue.send(
-      { kind: 'poll', registry: record.registry, repository: record.repository, digest: record.digest, token },
-      delay,
-    );
+    if (!(await this.schedulePoll(current, changes, delay))) return;
     log.debug(`${describeImage(record)}: ${operation.status} ${operation.progress ?? ''}; next poll in ${delay}s`, {
       registry: record.registry,
       repository: record.repository,
