@@ -131,10 +131,22 @@ export interface RegistryDataPlane {
   getManifestAttributes(repository: string, digest: string): Promise<ManifestAttributes | undefined>;
   /** The digest a tag points at, or undefined when the tag does not exist. */
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
-  /** Referrers of a manifest (OCI 1.1 referrers API), optionally of one artifact type. */
-  listReferrers(repository: string, digest: string, artifactType?: string): Promise<Descriptor[]>;
+  /**
+   * Referrers of a manifest (OCI 1.1 referrers API), optionally of one artifact type. With `notAfter` (here and on
+   * the calls below), no retry starts later than that instant, so a call made under a lease never outlasts it.
+   */
+  listReferrers(
+    repository: string,
+    digest: string,
+    artifactType?: string,
+    options?: { readonly notAfter?: Date },
+  ): Promise<Descriptor[]>;
   /** The conversion operation ACR tracks for a digest, or undefined when there is none. */
-  getStreamingOperation(repository: string, digest: string): Promise<StreamingOperationRef | undefined>;
+  getStreamingOperation(
+    repository: string,
+    digest: string,
+    options?: { readonly notAfter?: Date },
+  ): Promise<StreamingOperationRef | undefined>;
   /**
    * `POST _streaming/{digest}`: asks ACR to convert. With `notAfter`, no retry (after a 429) starts later than
    * that instant, so the call never outlasts the caller's lease.

@@ -94,12 +94,20 @@ export class RegistryClient implements RegistryDataPlane {
   }
 
   /** Referrers of a manifest (OCI 1.1 referrers API), following `Link` pages. */
-  async listReferrers(repository: string, digest: string, artifactType?: string): Promise<Descriptor[]> {
+  async listReferrers(
+    repository: string,
+    digest: string,
+    artifactType?: string,
+    options: { readonly notAfter?: Date } = {},
+  ): Promise<Descriptor[]> {
     const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
     let path: string | undefined = `/v2/${assertRepository(repository)}/referrers/${assertDigest(digest)}${query}`;
     const referrers: Descriptor[] = [];
     while (path !== undefined) {
-      const request = this.request('GET', path, { accept: 'application/vnd.oci.image.index.v1+json' });
+      const request: RawRequest = {
+        ...this.request('GET', path, { accept: 'application/vnd.oci.image.index.v1+json' }),
+        ...notAfterOf(options),
+      };
       const response = await this.send(request, repository, ['pull']);
       if (response.status !== 200) throw responseError(request, response, 'could not list referrers');
       const page = parse(referrersIndex, response, request).manifests;
@@ -115,8 +123,15 @@ export class RegistryClient implements RegistryDataPlane {
   }
 
   /** The last streaming conversion requested for a digest, or undefined (ACR: 404 OPERATION_UNKNOWN). */
-  async getStreamingOperation(repository: string, digest: string): Promise<StreamingOperationRef | undefined> {
-    const request = this.request('GET', `/acr/v1/${assertRepository(repository)}/_streaming/${assertDigest(digest)}`);
+  async getStreamingOperation(
+    repository: string,
+    digest: string,
+    options: { readonly notAfter?: Date } = {},
+  ): Promise<StreamingOperationRef | undefined> {
+    const request: RawRequest = {
+      ...this.request('GET', `/acr/v1/${assertRepository(repository)}/_streaming/${assertDigest(digest)}`),
+      ...notAfterOf(options),
+    };
     const response = await this.send(request, repository, ['pull']);
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw responseError(request, response, 'could not read the streaming operation');
@@ -134,7 +149,7 @@ export class RegistryClient implements RegistryDataPlane {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ conversionFormat: 'overlaybd', conversionVersion: 'v1' }),
       idempotent: false,
-      ...(options.notAfter ? { notAfter: options.notAfter.getTime() } : {}),
+      ...notAfterOf(options),
     };
     const response = await this.send(request, repository, ['pull', 'push']);
     // Any 2xx is a start (the transcript shows 202); a 409 (a conversion already in progress) is the caller's to
@@ -306,4 +321,9 @@ function nextLink(response: RawResponse): string | undefined {
   if (!match) return undefined;
   const target = match[1]!;
   return target.startsWith('http') ? `${new URL(target).pathname}${new URL(target).search}` : target;
+}
+
+/** A call made under a lease: no retry (nor a wait for Retry-After) may start after `notAfter`. */
+function notAfterOf(options: { readonly notAfter?: Date }): { notAfter?: number } {
+  return options.notAfter ? { notAfter: options.notAfter.getTime() } : {};
 }

@@ -76,25 +76,39 @@ describe("RegistryClient: ACR's answers taken as they come", () => {
     expect(await client.getOperation('team-a/app', 'op-1')).toMatchObject({ status: 'Throttled', progress: '3%' });
   });
 
-  it('scenario 5: stops retrying a throttled start before its notAfter, so the call never outlasts a lease', async () => {
-    const posts: number[] = [];
+  it.each([
+    [
+      'GET _streaming/{digest}',
+      (client: RegistryClient, notAfter: Date) => client.getStreamingOperation('team-a/app', digest, { notAfter }),
+    ],
+    [
+      'GET referrers',
+      (client: RegistryClient, notAfter: Date) =>
+        client.listReferrers('team-a/app', digest, 'application/vnd.azure.artifact.streaming.v1', { notAfter }),
+    ],
+  ])('scenario 5: %s before a start is not retried past its notAfter either', async (_name, call) => {
+    const requests: number[] = [];
     const started = Date.now();
-    const httpClient: HttpClient = {
-      sendRequest: (request: PipelineRequest) => {
-        const token = new URL(request.url).pathname === '/oauth2/token';
-        if (!token) posts.push(Date.now() - started);
-        return Promise.resolve({
-          request,
-          status: token ? 200 : 429,
-          headers: createHttpHeaders(token ? {} : { 'retry-after': '1' }),
-          bodyAsText: token ? '{"access_token":"a"}' : '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
-        });
-      },
-    };
     const client = new RegistryClient({
       loginServer: 'contoso.azurecr.io',
       credentials: { type: 'password', username: 'puller', password: 'not-a-real-password' },
-      httpClient,
+      httpClient: throttled(requests, started),
+    });
+
+    const error = await call(client, new Date(started + 500)).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ status: 429, code: 'TOOMANYREQUESTS' });
+    expect(requests).toHaveLength(1); // the retry after Retry-After 1 s would start after the limit
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('scenario 5: stops retrying a throttled start before its notAfter, so the call never outlasts a lease', async () => {
+    const posts: number[] = [];
+    const started = Date.now();
+    const client = new RegistryClient({
+      loginServer: 'contoso.azurecr.io',
+      credentials: { type: 'password', username: 'puller', password: 'not-a-real-password' },
+      httpClient: throttled(posts, started),
     });
 
     const error = await client
@@ -106,3 +120,19 @@ describe("RegistryClient: ACR's answers taken as they come", () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 });
+
+/** A registry that throttles every call with Retry-After 1 s, noting when each (non-token) request came. */
+function throttled(requests: number[], started: number): HttpClient {
+  return {
+    sendRequest: (request: PipelineRequest) => {
+      const token = new URL(request.url).pathname === '/oauth2/token';
+      if (!token) requests.push(Date.now() - started);
+      return Promise.resolve({
+        request,
+        status: token ? 200 : 429,
+        headers: createHttpHeaders(token ? {} : { 'retry-after': '1' }),
+        bodyAsText: token ? '{"access_token":"a"}' : '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+      });
+    },
+  };
+}

@@ -1,0 +1,714 @@
+import { createHash } from 'node:crypto';
+import type { AcrError } from '../core/errors.js';
+import {
+  isKnownStatus,
+  isOngoing,
+  type FetchedManifest,
+  type ManifestAttributes,
+  type StreamingOperation,
+  type StreamingOperationRef,
+} from '../core/acr.js';
+import type { DomainEvent, DomainEventType } from '../core/outbox.js';
+import { repositoryKey, type ImageKey } from '../core/image.js';
+import { decide, type RegistryReadiness } from '../policy/eligibility.js';
+import type { AppliedPolicy } from '../policy/model.js';
+import { pollDelaySeconds, retryDelaySeconds } from './backoff.js';
+import {
+  classifyAcrError,
+  classifyOperationFailure,
+  failureClass,
+  finalRemediation,
+  type FailureClass,
+} from './failures.js';
+import { inspectManifest } from './inspect.js';
+import type { TrackingMessage } from './ports.js';
+import { inFlightStatuses, type ConversionRecord, type ConversionSource } from './record.js';
+
+/*
+ * The conversion lifecycle as one pure function: a row's state and an observation in, the next state and the
+ * effects out. Nothing here reads a clock, draws a random number, calls ACR or storage: the driver
+ * (ConversionService) gathers observations, performs the effects and writes the row with the ETag it read.
+ * docs/architecture.md § Conversion lifecycle lists every rule; test/unit/lib/conversion/lifecycle.test.ts covers
+ * them row by row.
+ */
+
+export interface ConversionSettings {
+  readonly firstPollSeconds: number;
+  readonly maxPollSeconds: number;
+  readonly leaseSeconds: number;
+  readonly quietSeconds: number;
+}
+
+/** Everything a transition may depend on besides the row and the observation. */
+export interface LifecycleContext {
+  readonly now: Date;
+  readonly settings: ConversionSettings;
+  /** A fresh id (tracking tokens, run ids). */
+  readonly newId: () => string;
+  /** In [0, 1): jitter. */
+  readonly random: () => number;
+  /** The applied policy's retry delays; needed only by observations that can end in a failure. */
+  readonly retry?: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number };
+}
+
+export interface ConversionRequest {
+  readonly source: ConversionSource;
+  readonly tags: readonly string[];
+  readonly eventId?: string;
+  /** By hand: the owner asked for this image, so tag rules and the off switch do not apply. */
+  readonly manual?: boolean;
+  /** Attempt even where the platform looks unsupported (ACR decides). */
+  readonly force?: boolean;
+  /** The caller just found no streaming referrer in ACR (the audit): a Succeeded image is converted again. */
+  readonly referrerMissing?: boolean;
+  /** When the image was pushed (the event's time): a 404 soon after is replication lag, not a deleted image. */
+  readonly pushedAt?: string;
+}
+
+export type Observation =
+  /** A request (push, backfill, audit, by hand) decided with the image's manifest, the policy and readiness. */
+  | {
+      readonly kind: 'decided';
+      readonly key: ImageKey;
+      readonly request: ConversionRequest;
+      readonly manifest: FetchedManifest;
+      readonly attributes: ManifestAttributes | undefined;
+      readonly applied: AppliedPolicy;
+      readonly readiness: RegistryReadiness;
+    }
+  /** A `start` tracking message carrying the row's token arrived. */
+  | { readonly kind: 'start-message' }
+  /** A `poll` tracking message carrying the row's token arrived. */
+  | { readonly kind: 'poll-message' }
+  /** What ACR holds for the image before a start: a streaming referrer, the ongoing operation of the digest. */
+  | {
+      readonly kind: 'registry-checked';
+      readonly referrerPresent: boolean;
+      readonly operation: StreamingOperationRef | undefined;
+    }
+  /** ACR accepted the start POST (any 2xx), or refused it with 409 and the running operation was adopted. */
+  | { readonly kind: 'start-answered'; readonly operation: StreamingOperationRef }
+  /** ACR answered the start path (a check or the POST) with an error; `reserved`: the attempt was reserved. */
+  | { readonly kind: 'start-refused'; readonly error: AcrError; readonly reserved: boolean }
+  /** The start path failed outside ACR (storage, a bug): the lease is given up, the caller rethrows. */
+  | { readonly kind: 'start-crashed' }
+  /**
+   * The tracked operation as ACR reports it (undefined: ACR no longer knows it); with a Succeeded status, how many
+   * streaming referrers the digest has.
+   */
+  | {
+      readonly kind: 'operation-read';
+      readonly operation: StreamingOperation | undefined;
+      readonly streamingReferrers?: number;
+    }
+  /** ACR answered the tracking read with an error. */
+  | { readonly kind: 'tracking-error'; readonly error: AcrError }
+  /** The sweeper looked at an in-flight row. */
+  | { readonly kind: 'sweep' }
+  /** An owner cancelled by hand. */
+  | { readonly kind: 'cancel-requested' }
+  /** `ImageDeleted`, confirmed by ACR's 404 for the manifest. */
+  | { readonly kind: 'delete-verified'; readonly eventId: string };
+
+export type Effect =
+  /**
+   * Look at ACR (streaming referrer? an ongoing operation?), no retry starting after `notAfter` (inside the lease),
+   * and report `registry-checked`.
+   */
+  | { readonly kind: 'check-registry'; readonly notAfter: Date }
+  /** `POST _streaming/{digest}`, no retry starting after `notAfter`; report `start-answered` or `start-refused`. */
+  | { readonly kind: 'start-conversion'; readonly notAfter: Date }
+  /** `GET _operations/{id}` (and the referrers once Succeeded); report `operation-read` or `tracking-error`. */
+  | { readonly kind: 'check-operation' }
+  /** Before the write; `bestEffort`: a failure is logged, not thrown. */
+  | { readonly kind: 'cancel-operation'; readonly operationId: string; readonly bestEffort: boolean }
+  /** Before the write (insert-if-absent), so a crash in between loses nothing. */
+  | { readonly kind: 'record-outcome'; readonly event: DomainEvent }
+  /** After the write, only if it succeeded. */
+  | { readonly kind: 'enqueue'; readonly message: TrackingMessage; readonly delaySeconds: number };
+
+/** The rules, one per row of the table in docs/architecture.md § Conversion lifecycle. */
+export const rules = [
+  'decide:skip',
+  'decide:claim',
+  'start:timed-out',
+  'start:renew-lease',
+  'check:referrer-present',
+  'check:adopt',
+  'check:lease-lapsed',
+  'check:reserve',
+  'start:running',
+  'start:later',
+  'start:give-up-lease',
+  'poll:timed-out',
+  'poll:check',
+  'poll:again',
+  'poll:succeeded',
+  'poll:recheck-referrer',
+  'poll:later',
+  'sweep:redrive-start',
+  'sweep:redrive-poll',
+  'sweep:idle',
+  'cancel:canceled',
+  'cancel:not-running',
+  'delete:deleted',
+  'ignore',
+  'fail:retry',
+  'fail:final',
+] as const;
+/** The rule that fired. */
+export type Rule = (typeof rules)[number];
+
+export interface Transition {
+  readonly rule: Rule;
+  /** The row to write, conditional on the ETag read; absent: nothing changes. */
+  readonly next?: ConversionRecord;
+  /** In the order the driver performs them (see {@link Effect} for when). */
+  readonly effects: readonly Effect[];
+  /** For a failure: its class and ACR's words, for the driver's log line. */
+  readonly failure?: { readonly class: FailureClass; readonly message: string };
+  /** The delay of the enqueued message, for the log line. */
+  readonly delaySeconds?: number;
+}
+
+/** Referrer checks after ACR says Succeeded, before concluding the streaming artifact is missing. */
+export const referrerChecks = 3;
+
+/** A row keeps at most this many tags (a digest can be tagged without end; a row and a table property cannot). */
+export const maxRecordedTags = 50;
+
+/** Calls made under a lease end this long before it does (at most 5 s, a fifth of a short lease). */
+function leaseMarginMs(settings: ConversionSettings): number {
+  return Math.min(5, settings.leaseSeconds / 5) * 1_000;
+}
+
+/** The checks before a start, bounded by the lease taken now. */
+function checkRegistry(ctx: LifecycleContext): Effect {
+  const leaseEnd = ctx.now.getTime() + ctx.settings.leaseSeconds * 1_000;
+  return { kind: 'check-registry', notAfter: new Date(leaseEnd - leaseMarginMs(ctx.settings)) };
+}
+
+/**
+ * What a decision is made from, as one short text: the applied policy (its scope and every field) and whether the
+ * registry can convert. A row records it, and a later request with another basis decides again.
+ */
+export function decisionBasis(applied: AppliedPolicy, readiness: RegistryReadiness): string {
+  const policy = createHash('sha256')
+    .update(JSON.stringify([applied.scope, applied.policy]))
+    .digest('hex');
+  return `${policy.slice(0, 16)}|${readiness.ready ? 'ready' : 'not-ready'}`;
+}
+
+/**
+ * Whether a request may change what the row says: a decision is made again when something it was made from
+ * changed — a new tag, the policy or the registry's readiness (`decidedWith`), or (told by the caller, who just
+ * asked ACR) the streaming artifact of a Succeeded image is gone. By hand, anything not being worked on.
+ */
+export function reconsiders(record: ConversionRecord, request: ConversionRequest, basis: string, now: Date): boolean {
+  if (request.manual) return record.status !== 'Running' && !(record.status === 'Pending' && leaseHeld(record, now));
+  if (record.status === 'Deleted') return true;
+  if (record.status === 'Pending') return !leaseHeld(record, now) && record.trackingToken === undefined;
+  if (record.status === 'Skipped')
+    return record.decidedWith !== basis || request.tags.some((tag) => !record.tags.includes(tag));
+  if (record.status === 'Succeeded') return request.referrerMissing === true;
+  return false;
+}
+
+export function leaseHeld(record: ConversionRecord, now: Date): boolean {
+  return record.leaseUntil !== undefined && Date.parse(record.leaseUntil) > now.getTime();
+}
+
+export function pastDeadline(record: ConversionRecord, now: Date): boolean {
+  return record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < now.getTime();
+}
+
+/** The one transition function: `record` is undefined only for a first decision. */
+export function transition(
+  record: ConversionRecord | undefined,
+  observation: Observation,
+  ctx: LifecycleContext,
+): Transition {
+  if (observation.kind === 'decided') return decided(record, observation, ctx);
+  if (record === undefined) return ignore();
+  switch (observation.kind) {
+    case 'start-message':
+      return startMessage(record, ctx);
+    case 'registry-checked':
+      return registryChecked(record, observation, ctx);
+    case 'start-answered':
+      return running(record, observation.operation, record.attempts, 'start:running', ctx);
+    case 'start-refused':
+      return startRefused(record, observation.error, observation.reserved, ctx);
+    case 'start-crashed':
+      return {
+        rule: 'start:give-up-lease',
+        next: { ...withoutLease(record), updatedAt: ctx.now.toISOString() },
+        effects: [],
+      };
+    case 'poll-message':
+      return pollMessage(record, ctx);
+    case 'operation-read':
+      return operationRead(record, observation.operation, observation.streamingReferrers ?? 0, ctx);
+    case 'tracking-error':
+      return trackingError(record, observation.error, ctx);
+    case 'sweep':
+      return sweep(record, ctx);
+    case 'cancel-requested':
+      if (!inFlightStatuses.has(record.status)) return { rule: 'cancel:not-running', effects: [] };
+      return finish(record, 'Canceled', failureClass('CANCELED'), 'canceled by request', ctx, {
+        cancel: record.operationId === undefined ? undefined : { operationId: record.operationId, bestEffort: false },
+        rule: 'cancel:canceled',
+      });
+    case 'delete-verified':
+      if (record.status === 'Deleted') return ignore();
+      return {
+        rule: 'delete:deleted',
+        next: {
+          ...withoutLease(record),
+          status: 'Deleted',
+          trackingToken: undefined,
+          nextCheckAt: undefined,
+          lastEventId: observation.eventId,
+          updatedAt: ctx.now.toISOString(),
+        },
+        effects: [],
+      };
+  }
+}
+
+function decided(
+  existing: ConversionRecord | undefined,
+  { key, request, manifest, attributes, applied, readiness }: Extract<Observation, { kind: 'decided' }>,
+  ctx: LifecycleContext,
+): Transition {
+  const tags = recordedTags(existing?.tags ?? [], request.tags, attributes?.tags ?? []);
+  const facts = inspectManifest(key.repository, manifest, attributes, tags);
+  const decision = decide(applied.policy, facts, readiness, {
+    ignoreTagRules: request.manual ?? false,
+    ignorePlatform: request.force ?? false,
+    push: request.source === 'event',
+  });
+  const now = ctx.now.toISOString();
+  const base: ConversionRecord = {
+    ...key,
+    status: 'Skipped',
+    tags,
+    kind: facts.kind,
+    mediaType: manifest.mediaType,
+    platforms: facts.platforms.map((p) => `${p.os}/${p.architecture}`).join(','),
+    ...(facts.sizeBytes === undefined ? {} : { sizeBytes: facts.sizeBytes }),
+    reason: decision.reason,
+    policyScope: applied.scope,
+    decidedWith: decisionBasis(applied, readiness),
+    source: request.source,
+    attempts: 0,
+    maxAttempts: applied.policy.retry.maxAttempts,
+    polls: 0,
+    ...(request.eventId ? { lastEventId: request.eventId } : {}),
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  };
+  if (!decision.eligible) return { rule: 'decide:skip', next: { ...base, skipReason: decision.skip }, effects: [] };
+  // A row still in flight (an abandoned Pending) continues its run; anything else starts a new one.
+  const continuing = existing !== undefined && inFlightStatuses.has(existing.status);
+  return {
+    rule: 'decide:claim',
+    next: {
+      ...base,
+      generation: (continuing ? existing.generation : undefined) ?? ctx.newId(),
+      status: 'Pending',
+      leaseUntil: after(ctx, ctx.settings.leaseSeconds),
+      deadlineAt: after(ctx, applied.policy.deadlineMinutes * 60),
+    },
+    effects: [checkRegistry(ctx)],
+  };
+}
+
+/**
+ * The tags a row keeps: those it had, this request's, ACR's current ones, in that order. Past the bound, this
+ * request's and ACR's current tags come first and the oldest recorded ones go.
+ */
+export function recordedTags(
+  recorded: readonly string[],
+  requested: readonly string[],
+  current: readonly string[],
+): string[] {
+  const merged = [...new Set([...recorded, ...requested, ...current])];
+  if (merged.length <= maxRecordedTags) return merged;
+  return [...new Set([...requested, ...current, ...recorded])].slice(0, maxRecordedTags);
+}
+
+function startMessage(record: ConversionRecord, ctx: LifecycleContext): Transition {
+  if (record.status !== 'Pending') return ignore();
+  if (pastDeadline(record, ctx.now))
+    return finish(
+      record,
+      'TimedOut',
+      failureClass('TIMED_OUT'),
+      `still waiting to start at the deadline (${record.deadlineAt ?? ''})`,
+      ctx,
+      { rule: 'start:timed-out' },
+    );
+  return {
+    rule: 'start:renew-lease',
+    next: { ...record, leaseUntil: after(ctx, ctx.settings.leaseSeconds), updatedAt: ctx.now.toISOString() },
+    effects: [checkRegistry(ctx)],
+  };
+}
+
+function registryChecked(
+  record: ConversionRecord,
+  { referrerPresent, operation }: Extract<Observation, { kind: 'registry-checked' }>,
+  ctx: LifecycleContext,
+): Transition {
+  if (referrerPresent)
+    return finish(record, 'Succeeded', undefined, 'the streaming artifact already exists', ctx, {
+      rule: 'check:referrer-present',
+    });
+  // Ours from before a crash (already counted when it was requested), or one ACR started by itself.
+  if (operation !== undefined && isOngoing(operation.status))
+    return running(record, operation, Math.max(record.attempts, 1), 'check:adopt', ctx);
+  // The lease must still be ours: a slow check may have outlasted it, and the sweeper may have handed the image on.
+  if (!leaseHeld(record, ctx.now)) return { rule: 'check:lease-lapsed', effects: [] };
+  // Reserve the attempt before asking ACR, so a crash between the POST and the next write cannot lose its count
+  // (and let a re-drive exceed the policy's attempts); a crash before the POST only leaves one unused. The
+  // reservation renews the lease, and the POST (with its waits for Retry-After) must end inside it.
+  const leaseUntil = ctx.now.getTime() + ctx.settings.leaseSeconds * 1_000;
+  return {
+    rule: 'check:reserve',
+    next: {
+      ...record,
+      attempts: record.attempts + 1,
+      leaseUntil: new Date(leaseUntil).toISOString(),
+      updatedAt: ctx.now.toISOString(),
+    },
+    effects: [{ kind: 'start-conversion', notAfter: new Date(leaseUntil - leaseMarginMs(ctx.settings)) }],
+  };
+}
+
+function running(
+  record: ConversionRecord,
+  operation: StreamingOperationRef,
+  attempts: number,
+  rule: 'start:running' | 'check:adopt',
+  ctx: LifecycleContext,
+): Transition {
+  const token = ctx.newId();
+  const delay = ctx.settings.firstPollSeconds;
+  return {
+    rule,
+    next: {
+      ...withoutLease(record),
+      status: 'Running',
+      operationId: operation.id,
+      operationStatus: operation.status,
+      attempts,
+      polls: 0,
+      transientErrors: undefined,
+      trackingToken: token,
+      nextCheckAt: after(ctx, delay),
+      startedAt: record.startedAt ?? ctx.now.toISOString(),
+      updatedAt: ctx.now.toISOString(),
+    },
+    effects: [{ kind: 'enqueue', message: message('poll', record, token), delaySeconds: delay }],
+    delaySeconds: delay,
+  };
+}
+
+function startRefused(record: ConversionRecord, error: AcrError, reserved: boolean, ctx: LifecycleContext): Transition {
+  if (error.transient || error.status === 409) {
+    // ACR throttled or failed (the POST is never blindly repeated): the row is ours, so schedule our own prompt
+    // retry of the start path — it re-checks ACR first — rather than wait for Event Grid's growing retry schedule.
+    // ACR answered with an error, so no operation was created: the reserved attempt is given back (a dropped
+    // connection may have created one — the retry's GET _streaming/{digest} then adopts it).
+    const asked = error.details.retryAfterMs === undefined ? 30 : Math.ceil(error.details.retryAfterMs / 1000);
+    const delay = error.status === 429 ? Math.min(300, Math.max(1, asked)) : retryDelaySeconds(1, 5, 300, ctx.random);
+    const unreserved = reserved ? { ...record, attempts: record.attempts - 1 } : record;
+    return pending(unreserved, delay, undefined, 'start:later', ctx);
+  }
+  const attempted = reserved ? record : { ...record, attempts: record.attempts + 1 };
+  return fail(attempted, classifyAcrError(error.status, error.code, error.details.reason), error.message, ctx, {
+    correlationId: error.details.correlationId,
+  });
+}
+
+function pollMessage(record: ConversionRecord, ctx: LifecycleContext): Transition {
+  if (record.status !== 'Running') return ignore();
+  if (!pastDeadline(record, ctx.now)) return { rule: 'poll:check', effects: [{ kind: 'check-operation' }] };
+  return finish(
+    record,
+    'TimedOut',
+    failureClass('TIMED_OUT'),
+    `still running at the deadline (${record.deadlineAt})`,
+    ctx,
+    {
+      rule: 'poll:timed-out',
+      cancel: record.operationId === undefined ? undefined : { operationId: record.operationId, bestEffort: true },
+    },
+  );
+}
+
+function operationRead(
+  record: ConversionRecord,
+  operation: StreamingOperation | undefined,
+  streamingReferrers: number,
+  ctx: LifecycleContext,
+): Transition {
+  // Counts as a failed attempt, so an ACR that keeps forgetting operations cannot loop us forever.
+  if (operation === undefined)
+    return fail(
+      record,
+      failureClass('OPERATION_UNKNOWN'),
+      `operation ${record.operationId ?? ''} is no longer known to ACR`,
+      ctx,
+    );
+  const status = operation.status;
+  // A status ACR added after this app was written is kept verbatim on the row and polled on until a known status
+  // or the deadline (checked first) — never a parse error that sends the message to the poison queue.
+  if (!isKnownStatus(status)) return pollAgain(record, operation, record.polls, 'poll:again', ctx);
+  if (isOngoing(status)) return pollAgain(record, operation, record.polls, 'poll:again', ctx);
+  if (status === 'Succeeded') {
+    if (streamingReferrers > 0)
+      return finish(record, 'Succeeded', undefined, 'streaming artifact created', ctx, {
+        rule: 'poll:succeeded',
+        operation,
+      });
+    // Count the checks from the first Succeeded answer: `polls` also counts the polls while the operation ran, so
+    // a conversion that took more than `referrerChecks` polls would otherwise get no re-check at all.
+    const checks = record.operationStatus === 'Succeeded' ? record.polls : 0;
+    if (checks < referrerChecks) return pollAgain(record, operation, checks, 'poll:recheck-referrer', ctx);
+    return fail(
+      record,
+      failureClass('REFERRER_MISSING'),
+      'ACR reported Succeeded but no streaming referrer exists',
+      ctx,
+    );
+  }
+  return fail(record, classifyOperationFailure(status, operation.details), operation.details ?? status, ctx);
+}
+
+function pollAgain(
+  record: ConversionRecord,
+  operation: StreamingOperation,
+  polls: number,
+  rule: 'poll:again' | 'poll:recheck-referrer',
+  ctx: LifecycleContext,
+): Transition {
+  const delay = pollDelaySeconds(polls + 1, ctx.settings.firstPollSeconds, ctx.settings.maxPollSeconds, ctx.random);
+  return scheduled(
+    'poll',
+    record,
+    {
+      operationStatus: operation.status,
+      ...(operation.progress === undefined ? {} : { progress: operation.progress }),
+      polls: polls + 1,
+    },
+    delay,
+    rule,
+    ctx,
+  );
+}
+
+/**
+ * ACR's error while tracking, through the one classifier: transient ones poll again later, backed off (ACR's
+ * Retry-After when it sent one, capped), counted on the row, until the deadline (the poll checks it first); the
+ * rest end the conversion with the code and the fix — never the poison queue, never a loop.
+ */
+function trackingError(record: ConversionRecord, error: AcrError, ctx: LifecycleContext): Transition {
+  if (!error.transient)
+    return fail(record, classifyAcrError(error.status, error.code, error.details.reason), error.message, ctx, {
+      correlationId: error.details.correlationId,
+    });
+  const errors = (record.transientErrors ?? 0) + 1;
+  const backoff = pollDelaySeconds(errors, ctx.settings.firstPollSeconds, ctx.settings.maxPollSeconds, ctx.random);
+  const asked = error.details.retryAfterMs === undefined ? undefined : Math.ceil(error.details.retryAfterMs / 1000);
+  const delay = Math.max(1, Math.min(ctx.settings.maxPollSeconds, asked ?? backoff));
+  return scheduled(
+    'poll',
+    record,
+    { transientErrors: errors, lastErrorCode: error.code, lastErrorMessage: error.message.slice(0, 2_000) },
+    delay,
+    'poll:later',
+    ctx,
+  );
+}
+
+/**
+ * The row with `changes`, a new tracking token (older messages die) and the next check; the `kind` message carrying
+ * the token, after `delay`.
+ */
+function scheduled(
+  kind: 'start' | 'poll',
+  record: ConversionRecord,
+  changes: Partial<ConversionRecord>,
+  delay: number,
+  rule: Rule,
+  ctx: LifecycleContext,
+): Transition {
+  const token = ctx.newId();
+  return {
+    rule,
+    next: {
+      ...record,
+      ...changes,
+      trackingToken: token,
+      nextCheckAt: after(ctx, delay),
+      updatedAt: ctx.now.toISOString(),
+    },
+    effects: [{ kind: 'enqueue', message: message(kind, record, token), delaySeconds: delay }],
+    delaySeconds: delay,
+  };
+}
+
+/**
+ * The sweeper re-drives what went quiet: a `Pending` row whose lease ran out and whose next check passed, a
+ * `Running` row whose next check is overdue by the quiet time (a lost message, a killed host).
+ */
+function sweep(record: ConversionRecord, ctx: LifecycleContext): Transition {
+  const now = ctx.now.getTime();
+  const nextCheck = record.nextCheckAt === undefined ? undefined : Date.parse(record.nextCheckAt);
+  const stale =
+    record.status === 'Pending'
+      ? !leaseHeld(record, ctx.now) && (nextCheck === undefined || nextCheck < now)
+      : record.status === 'Running' && (nextCheck === undefined || nextCheck + ctx.settings.quietSeconds * 1000 < now);
+  if (!stale) return { rule: 'sweep:idle', effects: [] };
+  const kind = record.status === 'Pending' ? 'start' : 'poll';
+  return scheduled(kind, record, {}, 0, kind === 'start' ? 'sweep:redrive-start' : 'sweep:redrive-poll', ctx);
+}
+
+/** Retries what is retryable within the policy's attempts; records everything else as final. */
+function fail(
+  record: ConversionRecord,
+  failure: FailureClass,
+  message: string,
+  ctx: LifecycleContext,
+  extra: { correlationId?: string | undefined } = {},
+): Transition {
+  if (failure.retryable && record.attempts < record.maxAttempts) {
+    if (ctx.retry === undefined) throw new Error('a failure needs the policy retry delays in the context');
+    const delay = retryDelaySeconds(
+      Math.max(1, record.attempts),
+      ctx.retry.initialDelaySeconds,
+      ctx.retry.maxDelaySeconds,
+      ctx.random,
+    );
+    return {
+      ...pending(record, delay, { failure, message, correlationId: extra.correlationId }, 'fail:retry', ctx),
+      failure: { class: failure, message },
+    };
+  }
+  return finish(record, failure.code === 'CANCELED' ? 'Canceled' : 'Failed', failure, message, ctx, {
+    rule: 'fail:final',
+    correlationId: extra.correlationId,
+  });
+}
+
+/** Back to `Pending` without a lease, with a new token, and a `start` message after `delay`. */
+function pending(
+  record: ConversionRecord,
+  delay: number,
+  error: { failure: FailureClass; message: string; correlationId: string | undefined } | undefined,
+  rule: 'start:later' | 'fail:retry',
+  ctx: LifecycleContext,
+): Transition {
+  const changes: Partial<ConversionRecord> = {
+    status: 'Pending',
+    ...(error
+      ? {
+          lastErrorCode: error.failure.code,
+          lastErrorMessage: error.message.slice(0, 2_000),
+          remediation: error.failure.remediation,
+        }
+      : {}),
+    ...(error?.correlationId ? { correlationId: error.correlationId } : {}),
+  };
+  return scheduled('start', withoutLease(record), changes, delay, rule, ctx);
+}
+
+/** A final state, and its domain event for the outbox (appended before the row is written). */
+function finish(
+  record: ConversionRecord,
+  status: 'Succeeded' | 'Failed' | 'TimedOut' | 'Canceled',
+  failure: FailureClass | undefined,
+  message: string,
+  ctx: LifecycleContext,
+  options: {
+    rule: Rule;
+    operation?: StreamingOperation;
+    correlationId?: string | undefined;
+    cancel?: { operationId: string; bestEffort: boolean } | undefined;
+  },
+): Transition {
+  const now = ctx.now.toISOString();
+  const remediation = failure
+    ? finalRemediation(failure, {
+        ...(record.operationId ? { operationId: record.operationId } : {}),
+        attempts: record.attempts,
+      })
+    : undefined;
+  const operation = options.operation;
+  const final: ConversionRecord = {
+    ...withoutLease(record),
+    status,
+    reason: status === 'Succeeded' ? message : record.reason,
+    ...(operation
+      ? { operationStatus: operation.status, ...(operation.progress ? { progress: operation.progress } : {}) }
+      : {}),
+    ...(failure ? { lastErrorCode: failure.code, lastErrorMessage: message.slice(0, 2_000) } : {}),
+    ...(remediation ? { remediation } : {}),
+    ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+    trackingToken: undefined,
+    nextCheckAt: undefined,
+    completedAt: now,
+    updatedAt: now,
+  };
+  const type: DomainEventType =
+    status === 'Succeeded'
+      ? 'conversion.succeeded'
+      : status === 'TimedOut'
+        ? 'conversion.timedOut'
+        : status === 'Canceled'
+          ? 'conversion.canceled'
+          : 'conversion.failed';
+  const event: DomainEvent = {
+    // One outcome per run: the run's id makes the event of a new run a new event (rows from before runs had ids
+    // fall back to the attempt count).
+    id: `${type}:${repositoryKey(record.repository)}@${record.digest}:${record.generation ?? record.attempts}`,
+    type,
+    time: now,
+    registry: record.registry,
+    repository: record.repository,
+    digest: record.digest,
+    ...(record.tags[0] ? { tag: record.tags[0] } : {}),
+    ...(record.operationId ? { operationId: record.operationId } : {}),
+    status,
+    ...(failure ? { errorCode: failure.code, message: message.slice(0, 1_000) } : {}),
+    ...(remediation ? { remediation } : {}),
+    attempts: record.attempts,
+    ...(record.generation ? { generation: record.generation } : {}),
+  };
+  const cancel = options.cancel;
+  return {
+    rule: options.rule,
+    next: final,
+    effects: [...(cancel ? [{ kind: 'cancel-operation' as const, ...cancel }] : []), { kind: 'record-outcome', event }],
+    ...(failure ? { failure: { class: failure, message } } : {}),
+  };
+}
+
+function ignore(): Transition {
+  return { rule: 'ignore', effects: [] };
+}
+
+function message(kind: 'start' | 'poll', key: ImageKey, token: string): TrackingMessage {
+  return { kind, registry: key.registry, repository: key.repository, digest: key.digest, token };
+}
+
+function after(ctx: LifecycleContext, seconds: number): string {
+  return new Date(ctx.now.getTime() + seconds * 1000).toISOString();
+}
+
+export function withoutLease(record: ConversionRecord): ConversionRecord {
+  const { leaseUntil: _lease, ...rest } = record;
+  return rest;
+}
