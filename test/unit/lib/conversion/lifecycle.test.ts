@@ -508,7 +508,7 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
     });
   });
 
-  describe('tags are bounded', () => {
+  describe("scenario 9: a row's tags are bounded", () => {
     it('property: at most maxRecordedTags, keeping the request and ACR current tags first when over', () => {
       const tag = fc.string({ minLength: 1, maxLength: 6 });
       fc.assert(
