@@ -34,18 +34,35 @@ export class RegistryTokenProvider {
     private readonly credentials: RegistryCredentials,
     private readonly transport: RegistryTransport,
     private readonly now: () => number = Date.now,
+    /**
+     * Scopes kept at most (one per repository the app touched): past it, the least recently used goes, so a registry
+     * with thousands of repositories does not grow the cache for the life of the process.
+     */
+    private readonly maxScopes = 1_000,
   ) {}
 
   async accessToken(scope: string): Promise<string> {
     const cached = this.accessTokens.get(scope);
     if (cached !== undefined) {
       const token = await cached.catch(() => undefined);
-      if (token !== undefined && token.refreshAt > this.now()) return token.value;
+      if (token !== undefined && token.refreshAt > this.now()) {
+        // Most recently used last: a Map keeps insertion order, so the first key is the least recently used.
+        if (this.accessTokens.get(scope) === cached) {
+          this.accessTokens.delete(scope);
+          this.accessTokens.set(scope, cached);
+        }
+        return token.value;
+      }
       if (this.accessTokens.get(scope) === cached) this.accessTokens.delete(scope);
     }
     const fetching = this.fetchAccessToken(scope);
     this.accessTokens.set(scope, fetching);
     fetching.catch(() => this.accessTokens.delete(scope));
+    while (this.accessTokens.size > this.maxScopes) {
+      const oldest = this.accessTokens.keys().next().value;
+      if (oldest === undefined) break;
+      this.accessTokens.delete(oldest);
+    }
     return (await fetching).value;
   }
 

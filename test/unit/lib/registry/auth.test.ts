@@ -15,7 +15,14 @@ function jwt(name: string, expiresAtMs: number): string {
   return `${part({ alg: 'none' })}.${part({ exp: Math.floor(expiresAtMs / 1000), name })}.`;
 }
 
-function world(options: { refreshLifetimeMs?: number; accessLifetimeMs?: number; failFirstTokenCall?: boolean } = {}) {
+function world(
+  options: {
+    refreshLifetimeMs?: number;
+    accessLifetimeMs?: number;
+    failFirstTokenCall?: boolean;
+    maxScopes?: number;
+  } = {},
+) {
   let nowMs = Date.parse('2026-03-01T12:00:00.000Z');
   const calls: Array<{ path: string; form: URLSearchParams }> = [];
   let failures = options.failFirstTokenCall ? 1 : 0;
@@ -55,6 +62,7 @@ function world(options: { refreshLifetimeMs?: number; accessLifetimeMs?: number;
     { type: 'identity', credential, audience: 'https://containerregistry.azure.net' },
     transport,
     () => nowMs,
+    options.maxScopes,
   );
   const count = (path: string) => calls.filter((call) => call.path === path).length;
   return { provider, calls, count, advance: (ms: number) => (nowMs += ms), entraTokens: () => entraTokens };
@@ -134,5 +142,21 @@ describe('RegistryTokenProvider', () => {
 
     expect(jwtExpiry(token)).toBeGreaterThan(0);
     expect(count('/oauth2/token')).toBe(2);
+  });
+
+  it('scenario 9: keeps at most maxScopes tokens, evicting the least recently used', async () => {
+    const { provider, count } = world({ maxScopes: 2 });
+    const scope = (name: string) => `repository:${name}:pull`;
+
+    await provider.accessToken(scope('a'));
+    await provider.accessToken(scope('b'));
+    await provider.accessToken(scope('a')); // a is now the most recently used
+    await provider.accessToken(scope('c')); // evicts b
+    expect(count('/oauth2/token')).toBe(3);
+
+    await provider.accessToken(scope('a'));
+    expect(count('/oauth2/token')).toBe(3); // still cached
+    await provider.accessToken(scope('b'));
+    expect(count('/oauth2/token')).toBe(4); // fetched again
   });
 });
