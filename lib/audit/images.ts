@@ -201,7 +201,14 @@ export class ImageAudit {
   ): Promise<{ counters: AuditCounters; complete: boolean }> {
     const client = this.deps.registry(registry);
     const known = await this.deps.store.findingsOf(registry, repository);
-    const conversions = await this.conversionsOf(registry, repository);
+    // Only the rows changed since the repository's oldest finding: what can make a settled finding stale. A first
+    // audit has no findings and needs none; a row needed for a verdict is read by its key. Memory follows the rate
+    // of change, not the repository's size.
+    const changedSince = oldestCheck(known);
+    const conversions =
+      changedSince === undefined
+        ? new Map<string, ConversionRecord>()
+        : await this.conversionsOf(registry, repository, changedSince);
     const horizon = this.deps.clock.now().getTime() - applied.policy.backfill.maxAgeDays * 86_400_000;
     let counters = zeroCounters;
     for await (const page of client.listManifests(repository, { pageSize: 100, orderBy: 'timedesc' })) {
@@ -301,7 +308,9 @@ export class ImageAudit {
         checked: true,
         backfilled: false,
       };
-    const found = fromConversion(record, previous, now.getTime(), this.deps.settings.quietSeconds);
+    const current =
+      record ?? (await this.deps.conversions.read({ registry, repository, digest: manifest.digest }))?.value;
+    const found = fromConversion(current, previous, now.getTime(), this.deps.settings.quietSeconds);
     if (found.status === 'missing' && policy.backfill.enabled && backfillLeft > 0) {
       const outcome = await this.deps.service.request(
         { registry, repository, digest: manifest.digest },
@@ -319,14 +328,18 @@ export class ImageAudit {
     return { finding: { ...base, ...found, verifiedAt }, checked: true, backfilled: false };
   }
 
-  /** A repository's conversion records in one query, keyed by digest. */
-  private async conversionsOf(registry: string, repository: string): Promise<Map<string, ConversionRecord>> {
+  /** A repository's conversion records updated since an instant, keyed by digest. */
+  private async conversionsOf(
+    registry: string,
+    repository: string,
+    since: Date,
+  ): Promise<Map<string, ConversionRecord>> {
     const records = new Map<string, ConversionRecord>();
     let continuationToken: string | undefined;
     do {
       const page = await this.deps.conversions.list(
         registry,
-        { repository },
+        { repository, since },
         { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) },
       );
       for (const record of page.items) records.set(record.digest, record);
@@ -474,4 +487,14 @@ function fromConversion(
       : 'no streaming artifact and no conversion recorded (pushed before the policy, or the event was missed)',
     remediation: 'Enable backfill in the policy, or start it with POST /api/registries/{registry}/conversions.',
   };
+}
+
+/** When the oldest of a repository's findings was checked; undefined when it has none. */
+function oldestCheck(findings: ReadonlyMap<string, StoredFinding>): Date | undefined {
+  let oldest: number | undefined;
+  for (const finding of findings.values()) {
+    const checked = Date.parse(finding.checkedAt);
+    if (Number.isFinite(checked) && (oldest === undefined || checked < oldest)) oldest = checked;
+  }
+  return oldest === undefined ? undefined : new Date(oldest);
 }

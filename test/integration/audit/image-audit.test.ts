@@ -12,6 +12,7 @@ import { configPolicySource } from '../../../lib/policy/config-source.js';
 import { policySchema } from '../../../lib/policy/model.js';
 import { RegistryClient } from '../../../lib/registry/client.js';
 import type { FindingStatus } from '../../../lib/reports/model.js';
+import type { ConversionStore } from '../../../lib/conversion/ports.js';
 import { TableConversionStore } from '../../../lib/storage/conversion-store.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
 import { uniquePrefix } from '../../support/names.js';
@@ -98,7 +99,19 @@ describe('image audit', () => {
     const table = (name: string): TableClient =>
       TableClient.fromConnectionString(connection, `${prefix}${name}`, { allowInsecureConnection: true });
     await Promise.all(['Audits', 'Conversions', 'Outbox'].map((name) => table(name).createTable()));
-    const conversions = new TableConversionStore(table('Conversions'));
+    const rows = new TableConversionStore(table('Conversions'));
+    // Counts the conversion rows the audit loads in bulk (scenario 9: not a whole repository's).
+    const conversions: ConversionStore = {
+      read: (key) => rows.read(key),
+      create: (record) => rows.create(record),
+      replace: (record, etag) => rows.replace(record, etag),
+      listInFlight: () => rows.listInFlight(),
+      list: async (registry, filter, page) => {
+        const listed = await rows.list(registry, filter, page);
+        rowsListed += listed.items.length;
+        return listed;
+      },
+    };
     const now = new Date(clockMs).toISOString();
     await conversions.create({
       registry: 'sandbox',
@@ -144,6 +157,8 @@ describe('image audit', () => {
     });
   });
   afterAll(() => t.emulator.close());
+
+  let rowsListed = 0;
 
   /** Runs an audit to completion, processing its continuation messages as the queue trigger would. */
   async function runAudit(): Promise<{ counters: Record<string, number>; referrerRequests: number; run: AuditRun }> {
@@ -213,6 +228,18 @@ describe('image audit', () => {
     );
     return descriptor!.digest;
   }
+
+  it("scenario 9: an audit loads only the conversion rows changed since the repository's last audit", async () => {
+    clockMs += 1_000;
+    await runAudit();
+    clockMs += 1_000;
+    rowsListed = 0;
+
+    await runAudit();
+
+    // The one conversion row (team-c/broken, Failed) is older than the last audit: nothing to load in bulk.
+    expect(rowsListed).toBe(0);
+  });
 
   it('scenario 8: the report says when readiness could not be read from ARM, and why', async () => {
     const source = new AuditReportSource({
