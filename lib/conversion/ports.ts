@@ -15,8 +15,22 @@ export interface ConversionStore {
     filter: ConversionFilter,
     page: { continuationToken?: string; pageSize: number },
   ): Promise<{ items: ConversionRecord[]; continuationToken?: string }>;
-  /** Pending and Running rows of every registry, for the sweeper. */
-  listInFlight(): AsyncIterable<Versioned<ConversionRecord>>;
+  /**
+   * Rows of every registry that are, or were until lately, `Pending` or `Running`, for the sweeper: found through an
+   * index (a key range), not a scan of every row. Each comes as its last in-flight write indexed it, which may lag
+   * the row: read the row before acting on it.
+   */
+  listInFlight(): AsyncIterable<InFlightEntry>;
+}
+
+export interface InFlightEntry {
+  /** The row as its last in-flight write left it (a later write may have finished it). */
+  readonly indexed: ConversionRecord;
+  /**
+   * The row, just read, is no longer in flight (or is gone): drop the entry, unless a write re-indexed the row
+   * meanwhile or the entry is newer than the row's last write (a worker between its index write and its row write).
+   */
+  release(row: ConversionRecord | undefined): Promise<void>;
 }
 
 export interface ConversionFilter {

@@ -18,7 +18,7 @@ import type { Clock } from '../core/clock.js';
 import { type ConversionStore, type RegistryGateway, type TrackingQueue, trackingMessageSchema } from './ports.js';
 import type { Outbox } from '../core/outbox.js';
 import { describeImage, type ConversionStatus, type ImageKey, type Versioned } from '../core/image.js';
-import type { ConversionRecord } from './record.js';
+import { inFlightStatuses, type ConversionRecord } from './record.js';
 import {
   decisionBasis,
   reconsiders,
@@ -219,13 +219,22 @@ export class ConversionService {
     await this.perform(current, transition(record, observation, ctx), log);
   }
 
-  /** Sweeper: re-drives conversions whose worker or tracking message was lost. Returns how many it re-drove. */
+  /**
+   * Sweeper: re-drives conversions whose worker or tracking message was lost. Returns how many it re-drove. It
+   * decides from the in-flight index (one query, whatever the table's size) and reads only the rows the index says
+   * are due: the row, not the index, is what it acts on.
+   */
   async sweep(log: Logger): Promise<number> {
     let redriven = 0;
     for await (const entry of this.deps.store.listInFlight()) {
-      const swept = transition(entry.value, { kind: 'sweep' }, this.context());
-      if (swept.next === undefined) continue;
-      if ((await this.perform(entry, swept, log)) !== undefined) redriven++;
+      if (transition(entry.indexed, { kind: 'sweep' }, this.context()).next === undefined) continue;
+      const current = await this.deps.store.read(entry.indexed);
+      if (current === undefined || !inFlightStatuses.has(current.value.status)) {
+        await entry.release(current?.value);
+        continue;
+      }
+      const swept = transition(current.value, { kind: 'sweep' }, this.context());
+      if (swept.next !== undefined && (await this.perform(current, swept, log)) !== undefined) redriven++;
     }
     return redriven;
   }

@@ -5,7 +5,7 @@ import type { DomainEvent } from '../../../lib/core/outbox.js';
 import type { TrackingMessage } from '../../../lib/conversion/ports.js';
 import { ValidationError } from '../../../lib/core/errors.js';
 import type { ConversionRecord } from '../../../lib/conversion/record.js';
-import { TableConversionStore } from '../../../lib/storage/conversion-store.js';
+import { inFlightPartition, TableConversionStore } from '../../../lib/storage/conversion-store.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
 import { StorageTrackingQueue } from '../../../lib/storage/tracking-queue.js';
 import { digestOf } from '../../support/fakes/registry.js';
@@ -195,8 +195,8 @@ describe('TableConversionStore', () => {
 
     const inFlight: Array<[string, string, string]> = [];
     for await (const entry of store.listInFlight()) {
-      expect(await store.read(entry.value)).toEqual(entry);
-      inFlight.push([entry.value.registry, entry.value.digest, entry.value.status]);
+      expect((await store.read(entry.indexed))?.value).toEqual(entry.indexed);
+      inFlight.push([entry.indexed.registry, entry.indexed.digest, entry.indexed.status]);
     }
 
     expect(inFlight.sort()).toEqual(
@@ -205,6 +205,97 @@ describe('TableConversionStore', () => {
         ['fabrikam', digestOf('f-running'), 'Running'],
       ].sort(),
     );
+  });
+});
+
+describe('TableConversionStore in-flight index (issue #14, scenario 9)', () => {
+  let table: TableClient;
+  let store: TableConversionStore;
+  const now = Date.parse('2026-03-01T12:05:00.000Z');
+
+  beforeEach(async () => {
+    table = await freshTable('idx');
+    store = new TableConversionStore(table, () => now);
+  });
+
+  async function entries(): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const entity of table.listEntities({
+      queryOptions: { filter: `PartitionKey eq '${inFlightPartition}'` },
+    }))
+      keys.push(entity.rowKey!);
+    return keys.filter((key) => key !== '~built');
+  }
+
+  async function inFlight(): Promise<string[]> {
+    const digests: string[] = [];
+    for await (const entry of store.listInFlight()) digests.push(entry.indexed.digest);
+    return digests.sort();
+  }
+
+  it('scenario 9: the sweeper reads the index partition, not the rows: a row the index lacks is not listed', async () => {
+    await store.create(record({ digest: digestOf('indexed'), status: 'Pending' }));
+    await inFlight(); // builds the index once (nothing to add) and marks it built
+    // A Running row written behind the store's back (no entry): proof that listing no longer scans the rows.
+    await table.createEntity({
+      partitionKey: 'contoso',
+      rowKey: `team-a:app@${digestOf('unindexed')}`,
+      status: 'Running',
+    });
+
+    expect(await inFlight()).toEqual([digestOf('indexed')]);
+  });
+
+  it('scenario 9: an entry whose row finished is released and not listed again', async () => {
+    const pending = record({ digest: digestOf('done'), status: 'Pending', updatedAt: '2026-03-01T12:00:00.000Z' });
+    const etag = await store.create(pending);
+    const finished = { ...pending, status: 'Succeeded' as const, updatedAt: '2026-03-01T12:01:00.000Z' };
+    await store.replace(finished, etag!);
+
+    for await (const entry of store.listInFlight()) {
+      expect(entry.indexed).toMatchObject({ status: 'Pending' }); // as indexed: the row is read before acting
+      await entry.release(finished);
+    }
+
+    expect(await inFlight()).toEqual([]);
+    expect(await entries()).toEqual([]);
+  });
+
+  it('scenario 9: an entry newer than its finished row (a worker between index and row write) is kept', async () => {
+    const digest = digestOf('racing');
+    const finished = record({ digest, status: 'Succeeded', updatedAt: '2026-03-01T12:04:00.000Z' });
+    const first = await store.create(finished);
+    await store.replace({ ...finished, reason: 'written again' }, first!);
+    // A worker making the row in flight again: its index write lands, its row write (on an old ETag) loses — the
+    // moment between the two writes, frozen.
+    const reindexed = record({ digest, status: 'Pending', updatedAt: '2026-03-01T12:04:59.000Z' });
+    expect(await store.replace(reindexed, first!)).toBeUndefined();
+
+    for await (const entry of store.listInFlight()) if (entry.indexed.digest === digest) await entry.release(finished);
+
+    expect(await entries()).toContain(`contoso|team-a:app@${digest}`);
+  });
+
+  it('scenario 9: rows in flight from before the index existed are found once and indexed', async () => {
+    // Written the old way: the row only.
+    const old = record({ digest: digestOf('legacy'), status: 'Running' });
+    await table.createEntity({
+      ...old,
+      partitionKey: 'contoso',
+      rowKey: `team-a:app@${old.digest}`,
+      tags: '[]',
+    });
+
+    expect(await inFlight()).toEqual([digestOf('legacy')]);
+    expect(await entries()).toEqual([`contoso|team-a:app@${digestOf('legacy')}`]);
+  });
+
+  it('scenario 9: the index never shows up in a registry listing', async () => {
+    await store.create(record({ digest: digestOf('listed'), status: 'Running' }));
+
+    const page = await store.list('contoso', {}, { pageSize: 100 });
+
+    expect(page.items.map((item) => item.digest)).toEqual([digestOf('listed')]);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ConversionFilter, ConversionStore } from '../../../lib/conversion/ports.js';
+import type { ConversionFilter, ConversionStore, InFlightEntry } from '../../../lib/conversion/ports.js';
 import { conversionKeys, inFlightStatuses, type ConversionRecord } from '../../../lib/conversion/record.js';
 import { type ImageKey, type Versioned } from '../../../lib/core/image.js';
 
@@ -65,10 +65,11 @@ export class InMemoryConversionStore implements ConversionStore {
     return next < matching.length ? { items, continuationToken: String(next) } : { items };
   }
 
-  async *listInFlight(): AsyncIterable<Versioned<ConversionRecord>> {
+  /** An exact index: the rows in flight now, as they are (nothing to release). */
+  async *listInFlight(): AsyncIterable<InFlightEntry> {
     for (const row of this.sorted()) {
       await tick();
-      if (inFlightStatuses.has(row.record.status)) yield { value: copy(row.record), etag: row.etag };
+      if (inFlightStatuses.has(row.record.status)) yield { indexed: copy(row.record), release: () => tick() };
     }
   }
 
