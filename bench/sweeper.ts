@@ -92,15 +92,6 @@ async function main(): Promise<void> {
         await table.submitTransaction(actions);
       }
     }
-    // In flight, each with its next check an hour away (what the sweeper finds on a quiet day).
-    for (let index = finished; index < rows; index++)
-      await store.create({
-        ...record(`reg${index % registries}`, index, 'Running'),
-        operationId: `op-${index}`,
-        trackingToken: `t-${index}`,
-        updatedAt: seededAt,
-        nextCheckAt: new Date(Date.parse(seededAt) + 3_600_000).toISOString(),
-      });
     const seedSeconds = (performance.now() - seedStarted) / 1000;
 
     const count = async (iterable: AsyncIterable<unknown>): Promise<number> => {
@@ -133,12 +124,34 @@ async function main(): Promise<void> {
       clock: { now: () => new Date(now) },
     });
     const sweep = () => service.sweep(silentLogger);
-    const results = [
-      await measure('old: full-table query, every sweep (before)', scan),
-      await measure('new: first sweep after the upgrade (builds the index once)', sweep),
-      await measure('new: a sweep, nothing due (after)', sweep),
-      await measure('old: full-table query again (warm)', scan),
-    ];
+    // Deployed over the finished rows: the first sweep builds the index once (a scan; nothing in flight yet).
+    const results = [await measure('new: first sweep after the upgrade (builds the index once)', sweep)];
+    // In flight as the app leaves them: claimed (Pending, a 5 min lease; the claim writes the index entry), then
+    // Running with the next check an hour away (between in-flight states: the entry keeps the claim).
+    for (let index = finished; index < rows; index++) {
+      const claim: ConversionRecord = {
+        ...record(`reg${index % registries}`, index, 'Pending'),
+        leaseUntil: new Date(Date.parse(seededAt) + 300_000).toISOString(),
+        updatedAt: seededAt,
+      };
+      const etag = await store.create(claim);
+      await store.replace(
+        {
+          ...claim,
+          status: 'Running',
+          leaseUntil: undefined,
+          operationId: `op-${index}`,
+          trackingToken: `t-${index}`,
+          nextCheckAt: new Date(Date.parse(seededAt) + 3_600_000).toISOString(),
+        },
+        etag!,
+      );
+    }
+    results.unshift(await measure('old: full-table query, every sweep (before)', scan));
+    results.push(await measure("new: a sweep within the claims' lease: nothing read (after)", sweep));
+    now += 10 * 60_000;
+    results.push(await measure(`new: a sweep later: the ${inFlight} rows read, none due (after)`, sweep));
+    results.push(await measure('old: full-table query again (warm)', scan));
     now += 2 * 3_600_000;
     results.push(await measure(`new: a sweep, all ${inFlight} due (reads and re-drives each)`, sweep));
     const baseline = results[0]!;

@@ -8,8 +8,16 @@ export interface ConversionStore {
   read(key: ImageKey): Promise<Versioned<ConversionRecord> | undefined>;
   /** Inserts; resolves undefined when the row already exists. */
   create(record: ConversionRecord): Promise<string | undefined>;
-  /** Replaces when the ETag still matches; resolves undefined when someone else wrote (412) or it is gone. */
-  replace(record: ConversionRecord, etag: string): Promise<string | undefined>;
+  /**
+   * Replaces when the ETag still matches; resolves undefined when someone else wrote (412) or it is gone.
+   * `entersFlight`: the write makes a row `Pending` that was not in flight (a claim), so the in-flight index must
+   * learn of it first; writes between in-flight states need not say so.
+   */
+  replace(
+    record: ConversionRecord,
+    etag: string,
+    options?: { readonly entersFlight?: boolean },
+  ): Promise<string | undefined>;
   list(
     registry: string,
     filter: ConversionFilter,

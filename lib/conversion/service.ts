@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { randomUUID } from 'node:crypto';
 import type { RegistrySettings } from '../core/registries.js';
 import type { Logger } from '../core/logging.js';
@@ -15,7 +16,13 @@ import {
 import { logMetrics } from '../core/metrics.js';
 import { parseRegistryEvent } from './events.js';
 import type { Clock } from '../core/clock.js';
-import { type ConversionStore, type RegistryGateway, type TrackingQueue, trackingMessageSchema } from './ports.js';
+import {
+  type ConversionStore,
+  type InFlightEntry,
+  type RegistryGateway,
+  type TrackingQueue,
+  trackingMessageSchema,
+} from './ports.js';
 import type { Outbox } from '../core/outbox.js';
 import { describeImage, type ConversionStatus, type ImageKey, type Versioned } from '../core/image.js';
 import { inFlightStatuses, type ConversionRecord } from './record.js';
@@ -225,18 +232,25 @@ export class ConversionService {
    * are due: the row, not the index, is what it acts on.
    */
   async sweep(log: Logger): Promise<number> {
-    let redriven = 0;
+    // The rows the index says are due are read and decided a few at a time, not one after another.
+    const limit = pLimit(8);
+    const sweeps: Array<Promise<boolean>> = [];
     for await (const entry of this.deps.store.listInFlight()) {
       if (transition(entry.indexed, { kind: 'sweep' }, this.context()).next === undefined) continue;
-      const current = await this.deps.store.read(entry.indexed);
-      if (current === undefined || !inFlightStatuses.has(current.value.status)) {
-        await entry.release(current?.value);
-        continue;
-      }
-      const swept = transition(current.value, { kind: 'sweep' }, this.context());
-      if (swept.next !== undefined && (await this.perform(current, swept, log)) !== undefined) redriven++;
+      sweeps.push(limit(() => this.sweepRow(entry, log)));
     }
-    return redriven;
+    return (await Promise.all(sweeps)).filter(Boolean).length;
+  }
+
+  /** One row the index says is due: read, decided again on the row itself, re-driven or its entry released. */
+  private async sweepRow(entry: InFlightEntry, log: Logger): Promise<boolean> {
+    const current = await this.deps.store.read(entry.indexed);
+    if (current === undefined || !inFlightStatuses.has(current.value.status)) {
+      await entry.release(current?.value);
+      return false;
+    }
+    const swept = transition(current.value, { kind: 'sweep' }, this.context());
+    return swept.next !== undefined && (await this.perform(current, swept, log)) !== undefined;
   }
 
   /** Cancels a running conversion by hand. */
@@ -407,7 +421,11 @@ export class ConversionService {
       }
       if (effect.kind === 'record-outcome') await this.deps.outbox.append(effect.event);
     }
-    const etag = await this.write(next, current?.etag, step.rule === 'check:reserve');
+    const entersFlight = inFlightStatuses.has(next.status) && !(current && inFlightStatuses.has(current.value.status));
+    const etag = await this.write(next, current?.etag, {
+      recoverLostAnswer: step.rule === 'check:reserve',
+      entersFlight,
+    });
     if (etag === undefined) return undefined;
     for (const effect of step.effects)
       if (effect.kind === 'enqueue') await this.deps.queue.send(effect.message, effect.delaySeconds);
@@ -423,10 +441,10 @@ export class ConversionService {
   private async write(
     record: ConversionRecord,
     etag: string | undefined,
-    recoverLostAnswer: boolean,
+    { recoverLostAnswer, entersFlight }: { recoverLostAnswer: boolean; entersFlight: boolean },
   ): Promise<string | undefined> {
     if (etag === undefined) return this.deps.store.create(record);
-    const written = await this.deps.store.replace(record, etag);
+    const written = await this.deps.store.replace(record, etag, { entersFlight });
     if (written !== undefined || !recoverLostAnswer) return written;
     const current = await this.deps.store.read(record);
     const ours =

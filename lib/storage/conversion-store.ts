@@ -24,10 +24,12 @@ type IndexEntry = Entity & { readonly indexedPartitionKey: string; readonly inde
 /**
  * Conversion rows in Azure Table Storage (see docs/architecture.md for the keys), with the in-flight index.
  *
- * The index is a superset of the rows in flight: a write that makes a row `Pending` or `Running` upserts the row's
- * entry first, then writes the row, so no row is ever in flight without an entry (a row write that then loses leaves
- * an entry too many, which is harmless). Nothing on the write path deletes entries: an unconditional delete there
- * would race with another worker making the row in flight again. `listInFlight` cleans up instead, conditionally.
+ * The index is a superset of the rows in flight: a write that brings a row into flight (a create in flight, a
+ * replace that says `entersFlight`: a claim) upserts the row's entry first, then writes the row, so no row is ever
+ * in flight without an entry (a row write that then loses leaves an entry too many, which is harmless). Writes
+ * between in-flight states (reservation, Running, polls, retries) leave the entry as the claim wrote it: one Table
+ * request per conversion, not per poll. Nothing on the write path deletes entries: an unconditional delete there
+ * would race with another worker claiming the row again. Entries are released by the sweeper, conditionally.
  */
 export class TableConversionStore implements ConversionStore {
   /** Once the marker is seen, this instance does not ask again. */
@@ -53,8 +55,12 @@ export class TableConversionStore implements ConversionStore {
     }
   }
 
-  async replace(record: ConversionRecord, etag: string): Promise<string | undefined> {
-    await this.index(record);
+  async replace(
+    record: ConversionRecord,
+    etag: string,
+    options: { readonly entersFlight?: boolean } = {},
+  ): Promise<string | undefined> {
+    if (options.entersFlight === true) await this.index(record);
     try {
       return (await this.table.updateEntity(toEntity(record), 'Replace', { etag })).etag;
     } catch (error) {

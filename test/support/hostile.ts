@@ -1,3 +1,4 @@
+import { inFlightPartition } from '../../lib/storage/conversion-store.js';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -113,8 +114,12 @@ export class AppStorage {
     const tables = await Promise.all(
       [...this.tables].map(async ([name, client]) => {
         const rows = new Map<string, string>();
-        for await (const entity of client.listEntities())
+        for await (const entity of client.listEntities()) {
+          // The in-flight index is the sweeper's (timer) bookkeeping, written beside a row write or by the first
+          // sweep; a request's write shows in the rows themselves.
+          if (entity.partitionKey === inFlightPartition) continue;
           rows.set(`${entity.partitionKey ?? ''}/${entity.rowKey ?? ''}`, entity.etag);
+        }
         return [name, rows] as const;
       }),
     );

@@ -269,11 +269,26 @@ describe('TableConversionStore in-flight index (issue #14, scenario 9)', () => {
     // A worker making the row in flight again: its index write lands, its row write (on an old ETag) loses — the
     // moment between the two writes, frozen.
     const reindexed = record({ digest, status: 'Pending', updatedAt: '2026-03-01T12:04:59.000Z' });
-    expect(await store.replace(reindexed, first!)).toBeUndefined();
+    expect(await store.replace(reindexed, first!, { entersFlight: true })).toBeUndefined();
 
     for await (const entry of store.listInFlight()) if (entry.indexed.digest === digest) await entry.release(finished);
 
     expect(await entries()).toContain(`contoso|team-a:app@${digest}`);
+  });
+
+  it('scenario 9: a claim indexes the row; writes between in-flight states leave the entry alone', async () => {
+    const digest = digestOf('claimed');
+    for await (const _ of store.listInFlight()); // the index is built (once, from nothing)
+    const skipped = record({ digest, status: 'Skipped', updatedAt: '2026-03-01T12:00:00.000Z' });
+    const etag = await store.create(skipped);
+    const claim = { ...skipped, status: 'Pending' as const, updatedAt: '2026-03-01T12:01:00.000Z' };
+    const claimed = await store.replace(claim, etag!, { entersFlight: true });
+    await store.replace({ ...claim, status: 'Running', updatedAt: '2026-03-01T12:02:00.000Z' }, claimed!);
+
+    const listed: ConversionRecord[] = [];
+    for await (const entry of store.listInFlight()) listed.push(entry.indexed);
+
+    expect(listed).toMatchObject([{ digest, status: 'Pending', updatedAt: '2026-03-01T12:01:00.000Z' }]);
   });
 
   it('scenario 9: rows in flight from before the index existed are found once and indexed', async () => {
