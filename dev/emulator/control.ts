@@ -100,7 +100,6 @@ export const behaviourSchema = z.object({
   duplicateStart: z.enum(['same-operation', 'conflict']).optional(),
   failureDetails: z.enum(['coded', 'free-text']).optional(),
   runningStatus: z.string().min(1).max(50).optional(),
-  expireAfterMs: z.number().int().nonnegative().max(86_400_000).optional(),
 });
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });

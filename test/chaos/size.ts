@@ -12,8 +12,6 @@ export const reducedSize = {
   pushSpacingMs: 150,
   // The alert relay re-drives a lost dispatch only after 60 s of grace, so a run that lost one needs > 60 s.
   convergenceTimeoutMs: 180_000,
-  // Real Event Grid delivers concurrently; one at a time would hide races between events of one digest.
-  eventGridConcurrency: 16,
   seed: Number(process.env.CHAOS_SEED ?? 20_260_109),
 } as const;
 

@@ -197,25 +197,6 @@ describe('push to streaming', () => {
     expect(host.output()).toMatch(/unknown operation status "Optimizing"; polling on/);
   });
 
-  it('operations expire: a conversion whose operation ACR forgot before the poll still ends Succeeded', async () => {
-    // ACR forgets the operation the moment it ends (docs/assumptions.md A5): the poll meets 404 OPERATION_UNKNOWN, the
-    // retry's start path finds the streaming artifact the operation made, and no second conversion is requested.
-    await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/forgotten', {
-      durationMs: 500,
-      expireAfterMs: 0,
-    });
-    const digest = await sandbox.push('team-e/forgotten', 'v1');
-
-    const view = await sandbox.waitForConversion(host, 'team-e/forgotten', digest, settled);
-
-    expect(view).toMatchObject({ status: 'Succeeded', lastErrorCode: 'OPERATION_UNKNOWN' });
-    const posts = await sandbox.emulator.control.requests({
-      method: 'POST',
-      path: `^/acr/v1/team-e/forgotten/_streaming/${digest}`,
-    });
-    expect(posts.filter((post) => post.status === 202)).toHaveLength(1);
-  });
-
   it('scenario 5: a throttled start that would outlast the lease, with the sweeper running, makes one conversion', async () => {
     const control = sandbox.emulator.control;
     // Four 429s, 4 s apart: retrying them all would take 16 s, past the 10 s lease, while the sweeper (every 2 s)

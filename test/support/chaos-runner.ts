@@ -161,11 +161,10 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     sandbox = await SandboxHarness.start({
       ...(plan.eventGridConcurrency ? { eventGridConcurrency: plan.eventGridConcurrency } : {}),
       storageConnectionString: proxiedConnectionString(direct, { table: proxy.url }),
-      // The emulator disagrees where ACR's behaviour is not recorded (issue #14, docs/assumptions.md): a second start
-      // of a running conversion is refused with 409 (A1), which the app must resolve by adopting the operation;
-      // failures come as ACR's sentence without this emulator's code prefix (A3); an operation is forgotten 3 s after
-      // it ends (A5), so some polls meet 404 and the retry must find the streaming artifact without a second POST.
-      conversion: { duplicateStart: 'conflict', failureDetails: 'free-text', expireAfterMs: 3_000 },
+      // The emulator disagrees where ACR's behaviour is not recorded: a second start of a running conversion is
+      // refused with 409 (issue #14), which the app must resolve by adopting the operation; failures come as ACR's
+      // sentence without this emulator's code prefix.
+      conversion: { duplicateStart: 'conflict', failureDetails: 'free-text' },
       settings: {
         DEFAULT_POLICY: JSON.stringify({
           mode: 'onPush',
@@ -189,12 +188,6 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     const failing = new Set(repositories.slice(0, plan.failingRepositories));
     for (const repository of failing)
       await h.emulator.control.setStreamingBehaviour(registry, repository, { outcome: 'UnknownError' });
-    // One repository that converts reports a running status nobody has seen (A4); every fresh push is invisible to
-    // the data plane for 1.5 s (A2: replication lag), so events arriving at once meet 404 and are delivered again.
-    const novel = repositories[plan.failingRepositories];
-    if (novel !== undefined)
-      await h.emulator.control.setStreamingBehaviour(registry, novel, { runningStatus: 'Optimizing' });
-    await h.emulator.control.setReadLag(registry, 1_500);
 
     let host: HostProcess = await h.startHost();
     await h.emulator.control.clearRequests();

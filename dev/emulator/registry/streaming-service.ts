@@ -41,12 +41,6 @@ export interface ConversionBehaviour {
   readonly failureDetails: 'coded' | 'free-text';
   /** What a running operation reports as its status: `Running`, or a value the app has never seen. */
   readonly runningStatus: string;
-  /**
-   * Virtual ms after an operation ends (finished or cancelled) until ACR forgets it: then `GET _operations/{id}` and
-   * `GET _streaming/{digest}` answer 404 as for an operation that never was. Undefined: kept for ever (the default).
-   * How long ACR keeps operations is not documented (docs/assumptions.md A5).
-   */
-  readonly expireAfterMs?: number | undefined;
 }
 
 export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
@@ -86,10 +80,6 @@ interface Operation {
   readonly endAt: number;
   /** What the operation reports while it runs: `Running`, or what the behaviour's `runningStatus` says. */
   readonly runningStatus: string;
-  /** Virtual ms after its end until the operation is forgotten (`expireAfterMs`); undefined: never. */
-  readonly expireAfterMs: number | undefined;
-  /** When it ended by a cancel (a natural end is `endAt`). */
-  canceledAt?: number;
   /** Set once the operation is terminal (or frozen by cancel). */
   final: { status: OperationStatus; progress: number; details: string } | undefined;
   referrerDigest: string | undefined;
@@ -229,7 +219,6 @@ export class StreamingService {
       startAt,
       endAt,
       runningStatus: behaviour.runningStatus,
-      expireAfterMs: behaviour.expireAfterMs,
       final: undefined,
       referrerDigest: undefined,
       timer: undefined,
@@ -249,7 +238,6 @@ export class StreamingService {
       repository,
       digest: undefined,
       runningStatus: 'Running',
-      expireAfterMs: undefined,
       resource: repository,
       createdAt: now,
       startAt: now,
@@ -265,18 +253,12 @@ export class StreamingService {
 
   latest(repository: string, digest: string): OperationView | undefined {
     const op = this.#latest(repository, digest);
-    return op && !this.#forgotten(op) ? this.view(op) : undefined;
+    return op && this.view(op);
   }
 
   get(repository: string, id: string): OperationView | undefined {
     const op = this.#operations.get(id);
-    return op && op.repository === repository && !this.#forgotten(op) ? this.view(op) : undefined;
-  }
-
-  /** An operation past its `expireAfterMs`: ACR no longer knows it. */
-  #forgotten(op: Operation): boolean {
-    if (op.expireAfterMs === undefined || op.final === undefined) return false;
-    return this.clock.now().getTime() >= (op.canceledAt ?? op.endAt) + op.expireAfterMs;
+    return op && op.repository === repository ? this.view(op) : undefined;
   }
 
   byId(id: string): OperationView | undefined {
@@ -290,13 +272,12 @@ export class StreamingService {
 
   cancel(repository: string, id: string): OperationView | undefined {
     const op = this.#operations.get(id);
-    if (!op || op.repository !== repository || this.#forgotten(op)) return undefined;
+    if (!op || op.repository !== repository) return undefined;
     const current = this.view(op);
     if (op.final === undefined) {
       op.timer?.cancel();
       // Progress and details freeze where they were (transcript: Canceled at "1%", "Conversion ongoing …").
       op.final = { status: 'Canceled', progress: Number.parseInt(current.progress, 10), details: current.details };
-      op.canceledAt = this.clock.now().getTime();
       this.#settle(op);
     }
     return this.view(op);
