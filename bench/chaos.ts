@@ -46,12 +46,12 @@ console.log(
   `\nseed ${seed}, ${pushes} pushes over ${repositories} repositories (${size.failingRepositories} failing, retry maxAttempts 2), ${size.skopeoPushes} with skopeo\n`,
 );
 console.log(
-  '| run | pushes | kills | Azurite restarts | Succeeded / Failed | convergence (s) | POSTs per Succeeded digest | POSTs per Failed digest | alerts per Failed digest per channel | webhook re-deliveries (same id) | ACR requests | ACR faults | Table faults | poison | violations |',
+  '| run | pushes | kills | Azurite restarts | Succeeded / Failed | convergence (s) | operations per Succeeded digest | operations per Failed digest | alerts per Failed digest per channel | webhook re-deliveries (same id) | ACR requests | ACR faults | Table faults | poison | violations |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const report of [crashes, baseline, faulty]) {
   console.log(
-    `| ${report.name} | ${report.pushes} | ${report.kills} | ${report.azuriteRestarts} | ${report.succeeded} / ${report.failed} | ${report.convergenceSeconds.toFixed(1)} | ${range(report.postsPerSucceeded)} | ${range(report.postsPerFailed)} | ${alerts(report)} | ${report.webhookRedeliveries} | ${report.acrRequests} | ${report.acrFaultsInjected} | ${storage(report)} | ${report.poisonMessages.length} | ${report.violations.length} |`,
+    `| ${report.name} | ${report.pushes} | ${report.kills} | ${report.azuriteRestarts} | ${report.succeeded} / ${report.failed} | ${report.convergenceSeconds.toFixed(1)} | ${range(report.operationsPerSucceeded)} | ${range(report.operationsPerFailed)} | ${alerts(report)} | ${report.webhookRedeliveries} | ${report.acrRequests} | ${report.acrFaultsInjected} | ${storage(report)} | ${report.poisonMessages.length} | ${report.violations.length} |`,
   );
 }
 console.log(

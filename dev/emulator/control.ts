@@ -100,6 +100,12 @@ export const behaviourSchema = z.object({
   duplicateStart: z.enum(['same-operation', 'conflict']).optional(),
   failureDetails: z.enum(['coded', 'free-text']).optional(),
   runningStatus: z.string().min(1).max(50).optional(),
+  operationExpiry: z
+    .union([
+      z.literal('never'),
+      z.object({ afterMs: z.number().int().nonnegative().max(86_400_000), from: z.enum(['created', 'finished']) }),
+    ])
+    .optional(),
 });
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });

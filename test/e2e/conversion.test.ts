@@ -197,6 +197,43 @@ describe('push to streaming', () => {
     expect(host.output()).toMatch(/unknown operation status "Optimizing"; polling on/);
   });
 
+  it('operations expire: converges when the tracked operation is forgotten as it ends (referrer found)', async () => {
+    // Forgotten the moment it ends: the poll after the end gets 404 OPERATION_UNKNOWN, never the Succeeded.
+    await sandbox.emulator.control.setStreamingBehaviour('sandbox', 'team-e/forgotten', {
+      operationExpiry: { afterMs: 0, from: 'finished' },
+    });
+    const digest = await sandbox.push('team-e/forgotten', 'v1');
+
+    const view = await sandbox.waitForConversion(host, 'team-e/forgotten', digest, settled);
+
+    expect(view).toMatchObject({ status: 'Succeeded', attempts: 1 });
+    expect(await sandbox.conversionPosts('team-e/forgotten', digest)).toBe(1);
+    expect(host.output()).toMatch(/team-e\/forgotten@sha256:[0-9a-f]{12}: attempt 1 failed with OPERATION_UNKNOWN/);
+    const operations = (await sandbox.emulator.control.listOperations('sandbox')).filter((op) => op.digest === digest);
+    expect(operations).toMatchObject([{ status: 'Succeeded', forgotten: true }]);
+  });
+
+  it('operations expire: converges when the tracked operation is forgotten while it runs (restarted)', async () => {
+    const control = sandbox.emulator.control;
+    // The first operation runs 10 s but is forgotten after 0.5 s, before the first poll; the next one is kept.
+    await control.setStreamingBehaviour('sandbox', 'team-e/amnesia', {
+      durationMs: 10_000,
+      operationExpiry: { afterMs: 500, from: 'created' },
+    });
+    const digest = await sandbox.push('team-e/amnesia', 'v1');
+    await sandbox.eventually(async () =>
+      (await control.listOperations('sandbox')).some((op) => op.digest === digest) ? true : undefined,
+    );
+    await control.setStreamingBehaviour('sandbox', 'team-e/amnesia', { durationMs: 1_000, operationExpiry: 'never' });
+
+    const view = await sandbox.waitForConversion(host, 'team-e/amnesia', digest, settled);
+
+    expect(view).toMatchObject({ status: 'Succeeded', attempts: 2 });
+    const operations = (await control.listOperations('sandbox')).filter((op) => op.digest === digest);
+    expect(operations.map((op) => op.forgotten)).toEqual([true, false]);
+    expect(await sandbox.conversionPosts('team-e/amnesia', digest)).toBe(view.attempts);
+  });
+
   it('scenario 5: a throttled start that would outlast the lease, with the sweeper running, makes one conversion', async () => {
     const control = sandbox.emulator.control;
     // Four 429s, 4 s apart: retrying them all would take 16 s, past the 10 s lease, while the sweeper (every 2 s)

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { startAzurite, type RunningAzurite } from '../../dev/azurite.js';
 import type { FaultRuleInput } from '../../dev/emulator/faults.js';
+import type { OperationExpiry } from '../../dev/emulator/registry/streaming-service.js';
 import { SANDBOX_TEAMS_CHANNEL, SANDBOX_WEBHOOK_CHANNEL } from '../../dev/emulator/inbox/index.js';
 import { streamingArtifactType } from '../../lib/core/acr.js';
 import { SandboxHarness, type HostProcess } from './sandbox-harness.js';
@@ -25,9 +26,39 @@ import {
  * pushes across R repositories (most through the emulator's control API, which raises real ImagePushed events
  * through Event Grid; a few with skopeo), some repositories told to fail every conversion, while the local host is
  * SIGKILLed and restarted on the same port K times and a persistent Azurite is restarted; or, instead of crashes,
- * upstream faults on ACR (emulator fault rules) and on Table Storage (the fault proxy). Then it waits, bounded, for
- * convergence and checks the promise — see {@link ChaosReport.violations}.
+ * upstream faults on ACR (emulator fault rules) and on Table Storage (the fault proxy). The emulator always refuses a
+ * duplicate start with 409 and words failures as free text; {@link ChaosPlan.hostile} adds the other modes where ACR
+ * disagrees. Then it waits, bounded, for convergence and checks the promise — see {@link ChaosReport.violations}.
  */
+
+/** The emulator's hostile modes (issue #14; dev/emulator/README.md § Hostile modes) a run switches on. */
+export interface HostileModes {
+  /** A fresh push answers manifest reads with 404 for this long (ms): the app's replication-lag retry path. */
+  readonly readLagMs: number;
+  /** When ACR forgets an operation; the app then takes a failed attempt (OPERATION_UNKNOWN) and starts over. */
+  readonly operationExpiry: OperationExpiry;
+  /** Every `unknownStatusEvery`-th repository's running operations report a status the app has never seen. */
+  readonly unknownStatusEvery: number;
+  /** How long those operations run (ms): long enough that a poll finds one running, not only its end. */
+  readonly unknownStatusDurationMs: number;
+}
+
+/**
+ * What the chaos tier runs with. Read lag of a few seconds outlasts Event Grid's first retries (0.1 s, 0.3 s, 0.6 s at
+ * the harness's time scale), so an event is redelivered several times before the push is readable. Operations are
+ * forgotten 1 s after they end while the app polls every 1–2 s, so some polls find the end and some a 404.
+ * Forgetting an operation that still runs is not among them: the app would then start a second operation for the
+ * image (docs/assumptions.md A5), which the promise "one operation per Succeeded digest" does not allow for; the
+ * e2e "operations expire: … while it runs" covers that case.
+ */
+export const hostileModes: HostileModes = {
+  readLagMs: 3_000,
+  operationExpiry: { afterMs: 1_000, from: 'finished' },
+  unknownStatusEvery: 4,
+  unknownStatusDurationMs: 3_000,
+};
+
+const unknownStatus = 'Optimizing';
 
 export interface ChaosPlan {
   readonly name: string;
@@ -48,6 +79,8 @@ export interface ChaosPlan {
   readonly convergenceTimeoutMs: number;
   /** Event Grid deliveries in flight per subscription (default 1, reproducible; real Event Grid is concurrent). */
   readonly eventGridConcurrency?: number;
+  /** Hostile emulator modes on top of the 409 and free-text failures (default: none). */
+  readonly hostile?: HostileModes;
   readonly log?: (line: string) => void;
 }
 
@@ -62,9 +95,20 @@ export interface ChaosReport {
   readonly convergenceSeconds: number;
   /** From the first push until every digest is final (alerts may still be on their way). */
   readonly conversionsSeconds: number;
-  /** 202 answers to `POST _streaming/{digest}`, per Succeeded digest: min and max. */
-  readonly postsPerSucceeded: { readonly min: number; readonly max: number };
-  readonly postsPerFailed: { readonly min: number; readonly max: number };
+  /** Conversion operations ACR created, per Succeeded digest: min and max (see {@link conversionOperations}). */
+  readonly operationsPerSucceeded: { readonly min: number; readonly max: number };
+  readonly operationsPerFailed: { readonly min: number; readonly max: number };
+  /** How often the hostile modes bit, from the emulator's request log (shows they were on). */
+  readonly hostileAnswers: {
+    /** `POST _streaming/{digest}` refused with 409 (a conversion of the digest already running). */
+    readonly startConflicts: number;
+    /** `GET _operations/{id}` answered 404: the app polled an operation ACR had forgotten. */
+    readonly forgottenOperationPolls: number;
+    /** Manifest reads answered 404 (read lag; the app asks only about pushed digests). */
+    readonly laggingManifestReads: number;
+    /** Operation polls answered with the unknown running status. */
+    readonly unknownStatusPolls: number;
+  };
   /** Distinct alerts per failed digest per channel (webhook: distinct webhook-ids; Teams: cards). */
   readonly alertsPerFailed: Readonly<Record<string, { readonly min: number; readonly max: number }>>;
   /** Webhook deliveries the inbox saw again under an id it already had (allowed: receivers dedupe on webhook-id). */
@@ -164,7 +208,11 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       // The emulator disagrees where ACR's behaviour is not recorded: a second start of a running conversion is
       // refused with 409 (issue #14), which the app must resolve by adopting the operation; failures come as ACR's
       // sentence without this emulator's code prefix.
-      conversion: { duplicateStart: 'conflict', failureDetails: 'free-text' },
+      conversion: {
+        duplicateStart: 'conflict',
+        failureDetails: 'free-text',
+        ...(plan.hostile ? { operationExpiry: plan.hostile.operationExpiry } : {}),
+      },
       settings: {
         DEFAULT_POLICY: JSON.stringify({
           mode: 'onPush',
@@ -186,11 +234,20 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       (_, index) => `chaos/r${String(index).padStart(2, '0')}`,
     );
     const failing = new Set(repositories.slice(0, plan.failingRepositories));
-    for (const repository of failing)
-      await h.emulator.control.setStreamingBehaviour(registry, repository, { outcome: 'UnknownError' });
+    const hostile = plan.hostile;
+    for (const [index, repository] of repositories.entries()) {
+      const unknown = hostile !== undefined && index % hostile.unknownStatusEvery === 1;
+      // One behaviour per repository (a later one replaces it), so a failing repository's carries both.
+      if (failing.has(repository) || unknown)
+        await h.emulator.control.setStreamingBehaviour(registry, repository, {
+          ...(failing.has(repository) ? { outcome: 'UnknownError' as const } : {}),
+          ...(unknown ? { runningStatus: unknownStatus, durationMs: hostile.unknownStatusDurationMs } : {}),
+        });
+    }
 
     let host: HostProcess = await h.startHost();
     await h.emulator.control.clearRequests();
+    if (hostile) await h.emulator.control.setReadLag(registry, hostile.readLagMs);
     proxy.enabled = plan.faults;
     if (plan.faults) for (const rule of acrFaultRules()) await h.emulator.control.addFault(rule);
 
@@ -334,21 +391,18 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     if (!converged) violations.push(`no convergence within ${plan.convergenceTimeoutMs / 1000}s: ${lastProblem}`);
     if (pushed.length !== plan.pushes) violations.push(`only ${pushed.length} of ${plan.pushes} pushes completed`);
     const acr = h.emulator.emulator.state.registries.get(registry)!;
-    const posts = (
-      await h.emulator.control.requests({ method: 'POST', path: '^/acr/v1/.+/_streaming/sha256:' })
-    ).filter((entry) => entry.status === 202);
-    const postCount = new Map<string, number>();
-    for (const entry of posts) postCount.set(entry.path, (postCount.get(entry.path) ?? 0) + 1);
+    const operations = await conversionOperations(h);
+    const operationCount = (item: Pushed): number => operations.get(`${item.repository}@${item.digest}`) ?? 0;
     const received = inbox();
     const alertCounts: Record<string, number[]> = { [SANDBOX_WEBHOOK_CHANNEL]: [], [SANDBOX_TEAMS_CHANNEL]: [] };
     for (const item of pushed) {
       const status = statuses.get(rowKey(item))?.status;
       const label = `${item.repository}@${item.digest}`;
       if (status !== item.expect) violations.push(`${label}: ${status ?? 'no row'}, expected ${item.expect}`);
-      const count = postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0;
-      const expectedPosts = item.expect === 'Succeeded' ? 1 : maxAttempts;
-      if (count !== expectedPosts)
-        violations.push(`${label}: ${count} conversion POSTs answered 202, expected ${expectedPosts}`);
+      const count = operationCount(item);
+      const expectedOperations = item.expect === 'Succeeded' ? 1 : maxAttempts;
+      if (count !== expectedOperations)
+        violations.push(`${label}: ${count} conversion operations on ACR, expected ${expectedOperations}`);
       if (
         item.expect === 'Succeeded' &&
         !acr.store
@@ -408,7 +462,12 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     });
     const succeededItems = pushed.filter((item) => item.expect === 'Succeeded');
     const webhookRedeliveries = received.filter((delivery) => delivery.outcome === 'duplicate').length;
-    if (violations.length > 0) log(`[${plan.name}] host log tail:\n${host.output().slice(-4_000)}`);
+    if (violations.length > 0) log(`[${plan.name}] ${violationLog(h, violations)}`);
+    const answers = await h.emulator.control.requests({ listener: 'registry' });
+    const answered = (method: string, path: RegExp, status: number): number =>
+      answers.filter(
+        (entry) => entry.method === method && path.test(entry.path) && entry.status === status && !entry.fault,
+      ).length;
     return {
       name: plan.name,
       pushes: pushed.length,
@@ -418,12 +477,17 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
       failed: failedDigests().length,
       convergenceSeconds,
       conversionsSeconds,
-      postsPerSucceeded: range(
-        succeededItems.map((item) => postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0),
-      ),
-      postsPerFailed: range(
-        failedDigests().map((item) => postCount.get(`/acr/v1/${item.repository}/_streaming/${item.digest}`) ?? 0),
-      ),
+      operationsPerSucceeded: range(succeededItems.map(operationCount)),
+      operationsPerFailed: range(failedDigests().map(operationCount)),
+      hostileAnswers: {
+        startConflicts: answered('POST', /^\/acr\/v1\/.+\/_streaming\/sha256:/, 409),
+        forgottenOperationPolls: answered('GET', /^\/acr\/v1\/.+\/_operations\/[^/:]+$/, 404),
+        laggingManifestReads:
+          answered('GET', /^\/v2\/.+\/manifests\//, 404) + answered('GET', /^\/acr\/v1\/.+\/_manifests\//, 404),
+        unknownStatusPolls: h.hosts
+          .map((one) => one.output().split(`unknown operation status "${unknownStatus}"`).length - 1)
+          .reduce((sum, count) => sum + count, 0),
+      },
       alertsPerFailed: Object.fromEntries(
         Object.entries(alertCounts).map(([channel, values]) => [channel, range(values)]),
       ),
@@ -441,6 +505,41 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosReport> {
     await azurite.stop();
     await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * Conversion operations ACR created, per `repository@digest`, from the emulator's own list (forgotten ones
+ * included). The promise is one operation on ACR per conversion attempt, so this counts operations, not POSTs: a
+ * duplicate POST refused with 409 (`duplicateStart: 'conflict'`) created nothing and is adopted, not a new attempt;
+ * with that mode every 202 is a new operation, so the count equals the 202 answers, and it stays right if a start
+ * ever returned an existing operation.
+ */
+async function conversionOperations(h: SandboxHarness): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const op of await h.emulator.control.listOperations(registry))
+    if (op.name === 'ArtifactStreamingConversion' && op.digest !== undefined)
+      counts.set(`${op.repository}@${op.digest}`, (counts.get(`${op.repository}@${op.digest}`) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * For a run that broke a promise: every host's log lines (killed hosts included) about the digests named in the
+ * violations, so the story of each is readable without the whole log; then the last host's tail.
+ */
+function violationLog(h: SandboxHarness, violations: readonly string[]): string {
+  const shorts = [
+    ...new Set(violations.flatMap((line) => [...line.matchAll(/sha256:([0-9a-f]{12})/g)].map((m) => m[1]!))),
+  ];
+  const lines = h.hosts.flatMap((one, index) =>
+    one
+      .output()
+      .split('\n')
+      .filter((line) => shorts.some((short) => line.includes(short)))
+      .map((line) => `host#${index + 1} ${line}`),
+  );
+  const story = lines.length > 200 ? [...lines.slice(0, 100), '…', ...lines.slice(-100)] : lines;
+  const tail = h.hosts.at(-1)?.output().slice(-2_000) ?? '';
+  return `log lines about ${shorts.join(', ')}:\n${story.join('\n')}\nlast host's tail:\n${tail}`;
 }
 
 /** Whether an alert body (webhook JSON or Teams card) is about this digest; cards show its first 12 hex digits. */

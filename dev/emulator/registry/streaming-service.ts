@@ -41,7 +41,16 @@ export interface ConversionBehaviour {
   readonly failureDetails: 'coded' | 'free-text';
   /** What a running operation reports as its status: `Running`, or a value the app has never seen. */
   readonly runningStatus: string;
+  /**
+   * When ACR forgets an operation (docs/assumptions.md A5): `never` (the default), or `afterMs` virtual ms after it
+   * was created or after it reached a final status. A forgotten operation answers 404 OPERATION_UNKNOWN on the wire
+   * (`_operations/{id}`, its cancel, and `_streaming/{digest}`) and no longer blocks a new start; its conversion
+   * still runs to its end, so a referrer may appear after ACR forgot who made it.
+   */
+  readonly operationExpiry: OperationExpiry;
 }
+
+export type OperationExpiry = 'never' | { readonly afterMs: number; readonly from: 'created' | 'finished' };
 
 export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
   startDelayMs: 2_000,
@@ -50,6 +59,7 @@ export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
   duplicateStart: 'same-operation',
   failureDetails: 'coded',
   runningStatus: 'Running',
+  operationExpiry: 'never',
 };
 
 export const UNKNOWN_ERROR_MESSAGE = 'Conversion operation failed due to an unknown error';
@@ -67,6 +77,8 @@ export interface OperationView {
   readonly details: string;
   /** Digest of the streaming referrer a successful conversion pushed. */
   readonly referrerDigest: string | undefined;
+  /** ACR has forgotten it (operationExpiry): the wire answers 404; only the control API still shows it. */
+  readonly forgotten: boolean;
 }
 
 interface Operation {
@@ -80,8 +92,12 @@ interface Operation {
   readonly endAt: number;
   /** What the operation reports while it runs: `Running`, or what the behaviour's `runningStatus` says. */
   readonly runningStatus: string;
+  /** Fixed when the operation is created, so a later behaviour change does not revive a forgotten operation. */
+  readonly expiry: OperationExpiry;
   /** Set once the operation is terminal (or frozen by cancel). */
   final: { status: OperationStatus; progress: number; details: string } | undefined;
+  /** Virtual time the operation became final (`operationExpiry.from: 'finished'` counts from it). */
+  finishedAt: number | undefined;
   referrerDigest: string | undefined;
   timer: { cancel(): void } | undefined;
   waiters: ((view: OperationView) => void)[];
@@ -189,7 +205,10 @@ export class StreamingService {
     }
   }
 
-  /** Starts (or, when one is still ongoing for the digest, returns) a conversion. */
+  /**
+   * Starts (or, when one is still ongoing for the digest, returns) a conversion. A forgotten operation is not
+   * ongoing here: ACR no longer knows it, so nothing stops a second one.
+   */
   start(repository: string, digest: string): OperationView {
     this.assertRegistrySupportsStreaming();
     const manifest = this.store.resolve(repository, digest);
@@ -219,7 +238,9 @@ export class StreamingService {
       startAt,
       endAt,
       runningStatus: behaviour.runningStatus,
+      expiry: behaviour.operationExpiry,
       final: undefined,
+      finishedAt: undefined,
       referrerDigest: undefined,
       timer: undefined,
       waiters: [],
@@ -238,11 +259,13 @@ export class StreamingService {
       repository,
       digest: undefined,
       runningStatus: 'Running',
+      expiry: 'never',
       resource: repository,
       createdAt: now,
       startAt: now,
       endAt: now,
       final: { status: 'Succeeded', progress: 100, details: `Streaming settings updated for repository ${repository}` },
+      finishedAt: now,
       referrerDigest: undefined,
       timer: undefined,
       waiters: [],
@@ -256,9 +279,10 @@ export class StreamingService {
     return op && this.view(op);
   }
 
+  /** The operation as the wire sees it: undefined once ACR has forgotten it. */
   get(repository: string, id: string): OperationView | undefined {
-    const op = this.#operations.get(id);
-    return op && op.repository === repository ? this.view(op) : undefined;
+    const op = this.#known(repository, id);
+    return op && this.view(op);
   }
 
   byId(id: string): OperationView | undefined {
@@ -271,8 +295,8 @@ export class StreamingService {
   }
 
   cancel(repository: string, id: string): OperationView | undefined {
-    const op = this.#operations.get(id);
-    if (!op || op.repository !== repository) return undefined;
+    const op = this.#known(repository, id);
+    if (!op) return undefined;
     const current = this.view(op);
     if (op.final === undefined) {
       op.timer?.cancel();
@@ -320,16 +344,31 @@ export class StreamingService {
       progress: `${progress}%`,
       details,
       referrerDigest: op.referrerDigest,
+      forgotten: this.#forgotten(op, now),
     };
   }
 
+  /** The digest's newest operation ACR still remembers. */
   #latest(repository: string, digest: string): Operation | undefined {
     let latest: Operation | undefined;
+    const now = this.clock.now().getTime();
     for (const op of this.#operations.values()) {
-      if (op.repository === repository && op.digest === digest && (!latest || op.createdAt >= latest.createdAt))
-        latest = op;
+      if (op.repository !== repository || op.digest !== digest || this.#forgotten(op, now)) continue;
+      if (!latest || op.createdAt >= latest.createdAt) latest = op;
     }
     return latest;
+  }
+
+  #known(repository: string, id: string): Operation | undefined {
+    const op = this.#operations.get(id);
+    return op && op.repository === repository && !this.#forgotten(op, this.clock.now().getTime()) ? op : undefined;
+  }
+
+  /** Computed on read (no timer), so advancing the virtual clock past the expiry is all a test needs. */
+  #forgotten(op: Operation, now: number): boolean {
+    if (op.expiry === 'never') return false;
+    const from = op.expiry.from === 'created' ? op.createdAt : op.finishedAt;
+    return from !== undefined && now >= from + op.expiry.afterMs;
   }
 
   #finish(op: Operation, eligibility: Eligibility, behaviour: ConversionBehaviour): void {
@@ -364,6 +403,7 @@ export class StreamingService {
   }
 
   #settle(op: Operation): void {
+    op.finishedAt = this.clock.now().getTime();
     const view = this.view(op);
     const waiters = op.waiters;
     op.waiters = [];

@@ -233,6 +233,81 @@ describe('artifact streaming conversions', () => {
     expect((await call(sandbox, 'GET', `/acr/v1/conv/auto/_streaming/${arm.digest}`, 'pull')).status).toBe(404);
   });
 
+  it('operations expire: forgets a finished operation the set time after it ended (404)', async () => {
+    await t.control.setStreamingBehaviour('sandbox', 'conv/expire-finished', {
+      startDelayMs: 1_000,
+      durationMs: 5_000,
+      operationExpiry: { afterMs: 60_000, from: 'finished' },
+    });
+    const seeded = await t.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'conv/expire-finished',
+      tag: 'v1',
+    });
+    const path = `/acr/v1/conv/expire-finished`;
+    const created = await call(sandbox, 'POST', `${path}/_streaming/${seeded.digest}`, 'pull,push', {});
+    const id = created.headers.get('operation-id') ?? '';
+
+    // Running for longer than the expiry: the clock only counts from the end.
+    t.emulator.clock.advance(6_000 + 59_999);
+    const ended = await call(sandbox, 'GET', `${path}/_operations/${id}`, 'pull');
+    expect(ended).toMatchObject({ status: 200, json: { status: 'Succeeded' } });
+
+    t.emulator.clock.advance(1);
+    const forgotten = [
+      await call(sandbox, 'GET', `${path}/_operations/${id}`, 'pull'),
+      await call(sandbox, 'GET', `${path}/_streaming/${seeded.digest}`, 'pull'),
+      await call(sandbox, 'POST', `${path}/_operations/${id}:cancel`, 'pull,push'),
+    ];
+    for (const answer of forgotten)
+      expect(answer).toMatchObject({ status: 404, json: { errors: [{ code: 'OPERATION_UNKNOWN' }] } });
+    // The work it did stays; only the control API still knows the operation, marked forgotten.
+    expect(await streamingReferrers('conv/expire-finished', seeded.digest)).toHaveLength(1);
+    expect(await t.control.getOperation('sandbox', id)).toMatchObject({ status: 'Succeeded', forgotten: true });
+  });
+
+  it('operations expire: a running one forgotten after creation blocks no new start, and ends', async () => {
+    await t.control.setStreamingBehaviour('sandbox', 'conv/expire-running', {
+      startDelayMs: 0,
+      durationMs: 10_000,
+      duplicateStart: 'conflict',
+      operationExpiry: { afterMs: 3_000, from: 'created' },
+    });
+    const seeded = await t.control.seedImage('sandbox', {
+      kind: 'image',
+      repository: 'conv/expire-running',
+      tag: 'v1',
+    });
+    const path = `/acr/v1/conv/expire-running`;
+    const first = await call(sandbox, 'POST', `${path}/_streaming/${seeded.digest}`, 'pull,push', {});
+    const firstId = first.headers.get('operation-id') ?? '';
+    expect((await call(sandbox, 'POST', `${path}/_streaming/${seeded.digest}`, 'pull,push', {})).status).toBe(409);
+
+    t.emulator.clock.advance(3_000);
+    expect((await call(sandbox, 'GET', `${path}/_operations/${firstId}`, 'pull')).status).toBe(404);
+    expect((await call(sandbox, 'GET', `${path}/_streaming/${seeded.digest}`, 'pull')).status).toBe(404);
+    const second = await call(sandbox, 'POST', `${path}/_streaming/${seeded.digest}`, 'pull,push', {});
+    expect(second.status).toBe(202);
+    const secondId = second.headers.get('operation-id') ?? '';
+    expect(secondId).not.toBe(firstId);
+    expect(await call(sandbox, 'GET', `${path}/_streaming/${seeded.digest}`, 'pull')).toMatchObject({
+      status: 200,
+      json: { id: secondId },
+    });
+
+    // ACR dropped the record, not the work: both conversions end and each pushes its referrer.
+    t.emulator.clock.advance(10_000);
+    expect(await t.control.getOperation('sandbox', firstId)).toMatchObject({ status: 'Succeeded', forgotten: true });
+    expect(await t.control.getOperation('sandbox', secondId)).toMatchObject({ status: 'Succeeded' });
+    expect(await streamingReferrers('conv/expire-running', seeded.digest)).toHaveLength(2);
+  });
+
+  it('keeps operations by default (operationExpiry never)', async () => {
+    const { repository, id } = await convert('sandbox', { kind: 'image', repository: 'conv/kept', tag: 'v1' });
+    t.emulator.clock.advance(30 * 24 * 60 * 60_000);
+    expect((await call(sandbox, 'GET', `/acr/v1/${repository}/_operations/${id}`, 'pull')).status).toBe(200);
+  });
+
   it.each([
     ['standard', 'SKU_NOT_SUPPORTED'],
     ['cmk', 'CMK_NOT_SUPPORTED'],
