@@ -135,6 +135,7 @@ export const rules = [
   'start:renew-lease',
   'check:referrer-present',
   'check:adopt',
+  'check:attempts-spent',
   'check:lease-lapsed',
   'check:reserve',
   'start:running',
@@ -368,6 +369,14 @@ function registryChecked(
   // Ours from before a crash (already counted when it was requested), or one ACR started by itself.
   if (operation !== undefined && isOngoing(operation.status))
     return running(record, operation, Math.max(record.attempts, 1), 'check:adopt', ctx);
+  // Every attempt the policy allows is spent: a host stopped after reserving (and perhaps requesting) the last one,
+  // whose operation has ended unseen. No further POST: the row ends with the last failure it knows.
+  if (record.attempts >= record.maxAttempts) {
+    const failure = record.lastErrorCode === undefined ? attemptsSpent(record) : failureClass(record.lastErrorCode);
+    const message =
+      record.lastErrorMessage ?? `all ${record.attempts} attempt(s) used; the last one's outcome is unknown`;
+    return finish(record, 'Failed', failure, message, ctx, { rule: 'check:attempts-spent' });
+  }
   // The lease must still be ours: a slow check may have outlasted it, and the sweeper may have handed the image on.
   if (!leaseHeld(record, ctx.now)) return { rule: 'check:lease-lapsed', effects: [] };
   // Reserve the attempt before asking ACR, so a crash between the POST and the next write cannot lose its count
@@ -383,6 +392,15 @@ function registryChecked(
       updatedAt: ctx.now.toISOString(),
     },
     effects: [{ kind: 'start-conversion', notAfter: new Date(leaseUntil - leaseMarginMs(ctx.settings)) }],
+  };
+}
+
+/** The failure of a row whose last attempt's outcome was never seen (this app's words, not ACR's). */
+function attemptsSpent(record: ConversionRecord): FailureClass {
+  return {
+    code: 'ATTEMPTS_EXHAUSTED',
+    retryable: false,
+    remediation: `All ${record.maxAttempts} attempt(s) the policy allows were used; the outcome of the last one was not recorded (the app stopped after requesting it). Start the conversion again with POST /api/registries/{registry}/conversions.`,
   };
 }
 

@@ -235,6 +235,20 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       expect(result.next?.trackingToken).toBe('id-1');
     });
 
+    it('check:attempts-spent: with every attempt used and nothing running, no further POST: Failed', () => {
+      const observation = {
+        kind: 'registry-checked',
+        referrerPresent: false,
+        operation: { id: 'op-2', status: 'Failed' },
+      } as const;
+      const known = step(pending({ attempts: 2, maxAttempts: 2, lastErrorCode: 'UNKNOWN_ERROR' }), observation);
+      expect(known.rule).toBe('check:attempts-spent');
+      expect(known.next).toMatchObject({ status: 'Failed', lastErrorCode: 'UNKNOWN_ERROR' });
+      expect(kinds(known.effects)).toEqual(['record-outcome']);
+      const unknown = step(pending({ attempts: 2, maxAttempts: 2 }), observation);
+      expect(unknown.next).toMatchObject({ status: 'Failed', lastErrorCode: 'ATTEMPTS_EXHAUSTED' });
+    });
+
     it('check:lease-lapsed: with the lease gone nothing is written and nothing asked of ACR', () => {
       const observation = { kind: 'registry-checked', referrerPresent: false, operation: undefined } as const;
       const result = step(pending({ leaseUntil: at(-1) }), observation);
