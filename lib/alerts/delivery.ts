@@ -35,6 +35,11 @@ export interface Delivery {
   readonly token?: string;
   /** While `sending`: until when the claiming worker owns the HTTP call. */
   readonly leaseUntil?: string;
+  /**
+   * While `sending`: the claim's own id, so a worker whose claim write lost its answer recognises the claim as its
+   * own, and never another worker's identical-looking claim (same message, same millisecond).
+   */
+  readonly claimId?: string;
   readonly deliveredAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -218,7 +218,7 @@ export class AlertService {
       );
       return;
     }
-    const delivery: Delivery = { ...current.value, status: 'pending', leaseUntil: undefined };
+    const delivery: Delivery = { ...current.value, status: 'pending', leaseUntil: undefined, claimId: undefined };
     const channel = this.deps.settings.channels.find((candidate) => candidate.name === channelName);
     const target = this.deps.settings.channelSecrets.get(channelName);
     if (channel === undefined || target === undefined) {
@@ -262,6 +262,7 @@ export class AlertService {
       ...delivery,
       status: 'sending',
       leaseUntil: new Date(this.deps.clock.now().getTime() + sendLeaseSeconds * 1000).toISOString(),
+      claimId: randomUUID(),
       updatedAt: this.now(),
     };
     const claimed = (await this.deps.store.replaceDelivery(claim, current.etag)) ?? (await this.ownWrite(claim));
@@ -349,6 +350,7 @@ export class AlertService {
       current.value.status === written.status &&
       current.value.token === written.token &&
       current.value.leaseUntil === written.leaseUntil &&
+      current.value.claimId === written.claimId &&
       current.value.updatedAt === written.updatedAt;
     return ours ? current.etag : undefined;
   }
@@ -443,7 +445,14 @@ export class AlertService {
           : value.nextAttemptAt === undefined || Date.parse(value.nextAttemptAt) <= now - graceSeconds * 1000;
       if (!due) continue;
       const token = randomUUID();
-      const next: Delivery = { ...value, status: 'pending', leaseUntil: undefined, token, updatedAt: this.now() };
+      const next: Delivery = {
+        ...value,
+        status: 'pending',
+        leaseUntil: undefined,
+        claimId: undefined,
+        token,
+        updatedAt: this.now(),
+      };
       if ((await this.deps.store.replaceDelivery(next, etag)) === undefined) continue;
       await this.deps.queue.send({ kind: 'deliver', channel: value.channel, key: value.key, token }, 0);
       redriven++;
@@ -484,6 +493,7 @@ export class AlertService {
       ...current.value,
       status: 'pending',
       leaseUntil: undefined,
+      claimId: undefined,
       attempts: 0,
       token,
       nextAttemptAt: this.now(),
@@ -504,7 +514,7 @@ export class AlertService {
 
 /** What the API shows of a delivery: no token, and the event's facts (never a URL or secret). */
 function view(delivery: Delivery) {
-  const { token: _token, key: _key, leaseUntil: _leaseUntil, ...rest } = delivery;
+  const { token: _token, key: _key, leaseUntil: _leaseUntil, claimId: _claimId, ...rest } = delivery;
   return rest;
 }
 

@@ -9,7 +9,7 @@ import type { ConversionService } from './service.js';
 import { registryNameSchema } from '../core/registries.js';
 
 /** What the API shows of a conversion: everything but the internal lock fields. */
-export type ConversionView = Omit<ConversionRecord, 'trackingToken' | 'leaseUntil' | 'decidedWith'>;
+export type ConversionView = Omit<ConversionRecord, 'trackingToken' | 'leaseUntil' | 'decidedWith' | 'reservation'>;
 
 const optionalText = z.string().optional();
 /** The same view as a schema, for the OpenAPI document; the type check below keeps it equal to ConversionView. */
@@ -59,7 +59,7 @@ const viewMatchesSchema: Same<
 void viewMatchesSchema;
 
 export function toView(record: ConversionRecord): ConversionView {
-  const { trackingToken: _token, leaseUntil: _lease, decidedWith: _basis, ...view } = record;
+  const { trackingToken: _token, leaseUntil: _lease, decidedWith: _basis, reservation: _reservation, ...view } = record;
   return view;
 }
 

@@ -135,6 +135,7 @@ export const rules = [
   'start:renew-lease',
   'check:referrer-present',
   'check:adopt',
+  'check:adopt-ended',
   'check:attempts-spent',
   'check:lease-lapsed',
   'check:reserve',
@@ -268,6 +269,7 @@ export function transition(
           ...withoutLease(record),
           status: 'Deleted',
           trackingToken: undefined,
+          reservation: undefined,
           nextCheckAt: undefined,
           lastEventId: observation.eventId,
           updatedAt: ctx.now.toISOString(),
@@ -369,9 +371,13 @@ function registryChecked(
   // Ours from before a crash (already counted when it was requested), or one ACR started by itself.
   if (operation !== undefined && isOngoing(operation.status))
     return running(record, operation, Math.max(record.attempts, 1), 'check:adopt', ctx);
-  // Every attempt the policy allows is spent: a host stopped after reserving (and perhaps requesting) the last one,
-  // whose operation has ended unseen. No further POST: the row ends with the last failure it knows.
-  if (record.attempts >= record.maxAttempts) {
+  // A re-drive after a worker stopped between reserving an attempt and recording its outcome: a newer operation of
+  // the digest than the row's is that attempt's, ended unseen — tracked, so the poll records how it ended.
+  if (record.reservation !== undefined && operation !== undefined && operation.id !== record.operationId)
+    return running(record, operation, record.attempts, 'check:adopt-ended', ctx);
+  // Every attempt the policy allows is spent and none is reserved: no further POST; the row ends with the last
+  // failure it knows.
+  if (record.reservation === undefined && record.attempts >= record.maxAttempts) {
     const failure = record.lastErrorCode === undefined ? attemptsSpent(record) : failureClass(record.lastErrorCode);
     const message =
       record.lastErrorMessage ?? `all ${record.attempts} attempt(s) used; the last one's outcome is unknown`;
@@ -380,14 +386,16 @@ function registryChecked(
   // The lease must still be ours: a slow check may have outlasted it, and the sweeper may have handed the image on.
   if (!leaseHeld(record, ctx.now)) return { rule: 'check:lease-lapsed', effects: [] };
   // Reserve the attempt before asking ACR, so a crash between the POST and the next write cannot lose its count
-  // (and let a re-drive exceed the policy's attempts); a crash before the POST only leaves one unused. The
-  // reservation renews the lease, and the POST (with its waits for Retry-After) must end inside it.
+  // (and let a re-drive exceed the policy's attempts). A reservation still on the row (its worker stopped, and ACR
+  // shows no operation from it) is used again, not counted twice. The reservation renews the lease, and the POST
+  // (with its waits for Retry-After) must end inside it.
   const leaseUntil = ctx.now.getTime() + ctx.settings.leaseSeconds * 1_000;
   return {
     rule: 'check:reserve',
     next: {
       ...record,
-      attempts: record.attempts + 1,
+      attempts: record.reservation === undefined ? record.attempts + 1 : record.attempts,
+      reservation: ctx.newId(),
       leaseUntil: new Date(leaseUntil).toISOString(),
       updatedAt: ctx.now.toISOString(),
     },
@@ -408,7 +416,7 @@ function running(
   record: ConversionRecord,
   operation: StreamingOperationRef,
   attempts: number,
-  rule: 'start:running' | 'check:adopt',
+  rule: 'start:running' | 'check:adopt' | 'check:adopt-ended',
   ctx: LifecycleContext,
 ): Transition {
   const token = ctx.newId();
@@ -418,6 +426,7 @@ function running(
     next: {
       ...withoutLease(record),
       status: 'Running',
+      reservation: undefined,
       operationId: operation.id,
       operationStatus: operation.status,
       attempts,
@@ -631,6 +640,7 @@ function pending(
 ): Transition {
   const changes: Partial<ConversionRecord> = {
     status: 'Pending',
+    reservation: undefined,
     ...(error
       ? {
           lastErrorCode: error.failure.code,
@@ -676,6 +686,7 @@ function finish(
     ...(remediation ? { remediation } : {}),
     ...(options.correlationId ? { correlationId: options.correlationId } : {}),
     trackingToken: undefined,
+    reservation: undefined,
     nextCheckAt: undefined,
     completedAt: now,
     updatedAt: now,

@@ -52,6 +52,13 @@ export interface ConversionRecord extends ImageKey {
   readonly transientErrors?: number;
   /** Only the tracking message carrying this token may act; a new token retires older messages. */
   readonly trackingToken?: string;
+  /**
+   * Set when an attempt is reserved before its POST, cleared once the POST's outcome is recorded (Running, a retry
+   * later, a final state). Still set on a re-drive: the worker stopped between the two, and whether the POST was
+   * made is read from ACR (a newer operation of the digest). Also the reservation's own id, so a worker recognises its
+   * reservation after a lost storage answer, and never another worker's.
+   */
+  readonly reservation?: string;
   /** While in the future, one worker owns the start path; a crashed worker's lease simply runs out. */
   readonly leaseUntil?: string;
   readonly nextCheckAt?: string;

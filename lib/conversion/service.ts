@@ -452,6 +452,7 @@ export class ConversionService {
       current.value.updatedAt === record.updatedAt &&
       current.value.attempts === record.attempts &&
       current.value.leaseUntil === record.leaseUntil &&
+      current.value.reservation === record.reservation &&
       current.value.status === record.status;
     return ours ? current.etag : undefined;
   }

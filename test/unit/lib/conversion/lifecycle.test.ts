@@ -249,6 +249,35 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       expect(unknown.next).toMatchObject({ status: 'Failed', lastErrorCode: 'ATTEMPTS_EXHAUSTED' });
     });
 
+    it('check:adopt-ended: after a stop between reserving and recording, the newer ended operation is tracked', () => {
+      const observation = {
+        kind: 'registry-checked',
+        referrerPresent: false,
+        operation: { id: 'op-2', status: 'Failed' },
+      } as const;
+      const result = step(
+        pending({ attempts: 2, maxAttempts: 2, operationId: 'op-1', reservation: 'r-1' }),
+        observation,
+      );
+      expect(result.rule).toBe('check:adopt-ended');
+      expect(result.next).toMatchObject({ status: 'Running', operationId: 'op-2', attempts: 2 });
+      expect(result.next?.reservation).toBeUndefined();
+    });
+
+    it('check:reserve: a reservation whose POST left no operation is used again, not counted twice', () => {
+      const observation = {
+        kind: 'registry-checked',
+        referrerPresent: false,
+        operation: { id: 'op-1', status: 'Failed' },
+      } as const;
+      const result = step(
+        pending({ attempts: 2, maxAttempts: 2, operationId: 'op-1', reservation: 'r-1' }),
+        observation,
+      );
+      expect(result.rule).toBe('check:reserve');
+      expect(result.next).toMatchObject({ attempts: 2, reservation: 'id-1' });
+    });
+
     it('check:lease-lapsed: with the lease gone nothing is written and nothing asked of ACR', () => {
       const observation = { kind: 'registry-checked', referrerPresent: false, operation: undefined } as const;
       const result = step(pending({ leaseUntil: at(-1) }), observation);

@@ -1051,34 +1051,44 @@ describe('ConversionService: the lease holds (issue #14, scenario 5)', () => {
     expect(current().status).toBe('Running');
   });
 
-  it('a re-drive after a crash between reserving the last attempt and recording it starts no further conversion', async () => {
-    // Found by the hostile chaos tier (seed 20260109): attempt 2 of 2 was reserved and POSTed, the host was killed,
-    // the operation failed unseen; the sweeper's re-drive then requested a third.
-    const { service, store, registry, deliver, current, clock } = setup({ retry: { maxAttempts: 2 } });
-    const now = clock.now().getTime();
-    registry.addOperation(digest, 'op-1', { steps: [unknownError] });
-    registry.addOperation(digest, 'op-2', { steps: [unknownError] });
-    store.seed({
-      ...key,
-      status: 'Pending',
-      tags: ['1.0'],
-      reason: 'eligible',
-      source: 'event',
-      attempts: 2,
-      maxAttempts: 2,
-      polls: 0,
-      operationId: 'op-1',
-      lastErrorCode: 'UNKNOWN_ERROR',
-      leaseUntil: new Date(now - 1_000).toISOString(),
-      nextCheckAt: new Date(now - 1_000).toISOString(),
-      createdAt: '2026-03-01T11:00:00.000Z',
-      updatedAt: '2026-03-01T11:00:00.000Z',
-    });
+  it.each([
+    ['made: its ended operation is tracked and recorded', ['op-1', 'op-2'], 0, 'UNKNOWN_ERROR'],
+    ['never made: the reservation is used again, once', ['op-1'], 1, undefined],
+  ])(
+    'a re-drive after a stop between reserving the last attempt and recording it — the POST %s',
+    async (_case, operations, posts, finalCode) => {
+      // Found by the hostile chaos tier (seed 20260109): attempt 2 of 2 was reserved and POSTed, the host was killed,
+      // the operation failed unseen; the sweeper's re-drive then requested a third. The reverse (killed before the
+      // POST) must still make the second attempt.
+      const { service, store, registry, deliver, current, clock } = setup({ retry: { maxAttempts: 2 } });
+      const now = clock.now().getTime();
+      for (const id of operations) registry.addOperation(digest, id, { steps: [unknownError] });
+      store.seed({
+        ...key,
+        status: 'Pending',
+        tags: ['1.0'],
+        reason: 'eligible',
+        source: 'event',
+        attempts: 2,
+        maxAttempts: 2,
+        polls: 0,
+        operationId: 'op-1',
+        reservation: 'r-1',
+        lastErrorCode: 'UNKNOWN_ERROR',
+        leaseUntil: new Date(now - 1_000).toISOString(),
+        nextCheckAt: new Date(now - 1_000).toISOString(),
+        createdAt: '2026-03-01T11:00:00.000Z',
+        updatedAt: '2026-03-01T11:00:00.000Z',
+      });
 
-    await service.sweep(log);
-    await deliver();
+      await service.sweep(log);
+      await deliver(); // the start path
+      if (posts === 0) await deliver(); // the poll of the adopted operation
 
-    expect(registry.calls.startStreamingConversion).toBe(0);
-    expect(current()).toMatchObject({ status: 'Failed', attempts: 2, lastErrorCode: 'UNKNOWN_ERROR' });
-  });
+      expect(registry.calls.startStreamingConversion).toBe(posts);
+      expect(current().attempts).toBe(2);
+      if (finalCode) expect(current()).toMatchObject({ status: 'Failed', lastErrorCode: finalCode });
+      else expect(current()).toMatchObject({ status: 'Running' });
+    },
+  );
 });
