@@ -105,6 +105,9 @@ export class TableConversionStore implements ConversionStore {
   /**
    * Drops an entry on its ETag (a re-index meanwhile keeps it) once the row is gone or finished after the entry was
    * written; an entry newer than the row is a worker between its two writes, unless it is older than any such worker.
+   * The two `updatedAt`s may come from different instances' clocks: a skew larger than the moment between a claim's
+   * two writes could release the entry of a claim in progress; that row is then not re-driven if its messages are
+   * lost, until its next claim indexes it again.
    */
   private async release(
     entry: TableEntityResult<IndexEntry>,
