@@ -75,6 +75,8 @@ export type Observation =
       readonly attributes: ManifestAttributes | undefined;
       readonly applied: AppliedPolicy;
       readonly readiness: RegistryReadiness;
+      /** ACR's switch (`convertPushedImages`) for the repository, read for a push under a native policy. */
+      readonly acrSwitch?: boolean;
     }
   /** A `start` tracking message carrying the row's token arrived. */
   | { readonly kind: 'start-message' }
@@ -122,6 +124,8 @@ export type Effect =
   | { readonly kind: 'check-operation' }
   /** Before the write; `bestEffort`: a failure is logged, not thrown. */
   | { readonly kind: 'cancel-operation'; readonly operationId: string; readonly bestEffort: boolean }
+  /** Before the write: turn ACR's switch on for the repository (native mode; a failure is thrown). */
+  | { readonly kind: 'enable-acr-switch'; readonly repository: string }
   /** Before the write (insert-if-absent), so a crash in between loses nothing. */
   | { readonly kind: 'record-outcome'; readonly event: DomainEvent }
   /** After the write, only if it succeeded. */
@@ -281,16 +285,27 @@ export function transition(
 
 function decided(
   existing: ConversionRecord | undefined,
-  { key, request, manifest, attributes, applied, readiness }: Extract<Observation, { kind: 'decided' }>,
+  { key, request, manifest, attributes, applied, readiness, acrSwitch }: Extract<Observation, { kind: 'decided' }>,
   ctx: LifecycleContext,
 ): Transition {
   const tags = recordedTags(existing?.tags ?? [], request.tags, attributes?.tags ?? []);
   const facts = inspectManifest(key.repository, manifest, attributes, tags);
-  const decision = decide(applied.policy, facts, readiness, {
+  // Native mode holds only where ACR's switch is on (issue #15): for a repository created after the policy, or one
+  // whose switch someone turned off, the push turns it on (later pushes are ACR's) and this image is the app's.
+  const switchOff = applied.policy.mode === 'native' && request.source === 'event' && acrSwitch === false;
+  const decided = decide(applied.policy, facts, readiness, {
     ignoreTagRules: request.manual ?? false,
     ignorePlatform: request.force ?? false,
-    push: request.source === 'event',
+    push: request.source === 'event' && !switchOff,
   });
+  const decision =
+    switchOff && decided.eligible
+      ? {
+          ...decided,
+          reason: `mode native: ACR's switch for this repository was off; turned on (later pushes are ACR's), and this image is converted by the app`,
+        }
+      : decided;
+  const enableSwitch: Effect[] = switchOff ? [{ kind: 'enable-acr-switch', repository: key.repository }] : [];
   const now = ctx.now.toISOString();
   const base: ConversionRecord = {
     ...key,
@@ -311,7 +326,8 @@ function decided(
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };
-  if (!decision.eligible) return { rule: 'decide:skip', next: { ...base, skipReason: decision.skip }, effects: [] };
+  if (!decision.eligible)
+    return { rule: 'decide:skip', next: { ...base, skipReason: decision.skip }, effects: enableSwitch };
   // A row still in flight (an abandoned Pending) continues its run; anything else starts a new one.
   const continuing = existing !== undefined && inFlightStatuses.has(existing.status);
   return {
@@ -323,7 +339,7 @@ function decided(
       leaseUntil: after(ctx, ctx.settings.leaseSeconds),
       deadlineAt: after(ctx, applied.policy.deadlineMinutes * 60),
     },
-    effects: [checkRegistry(ctx)],
+    effects: [...enableSwitch, checkRegistry(ctx)],
   };
 }
 

@@ -73,4 +73,6 @@ export type RegistryGateway = Pick<
   | 'startStreamingConversion'
   | 'getOperation'
   | 'cancelOperation'
+  | 'getRepositoryStreaming'
+  | 'setRepositoryStreaming'
 >;

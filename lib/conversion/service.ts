@@ -135,7 +135,20 @@ export class ConversionService {
         if (attributes === undefined) this.assertNotLagging(key, options, 'metadata', log);
         image = { manifest, attributes };
       }
-      const observation = { kind: 'decided', key, request: options, ...image, applied, readiness } as const;
+      // Under a native policy a push is ACR's only where ACR's switch is on: read it (issue #15).
+      const acrSwitch =
+        applied.policy.mode === 'native' && options.source === 'event'
+          ? (await this.deps.gateway(key.registry).getRepositoryStreaming(key.repository)).convertPushedImages
+          : undefined;
+      const observation = {
+        kind: 'decided',
+        key,
+        request: options,
+        ...image,
+        applied,
+        readiness,
+        ...(acrSwitch === undefined ? {} : { acrSwitch }),
+      } as const;
       const decided = transition(existing?.value, observation, this.context());
       const written = await this.perform(existing, decided, log);
       if (written !== undefined) {
@@ -420,6 +433,15 @@ export class ConversionService {
         else await cancel;
       }
       if (effect.kind === 'record-outcome') await this.deps.outbox.append(effect.event);
+      if (effect.kind === 'enable-acr-switch') {
+        await this.deps.gateway(next.registry).setRepositoryStreaming(effect.repository, true);
+        log.info(
+          `${describeImage(next)}: ACR's switch for ${effect.repository} was off under a native policy; turned on`,
+          {
+            ...this.fields(next),
+          },
+        );
+      }
     }
     const entersFlight = inFlightStatuses.has(next.status) && !(current && inFlightStatuses.has(current.value.status));
     const etag = await this.write(next, current?.etag, {

@@ -414,4 +414,27 @@ describe('policy API', () => {
     expect(converted).toMatchObject({ status: 'Succeeded', policyScope: repository });
     expect(await sandbox.conversionPosts(repository, excluded)).toBe(0);
   });
+
+  it("issue #15: a native glob holds for a repository created later: its first push converts and turns ACR's switch on; the next is ACR's", async () => {
+    const repository = 'team-x/newrepo';
+    await created('team-x/**', { mode: 'native' });
+    const control = sandbox.emulator.control;
+
+    const first = await sandbox.push(repository, 'v1');
+    const converted = await sandbox.waitForConversion(host, repository, first, settled);
+    const second = await sandbox.push(repository, 'v2');
+    const skipped = await sandbox.waitForConversion(host, repository, second, settled);
+
+    expect(converted).toMatchObject({ status: 'Succeeded', policyScope: 'team-x/**' });
+    expect(await sandbox.conversionPosts(repository, first)).toBe(1);
+    const switchedOn = await control.requests({ method: 'POST', path: `^/acr/v1/${repository}/_streaming$` });
+    expect(switchedOn).toHaveLength(1);
+    expect(switchedOn[0]!.status).toBeGreaterThanOrEqual(200);
+    expect(switchedOn[0]!.status).toBeLessThan(300);
+    // The second push is ACR's own (the emulator converts pushes once the switch is on): no POST from the app.
+    expect(skipped).toMatchObject({ status: 'Skipped', skipReason: 'native-mode' });
+    expect(await sandbox.conversionPosts(repository, second)).toBe(0);
+    const operations = await control.listOperations('sandbox');
+    expect(operations.filter((operation) => operation.digest === second)).toHaveLength(1);
+  });
 });

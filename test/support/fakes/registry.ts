@@ -8,6 +8,7 @@ import {
   type StreamingOperation,
   type StreamingOperationRef,
   type ReportedStatus,
+  type RepositoryStreaming,
 } from '../../../lib/core/acr.js';
 
 export type GatewayMethod = keyof RegistryGateway;
@@ -19,6 +20,8 @@ const gatewayMethods: readonly GatewayMethod[] = [
   'startStreamingConversion',
   'getOperation',
   'cancelOperation',
+  'getRepositoryStreaming',
+  'setRepositoryStreaming',
 ];
 
 /** One answer of `GET _operations/{id}`; a bare status is shorthand for `{ status }`. */
@@ -94,6 +97,8 @@ export class ScriptedRegistry implements RegistryGateway {
   private readonly operations = new Map<string, Operation>();
   private readonly nextScripts: OperationScript[] = [];
   private readonly errors = new Map<GatewayMethod, Error[]>();
+  /** ACR's per-repository switch (`convertPushedImages`), off unless set. */
+  readonly convertPushedImages = new Map<string, boolean>();
   private started = 0;
   /** Script for starts not scripted with scriptNextStart: running forever. */
   defaultScript: OperationScript = { steps: ['Running'] };
@@ -218,6 +223,19 @@ export class ScriptedRegistry implements RegistryGateway {
       const operation = this.operations.get(operationId);
       if (operation) operation.canceled = true;
       return { name: 'Cancel: ArtifactStreamingConversion', status: 'Canceled' as const };
+    });
+  }
+
+  getRepositoryStreaming(repository: string): Promise<RepositoryStreaming> {
+    return this.answer('getRepositoryStreaming', () => ({
+      convertPushedImages: this.convertPushedImages.get(repository) ?? false,
+    }));
+  }
+
+  setRepositoryStreaming(repository: string, convertPushedImages: boolean): Promise<RepositoryStreaming> {
+    return this.answer('setRepositoryStreaming', () => {
+      this.convertPushedImages.set(repository, convertPushedImages);
+      return { convertPushedImages };
     });
   }
 

@@ -151,6 +151,31 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
     });
   });
 
+  describe('decide:* under a native policy (issue #15)', () => {
+    it("a push with ACR's switch on is ACR's; with it off the switch is turned on and the image claimed", () => {
+      const on = step(undefined, { ...decided({ mode: 'native' }), acrSwitch: true });
+      expect(on).toMatchObject({ rule: 'decide:skip', next: { skipReason: 'native-mode' }, effects: [] });
+
+      const off = step(undefined, { ...decided({ mode: 'native' }), acrSwitch: false });
+      expect(off.rule).toBe('decide:claim');
+      expect(kinds(off.effects)).toEqual(['enable-acr-switch', 'check-registry']);
+      expect(off.next?.reason).toMatch(/switch .* was off; turned on/);
+    });
+
+    it('an image native mode would not convert anyway still gets the switch turned on', () => {
+      const arm = dockerImage({ architecture: 'arm64', tags: ['1.0'] });
+      const observation = {
+        ...decided({ mode: 'native' }),
+        manifest: { ...arm.manifest, digest: key.digest },
+        attributes: { ...arm.attributes, digest: key.digest },
+        acrSwitch: false,
+      };
+      const result = step(undefined, observation);
+      expect(result).toMatchObject({ rule: 'decide:skip', next: { skipReason: 'unsupported-platform' } });
+      expect(kinds(result.effects)).toEqual(['enable-acr-switch']);
+    });
+  });
+
   describe('reconsiders (which rows a request decides again)', () => {
     const basis = 'basis-1';
     const request = { source: 'event', tags: ['1.0'] } as const;

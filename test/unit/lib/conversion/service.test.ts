@@ -903,6 +903,8 @@ describe('ConversionService: a decision is made again when what it was made from
     const { service, registry, current, setPolicy } = changing(before, {
       image: dockerImage({ imageSize: 5 * 1024 ** 3 }),
     });
+    // Native mode's policy effect turned ACR's switch on for the repository (lib/policy/native.ts).
+    if (before.mode === 'native') registry.convertPushedImages.set(repository, true);
     await service.handleEvent(pushed(), log);
     const skipped = current();
     const unchanged = await service.request(key, backfill, log);
@@ -1091,4 +1093,29 @@ describe('ConversionService: the lease holds (issue #14, scenario 5)', () => {
       else expect(current()).toMatchObject({ status: 'Running' });
     },
   );
+
+  describe('issue #15: native mode holds for repositories created after the policy', () => {
+    it('a push to a native repository whose ACR switch is off turns the switch on and converts that image', async () => {
+      const { service, registry, current } = setup({ mode: 'native' });
+
+      const outcome = await service.handleEvent(pushed(), log);
+
+      expect(registry.convertPushedImages.get(repository)).toBe(true);
+      expect(outcome).toBe('Running');
+      expect(registry.calls.startStreamingConversion).toBe(1);
+      expect(current().reason).toMatch(/ACR's switch .* was off; turned on/);
+    });
+
+    it("a push to a native repository whose switch is on is ACR's: skipped, no POST", async () => {
+      const { service, registry, current } = setup({ mode: 'native' });
+      registry.convertPushedImages.set(repository, true);
+
+      const outcome = await service.handleEvent(pushed(), log);
+
+      expect(outcome).toBe('skipped');
+      expect(registry.calls.startStreamingConversion).toBe(0);
+      expect(registry.calls.setRepositoryStreaming).toBe(0);
+      expect(current()).toMatchObject({ status: 'Skipped', skipReason: 'native-mode' });
+    });
+  });
 });
