@@ -415,9 +415,9 @@ describe('policy API', () => {
     expect(await sandbox.conversionPosts(repository, excluded)).toBe(0);
   });
 
-  it("issue #15: a native glob holds for a repository created later: its first push converts and turns ACR's switch on; the next is ACR's", async () => {
+  it("issue #15: a native glob holds for a repository created later: its first push converts and turns ACR's switch on; the next is ACR's; leaving native turns it off", async () => {
     const repository = 'team-x/newrepo';
-    await created('team-x/**', { mode: 'native' });
+    const etag = await created('team-x/**', { mode: 'native' });
     const control = sandbox.emulator.control;
 
     const first = await sandbox.push(repository, 'v1');
@@ -436,5 +436,17 @@ describe('policy API', () => {
     expect(await sandbox.conversionPosts(repository, second)).toBe(0);
     const operations = await control.listOperations('sandbox');
     expect(operations.filter((operation) => operation.digest === second)).toHaveLength(1);
+    expect(acrSwitch(repository)).toBe(true);
+
+    // Leaving native turns the switch off on every repository the scope governs, this later one included.
+    const leaving = await send('PUT', policyPath('team-x/**'), { mode: 'onPush' }, { 'if-match': etag });
+    expect(leaving.status, await leaving.clone().text()).toBe(200);
+    await expect.poll(() => acrSwitch(repository), { timeout: 10_000 }).toBe(false);
   });
+
+  /** ACR's switch for a repository of the sandbox registry, as the emulator holds it. */
+  function acrSwitch(repository: string): boolean | undefined {
+    return sandbox.emulator.emulator.state.registry('sandbox')?.store.repository(repository)?.streaming
+      .convertPushedImages;
+  }
 });
