@@ -11,7 +11,7 @@
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { startAzurite } from '../dev/azurite.js';
-import type { ConversionRecord } from '../lib/conversion/record.js';
+import { conversionKeys, type ConversionRecord } from '../lib/conversion/record.js';
 import { ConversionService } from '../lib/conversion/service.js';
 import { silentLogger } from '../lib/core/logging.js';
 import { configPolicySource } from '../lib/policy/config-source.js';
@@ -79,15 +79,7 @@ async function main(): Promise<void> {
       for (let start = 0; start < mine.length; start += 100) {
         const actions: TransactionAction[] = mine.slice(start, start + 100).map((index) => {
           const row = record(name, index, index % 4 === 0 ? 'Skipped' : 'Succeeded');
-          return [
-            'create',
-            {
-              ...row,
-              partitionKey: name,
-              rowKey: `${row.repository.replace('/', ':')}@${row.digest}`,
-              tags: JSON.stringify(row.tags),
-            },
-          ];
+          return ['create', { ...row, ...conversionKeys(row), tags: JSON.stringify(row.tags) }];
         });
         await table.submitTransaction(actions);
       }

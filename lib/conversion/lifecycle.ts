@@ -291,7 +291,9 @@ function decided(
   const tags = recordedTags(existing?.tags ?? [], request.tags, attributes?.tags ?? []);
   const facts = inspectManifest(key.repository, manifest, attributes, tags);
   // Native mode holds only where ACR's switch is on (issue #15): for a repository created after the policy, or one
-  // whose switch someone turned off, the push turns it on (later pushes are ACR's) and this image is the app's.
+  // whose switch someone turned off, the push turns it on (later pushes are ACR's) and this image is the app's, as
+  // ACR's auto-conversion does not apply to images pushed before the switch (docs/sources.md § Artifact streaming
+  // limitations and troubleshooting).
   const switchOff = applied.policy.mode === 'native' && request.source === 'event' && acrSwitch === false;
   const decided = decide(applied.policy, facts, readiness, {
     ignoreTagRules: request.manual ?? false,
