@@ -12,6 +12,7 @@ import { policySchema } from '../lib/policy/model.js';
 import { RegistryClient } from '../lib/registry/client.js';
 import { TableConversionStore } from '../lib/storage/conversion-store.js';
 import { TableOutbox } from '../lib/storage/outbox.js';
+import { SwitchReconciler } from '../lib/policy/drift.js';
 import { trustingHttpClient } from '../test/support/trust.js';
 
 export interface AuditRunTarget {
@@ -21,6 +22,10 @@ export interface AuditRunTarget {
   readonly caFile: string;
   readonly storageConnectionString: string;
   readonly tablePrefix: string;
+  /** The policy every repository falls under (default onPush). */
+  readonly mode?: 'onPush' | 'native';
+  /** Hold each repository's ACR switch to the policy (issue #15); off by default, as before it existed. */
+  readonly checkSwitches?: boolean;
 }
 
 export interface AuditRunResult {
@@ -29,6 +34,8 @@ export interface AuditRunResult {
   readonly streamable: number;
   readonly missing: number;
   readonly referrerChecks: number;
+  readonly switchChecks: number;
+  readonly switchRepairs: number;
   /** Wall time spent awaiting the audit's Table Storage calls (findings, runs, conversion records). */
   readonly tableSeconds: number;
   /** RSS once everything is imported and connected, before the run. */
@@ -80,6 +87,8 @@ async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
     httpClient: trustingHttpClient(target.caFile),
     concurrency: 8,
   });
+  const auditStore = new TableAuditStore(table('Audits'));
+  const outbox = new TableOutbox(table('Outbox'));
   const audit = new ImageAudit({
     registries: [
       {
@@ -92,11 +101,23 @@ async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
     registry: () => client,
     conversions: timed(new TableConversionStore(table('Conversions')), tableTime),
     service: { request: () => Promise.reject(new Error('no backfill in the benchmark')) },
-    policies: configPolicySource(policySchema.parse({ mode: 'onPush', backfill: { maxAgeDays: 3_650 } })),
+    policies: configPolicySource(
+      policySchema.parse({ mode: target.mode ?? 'onPush', backfill: { maxAgeDays: 3_650 } }),
+    ),
     readiness: () => Promise.resolve({ ready: true }),
-    store: timed(new TableAuditStore(table('Audits')), tableTime),
+    store: timed(auditStore, tableTime),
+    ...(target.checkSwitches
+      ? {
+          switches: new SwitchReconciler({
+            registry: () => client,
+            store: timed(auditStore, tableTime),
+            outbox,
+            clock: { now: () => new Date() },
+          }),
+        }
+      : {}),
     queue: { send: (message) => Promise.resolve(void queue.push(message)) },
-    outbox: new TableOutbox(table('Outbox')),
+    outbox,
     settings: {
       reverifySeconds: 7 * 86_400,
       requestBudget: 1_000_000,
@@ -126,6 +147,8 @@ async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
     streamable: run?.counters.streamable ?? 0,
     missing: run?.counters.missing ?? 0,
     referrerChecks: run?.counters.referrerChecks ?? 0,
+    switchChecks: run?.counters.switchChecks ?? 0,
+    switchRepairs: run?.counters.switchRepairs ?? 0,
     tableSeconds: tableTime.ms / 1000,
     baselineRssMiB,
     peakRssMiB: peakRssBytes(peakRss) / 1024 / 1024,

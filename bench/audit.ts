@@ -7,32 +7,15 @@
  * This process runs the emulator and a child Azurite and seeds the registry; each audit run is a child process of
  * its own (bench/audit-run.ts), so its peak RSS is the audit's, not the emulator's in-memory registry.
  */
-import { fork } from 'node:child_process';
 import os from 'node:os';
-import { TableClient } from '@azure/data-tables';
 import pLimit from 'p-limit';
 import { startAzurite } from '../dev/azurite.js';
 import { EmulatorControlClient } from '../dev/emulator/control-client.js';
 import { startEmulator } from '../dev/emulator/server.js';
-import type { AuditRunResult, AuditRunTarget } from './audit-run.js';
+import { auditInChild, auditTarget } from './audit-child.js';
 
 const images = Number(process.argv[2] ?? 10_000);
 const repositories = Number(process.argv[3] ?? 20);
-
-function auditInChild(target: AuditRunTarget): Promise<AuditRunResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(new URL('./audit-run.ts', import.meta.url), [], {
-      env: { ...process.env, AUDIT_RUN: JSON.stringify(target) },
-      execArgv: ['--import', 'tsx'],
-    });
-    let result: AuditRunResult | undefined;
-    child.on('message', (message) => (result = message as AuditRunResult));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      result && code === 0 ? resolve(result) : reject(new Error(`audit run exited with ${code}`)),
-    );
-  });
-}
 
 async function main(): Promise<void> {
   const azurite = await startAzurite();
@@ -66,22 +49,7 @@ async function main(): Promise<void> {
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     console.error(`seeded ${images} images in ${seedSeconds.toFixed(1)} s`);
 
-    const tablePrefix = 'bench';
-    await Promise.all(
-      ['Audits', 'Conversions', 'Outbox'].map((name) =>
-        TableClient.fromConnectionString(azurite.connectionString, `${tablePrefix}${name}`, {
-          allowInsecureConnection: true,
-        }).createTable(),
-      ),
-    );
-    const target: AuditRunTarget = {
-      loginServer: registry.loginServer,
-      username: registry.username!,
-      password: registry.password!,
-      caFile: registry.caFile,
-      storageConnectionString: azurite.connectionString,
-      tablePrefix,
-    };
+    const target = await auditTarget(registry, azurite.connectionString, 'bench');
 
     const measure = async (label: string) => {
       await control.clearRequests();

@@ -6,6 +6,7 @@ import { ConnectedRegistryAudit, classifyConnectedRegistry } from './audit/conne
 import { ImageAudit } from './audit/images.js';
 import { AuditReportSource } from './audit/report-source.js';
 import { TableAuditStore } from './storage/audit-store.js';
+import { SwitchReconciler } from './policy/drift.js';
 import { armConnectedRegistries } from './registry/connected-registries.js';
 import { eventSubscriptionCheck } from './registry/event-subscription.js';
 import { StorageAuditQueue } from './storage/audit-queue.js';
@@ -140,9 +141,12 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     registryClient(registry).resolveTag(repository, tag),
   );
   const backfillQueue = new StorageBackfillQueue(storage.queue(names.queues.backfill));
+  const auditStore = new TableAuditStore(storage.table(names.tables.audits));
+  // One reconciler for ACR's switch, whoever looks at it (a policy change, the audit): a drift is alerted once.
+  const switches = new SwitchReconciler({ registry: registryClient, store: auditStore, outbox, clock: systemClock });
   // The same policySource PolicyService invalidates, so effects see the policy just written.
   const policyEffects = new AcrPolicyEffects({
-    native: { registry: registryClient, policies: policySource, outbox, clock: systemClock },
+    native: { registry: registryClient, policies: policySource, switches },
     backfillQueue,
   });
   const backfill = new BackfillWorker({
@@ -180,7 +184,6 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     }),
     clock: systemClock,
   });
-  const auditStore = new TableAuditStore(storage.table(names.tables.audits));
   const imageAudit = new ImageAudit({
     registries: config.registries,
     registry: registryClient,
@@ -189,6 +192,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     policies: policySource,
     readiness,
     store: auditStore,
+    switches,
     queue: new StorageAuditQueue(storage.queue(names.queues.audits)),
     outbox,
     settings: {
@@ -211,6 +215,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
   const reportSource = new AuditReportSource({
     registries: config.registries,
     store: auditStore,
+    drift: auditStore,
     policies: policySource,
     readiness,
     connectedRegistries: async (registry, log) => {

@@ -17,6 +17,8 @@ import { type RegistryDataPlane, streamingArtifactType, type ManifestAttributes 
 import type { FindingStatus } from '../reports/model.js';
 import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
+import type { SwitchCheck, SwitchDriftRecord, SwitchReconciler } from '../policy/drift.js';
+import type { Versioned } from '../core/image.js';
 
 export const auditMessageSchema = z
   .object({
@@ -58,6 +60,11 @@ export interface ImageAuditDependencies {
   readonly policies: PolicySource;
   readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
   readonly store: AuditStore;
+  /**
+   * ACR's per-repository switch held to the governing policy (issue #15): one GET per repository and run, a write
+   * only where it drifted. Without it the audit leaves the switches alone.
+   */
+  readonly switches?: Pick<SwitchReconciler, 'reconcile' | 'records'>;
   readonly queue: AuditQueue;
   readonly outbox: Outbox;
   readonly settings: ImageAuditSettings;
@@ -127,8 +134,12 @@ export class ImageAudit {
     const readiness = await this.deps.readiness(registry, log);
     const client = this.deps.registry(registry.name);
     const repositories = (await client.listRepositories()).sort();
-    let counters = stored.run.counters;
+    // Runs stored by an older version lack the newer counters.
+    let counters: AuditCounters = { ...zeroCounters, ...stored.run.counters };
     let budget = this.deps.settings.requestBudget;
+    // A registry that cannot stream (not Premium, customer-managed keys) has no switch to hold.
+    const switches = readiness.ready || readiness.unknown !== undefined ? this.deps.switches : undefined;
+    const driftRecords = switches ? await switches.records(registry.name) : undefined;
     let backfillBudget = this.deps.settings.backfillBudget - counters.backfilled;
     const from = stored.run.cursor?.repository;
     const unreadable = [...(stored.run.unreadable ?? [])];
@@ -144,6 +155,16 @@ export class ImageAudit {
         );
       }
       const applied = await this.deps.policies.policyFor(registry.name, repository);
+      const switchChecked = repository === from && stored.run.cursor?.switchChecked === true;
+      if (switches && driftRecords && !switchChecked) {
+        const checked = await this.checkSwitch(switches, registry.name, repository, applied, driftRecords, log);
+        counters = {
+          ...counters,
+          switchChecks: counters.switchChecks + (checked ? 1 : 0),
+          switchRepairs: counters.switchRepairs + (checked?.outcome === 'repaired' ? 1 : 0),
+          switchDrift: counters.switchDrift + (checked?.drift ? 1 : 0),
+        };
+      }
       if (applied.policy.mode === 'off') {
         counters = { ...counters, repositories: counters.repositories + 1 };
         continue;
@@ -177,7 +198,12 @@ export class ImageAudit {
       if (!result.complete)
         return this.checkpoint(
           stored,
-          { ...stored.run, ...progress(), counters, cursor: { repository } },
+          {
+            ...stored.run,
+            ...progress(),
+            counters,
+            cursor: { repository, ...(switches ? { switchChecked: true } : {}) },
+          },
           message,
           log,
         );
@@ -188,6 +214,40 @@ export class ImageAudit {
       };
     }
     return this.complete({ ...stored, run: { ...stored.run, ...progress() } }, counters, log);
+  }
+
+  /**
+   * Holds the repository's ACR switch to its governing policy: on under `native`, off otherwise. ACR refusing to
+   * let it be read for good is logged and the audit goes on; transient failures are delivered again.
+   */
+  private async checkSwitch(
+    switches: Pick<SwitchReconciler, 'reconcile'>,
+    registry: string,
+    repository: string,
+    applied: AppliedPolicy,
+    records: ReadonlyMap<string, Versioned<SwitchDriftRecord>>,
+    log: Logger,
+  ): Promise<SwitchCheck | undefined> {
+    try {
+      return await switches.reconcile(
+        {
+          registry,
+          repository,
+          scope: applied.scope,
+          expected: applied.policy.mode === 'native',
+          origin: 'audit',
+          records,
+        },
+        log,
+      );
+    } catch (error) {
+      if (!isAcrError(error) || error.transient) throw error;
+      log.warn(
+        `audit of ${registry}: the ACR switch of ${repository} could not be read: ACR answered ${error.status} ${error.code}`,
+        { registry, repository, errorCode: error.code },
+      );
+      return undefined;
+    }
   }
 
   private async auditRepository(

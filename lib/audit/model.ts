@@ -13,6 +13,10 @@ export interface AuditCounters extends FindingTally {
   readonly examined: number;
   readonly referrerChecks: number;
   readonly backfilled: number;
+  /** Repositories whose ACR switch was read (issue #15), set back to what the policy says, or still drifted. */
+  readonly switchChecks: number;
+  readonly switchRepairs: number;
+  readonly switchDrift: number;
 }
 
 export const zeroCounters: AuditCounters = {
@@ -27,6 +31,9 @@ export const zeroCounters: AuditCounters = {
   ineligible: 0,
   referrerChecks: 0,
   backfilled: 0,
+  switchChecks: 0,
+  switchRepairs: 0,
+  switchDrift: 0,
 };
 
 export interface AuditRun {
@@ -38,8 +45,11 @@ export interface AuditRun {
   readonly counters: AuditCounters;
   /** Repositories ACR refused to list or read for good in this run (they were skipped; the rest went on). */
   readonly unreadable?: readonly string[];
-  /** Where the next continuation starts (a checkpoint per repository). */
-  readonly cursor?: { readonly repository: string; readonly last?: string };
+  /**
+   * Where the next continuation starts (a checkpoint per repository); `switchChecked` when that repository's ACR
+   * switch was already checked by this run, so a continuation does not check (and count) it twice.
+   */
+  readonly cursor?: { readonly repository: string; readonly last?: string; readonly switchChecked?: boolean };
 }
 
 export interface ConnectedRegistryRecord {

@@ -8,14 +8,18 @@ import type {
   RegistryReport,
   ReportDataSource,
   RepositoryCoverage,
+  SwitchDriftReport,
 } from '../reports/model.js';
 import { coverage } from './images.js';
 import { countFinding, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
+import type { SwitchDriftStore } from '../policy/drift.js';
 
 export interface ReportSourceDependencies {
   readonly registries: readonly RegistrySettings[];
   readonly store: AuditStore;
+  /** ACR-switch drift episodes (issue #15); without it the report lists none. */
+  readonly drift?: Pick<SwitchDriftStore, 'driftRecords'>;
   readonly policies: PolicySource;
   readonly readiness: (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness>;
   /** Connected registries classified now (ARM), or undefined when ARM cannot be read. */
@@ -109,6 +113,7 @@ export class AuditReportSource implements ReportDataSource {
         .slice(0, 10)
         .map(([errorCode, entry]) => ({ errorCode, ...entry })),
       connectedRegistries: connected ?? [],
+      drift: await this.drift(name),
       trend: runs
         .filter((run) => run.complete)
         .reverse()
@@ -143,6 +148,32 @@ export class AuditReportSource implements ReportDataSource {
     const since = latest ? Date.parse(latest.startedAt) : 0;
     for await (const finding of this.deps.store.allFindings(name))
       if (Date.parse(finding.checkedAt) >= since) yield finding;
+  }
+
+  /** Open drift episodes, and those closed within the last 30 days: open first, then the most recent. */
+  private async drift(name: string): Promise<SwitchDriftReport[]> {
+    if (this.deps.drift === undefined) return [];
+    const since = Date.now() - 30 * 86_400_000;
+    return [...(await this.deps.drift.driftRecords(name)).values()]
+      .map(({ value }) => value)
+      .filter((record) => record.state === 'open' || Date.parse(record.closedAt ?? record.foundAt) >= since)
+      .sort(
+        (a, b) =>
+          Number(b.state === 'open') - Number(a.state === 'open') ||
+          b.foundAt.localeCompare(a.foundAt) ||
+          a.repository.localeCompare(b.repository),
+      )
+      .map((record) => ({
+        repository: record.repository,
+        policyScope: record.scope,
+        expected: record.expected,
+        actual: record.actual,
+        state: record.state,
+        foundAt: record.foundAt,
+        foundBy: record.foundBy,
+        ...(record.closedAt ? { closedAt: record.closedAt } : {}),
+        message: record.message,
+      }));
   }
 
   private async emptyCoverage(registry: string, repository: string): Promise<RepositoryCoverage> {

@@ -35,22 +35,28 @@ export interface DomainEvent {
 }
 
 /**
- * A repository's ACR switch (`convertPushedImages`) disagrees with what its `mode: native` policy set (issue #5):
- * ACR refused the change or reports another value when read back. For alert delivery like {@link DomainEvent}.
+ * A repository's ACR switch (`convertPushedImages`) disagreed with what its governing policy says (on under
+ * `native`, off otherwise): an episode found (repaired at once, or ACR refused) or closed (ACR agrees again).
+ * lib/policy/drift.ts raises it; for alert delivery like {@link DomainEvent}.
  */
 export interface PolicyDriftEvent {
-  /** Deterministic for one change and repository, so applying the same change again stores one event. */
+  /** Deterministic for one episode's transition, so whoever finds it, however often, stores one event. */
   readonly id: string;
   readonly type: 'policy.drift';
+  readonly severity: 'warning' | 'error';
   readonly time: string;
   readonly registry: string;
   readonly repository: string;
-  /** The policy scope that set the switch. */
+  /** The policy scope that governs the repository. */
   readonly scope: string;
   /** What the policy wants ACR's `convertPushedImages` to be, and what ACR reports. */
   readonly expected: boolean;
   readonly actual: boolean;
+  /** The episode and transition: alerts of different transitions are never deduplicated as one. */
+  readonly generation: string;
   readonly message: string;
+  readonly remediation?: string;
+  readonly facts: Readonly<Record<string, string>>;
 }
 
 /** Audits' and reports' events: about a registry (or a connected registry), with facts to show. */

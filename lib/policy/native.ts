@@ -1,14 +1,10 @@
-import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { Clock } from '../core/clock.js';
-import type { Outbox } from '../core/outbox.js';
-import { repositoryKey } from '../core/image.js';
 import type { Logger } from '../core/logging.js';
-import type { RegistryDataPlane, RepositoryStreaming } from '../core/acr.js';
-import { isAcrError } from '../core/errors.js';
+import type { RegistryDataPlane } from '../core/acr.js';
 import type { Policy, PolicySource } from './model.js';
 import type { PolicyChange } from './ports.js';
 import { compareSpecificity, parseScope, sameScope, scopeMatches, type PolicyScope } from './scope.js';
+import type { SwitchReconciler } from './drift.js';
 
 /** The registry calls native mode makes (lib/registry/client.ts implements them). */
 export type NativeRegistry = Pick<
@@ -17,14 +13,14 @@ export type NativeRegistry = Pick<
 >;
 
 export interface NativeModeDependencies {
-  readonly registry: (name: string) => NativeRegistry;
+  readonly registry: (name: string) => Pick<NativeRegistry, 'listRepositories'>;
   /**
    * Which stored policy governs a repository once the change is stored, precedence applied (exact, then the most
    * specific glob, then `_default`): a repository governed by a more specific scope is left to that policy.
    */
   readonly policies: PolicySource;
-  readonly outbox: Outbox;
-  readonly clock: Clock;
+  /** Sets, reads back and records drift (lib/policy/drift.ts); the audit uses the same one. */
+  readonly switches: Pick<SwitchReconciler, 'reconcile'>;
   /** Repositories handled at once (each costs two to three ACR calls); default 4. */
   readonly concurrency?: number;
 }
@@ -47,9 +43,9 @@ export function touchesNative(change: Pick<PolicyChange, 'before' | 'after'>): b
  * scope's repositories — the exact one, or every existing repository a glob or `_default` matches that no more
  * specific policy claims — sets the switch to what the governing policy now says (on for native; off when the
  * scope moved away from native or was deleted, so ACR and this app never both convert), reads it back, and
- * appends a `policy.drift` event wherever ACR disagrees.
+ * records a drift episode (one `policy.drift` alert) wherever ACR disagrees (lib/policy/drift.ts).
  *
- * Idempotent: the switch is only written where it differs, and drift event ids derive from the change. A
+ * Idempotent: the switch is only written where it differs, and an open drift episode is not opened again. A
  * repository that does not exist yet is skipped (ACR has no switch for it). Transient ACR failures are rethrown
  * so the caller can apply the change again; a refusal (403 on a registry that is not Premium, …) is reported as
  * drift.
@@ -72,7 +68,7 @@ export async function applyNativeMode(
       : (await acr.listRepositories()).filter((repository) => scopeMatches(scope, repository));
   const limit = pLimit(deps.concurrency ?? 4);
   const results = await Promise.all(
-    repositories.map((repository) => limit(() => applyToRepository(deps, acr, change, scope, repository, log))),
+    repositories.map((repository) => limit(() => applyToRepository(deps, change, scope, repository, log))),
   );
   const applied = results.filter((result): result is NativeRepositoryResult => result !== undefined);
   log.info(
@@ -88,7 +84,6 @@ export async function applyNativeMode(
 
 async function applyToRepository(
   deps: NativeModeDependencies,
-  acr: NativeRegistry,
   change: PolicyChange,
   scope: PolicyScope,
   repository: string,
@@ -106,63 +101,23 @@ async function applyToRepository(
   // The stored change is authoritative for its own scope (the resolver may lag); a deleted scope hands its
   // repositories to whichever policy now governs them.
   const policy: Policy = change.after ?? governing.policy;
-  const expected = policy.mode === 'native';
-  let current: RepositoryStreaming;
-  try {
-    current = await acr.getRepositoryStreaming(repository);
-  } catch (error) {
-    if (isAcrError(error) && error.status === 404) {
-      log.info(`${change.registry}/${repository}: no such repository yet; nothing to switch`, fields);
-      return undefined;
-    }
-    throw error;
-  }
-  let refusal: string | undefined;
-  if (current.convertPushedImages !== expected) {
-    try {
-      await acr.setRepositoryStreaming(repository, expected);
-    } catch (error) {
-      if (!isAcrError(error) || error.transient) throw error;
-      refusal = error.message;
-      log.warn(`${change.registry}/${repository}: ACR refused convertPushedImages=${expected}: ${error.message}`, {
-        ...fields,
-        errorCode: error.code,
-      });
-    }
-    current = await acr.getRepositoryStreaming(repository);
-  }
-  const drift = current.convertPushedImages !== expected;
-  if (drift) {
-    const message =
-      refusal ?? `ACR reports convertPushedImages=${current.convertPushedImages} after it was set to ${expected}`;
-    await deps.outbox.append({
-      id: `policy.drift:${repositoryKey(repository)}@${expected ? 'on' : 'off'}:${changeHash(change)}`,
-      type: 'policy.drift',
-      time: deps.clock.now().toISOString(),
+  const checked = await deps.switches.reconcile(
+    {
       registry: change.registry,
       repository,
-      scope: change.scope,
-      expected,
-      actual: current.convertPushedImages,
-      message: message.slice(0, 1_000),
-    });
-    log.warn(`${change.registry}/${repository}: drift: ${message}`, fields);
-  } else {
-    log.info(`${change.registry}/${repository}: ACR converts pushes: ${current.convertPushedImages}`, fields);
-  }
-  return { repository, convertPushedImages: current.convertPushedImages, drift };
+      scope: change.after ? change.scope : governing.scope,
+      expected: policy.mode === 'native',
+      origin: 'policy-change',
+    },
+    log,
+  );
+  if (checked === undefined) return undefined;
+  log.info(`${change.registry}/${repository}: ACR converts pushes: ${checked.convertPushedImages}`, fields);
+  return { repository, convertPushedImages: checked.convertPushedImages, drift: checked.drift };
 }
 
 /** Whether `candidate` (a stored scope's text) wins over `scope` for a repository both match. */
 function moreSpecific(candidate: string, scope: PolicyScope): boolean {
   const parsed = parseScope(candidate);
   return parsed.ok && compareSpecificity(parsed.scope, scope) < 0;
-}
-
-/** Same change applied again → same hash; `before` is left out because a retried request may see it already stored. */
-function changeHash(change: PolicyChange): string {
-  return createHash('sha256')
-    .update(JSON.stringify([change.registry, change.scope, change.after ?? null]))
-    .digest('hex')
-    .slice(0, 16);
 }

@@ -67,6 +67,24 @@ export const repositoryCoverageSchema = z.object({
 });
 export type RepositoryCoverage = z.infer<typeof repositoryCoverageSchema>;
 
+/**
+ * A repository whose ACR switch (`convertPushedImages`) drifted from its policy (issue #15): open while ACR still
+ * disagrees, closed once it agrees again. Open episodes and those closed in the last 30 days are reported.
+ */
+export const switchDriftReportSchema = z.object({
+  repository: z.string(),
+  policyScope: z.string(),
+  /** What the policy wants ACR's switch to be (on under `native`), and what ACR reported last. */
+  expected: z.boolean(),
+  actual: z.boolean(),
+  state: z.enum(['open', 'closed']),
+  foundAt: z.string(),
+  foundBy: z.enum(['audit', 'policy-change']),
+  closedAt: z.string().optional(),
+  message: z.string(),
+});
+export type SwitchDriftReport = z.infer<typeof switchDriftReportSchema>;
+
 export const registryReportSchema = z.object({
   registry: z.string(),
   loginServer: z.string(),
@@ -100,6 +118,8 @@ export const registryReportSchema = z.object({
     }),
   ),
   connectedRegistries: z.array(connectedRegistryReportSchema),
+  /** ACR switches that drifted from their policy: open first, then the most recent (added in 2026-11; [] before). */
+  drift: z.array(switchDriftReportSchema).default([]),
   /** Coverage of the last (up to) 30 audit runs, oldest first. */
   trend: z.array(
     z.object({

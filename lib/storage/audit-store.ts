@@ -2,6 +2,8 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import { repositoryKey } from '../core/image.js';
 import type { AuditStore } from '../audit/ports.js';
 import type { AuditRun, ConnectedRegistryRecord, StoredFinding } from '../audit/model.js';
+import type { Versioned } from '../core/image.js';
+import type { SwitchDriftRecord, SwitchDriftStore } from '../policy/drift.js';
 import { isStatus, writeConditionally } from './table-errors.js';
 
 /** `@` is in neither a registry nor a repository name, so a registry's partitions are one key range. */
@@ -10,18 +12,20 @@ const findingPartitions = (registry: string): string =>
   odata`PartitionKey ge ${`f:${registry}@`} and PartitionKey lt ${`f:${registry}A`}`;
 const runPartition = (registry: string): string => `run:${registry}`;
 const connectedPartition = (registry: string): string => `cr:${registry}`;
+const driftPartition = (registry: string): string => `sw:${registry}`;
 /** Newest first: the row key sorts by inverted start time. */
 const runKey = (startedAt: string, runId: string): string =>
   `${(9_999_999_999_999 - Date.parse(startedAt)).toString().padStart(13, '0')}-${runId}`;
 
 /**
  * Audit state in `{prefix}Audits`: findings (PK `f:{registry}@{repository key}`, RK digest), runs (PK
- * `run:{registry}`, RK inverted start time + run id) and connected-registry states (PK `cr:{registry}`, RK name).
+ * `run:{registry}`, RK inverted start time + run id), connected-registry states (PK `cr:{registry}`, RK name) and
+ * ACR-switch drift episodes (PK `sw:{registry}`, RK repository key; only repositories that ever drifted).
  * Findings of one page of manifests are written in one batch transaction (same partition, at most 100). A
  * partition per repository rather than per registry: one partition's writes are capped (2,000 entities/s in
  * Azure), and Azurite's upserts slow down linearly with the partition's size.
  */
-export class TableAuditStore implements AuditStore {
+export class TableAuditStore implements AuditStore, SwitchDriftStore {
   constructor(private readonly table: TableClient) {}
 
   /** The findings of one repository, keyed by digest (a repository's worth, never a registry's). */
@@ -131,6 +135,42 @@ export class TableAuditStore implements AuditStore {
     const entity = {
       partitionKey: connectedPartition(record.registry),
       rowKey: record.name,
+      record: JSON.stringify(record),
+    };
+    return writeConditionally(this.table, entity, etag);
+  }
+
+  /** The latest drift episode of every repository of a registry that ever drifted (one small partition). */
+  async driftRecords(registry: string): Promise<Map<string, Versioned<SwitchDriftRecord>>> {
+    const records = new Map<string, Versioned<SwitchDriftRecord>>();
+    for await (const entity of this.table.listEntities<{ record: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${driftPartition(registry)}` },
+    })) {
+      const record = JSON.parse(entity.record) as SwitchDriftRecord;
+      records.set(record.repository, { value: record, etag: entity.etag });
+    }
+    return records;
+  }
+
+  async driftRecord(registry: string, repository: string): Promise<Versioned<SwitchDriftRecord> | undefined> {
+    try {
+      const entity = await this.table.getEntity<{ record: string }>(
+        driftPartition(registry),
+        repositoryKey(repository),
+      );
+      return { value: JSON.parse(entity.record) as SwitchDriftRecord, etag: entity.etag };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Creates (no ETag) or replaces (on its ETag) a repository's drift record; false when another wrote first. */
+  async saveDriftRecord(record: SwitchDriftRecord, etag: string | undefined): Promise<boolean> {
+    const entity = {
+      partitionKey: driftPartition(record.registry),
+      rowKey: repositoryKey(record.repository),
+      state: record.state,
       record: JSON.stringify(record),
     };
     return writeConditionally(this.table, entity, etag);

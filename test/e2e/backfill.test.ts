@@ -11,6 +11,8 @@ import { RegistryClient } from '../../lib/registry/client.js';
 import { StorageBackfillQueue } from '../../lib/storage/backfill-queue.js';
 import { TableConversionStore } from '../../lib/storage/conversion-store.js';
 import { TableOutbox } from '../../lib/storage/outbox.js';
+import { TableAuditStore } from '../../lib/storage/audit-store.js';
+import { SwitchReconciler } from '../../lib/policy/drift.js';
 import { storageResourceNames, type StorageResourceNames } from '../../lib/storage/resources.js';
 import { SandboxHarness, type HostProcess } from '../support/sandbox-harness.js';
 import { trustingHttpClient } from '../support/trust.js';
@@ -149,16 +151,18 @@ function policyEffects(sandbox: SandboxHarness): AcrPolicyEffects {
     credentials: { type: 'password', username: registry.username!, password: registry.password! },
     httpClient: trustingHttpClient(registry.caFile),
   });
+  const table = (name: string): TableClient =>
+    TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true });
   return new AcrPolicyEffects({
     native: {
       registry: () => client,
       policies: configPolicySource(backfilling),
-      outbox: new TableOutbox(
-        TableClient.fromConnectionString(connectionString, names(sandbox).tables.outbox, {
-          allowInsecureConnection: true,
-        }),
-      ),
-      clock: systemClock,
+      switches: new SwitchReconciler({
+        registry: () => client,
+        store: new TableAuditStore(table(names(sandbox).tables.audits)),
+        outbox: new TableOutbox(table(names(sandbox).tables.outbox)),
+        clock: systemClock,
+      }),
     },
     backfillQueue: new StorageBackfillQueue(new QueueClient(connectionString, names(sandbox).queues.backfill)),
   });

@@ -123,6 +123,24 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
     lines.push('');
   }
 
+  const drift = report.registries.flatMap((registry) =>
+    registry.drift.map((entry) => ({ registry: registry.registry, entry })),
+  );
+  if (drift.length > 0) {
+    lines.push(
+      "## ACR's switch drifted from the policy",
+      '',
+      '| Registry | Repository | Policy | Wants | ACR reports | State | Found | What happened |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    const on = (value: boolean): string => (value ? 'on' : 'off');
+    for (const { registry, entry } of drift)
+      lines.push(
+        `| ${markdownText(registry)} | ${markdownText(entry.repository)} | ${code(entry.policyScope)} | ${on(entry.expected)} | ${on(entry.actual)} | ${entry.state === 'open' ? '**not repaired**' : `repaired ${formatTime(entry.closedAt)}`} | ${formatTime(entry.foundAt)} by ${entry.foundBy === 'audit' ? 'the audit' : 'a policy change'} | ${markdownText(entry.message)} |`,
+      );
+    lines.push('');
+  }
+
   lines.push(
     '## Full report',
     '',

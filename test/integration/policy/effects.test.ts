@@ -10,6 +10,8 @@ import type { PolicyChange } from '../../../lib/policy/ports.js';
 import { RegistryClient } from '../../../lib/registry/client.js';
 import { StorageBackfillQueue } from '../../../lib/storage/backfill-queue.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
+import { TableAuditStore } from '../../../lib/storage/audit-store.js';
+import { SwitchReconciler } from '../../../lib/policy/drift.js';
 import { uniquePrefix } from '../../support/names.js';
 import { trustingHttpClient } from '../../support/trust.js';
 import { startTestEmulator, type TestEmulator } from '../emulator/helpers.js';
@@ -25,6 +27,7 @@ const onPush: Policy = policySchema.parse({ mode: 'onPush' });
 describe('policy effects (native mode, backfill scheduling)', () => {
   let t: TestEmulator;
   let outboxTable: TableClient;
+  let auditTable: TableClient;
   let backfillQueue: QueueClient;
   /** The policy the resolver reports for every repository: what the store holds after the change. */
   let governing: { scope: string; policy: Policy };
@@ -61,17 +64,26 @@ describe('policy effects (native mode, backfill scheduling)', () => {
       allowInsecureConnection: true,
     });
     await outboxTable.createTable();
+    auditTable = TableClient.fromConnectionString(connectionString, uniquePrefix('audits'), {
+      allowInsecureConnection: true,
+    });
+    await auditTable.createTable();
     backfillQueue = new QueueClient(connectionString, uniquePrefix('backfill'));
     await backfillQueue.create();
+    const registry = (name: string): RegistryClient => {
+      if (!clients.has(name)) clients.set(name, client(name));
+      return clients.get(name)!;
+    };
     effects = new AcrPolicyEffects({
       native: {
-        registry: (name) => {
-          if (!clients.has(name)) clients.set(name, client(name));
-          return clients.get(name)!;
-        },
+        registry,
         policies,
-        outbox: new TableOutbox(outboxTable),
-        clock: systemClock,
+        switches: new SwitchReconciler({
+          registry,
+          store: new TableAuditStore(auditTable),
+          outbox: new TableOutbox(outboxTable),
+          clock: systemClock,
+        }),
       },
       backfillQueue: new StorageBackfillQueue(backfillQueue),
       newRunId: () => 'run-it-1',
@@ -140,6 +152,9 @@ describe('policy effects (native mode, backfill scheduling)', () => {
       actual: false,
     });
     expect((JSON.parse(rows[0]!.payload) as { message: string }).message).toMatch(/403 DENIED/);
+    // The episode is stored open, so the next audit's refusal is the same drift, not a new alert.
+    const records = await new TableAuditStore(auditTable).driftRecords('standard');
+    expect(records.get('team-a/app')?.value).toMatchObject({ state: 'open', foundBy: 'policy-change', episode: 1 });
   });
 
   it('schedules a backfill run as a base64 JSON queue message the worker accepts', async () => {

@@ -209,6 +209,29 @@ export const registries: RegistryReport[] = [
         examples: ['storefront/search@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
       },
     ],
+    drift: [
+      {
+        repository: 'edge/gateway',
+        policyScope: 'edge/**',
+        expected: true,
+        actual: false,
+        state: 'open',
+        foundAt: '2026-11-22T06:00:00.000Z',
+        foundBy: 'audit',
+        message: 'ACR answered 403 DENIED: requested access to the resource is denied',
+      },
+      {
+        repository: 'edge/telemetry-agent',
+        policyScope: 'edge/**',
+        expected: true,
+        actual: true,
+        state: 'closed',
+        foundAt: '2026-11-21T06:00:00.000Z',
+        foundBy: 'audit',
+        closedAt: '2026-11-21T06:00:00.000Z',
+        message: "ACR's switch was off where policy edge/** wants it on; set back to on",
+      },
+    ],
     connectedRegistries: [
       {
         name: 'factory-eu',
@@ -268,6 +291,7 @@ export const registries: RegistryReport[] = [
         examples: ['edge/telemetry-agent@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
       },
     ],
+    drift: [],
     connectedRegistries: [
       {
         name: 'store-0042',
@@ -329,6 +353,7 @@ export const registries: RegistryReport[] = [
     repositories: sandboxRepositories,
     topFailures: [],
     connectedRegistries: [],
+    drift: [],
     trend: trend(4, 0, 0, 3, 0),
     audit: audit('audit-20261123-0555-sandbox'),
   },

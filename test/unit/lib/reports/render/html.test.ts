@@ -40,6 +40,13 @@ describe('HTML renderer', () => {
     expect(esc(`<a href="x" onclick='y'>&`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;');
   });
 
+  it('shows the repositories whose ACR switch drifted from the policy (issue #15)', () => {
+    expect(html).toContain("<h3>ACR's switch drifted from the policy</h3>");
+    expect(html).toMatch(
+      /<th scope="row">edge\/gateway<\/th><td><code>edge\/\*\*<\/code><\/td><td>on<\/td><td>off<\/td><td><strong>not repaired<\/strong>/,
+    );
+  });
+
   it('draws the charts as accessible inline SVG: bars, a 30-point trend, a donut and the gauge', () => {
     const svgs = [...html.matchAll(/<svg class="(chart|donut|gauge)"[^>]*>/g)];
     expect(svgs.every((svg) => svg[0].includes('role="img"') && svg[0].includes('aria-labelledby='))).toBe(true);

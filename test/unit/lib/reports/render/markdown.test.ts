@@ -26,6 +26,21 @@ describe('Markdown renderer', () => {
     expect(text).not.toContain('factory-eu');
   });
 
+  it('lists repositories whose ACR switch drifted from the policy, unrepaired first (issue #15)', () => {
+    const drift = lines.filter((line) => line.startsWith('| contosoprod | edge/'));
+    expect(drift).toEqual([
+      expect.stringMatching(
+        /^\| contosoprod \| edge\/gateway \| `edge\/\*\*` \| on \| off \| \*\*not repaired\*\* \| 2026-11-22 06:00 UTC by the audit \| ACR answered 403 DENIED/,
+      ),
+      expect.stringMatching(
+        /^\| contosoprod \| edge\/telemetry-agent \| `edge\/\*\*` \| on \| on \| repaired 2026-11-21 06:00 UTC \|/,
+      ),
+    ]);
+    expect(toMarkdown({ ...report, registries: report.registries.map((r) => ({ ...r, drift: [] })) })).not.toContain(
+      "ACR's switch drifted",
+    );
+  });
+
   it('links the sibling files by default, or the links given', () => {
     expect(text).toContain(
       '[Report (HTML)](<report.html>) · [Image findings (CSV)](<report.csv>) · [Data (JSON)](<report.json>)',
