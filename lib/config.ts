@@ -59,6 +59,8 @@ const environmentSchema = z.object({
   /** First tracking poll after a conversion starts; later polls double up to the maximum. */
   TRACKING_FIRST_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
   TRACKING_MAX_POLL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** How long a push under a native policy waits for ACR's own conversion before the app converts it (A6). */
+  NATIVE_PICKUP_SECONDS: z.coerce.number().int().min(1).max(3_600).default(120),
   /** How long one worker owns an image's start path before others may take over (crash recovery). */
   CONVERSION_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(120),
   /** NCRONTAB of the sweeper that re-drives conversions whose tracking went quiet. */
@@ -150,6 +152,7 @@ export interface AppConfig {
     readonly maxPollSeconds: number;
     readonly leaseSeconds: number;
     readonly quietSeconds: number;
+    readonly acrPickupSeconds: number;
   };
   readonly sweeperSchedule: string;
   readonly acrMaxConcurrency: number;
@@ -207,6 +210,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxPollSeconds: settings.TRACKING_MAX_POLL_SECONDS,
       leaseSeconds: settings.CONVERSION_LEASE_SECONDS,
       quietSeconds: settings.SWEEPER_QUIET_SECONDS,
+      acrPickupSeconds: settings.NATIVE_PICKUP_SECONDS,
     },
     sweeperSchedule: settings.SWEEPER_SCHEDULE,
     acrMaxConcurrency: settings.ACR_MAX_CONCURRENCY,

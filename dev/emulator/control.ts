@@ -106,6 +106,7 @@ export const behaviourSchema = z.object({
       z.object({ afterMs: z.number().int().nonnegative().max(86_400_000), from: z.enum(['created', 'finished']) }),
     ])
     .optional(),
+  autoConvert: z.enum(['on-push', 'never']).optional(),
 });
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });

@@ -124,6 +124,7 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
       CONVERSION_LEASE_SECONDS: '120'
       SWEEPER_SCHEDULE: '0 */5 * * * *'
       SWEEPER_QUIET_SECONDS: '600'
+      NATIVE_PICKUP_SECONDS: '120'
       ACR_MAX_CONCURRENCY: '8'
       ALERT_CHANNELS: alertChannels
       ALERTS_DRY_RUN: 'false'

@@ -37,6 +37,7 @@ export const conversionViewSchema = z
     polls: z.number().int(),
     transientErrors: z.number().int().optional().describe('transient ACR failures while tracking, each backed off'),
     nextCheckAt: optionalText,
+    awaitAcrUntil: optionalText.describe("a native push: until then the app waits for ACR's own conversion to show"),
     deadlineAt: optionalText,
     lastErrorCode: optionalText,
     lastErrorMessage: optionalText,

@@ -37,6 +37,8 @@ export interface ConversionSettings {
   readonly maxPollSeconds: number;
   readonly leaseSeconds: number;
   readonly quietSeconds: number;
+  /** A push under a native policy waits this long for ACR's own operation before the app converts it (A6). */
+  readonly acrPickupSeconds?: number;
 }
 
 /** Everything a transition may depend on besides the row and the observation. */
@@ -139,7 +141,9 @@ export const rules = [
   'start:renew-lease',
   'check:referrer-present',
   'check:adopt',
+  'check:follow-acr',
   'check:adopt-ended',
+  'check:await-acr',
   'check:attempts-spent',
   'check:lease-lapsed',
   'check:reserve',
@@ -176,6 +180,14 @@ export interface Transition {
   /** The delay of the enqueued message, for the log line. */
   readonly delaySeconds?: number;
 }
+
+/**
+ * How long a push under a native policy waits for ACR's own operation to show before the app converts it (by
+ * default; NATIVE_PICKUP_SECONDS), and how often it looks meanwhile (docs/assumptions.md A6: ACR starts its
+ * auto-conversion within seconds of a push).
+ */
+export const acrPickupSeconds = 120;
+const acrPickupPollSeconds = 15;
 
 /** Referrer checks after ACR says Succeeded, before concluding the streaming artifact is missing. */
 export const referrerChecks = 3;
@@ -295,18 +307,30 @@ function decided(
   // ACR's auto-conversion does not apply to images pushed before the switch (docs/sources.md § Artifact streaming
   // limitations and troubleshooting).
   const switchOff = applied.policy.mode === 'native' && request.source === 'event' && acrSwitch === false;
+  // With the switch on, the push is ACR's, and the app follows ACR's operation to its end (so ACR's own conversions
+  // get the app's tracking, alerts and retries). A push that reached ACR just before its switch went on (a policy
+  // change moving the scope to native while pushes were in flight) gets no operation from ACR: past a grace period
+  // the app converts it (docs/assumptions.md A6).
+  const acrConverts = applied.policy.mode === 'native' && request.source === 'event' && acrSwitch === true;
   const decided = decide(applied.policy, facts, readiness, {
     ignoreTagRules: request.manual ?? false,
     ignorePlatform: request.force ?? false,
-    push: request.source === 'event' && !switchOff,
+    push: request.source === 'event' && !switchOff && !acrConverts,
   });
+  const awaitAcrUntil =
+    acrConverts && decided.eligible ? after(ctx, ctx.settings.acrPickupSeconds ?? acrPickupSeconds) : undefined;
   const decision =
     switchOff && decided.eligible
       ? {
           ...decided,
           reason: `mode native: ACR's switch for this repository was off; turned on (later pushes are ACR's), and this image is converted by the app`,
         }
-      : decided;
+      : awaitAcrUntil !== undefined
+        ? {
+            ...decided,
+            reason: `mode native: ACR converts this push itself; the app follows ACR's operation (and converts the image if ACR has not started it by ${awaitAcrUntil})`,
+          }
+        : decided;
   const enableSwitch: Effect[] = switchOff ? [{ kind: 'enable-acr-switch', repository: key.repository }] : [];
   const now = ctx.now.toISOString();
   const base: ConversionRecord = {
@@ -340,6 +364,7 @@ function decided(
       status: 'Pending',
       leaseUntil: after(ctx, ctx.settings.leaseSeconds),
       deadlineAt: after(ctx, applied.policy.deadlineMinutes * 60),
+      awaitAcrUntil,
     },
     effects: [...enableSwitch, checkRegistry(ctx)],
   };
@@ -386,6 +411,10 @@ function registryChecked(
     return finish(record, 'Succeeded', undefined, 'the streaming artifact already exists', ctx, {
       rule: 'check:referrer-present',
     });
+  // A native push: ACR's operation of the digest (running or ended) is followed to its end and counts as the first
+  // attempt. Not one the row already followed: after ACR's conversion failed, a retry is the app's own.
+  if (record.awaitAcrUntil !== undefined && operation !== undefined && operation.id !== record.operationId)
+    return running(record, operation, Math.max(record.attempts, 1), 'check:follow-acr', ctx);
   // Ours from before a crash (already counted when it was requested), or one ACR started by itself.
   if (operation !== undefined && isOngoing(operation.status))
     return running(record, operation, Math.max(record.attempts, 1), 'check:adopt', ctx);
@@ -403,6 +432,18 @@ function registryChecked(
   }
   // The lease must still be ours: a slow check may have outlasted it, and the sweeper may have handed the image on.
   if (!leaseHeld(record, ctx.now)) return { rule: 'check:lease-lapsed', effects: [] };
+  // A native push ACR has not picked up yet: look again shortly, until the grace period is over.
+  if (record.awaitAcrUntil !== undefined && Date.parse(record.awaitAcrUntil) > ctx.now.getTime()) {
+    const remaining = Math.ceil((Date.parse(record.awaitAcrUntil) - ctx.now.getTime()) / 1_000);
+    return pending(record, Math.min(acrPickupPollSeconds, remaining), undefined, 'check:await-acr', ctx);
+  }
+  const acrMissed =
+    record.awaitAcrUntil === undefined
+      ? {}
+      : {
+          awaitAcrUntil: undefined,
+          reason: `mode native: ACR did not convert this push by ${record.awaitAcrUntil} (it reached ACR before the repository's switch was on); converted by the app`,
+        };
   // Reserve the attempt before asking ACR, so a crash between the POST and the next write cannot lose its count
   // (and let a re-drive exceed the policy's attempts). A reservation still on the row (its worker stopped, and ACR
   // shows no operation from it) is used again, not counted twice. The reservation renews the lease, and the POST
@@ -412,6 +453,7 @@ function registryChecked(
     rule: 'check:reserve',
     next: {
       ...record,
+      ...acrMissed,
       attempts: record.reservation === undefined ? record.attempts + 1 : record.attempts,
       reservation: ctx.newId(),
       leaseUntil: new Date(leaseUntil).toISOString(),
@@ -434,7 +476,7 @@ function running(
   record: ConversionRecord,
   operation: StreamingOperationRef,
   attempts: number,
-  rule: 'start:running' | 'check:adopt' | 'check:adopt-ended',
+  rule: 'start:running' | 'check:adopt' | 'check:adopt-ended' | 'check:follow-acr',
   ctx: LifecycleContext,
 ): Transition {
   const token = ctx.newId();
@@ -445,6 +487,7 @@ function running(
       ...withoutLease(record),
       status: 'Running',
       reservation: undefined,
+      awaitAcrUntil: undefined,
       operationId: operation.id,
       operationStatus: operation.status,
       attempts,
@@ -653,7 +696,7 @@ function pending(
   record: ConversionRecord,
   delay: number,
   error: { failure: FailureClass; message: string; correlationId: string | undefined } | undefined,
-  rule: 'start:later' | 'fail:retry',
+  rule: 'start:later' | 'fail:retry' | 'check:await-acr',
   ctx: LifecycleContext,
 ): Transition {
   const changes: Partial<ConversionRecord> = {

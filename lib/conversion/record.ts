@@ -59,6 +59,13 @@ export interface ConversionRecord extends ImageKey {
    * reservation after a lost storage answer, and never another worker's.
    */
   readonly reservation?: string;
+  /**
+   * A push under a native policy whose ACR switch is on: ACR converts it itself, and the app follows ACR's operation
+   * of the digest. Until this instant the app waits for ACR to show one; past it, ACR is taken not to convert the
+   * image (it was pushed before the switch went on) and the app converts it. Cleared once an operation is followed
+   * or started.
+   */
+  readonly awaitAcrUntil?: string;
   /** While in the future, one worker owns the start path; a crashed worker's lease simply runs out. */
   readonly leaseUntil?: string;
   readonly nextCheckAt?: string;

@@ -47,7 +47,12 @@ describe('native mode drift on the sandbox (issue #15)', () => {
   beforeAll(async () => {
     sandbox = await SandboxHarness.start({
       storageConnectionString: inject('storageConnectionString'),
-      settings: { ALERT_RELAY_SCHEDULE: '*/5 * * * * *', ALERT_RELAY_GRACE_SECONDS: '1' },
+      settings: {
+        ALERT_RELAY_SCHEDULE: '*/5 * * * * *',
+        ALERT_RELAY_GRACE_SECONDS: '1',
+        // A native push waits this long for ACR's own conversion before the app converts it.
+        NATIVE_PICKUP_SECONDS: '3',
+      },
     });
     for (const repository of [drifted, steady])
       await sandbox.emulator.control.seedImage('sandbox', {
@@ -150,5 +155,30 @@ describe('native mode drift on the sandbox (issue #15)', () => {
     expect(registry.repositories.find((row) => row.repository === steady)!.streamable).toBeGreaterThanOrEqual(1);
     const markdown = await (await sandbox.api(host, '/reports/latest?format=md')).text();
     expect(markdown).toContain(drifted);
+  });
+
+  it('a push ACR does not convert although its switch is on (it reached ACR before the switch went on) is converted by the app', async () => {
+    const repository = 'late/app';
+    const put = await sandbox.api(host, '/registries/sandbox/policies/late/**', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'if-none-match': '*' },
+      body: JSON.stringify({ mode: 'native' }),
+    });
+    expect(put.status, await put.clone().text()).toBe(201);
+    // The first push finds the switch off, turns it on and is the app's (issue #15, item 1).
+    const first = await sandbox.push(repository, 'v1');
+    await sandbox.waitForConversion(host, repository, first, (view) => view.status === 'Succeeded');
+    expect(acrSwitch(repository)).toBe(true);
+    // ACR starts nothing for the next push, as for one that arrived just before a policy change turned it on.
+    await sandbox.emulator.control.setStreamingBehaviour('sandbox', repository, { autoConvert: 'never' });
+
+    const second = await sandbox.push(repository, 'v2');
+    const converted = await sandbox.waitForConversion(host, repository, second, (view) => view.status === 'Succeeded');
+
+    expect(await sandbox.conversionPosts(repository, second)).toBe(1);
+    const operations = await sandbox.emulator.control.listOperations('sandbox');
+    expect(operations.filter((operation) => operation.digest === second)).toHaveLength(1);
+    expect(converted.operationId).toBe(operations.find((operation) => operation.digest === second)!.id);
+    expect(Date.parse(converted.startedAt!) - Date.parse(converted.createdAt)).toBeGreaterThanOrEqual(3_000);
   });
 });

@@ -415,7 +415,7 @@ describe('policy API', () => {
     expect(await sandbox.conversionPosts(repository, excluded)).toBe(0);
   });
 
-  it("issue #15: a native glob holds for a repository created later: its first push converts and turns ACR's switch on; the next is ACR's; leaving native turns it off", async () => {
+  it("issue #15: a native glob holds for a repository created later: its first push converts and turns ACR's switch on; the next is ACR's, followed; leaving native turns it off", async () => {
     const repository = 'team-x/newrepo';
     const etag = await created('team-x/**', { mode: 'native' });
     const control = sandbox.emulator.control;
@@ -423,7 +423,7 @@ describe('policy API', () => {
     const first = await sandbox.push(repository, 'v1');
     const converted = await sandbox.waitForConversion(host, repository, first, settled);
     const second = await sandbox.push(repository, 'v2');
-    const skipped = await sandbox.waitForConversion(host, repository, second, settled);
+    const followed = await sandbox.waitForConversion(host, repository, second, settled);
 
     expect(converted).toMatchObject({ status: 'Succeeded', policyScope: 'team-x/**' });
     expect(await sandbox.conversionPosts(repository, first)).toBe(1);
@@ -431,11 +431,13 @@ describe('policy API', () => {
     expect(switchedOn).toHaveLength(1);
     expect(switchedOn[0]!.status).toBeGreaterThanOrEqual(200);
     expect(switchedOn[0]!.status).toBeLessThan(300);
-    // The second push is ACR's own (the emulator converts pushes once the switch is on): no POST from the app.
-    expect(skipped).toMatchObject({ status: 'Skipped', skipReason: 'native-mode' });
+    // The second push is ACR's own (the emulator converts pushes once the switch is on): the app follows ACR's
+    // operation to its end, with no POST of its own.
+    expect(followed).toMatchObject({ status: 'Succeeded', policyScope: 'team-x/**' });
     expect(await sandbox.conversionPosts(repository, second)).toBe(0);
     const operations = await control.listOperations('sandbox');
     expect(operations.filter((operation) => operation.digest === second)).toHaveLength(1);
+    expect(followed.operationId).toBe(operations.find((operation) => operation.digest === second)!.id);
     expect(acrSwitch(repository)).toBe(true);
 
     // Leaving native turns the switch off on every repository the scope governs, this later one included.

@@ -48,6 +48,12 @@ export interface ConversionBehaviour {
    * still runs to its end, so a referrer may appear after ACR forgot who made it.
    */
   readonly operationExpiry: OperationExpiry;
+  /**
+   * Whether a push to a repository whose switch is on starts ACR's own conversion: `on-push` (the default), or
+   * `never` — a push that reached ACR just before its switch went on, or an ACR slower to pick pushes up than the
+   * app waits (docs/assumptions.md A6).
+   */
+  readonly autoConvert: 'on-push' | 'never';
 }
 
 export type OperationExpiry = 'never' | { readonly afterMs: number; readonly from: 'created' | 'finished' };
@@ -60,6 +66,7 @@ export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
   failureDetails: 'coded',
   runningStatus: 'Running',
   operationExpiry: 'never',
+  autoConvert: 'on-push',
 };
 
 export const UNKNOWN_ERROR_MESSAGE = 'Conversion operation failed due to an unknown error';
@@ -420,6 +427,7 @@ export class StreamingService {
       return;
     if (this.definition.sku !== 'Premium' || this.definition.customerManagedKey) return;
     if (!classify(pushed.manifest).eligible) return;
+    if (this.#behaviour(pushed.repository, pushed.manifest.digest).autoConvert === 'never') return;
     this.start(pushed.repository, pushed.manifest.digest);
   }
 }

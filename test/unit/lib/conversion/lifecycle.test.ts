@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AcrError } from '../../../../lib/core/errors.js';
 import type { ConversionStatus } from '../../../../lib/core/image.js';
 import {
+  acrPickupSeconds,
   maxRecordedTags,
   reconsiders,
   recordedTags,
@@ -152,9 +153,15 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
   });
 
   describe('decide:* under a native policy (issue #15)', () => {
-    it("a push with ACR's switch on is ACR's; with it off the switch is turned on and the image claimed", () => {
+    it("a push with ACR's switch on is ACR's, followed; with it off the switch is turned on and the image claimed", () => {
       const on = step(undefined, { ...decided({ mode: 'native' }), acrSwitch: true });
-      expect(on).toMatchObject({ rule: 'decide:skip', next: { skipReason: 'native-mode' }, effects: [] });
+      expect(on.rule).toBe('decide:claim');
+      expect(on.next).toMatchObject({ status: 'Pending', awaitAcrUntil: at(acrPickupSeconds) });
+      expect(on.next?.reason).toMatch(/ACR converts this push itself/);
+      expect(kinds(on.effects)).toEqual(['check-registry']);
+      // Without the switch read (a caller that does not know it), native pushes are skipped as before.
+      const unknown = step(undefined, decided({ mode: 'native' }));
+      expect(unknown).toMatchObject({ rule: 'decide:skip', next: { skipReason: 'native-mode' }, effects: [] });
 
       const off = step(undefined, { ...decided({ mode: 'native' }), acrSwitch: false });
       expect(off.rule).toBe('decide:claim');
@@ -258,6 +265,43 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       expect(result.next?.leaseUntil).toBeUndefined();
       expect(enqueued(result)).toMatchObject({ message: { kind: 'poll', token: 'id-1' }, delaySeconds: 10 });
       expect(result.next?.trackingToken).toBe('id-1');
+    });
+
+    it("check:follow-acr: a native push follows ACR's operation of the digest, running or ended, once", () => {
+      const awaiting = pending({ awaitAcrUntil: at(120) });
+      for (const status of ['Running', 'Failed'] as const) {
+        const result = step(awaiting, {
+          kind: 'registry-checked',
+          referrerPresent: false,
+          operation: { id: 'acr-1', status },
+        });
+        expect(result.rule).toBe('check:follow-acr');
+        expect(result.next).toMatchObject({ status: 'Running', operationId: 'acr-1', attempts: 1 });
+        expect(result.next?.awaitAcrUntil).toBeUndefined();
+      }
+      // The operation it already followed (and which failed) is not followed again: the retry is the app's.
+      const retried = step(pending({ awaitAcrUntil: at(120), operationId: 'acr-1', attempts: 1 }), {
+        kind: 'registry-checked',
+        referrerPresent: false,
+        operation: { id: 'acr-1', status: 'Failed' },
+      });
+      expect(retried.rule).not.toBe('check:follow-acr');
+    });
+
+    it('check:await-acr: ACR shows nothing yet: look again shortly, until the grace period is over; then reserve', () => {
+      const nothing = { kind: 'registry-checked', referrerPresent: false, operation: undefined } as const;
+      const early = step(pending({ awaitAcrUntil: at(100) }), nothing);
+      expect(early.rule).toBe('check:await-acr');
+      expect(early.next).toMatchObject({ status: 'Pending', attempts: 0 });
+      expect(enqueued(early)).toMatchObject({ message: { kind: 'start' }, delaySeconds: 15 });
+      const last = step(pending({ awaitAcrUntil: at(4) }), nothing);
+      expect(enqueued(last).delaySeconds).toBe(4);
+
+      const past = step(pending({ awaitAcrUntil: at(-1) }), nothing);
+      expect(past.rule).toBe('check:reserve');
+      expect(past.next).toMatchObject({ attempts: 1 });
+      expect(past.next?.awaitAcrUntil).toBeUndefined();
+      expect(past.next?.reason).toMatch(/ACR did not convert this push/);
     });
 
     it('check:attempts-spent: with every attempt used and nothing running, no further POST: Failed', () => {

@@ -886,7 +886,6 @@ describe('ConversionService: a decision is made again when what it was made from
 
   it.each<[string, PolicyInput, PolicyInput, string]>([
     ['policy turned on after pushes', { mode: 'off' }, { mode: 'onPush', backfill: { enabled: true } }, 'policy-off'],
-    ['native → onPush', { mode: 'native' }, { mode: 'onPush' }, 'native-mode'],
     [
       'raising maxImageSizeGiB',
       { mode: 'onPush', maxImageSizeGiB: 1 },
@@ -903,8 +902,6 @@ describe('ConversionService: a decision is made again when what it was made from
     const { service, registry, current, setPolicy } = changing(before, {
       image: dockerImage({ imageSize: 5 * 1024 ** 3 }),
     });
-    // Native mode's policy effect turned ACR's switch on for the repository (lib/policy/native.ts).
-    if (before.mode === 'native') registry.convertPushedImages.set(repository, true);
     await service.handleEvent(pushed(), log);
     const skipped = current();
     const unchanged = await service.request(key, backfill, log);
@@ -1106,16 +1103,62 @@ describe('ConversionService: the lease holds (issue #14, scenario 5)', () => {
       expect(current().reason).toMatch(/ACR's switch .* was off; turned on/);
     });
 
-    it("a push to a native repository whose switch is on is ACR's: skipped, no POST", async () => {
-      const { service, registry, current } = setup({ mode: 'native' });
+    it("a push to a native repository whose switch is on is ACR's: the app follows ACR's own operation, no POST", async () => {
+      const { service, registry, current, deliver } = setup({ mode: 'native' });
+      registry.convertPushedImages.set(repository, true);
+      registry.addOperation(digest, 'acr-auto-1', { steps: ['Running', 'Succeeded'] });
+
+      const outcome = await service.handleEvent(pushed(), log);
+      await deliver();
+      await deliver();
+
+      expect(outcome).toBe('Running');
+      expect(registry.calls.startStreamingConversion).toBe(0);
+      expect(registry.calls.setRepositoryStreaming).toBe(0);
+      expect(current()).toMatchObject({ status: 'Succeeded', operationId: 'acr-auto-1', attempts: 1 });
+    });
+
+    it('a push that reached ACR before its switch went on (the scope moved to native meanwhile) is converted by the app once ACR has not started it in time', async () => {
+      const { service, registry, current, deliver, clock } = setup({ mode: 'native' });
+      // The policy change turned the switch on after this push arrived: ACR converts only later pushes.
       registry.convertPushedImages.set(repository, true);
 
       const outcome = await service.handleEvent(pushed(), log);
+      expect(outcome).toBe('Pending');
+      expect(current().reason).toMatch(/ACR converts this push itself/);
+      const started = clock.now().getTime();
+      while (current().status === 'Pending') await deliver();
 
-      expect(outcome).toBe('skipped');
+      expect(registry.calls.startStreamingConversion).toBe(1);
+      expect(clock.now().getTime() - started).toBeGreaterThanOrEqual(120_000);
+      expect(current()).toMatchObject({ status: 'Running', attempts: 1 });
+      expect(current().reason).toMatch(/ACR did not convert this push/);
+    });
+
+    it("ACR's operation showing late, inside the grace period, is still followed: no POST (assumption A6)", async () => {
+      const { service, registry, current, deliver } = setup({ mode: 'native' });
+      registry.convertPushedImages.set(repository, true);
+
+      await service.handleEvent(pushed(), log);
+      await deliver();
+      registry.addOperation(digest, 'acr-late', { steps: ['Running', 'Succeeded'] });
+      while (current().status !== 'Succeeded') await deliver();
+
       expect(registry.calls.startStreamingConversion).toBe(0);
-      expect(registry.calls.setRepositoryStreaming).toBe(0);
-      expect(current()).toMatchObject({ status: 'Skipped', skipReason: 'native-mode' });
+      expect(current()).toMatchObject({ status: 'Succeeded', operationId: 'acr-late' });
+    });
+
+    it("ACR's own conversion failing is retried by the app's policy, never by following the same failed operation again", async () => {
+      const { service, registry, current, deliver } = setup({ mode: 'native', retry: { maxAttempts: 2 } });
+      registry.convertPushedImages.set(repository, true);
+      registry.addOperation(digest, 'acr-auto-1', { steps: ['Running', 'Failed'] });
+      registry.scriptNextStart({ steps: ['Running', 'Succeeded'] });
+
+      await service.handleEvent(pushed(), log);
+      while (!['Succeeded', 'Failed'].includes(current().status)) await deliver();
+
+      expect(registry.calls.startStreamingConversion).toBe(1);
+      expect(current()).toMatchObject({ status: 'Succeeded', attempts: 2 });
     });
   });
 });
