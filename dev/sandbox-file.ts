@@ -35,19 +35,22 @@ export function writeSandboxFile(directory: string, sandbox: SandboxFile): strin
 
 /**
  * An App Service Authentication principal (base64 JSON, the platform's `x-ms-client-principal` format) for the
- * sandbox's administrator, with every app role.
+ * sandbox's administrator, with every app role, shaped as the platform sends one for a v2.0 user token: `role_typ`
+ * the long role URI while the roles are typed `roles` (test/fixtures/app-service-principals.ts has the sources).
  */
 export function sandboxAdminPrincipal(): string {
   const principal = {
     auth_typ: 'aad',
-    name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
-    role_typ: 'roles',
+    name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+    role_typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
     claims: [
       {
         typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier',
         val: '00000000-0000-0000-0000-00000000ad01',
       },
-      { typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', val: 'sandbox-admin@example.test' },
+      { typ: 'name', val: 'sandbox-admin@example.test' },
+      { typ: 'preferred_username', val: 'sandbox-admin@example.test' },
+      { typ: 'ver', val: '2.0' },
       { typ: 'roles', val: 'Streaming.Read' },
       { typ: 'roles', val: 'Streaming.Write' },
       { typ: 'roles', val: 'Streaming.Admin' },

@@ -1,11 +1,12 @@
 import type { AppRole } from '../../lib/core/principal.js';
 
 /**
- * `x-ms-client-principal` values as App Service Authentication sets them (base64 JSON `{auth_typ, name_typ,
- * role_typ, claims}`, the format of dev/sandbox-file.ts's sandboxAdminPrincipal), for callers with fewer rights
- * than the sandbox's admin. Object ids are fixed so tests can name them in `owners`.
+ * `x-ms-client-principal` values as App Service Authentication sets them for a v2.0 user token (base64 JSON
+ * `{auth_typ, name_typ, role_typ, claims}`, `role_typ` the long role URI and the roles typed `roles`; sources in
+ * test/fixtures/app-service-principals.ts), for callers with fewer rights than the sandbox's admin. Object ids are
+ * fixed so tests can name them in `owners`.
  */
-export const nameClaim = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name';
+export const nameClaim = 'name';
 export const objectIdClaim = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
 
 export interface PrincipalSpec {
@@ -27,9 +28,14 @@ export function clientPrincipal(spec: PrincipalSpec): string {
     ...(spec.name === undefined ? [] : [{ typ: nameClaim, val: spec.name }]),
     ...(spec.roles ?? []).map((role) => ({ typ: 'roles', val: role })),
   ];
-  return Buffer.from(JSON.stringify({ auth_typ: 'aad', name_typ: nameClaim, role_typ: 'roles', claims })).toString(
-    'base64',
-  );
+  return Buffer.from(
+    JSON.stringify({
+      auth_typ: 'aad',
+      name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+      role_typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
+      claims,
+    }),
+  ).toString('base64');
 }
 
 function withRole(role: AppRole, objectId: string, name: string): string {

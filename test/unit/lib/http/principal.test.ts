@@ -14,6 +14,15 @@ import {
   readerPrincipal,
   writerPrincipal,
 } from '../../../support/principals.js';
+import {
+  appOnlyV2,
+  encodePrincipal,
+  objectIdClaimUri,
+  roleClaimUri,
+  userV1,
+  userV2,
+  type ClientPrincipalPayload,
+} from '../../../fixtures/app-service-principals.js';
 
 function request(principal?: string): HttpRequest {
   return new RuntimeHttpRequest({
@@ -29,6 +38,54 @@ const encode = (value: unknown): string =>
 function held(principal: Principal): AppRole[] {
   return appRoles.filter((role) => hasRole(principal, role));
 }
+
+describe('principalOf: principals shaped as App Service Authentication sends them (issue #16)', () => {
+  it.each([
+    [
+      'a user with a v2.0 token (roles typed `roles`, role_typ the long URI)',
+      userV2,
+      {
+        id: '11111111-2222-3333-4444-555555555555',
+        name: 'Ada Lovelace',
+        roles: new Set(['Streaming.Read', 'Streaming.Write']),
+      },
+    ],
+    [
+      'an app-only (client credentials) v2.0 token: no name',
+      appOnlyV2,
+      {
+        id: '99999999-8888-7777-6666-555555555555',
+        name: undefined,
+        roles: new Set(['Streaming.Admin']),
+      },
+    ],
+    [
+      'a user with a v1.0 token (roles under the mapped URI)',
+      userV1,
+      {
+        id: '22222222-3333-4444-5555-666666666666',
+        name: 'Grace Hopper',
+        roles: new Set(['Streaming.Admin']),
+      },
+    ],
+  ] as const)('reads %s', (_name, payload, expected) => {
+    expect(principalOf(request(encodePrincipal(payload)))).toEqual(expected);
+  });
+
+  it('takes the name from preferred_username when the token has no name claim', () => {
+    const payload = { ...userV2, claims: userV2.claims.filter((claim) => claim.typ !== 'name') };
+    expect(principalOf(request(encodePrincipal(payload)))?.name).toBe('ada@contoso.example');
+  });
+
+  it("the sandbox's admin principal and the test principals have the platform's shape", () => {
+    for (const header of [sandboxAdminPrincipal(), readerPrincipal(), writerPrincipal(), adminPrincipal()]) {
+      const decoded = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as ClientPrincipalPayload;
+      expect(decoded.role_typ).toBe(roleClaimUri);
+      expect(decoded.claims.some((claim) => claim.typ === 'roles')).toBe(true);
+      expect(decoded.claims.some((claim) => claim.typ === objectIdClaimUri)).toBe(true);
+    }
+  });
+});
 
 describe('principalOf', () => {
   it('reads the object id, name and roles of an App Service Authentication principal', () => {
@@ -63,7 +120,7 @@ describe('principalOf', () => {
     expect(principal).toMatchObject({ id: 'ci@example.test', name: 'ci@example.test' });
   });
 
-  it('honours name_typ and role_typ, and defaults them to name and roles', () => {
+  it('honours name_typ and role_typ besides the claim types tokens use, and defaults them to name and roles', () => {
     const custom = encode({
       name_typ: 'upn',
       role_typ: 'r',
@@ -80,7 +137,11 @@ describe('principalOf', () => {
       ],
     });
 
-    expect(principalOf(request(custom))).toEqual({ id: 'u@x', name: 'u@x', roles: new Set(['Streaming.Admin']) });
+    expect(principalOf(request(custom))).toEqual({
+      id: 'u@x',
+      name: 'u@x',
+      roles: new Set(['Streaming.Admin', 'Streaming.Read']),
+    });
     expect(principalOf(request(defaults))).toEqual({ id: 'n@x', name: 'n@x', roles: new Set(['Streaming.Write']) });
   });
 
