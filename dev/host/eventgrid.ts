@@ -16,29 +16,40 @@ interface EventGridRequest {
 }
 
 /**
- * The Event Grid extension's webhook: answers the SubscriptionValidation handshake itself (200 with
- * `validationResponse`; Event Grid rejects 202), and for notifications invokes the function once per event in the
- * batch. Any failed invocation makes the reply 500, so Event Grid redelivers the batch (handlers are idempotent).
+ * The Event Grid extension's webhook, as Azure/azure-sdk-for-net's Microsoft.Azure.WebJobs.Extensions.EventGrid does
+ * it (src/Config/EventGridExtensionConfigProvider.cs, src/TriggerBinding/HttpRequestProcessor.cs): the function is
+ * found by `functionName`, case-sensitively (404 otherwise); `aeg-event-type` is compared ignoring case —
+ * SubscriptionValidation is answered by the host itself (200 with `validationResponse`; Event Grid rejects 202),
+ * Notification invokes the function once per event of the batch, all at once, and answers 202 Accepted, or 500 if
+ * any invocation failed (Event Grid redelivers the batch; handlers are idempotent); Unsubscribe is answered 202;
+ * a missing or other value is 400.
  */
 export async function invokeEventGrid(request: EventGridRequest): Promise<HttpResponseInit & { status: number }> {
   const declaration = request.catalog
     .filter(isEventGridFunction)
-    .find((candidate) => candidate.name.toLowerCase() === request.functionName?.toLowerCase());
+    .find((candidate) => candidate.name === request.functionName);
   if (declaration === undefined) {
     return reject(
       404,
       'Not found',
-      `No Event Grid function named "${request.functionName ?? ''}" (pass ?functionName=).`,
+      `No Event Grid function named "${request.functionName ?? ''}" (pass ?functionName=, case-sensitive).`,
     );
   }
+  const eventType = headerValue(request.headers['aeg-event-type'])?.toLowerCase();
+  if (eventType === 'unsubscribe') return { status: 202 };
+  if (eventType !== 'subscriptionvalidation' && eventType !== 'notification')
+    return reject(
+      400,
+      'Bad request',
+      'aeg-event-type must be SubscriptionValidation, Notification or Unsubscribe (Event Grid sets it).',
+    );
   const events = parseEvents(request.body);
   if (typeof events === 'string') {
     request.log?.(`Event Grid delivery to ${declaration.name} refused: ${events}`);
     return reject(400, 'Bad request', events);
   }
 
-  const eventType = headerValue(request.headers['aeg-event-type']);
-  if (eventType === 'SubscriptionValidation') {
+  if (eventType === 'subscriptionvalidation') {
     const validation = events.find((event) => event.eventType === validationEventType);
     const code = (validation?.data as { validationCode?: unknown } | undefined)?.validationCode;
     if (typeof code !== 'string')
@@ -46,21 +57,19 @@ export async function invokeEventGrid(request: EventGridRequest): Promise<HttpRe
     return { status: 200, jsonBody: { validationResponse: code } };
   }
 
-  let failures = 0;
-  for (const event of events) {
-    try {
-      await request.runner.invoke(
+  const outcomes = await Promise.allSettled(
+    events.map((event) =>
+      request.runner.invoke(
         declaration.name,
         'eventGridTrigger',
         { eventId: event.id, eventType: event.eventType, subject: event.subject },
         (context) => declaration.handler(event, context),
-      );
-    } catch {
-      failures++;
-    }
-  }
+      ),
+    ),
+  );
+  const failures = outcomes.filter((outcome) => outcome.status === 'rejected').length;
   return failures === 0
-    ? { status: 200 }
+    ? { status: 202 }
     : reject(500, 'Function failed', `${failures} of ${events.length} event(s) failed; Event Grid will redeliver.`);
 }
 

@@ -114,7 +114,7 @@ describe('push to streaming', () => {
     );
     const view = await sandbox.waitForConversion(second, 'team-d/dup', digest, settled);
 
-    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(statuses.every((status) => status === 202)).toBe(true);
     expect(view.status).toBe('Succeeded');
     expect(await sandbox.conversionPosts('team-d/dup', digest)).toBe(1);
     await second.stop();
@@ -287,7 +287,7 @@ describe('push to streaming', () => {
     expect(again.tags).toContain('v2');
   });
 
-  it('rejects a spoofed topic and malformed events without acting, answering 200 so Event Grid does not retry', async () => {
+  it('rejects a spoofed topic and malformed events without acting, answering 202 so Event Grid does not retry', async () => {
     const digest = await sandbox.push('team-g/quiet', 'v1');
     await sandbox.waitForConversion(host, 'team-g/quiet', digest, settled);
     const genuine = sandbox.publishedPush(digest) as { topic: string; data: { target: Record<string, unknown> } };
@@ -305,7 +305,7 @@ describe('push to streaming', () => {
       data: { target: { repository: '../../etc', digest: 'nope' } },
     };
 
-    expect(await sandbox.deliver(host, [spoofed, malformed])).toBe(200);
+    expect(await sandbox.deliver(host, [spoofed, malformed])).toBe(202);
 
     expect(await sandbox.conversion(host, 'team-g/spoofed', digest)).toBeUndefined();
     expect(await sandbox.emulator.control.requests({ path: 'team-g' })).toEqual([]);

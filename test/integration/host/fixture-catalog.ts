@@ -16,6 +16,14 @@ export interface Observed {
   timerRuns: Array<{ isPastDue: boolean }>;
 }
 
+async function barrier(observed: Observed): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (observed.events.filter((event) => event.subject === 'barrier').length < 2) {
+    if (Date.now() > deadline) throw new Error('the other barrier event never ran: the batch ran one by one');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** A catalog exercising every trigger kind, with failure switches driven by the input itself. */
 export function fixtureCatalog(queueName: string, observed: Observed, gate?: Promise<void>): FunctionDeclaration[] {
   return [
@@ -60,9 +68,12 @@ export function fixtureCatalog(queueName: string, observed: Observed, gate?: Pro
     {
       name: 'onEvent',
       trigger: { type: 'eventGrid' },
-      handler: (event) => {
+      handler: async (event) => {
         observed.events.push(event);
         if (event.subject === 'fail') throw new Error('handler refused the event');
+        // Two `barrier` events of one batch each wait for the other: only a host that runs a batch's events at once
+        // lets both finish (bounded, so a host that runs them one by one fails fast instead of hanging).
+        if (event.subject === 'barrier') await barrier(observed);
       },
     } satisfies EventGridFunction,
     {

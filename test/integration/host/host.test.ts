@@ -156,7 +156,14 @@ describe('Event Grid trigger', () => {
     expect(observed.events).toHaveLength(0);
   });
 
-  it('invokes once per event in a batch', async () => {
+  /*
+   * As the Event Grid extension does (Azure/azure-sdk-for-net, sdk/eventgrid/Microsoft.Azure.WebJobs.Extensions.
+   * EventGrid: src/TriggerBinding/HttpRequestProcessor.cs and src/Config/EventGridExtensionConfigProvider.cs):
+   * `aeg-event-type` compared ignoring case — SubscriptionValidation → 200, Notification → the batch's events run at
+   * once (Task.WhenAll), 202 Accepted, 500 if any failed; Unsubscribe → 202; missing or anything else → 400; the
+   * function is looked up by `functionName` in a Dictionary with the default (case-sensitive) comparer → 404.
+   */
+  it('invokes once per event in a batch and answers 202 Accepted', async () => {
     const { host, observed } = await start();
 
     const response = await fetch(webhook(host), {
@@ -165,8 +172,41 @@ describe('Event Grid trigger', () => {
       body: JSON.stringify([event('e1'), event('e2'), event('e3')]),
     });
 
-    expect(response.status).toBe(200);
-    expect(observed.events.map(({ id }) => id)).toEqual(['e1', 'e2', 'e3']);
+    expect(response.status).toBe(202);
+    expect(observed.events.map(({ id }) => id).sort()).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it("runs a batch's events at once, as the extension does", async () => {
+    const { host, observed } = await start();
+
+    const response = await fetch(webhook(host), {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'notification' },
+      body: JSON.stringify([event('b1', 'barrier'), event('b2', 'barrier')]),
+    });
+
+    expect(response.status).toBe(202);
+    expect(observed.events).toHaveLength(2);
+  });
+
+  it('answers 400 without a known aeg-event-type and 202 to Unsubscribe, invoking nothing', async () => {
+    const { host, observed } = await start();
+    const body = JSON.stringify([event('e1')]);
+
+    expect((await fetch(webhook(host), { method: 'POST', body })).status).toBe(400);
+    const unknown = { method: 'POST', body, headers: { 'aeg-event-type': 'Notifications' } };
+    expect((await fetch(webhook(host), unknown)).status).toBe(400);
+    const unsubscribe = { method: 'POST', body, headers: { 'aeg-event-type': 'Unsubscribe' } };
+    expect((await fetch(webhook(host), unsubscribe)).status).toBe(202);
+    expect(observed.events).toHaveLength(0);
+  });
+
+  it('matches functionName case-sensitively', async () => {
+    const { host, observed } = await start();
+    const init = { method: 'POST', body: JSON.stringify([event('e1')]), headers: { 'aeg-event-type': 'Notification' } };
+
+    expect((await fetch(webhook(host, 'eg-key', 'OnEvent'), init)).status).toBe(404);
+    expect(observed.events).toHaveLength(0);
   });
 
   it('answers non-2xx when a handler throws so Event Grid redelivers', async () => {
@@ -191,7 +231,8 @@ describe('Event Grid trigger', () => {
       (await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=onEvent`, { method: 'POST', body })).status,
     ).toBe(401);
     expect((await fetch(webhook(host, 'eg-key', 'nope'), { method: 'POST', body })).status).toBe(404);
-    expect((await fetch(webhook(host), { method: 'POST', body: 'not json' })).status).toBe(400);
+    const notJson = { method: 'POST', body: 'not json', headers: { 'aeg-event-type': 'Notification' } };
+    expect((await fetch(webhook(host), notJson)).status).toBe(400);
   });
 });
 
