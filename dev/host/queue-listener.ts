@@ -58,6 +58,10 @@ export function startQueueListener(
 
   async function processMessage(message: DequeuedMessageItem): Promise<void> {
     const payload = decode(message.messageText, settings.messageEncoding);
+    if (payload === undefined) {
+      await poisonUndecodable(message);
+      return;
+    }
     const metadata = {
       id: message.messageId,
       dequeueCount: message.dequeueCount,
@@ -83,6 +87,22 @@ export function startQueueListener(
         'error',
         `Could not delete message ${message.messageId} after success; it will be delivered again: ${describe(storageError)}`,
       );
+    }
+  }
+
+  /**
+   * As the queue extension's MessageDecodingFailed handler (Azure/azure-sdk-for-net, Microsoft.Azure.WebJobs.
+   * Extensions.Storage.Queues, QueueServiceClientProvider.cs): a warning, and the message goes to the poison queue
+   * as it is, without invoking the function.
+   */
+  async function poisonUndecodable(message: DequeuedMessageItem): Promise<void> {
+    hostLog('warning', `Message decoding has failed! Check MessageEncoding settings. MessageId=${message.messageId}.`);
+    try {
+      await poisonQueue.sendMessage(message.messageText);
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+      settled(message, 'poisoned');
+    } catch (storageError) {
+      hostLog('error', `Could not move message ${message.messageId} to ${poisonQueue.name}: ${describe(storageError)}`);
     }
   }
 
@@ -158,19 +178,26 @@ export function startQueueListener(
   };
 }
 
-function decode(text: string, encoding: QueueHostSettings['messageEncoding']): string {
-  return encoding === 'base64' ? Buffer.from(text, 'base64').toString('utf8') : text;
+/**
+ * The message body under the configured encoding; undefined when it does not decode. Base64 is checked as .NET's
+ * `Convert.FromBase64String` (which the queue SDK uses) checks it: the base64 alphabet, padding only at the end, a
+ * length that is a multiple of 4 once whitespace is left out. Node's own decoder skips what it does not know.
+ */
+export function decode(text: string, encoding: QueueHostSettings['messageEncoding']): string | undefined {
+  if (encoding === 'none') return text;
+  const compact = text.replace(/[ \t\r\n]/g, '');
+  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return undefined;
+  return Buffer.from(compact, 'base64').toString('utf8');
 }
 
-/** The Node worker hands JSON messages to handlers parsed, anything else as a string. */
+/**
+ * What the Node library hands a function for a message body: JSON text parsed — objects, arrays and scalars alike —
+ * anything else as the string (@azure/functions, src/converters/fromRpcTypedData.ts, `tryJsonParse`).
+ */
 export function toTriggerValue(payload: string): unknown {
-  const trimmed = payload.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      return JSON.parse(trimmed) as unknown;
-    } catch {
-      return payload;
-    }
+  try {
+    return JSON.parse(payload) as unknown;
+  } catch {
+    return payload;
   }
-  return payload;
 }

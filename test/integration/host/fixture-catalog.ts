@@ -81,7 +81,7 @@ export function fixtureCatalog(queueName: string, observed: Observed, gate?: Pro
       trigger: { type: 'storageQueue', queueName, connection: 'AzureWebJobsStorage' },
       handler: (message, context) => {
         observed.queueMessages.push({ body: message, dequeueCount: context.triggerMetadata?.dequeueCount });
-        if ((message as { fail?: boolean }).fail) throw new Error('message handler failed');
+        if ((message as { fail?: boolean } | null)?.fail) throw new Error('message handler failed');
       },
     } satisfies QueueFunction,
     {

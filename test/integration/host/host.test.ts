@@ -8,7 +8,7 @@ import { fixtureCatalog, type Observed } from './fixture-catalog.js';
 const keys = { functionKeys: ['fn-key'], masterKey: 'master-key', eventGridKey: 'eg-key' };
 let host: LocalHost | undefined;
 
-async function start(options: { gate?: Promise<void>; hostId?: string } = {}) {
+async function start(options: { gate?: Promise<void>; hostId?: string; logs?: string[] } = {}) {
   const queueName = uniquePrefix('q');
   const observed: Observed = { events: [], queueMessages: [], timerRuns: [] };
   const connectionString = inject('storageConnectionString');
@@ -19,7 +19,7 @@ async function start(options: { gate?: Promise<void>; hostId?: string } = {}) {
     port: 0,
     hostId: options.hostId ?? uniquePrefix('host'),
     queueSettings: { maxPollingIntervalMs: 100, visibilityTimeoutMs: 0 },
-    log: () => undefined,
+    log: (entry) => void options.logs?.push(`${entry.level} ${entry.message}`),
   });
   const queue = new QueueClient(connectionString, queueName);
   return { host, observed, queue, poison: new QueueClient(connectionString, `${queueName}-poison`) };
@@ -268,6 +268,46 @@ describe('queue trigger', () => {
     expect(observed.queueMessages.map(({ dequeueCount }) => dequeueCount)).toEqual([1, 2, 3, 4, 5]);
     expect(Buffer.from(poisoned.peekedMessageItems[0]!.messageText, 'base64').toString()).toBe('{"fail":true}');
     expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+  });
+});
+
+describe('queue trigger: what the real queue extension and the Node library do with a message body', () => {
+  /*
+   * A message that does not decode under the configured messageEncoding (base64 by default) is never handed to the
+   * function: the queue extension logs "Message decoding has failed! Check MessageEncoding settings." and moves it
+   * to the poison queue at once (Azure/azure-sdk-for-net, sdk/storage/Microsoft.Azure.WebJobs.Extensions.Storage.
+   * Queues/src/QueueServiceClientProvider.cs, the MessageDecodingFailed handler).
+   */
+  it('moves a message that is not valid base64 to <queue>-poison at once, without invoking, and says why', async () => {
+    const logs: string[] = [];
+    const { host, observed, queue, poison } = await start({ logs });
+    const settled = new Promise((resolve) => host.runner.once('messageSettled', resolve));
+
+    await queue.sendMessage('{"digest": "not base64 at all"}');
+
+    expect(await settled).toMatchObject({ functionName: 'onMessage', disposition: 'poisoned' });
+    expect(observed.queueMessages).toEqual([]);
+    const poisoned = await poison.peekMessages();
+    expect(poisoned.peekedMessageItems[0]?.messageText).toBe('{"digest": "not base64 at all"}');
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+    expect(logs.join('\n')).toMatch(/warning Message decoding has failed! Check MessageEncoding settings\. MessageId=/);
+  });
+
+  it.each([
+    ['a JSON number', '42', 42],
+    ['a JSON boolean', 'true', true],
+    ['a JSON string', '"v1"', 'v1'],
+    ['JSON null', 'null', null],
+    ['an object', ' {"a":1} ', { a: 1 }],
+    ['text that is not JSON', 'hello', 'hello'],
+  ] as const)('hands %s to the function as @azure/functions parses it', async (_name, text, expected) => {
+    const { host, observed, queue } = await start();
+    const settled = new Promise((resolve) => host.runner.once('messageSettled', resolve));
+
+    await queue.sendMessage(Buffer.from(text).toString('base64'));
+    await settled;
+
+    expect(observed.queueMessages.map(({ body }) => body)).toEqual([expected]);
   });
 });
 
