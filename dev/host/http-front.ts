@@ -198,13 +198,22 @@ async function dispatchAdminInvoke(
   return { status: 202 };
 }
 
-/** Splits and percent-decodes path segments; `..` and `.` were already resolved by URL parsing. */
+/**
+ * Splits and percent-decodes path segments as Kestrel does: every escape but `%2F`, which stays as sent, so a
+ * segment never gains a `/` (dotnet/aspnetcore#30655; aspnet/Mvc#4599). `..` and `.` were already resolved by URL
+ * parsing.
+ */
 function splitPath(pathname: string): string[] | undefined {
   try {
     return pathname
       .split('/')
       .filter((segment) => segment !== '')
-      .map((segment) => decodeURIComponent(segment));
+      .map((segment) =>
+        segment
+          .split(/(%2F)/i)
+          .map((part) => (/^%2F$/i.test(part) ? part : decodeURIComponent(part)))
+          .join(''),
+      );
   } catch {
     return undefined;
   }

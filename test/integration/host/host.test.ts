@@ -63,6 +63,24 @@ describe('HTTP triggers', () => {
     });
   });
 
+  /*
+   * Kestrel decodes every escape in the path except %2F, which stays as sent, so a route parameter can hold "%2F"
+   * but never a "/" it did not get as a separator (dotnet/aspnetcore#30655, aspnet/Mvc#4599 and #6388).
+   */
+  it('keeps %2F inside a path segment encoded, as Kestrel does, and decodes every other escape', async () => {
+    const { host } = await start();
+
+    const response = await fetch(`${host.url}/api/registries/sandbox/policies/team-a%2Fapp/x%20y%2fz`, {
+      headers: { 'x-functions-key': 'fn-key' },
+    });
+
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { params: unknown }).params).toEqual({
+      registry: 'sandbox',
+      scope: 'team-a%2Fapp/x y%2fz',
+    });
+  });
+
   it('answers 401 without a key or with a wrong one, and accepts ?code=', async () => {
     const { host } = await start();
     const url = `${host.url}/api/registries/sandbox/policies/_default`;
