@@ -63,6 +63,21 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 
   const timers = new Map<string, RunningTimer>();
+  /** Functions that failed indexing (an unresolved `%SETTING%`, a connection that is not configured): disabled. */
+  const functionErrors = new Map<string, string>();
+  const indexingFailed = (name: string, error: unknown): void => {
+    const reason = error instanceof Error ? error.message : String(error);
+    const message = `The '${name}' function is in error: Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.${name}'. Microsoft.Azure.WebJobs.Host: ${reason}`;
+    functionErrors.set(name, message);
+    const time = new Date().toISOString();
+    log({
+      time,
+      level: 'error',
+      category: 'Host.Startup',
+      message: `Function 'Functions.${name}' failed indexing and will be disabled.`,
+    });
+    log({ time, level: 'error', category: 'Host.Startup', message });
+  };
   const listeners: QueueListener[] = [];
   const invokeNonHttp = async (declaration: FunctionDeclaration, input: string | undefined): Promise<void> => {
     const trigger = declaration.trigger.type;
@@ -92,6 +107,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       runner,
       log,
       invokeNonHttp,
+      functionErrors,
       trustClientPrincipal: options.trustClientPrincipal ?? false,
     }),
   );
@@ -104,24 +120,35 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   if (options.startTriggers ?? true) {
     for (const declaration of options.catalog) {
-      if (isQueueFunction(declaration)) {
-        const storage = storageFor(declaration.trigger.connection);
-        const queueName = resolveBindingExpression(
-          declaration.trigger.queueName,
-          options.env,
-          `queue name of ${declaration.name}`,
-        );
-        const queue = storage.queue(queueName);
-        const poison = storage.queue(`${queueName}-poison`);
+      // Resolving a trigger's settings is indexing: a failure disables that function only, as in Azure.
+      let resolved: { queueName?: string; schedule?: string; storage?: StorageClients };
+      try {
+        resolved = isQueueFunction(declaration)
+          ? {
+              storage: storageFor(declaration.trigger.connection),
+              queueName: resolveBindingExpression(declaration.trigger.queueName, options.env),
+            }
+          : isTimerFunction(declaration)
+            ? {
+                storage: storageFor('AzureWebJobsStorage'),
+                schedule: resolveSchedule(declaration.trigger.schedule, options.env),
+              }
+            : {};
+      } catch (error) {
+        indexingFailed(declaration.name, error);
+        continue;
+      }
+      if (isQueueFunction(declaration) && resolved.storage && resolved.queueName) {
+        const queue = resolved.storage.queue(resolved.queueName);
+        const poison = resolved.storage.queue(`${resolved.queueName}-poison`);
         await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]);
         listeners.push(startQueueListener(declaration, queue, poison, queueSettings, runner, log));
-      } else if (isTimerFunction(declaration)) {
-        const container = storageFor('AzureWebJobsStorage').container('azure-webjobs-hosts');
+      } else if (isTimerFunction(declaration) && resolved.storage && resolved.schedule) {
+        const container = resolved.storage.container('azure-webjobs-hosts');
         await container.createIfNotExists();
-        const expression = resolveSchedule(declaration.trigger.schedule, options.env);
         timers.set(
           declaration.name,
-          await startTimer(declaration, expression, { hostId, statusContainer: container, runner, log }),
+          await startTimer(declaration, resolved.schedule, { hostId, statusContainer: container, runner, log }),
         );
       }
     }

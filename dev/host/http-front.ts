@@ -19,6 +19,8 @@ export interface HttpFrontOptions {
   /** Invokes a non-HTTP function on demand (POST /admin/functions/{name}). */
   readonly invokeNonHttp: (declaration: FunctionDeclaration, input: string | undefined) => Promise<void>;
   readonly routePrefix?: string;
+  /** Functions disabled because they failed indexing, with the host's message (filled in as triggers start). */
+  readonly functionErrors?: ReadonlyMap<string, string>;
   /**
    * Pass `x-ms-client-principal*` headers through to functions. Off by default: in Azure, App Service
    * Authentication sets them after validating a token and drops any a client sends, so an untrusted local host
@@ -101,9 +103,16 @@ async function dispatch(
   if (segments[0] === 'admin' && segments[1] === 'host' && segments[2] === 'status' && method === 'GET') {
     const check = checkKey('admin', presentedKey(request.headers, url.searchParams), options.keys);
     if (check !== 'ok') return problem(401, 'Unauthorized', `The master key is ${check}.`);
+    const errors = [...(options.functionErrors?.values() ?? [])];
     return {
       status: 200,
-      jsonBody: { state: 'Running', functions: options.catalog.map((declaration) => declaration.name) },
+      jsonBody: {
+        state: 'Running',
+        functions: options.catalog
+          .map((declaration) => declaration.name)
+          .filter((name) => !options.functionErrors?.has(name)),
+        ...(errors.length > 0 ? { errors } : {}),
+      },
     };
   }
   return problem(404, 'Not found', `No route matches ${url.pathname}.`);
@@ -175,6 +184,8 @@ async function dispatchAdminInvoke(
     return problem(401, 'Unauthorized', `The master key is ${check}: send it in the x-functions-key header.`);
   const declaration = options.catalog.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
   if (declaration === undefined) return problem(404, 'Not found', `No function named ${name}.`);
+  const error = options.functionErrors?.get(declaration.name);
+  if (error !== undefined) return problem(404, 'Not found', `${declaration.name} is disabled: ${error}`);
   if (declaration.trigger.type === 'http')
     return problem(400, 'Bad request', `${name} is an HTTP function; call its /api route.`);
   const body = await readBody(request);

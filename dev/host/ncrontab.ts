@@ -40,21 +40,17 @@ export function parseNcrontab(expression: string): NcrontabSchedule {
 
 /**
  * Binding expressions as the host resolves them: every `%SETTING%` in a trigger property (a schedule, a queue
- * name) is replaced by that app setting's value; a missing setting is an error naming it.
+ * name) is replaced by that app setting's value; a missing (or empty) one throws the host's own words, "'%X%' does
+ * not resolve to a value." (azure-functions-host, src/Microsoft.Azure.WebJobs.Host/NameResolverExtensions.cs).
  */
-export function resolveBindingExpression(
-  text: string,
-  env: Readonly<Record<string, string | undefined>>,
-  what = 'binding',
-): string {
+export function resolveBindingExpression(text: string, env: Readonly<Record<string, string | undefined>>): string {
   return text.replace(/%([^%]+)%/g, (_match, name: string) => {
     const value = env[name];
-    if (value === undefined || value.trim() === '')
-      throw new Error(`${what} refers to app setting ${name}, which is not set`);
+    if (value === undefined || value.trim() === '') throw new Error(`'%${name}%' does not resolve to a value.`);
     return value;
   });
 }
 
 export function resolveSchedule(schedule: string, env: Readonly<Record<string, string | undefined>>): string {
-  return resolveBindingExpression(schedule, env, 'timer schedule');
+  return resolveBindingExpression(schedule, env);
 }

@@ -8,13 +8,15 @@ import { fixtureCatalog, type Observed } from './fixture-catalog.js';
 const keys = { functionKeys: ['fn-key'], masterKey: 'master-key', eventGridKey: 'eg-key' };
 let host: LocalHost | undefined;
 
-async function start(options: { gate?: Promise<void>; hostId?: string; logs?: string[] } = {}) {
+async function start(
+  options: { gate?: Promise<void>; hostId?: string; logs?: string[]; env?: Record<string, string | undefined> } = {},
+) {
   const queueName = uniquePrefix('q');
   const observed: Observed = { events: [], queueMessages: [], timerRuns: [] };
   const connectionString = inject('storageConnectionString');
   host = await startLocalHost({
     catalog: fixtureCatalog(queueName, observed, options.gate),
-    env: { AzureWebJobsStorage: connectionString, FIXTURE_SCHEDULE: '0 0 * * * *' },
+    env: { AzureWebJobsStorage: connectionString, FIXTURE_SCHEDULE: '0 0 * * * *', ...options.env },
     keys,
     port: 0,
     hostId: options.hostId ?? uniquePrefix('host'),
@@ -326,6 +328,37 @@ describe('queue trigger: what the real queue extension and the Node library do w
     await settled;
 
     expect(observed.queueMessages.map(({ body }) => body)).toEqual([expected]);
+  });
+});
+
+describe('binding expressions', () => {
+  /*
+   * As the real host: an unresolved `%SETTING%` fails the indexing of that one function, which is disabled and named
+   * in error, and the host starts with the others ("'%X%' does not resolve to a value.", azure-functions-host
+   * src/Microsoft.Azure.WebJobs.Host/NameResolverExtensions.cs; "Function 'Functions.X' failed indexing and will be
+   * disabled.").
+   */
+  it('a missing %SETTING% disables that function only, and the host says which and why', async () => {
+    const logs: string[] = [];
+    const { host } = await start({ logs, env: { FIXTURE_SCHEDULE: undefined } });
+
+    const status = await fetch(`${host.url}/admin/host/status`, { headers: { 'x-functions-key': 'master-key' } });
+    const body = (await status.json()) as { state: string; functions: string[]; errors?: string[] };
+    expect(body.state).toBe('Running');
+    expect(body.functions).not.toContain('everyHour');
+    expect(body.functions).toContain('onMessage');
+    expect(body.errors).toEqual([
+      "The 'everyHour' function is in error: Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.everyHour'. Microsoft.Azure.WebJobs.Host: '%FIXTURE_SCHEDULE%' does not resolve to a value.",
+    ]);
+    expect(logs).toContain("error Function 'Functions.everyHour' failed indexing and will be disabled.");
+    const run = await fetch(`${host.url}/admin/functions/everyHour`, {
+      method: 'POST',
+      headers: { 'x-functions-key': 'master-key', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(run.status).toBe(404);
+    // The other functions work.
+    expect((await fetch(`${host.url}/api/registries/sandbox/policies/a?code=fn-key`)).status).toBe(200);
   });
 });
 

@@ -57,6 +57,6 @@ describe('NCRONTAB', () => {
 
   it('resolves %SETTING% from app settings', () => {
     expect(resolveSchedule('%AUDIT_SCHEDULE%', { AUDIT_SCHEDULE: '0 0 * * * *' })).toBe('0 0 * * * *');
-    expect(() => resolveSchedule('%MISSING%', {})).toThrow(/MISSING, which is not set/);
+    expect(() => resolveSchedule('%MISSING%', {})).toThrow("'%MISSING%' does not resolve to a value.");
   });
 });
