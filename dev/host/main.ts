@@ -6,8 +6,10 @@ import { startLocalHost, queueSettingsFromHostJson } from './host.js';
 import { hostKeysFrom, readLocalSettings, trustClientPrincipalSetting } from './settings.js';
 
 /**
- * `func start` for this repo: applies local.settings.json, checks the configuration before starting anything,
- * serves the catalog, and on SIGINT/SIGTERM stops taking work, finishes what is in flight and exits 0.
+ * `func start` for this repo: applies local.settings.json, serves the catalog, and on SIGINT/SIGTERM stops taking
+ * work, finishes what is in flight and exits 0. An invalid configuration is reported but does not stop the host, as
+ * in Azure: every invocation then fails with it (`/api/health` answers 503 naming the problems), and a trigger whose
+ * `%SETTING%` default could not be derived fails indexing.
  */
 async function main(): Promise<void> {
   const directory = process.cwd();
@@ -17,11 +19,8 @@ async function main(): Promise<void> {
     const config = loadConfig(process.env);
     for (const [name, value] of Object.entries(bindingSettings(config))) process.env[name] ??= value;
   } catch (error) {
-    if (error instanceof ConfigurationError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
+    if (!(error instanceof ConfigurationError)) throw error;
+    process.stderr.write(`${error.message}\nThe host starts anyway; every invocation fails until this is fixed.\n`);
   }
   const keys = hostKeysFrom(process.env);
   const hostJson = JSON.parse(readFileSync('host.json', 'utf8')) as unknown;

@@ -3,6 +3,7 @@ import { isRestError, type RestError } from '@azure/core-rest-pipeline';
 import { AcrError, AppError, UpstreamError, type FieldProblem } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import { retryAfterMs } from '../core/retry-after.js';
+import { ConfigurationError } from '../config.js';
 
 export const problemContentType = 'application/problem+json';
 
@@ -40,6 +41,21 @@ export function problemResponse(
  * in full and answered with a generic 500 so internals (and possibly secrets inside messages) never reach the caller.
  */
 export function errorToResponse(error: unknown, log: Logger): HttpResponseInit {
+  // The app cannot work until its settings are fixed: say which and why (the problems never carry values).
+  if (error instanceof ConfigurationError) {
+    log.error(error.message);
+    return problemResponse(
+      503,
+      'Invalid configuration',
+      `The app's configuration is invalid (${error.problems.length} problem(s)); an operator must fix its app settings.`,
+      error.problems.map((text) => {
+        const colon = text.indexOf(': ');
+        return colon > 0
+          ? { field: text.slice(0, colon), reason: text.slice(colon + 2) }
+          : { field: 'configuration', reason: text };
+      }),
+    );
+  }
   const known = error instanceof AppError ? error : upstreamErrorOf(error);
   if (known instanceof UpstreamError) {
     log.warn(`request failed upstream: ${known.message}`, { service: known.service, status: known.status });
