@@ -1,6 +1,7 @@
 import type { ListenerInfo, RegistryDefinition, RequestLogEntry } from './contract.js';
 import type { SeedImageInput, SeededManifest } from './control.js';
 import type { FaultRule, FaultRuleInput } from './faults.js';
+import type { RegistryPermissions, RoleAssignment, RoleAssignmentMode } from './registry/permissions.js';
 import type { ConversionBehaviour, OperationView } from './registry/streaming-service.js';
 import type { RegistryOptions, StartedRegistry } from './server.js';
 
@@ -82,6 +83,35 @@ export class EmulatorControlClient {
   /** Hostile mode: pushes stay invisible to manifest reads (GET) for this long; 0 turns it off. */
   setReadLag(registry: string, milliseconds: number): Promise<void> {
     return this.#call('PUT', `/_emulator/registries/${registry}/read-lag`, { milliseconds });
+  }
+
+  /**
+   * Hostile mode: the registry's role-assignment mode (`LegacyRegistryPermissions` by default) and the actions the
+   * streaming endpoints require (docs/assumptions.md A7).
+   */
+  setPermissions(
+    registry: string,
+    settings: {
+      mode?: RoleAssignmentMode;
+      streamingActions?: { read?: readonly string[]; write?: readonly string[] };
+    },
+  ): Promise<ReturnType<RegistryPermissions['describe']>> {
+    return this.#call('PUT', `/_emulator/registries/${registry}/permissions`, settings);
+  }
+
+  /**
+   * Hostile mode: an Entra identity (its object id, the `oid` of its tokens) gets these roles on the registry and no
+   * others; `undefined` makes it unrestricted again (every identity is, until given roles here).
+   */
+  assignRoles(
+    registry: string,
+    principalId: string,
+    assignments: readonly RoleAssignment[] | undefined,
+  ): Promise<ReturnType<RegistryPermissions['describe']>> {
+    return this.#call('PUT', `/_emulator/registries/${registry}/role-assignments`, {
+      principalId,
+      assignments: assignments ?? null,
+    });
   }
 
   setStreamingBehaviour(

@@ -13,6 +13,7 @@ import {
 } from './registry/content.js';
 import { RegistryError } from './registry/errors.js';
 import { DIGEST_PATTERN } from './registry/manifest.js';
+import { ALL_REPOSITORY_ACTIONS, registryRoles, roleAssignmentModes } from './registry/permissions.js';
 import type { RegistryOptions, StartedRegistry } from './server.js';
 import { type EmulatorState, type RegistryRuntime, skus } from './state.js';
 
@@ -107,9 +108,29 @@ export const behaviourSchema = z.object({
     ])
     .optional(),
   autoConvert: z.enum(['on-push', 'never']).optional(),
+  indexReferrer: z.enum(['index', 'linux-amd64-child']).optional(),
 });
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });
+
+const actionList = z.array(z.enum(ALL_REPOSITORY_ACTIONS as [string, ...string[]])).min(1);
+export const permissionsSchema = z.object({
+  mode: z.enum(roleAssignmentModes).optional(),
+  streamingActions: z.object({ read: actionList.optional(), write: actionList.optional() }).optional(),
+});
+
+/** An identity's role assignments on the registry; `null` makes it unrestricted again (the friendly default). */
+export const roleAssignmentsSchema = z.object({
+  principalId: z.string().min(1),
+  assignments: z
+    .array(
+      z.object({
+        role: z.enum(registryRoles),
+        repositories: z.array(z.string().min(1)).min(1).optional(),
+      }),
+    )
+    .nullable(),
+});
 
 export const readLagSchema = z.object({ milliseconds: z.number().int().nonnegative().max(3_600_000) });
 
@@ -275,6 +296,20 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
         Object.fromEntries(Object.entries(behaviour).filter(([, v]) => v !== undefined)),
       );
       return { status: 204 };
+    }
+    if (rest === '/permissions' && method === 'GET') return { status: 200, body: runtime.permissions.describe() };
+    if (rest === '/permissions' && method === 'PUT') {
+      const input = parse(permissionsSchema, request);
+      const permissions = runtime.permissions;
+      if (input.mode !== undefined) permissions.mode = input.mode;
+      if (input.streamingActions !== undefined)
+        permissions.streamingActions = { ...permissions.streamingActions, ...input.streamingActions };
+      return { status: 200, body: permissions.describe() };
+    }
+    if (rest === '/role-assignments' && method === 'PUT') {
+      const input = parse(roleAssignmentsSchema, request);
+      runtime.permissions.assign(input.principalId, input.assignments ?? undefined);
+      return { status: 200, body: runtime.permissions.describe() };
     }
     if (rest === '/read-lag' && method === 'PUT') {
       runtime.store.readLagMs = parse(readLagSchema, request).milliseconds;

@@ -9,6 +9,7 @@ import type { EventSink, ListenerInfo, RegistrySku, RouteHandler } from './contr
 import { controlHandler } from './control.js';
 import { FaultInjector } from './faults.js';
 import { requestListener } from './http.js';
+import { RegistryPermissions } from './registry/permissions.js';
 import { acceptAnyAccessToken, type AccessTokenVerifier, type AuthOptions } from './registry/auth.js';
 import { registryHandler } from './registry/index.js';
 import { RegistryStore } from './registry/store.js';
@@ -173,6 +174,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       endpoints: { loginServer, httpsUrl: `https://${loginServer}`, pushAddress: `127.0.0.1:${httpPort}` },
       store,
       streaming: new StreamingService(definition, store, clock),
+      permissions: new RegistryPermissions(),
     };
     state.registries.set(registry.name, runtime);
     const result: StartedRegistry = {

@@ -2,6 +2,7 @@ import type { EventSink, RegistryDefinition, RegistrySku } from './contract.js';
 import type { VirtualClock } from './clock.js';
 import type { FaultInjector } from './faults.js';
 import type { RequestLog } from './request-log.js';
+import type { RegistryPermissions } from './registry/permissions.js';
 import type { RegistryStore } from './registry/store.js';
 import type { StreamingService } from './registry/streaming-service.js';
 
@@ -21,6 +22,8 @@ export interface RegistryRuntime {
   readonly endpoints: RegistryEndpoints;
   readonly store: RegistryStore;
   readonly streaming: StreamingService;
+  /** Role-assignment mode and role assignments (friendly by default: see registry/permissions.ts). */
+  readonly permissions: RegistryPermissions;
 }
 
 /** Everything the emulator holds; feature modules (ARM, Event Grid, control) read and change it here. */

@@ -4,6 +4,7 @@ import { isAcrError } from '../core/errors.js';
 import type { RegistrySettings } from '../core/registries.js';
 import { finalRemediation, failureClass } from '../conversion/failures.js';
 import { inspectManifest } from '../conversion/inspect.js';
+import { streamingArtifactsOf } from '../conversion/streaming-artifacts.js';
 import { tableKeyText } from '../core/image.js';
 import { type Clock } from '../core/clock.js';
 import { type ConversionStore } from '../conversion/ports.js';
@@ -13,7 +14,7 @@ import type { ConversionService } from '../conversion/service.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type ImageFacts, type RegistryReadiness } from '../policy/eligibility.js';
 import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
-import { type RegistryDataPlane, streamingArtifactType, type ManifestAttributes } from '../core/acr.js';
+import { type RegistryDataPlane, type ManifestAttributes } from '../core/acr.js';
 import type { FindingStatus } from '../reports/model.js';
 import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
@@ -358,9 +359,17 @@ export class ImageAudit {
       const { runId: _run, checkedAt: _checked, ...carried } = previous;
       return { finding: { ...carried, ...base }, checked: false, backfilled: false };
     }
-    const referrers = await this.deps
-      .registry(registry)
-      .listReferrers(repository, manifest.digest, streamingArtifactType);
+    // An index counts as converted whether ACR attached the artifact to it or to its linux/amd64 child (A8).
+    const referrers = await streamingArtifactsOf(this.deps.registry(registry), repository, manifest.digest, {
+      ...(manifest.mediaType === undefined ? {} : { mediaType: manifest.mediaType }),
+      ...(manifest.references === undefined
+        ? {}
+        : {
+            children: manifest.references
+              .filter((child) => child.os === 'linux' && child.architecture === 'amd64')
+              .map((child) => child.digest),
+          }),
+    });
     const verifiedAt = now.toISOString();
     if (referrers.length > 0)
       return {

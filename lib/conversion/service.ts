@@ -8,7 +8,6 @@ import { isAcrError } from '../core/errors.js';
 import {
   isKnownStatus,
   isOngoing,
-  streamingArtifactType,
   type FetchedManifest,
   type ManifestAttributes,
   type StreamingOperationRef,
@@ -26,6 +25,7 @@ import {
 import type { Outbox } from '../core/outbox.js';
 import { describeImage, type ConversionStatus, type ImageKey, type Versioned } from '../core/image.js';
 import { inFlightStatuses, type ConversionRecord } from './record.js';
+import { streamingArtifactsOf } from './streaming-artifacts.js';
 import {
   decisionBasis,
   reconsiders,
@@ -217,7 +217,7 @@ export class ConversionService {
       const operation = await gateway.getOperation(record.repository, record.operationId!);
       const streamingReferrers =
         operation?.status === 'Succeeded'
-          ? (await gateway.listReferrers(record.repository, record.digest, streamingArtifactType)).length
+          ? (await streamingArtifactsOf(gateway, record.repository, record.digest, lookupOf(record))).length
           : undefined;
       observation = {
         kind: 'operation-read',
@@ -294,12 +294,10 @@ export class ConversionService {
     // The reads before the start end inside the lease too (the transport starts no retry after it).
     const withinLease = checks?.kind === 'check-registry' ? { notAfter: checks.notAfter } : {};
     try {
-      const referrers = await gateway.listReferrers(
-        record.repository,
-        record.digest,
-        streamingArtifactType,
-        withinLease,
-      );
+      const referrers = await streamingArtifactsOf(gateway, record.repository, record.digest, {
+        ...lookupOf(record),
+        ...withinLease,
+      });
       const operation =
         referrers.length > 0
           ? undefined
@@ -578,4 +576,9 @@ export class ConversionService {
 
 function checksOf(step: Transition): Effect | undefined {
   return step.effects.find((effect) => effect.kind === 'check-registry');
+}
+
+/** What the row knows of the image: a non-index needs no look at an index's children (streaming-artifacts.ts). */
+function lookupOf(record: ConversionRecord): { mediaType?: string } {
+  return record.mediaType === undefined ? {} : { mediaType: record.mediaType };
 }

@@ -3,6 +3,7 @@ import type { EmulatorClock, EmulatorRequest, EmulatorResponse } from '../contra
 import type { RegistryRuntime } from '../state.js';
 import { RegistryError } from './errors.js';
 import { signJwt, verifyJwt } from './jwt.js';
+import { ALL_REPOSITORY_ACTIONS } from './permissions.js';
 
 /**
  * ACR's token service and per-route authorization (docs/sources.md § ACR token flow): 401 challenges,
@@ -49,20 +50,13 @@ export type Requirement =
 
 type Principal =
   | { readonly kind: 'full'; readonly subject: string }
+  /** An Entra identity presenting its ACR refresh token as a password: its role assignments decide. */
+  | { readonly kind: 'identity'; readonly subject: string }
   | { readonly kind: 'token'; readonly subject: string; readonly access: readonly Access[] }
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'invalid' };
 
-const REPOSITORY_ACTIONS = new Set([
-  'pull',
-  'push',
-  'delete',
-  'metadata_read',
-  'metadata_write',
-  'deleted_read',
-  'deleted_restore',
-  '*',
-]);
+const REPOSITORY_ACTIONS = new Set([...ALL_REPOSITORY_ACTIONS, '*']);
 
 export function scopeString(access: Access): string {
   return `${access.type}:${access.name}:${access.actions.join(',')}`;
@@ -146,12 +140,12 @@ function passwordPrincipal(
   username: string,
   password: string,
   options: AuthOptions,
-): Principal | undefined {
+): Extract<Principal, { kind: 'full' | 'identity' }> | undefined {
   const admin = runtime.definition.adminUser;
   if (admin && username === admin.username && password === admin.password) return { kind: 'full', subject: username };
   if (username === NULL_GUID) {
     const claims = verifyToken(runtime, password, options, 'refresh');
-    if (claims) return { kind: 'full', subject: String(claims.sub) };
+    if (claims) return { kind: 'identity', subject: String(claims.sub) };
   }
   return undefined;
 }
@@ -179,7 +173,25 @@ function covers(granted: readonly Access[], needed: Access): boolean {
   );
 }
 
-/** Undefined when the request may proceed, else the 401 to send. */
+/** Whether the identity's role assignments allow every action of `needed` (registry/permissions.ts). */
+function rolesAllow(runtime: RegistryRuntime, subject: string, needed: Access): boolean {
+  if (needed.type === 'registry') return needed.name === 'catalog' && runtime.permissions.mayListCatalog(subject);
+  if (needed.type !== 'repository') return false;
+  const allowed = runtime.permissions.repositoryActions(subject, needed.name);
+  return needed.actions.every((action) => allowed.has(action));
+}
+
+/**
+ * `403 DENIED` (the distribution-spec code): the caller is authenticated but its roles do not allow the request, so
+ * a new token would not help — unlike a token that merely lacks the scope (401, get another). What ACR answers here
+ * is not recorded (docs/assumptions.md A7).
+ */
+export function denied(access: Access): EmulatorResponse {
+  const detail = access.actions.map((action) => ({ Type: access.type, Name: access.name, Action: action }));
+  return new RegistryError(403, 'DENIED', 'requested access to the resource is denied', detail).toResponse();
+}
+
+/** Undefined when the request may proceed, else the 401 or 403 to send. */
 export function authorize(
   runtime: RegistryRuntime,
   request: EmulatorRequest,
@@ -192,6 +204,8 @@ export function authorize(
   switch (principal.kind) {
     case 'full':
       return undefined;
+    case 'identity':
+      return !access || rolesAllow(runtime, principal.subject, access) ? undefined : denied(access);
     case 'invalid':
       return challenge(runtime, request, access, 'invalid_token');
     case 'anonymous':
@@ -200,6 +214,8 @@ export function authorize(
       return challenge(runtime, request, access);
     case 'token':
       if (!access || covers(principal.access, access)) return undefined;
+      if (runtime.permissions.restricts(principal.subject) && !rolesAllow(runtime, principal.subject, access))
+        return denied(access);
       return challenge(runtime, request, access, 'insufficient_scope');
   }
 }
@@ -255,22 +271,37 @@ function issueAccessToken(
   );
 }
 
-/** Requested scopes narrowed to what the principal may have (full: all known actions; anonymous: pull). */
-function grant(requested: readonly string[], principal: 'full' | 'anonymous', runtime: RegistryRuntime): Access[] {
+/** Who a token is issued to: the admin user, an Entra identity (its roles decide), or nobody. */
+type Grantee = { readonly kind: 'full' } | { readonly kind: 'identity'; readonly subject: string } | 'anonymous';
+
+/**
+ * Requested scopes narrowed to what the grantee may have (full: all known actions; an identity: what its roles
+ * allow; anonymous: pull where anonymous pull is on). A scope the caller may not have is left out of the token, never
+ * refused: the token server takes "the intersection of the set of requested actions on each resource and the set of
+ * actions that the client has in fact been granted", and a subset "must not be considered an error" (Docker registry
+ * token authentication spec, docs.docker.com/reference/api/registry/auth/, which ACR's token service implements:
+ * docs/sources.md § ACR token flow).
+ */
+function grant(requested: readonly string[], grantee: Grantee, runtime: RegistryRuntime): Access[] {
+  const identity = grantee === 'anonymous' || grantee.kind === 'full' ? undefined : grantee.subject;
   return requested
     .flatMap((value) => value.split(' '))
     .flatMap((raw) => {
       const scope = parseScope(raw);
       if (!scope) return [];
       if (scope.type === 'registry') {
-        return principal === 'full' && scope.name === 'catalog'
-          ? [{ type: 'registry', name: 'catalog', actions: ['*'] }]
-          : [];
+        if (grantee === 'anonymous' || scope.name !== 'catalog') return [];
+        if (identity !== undefined && !runtime.permissions.mayListCatalog(identity)) return [];
+        return [{ type: 'registry', name: 'catalog', actions: ['*'] }];
       }
       if (scope.type !== 'repository') return [];
-      const allowed = scope.actions.filter((a) =>
-        principal === 'full' ? REPOSITORY_ACTIONS.has(a) : a === 'pull' && runtime.definition.anonymousPullEnabled,
-      );
+      const roles = identity === undefined ? undefined : runtime.permissions.repositoryActions(identity, scope.name);
+      const unrestricted = identity === undefined || !runtime.permissions.restricts(identity);
+      const allowed = scope.actions.filter((a) => {
+        if (grantee === 'anonymous') return a === 'pull' && runtime.definition.anonymousPullEnabled;
+        if (!REPOSITORY_ACTIONS.has(a)) return false;
+        return a === '*' ? unrestricted : (roles?.has(a) ?? true);
+      });
       return allowed.length > 0 ? [{ ...scope, actions: allowed }] : [];
     });
 }
@@ -330,7 +361,7 @@ export async function handleTokenRoutes(
           runtime,
           String(claims.sub),
           'refresh_token',
-          grant(scopes, 'full', runtime),
+          grant(scopes, { kind: 'identity', subject: String(claims.sub) }, runtime),
           options,
         ),
       },
@@ -350,12 +381,20 @@ export async function handleTokenRoutes(
     }
     const principal = passwordPrincipal(runtime, username, password ?? '', options);
     if (!principal) return tokenError(401, 'UNAUTHORIZED', UNAUTHORIZED_MESSAGE);
-    return {
-      status: 200,
-      body: { access_token: issueAccessToken(runtime, username, 'password', grant(scopes, 'full', runtime), options) },
-    };
+    return { status: 200, body: { access_token: passwordAccessToken(runtime, principal, scopes, options) } };
   }
   return tokenError(400, 'UNSUPPORTED', 'grant_type must be refresh_token or password');
+}
+
+/** An access token for the admin user (every action) or an identity signed in with its refresh token (its roles). */
+function passwordAccessToken(
+  runtime: RegistryRuntime,
+  principal: { readonly kind: 'full' | 'identity'; readonly subject: string },
+  scopes: readonly string[],
+  options: AuthOptions,
+): string {
+  const grantee: Grantee = principal.kind === 'full' ? { kind: 'full' } : principal;
+  return issueAccessToken(runtime, principal.subject, 'password', grant(scopes, grantee, runtime), options);
 }
 
 /** Docker token protocol (`GET realm?service=&scope=`, optional Basic auth): what skopeo/containerd use. */
@@ -364,13 +403,8 @@ function dockerTokenFlow(runtime: RegistryRuntime, request: EmulatorRequest, opt
   if (invalidService) return invalidService;
   const principal = principalOf(runtime, request, options);
   const scopes = request.query.getAll('scope');
-  if (principal.kind === 'full') {
-    return {
-      status: 200,
-      body: {
-        access_token: issueAccessToken(runtime, principal.subject, 'password', grant(scopes, 'full', runtime), options),
-      },
-    };
+  if (principal.kind === 'full' || principal.kind === 'identity') {
+    return { status: 200, body: { access_token: passwordAccessToken(runtime, principal, scopes, options) } };
   }
   if (principal.kind === 'anonymous') {
     return {

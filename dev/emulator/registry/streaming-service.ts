@@ -54,6 +54,11 @@ export interface ConversionBehaviour {
    * app waits (docs/assumptions.md A6).
    */
   readonly autoConvert: 'on-push' | 'never';
+  /**
+   * Where the streaming artifact of a converted multi-arch index is attached: to the index (the default), or to its
+   * linux/amd64 child, the only image ACR converts. Which one ACR does is not documented (docs/assumptions.md A8).
+   */
+  readonly indexReferrer: 'index' | 'linux-amd64-child';
 }
 
 export type OperationExpiry = 'never' | { readonly afterMs: number; readonly from: 'created' | 'finished' };
@@ -67,6 +72,7 @@ export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
   runningStatus: 'Running',
   operationExpiry: 'never',
   autoConvert: 'on-push',
+  indexReferrer: 'index',
 };
 
 export const UNKNOWN_ERROR_MESSAGE = 'Conversion operation failed due to an unknown error';
@@ -392,7 +398,7 @@ export class StreamingService {
       };
     } else {
       try {
-        const subject = this.store.resolve(op.repository, op.digest ?? '');
+        const subject = this.#referrerSubject(op.repository, op.digest ?? '', behaviour);
         const referrer = buildStreamingReferrer(
           { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length },
           this.clock.now(),
@@ -407,6 +413,14 @@ export class StreamingService {
       }
     }
     this.#settle(op);
+  }
+
+  /** The manifest the streaming artifact is attached to: the converted one, or an index's linux/amd64 child (A8). */
+  #referrerSubject(repository: string, digest: string, behaviour: ConversionBehaviour): ManifestRecord {
+    const converted = this.store.resolve(repository, digest);
+    if (behaviour.indexReferrer === 'index' || converted.references === undefined) return converted;
+    const child = converted.references.find((r) => r.os === 'linux' && r.architecture === 'amd64');
+    return child === undefined ? converted : this.store.resolve(repository, child.digest);
   }
 
   #settle(op: Operation): void {

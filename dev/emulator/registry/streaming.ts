@@ -71,12 +71,17 @@ const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute[
 export const streamingRouter: RegistryRouter = (runtime, request) => {
   const { method, path } = request;
   const { store, streaming } = runtime;
+  // Which actions these endpoints require is not documented (docs/assumptions.md A7): configurable per registry.
+  const read = (name: string): RegistryRoute['requirement'] =>
+    repositoryScope(name, runtime.permissions.streamingActions.read);
+  const write = (name: string): RegistryRoute['requirement'] =>
+    repositoryScope(name, runtime.permissions.streamingActions.write);
 
   let m = ROUTES.settings.exec(path);
   if (m) {
     const name = m[1] ?? '';
     if (method === 'GET') {
-      return route(repositoryScope(name, ['pull']), (): EmulatorResponse => {
+      return route(read(name), (): EmulatorResponse => {
         const s = store.requireRepository(name).streaming;
         return {
           status: 200,
@@ -89,7 +94,7 @@ export const streamingRouter: RegistryRouter = (runtime, request) => {
       });
     }
     if (method === 'POST') {
-      return route(repositoryScope(name, ['pull', 'push']), (): EmulatorResponse => {
+      return route(write(name), (): EmulatorResponse => {
         streaming.assertRegistrySupportsStreaming();
         const body = jsonBody(request, settingsSchema);
         const repo = store.requireRepository(name);
@@ -120,14 +125,14 @@ export const streamingRouter: RegistryRouter = (runtime, request) => {
     const name = m[1] ?? '';
     const digest = m[2] ?? '';
     if (method === 'GET') {
-      return route(repositoryScope(name, ['pull']), (): EmulatorResponse => {
+      return route(read(name), (): EmulatorResponse => {
         const op = streaming.latest(name, digest);
         if (!op) throw OPERATION_UNKNOWN();
         return { status: 200, headers: operationHeaders(runtime, name, op.id), body: { id: op.id, status: op.status } };
       });
     }
     if (method === 'POST') {
-      return route(repositoryScope(name, ['pull', 'push']), (): EmulatorResponse => {
+      return route(write(name), (): EmulatorResponse => {
         if (!isDigest(digest)) throw errors.digestInvalid(`${digest} is not a digest`);
         jsonBody(request, createSchema);
         const op = streaming.start(name, digest);
@@ -141,7 +146,7 @@ export const streamingRouter: RegistryRouter = (runtime, request) => {
   if (m && method === 'POST') {
     const name = m[1] ?? '';
     const id = m[2] ?? '';
-    return route(repositoryScope(name, ['pull', 'push']), (): EmulatorResponse => {
+    return route(write(name), (): EmulatorResponse => {
       const op = streaming.cancel(name, id);
       if (!op) throw OPERATION_UNKNOWN();
       return { status: 200, body: operationJson(op, `Cancel: ${op.name}`) };
@@ -152,7 +157,7 @@ export const streamingRouter: RegistryRouter = (runtime, request) => {
   if (m && method === 'GET') {
     const name = m[1] ?? '';
     const id = m[2] ?? '';
-    return route(repositoryScope(name, ['pull']), (): EmulatorResponse => {
+    return route(read(name), (): EmulatorResponse => {
       const op = streaming.get(name, id);
       if (!op) throw OPERATION_UNKNOWN();
       return { status: 200, body: operationJson(op) };

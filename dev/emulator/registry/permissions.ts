@@ -1,0 +1,161 @@
+/**
+ * Who may do what on one registry's data plane: the identity's role assignments on the registry, read the way ACR
+ * reads them in its two role-assignment modes. Sources (docs/sources.md § ACR roles and repository permissions):
+ * Microsoft Learn "Azure Container Registry roles directory reference"
+ * (learn.microsoft.com/azure/container-registry/container-registry-rbac-built-in-roles-directory-reference,
+ * MicrosoftDocs/azure-management-docs @064a6550) and Azure/acr `docs/preview/abac-repo-permissions/README.md`.
+ *
+ * - `LegacyRegistryPermissions` ("RBAC Registry Permissions"): AcrPull and Reader pull and read metadata, AcrPush
+ *   also pushes, Owner and Contributor do everything, AcrDelete deletes; all of them but AcrDelete list the catalog
+ *   ("View and list repositories"). The repository-scoped roles have no effect.
+ * - `AbacRepositoryPermissions`: only the "Container Registry Repository Reader/Writer/Contributor" roles touch the
+ *   data plane, optionally limited to repositories by an ABAC condition; none of them lists the catalog, which needs
+ *   "Container Registry Repository Catalog Lister" (never scoped). Owner, Contributor, Reader, AcrPull, AcrPush and
+ *   AcrDelete have no data-plane permission at all.
+ *
+ * Friendly by default: an identity nobody assigned roles to (through the control API) may do everything, as the
+ * sandbox's identity needs. Admin-user and anonymous callers are not role-based and are not read here.
+ */
+
+export const roleAssignmentModes = ['LegacyRegistryPermissions', 'AbacRepositoryPermissions'] as const;
+export type RoleAssignmentMode = (typeof roleAssignmentModes)[number];
+
+export const registryRoles = [
+  'Owner',
+  'Contributor',
+  'Reader',
+  'AcrPush',
+  'AcrPull',
+  'AcrDelete',
+  'Container Registry Repository Reader',
+  'Container Registry Repository Writer',
+  'Container Registry Repository Contributor',
+  'Container Registry Repository Catalog Lister',
+] as const;
+export type RegistryRole = (typeof registryRoles)[number];
+
+export interface RoleAssignment {
+  readonly role: RegistryRole;
+  /**
+   * ABAC condition (ABAC mode only, repository roles only): the repositories it applies to, each an exact name or a
+   * prefix ending in `/` (the documented way to grant a namespace). Absent: the whole registry.
+   */
+  readonly repositories?: readonly string[];
+}
+
+/** Every repository action of the token scope grammar (docs/sources.md § ACR token flow). */
+export const ALL_REPOSITORY_ACTIONS: readonly string[] = [
+  'pull',
+  'push',
+  'delete',
+  'metadata_read',
+  'metadata_write',
+  'deleted_read',
+  'deleted_restore',
+];
+
+const READ = ['pull', 'metadata_read'];
+const WRITE = [...READ, 'push', 'metadata_write'];
+const CONTRIBUTE = [...WRITE, 'delete'];
+
+interface RoleGrant {
+  readonly actions: readonly string[];
+  readonly catalog: boolean;
+  /** Whether an ABAC repository condition applies to it. */
+  readonly scopable: boolean;
+}
+
+const none: RoleGrant = { actions: [], catalog: false, scopable: false };
+
+const grants: Record<RoleAssignmentMode, Record<RegistryRole, RoleGrant>> = {
+  LegacyRegistryPermissions: {
+    Owner: { actions: ALL_REPOSITORY_ACTIONS, catalog: true, scopable: false },
+    Contributor: { actions: ALL_REPOSITORY_ACTIONS, catalog: true, scopable: false },
+    Reader: { actions: READ, catalog: true, scopable: false },
+    AcrPush: { actions: WRITE, catalog: true, scopable: false },
+    AcrPull: { actions: READ, catalog: true, scopable: false },
+    AcrDelete: { actions: ['delete'], catalog: false, scopable: false },
+    'Container Registry Repository Reader': none,
+    'Container Registry Repository Writer': none,
+    'Container Registry Repository Contributor': none,
+    'Container Registry Repository Catalog Lister': none,
+  },
+  AbacRepositoryPermissions: {
+    Owner: none,
+    Contributor: none,
+    Reader: none,
+    AcrPush: none,
+    AcrPull: none,
+    AcrDelete: none,
+    'Container Registry Repository Reader': { actions: READ, catalog: false, scopable: true },
+    'Container Registry Repository Writer': { actions: WRITE, catalog: false, scopable: true },
+    'Container Registry Repository Contributor': { actions: CONTRIBUTE, catalog: false, scopable: true },
+    'Container Registry Repository Catalog Lister': { actions: [], catalog: true, scopable: false },
+  },
+};
+
+function applies(assignment: RoleAssignment, grant: RoleGrant, repository: string): boolean {
+  if (!grant.scopable || assignment.repositories === undefined) return true;
+  return assignment.repositories.some((r) => (r.endsWith('/') ? repository.startsWith(r) : repository === r));
+}
+
+/** A registry's role-assignment mode and the role assignments tests gave identities (by Entra object id). */
+export class RegistryPermissions {
+  mode: RoleAssignmentMode = 'LegacyRegistryPermissions';
+  /**
+   * The actions the artifact-streaming endpoints require (docs/assumptions.md A7): reads (`GET _streaming`,
+   * `_streaming/{digest}`, `_operations/{id}`) and writes (the `POST`s and the cancel). Undocumented; the defaults are
+   * the scopes the CLI requests for them.
+   */
+  streamingActions: { read: readonly string[]; write: readonly string[] } = {
+    read: ['pull'],
+    write: ['pull', 'push'],
+  };
+  readonly #assignments = new Map<string, readonly RoleAssignment[]>();
+
+  /** Replaces an identity's assignments; `undefined` makes it unrestricted again (the friendly default). */
+  assign(principalId: string, assignments: readonly RoleAssignment[] | undefined): void {
+    if (assignments === undefined) this.#assignments.delete(principalId);
+    else this.#assignments.set(principalId, assignments);
+  }
+
+  assignments(principalId: string): readonly RoleAssignment[] | undefined {
+    return this.#assignments.get(principalId);
+  }
+
+  /** Whether role assignments decide for this identity (else it may do everything). */
+  restricts(principalId: string): boolean {
+    return this.#assignments.has(principalId);
+  }
+
+  /** The repository actions the identity's roles allow on one repository. */
+  repositoryActions(principalId: string, repository: string): ReadonlySet<string> {
+    const assigned = this.#assignments.get(principalId);
+    if (assigned === undefined) return new Set(ALL_REPOSITORY_ACTIONS);
+    const allowed = new Set<string>();
+    for (const assignment of assigned) {
+      const grant = grants[this.mode][assignment.role];
+      if (applies(assignment, grant, repository)) for (const action of grant.actions) allowed.add(action);
+    }
+    return allowed;
+  }
+
+  /** Whether the identity may list the catalog (`registry:catalog:*`). */
+  mayListCatalog(principalId: string): boolean {
+    const assigned = this.#assignments.get(principalId);
+    if (assigned === undefined) return true;
+    return assigned.some((assignment) => grants[this.mode][assignment.role].catalog);
+  }
+
+  describe(): {
+    mode: RoleAssignmentMode;
+    streamingActions: { read: readonly string[]; write: readonly string[] };
+    assignments: Record<string, readonly RoleAssignment[]>;
+  } {
+    return {
+      mode: this.mode,
+      streamingActions: this.streamingActions,
+      assignments: Object.fromEntries(this.#assignments),
+    };
+  }
+}
