@@ -32,6 +32,8 @@ export interface LocalHostOptions {
   readonly startTriggers?: boolean;
   /** See HttpFrontOptions.trustClientPrincipal. */
   readonly trustClientPrincipal?: boolean;
+  /** See HttpFrontOptions.responseTimeoutMs (Azure: 230 s). */
+  readonly httpResponseTimeoutMs?: number;
 }
 
 export interface LocalHost {
@@ -109,6 +111,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       invokeNonHttp,
       functionErrors,
       trustClientPrincipal: options.trustClientPrincipal ?? false,
+      ...(options.httpResponseTimeoutMs === undefined ? {} : { responseTimeoutMs: options.httpResponseTimeoutMs }),
     }),
   );
   server.keepAliveTimeout = 5_000;

@@ -10,6 +10,10 @@ import { compareRoutes, compileRoute, type CompiledRoute } from './route-templat
 
 /** Largest request body the host accepts (the Functions host's default limit is 100 MB). */
 export const maxRequestBodyBytes = 100 * 1024 * 1024;
+/** Azure Functions' URL limit, 4 KB (HTTP trigger docs, "Limits"). */
+export const maxUrlBytes = 4_096;
+/** The Azure Load Balancer's idle timeout: the caller gets 502 after 230 s (functions-timeout-duration.md). */
+export const defaultResponseTimeoutMs = 230_000;
 
 export interface HttpFrontOptions {
   readonly catalog: readonly FunctionDeclaration[];
@@ -19,6 +23,8 @@ export interface HttpFrontOptions {
   /** Invokes a non-HTTP function on demand (POST /admin/functions/{name}). */
   readonly invokeNonHttp: (declaration: FunctionDeclaration, input: string | undefined) => Promise<void>;
   readonly routePrefix?: string;
+  /** How long a caller waits for a function's answer before the front end answers 502 (default 230 s). */
+  readonly responseTimeoutMs?: number;
   /** Functions disabled because they failed indexing, with the host's message (filled in as triggers start). */
   readonly functionErrors?: ReadonlyMap<string, string>;
   /**
@@ -51,8 +57,27 @@ export function createHttpFront(
 
   return async (request, response) => {
     let reply: Reply;
+    if (Buffer.byteLength(request.url ?? '') > maxUrlBytes) {
+      await writeReply(
+        response,
+        problem(414, 'URI too long', `The URL exceeds ${maxUrlBytes} bytes, the limit of Azure Functions.`),
+      );
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    // As behind Azure's load balancer: the caller gets 502 after the timeout; the function runs on to its end.
+    const timedOut = new Promise<Reply>((resolve) => {
+      const timeoutMs = options.responseTimeoutMs ?? defaultResponseTimeoutMs;
+      timer = setTimeout(
+        () =>
+          resolve(
+            problem(502, 'Bad gateway', `The function did not answer within ${timeoutMs / 1000} s (Azure's limit).`),
+          ),
+        timeoutMs,
+      );
+    });
     try {
-      reply = await dispatch(request, routed, prefix, options);
+      reply = await Promise.race([dispatch(request, routed, prefix, options), timedOut]);
     } catch (error) {
       options.log({
         time: new Date().toISOString(),
@@ -61,6 +86,8 @@ export function createHttpFront(
         message: `request failed: ${describe(error)}`,
       });
       reply = problemResponse(500, 'Internal error', 'The function failed; the details are in the host log.') as Reply;
+    } finally {
+      clearTimeout(timer);
     }
     await writeReply(response, reply);
   };
