@@ -5,6 +5,18 @@
  * found as sentences naming the offending setting, ID or version, so a failing test says what to fix.
  */
 
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Every `.bicep` file under `directory` (node_modules and dot-folders skipped), as relative paths. */
+export function bicepFiles(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    if (name === 'node_modules' || name.startsWith('.')) return [];
+    const path = join(directory, name);
+    return statSync(path).isDirectory() ? bicepFiles(path) : path.endsWith('.bicep') ? [path] : [];
+  });
+}
+
 /** Replaces comments with spaces (keeping offsets and line breaks) and leaves strings intact. */
 export function stripComments(text: string): string {
   let out = '';

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '../../../functions/catalog.js';
 import { configSettingNames } from '../../../lib/config.js';
@@ -8,6 +7,7 @@ import {
   apiVersionProblems,
   appSettingNames,
   arrayVariable,
+  bicepFiles,
   guidLiterals,
   objectKeys,
   outputNames,
@@ -23,15 +23,8 @@ import {
  * No Bicep compiler can be installed here, so the infrastructure is checked as text: the app settings against
  * lib/config.ts and local.settings.sample.json, storage names against lib/storage/resources.ts, the Event Grid
  * target against functions/catalog.ts, role definition IDs against a table of verified built-in roles, API
- * versions against an allow-list. `az bicep build --file infra/main.bicep` remains the check for syntax.
+ * versions against an allow-list. Syntax: bicep-syntax.test.ts (tree-sitter-bicep); `az bicep build` does the rest.
  */
-
-function bicepFiles(directory: string): string[] {
-  return readdirSync(directory).flatMap((name) => {
-    const path = join(directory, name);
-    return statSync(path).isDirectory() ? bicepFiles(path) : path.endsWith('.bicep') ? [path] : [];
-  });
-}
 
 const read = (path: string): string => readFileSync(path, 'utf8');
 const files = bicepFiles('infra');
