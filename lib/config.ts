@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { channelSchema, type AlertSettings, type ChannelSettings } from './alerts/settings.js';
 import { policySchema, type Policy } from './policy/model.js';
 import { registrySettingsSchema, type RegistrySettings } from './core/registries.js';
+import { isValidStoragePrefix, storagePrefixRule } from './storage/resources.js';
 
 /**
  * Application settings: the one place every setting is named, with its default. The same names appear in
@@ -9,8 +10,6 @@ import { registrySettingsSchema, type RegistrySettings } from './core/registries
  *
  * Values are never logged; {@link summarizeConfig} is the only view of the configuration meant for output.
  */
-
-const storagePrefixPattern = /^[a-z][a-z0-9]{2,19}$/;
 
 const jsonText = z.string().transform((text, ctx) => {
   try {
@@ -42,7 +41,10 @@ const environmentSchema = z.object({
   /** Prefix of every table, queue and container this app owns, so several instances can share an account. */
   STORAGE_PREFIX: z
     .string()
-    .regex(storagePrefixPattern, 'lowercase letters and digits, 3 to 20, starting with a letter')
+    .refine(
+      isValidStoragePrefix,
+      `lowercase letters and digits, ${storagePrefixRule.minLength} to ${storagePrefixRule.maxLength}, starting with a letter`,
+    )
     .default('streaming'),
   /** JSON array of registries this app serves: [{ name, loginServer, resourceId, auth }]. */
   REGISTRIES: jsonText.pipe(z.array(registrySettingsSchema)).default([]),

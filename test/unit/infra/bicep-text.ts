@@ -282,3 +282,33 @@ export function apiVersionProblems(
       : [`${type}@${apiVersion} is not an allowed API version (allowed: ${ok.join(', ')})`];
   });
 }
+
+/** The decorators (`@minLength(1)`, `@description(…)`, …) written directly above `param <name>`. */
+export function paramDecorators(bicep: string, name: string): string[] {
+  const text = stripComments(bicep);
+  const match = new RegExp(`^param\\s+${name}\\s`, 'm').exec(text);
+  if (!match) throw new Error(`no param ${name}`);
+  const decorators: string[] = [];
+  let end = match.index;
+  // Walk back declaration by declaration: a decorator starts a line with `@` and may span lines ('''…''').
+  for (;;) {
+    const before = text.slice(0, end).replace(/\s+$/, '');
+    const at = before.lastIndexOf('\n@') + 1;
+    const previousDeclaration = Math.max(
+      ...['\nparam ', '\nvar ', '\nresource ', '\nmodule ', '\noutput ', '\ntargetScope'].map((d) =>
+        before.lastIndexOf(d),
+      ),
+    );
+    if ((at === 0 && !before.startsWith('@')) || at <= previousDeclaration) break;
+    decorators.unshift(before.slice(at).trim());
+    end = at;
+  }
+  return decorators;
+}
+
+/** The right-hand side of `var <name> = …` up to the end of its line (string literals keep their quotes). */
+export function variableLine(bicep: string, name: string): string {
+  const match = new RegExp(`^var\\s+${name}\\s*=\\s*(.*)$`, 'm').exec(stripComments(bicep));
+  if (!match) throw new Error(`no var ${name}`);
+  return match[1]!.trim();
+}
