@@ -238,6 +238,7 @@ output AZURE_FUNCTION_APP_ID string = api.outputs.id
 output AZURE_FUNCTION_APP_URL string = api.outputs.uri
 output AZURE_USER_ASSIGNED_IDENTITY_ID string = identity.outputs.id
 output AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
 output EVENTGRID_DEADLETTER_CONTAINER string = storage.outputs.deadLetterContainerName

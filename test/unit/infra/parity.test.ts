@@ -379,15 +379,16 @@ describe('infra: hardening and azd wiring', () => {
     expect(outputs.filter((name) => !/^[A-Z][A-Z0-9_]*$/.test(name))).toEqual([]);
   });
 
-  it('declares the azd service and a postdeploy hook (sh and pwsh) that deploys infra/eventgrid.bicep', () => {
+  it('declares the azd service and a postdeploy hook (sh and pwsh) that deploys infra/eventgrid.bicep (scripts/postdeploy.ts)', () => {
     const azureYaml = read('azure.yaml');
     expect(azureYaml).toMatch(/services:\s*\n\s+api:\s*\n\s+project: \.\/\s*\n\s+language: ts\s*\n\s+host: function/);
     expect(azureYaml).toMatch(/postdeploy:/);
     for (const script of ['infra/hooks/postdeploy.sh', 'infra/hooks/postdeploy.ps1']) {
       expect(azureYaml).toContain(`./${script}`);
       expect(existsSync(script)).toBe(true);
-      expect(read(script)).toContain('eventgrid.bicep');
+      expect(read(script)).toContain('scripts/postdeploy.ts');
     }
+    expect(read('scripts/postdeploy.ts')).toContain("'eventgrid.bicep'");
   });
 });
 
