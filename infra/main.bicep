@@ -106,6 +106,8 @@ var registriesSetting = string(map(registryTargets, t => {
   loginServer: '${toLower(t.name)}${environment().suffixes.acrLoginServer}'
   resourceId: '/subscriptions/${t.subscriptionId}/resourceGroups/${t.resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${t.name}'
   auth: { type: 'identity' }
+  // The report's subscription check reads this topic (Reader on it: infra/app/eventgrid-registry.bicep).
+  systemTopic: t.systemTopicName
 }))
 
 resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {

@@ -107,6 +107,12 @@ export async function postdeploy(input: PostdeployInput): Promise<RegistryTarget
   if (missing.length > 0) throw new Error(`postdeploy: azd outputs missing (${missing.join(', ')}); run azd provision`);
   const value = (name: (typeof required)[number]): string => env[name]!;
   const resolved = await resolveTopics(targets, value('AZURE_USER_ASSIGNED_IDENTITY_ID'), arm);
+  for (const [index, target] of resolved.entries())
+    if (target.systemTopicName !== targets[index]!.systemTopicName)
+      log(
+        `postdeploy: set "systemTopicName": "${target.systemTopicName}" for registry ${target.name} in the registries ` +
+          'parameter and run azd provision, so the app reads that topic for the report (REGISTRIES systemTopic).',
+      );
   for (const target of resolved.filter((candidate) => candidate.existingSystemTopic === true))
     log(
       `postdeploy: registry ${target.name} already has system topic ${target.systemTopicName}: subscribing to it` +
