@@ -4,8 +4,10 @@
 //   az deployment sub create --location <region> --template-file infra/eventgrid.bicep --parameters …
 targetScope = 'subscription'
 
-@description('REGISTRY_TARGETS output of main.bicep: [{ name, resourceGroup, subscriptionId, systemTopicName }].')
+@description('REGISTRY_TARGETS output of main.bicep: [{ name, resourceGroup, subscriptionId, systemTopicName }], with existingSystemTopic (bool) and existingTopicHasIdentity (bool) added by scripts/postdeploy.ts.')
 param registryTargets array
+@description('Principal ID of the app\'s user-assigned identity (Reader on each system topic).')
+param principalId string
 param functionAppId string
 param identityId string
 param deadLetterStorageAccountId string
@@ -20,6 +22,9 @@ module registryEvents 'app/eventgrid-registry.bicep' = [
     params: {
       registryName: target.name
       systemTopicName: target.systemTopicName
+      useExistingSystemTopic: target.?existingSystemTopic ?? false
+      existingTopicHasIdentity: target.?existingTopicHasIdentity ?? false
+      principalId: principalId
       subscriptionName: 'acr-streaming-autopilot'
       functionAppId: functionAppId
       functionName: 'onRegistryEvent'

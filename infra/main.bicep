@@ -1,9 +1,10 @@
 // acr-streaming-autopilot on Azure: `azd up` provisions this (then deploys the code, then the postdeploy hook
 // creates the Event Grid subscriptions with infra/eventgrid.bicep). Layout as in Azure-Samples'
 // functions-quickstart-typescript-azd: this file composes infra/app/*.bicep; outputs are UPPER_SNAKE for azd.
-// No Bicep compiler runs in this repository's CI: test/unit/infra/parity.test.ts checks the text (settings,
-// storage names, role IDs, API versions, the Event Grid target) — run `az bicep build --file infra/main.bicep`
-// before a change is merged.
+// No Bicep compiler runs in this repository's CI: test/unit/infra/bicep-syntax.test.ts parses every .bicep file with
+// the tree-sitter-bicep grammar, test/unit/infra/parity.test.ts checks the text (settings, storage names, role IDs,
+// API versions, the Event Grid target, parameter rules) — run `az bicep build --file infra/main.bicep` before a
+// change is merged (types, scopes, API schemas).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -19,10 +20,18 @@ param location string
 @description('Resource group for the app; default rg-{environmentName}.')
 param resourceGroupName string = ''
 
-@description('STORAGE_PREFIX: prefix of every table, queue and container the app owns.')
+@description('STORAGE_PREFIX: prefix of every table, queue and container the app owns: lowercase letters and digits, 3 to 20, starting with a letter.')
 @minLength(3)
 @maxLength(20)
 param storagePrefix string = 'streaming'
+
+// The rule of STORAGE_PREFIX, the same as lib/storage/resources.ts storagePrefixRule (lib/config.ts validates the
+// setting with it; test/unit/infra/parity.test.ts compares the two and runs the same cases through both): the
+// lengths above, and these alphabets. contains() on strings is case-sensitive; fail() stops the deployment
+// (learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-flow-control).
+var storagePrefixFirst = 'abcdefghijklmnopqrstuvwxyz'
+var storagePrefixRest = 'abcdefghijklmnopqrstuvwxyz0123456789'
+var checkedStoragePrefix = contains(storagePrefixFirst, substring(storagePrefix, 0, 1)) && empty(filter(map(range(0, length(storagePrefix)), i => substring(storagePrefix, i, 1)), c => !contains(storagePrefixRest, c))) ? storagePrefix : fail('storagePrefix must be lowercase letters and digits, starting with a letter (the rule of STORAGE_PREFIX in lib/config.ts)')
 
 @description('''Registries the app serves, possibly in other resource groups or subscriptions:
 [{ "name": "myregistry", "resourceGroup": "rg-acr", "subscriptionId": "<optional, default this subscription>",
@@ -30,7 +39,8 @@ param storagePrefix string = 'streaming'
    "systemTopicName": "<optional: an existing Event Grid system topic of the registry>" }]''')
 param registries array = []
 
-@description('Client ID of the Entra app registration defining the app roles Streaming.Read/Write/Admin (README: Deploy to Azure).')
+@minLength(1)
+@description('Client ID of the Entra app registration defining the app roles Streaming.Read/Write/Admin (README: Deploy to Azure). Required: App Service Authentication with an empty client ID would accept no token.')
 param authClientId string
 
 @description('Extra token audiences App Service Authentication accepts.')
@@ -61,8 +71,16 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Key Vault purge protection (cannot be turned off again).')
-param keyVaultPurgeProtection bool = true
+// Deploy twice (docs/operations.md § Deploy, remove, deploy again): a deleted vault stays soft-deleted under its
+// name (7 days here) and a deployment of that name fails until it is purged; purge protection forbids purging.
+// Off by default so `azd down --purge` then `azd up` works; an operator who turns it on and later removes the
+// environment changes keyVaultNameSeed to get a new vault name.
+@description('Key Vault purge protection (once on, cannot be turned off; the vault name is then blocked for the retention period after a delete). Off by default so azd down --purge / azd up works.')
+param keyVaultPurgeProtection bool = false
+
+@description('Changes the Key Vault name (kv-{token}{seed}); set it after removing an environment whose vault had purge protection on.')
+@maxLength(5)
+param keyVaultNameSeed string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -88,6 +106,8 @@ var registriesSetting = string(map(registryTargets, t => {
   loginServer: '${toLower(t.name)}${environment().suffixes.acrLoginServer}'
   resourceId: '/subscriptions/${t.subscriptionId}/resourceGroups/${t.resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${t.name}'
   auth: { type: 'identity' }
+  // The report's subscription check reads this topic (Reader on it: infra/app/eventgrid-registry.bicep).
+  systemTopic: t.systemTopicName
 }))
 
 resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
@@ -124,7 +144,7 @@ module storage 'app/storage.bicep' = {
     name: 'st${resourceToken}'
     location: location
     tags: tags
-    prefix: storagePrefix
+    prefix: checkedStoragePrefix
     deploymentContainerName: deploymentContainerName
   }
 }
@@ -133,10 +153,11 @@ module vault 'app/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
   params: {
-    name: 'kv-${resourceToken}'
+    name: 'kv-${resourceToken}${toLower(keyVaultNameSeed)}'
     location: location
     tags: tags
     enablePurgeProtection: keyVaultPurgeProtection
+    softDeleteRetentionInDays: 7
   }
 }
 
@@ -183,7 +204,7 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: vault.outputs.uri
-    storagePrefix: storagePrefix
+    storagePrefix: checkedStoragePrefix
     registriesSetting: registriesSetting
     defaultPolicy: defaultPolicy
     alertChannels: alertChannels
@@ -206,7 +227,7 @@ module alerts 'app/alerts.bicep' = {
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     alertEmails: alertEmails
     conversionFailureThreshold: conversionFailureThreshold
-    storagePrefix: storagePrefix
+    storagePrefix: checkedStoragePrefix
   }
 }
 
@@ -219,11 +240,12 @@ output AZURE_FUNCTION_APP_ID string = api.outputs.id
 output AZURE_FUNCTION_APP_URL string = api.outputs.uri
 output AZURE_USER_ASSIGNED_IDENTITY_ID string = identity.outputs.id
 output AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
 output EVENTGRID_DEADLETTER_CONTAINER string = storage.outputs.deadLetterContainerName
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name
 output AZURE_KEY_VAULT_URI string = vault.outputs.uri
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
-output STORAGE_PREFIX string = storagePrefix
+output STORAGE_PREFIX string = checkedStoragePrefix
 output REGISTRY_TARGETS array = registryTargets

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { channelSchema, type AlertSettings, type ChannelSettings } from './alerts/settings.js';
 import { policySchema, type Policy } from './policy/model.js';
 import { registrySettingsSchema, type RegistrySettings } from './core/registries.js';
+import { isValidStoragePrefix, storagePrefixRule } from './storage/resources.js';
 
 /**
  * Application settings: the one place every setting is named, with its default. The same names appear in
@@ -9,8 +10,6 @@ import { registrySettingsSchema, type RegistrySettings } from './core/registries
  *
  * Values are never logged; {@link summarizeConfig} is the only view of the configuration meant for output.
  */
-
-const storagePrefixPattern = /^[a-z][a-z0-9]{2,19}$/;
 
 const jsonText = z.string().transform((text, ctx) => {
   try {
@@ -42,7 +41,10 @@ const environmentSchema = z.object({
   /** Prefix of every table, queue and container this app owns, so several instances can share an account. */
   STORAGE_PREFIX: z
     .string()
-    .regex(storagePrefixPattern, 'lowercase letters and digits, 3 to 20, starting with a letter')
+    .refine(
+      isValidStoragePrefix,
+      `lowercase letters and digits, ${storagePrefixRule.minLength} to ${storagePrefixRule.maxLength}, starting with a letter`,
+    )
     .default('streaming'),
   /** JSON array of registries this app serves: [{ name, loginServer, resourceId, auth }]. */
   REGISTRIES: jsonText.pipe(z.array(registrySettingsSchema)).default([]),
@@ -160,6 +162,8 @@ export interface AppConfig {
   /** Alert delivery (lib/alerts/settings.ts) and the schedule of the relay that re-sends lost messages. */
   readonly alerts: AlertSettings & { readonly relaySchedule: string; readonly relayGraceSeconds: number };
   readonly appBaseUrl: string | undefined;
+  /** Every configured alert channel (name, kind) in ALERT_CHANNELS order, enabled or not. */
+  readonly alertChannelKinds: ReadonlyArray<readonly [string, string]>;
   readonly audit: {
     readonly schedule: string;
     readonly reverifySeconds: number;
@@ -194,7 +198,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const settings = parsed.data;
   const storage = resolveStorage(settings, problems);
   const registryPasswords = resolveRegistryPasswords(settings.REGISTRIES, env, problems);
-  const channelSecrets = resolveChannelSecrets(settings.ALERT_CHANNELS, env, problems);
+  const channels = resolveChannelSecrets(settings.ALERT_CHANNELS, env, problems);
   if (problems.length > 0 || storage === undefined) throw new ConfigurationError(problems);
   return {
     storage,
@@ -216,8 +220,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     acrMaxConcurrency: settings.ACR_MAX_CONCURRENCY,
     backfill: { runIntervalSeconds: settings.BACKFILL_RUN_INTERVAL_SECONDS },
     alerts: {
-      channels: settings.ALERT_CHANNELS,
-      channelSecrets,
+      ...channels,
       dryRun: settings.ALERTS_DRY_RUN,
       maxAttempts: settings.ALERT_MAX_ATTEMPTS,
       dedupWindowSeconds: settings.ALERT_DEDUP_WINDOW_SECONDS,
@@ -227,6 +230,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       relayGraceSeconds: settings.ALERT_RELAY_GRACE_SECONDS,
     },
     appBaseUrl: settings.APP_BASE_URL?.replace(/\/$/, ''),
+    alertChannelKinds: settings.ALERT_CHANNELS.map((channel) => [channel.name, channel.kind] as const),
     audit: {
       schedule: settings.AUDIT_SCHEDULE,
       reverifySeconds: settings.AUDIT_REVERIFY_SECONDS,
@@ -260,32 +264,66 @@ function resolveRegistryPasswords(
   return passwords;
 }
 
+/**
+ * App Service passes a Key Vault reference it could not resolve through as its own text (Microsoft Learn,
+ * app-service/app-service-key-vault-references, "Troubleshoot Key Vault references": "If a reference isn't resolved
+ * properly, the reference string is used instead (for example, `@Microsoft.KeyVault(...)`)").
+ */
+const unresolvedKeyVaultReference = /^\s*@Microsoft\.KeyVault\(/i;
+
+/**
+ * Channel URLs and signing secrets from the settings the channels name. A channel whose setting is missing,
+ * malformed or an unresolved Key Vault reference is disabled with the reason (issue #16 §4): one bad secret costs
+ * that channel, never the app. Only a duplicate name — the channel list itself is wrong — is a problem.
+ */
 function resolveChannelSecrets(
   channels: readonly ChannelSettings[],
   env: Readonly<Record<string, string | undefined>>,
   problems: string[],
-): Map<string, { url: string; secret?: string }> {
+): Pick<AlertSettings, 'channels' | 'channelSecrets' | 'disabledChannels'> {
   const resolved = new Map<string, { url: string; secret?: string }>();
+  const disabled = new Map<string, string>();
+  const seen = new Set<string>();
   channels.forEach((channel, index) => {
-    if (resolved.has(channel.name))
+    if (seen.has(channel.name)) {
       problems.push(`ALERT_CHANNELS.${index}.name: duplicate channel name "${channel.name}"`);
-    const url = env[channel.urlSetting];
-    if (url === undefined || url === '') {
-      problems.push(`ALERT_CHANNELS.${index}.urlSetting: setting ${channel.urlSetting} is not set`);
       return;
     }
-    // The URL is a secret (a Teams Workflows URL carries its signature), so the message names only the setting.
-    if (!URL.canParse(url) || new URL(url).protocol !== 'https:')
-      problems.push(`ALERT_CHANNELS.${index}.urlSetting: setting ${channel.urlSetting} must hold an https:// URL`);
-    const secret = channel.secretSetting === undefined ? undefined : env[channel.secretSetting];
-    if (channel.secretSetting !== undefined && (secret === undefined || !/^whsec_[A-Za-z0-9+/=]{20,}$/.test(secret))) {
-      problems.push(
-        `ALERT_CHANNELS.${index}.secretSetting: setting ${channel.secretSetting} must hold a whsec_… Standard Webhooks secret`,
-      );
+    seen.add(channel.name);
+    const reason = channelProblem(channel, env);
+    if (reason !== undefined) {
+      disabled.set(channel.name, reason);
+      return;
     }
+    const url = env[channel.urlSetting]!;
+    const secret = channel.secretSetting === undefined ? undefined : env[channel.secretSetting];
     resolved.set(channel.name, secret === undefined ? { url } : { url, secret });
   });
-  return resolved;
+  return {
+    channels: channels.filter((channel) => resolved.has(channel.name)),
+    channelSecrets: resolved,
+    disabledChannels: disabled,
+  };
+}
+
+/** Why a channel cannot be used, naming the setting (its value is a secret: a Teams URL carries its signature). */
+function channelProblem(
+  channel: ChannelSettings,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  const url = env[channel.urlSetting];
+  if (url === undefined || url.trim() === '') return `setting ${channel.urlSetting} is not set`;
+  if (unresolvedKeyVaultReference.test(url))
+    return `setting ${channel.urlSetting} is an unresolved Key Vault reference`;
+  if (!URL.canParse(url) || new URL(url).protocol !== 'https:')
+    return `setting ${channel.urlSetting} must hold an https:// URL`;
+  if (channel.secretSetting === undefined) return undefined;
+  const secret = env[channel.secretSetting];
+  if (secret !== undefined && unresolvedKeyVaultReference.test(secret))
+    return `setting ${channel.secretSetting} is an unresolved Key Vault reference`;
+  if (secret === undefined || !/^whsec_[A-Za-z0-9+/=]{20,}$/.test(secret))
+    return `setting ${channel.secretSetting} must hold a whsec_… Standard Webhooks secret`;
+  return undefined;
 }
 
 type ParsedEnvironment = z.infer<typeof environmentSchema>;
@@ -402,5 +440,16 @@ export function summarizeConfig(config: AppConfig): Record<string, unknown> {
     })),
     armEndpoint: config.armEndpoint,
     defaultPolicy: { mode: config.defaultPolicy.mode, tags: config.defaultPolicy.tags },
+    alertChannels: alertChannelStatus(config),
   };
+}
+
+/** Every configured alert channel, enabled or disabled with the reason: names and setting names only. */
+export function alertChannelStatus(
+  config: AppConfig,
+): Array<{ name: string; kind: string; status: 'enabled' | 'disabled'; reason?: string }> {
+  return config.alertChannelKinds.map(([name, kind]) => {
+    const reason = config.alerts.disabledChannels.get(name);
+    return reason === undefined ? { name, kind, status: 'enabled' } : { name, kind, status: 'disabled', reason };
+  });
 }

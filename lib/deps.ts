@@ -1,6 +1,6 @@
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { loadConfig, type AppConfig } from './config.js';
+import { alertChannelStatus, loadConfig, type AppConfig } from './config.js';
 import { AlertService } from './alerts/service.js';
 import { ConnectedRegistryAudit, classifyConnectedRegistry } from './audit/connected.js';
 import { ImageAudit } from './audit/images.js';
@@ -244,6 +244,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     clock: systemClock,
     version: appVersion(),
     ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
+    alertChannels: alertChannelStatus(config),
   });
   return {
     config,

@@ -152,8 +152,11 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
 // App Service Authentication (Easy Auth), Entra ID. It validates bearer tokens issued for the operator's app
 // registration, strips any incoming x-ms-client-principal and sets its own (base64 JSON with the token's claims,
 // including `roles`), which lib/http/principal.ts reads. Every path needs a token except the excluded ones:
-//   /api/health and /api/openapi.json (anonymous / key only by design), and /runtime/webhooks/eventgrid (Event
-//   Grid delivers with the eventgrid_extension system key, not an Entra token).
+//   /api/health and /api/openapi.json (anonymous / key only by design), and the Event Grid webhook (Event Grid
+//   delivers with the eventgrid_extension system key, not an Entra token). The webhook is listed in both spellings
+//   Microsoft Learn gives it (azure-functions/event-grid-how-tos, "Webhook endpoint URL": the URL pattern
+//   /runtime/webhooks/eventgrid, and the note "the path for the Event Grid trigger is /runtime/webhooks/EventGrid"),
+//   because excludedPaths is not documented to ignore case (docs/assumptions.md A9).
 // Function keys are still required on top (authLevel 'function'), as the README's API section says.
 resource auth 'Microsoft.Web/sites/config@2023-12-01' = {
   parent: site
@@ -167,6 +170,7 @@ resource auth 'Microsoft.Web/sites/config@2023-12-01' = {
         '/api/health'
         '/api/openapi.json'
         '/runtime/webhooks/eventgrid'
+        '/runtime/webhooks/EventGrid'
       ]
     }
     httpSettings: {

@@ -5,7 +5,11 @@
 param name string
 param location string
 param tags object = {}
-param enablePurgeProtection bool = true
+param enablePurgeProtection bool = false
+@description('Days a deleted vault stays recoverable (7 to 90); its name is taken meanwhile unless purged.')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int = 7
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -16,8 +20,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     sku: { family: 'A', name: 'standard' }
     enableRbacAuthorization: true
     enableSoftDelete: true
-    softDeleteRetentionInDays: 90
-    // Purge protection cannot be turned off once on; it keeps a deleted vault recoverable for the retention period.
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    // Purge protection cannot be turned off once on; it keeps a deleted vault (and its name) for the retention
+    // period: off by default so the environment can be removed and deployed again (main.bicep keyVaultPurgeProtection).
     enablePurgeProtection: enablePurgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
   }

@@ -28,7 +28,13 @@ export type ChannelSettings = z.infer<typeof channelSchema>;
 
 /** How alerts are delivered: the channels with their resolved secrets, and the app-wide limits. */
 export interface AlertSettings {
+  /** The channels alerts go to: those whose URL (and signing secret) resolved. */
   readonly channels: readonly ChannelSettings[];
+  /**
+   * Configured channels left out because a setting they name is missing, malformed or an unresolved Key Vault
+   * reference: channel name → the reason (names the setting, never its value). The app runs without them.
+   */
+  readonly disabledChannels: ReadonlyMap<string, string>;
   /** Channel URLs and signing secrets, resolved from the settings the channels name; secrets: never log. */
   readonly channelSecrets: ReadonlyMap<string, { readonly url: string; readonly secret?: string }>;
   readonly dryRun: boolean;

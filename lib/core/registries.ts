@@ -46,6 +46,15 @@ export const registrySettingsSchema = z
         'an ARM ID /subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerRegistry/registries/…',
       ),
     auth: registryAuthSchema.default({ type: 'identity' }),
+    /**
+     * Name of the registry's Event Grid system topic, in the registry's resource group (the Bicep sets it). The
+     * report's subscription check reads that topic, which Reader on the topic allows; without it the check lists the
+     * resource group's topics, which needs Reader on the resource group.
+     */
+    systemTopic: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{3,128}$/, 'letters, digits and -, 3 to 128')
+      .optional(),
   })
   .strict();
 

@@ -47,15 +47,37 @@ export function eventSubscriptionCheck(
         );
         if (response.status < 200 || response.status > 299) {
           log.warn(
-            `registry ${registry.name}: reading Event Grid from ARM answered ${response.status}; grant Reader on resource group ${resourceGroup} to check the subscription`,
+            `registry ${registry.name}: reading Event Grid from ARM answered ${response.status}; grant Reader on the system topic (and set systemTopic in REGISTRIES) or on resource group ${resourceGroup} to check the subscription`,
           );
           return undefined;
         }
         return (JSON.parse(response.bodyAsText ?? '{}') as { value?: T[] }).value ?? [];
       };
-      const topics = await get<SystemTopic>(
-        `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.EventGrid/systemTopics`,
-      );
+      // One resource: a 404 is "no such topic" (an empty list), anything else as get().
+      const getOne = async <T>(path: string): Promise<T[] | undefined> => {
+        const response = await httpClient.sendRequest(
+          createPipelineRequest({
+            url: `${armEndpoint}${path}?api-version=${apiVersion}`,
+            headers: createHttpHeaders({ authorization: `Bearer ${token.token}` }),
+            timeout: 15_000,
+          }),
+        );
+        if (response.status === 404) return [];
+        if (response.status < 200 || response.status > 299) {
+          log.warn(
+            `registry ${registry.name}: reading Event Grid system topic ${registry.systemTopic ?? ''} answered ${response.status}; grant Reader on it to check the subscription`,
+          );
+          return undefined;
+        }
+        return [JSON.parse(response.bodyAsText ?? '{}') as T];
+      };
+      const topicsPath = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.EventGrid/systemTopics`;
+      // The topic the setting names is read alone (Reader on the topic, as the template grants, is enough);
+      // otherwise the resource group's topics are listed (Reader on the resource group).
+      const topics =
+        registry.systemTopic !== undefined
+          ? await getOne<SystemTopic>(`${topicsPath}/${registry.systemTopic}`)
+          : await get<SystemTopic>(topicsPath);
       if (topics === undefined) return undefined;
       const topic = topics.find(
         (candidate) => candidate.properties?.source?.toLowerCase() === registry.resourceId.toLowerCase(),

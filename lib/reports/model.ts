@@ -143,6 +143,20 @@ export const complianceReportSchema = z
     generatedAt: z.string(),
     generator: z.object({ name: z.literal('acr-streaming-autopilot'), version: z.string() }),
     registries: z.array(registryReportSchema),
+    /**
+     * The configured alert channels and whether they run: one whose URL or secret was missing or an unresolved Key
+     * Vault reference is disabled, with the reason (issue #16 §4; added in 2026-11, [] before).
+     */
+    alertChannels: z
+      .array(
+        z.object({
+          name: z.string(),
+          kind: z.string(),
+          status: z.enum(['enabled', 'disabled']),
+          reason: z.string().optional(),
+        }),
+      )
+      .default([]),
   })
   .openapi('ComplianceReport');
 export type ComplianceReport = z.infer<typeof complianceReportSchema>;

@@ -43,6 +43,8 @@ export interface ReportServiceDependencies {
   readonly version: string;
   /** APP_BASE_URL without a trailing slash, for the link in the `report.ready` event. */
   readonly appBaseUrl?: string;
+  /** The configured alert channels and whether they run (a missing secret disables one); none when absent. */
+  readonly alertChannels?: ComplianceReport['alertChannels'];
 }
 
 /** What a generation run returns (and POST /api/reports answers). */
@@ -104,6 +106,7 @@ export class ReportService {
       generatedAt,
       generator: { name: 'acr-streaming-autopilot', version: this.deps.version },
       registries: registryReports,
+      alertChannels: [...(this.deps.alertChannels ?? [])],
     };
     const stored = await this.deps.store.save(report, scope, {
       json: toJson(report),

@@ -2,6 +2,32 @@
  * Every table, queue and blob container the app owns, derived from one prefix so several deployments (or test
  * runs) can share an account without touching each other's state. docs/architecture.md lists who writes each.
  */
+
+/**
+ * The one rule for STORAGE_PREFIX: lib/config.ts validates the setting with it and infra/main.bicep writes the same
+ * lengths and alphabets (test/unit/infra/parity.test.ts compares them and runs the same cases through both). It is
+ * the narrowest of what the derived names need: table names are alphanumeric and start with a letter, queue and
+ * container names are lowercase letters, digits and hyphens (`-tracking-poison` adds 15 to the 63 allowed).
+ */
+export const storagePrefixRule = {
+  minLength: 3,
+  maxLength: 20,
+  first: 'abcdefghijklmnopqrstuvwxyz',
+  rest: 'abcdefghijklmnopqrstuvwxyz0123456789',
+} as const;
+
+/** Whether `prefix` satisfies {@link storagePrefixRule}. */
+export function isValidStoragePrefix(prefix: string): boolean {
+  const { minLength, maxLength, first, rest } = storagePrefixRule;
+  const chars = [...prefix];
+  return (
+    chars.length >= minLength &&
+    chars.length <= maxLength &&
+    first.includes(chars[0] ?? '') &&
+    chars.every((c) => rest.includes(c))
+  );
+}
+
 export interface StorageResourceNames {
   readonly tables: {
     /** One row per (registry, repository, digest): the conversion state machine; the row is the lock. */

@@ -1,4 +1,4 @@
-import { summarizeConfig, type AppConfig } from '../../config.js';
+import { alertChannelStatus, summarizeConfig, type AppConfig } from '../../config.js';
 import { checkHealth } from '../../health.js';
 import { probeRegistry } from '../../registry/probe.js';
 import type { StorageClients } from '../../storage/clients.js';
@@ -41,9 +41,11 @@ export const healthRoute: HttpRoute<HealthRouteDependencies> = async (_request, 
       ...(await deps.readiness(registry, context)),
     })),
   );
+  // Likewise an alert channel disabled because its URL or secret did not resolve (issue #16 §4): the app runs
+  // without it; this says which and why, so an operator can fix the setting or the Key Vault secret.
   return {
     status: report.status === 'healthy' ? 200 : 503,
-    jsonBody: { ...report, readiness },
+    jsonBody: { ...report, readiness, alertChannels: alertChannelStatus(config) },
     headers: { 'cache-control': 'no-store' },
   };
 };

@@ -54,6 +54,14 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
     '',
   );
 
+  const disabled = report.alertChannels.filter((channel) => channel.status === 'disabled');
+  if (disabled.length > 0) {
+    lines.push('## Alert channels disabled', '');
+    for (const channel of disabled)
+      lines.push(`- ${code(channel.name)} (${markdownText(channel.kind)}): ${markdownText(channel.reason ?? '')}`);
+    lines.push('');
+  }
+
   lines.push('## Registries', '');
   if (report.registries.length === 0) lines.push('No registries are configured.', '');
   else {

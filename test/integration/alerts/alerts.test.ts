@@ -131,6 +131,7 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
           ['hook', { url: `${receiver.url}/hook`, secret }],
           ['teams', { url: `${receiver.url}/teams` }],
         ]),
+        disabledChannels: new Map(),
         dryRun: false,
         maxAttempts: 8,
         dedupWindowSeconds: 3_600,

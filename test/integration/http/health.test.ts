@@ -44,4 +44,27 @@ describe('GET /api/health', () => {
       'registry:contoso',
     ]);
   });
+
+  it('reports an alert channel disabled by a missing secret, and stays 200 for it (issue #16 §4)', async () => {
+    const withChannel = loadConfig({
+      AzureWebJobsStorage: inject('storageConnectionString'),
+      ALERT_CHANNELS: JSON.stringify([{ name: 'team', kind: 'teams', urlSetting: 'TEAM_URL' }]),
+      TEAM_URL: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/team-url/)',
+    });
+    const response = await serve(healthRoute, () => ({
+      config: withChannel,
+      storage,
+      readiness: () => Promise.resolve({ ready: true }),
+    }))(new HttpRequest({ method: 'GET', url: 'http://127.0.0.1/api/health' }), new InvocationContext());
+
+    expect(response.status).toBe(200);
+    expect((response.jsonBody as { alertChannels: unknown }).alertChannels).toEqual([
+      {
+        name: 'team',
+        kind: 'teams',
+        status: 'disabled',
+        reason: 'setting TEAM_URL is an unresolved Key Vault reference',
+      },
+    ]);
+  });
 });

@@ -5,6 +5,18 @@
  * found as sentences naming the offending setting, ID or version, so a failing test says what to fix.
  */
 
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Every `.bicep` file under `directory` (node_modules and dot-folders skipped), as relative paths. */
+export function bicepFiles(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    if (name === 'node_modules' || name.startsWith('.')) return [];
+    const path = join(directory, name);
+    return statSync(path).isDirectory() ? bicepFiles(path) : path.endsWith('.bicep') ? [path] : [];
+  });
+}
+
 /** Replaces comments with spaces (keeping offsets and line breaks) and leaves strings intact. */
 export function stripComments(text: string): string {
   let out = '';
@@ -269,4 +281,34 @@ export function apiVersionProblems(
       ? []
       : [`${type}@${apiVersion} is not an allowed API version (allowed: ${ok.join(', ')})`];
   });
+}
+
+/** The decorators (`@minLength(1)`, `@description(…)`, …) written directly above `param <name>`. */
+export function paramDecorators(bicep: string, name: string): string[] {
+  const text = stripComments(bicep);
+  const match = new RegExp(`^param\\s+${name}\\s`, 'm').exec(text);
+  if (!match) throw new Error(`no param ${name}`);
+  const decorators: string[] = [];
+  let end = match.index;
+  // Walk back declaration by declaration: a decorator starts a line with `@` and may span lines ('''…''').
+  for (;;) {
+    const before = text.slice(0, end).replace(/\s+$/, '');
+    const at = before.lastIndexOf('\n@') + 1;
+    const previousDeclaration = Math.max(
+      ...['\nparam ', '\nvar ', '\nresource ', '\nmodule ', '\noutput ', '\ntargetScope'].map((d) =>
+        before.lastIndexOf(d),
+      ),
+    );
+    if ((at === 0 && !before.startsWith('@')) || at <= previousDeclaration) break;
+    decorators.unshift(before.slice(at).trim());
+    end = at;
+  }
+  return decorators;
+}
+
+/** The right-hand side of `var <name> = …` up to the end of its line (string literals keep their quotes). */
+export function variableLine(bicep: string, name: string): string {
+  const match = new RegExp(`^var\\s+${name}\\s*=\\s*(.*)$`, 'm').exec(stripComments(bicep));
+  if (!match) throw new Error(`no var ${name}`);
+  return match[1]!.trim();
 }

@@ -1,37 +1,32 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '../../../functions/catalog.js';
-import { configSettingNames } from '../../../lib/config.js';
-import { storageResourceNames } from '../../../lib/storage/resources.js';
+import { configSettingNames, loadConfig } from '../../../lib/config.js';
+import { storagePrefixRule, storageResourceNames } from '../../../lib/storage/resources.js';
 import {
   apiVersionProblems,
   appSettingNames,
   arrayVariable,
+  bicepFiles,
   guidLiterals,
   objectKeys,
   outputNames,
+  paramDecorators,
   resourceVersions,
   roleAssignmentNames,
   roleIdProblems,
   settingsParityProblems,
   stripComments,
   type SettingsParityInput,
+  variableLine,
 } from './bicep-text.js';
 
 /*
  * No Bicep compiler can be installed here, so the infrastructure is checked as text: the app settings against
  * lib/config.ts and local.settings.sample.json, storage names against lib/storage/resources.ts, the Event Grid
  * target against functions/catalog.ts, role definition IDs against a table of verified built-in roles, API
- * versions against an allow-list. `az bicep build --file infra/main.bicep` remains the check for syntax.
+ * versions against an allow-list. Syntax: bicep-syntax.test.ts (tree-sitter-bicep); `az bicep build` does the rest.
  */
-
-function bicepFiles(directory: string): string[] {
-  return readdirSync(directory).flatMap((name) => {
-    const path = join(directory, name);
-    return statSync(path).isDirectory() ? bicepFiles(path) : path.endsWith('.bicep') ? [path] : [];
-  });
-}
 
 const read = (path: string): string => readFileSync(path, 'utf8');
 const files = bicepFiles('infra');
@@ -374,7 +369,7 @@ describe('infra: hardening and azd wiring', () => {
     expect(api).toMatch(/unauthenticatedClientAction:\s*'Return401'/);
     const open = api.indexOf('[', api.indexOf('excludedPaths:'));
     expect(api.slice(open, api.indexOf(']', open))).toMatch(
-      /^\[\s*'\/api\/health'\s*'\/api\/openapi\.json'\s*'\/runtime\/webhooks\/eventgrid'\s*$/,
+      /^\[\s*'\/api\/health'\s*'\/api\/openapi\.json'\s*'\/runtime\/webhooks\/eventgrid'\s*'\/runtime\/webhooks\/EventGrid'\s*$/,
     );
   });
 
@@ -384,14 +379,118 @@ describe('infra: hardening and azd wiring', () => {
     expect(outputs.filter((name) => !/^[A-Z][A-Z0-9_]*$/.test(name))).toEqual([]);
   });
 
-  it('declares the azd service and a postdeploy hook (sh and pwsh) that deploys infra/eventgrid.bicep', () => {
+  it('declares the azd service and a postdeploy hook (sh and pwsh) that deploys infra/eventgrid.bicep (scripts/postdeploy.ts)', () => {
     const azureYaml = read('azure.yaml');
     expect(azureYaml).toMatch(/services:\s*\n\s+api:\s*\n\s+project: \.\/\s*\n\s+language: ts\s*\n\s+host: function/);
     expect(azureYaml).toMatch(/postdeploy:/);
     for (const script of ['infra/hooks/postdeploy.sh', 'infra/hooks/postdeploy.ps1']) {
       expect(azureYaml).toContain(`./${script}`);
       expect(existsSync(script)).toBe(true);
-      expect(read(script)).toContain('eventgrid.bicep');
+      expect(read(script)).toContain('scripts/postdeploy.ts');
     }
+    expect(read('scripts/postdeploy.ts')).toContain("'eventgrid.bicep'");
+  });
+});
+
+describe('infra: parameters validated like the app (issue #16 §4)', () => {
+  it('requires a non-empty authClientId (an empty one would deploy App Service Authentication with no app)', () => {
+    expect(paramDecorators(mainBicep, 'authClientId')).toContain('@minLength(1)');
+    expect(mainBicep).not.toMatch(/^param authClientId string\s*=/m);
+  });
+
+  // One rule: lib/storage/resources.ts storagePrefixRule. lib/config.ts validates STORAGE_PREFIX with it; the
+  // Bicep writes the same lengths as decorators and the same alphabets as variables, and fails the deployment
+  // (Bicep fail(), learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-flow-control) otherwise.
+  const decorators = paramDecorators(mainBicep, 'storagePrefix');
+  const literal = (name: string): string => {
+    const line = variableLine(mainBicep, name);
+    expect(line).toMatch(/^'[^']*'$/);
+    return line.slice(1, -1);
+  };
+
+  it('writes the rule of lib/config.ts into main.bicep: lengths as decorators, alphabets as variables', () => {
+    expect(decorators).toContain(`@minLength(${storagePrefixRule.minLength})`);
+    expect(decorators).toContain(`@maxLength(${storagePrefixRule.maxLength})`);
+    expect(literal('storagePrefixFirst')).toBe(storagePrefixRule.first);
+    expect(literal('storagePrefixRest')).toBe(storagePrefixRule.rest);
+    // The check itself, as written; contains() on strings is case-sensitive (ARM template functions, string).
+    expect(variableLine(mainBicep, 'checkedStoragePrefix')).toBe(
+      'contains(storagePrefixFirst, substring(storagePrefix, 0, 1)) && empty(filter(map(range(0, length(storagePrefix)), ' +
+        "i => substring(storagePrefix, i, 1)), c => !contains(storagePrefixRest, c))) ? storagePrefix : fail('storagePrefix " +
+        "must be lowercase letters and digits, starting with a letter (the rule of STORAGE_PREFIX in lib/config.ts)')",
+    );
+    // Everything downstream uses the checked value, never the raw parameter (`storagePrefix:` keys are modules').
+    const rawUses = stripComments(mainBicep)
+      .split('\n')
+      .filter((line) => /\bstoragePrefix\b(?!\s*:)/.test(line))
+      .filter((line) => !/^(param storagePrefix |var checkedStoragePrefix )/.test(line));
+    expect(rawUses).toEqual([]);
+  });
+
+  it.each([
+    ['streaming', true],
+    ['abc', true],
+    ['a1234567890123456789', true],
+    ['ab', false],
+    ['a12345678901234567890', false],
+    ['Streaming', false],
+    ['1stream', false],
+    ['stream-ing', false],
+    ['stream_ing', false],
+    ['streamé', false],
+  ])('accepts or refuses %s the same on both sides (%s)', (prefix, valid) => {
+    const min = Number(/@minLength\((\d+)\)/.exec(decorators.join('\n'))![1]);
+    const max = Number(/@maxLength\((\d+)\)/.exec(decorators.join('\n'))![1]);
+    // The Bicep expression, evaluated as ARM would: decorators first, then the alphabets.
+    const chars = [...prefix];
+    const bicep =
+      prefix.length >= min &&
+      prefix.length <= max &&
+      literal('storagePrefixFirst').includes(chars[0]!) &&
+      chars.every((c) => literal('storagePrefixRest').includes(c));
+    const app = ((): boolean => {
+      try {
+        loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', STORAGE_PREFIX: prefix });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    expect({ bicep, app }).toEqual({ bicep: valid, app: valid });
+  });
+});
+
+describe('infra: deploys twice (issue #16 §4)', () => {
+  it('leaves Key Vault purge protection off by default, so `azd down --purge` then `azd up` reuses the name', () => {
+    expect(mainBicep).toMatch(/^param keyVaultPurgeProtection bool = false$/m);
+    // With purge protection once on, a new name is the way out: the seed goes into the vault's name.
+    expect(mainBicep).toMatch(/^param keyVaultNameSeed string = ''$/m);
+    expect(stripComments(mainBicep)).toMatch(/name: 'kv-\$\{.*keyVaultNameSeed.*\}'/);
+  });
+
+  it('excludes the Event Grid webhook from authentication in both spellings the runtime accepts', () => {
+    const api = stripComments(apiBicep);
+    const open = api.indexOf('[', api.indexOf('excludedPaths:'));
+    const paths = [...api.slice(open, api.indexOf(']', open)).matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/health',
+        '/api/openapi.json',
+        '/runtime/webhooks/eventgrid',
+        '/runtime/webhooks/EventGrid',
+      ]),
+    );
+  });
+
+  it('keeps the traces Azure Monitor rules count out of Application Insights sampling (host.json excludedTypes)', () => {
+    // learn.microsoft.com/azure/azure-functions/functions-host-json#applicationinsightssamplingsettings:
+    // excludedTypes, "a semi-colon delimited list of types that you don't want to be sampled"; Trace is one.
+    const host = JSON.parse(read('host.json')) as {
+      logging: { applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes?: string } } };
+    };
+    const sampling = host.logging.applicationInsights.samplingSettings;
+    const excluded = (sampling.excludedTypes ?? '').split(';').map((type) => type.trim());
+    expect(sampling.isEnabled === false || excluded.includes('Trace')).toBe(true);
+    expect(read('infra/app/alerts.bicep')).toMatch(/^traces$/m);
   });
 });

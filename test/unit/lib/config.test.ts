@@ -116,3 +116,74 @@ describe('summarizeConfig', () => {
     expect(config.registryPasswords.get('sandbox')).toBe(secretPassword);
   });
 });
+
+/**
+ * Issue #16 §4: a channel whose URL or signing secret is missing or unresolved is disabled — with the reason,
+ * never the value — and the app starts with its other channels. App Service passes a Key Vault reference it could
+ * not resolve through as its own text, `@Microsoft.KeyVault(...)` (learn.microsoft.com/azure/app-service/
+ * app-service-key-vault-references, "Troubleshoot Key Vault references": "If a reference isn't resolved properly,
+ * the reference string is used instead").
+ */
+describe('loadConfig: alert channels whose secrets are missing', () => {
+  const channels = [
+    { name: 'ops', kind: 'webhook', urlSetting: 'OPS_URL', secretSetting: 'OPS_SECRET' },
+    { name: 'team', kind: 'teams', urlSetting: 'TEAM_URL' },
+  ];
+  const base = {
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    ALERT_CHANNELS: JSON.stringify(channels),
+    OPS_URL: 'https://hooks.example.com/ops',
+    OPS_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    TEAM_URL: 'https://prod.example.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=abc',
+  };
+  const unresolved = '@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/ops-url/)';
+
+  it.each([
+    ['the URL setting is absent', { OPS_URL: undefined }, 'setting OPS_URL is not set'],
+    [
+      'the URL is an unresolved Key Vault reference',
+      { OPS_URL: unresolved },
+      'setting OPS_URL is an unresolved Key Vault reference',
+    ],
+    ['the URL is not https', { OPS_URL: 'http://hooks.example.com/ops' }, 'setting OPS_URL must hold an https:// URL'],
+    [
+      'the secret is an unresolved Key Vault reference',
+      { OPS_SECRET: unresolved.replace('ops-url', 'ops-secret') },
+      'setting OPS_SECRET is an unresolved Key Vault reference',
+    ],
+    [
+      'the secret is not a whsec_ secret',
+      { OPS_SECRET: 'hunter2' },
+      'setting OPS_SECRET must hold a whsec_… Standard Webhooks secret',
+    ],
+  ])('disables that channel only when %s', (_why, change, reason) => {
+    const config = loadConfig({ ...base, ...change });
+
+    expect(config.alerts.channels.map((channel) => channel.name)).toEqual(['team']);
+    expect([...config.alerts.channelSecrets.keys()]).toEqual(['team']);
+    expect([...config.alerts.disabledChannels]).toEqual([['ops', reason]]);
+    expect(JSON.stringify([...config.alerts.disabledChannels])).not.toContain('hunter2');
+    expect(JSON.stringify([...config.alerts.disabledChannels])).not.toContain('kv-x');
+  });
+
+  it('keeps every channel when all resolve, and still refuses a malformed ALERT_CHANNELS', () => {
+    const config = loadConfig(base);
+    expect(config.alerts.channels.map((channel) => channel.name)).toEqual(['ops', 'team']);
+    expect(config.alerts.disabledChannels.size).toBe(0);
+    expect(problemsOf({ ...base, ALERT_CHANNELS: '[{"name":"x"}]' }).length).toBeGreaterThan(0);
+  });
+
+  it('summarizes enabled and disabled channels by name and reason, never a URL or secret', () => {
+    const summary = summarizeConfig(loadConfig({ ...base, OPS_URL: unresolved }));
+    expect(summary.alertChannels).toEqual([
+      {
+        name: 'ops',
+        kind: 'webhook',
+        status: 'disabled',
+        reason: 'setting OPS_URL is an unresolved Key Vault reference',
+      },
+      { name: 'team', kind: 'teams', status: 'enabled' },
+    ]);
+    expect(JSON.stringify(summary)).not.toContain('example');
+  });
+});

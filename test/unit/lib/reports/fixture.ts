@@ -365,6 +365,7 @@ export const report: ComplianceReport = {
   generatedAt,
   generator: { name: 'acr-streaming-autopilot', version: '0.1.0' },
   registries,
+  alertChannels: [],
 };
 
 /** Findings with hostile and awkward values for the CSV. */
