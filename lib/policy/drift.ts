@@ -104,6 +104,7 @@ export class SwitchReconciler {
     const before = await readSwitch(acr, target.repository);
     if (before === undefined) {
       log.info(`${target.registry}/${target.repository}: no such repository; no switch to check`, fields);
+      await this.closeGone(target);
       return undefined;
     }
     let after = before;
@@ -145,6 +146,22 @@ export class SwitchReconciler {
       outcome,
       ...(transition === undefined ? {} : { transition }),
     };
+  }
+
+  /** An open episode of a repository that no longer exists is closed (once; a lost race leaves it to the winner). */
+  private async closeGone(target: SwitchTarget): Promise<void> {
+    const previous = target.records
+      ? target.records.get(target.repository)
+      : await this.deps.store.driftRecord(target.registry, target.repository);
+    if (previous?.value.state !== 'open') return;
+    const record: SwitchDriftRecord = {
+      ...previous.value,
+      state: 'closed',
+      closedAt: this.deps.clock.now().toISOString(),
+      message: 'the repository no longer exists in ACR',
+    };
+    await this.deps.outbox.append(driftEvent(record, 'closed'));
+    await this.deps.store.saveDriftRecord(record, previous.etag);
   }
 
   /** Appends the transition's alert, then writes the record on its ETag; on a conflict re-reads and decides again. */

@@ -108,6 +108,43 @@ describe('ACR switch drift (issue #15)', () => {
     expect(outbox.drifts.at(-1)!.message).toMatch(/set outside this app/);
   });
 
+  it('an open episode of a repository deleted from ACR closes, once', async () => {
+    const { acr, outbox, store, check } = setup();
+    acr.refuse = true;
+    await check(true);
+    const gone = new SwitchReconciler({
+      registry: () => ({
+        getRepositoryStreaming: () =>
+          Promise.reject(
+            new AcrError('ACR answered 404 NAME_UNKNOWN', {
+              status: 404,
+              code: 'NAME_UNKNOWN',
+              correlationId: 'c',
+              method: 'GET',
+              path: '/acr/v1/team-n/app/_streaming',
+            }),
+          ),
+        setRepositoryStreaming: () => Promise.reject(new Error('not reached')),
+      }),
+      store,
+      outbox,
+      clock: new ManualClock('2026-11-28T07:00:00.000Z'),
+    });
+    const target = { registry: 'contoso', repository: 'team-n/app', scope: 'team-n/**', expected: true } as const;
+
+    expect(await gone.reconcile({ ...target, origin: 'audit' }, log)).toBeUndefined();
+    await gone.reconcile({ ...target, origin: 'audit' }, log);
+
+    expect(outbox.drifts.map((event) => event.id)).toEqual([
+      'policy.drift:team-n:app:e1:found',
+      'policy.drift:team-n:app:e1:closed',
+    ]);
+    expect((await store.driftRecord('contoso', 'team-n/app'))?.value).toMatchObject({
+      state: 'closed',
+      message: 'the repository no longer exists in ACR',
+    });
+  });
+
   it('a policy change that sets the switch is not drift; a refused one is, once however often it is applied', async () => {
     const { acr, outbox, check } = setup();
 
