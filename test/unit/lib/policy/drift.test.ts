@@ -39,6 +39,21 @@ class FakeSwitch implements SwitchRegistry {
   }
 }
 
+/** A registry whose switch GET fails with `status`. */
+function unreadable(status: number, code: string): SwitchRegistry {
+  const error = new AcrError(`ACR answered ${status} ${code}`, {
+    status,
+    code,
+    correlationId: 'c',
+    method: 'GET',
+    path: '/acr/v1/team-n/app/_streaming',
+  });
+  return {
+    getRepositoryStreaming: () => Promise.reject(error),
+    setRepositoryStreaming: () => Promise.reject(new Error('not reached')),
+  };
+}
+
 function setup() {
   const acr = new FakeSwitch();
   const store = new MemoryDriftStore();
@@ -113,19 +128,7 @@ describe('ACR switch drift (issue #15)', () => {
     acr.refuse = true;
     await check(true);
     const gone = new SwitchReconciler({
-      registry: () => ({
-        getRepositoryStreaming: () =>
-          Promise.reject(
-            new AcrError('ACR answered 404 NAME_UNKNOWN', {
-              status: 404,
-              code: 'NAME_UNKNOWN',
-              correlationId: 'c',
-              method: 'GET',
-              path: '/acr/v1/team-n/app/_streaming',
-            }),
-          ),
-        setRepositoryStreaming: () => Promise.reject(new Error('not reached')),
-      }),
+      registry: () => unreadable(404, 'NAME_UNKNOWN'),
       store,
       outbox,
       clock: new ManualClock('2026-11-28T07:00:00.000Z'),
@@ -196,19 +199,7 @@ describe('ACR switch drift (issue #15)', () => {
   it('rethrows transient failures without recording anything', async () => {
     const { outbox, store } = setup();
     const failing = new SwitchReconciler({
-      registry: () => ({
-        getRepositoryStreaming: () =>
-          Promise.reject(
-            new AcrError('ACR answered 503', {
-              status: 503,
-              code: 'SERVICE_UNAVAILABLE',
-              correlationId: 'c',
-              method: 'GET',
-              path: '/acr/v1/team-n/app/_streaming',
-            }),
-          ),
-        setRepositoryStreaming: () => Promise.reject(new Error('not reached')),
-      }),
+      registry: () => unreadable(503, 'SERVICE_UNAVAILABLE'),
       store,
       outbox,
       clock: new ManualClock('2026-11-28T06:00:00.000Z'),
