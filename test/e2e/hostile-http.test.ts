@@ -128,7 +128,11 @@ const queryArb = fc
       count: fc.oneof(fc.integer({ min: -1, max: 200 }).map(String), printable),
       code: fc.constantFrom('wrong', ''),
       unknown: printable,
-      huge: fc.integer({ min: 8_000, max: 12_000 }).map((length) => 'q'.repeat(length)),
+      // Rare: a URL over Azure's 4 KB is refused (414) before any route sees it.
+      huge: fc.oneof(
+        { arbitrary: fc.integer({ min: 1, max: 40 }).map((length) => 'q'.repeat(length)), weight: 5 },
+        { arbitrary: fc.integer({ min: 8_000, max: 12_000 }).map((length) => 'q'.repeat(length)), weight: 1 },
+      ),
     },
     { requiredKeys: [] },
   )
@@ -346,7 +350,8 @@ describe('HTTP API (conversions, alerts, audits, OpenAPI, health) under hostile 
     console.info(
       `hostile HTTP statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
     );
-    expect([...statuses.keys()]).toEqual(expect.arrayContaining([200, 400, 401, 403, 404, 413, 415, 431]));
+    // 414: URLs over Azure's 4 KB (the generator's long segments and its rare huge query).
+    expect([...statuses.keys()]).toEqual(expect.arrayContaining([200, 400, 401, 403, 404, 413, 414, 415, 431]));
   });
 
   it('refuses JSON bodies over 64 KiB with 413, even from an admin', async () => {
