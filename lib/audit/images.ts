@@ -134,7 +134,17 @@ export class ImageAudit {
     const startedMs = Date.now();
     const readiness = await this.deps.readiness(registry, log);
     const client = this.deps.registry(registry.name);
-    const repositories = (await client.listRepositories()).sort();
+    let repositories: string[];
+    try {
+      repositories = (await client.listRepositories()).sort();
+    } catch (error) {
+      // Refused for good (a role that does not list the catalog): the run ends saying so, rather than going to the
+      // poison queue; transient failures are delivered again.
+      if (!isAcrError(error) || error.transient) throw error;
+      const catalogRefused = `ACR answered ${error.status} ${error.code} to listing the repositories`;
+      log.warn(`audit ${message.runId} of ${registry.name}: ${catalogRefused}`, { ...fields, errorCode: error.code });
+      return this.complete({ ...stored, run: { ...stored.run, catalogRefused } }, stored.run.counters, log);
+    }
     // Runs stored by an older version lack the newer counters.
     let counters: AuditCounters = { ...zeroCounters, ...stored.run.counters };
     let budget = this.deps.settings.requestBudget;

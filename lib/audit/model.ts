@@ -46,6 +46,11 @@ export interface AuditRun {
   /** Repositories ACR refused to list or read for good in this run (they were skipped; the rest went on). */
   readonly unreadable?: readonly string[];
   /**
+   * ACR refused for good to list the registry's repositories (the identity's roles do not include listing the
+   * catalog: on ABAC-mode registries that is Container Registry Repository Catalog Lister); nothing was audited.
+   */
+  readonly catalogRefused?: string;
+  /**
    * Where the next continuation starts (a checkpoint per repository); `switchChecked` when that repository's ACR
    * switch was already checked by this run, so a continuation does not check (and count) it twice.
    */

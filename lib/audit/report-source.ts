@@ -78,6 +78,16 @@ export class AuditReportSource implements ReportDataSource {
             ? 'Premium registry without customer-managed keys: artifact streaming is available'
             : 'readiness unknown')),
     ];
+    if (latest?.catalogRefused !== undefined)
+      notes.push(
+        `The last audit could not list the registry's repositories (${latest.catalogRefused}): grant the app's identity Reader, or on ABAC-mode registries Container Registry Repository Catalog Lister and Repository Reader.`,
+      );
+    if ((latest?.unreadable?.length ?? 0) > 0) {
+      const unreadable = latest!.unreadable!;
+      notes.push(
+        `The last audit could not read ${unreadable.length} repositories: ${unreadable.slice(0, 10).join(', ')}${unreadable.length > 10 ? ', …' : ''} (ACR refused; check the identity's roles and ABAC conditions).`,
+      );
+    }
     const connected = await this.deps.connectedRegistries(registry, this.deps.log);
     if (connected === undefined)
       notes.push('Connected registries could not be read from ARM (grant Reader on the registry).');
