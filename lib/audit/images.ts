@@ -14,7 +14,7 @@ import type { ConversionService } from '../conversion/service.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type ImageFacts, type RegistryReadiness } from '../policy/eligibility.js';
 import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
-import { type RegistryDataPlane, type ManifestAttributes } from '../core/acr.js';
+import { isIndexMediaType, type RegistryDataPlane, type ManifestAttributes } from '../core/acr.js';
 import type { FindingStatus } from '../reports/model.js';
 import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
@@ -71,11 +71,6 @@ export interface ImageAuditDependencies {
   readonly settings: ImageAuditSettings;
   readonly clock: Clock;
 }
-
-const indexTypes = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
 
 /**
  * The missing-streaming-artifact audit. For every repository with an active policy it lists manifests newest
@@ -445,7 +440,7 @@ export class ImageAudit {
   ): Promise<ImageFacts> {
     const isIndex =
       (manifest.references?.length ?? 0) > 0 ||
-      (manifest.mediaType !== undefined && indexTypes.has(manifest.mediaType));
+      (manifest.mediaType !== undefined && isIndexMediaType(manifest.mediaType));
     const platforms = isIndex
       ? (manifest.references ?? []).flatMap((child) =>
           child.os && child.architecture ? [{ os: child.os, architecture: child.architecture }] : [],

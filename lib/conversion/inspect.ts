@@ -1,16 +1,11 @@
 import type { ImageFacts } from '../policy/eligibility.js';
-import type { FetchedManifest, ManifestAttributes } from '../core/acr.js';
+import { isIndexMediaType, type FetchedManifest, type ManifestAttributes } from '../core/acr.js';
 
 const imageConfigTypes = new Set([
   'application/vnd.oci.image.config.v1+json',
   'application/vnd.docker.container.image.v1+json',
 ]);
 const helmConfigType = 'application/vnd.cncf.helm.config.v1+json';
-const indexTypes = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
-
 /**
  * What a manifest is, from the manifest itself (the event does not say whether it is a referrer) and ACR's
  * attributes (platform and size without downloading the config blob).
@@ -26,7 +21,7 @@ export function inspectManifest(
   // A subject or an artifactType marks an OCI 1.1 referrer: streaming artifacts, signatures, SBOMs.
   if (document.subject !== undefined || document.artifactType !== undefined)
     return { ...base, kind: 'referrer', platforms: [], sizeBytes: undefined };
-  if (indexTypes.has(manifest.mediaType) || document.manifests !== undefined) {
+  if (isIndexMediaType(manifest.mediaType) || document.manifests !== undefined) {
     const platforms = (document.manifests ?? []).flatMap((child) =>
       child.platform ? [{ os: child.platform.os, architecture: child.platform.architecture }] : [],
     );

@@ -1,9 +1,4 @@
-import { streamingArtifactType, type Descriptor, type RegistryDataPlane } from '../core/acr.js';
-
-const indexTypes = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
+import { isIndexMediaType, streamingArtifactType, type Descriptor, type RegistryDataPlane } from '../core/acr.js';
 
 export interface StreamingArtifactLookup {
   /** The image's media type when known: only an index (or an unknown type) is looked into. */
@@ -27,7 +22,7 @@ export async function streamingArtifactsOf(
 ): Promise<Descriptor[]> {
   const options = lookup.notAfter === undefined ? {} : { notAfter: lookup.notAfter };
   const own = await registry.listReferrers(repository, digest, streamingArtifactType, options);
-  if (own.length > 0 || (lookup.mediaType !== undefined && !indexTypes.has(lookup.mediaType))) return own;
+  if (own.length > 0 || (lookup.mediaType !== undefined && !isIndexMediaType(lookup.mediaType))) return own;
   const children = lookup.children ?? (await amd64Children(registry, repository, digest));
   for (const child of children) {
     const found = await registry.listReferrers(repository, child, streamingArtifactType, options);
@@ -42,7 +37,7 @@ async function amd64Children(
   digest: string,
 ): Promise<string[]> {
   const manifest = await registry.getManifest(repository, digest);
-  if (manifest === undefined || !indexTypes.has(manifest.mediaType)) return [];
+  if (manifest === undefined || !isIndexMediaType(manifest.mediaType)) return [];
   return (manifest.document.manifests ?? [])
     .filter((child) => child.platform?.os === 'linux' && child.platform.architecture === 'amd64')
     .map((child) => child.digest);

@@ -113,6 +113,16 @@ export const manifestMediaTypes = [
   'application/vnd.oci.artifact.manifest.v1+json',
 ] as const;
 
+const indexMediaTypes: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+
+/** Whether a manifest media type is a multi-platform index (OCI image index or Docker manifest list). */
+export function isIndexMediaType(mediaType: string): boolean {
+  return indexMediaTypes.has(mediaType);
+}
+
 /** A manifest as the registry served it: the digest it was asked for, its media type and the parsed document. */
 export interface FetchedManifest {
   readonly digest: string;

@@ -81,6 +81,8 @@ export interface SwitchCheck {
   readonly transition?: 'found' | 'closed';
 }
 
+const onOff = (value: boolean): string => (value ? 'on' : 'off');
+
 /** Conflicting writers of one record: re-read and decide again this many times, then leave it to the next check. */
 const maxRounds = 3;
 
@@ -148,11 +150,16 @@ export class SwitchReconciler {
     };
   }
 
-  /** An open episode of a repository that no longer exists is closed (once; a lost race leaves it to the winner). */
-  private async closeGone(target: SwitchTarget): Promise<void> {
-    const previous = target.records
+  /** The repository's drift record: from the registry's records when the caller loaded them, else read. */
+  private async previousRecord(target: SwitchTarget): Promise<Versioned<SwitchDriftRecord> | undefined> {
+    return target.records
       ? target.records.get(target.repository)
       : await this.deps.store.driftRecord(target.registry, target.repository);
+  }
+
+  /** An open episode of a repository that no longer exists is closed (once; a lost race leaves it to the winner). */
+  private async closeGone(target: SwitchTarget): Promise<void> {
+    const previous = await this.previousRecord(target);
     if (previous?.value.state !== 'open') return;
     const record: SwitchDriftRecord = {
       ...previous.value,
@@ -170,9 +177,7 @@ export class SwitchReconciler {
     observation: Observation,
     log: Logger,
   ): Promise<'found' | 'closed' | undefined> {
-    let previous = target.records
-      ? target.records.get(target.repository)
-      : await this.deps.store.driftRecord(target.registry, target.repository);
+    let previous = await this.previousRecord(target);
     for (let round = 1; round <= maxRounds; round++) {
       const next = nextDriftRecord(previous?.value, target, observation, this.deps.clock.now().toISOString());
       if (next === undefined) return undefined;
@@ -210,7 +215,6 @@ export function nextDriftRecord(
   observation: Observation,
   now: string,
 ): { record: SwitchDriftRecord; transition: 'found' | 'closed' } | undefined {
-  const on = (value: boolean): string => (value ? 'on' : 'off');
   const agrees = observation.after === target.expected;
   const open = previous?.state === 'open';
   const base = {
@@ -229,8 +233,8 @@ export function nextDriftRecord(
         closedAt: now,
         message:
           observation.before === target.expected
-            ? `ACR's switch is ${on(target.expected)} again, as the policy wants (set outside this app)`
-            : `set back to ${on(target.expected)}, as the policy wants`,
+            ? `ACR's switch is ${onOff(target.expected)} again, as the policy wants (set outside this app)`
+            : `set back to ${onOff(target.expected)}, as the policy wants`,
       },
     };
   const episode = (previous?.episode ?? 0) + 1;
@@ -246,7 +250,7 @@ export function nextDriftRecord(
         foundAt: now,
         foundBy: 'audit',
         closedAt: now,
-        message: `ACR's switch was ${on(observation.before)} where policy ${target.scope} wants it ${on(target.expected)}; set back to ${on(target.expected)}`,
+        message: `ACR's switch was ${onOff(observation.before)} where policy ${target.scope} wants it ${onOff(target.expected)}; set back to ${onOff(target.expected)}`,
       },
     };
   }
@@ -268,7 +272,6 @@ export function nextDriftRecord(
 }
 
 function driftEvent(record: SwitchDriftRecord, transition: 'found' | 'closed'): PolicyDriftEvent {
-  const on = (value: boolean): string => (value ? 'on' : 'off');
   const open = record.state === 'open';
   return {
     // Table keys may not hold `#`, `/`, `\\` or `?` (the outbox row key is the id).
@@ -288,7 +291,7 @@ function driftEvent(record: SwitchDriftRecord, transition: 'found' | 'closed'): 
     ...(open
       ? {
           remediation:
-            `ACR would not keep artifact streaming ${on(record.expected)} for this repository. Artifact streaming ` +
+            `ACR would not keep artifact streaming ${onOff(record.expected)} for this repository. Artifact streaming ` +
             `needs a Premium registry; on ABAC-mode registries turning it off needs Repository Contributor. Set ` +
             `it by hand: az acr artifact-streaming update -n ${record.registry} --repository ${record.repository} ` +
             `--enable-streaming ${record.expected}`,
@@ -296,8 +299,8 @@ function driftEvent(record: SwitchDriftRecord, transition: 'found' | 'closed'): 
       : {}),
     facts: {
       'Policy scope': record.scope,
-      'Policy wants': on(record.expected),
-      'ACR reports': on(record.actual),
+      'Policy wants': onOff(record.expected),
+      'ACR reports': onOff(record.actual),
       'Found by': record.foundBy === 'audit' ? 'audit' : 'policy change',
       State: open ? 'not repaired' : 'repaired',
     },

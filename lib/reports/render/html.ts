@@ -11,7 +11,7 @@ import {
   statusDonut,
   trendChart,
 } from './svg.js';
-import { ellipsize, formatInteger, formatPercent, formatTime } from './text.js';
+import { ellipsize, formatInteger, formatPercent, formatTime, onOff } from './text.js';
 
 /**
  * The Content-Security-Policy the page is served with (GET /api/reports/latest?format=html) and also declares in a
@@ -224,10 +224,9 @@ function connectedPanel(registry: RegistryReport, index: number): { summary: str
 /** Repositories whose ACR switch drifted from the policy (issue #15): open first; nothing when there are none. */
 function driftPanel(registry: RegistryReport): string {
   if (registry.drift.length === 0) return '';
-  const on = (value: boolean): string => (value ? 'on' : 'off');
   const rows = registry.drift.map(
     (entry) =>
-      `<tr><th scope="row">${esc(entry.repository)}</th><td><code>${esc(entry.policyScope)}</code></td><td>${esc(on(entry.expected))}</td><td>${esc(on(entry.actual))}</td><td>${entry.state === 'open' ? '<strong>not repaired</strong>' : `repaired <span class="when">${esc(formatTime(entry.closedAt))}</span>`}</td><td class="when">${esc(formatTime(entry.foundAt))}<br><span class="muted">${esc(entry.foundBy === 'audit' ? 'by the audit' : 'by a policy change')}</span></td><td class="remedy">${esc(entry.message)}</td></tr>`,
+      `<tr><th scope="row">${esc(entry.repository)}</th><td><code>${esc(entry.policyScope)}</code></td><td>${esc(onOff(entry.expected))}</td><td>${esc(onOff(entry.actual))}</td><td>${entry.state === 'open' ? '<strong>not repaired</strong>' : `repaired <span class="when">${esc(formatTime(entry.closedAt))}</span>`}</td><td class="when">${esc(formatTime(entry.foundAt))}<br><span class="muted">${esc(entry.foundBy === 'audit' ? 'by the audit' : 'by a policy change')}</span></td><td class="remedy">${esc(entry.message)}</td></tr>`,
   );
   return `<div class="panel"><h3>ACR's switch drifted from the policy</h3><div class="table-wrap"><table><caption class="sr-only">Repositories of ${esc(registry.registry)} whose ACR streaming switch drifted from their policy</caption><thead><tr><th scope="col">Repository</th><th scope="col">Policy scope</th><th scope="col">Policy wants</th><th scope="col">ACR reports</th><th scope="col">State</th><th scope="col">Found</th><th scope="col">What happened</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></div>`;
 }

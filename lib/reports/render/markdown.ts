@@ -1,6 +1,6 @@
 import type { ComplianceReport } from '../model.js';
 import { mergedTopFailures, needsAttention, connectedStateLabels, reportTotals } from '../summary.js';
-import { formatInteger, formatPercent, formatTime } from './text.js';
+import { formatInteger, formatPercent, formatTime, onOff } from './text.js';
 
 /** Where the Markdown summary links to; by default the sibling files of the same stored report. */
 export interface MarkdownLinks {
@@ -141,10 +141,9 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
       '| Registry | Repository | Policy | Wants | ACR reports | State | Found | What happened |',
       '|---|---|---|---|---|---|---|---|',
     );
-    const on = (value: boolean): string => (value ? 'on' : 'off');
     for (const { registry, entry } of drift)
       lines.push(
-        `| ${markdownText(registry)} | ${markdownText(entry.repository)} | ${code(entry.policyScope)} | ${on(entry.expected)} | ${on(entry.actual)} | ${entry.state === 'open' ? '**not repaired**' : `repaired ${formatTime(entry.closedAt)}`} | ${formatTime(entry.foundAt)} by ${entry.foundBy === 'audit' ? 'the audit' : 'a policy change'} | ${markdownText(entry.message)} |`,
+        `| ${markdownText(registry)} | ${markdownText(entry.repository)} | ${code(entry.policyScope)} | ${onOff(entry.expected)} | ${onOff(entry.actual)} | ${entry.state === 'open' ? '**not repaired**' : `repaired ${formatTime(entry.closedAt)}`} | ${formatTime(entry.foundAt)} by ${entry.foundBy === 'audit' ? 'the audit' : 'a policy change'} | ${markdownText(entry.message)} |`,
       );
     lines.push('');
   }

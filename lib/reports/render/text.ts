@@ -18,6 +18,9 @@ export function formatShortDate(iso: string): string {
   return `${months[time.getUTCMonth()] ?? ''} ${time.getUTCDate()}`;
 }
 
+/** A switch's value as the reports write it. */
+export const onOff = (value: boolean): string => (value ? 'on' : 'off');
+
 export function formatInteger(value: number): string {
   return integer.format(value);
 }
