@@ -274,7 +274,8 @@ export function nextDriftRecord(
 function driftEvent(record: SwitchDriftRecord, transition: 'found' | 'closed'): PolicyDriftEvent {
   const open = record.state === 'open';
   return {
-    // Table keys may not hold `#`, `/`, `\\` or `?` (the outbox row key is the id).
+    // The outbox row key is the id, and Table keys may not hold `/`, `\\`, `#` or `?` (Microsoft Learn,
+    // "Understanding the Table service data model", § Characters disallowed in key fields; Azurite refuses them too).
     id: `policy.drift:${repositoryKey(record.repository)}:e${record.episode}:${transition}`,
     type: 'policy.drift',
     // A refused repair needs a person; a repaired one is for the record.
