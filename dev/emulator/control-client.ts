@@ -87,13 +87,15 @@ export class EmulatorControlClient {
 
   /**
    * Hostile mode: the registry's role-assignment mode (`LegacyRegistryPermissions` by default) and the actions the
-   * streaming endpoints require (docs/assumptions.md A7).
+   * streaming endpoints require (docs/assumptions.md A7); the role actions turning a repository's switch off needs
+   * (`['delete']`: Repository Contributor only; A12).
    */
   setPermissions(
     registry: string,
     settings: {
       mode?: RoleAssignmentMode;
       streamingActions?: { read?: readonly string[]; write?: readonly string[] };
+      switchOffActions?: readonly string[];
     },
   ): Promise<ReturnType<RegistryPermissions['describe']>> {
     return this.#call('PUT', `/_emulator/registries/${registry}/permissions`, settings);

@@ -117,6 +117,8 @@ const actionList = z.array(z.enum(ALL_REPOSITORY_ACTIONS as [string, ...string[]
 export const permissionsSchema = z.object({
   mode: z.enum(roleAssignmentModes).optional(),
   streamingActions: z.object({ read: actionList.optional(), write: actionList.optional() }).optional(),
+  /** Role actions needed to turn a repository's switch off (A12); `[]` is the default reading. */
+  switchOffActions: z.array(z.enum(ALL_REPOSITORY_ACTIONS as [string, ...string[]])).optional(),
 });
 
 /** An identity's role assignments on the registry; `null` makes it unrestricted again (the friendly default). */
@@ -304,6 +306,7 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
       if (input.mode !== undefined) permissions.mode = input.mode;
       if (input.streamingActions !== undefined)
         permissions.streamingActions = { ...permissions.streamingActions, ...input.streamingActions };
+      if (input.switchOffActions !== undefined) permissions.switchOffActions = input.switchOffActions;
       return { status: 200, body: permissions.describe() };
     }
     if (rest === '/role-assignments' && method === 'PUT') {

@@ -84,7 +84,12 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
       entra = createEntra({ clock: context.clock, tenantId, clients: [appClient] });
       connectedRegistries = createConnectedRegistryStore(context.clock);
       const arm = createArmHandler({
-        registries: () => [...context.state.registries.values()].map((runtime) => runtime.definition),
+        // ARM shows the mode the emulator reads role assignments in (PUT …/permissions), as ACR's own property does.
+        registries: () =>
+          [...context.state.registries.values()].map((runtime) => ({
+            ...runtime.definition,
+            roleAssignmentMode: runtime.permissions.mode,
+          })),
         connectedRegistries,
         verifyAccessToken: (token, audience) => entra!.verifyAccessToken(token, audience),
         tenantId,

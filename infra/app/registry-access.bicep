@@ -12,7 +12,7 @@ param principalId string
 @allowed(['rbac', 'abac'])
 @description('The registry\'s role assignment permissions mode: rbac (AcrPush honoured) or abac (repository roles).')
 param permissionsMode string = 'rbac'
-@description('ABAC mode only: Container Registry Repository Contributor instead of Writer. Writer can enable but not disable artifact streaming; a policy leaving "native" mode turns ACR\'s switch off, which needs Contributor (it also grants delete).')
+@description('ABAC mode only: Container Registry Repository Contributor instead of Writer (it also grants delete). Writer sets a repository\'s artifact-streaming switch both ways as Microsoft\'s roles reference reads (docs/assumptions.md A12); set this only if the registry refuses to turn the switch off to Writer (a policy.drift alert says so).')
 param abacAllowDisableStreaming bool = false
 
 var roles = {

@@ -50,8 +50,7 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
   DENIED: {
     retryable: false,
-    remediation:
-      "The app's identity may not push to this repository. Grant it AcrPush on the registry, or on ABAC-mode registries the repository-scoped 'Container Registry Repository Writer' role.",
+    remediation: deniedRemediation(undefined),
   },
   UNAUTHORIZED: {
     retryable: false,
@@ -99,6 +98,21 @@ const catalogue: Record<string, Omit<FailureClass, 'code'>> = {
   },
 };
 
+/**
+ * Which role lets the app's identity start conversions depends on the registry's role-assignment mode
+ * (docs/sources.md § ACR roles and repository permissions): AcrPush in "RBAC Registry Permissions" mode, where the
+ * repository roles have no effect; "Container Registry Repository Writer" in "RBAC Registry + ABAC Repository
+ * Permissions" mode, where AcrPush has none. Unknown mode (ARM unreadable): both, saying which applies where.
+ */
+export function deniedRemediation(permissionsMode: string | undefined): string {
+  const refused = "The app's identity may not push to this repository (ACR answered 403 DENIED).";
+  if (permissionsMode === 'LegacyRegistryPermissions')
+    return `${refused} The registry uses "RBAC Registry Permissions": grant the identity AcrPush on the registry (az role assignment create --role AcrPush --assignee <app identity> --scope <registry id>), or redeploy with permissionsMode "rbac".`;
+  if (permissionsMode === 'AbacRepositoryPermissions')
+    return `${refused} The registry uses "RBAC Registry + ABAC Repository Permissions", where AcrPush grants nothing: grant the identity "Container Registry Repository Writer" on the registry, optionally limited to the governed repositories by an ABAC condition, or redeploy with permissionsMode "abac".`;
+  return `${refused} Grant it AcrPush on the registry, or on ABAC-mode registries (role assignment mode "RBAC Registry + ABAC Repository Permissions") the repository-scoped "Container Registry Repository Writer" role.`;
+}
+
 /** Upper-case tokens; only those in the catalogue (or known not-found codes) count as codes. */
 const codePattern = /\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)\b/g;
 const unknownErrorSentence = /failed due to an unknown error/i;
@@ -136,12 +150,19 @@ function unrecognised(text: string): FailureClass {
 /**
  * The one classifier of ACR's error answers, on every path that calls ACR for a conversion (starting, tracking):
  * by status, ACR's code and `detail.reason`, never by message text. 403 DENIED with a reason, 401, a malformed
- * answer: final; 429 and 5xx: retryable.
+ * answer: final; 429 and 5xx: retryable. `permissionsMode` (the registry's ARM `roleAssignmentMode`, when known)
+ * picks the role a DENIED remediation names.
  */
-export function classifyAcrError(status: number, code: string, reason: string | undefined): FailureClass {
+export function classifyAcrError(
+  status: number,
+  code: string,
+  reason: string | undefined,
+  permissionsMode?: string,
+): FailureClass {
   if (reason !== undefined && reason in catalogue) return failureClass(reason);
   if (status === 429) return failureClass('THROTTLED');
   if (status === 404 || notFoundCodes.has(code)) return failureClass('NOT_REPLICATED');
+  if (code === 'DENIED') return { ...failureClass(code), remediation: deniedRemediation(permissionsMode) };
   if (code in catalogue) return failureClass(code);
   return {
     code,

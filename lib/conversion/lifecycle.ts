@@ -51,6 +51,8 @@ export interface LifecycleContext {
   readonly random: () => number;
   /** The applied policy's retry delays; needed only by observations that can end in a failure. */
   readonly retry?: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number };
+  /** The registry's role-assignment mode when known (readiness): picks the role a DENIED remediation names. */
+  readonly permissionsMode?: string;
 }
 
 export interface ConversionRequest {
@@ -515,9 +517,15 @@ function startRefused(record: ConversionRecord, error: AcrError, reserved: boole
     return pending(unreserved, delay, undefined, 'start:later', ctx);
   }
   const attempted = reserved ? record : { ...record, attempts: record.attempts + 1 };
-  return fail(attempted, classifyAcrError(error.status, error.code, error.details.reason), error.message, ctx, {
-    correlationId: error.details.correlationId,
-  });
+  return fail(
+    attempted,
+    classifyAcrError(error.status, error.code, error.details.reason, ctx.permissionsMode),
+    error.message,
+    ctx,
+    {
+      correlationId: error.details.correlationId,
+    },
+  );
 }
 
 function pollMessage(record: ConversionRecord, ctx: LifecycleContext): Transition {
@@ -604,9 +612,15 @@ function pollAgain(
  */
 function trackingError(record: ConversionRecord, error: AcrError, ctx: LifecycleContext): Transition {
   if (!error.transient)
-    return fail(record, classifyAcrError(error.status, error.code, error.details.reason), error.message, ctx, {
-      correlationId: error.details.correlationId,
-    });
+    return fail(
+      record,
+      classifyAcrError(error.status, error.code, error.details.reason, ctx.permissionsMode),
+      error.message,
+      ctx,
+      {
+        correlationId: error.details.correlationId,
+      },
+    );
   const errors = (record.transientErrors ?? 0) + 1;
   const backoff = pollDelaySeconds(errors, ctx.settings.firstPollSeconds, ctx.settings.maxPollSeconds, ctx.random);
   const asked = error.details.retryAfterMs === undefined ? undefined : Math.ceil(error.details.retryAfterMs / 1000);

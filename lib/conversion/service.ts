@@ -235,7 +235,7 @@ export class ConversionService {
       observation = { kind: 'tracking-error', error };
     }
     const mayFail = observation.kind === 'tracking-error' || !isOngoing(observation.operation?.status ?? 'Failed');
-    const ctx = mayFail ? await this.failureContext(record) : this.context();
+    const ctx = mayFail ? await this.failureContext(record, log) : this.context();
     await this.perform(current, transition(record, observation, ctx), log);
   }
 
@@ -340,7 +340,7 @@ export class ConversionService {
       const refused = transition(
         current.value,
         { kind: 'start-refused', error, reserved },
-        await this.failureContext(current.value),
+        await this.failureContext(current.value, log),
       );
       if (refused.rule === 'start:later')
         log.warn(
@@ -549,9 +549,18 @@ export class ConversionService {
   }
 
   /** The context for an observation that can end in a failure: with the row's policy retry delays. */
-  private async failureContext(record: ConversionRecord): Promise<LifecycleContext> {
-    const applied = await this.deps.policies.policyFor(record.registry, record.repository);
-    return { ...this.context(), retry: applied.policy.retry };
+  private async failureContext(record: ConversionRecord, log: Logger): Promise<LifecycleContext> {
+    // Both cached (the policy 15 s, readiness 10 min): a refusal costs no extra call to name the right role.
+    const registry = this.deps.registries.find((candidate) => candidate.name === record.registry);
+    const [applied, readiness] = await Promise.all([
+      this.deps.policies.policyFor(record.registry, record.repository),
+      registry === undefined ? undefined : this.deps.readiness(registry, log),
+    ]);
+    return {
+      ...this.context(),
+      retry: applied.policy.retry,
+      ...(readiness?.permissionsMode === undefined ? {} : { permissionsMode: readiness.permissionsMode }),
+    };
   }
 
   private fields(record: ConversionRecord): Record<string, string | undefined> {

@@ -271,6 +271,30 @@ export function nextDriftRecord(
   };
 }
 
+/**
+ * What a person does about an open episode. Setting the switch needs AcrPush, or Container Registry Repository Writer
+ * on ABAC-mode registries ("setting repository policies for automatic artifact streaming conversion", docs/sources.md
+ * § ACR roles and repository permissions). Whether turning it *off* needs more is read from the same page (A12): if a
+ * registry refuses it to those roles, Repository Contributor is the role that certainly may.
+ */
+function driftRemediation(record: SwitchDriftRecord): string {
+  const byHand =
+    `Set it by hand: az acr artifact-streaming update -n ${record.registry} --repository ${record.repository} ` +
+    `--enable-streaming ${record.expected}`;
+  if (record.expected)
+    return (
+      `ACR would not keep artifact streaming on for this repository. It needs a Premium registry without ` +
+      `customer-managed keys, and the app's identity needs AcrPush on it (Container Registry Repository Writer on ` +
+      `ABAC-mode registries). ${byHand}`
+    );
+  return (
+    `ACR would not turn artifact streaming off for this repository, so ACR keeps converting its pushes. If it ` +
+    `answered 403 DENIED to an identity holding AcrPush or Container Registry Repository Writer, this registry ` +
+    `reserves turning it off to Contributor-level roles (docs/assumptions.md A12): on ABAC-mode registries grant ` +
+    `Container Registry Repository Contributor (deploy with abacAllowDisableStreaming: true). ${byHand}`
+  );
+}
+
 function driftEvent(record: SwitchDriftRecord, transition: 'found' | 'closed'): PolicyDriftEvent {
   const open = record.state === 'open';
   return {
@@ -291,11 +315,7 @@ function driftEvent(record: SwitchDriftRecord, transition: 'found' | 'closed'): 
     message: `${record.registry}/${record.repository}: ${record.message}`.slice(0, 1_000),
     ...(open
       ? {
-          remediation:
-            `ACR would not keep artifact streaming ${onOff(record.expected)} for this repository. Artifact streaming ` +
-            `needs a Premium registry; on ABAC-mode registries turning it off needs Repository Contributor. Set ` +
-            `it by hand: az acr artifact-streaming update -n ${record.registry} --repository ${record.repository} ` +
-            `--enable-streaming ${record.expected}`,
+          remediation: driftRemediation(record),
         }
       : {}),
     facts: {

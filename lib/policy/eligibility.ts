@@ -20,6 +20,12 @@ export interface RegistryReadiness {
   readonly sku?: string;
   readonly customerManagedKey?: boolean;
   /**
+   * The registry's role-assignment mode (ARM `roleAssignmentMode`), which decides the roles that grant data-plane
+   * access: AcrPush in `LegacyRegistryPermissions`, the repository roles in `AbacRepositoryPermissions`
+   * (docs/sources.md § ACR roles and repository permissions). Lets a refusal name the one role that helps.
+   */
+  readonly permissionsMode?: string;
+  /**
    * Why readiness could not be read (ARM refused or failed); `ready` is then assumed, so conversions are attempted
    * and ACR decides. Health and the report say so.
    */

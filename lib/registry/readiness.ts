@@ -61,7 +61,10 @@ export function armReadiness(
     let readiness: RegistryReadiness;
     try {
       const resource = await client.registries.get(resourceGroup, name);
-      readiness = readinessOf(resource.sku.name, resource.encryption?.status);
+      readiness = {
+        ...readinessOf(resource.sku.name, resource.encryption?.status),
+        ...(resource.roleAssignmentMode ? { permissionsMode: resource.roleAssignmentMode } : {}),
+      };
     } catch (error) {
       const why = `ARM answered ${isRestError(error) ? (error.statusCode ?? 'nothing') : 'with an error'}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`;
       log.warn(

@@ -7,7 +7,7 @@ import type { EmulatorRequest, EmulatorResponse, RegistryDefinition, RouteHandle
 import type { TokenVerification } from '../entra/entra.js';
 import type { ConnectedRegistryStore, StoredConnectedRegistry } from './connected-registries.js';
 import { armErrors } from './errors.js';
-import { connectedRegistryResource, registryResource } from './resources.js';
+import { connectedRegistryResource, registryResource, type ArmRegistry } from './resources.js';
 
 /** What ARM accepts as `aud` for its own tokens (Azure public cloud). */
 export const ARM_AUDIENCES: readonly string[] = [
@@ -19,7 +19,7 @@ export const ARM_AUDIENCES: readonly string[] = [
 
 export interface ArmHandlerOptions {
   /** Live view of the emulator's registries (a function so the core can add registries at runtime). */
-  readonly registries: () => readonly RegistryDefinition[];
+  readonly registries: () => readonly ArmRegistry[];
   readonly connectedRegistries: ConnectedRegistryStore;
   /** Usually `entra.verifyAccessToken`. */
   readonly verifyAccessToken: (token: string, expectedAudience?: string | readonly string[]) => TokenVerification;

@@ -36,10 +36,13 @@ function stableGuid(seed: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function registryResource(
-  registry: RegistryDefinition,
-  options: RegistryResourceOptions,
-): Record<string, unknown> {
+/** A registry as ARM shows it: its definition and the role-assignment mode its permissions are read in. */
+export type ArmRegistry = RegistryDefinition & {
+  /** Default `LegacyRegistryPermissions`, as for a registry created without `--role-assignment-mode`. */
+  readonly roleAssignmentMode?: 'LegacyRegistryPermissions' | 'AbacRepositoryPermissions';
+};
+
+export function registryResource(registry: ArmRegistry, options: RegistryResourceOptions): Record<string, unknown> {
   const id = registryResourceId(registry);
   const premium = registry.sku === 'Premium';
   const identityId = `/subscriptions/${registry.subscriptionId}/resourceGroups/${registry.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${registry.name}-cmk`;
@@ -77,7 +80,7 @@ export function registryResource(
     networkRuleBypassAllowedForTasks: false,
     zoneRedundancy: 'Disabled',
     anonymousPullEnabled: registry.anonymousPullEnabled,
-    roleAssignmentMode: 'LegacyRegistryPermissions',
+    roleAssignmentMode: registry.roleAssignmentMode ?? 'LegacyRegistryPermissions',
   };
   return {
     sku: { name: registry.sku, tier: registry.sku },

@@ -46,7 +46,17 @@ export interface Access {
 export type Requirement =
   | { readonly kind: 'public' }
   | { readonly kind: 'authenticated' }
-  | { readonly kind: 'scope'; readonly access: Access; readonly anonymousPull: boolean };
+  | {
+      readonly kind: 'scope';
+      readonly access: Access;
+      readonly anonymousPull: boolean;
+      /**
+       * Actions the caller's role assignments must allow besides the token's scope: ACR checks some requests
+       * against the identity's roles whatever the token holds (the CLI asks `pull,push` to switch streaming off
+       * as well as on). Only role-restricted identities are checked; see `RegistryPermissions.switchOffActions`.
+       */
+      readonly roles?: Access;
+    };
 
 type Principal =
   | { readonly kind: 'full'; readonly subject: string }
@@ -201,11 +211,15 @@ export function authorize(
   if (requirement.kind === 'public') return undefined;
   const principal = principalOf(runtime, request, options);
   const access = requirement.kind === 'scope' ? requirement.access : undefined;
+  const roles = requirement.kind === 'scope' ? requirement.roles : undefined;
+  const refusedByRoles = (subject: string): EmulatorResponse | undefined =>
+    roles && runtime.permissions.restricts(subject) && !rolesAllow(runtime, subject, roles) ? denied(roles) : undefined;
   switch (principal.kind) {
     case 'full':
       return undefined;
     case 'identity':
-      return !access || rolesAllow(runtime, principal.subject, access) ? undefined : denied(access);
+      if (access && !rolesAllow(runtime, principal.subject, access)) return denied(access);
+      return refusedByRoles(principal.subject);
     case 'invalid':
       return challenge(runtime, request, access, 'invalid_token');
     case 'anonymous':
@@ -213,7 +227,7 @@ export function authorize(
         return undefined;
       return challenge(runtime, request, access);
     case 'token':
-      if (!access || covers(principal.access, access)) return undefined;
+      if (!access || covers(principal.access, access)) return refusedByRoles(principal.subject);
       if (runtime.permissions.restricts(principal.subject) && !rolesAllow(runtime, principal.subject, access))
         return denied(access);
       return challenge(runtime, request, access, 'insufficient_scope');

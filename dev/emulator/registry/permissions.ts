@@ -111,6 +111,15 @@ export class RegistryPermissions {
     read: ['pull'],
     write: ['pull', 'push'],
   };
+  /**
+   * The repository actions an identity's roles must allow to turn a repository's `convertPushedImages` off, besides
+   * the token's `pull,push` (docs/assumptions.md A12). The roles reference lets AcrPush and Repository Writer "set
+   * repository policies for automatic artifact streaming conversion" and reserves *disabling* for Repository
+   * Contributor only "for specific images" (AcrDelete: "by deleting an image's streaming OCI referrer"), so by default
+   * nothing more is required. `['delete']` is the other reading: only Contributor (or Owner/Contributor in legacy
+   * mode) may switch it off.
+   */
+  switchOffActions: readonly string[] = [];
   readonly #assignments = new Map<string, readonly RoleAssignment[]>();
 
   /** Replaces an identity's assignments; `undefined` makes it unrestricted again (the friendly default). */
@@ -150,11 +159,13 @@ export class RegistryPermissions {
   describe(): {
     mode: RoleAssignmentMode;
     streamingActions: { read: readonly string[]; write: readonly string[] };
+    switchOffActions: readonly string[];
     assignments: Record<string, readonly RoleAssignment[]>;
   } {
     return {
       mode: this.mode,
       streamingActions: this.streamingActions,
+      switchOffActions: this.switchOffActions,
       assignments: Object.fromEntries(this.#assignments),
     };
   }

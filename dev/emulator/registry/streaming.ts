@@ -63,6 +63,28 @@ function operationJson(op: OperationView, name = op.name): Record<string, string
   };
 }
 
+/**
+ * Turning a repository's switch off may need more of the caller's roles than the token's `pull,push`
+ * (`RegistryPermissions.switchOffActions`, docs/assumptions.md A12). A body that is not JSON is refused later (400).
+ */
+function switchRequirement(
+  runtime: RegistryRuntime,
+  request: EmulatorRequest,
+  repository: string,
+  requirement: RegistryRoute['requirement'],
+): RegistryRoute['requirement'] {
+  const extra = runtime.permissions.switchOffActions;
+  if (extra.length === 0 || requirement.kind !== 'scope') return requirement;
+  let turnsOff = false;
+  try {
+    turnsOff =
+      (JSON.parse(request.body.toString('utf8')) as { convertPushedImages?: unknown }).convertPushedImages === false;
+  } catch {
+    return requirement;
+  }
+  return turnsOff ? { ...requirement, roles: { type: 'repository', name: repository, actions: extra } } : requirement;
+}
+
 const route = (requirement: RegistryRoute['requirement'], handle: RegistryRoute['handle']): RegistryRoute => ({
   requirement,
   handle,
@@ -94,7 +116,7 @@ export const streamingRouter: RegistryRouter = (runtime, request) => {
       });
     }
     if (method === 'POST') {
-      return route(write(name), (): EmulatorResponse => {
+      return route(switchRequirement(runtime, request, name, write(name)), (): EmulatorResponse => {
         streaming.assertRegistrySupportsStreaming();
         const body = jsonBody(request, settingsSchema);
         const repo = store.requireRepository(name);

@@ -43,7 +43,7 @@ describe('conversion against a registry that enforces roles', () => {
     await t?.emulator.close();
   });
 
-  function setup(principalId: string) {
+  function setup(principalId: string, permissionsMode?: string) {
     const clock = new ManualClock(new Date());
     const store = new InMemoryConversionStore();
     const queue = new RecordingTrackingQueue();
@@ -65,7 +65,9 @@ describe('conversion against a registry that enforces roles', () => {
       outbox,
       queue,
       policies: configPolicySource(policySchema.parse({ mode: 'onPush', deadlineMinutes: 60 })),
-      readiness: () => Promise.resolve({ ready: true }),
+      // What lib/registry/readiness.ts reads from ARM's `roleAssignmentMode`
+      // (test/integration/emulator-cloud/arm.test.ts).
+      readiness: () => Promise.resolve({ ready: true, ...(permissionsMode === undefined ? {} : { permissionsMode }) }),
       settings: { firstPollSeconds: 1, maxPollSeconds: 2, leaseSeconds: 300, quietSeconds: 600 },
       clock,
       random: () => 0.5,
@@ -96,6 +98,48 @@ describe('conversion against a registry that enforces roles', () => {
     expect(posts.map((r) => r.status)).toEqual([403]);
     expect(await t.control.listOperations('sandbox')).not.toContainEqual(expect.objectContaining({ digest }));
   });
+
+  it.each([
+    {
+      mode: 'LegacyRegistryPermissions',
+      role: 'AcrPull',
+      names: /grant the identity AcrPush on the registry/,
+      notNames: /Repository Writer/,
+    },
+    {
+      mode: 'AbacRepositoryPermissions',
+      role: 'Container Registry Repository Reader',
+      names: /"Container Registry Repository Writer"/,
+      notNames: /grant the identity AcrPush/,
+    },
+  ] as const)(
+    'in $mode mode, a DENIED start names the one role that helps there',
+    async ({ mode, role, names, notNames }) => {
+      const repository = `team-a/denied-${mode.toLowerCase()}`;
+      const { digest } = await t.control.seedImage('sandbox', {
+        kind: 'image',
+        repository,
+        tag: 'v1',
+        platform: 'linux/amd64',
+      });
+      await t.control.setPermissions('sandbox', { mode });
+      const principal = `app-${mode}`;
+      await t.control.assignRoles('sandbox', principal, [{ role }]);
+      try {
+        const { service, store } = setup(principal, mode);
+        const key = { registry: 'sandbox', repository, digest };
+
+        expect(await service.request(key, { source: 'backfill', tags: ['v1'] }, log)).toBe('Failed');
+
+        const record = store.get(key)!;
+        expect(record).toMatchObject({ status: 'Failed', lastErrorCode: 'DENIED' });
+        expect(record.remediation).toMatch(names);
+        expect(record.remediation).not.toMatch(notNames);
+      } finally {
+        await t.control.setPermissions('sandbox', { mode: 'LegacyRegistryPermissions' });
+      }
+    },
+  );
 
   it('an identity nobody assigned roles to may convert (the sandbox stays friendly)', async () => {
     const { digest } = await t.control.seedImage('sandbox', {

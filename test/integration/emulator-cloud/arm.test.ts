@@ -2,7 +2,6 @@ import { request as httpsRequest } from 'node:https';
 import { ContainerRegistryManagementClient, type ConnectedRegistry } from '@azure/arm-containerregistry';
 import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegistryDefinition } from '../../../dev/emulator/contract.js';
 import {
   createArmHandler,
   createConnectedRegistryControlHandler,
@@ -10,6 +9,7 @@ import {
   seedConnectedRegistries,
   type ConnectedRegistryStore,
 } from '../../../dev/emulator/arm/index.js';
+import type { ArmRegistry } from '../../../dev/emulator/arm/resources.js';
 import { createEntra } from '../../../dev/emulator/entra/index.js';
 import { startTestingServer, type TestingServer } from '../../../dev/emulator/entra/testing-server.js';
 import { createTestClock } from './clock.js';
@@ -19,7 +19,7 @@ const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const SUB = '00000000-1111-2222-3333-444444444444';
 const CLIENT = { clientId: 'c0ffee00-0000-0000-0000-000000000001', clientSecret: 'arm-test-secret' };
 
-const registry = (overrides: Partial<RegistryDefinition> & Pick<RegistryDefinition, 'name'>): RegistryDefinition => ({
+const registry = (overrides: Partial<ArmRegistry> & Pick<ArmRegistry, 'name'>): ArmRegistry => ({
   subscriptionId: SUB,
   resourceGroup: 'rg-sandbox',
   location: 'westeurope',
@@ -31,9 +31,14 @@ const registry = (overrides: Partial<RegistryDefinition> & Pick<RegistryDefiniti
   ...overrides,
 });
 
-const REGISTRIES: RegistryDefinition[] = [
+const REGISTRIES: ArmRegistry[] = [
   registry({ name: 'sandbox', anonymousPullEnabled: true, adminUser: { username: 'sandbox', password: 'pw' } }),
-  registry({ name: 'cmkreg', customerManagedKey: true, loginServer: 'localhost:44302' }),
+  registry({
+    name: 'cmkreg',
+    customerManagedKey: true,
+    loginServer: 'localhost:44302',
+    roleAssignmentMode: 'AbacRepositoryPermissions',
+  }),
   registry({ name: 'basicreg', sku: 'Basic', resourceGroup: 'rg-other', loginServer: 'localhost:44303' }),
 ];
 
@@ -129,6 +134,8 @@ describe('emulated ARM for Microsoft.ContainerRegistry', () => {
     expect((await collect(client.registries.listByResourceGroup('rg-other'))).map((r) => r.name)).toEqual(['basicreg']);
     const got = await client.registries.get('rg-sandbox', 'cmkreg');
     expect(got.name).toBe('cmkreg');
+    // The SDK maps `roleAssignmentMode` (12.0.0, api-version 2025-11-01); readiness reads it to name the right role.
+    expect(got.roleAssignmentMode).toBe('AbacRepositoryPermissions');
   });
 
   it('lists connected registries (paged) with 2025-11-01 fields', async () => {

@@ -115,4 +115,41 @@ describe('emulator: role assignments narrow the access a token grants', () => {
       expect.arrayContaining(['team-a/app', 'team-b/api']),
     );
   });
+
+  it.each([
+    { reading: 'by default (A12: Writer sets the repository switch both ways)', switchOffActions: [], writer: 202 },
+    {
+      reading: "with switchOffActions ['delete'] (only Contributor turns it off)",
+      switchOffActions: ['delete'],
+      writer: 403,
+    },
+  ])("ABAC mode, $reading: a Writer's token turns the switch on, and off answers $writer", async (c) => {
+    await t.control.setPermissions('sandbox', {
+      mode: 'AbacRepositoryPermissions',
+      switchOffActions: c.switchOffActions,
+    });
+    try {
+      await t.control.assignRoles('sandbox', 'id-writer', [{ role: 'Container Registry Repository Writer' }]);
+      await t.control.assignRoles('sandbox', 'id-contributor', [{ role: 'Container Registry Repository Contributor' }]);
+      // The CLI asks `pull,push` for `az acr artifact-streaming update` either way
+      // (azure-cli acr/artifact_streaming.py).
+      const writer = await tokenFor('id-writer', ['repository:team-a/app:pull,push']);
+      const contributor = await tokenFor('id-contributor', ['repository:team-a/app:pull,push']);
+      const set = (token: string, on: boolean): Promise<Response> =>
+        fetch(`http://${registry.pushAddress}/acr/v1/team-a/app/_streaming`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ convertPushedImages: on, conversionFormat: 'overlaybd', conversionVersion: 'v1' }),
+        });
+
+      expect((await set(writer.token, true)).status).toBe(202);
+      const off = await set(writer.token, false);
+      expect(off.status).toBe(c.writer);
+      if (c.writer === 403)
+        expect(((await off.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('DENIED');
+      expect((await set(contributor.token, false)).status).toBe(202);
+    } finally {
+      await t.control.setPermissions('sandbox', { mode: 'LegacyRegistryPermissions', switchOffActions: [] });
+    }
+  });
 });

@@ -58,7 +58,10 @@ describe('policy effects (native mode, backfill scheduling)', () => {
       registries: [
         { name: 'sandbox', sku: 'Premium' },
         { name: 'standard', sku: 'Standard' },
+        { name: 'abac', sku: 'Premium' },
       ],
+      // An Entra token here is the identity's object id: the `abac` test signs in as a role-restricted identity.
+      verifyAccessToken: (token) => (token.length > 0 ? { oid: token } : undefined),
     });
     outboxTable = TableClient.fromConnectionString(connectionString, uniquePrefix('outbox'), {
       allowInsecureConnection: true,
@@ -155,6 +158,68 @@ describe('policy effects (native mode, backfill scheduling)', () => {
     // The episode is stored open, so the next audit's refusal is the same drift, not a new alert.
     const records = await new TableAuditStore(auditTable).driftRecords('standard');
     expect(records.get('team-a/app')?.value).toMatchObject({ state: 'open', foundBy: 'policy-change', episode: 1 });
+  });
+
+  it.each([
+    { reading: 'Writer sets the switch both ways (A12, the default)', switchOffActions: [], refused: false },
+    { reading: 'the registry reserves turning it off to Contributor', switchOffActions: ['delete'], refused: true },
+  ])('leaving native on an ABAC registry with Repository Writer: $reading', async (c) => {
+    const repository = `team-w/${c.refused ? 'refused' : 'allowed'}`;
+    await t.control.seedImage('abac', { repository, tag: 'seed', kind: 'image' });
+    await t.control.setPermissions('abac', {
+      mode: 'AbacRepositoryPermissions',
+      switchOffActions: c.switchOffActions,
+    });
+    await t.control.assignRoles('abac', 'app-writer', [{ role: 'Container Registry Repository Writer' }]);
+    const registry = t.emulator.registry('abac');
+    const writer = new RegistryClient({
+      loginServer: registry.loginServer,
+      credentials: {
+        type: 'identity',
+        audience: 'https://containerregistry.azure.net',
+        credential: {
+          getToken: () => Promise.resolve({ token: 'app-writer', expiresOnTimestamp: Date.now() + 3.6e6 }),
+        },
+      },
+      httpClient: trustingHttpClient(registry.caFile),
+      retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    });
+    const asWriter = new AcrPolicyEffects({
+      native: {
+        registry: () => writer,
+        policies,
+        switches: new SwitchReconciler({
+          registry: () => writer,
+          store: new TableAuditStore(auditTable),
+          outbox: new TableOutbox(outboxTable),
+          clock: systemClock,
+        }),
+      },
+      backfillQueue: new StorageBackfillQueue(backfillQueue),
+      newRunId: () => 'run-it-writer',
+    });
+
+    governing = { scope: repository, policy: native };
+    const on = await asWriter.apply(change('abac', repository, undefined, native), log);
+    governing = { scope: repository, policy: onPush };
+    const off = await asWriter.apply(change('abac', repository, native, onPush), log);
+
+    expect(on.native).toEqual([{ repository, convertPushedImages: true, drift: false }]);
+    expect(off.native).toEqual([{ repository, convertPushedImages: c.refused, drift: c.refused }]);
+    const alerts = [];
+    for await (const row of outboxTable.listEntities<{ type: string; payload: string }>({
+      queryOptions: { filter: `PartitionKey eq 'abac'` },
+    }))
+      alerts.push(JSON.parse(row.payload) as { repository: string; message: string; remediation?: string });
+    const mine = alerts.filter((alert) => alert.repository === repository);
+    if (!c.refused) expect(mine).toEqual([]);
+    else {
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.message).toMatch(/403 DENIED/);
+      expect(mine[0]!.remediation).toMatch(/Container Registry Repository Contributor/);
+      expect(mine[0]!.remediation).toMatch(/abacAllowDisableStreaming: true/);
+      expect(mine[0]!.remediation).toContain(`--repository ${repository} --enable-streaming false`);
+    }
   });
 
   it('schedules a backfill run as a base64 JSON queue message the worker accepts', async () => {

@@ -96,4 +96,18 @@ describe('armReadiness', () => {
     expect(unknown.unknown).toBeDefined();
     expect(known).not.toHaveProperty('unknown');
   });
+
+  it.each(['LegacyRegistryPermissions', 'AbacRepositoryPermissions'])(
+    "reads the registry's role-assignment mode %s (ARM `roleAssignmentMode`, api-version 2025-11-01)",
+    async (mode) => {
+      const { readiness } = arm([
+        {
+          status: 200,
+          body: { ...premium.body, properties: { ...premium.body.properties, roleAssignmentMode: mode } },
+        },
+      ]);
+
+      expect(await readiness(registry, silentLogger)).toMatchObject({ ready: true, permissionsMode: mode });
+    },
+  );
 });
