@@ -167,6 +167,11 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
         config.registries.find((candidate) => candidate.name === registry)!,
         log,
       ),
+    // Disabled channels (a secret that did not resolve) still exist: a policy naming one is not a mistake.
+    alertChannels: () => [
+      ...config.alerts.channels.map((channel) => channel.name),
+      ...config.alerts.disabledChannels.keys(),
+    ],
     now: () => new Date(),
   });
   const alerts = new AlertService({

@@ -41,6 +41,8 @@ export interface Delivery {
    */
   readonly claimId?: string;
   readonly deliveredAt?: string;
+  /** Who last asked for it to be sent again (`POST /api/alerts/{id}/resend`): the caller's object id. */
+  readonly resentBy?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   /** The event (kind `event`) or the burst window's row key (kind `summary`). */

@@ -2,21 +2,9 @@
  * What receivers get. The webhook body is a documented, versioned JSON schema (docs/alerts.md); Teams gets an Adaptive
  * Card 1.4 in the message envelope that Workflows webhooks accept (docs/sources.md § Teams Workflows messages).
  */
-export const alertEventTypes = [
-  'conversion.failed',
-  'conversion.timedOut',
-  'conversion.canceled',
-  'conversion.succeeded',
-  'audit.missingStreamingArtifacts',
-  'connectedRegistry.stale',
-  'connectedRegistry.unhealthy',
-  'connectedRegistry.recovered',
-  'policy.drift',
-  'report.ready',
-  /** Several events of one type from one registry inside a burst window, collapsed into one message. */
-  'alerts.summary',
-] as const;
-export type AlertEventType = (typeof alertEventTypes)[number];
+import type { AlertEventType } from '../core/alert-event-types.js';
+
+export { alertEventTypes, type AlertEventType } from '../core/alert-event-types.js';
 
 export const severities = ['info', 'warning', 'error'] as const;
 export type Severity = (typeof severities)[number];

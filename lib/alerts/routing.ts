@@ -1,19 +1,12 @@
 import type { ChannelSettings } from './settings.js';
 import type { Policy } from '../policy/model.js';
 import { severityRank, type AlertEvent } from './events.js';
+import { alertEventTypes } from './payloads.js';
 
-/** Event types a channel gets when its configuration does not list them: everything but successes. */
-const defaultChannelEvents = new Set([
-  'conversion.failed',
-  'conversion.timedOut',
-  'conversion.canceled',
-  'audit.missingStreamingArtifacts',
-  'connectedRegistry.stale',
-  'connectedRegistry.unhealthy',
-  'connectedRegistry.recovered',
-  'policy.drift',
-  'report.ready',
-]);
+/** Event types a channel gets when its configuration does not list them: everything but successes (and summaries). */
+const defaultChannelEvents = new Set<string>(
+  alertEventTypes.filter((type) => type !== 'conversion.succeeded' && type !== 'alerts.summary'),
+);
 
 /**
  * The channels an event goes to: the operator's channel filters (event types, minimum severity) always apply;

@@ -482,7 +482,7 @@ export class AlertService {
   }
 
   /** Sends a failed (or any finished) delivery again, with fresh attempts. */
-  async resend(id: string, log: Logger): Promise<ReturnType<typeof view>> {
+  async resend(id: string, log: Logger, requestedBy?: string): Promise<ReturnType<typeof view>> {
     const match = /^([a-zA-Z0-9_-]{1,64})\.([a-f0-9]{32})$/.exec(id);
     if (!match)
       throw new ValidationError(`"${id.slice(0, 100)}" is not an alert id.`, [
@@ -504,13 +504,16 @@ export class AlertService {
       attempts: 0,
       token,
       nextAttemptAt: this.now(),
-      note: 're-sent by request',
+      note: requestedBy === undefined ? 're-sent by request' : `re-sent at the request of ${requestedBy}`,
+      ...(requestedBy === undefined ? {} : { resentBy: requestedBy }),
       updatedAt: this.now(),
     };
     if ((await this.deps.store.replaceDelivery(next, current.etag)) === undefined)
       throw new ValidationError(`Alert ${id} changed meanwhile; try again.`);
     await this.deps.queue.send({ kind: 'deliver', channel: next.channel, key: next.key, token }, 0);
-    log.info(`alert ${id} re-sent by request`);
+    log.info(`alert ${id} re-sent by request${requestedBy === undefined ? '' : ` of ${requestedBy}`}`, {
+      ...(requestedBy === undefined ? {} : { caller: requestedBy }),
+    });
     return view(next);
   }
 

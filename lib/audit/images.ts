@@ -84,7 +84,7 @@ export class ImageAudit {
   constructor(private readonly deps: ImageAuditDependencies) {}
 
   /** Starts a run for a registry (timer or API); returns its id. */
-  async start(registry: string, log: Logger): Promise<string> {
+  async start(registry: string, log: Logger, requestedBy?: string): Promise<string> {
     this.registrySettings(registry);
     const run: AuditRun = {
       registry,
@@ -92,10 +92,15 @@ export class ImageAudit {
       startedAt: this.deps.clock.now().toISOString(),
       complete: false,
       counters: zeroCounters,
+      ...(requestedBy === undefined ? {} : { requestedBy }),
     };
     await this.deps.store.createRun(run);
     await this.deps.queue.send({ registry, runId: run.runId, startedAt: run.startedAt, part: 1 }, 0);
-    log.info(`audit ${run.runId} of ${registry} started`, { registry, runId: run.runId });
+    log.info(`audit ${run.runId} of ${registry} started${requestedBy === undefined ? '' : ` by ${requestedBy}`}`, {
+      registry,
+      runId: run.runId,
+      ...(requestedBy === undefined ? {} : { caller: requestedBy }),
+    });
     return run.runId;
   }
 

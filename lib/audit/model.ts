@@ -43,6 +43,8 @@ export interface AuditRun {
   readonly completedAt?: string;
   readonly complete: boolean;
   readonly counters: AuditCounters;
+  /** Who started the run by hand (`POST /api/audits`): the caller's object id; absent for the schedule's runs. */
+  readonly requestedBy?: string;
   /** Repositories ACR refused to list or read for good in this run (they were skipped; the rest went on). */
   readonly unreadable?: readonly string[];
   /**

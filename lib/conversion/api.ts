@@ -1,7 +1,8 @@
 import { z } from '../core/zod.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
-import { isDigest, isRepositoryName, isTag } from '../core/names.js';
+import { isTag } from '../core/names.js';
+import { digestSchema, repositoryNameSchema } from '../core/name-schemas.js';
 import type { ConversionStore } from './ports.js';
 import { conversionStatuses } from '../core/image.js';
 import { type ConversionRecord } from './record.js';
@@ -44,6 +45,8 @@ export const conversionViewSchema = z
     remediation: optionalText.describe('what to do about the last error'),
     correlationId: optionalText,
     lastEventId: optionalText,
+    requestedBy: optionalText.describe('who started this run by hand (object id)'),
+    canceledBy: optionalText.describe('who canceled it (object id)'),
     createdAt: z.string(),
     updatedAt: z.string(),
     startedAt: optionalText,
@@ -64,10 +67,8 @@ export function toView(record: ConversionRecord): ConversionView {
   return view;
 }
 
-const repository = z
-  .string()
-  .refine(isRepositoryName, 'not an OCI repository name (lowercase, [a-z0-9._-] components separated by /)');
-const digest = z.string().refine(isDigest, 'not a sha256:<64 hex> digest');
+const repository = repositoryNameSchema;
+const digest = digestSchema;
 
 export const startConversionBody = z
   .object({
@@ -106,7 +107,12 @@ export class ConversionApi {
     private readonly resolveTag: (registry: string, repository: string, tag: string) => Promise<string | undefined>,
   ) {}
 
-  async start(registry: string, body: z.infer<typeof startConversionBody>, log: Logger): Promise<ConversionView> {
+  async start(
+    registry: string,
+    body: z.infer<typeof startConversionBody>,
+    requestedBy: string,
+    log: Logger,
+  ): Promise<ConversionView> {
     this.assertRegistry(registry);
     const resolved = body.digest ?? (await this.resolveTag(registry, body.repository, body.tag!));
     if (resolved === undefined)
@@ -116,7 +122,7 @@ export class ConversionApi {
     const key = { registry, repository: body.repository, digest: resolved };
     const outcome = await this.service.request(
       key,
-      { source: 'manual', tags: body.tag ? [body.tag] : [], manual: true, force: body.force },
+      { source: 'manual', tags: body.tag ? [body.tag] : [], manual: true, force: body.force, requestedBy },
       log,
     );
     if (outcome === 'gone')
@@ -154,9 +160,19 @@ export class ConversionApi {
     };
   }
 
-  async cancel(registry: string, repositoryName: string, digestValue: string, log: Logger): Promise<ConversionView> {
+  async cancel(
+    registry: string,
+    repositoryName: string,
+    digestValue: string,
+    canceledBy: string,
+    log: Logger,
+  ): Promise<ConversionView> {
     this.assertRegistry(registry);
-    const record = await this.service.cancel({ registry, repository: repositoryName, digest: digestValue }, log);
+    const record = await this.service.cancel(
+      { registry, repository: repositoryName, digest: digestValue },
+      log,
+      canceledBy,
+    );
     if (record === undefined)
       throw new NotFoundError(`No conversion recorded for ${registry}/${repositoryName}@${digestValue}.`);
     return toView(record);

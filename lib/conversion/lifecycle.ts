@@ -67,6 +67,8 @@ export interface ConversionRequest {
   readonly referrerMissing?: boolean;
   /** When the image was pushed (the event's time): a 404 soon after is replication lag, not a deleted image. */
   readonly pushedAt?: string;
+  /** Who asked, for a start by hand: recorded on the row (issue #17 § 2). */
+  readonly requestedBy?: string;
 }
 
 export type Observation =
@@ -112,7 +114,7 @@ export type Observation =
   /** The sweeper looked at an in-flight row. */
   | { readonly kind: 'sweep' }
   /** An owner cancelled by hand. */
-  | { readonly kind: 'cancel-requested' }
+  | { readonly kind: 'cancel-requested'; readonly by?: string }
   /** `ImageDeleted`, confirmed by ACR's 404 for the manifest. */
   | { readonly kind: 'delete-verified'; readonly eventId: string };
 
@@ -273,12 +275,22 @@ export function transition(
       return trackingError(record, observation.error, ctx);
     case 'sweep':
       return sweep(record, ctx);
-    case 'cancel-requested':
+    case 'cancel-requested': {
       if (!inFlightStatuses.has(record.status)) return { rule: 'cancel:not-running', effects: [] };
-      return finish(record, 'Canceled', failureClass('CANCELED'), 'canceled by request', ctx, {
-        cancel: record.operationId === undefined ? undefined : { operationId: record.operationId, bestEffort: false },
-        rule: 'cancel:canceled',
-      });
+      const by = observation.by;
+      const canceled = finish(
+        by === undefined ? record : { ...record, canceledBy: by },
+        'Canceled',
+        failureClass('CANCELED'),
+        by === undefined ? 'canceled by request' : `canceled by ${by}`,
+        ctx,
+        {
+          cancel: record.operationId === undefined ? undefined : { operationId: record.operationId, bestEffort: false },
+          rule: 'cancel:canceled',
+        },
+      );
+      return canceled;
+    }
     case 'delete-verified':
       if (record.status === 'Deleted') return ignore();
       return {
@@ -351,6 +363,7 @@ function decided(
     maxAttempts: applied.policy.retry.maxAttempts,
     polls: 0,
     ...(request.eventId ? { lastEventId: request.eventId } : {}),
+    ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };

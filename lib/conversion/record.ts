@@ -75,6 +75,10 @@ export interface ConversionRecord extends ImageKey {
   readonly remediation?: string;
   readonly correlationId?: string;
   readonly lastEventId?: string;
+  /** Who started this run by hand (`POST …/conversions`): the caller's object id. */
+  readonly requestedBy?: string;
+  /** Who canceled it (`POST …/cancel`): the caller's object id. */
+  readonly canceledBy?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly startedAt?: string;

@@ -267,10 +267,14 @@ export class ConversionService {
   }
 
   /** Cancels a running conversion by hand. */
-  async cancel(key: ImageKey, log: Logger): Promise<ConversionRecord | undefined> {
+  async cancel(key: ImageKey, log: Logger, by?: string): Promise<ConversionRecord | undefined> {
     const current = await this.deps.store.read(key);
     if (current === undefined) return undefined;
-    const canceled = transition(current.value, { kind: 'cancel-requested' }, this.context());
+    const canceled = transition(
+      current.value,
+      by === undefined ? { kind: 'cancel-requested' } : { kind: 'cancel-requested', by },
+      this.context(),
+    );
     if (canceled.next === undefined) return current.value;
     const written = await this.perform(current, canceled, log);
     return written?.value ?? (await this.deps.store.read(key))?.value;

@@ -20,6 +20,30 @@ export function isTag(value: string): boolean {
   return tagPattern.test(value);
 }
 
+/**
+ * Why a text is not a digest, in the OCI image spec's terms (descriptor.md § Digests: `algorithm ":" encoded`;
+ * the registered algorithms are sha256, 64 lowercase hex characters, and sha512, 128), or undefined when it is one.
+ */
+export function digestProblem(value: string): string | undefined {
+  if (isDigest(value)) return undefined;
+  const colon = value.indexOf(':');
+  if (colon <= 0) return 'not a digest: expected algorithm:encoded, e.g. sha256:<64 lowercase hex>';
+  const algorithm = value.slice(0, colon);
+  const encoded = value.slice(colon + 1);
+  const length = algorithm === 'sha256' ? 64 : algorithm === 'sha512' ? 128 : undefined;
+  if (length === undefined)
+    return `unsupported digest algorithm "${algorithm.slice(0, 32)}": the OCI image spec registers sha256 and sha512`;
+  if (!/^[a-f0-9]*$/.test(encoded)) return `a ${algorithm} digest is lowercase hex (0-9, a-f) after "${algorithm}:"`;
+  return `a ${algorithm} digest has ${length} hex characters after "${algorithm}:", not ${encoded.length}`;
+}
+
+/** Why a text is not a repository name (distribution spec § Pulling manifests, `<name>`), or undefined. */
+export function repositoryProblem(value: string): string | undefined {
+  if (isRepositoryName(value)) return undefined;
+  if (value.length > maxRepositoryLength) return `a repository name has at most ${maxRepositoryLength} characters`;
+  return 'not an OCI repository name: lowercase [a-z0-9] components joined by . _ __ or -, separated by /';
+}
+
 export function assertRepository(value: string): string {
   if (!isRepositoryName(value)) throw new Error(`"${value.slice(0, 300)}" is not an OCI repository name`);
   return value;

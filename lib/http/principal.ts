@@ -52,15 +52,24 @@ export function principalOf(request: HttpRequest): Principal | undefined {
 }
 
 /**
- * The caller with at least `role`.
- * @throws UnauthorizedError without an identity; ForbiddenError naming the role that is missing.
+ * The caller, whatever its roles: for use cases that decide (and record) a refusal themselves, such as policy writes.
+ * @throws UnauthorizedError without an identity.
  */
-export function requirePrincipal(request: HttpRequest, role: AppRole): Principal {
+export function requireCaller(request: HttpRequest): Principal {
   const principal = principalOf(request);
   if (principal === undefined)
     throw new UnauthorizedError('No caller identity: sign in through App Service Authentication (Entra ID).', [
       { field: 'headers.x-ms-client-principal', reason: 'missing or invalid' },
     ]);
+  return principal;
+}
+
+/**
+ * The caller with at least `role`.
+ * @throws UnauthorizedError without an identity; ForbiddenError naming the role that is missing.
+ */
+export function requirePrincipal(request: HttpRequest, role: AppRole): Principal {
+  const principal = requireCaller(request);
   if (!hasRole(principal, role))
     throw new ForbiddenError(`The caller lacks the app role ${role}.`, [
       { field: 'roles', reason: `requires ${role}` },

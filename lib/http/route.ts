@@ -1,4 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { ForbiddenError } from '../core/errors.js';
+import { principalOf } from './principal.js';
 import { errorToResponse } from './problem.js';
 
 /**
@@ -25,6 +27,15 @@ export function serve<Dependencies>(
     try {
       return await route(request, context, dependencies());
     } catch (error) {
+      // Every refusal leaves a trace (issue #17 § 2): who was refused what, and why; never the request's body.
+      if (error instanceof ForbiddenError) {
+        const caller = principalOf(request);
+        context.warn(
+          `${request.method} ${new URL(request.url).pathname} refused for ${caller?.id ?? 'an unknown caller'}: ` +
+            error.problems.map((problem) => `${problem.field}: ${problem.reason}`).join('; '),
+          { caller: caller?.id, callerName: caller?.name, function: context.functionName },
+        );
+      }
       return errorToResponse(error, context);
     }
   };

@@ -1,3 +1,4 @@
+import { alertEventTypes } from '../core/alert-event-types.js';
 import { z } from '../core/zod.js';
 
 /**
@@ -42,7 +43,12 @@ export const alertRoutingSchema = z
       .default([]),
     /** Event types this repository's alerts are narrowed to. Empty: whatever each channel takes. */
     events: z
-      .array(z.string().regex(/^[a-zA-Z]+\.[a-zA-Z]+$/))
+      .array(
+        z.enum(alertEventTypes, {
+          error: (issue) =>
+            `"${String(issue.input).slice(0, 64)}" is not an alert event type; one of ${alertEventTypes.join(', ')}`,
+        }),
+      )
       .max(20)
       .default([]),
   })

@@ -21,9 +21,13 @@ export interface PolicyHistoryEntry {
   readonly time: string;
   /** Object id (or name) of the caller. */
   readonly principal: string;
+  /** The caller's display name or UPN, when it differs from `principal`. */
+  readonly principalName?: string;
   readonly action: 'create' | 'replace' | 'patch' | 'delete';
   /** `applied`, or why the write did not happen (a lost ETag race is recorded too). */
   readonly outcome: 'applied' | 'precondition-failed' | 'conflict' | 'forbidden';
+  /** Why a `forbidden` write was refused (the rule it broke). */
+  readonly reason?: string;
   readonly before?: Policy;
   readonly after?: Policy;
 }

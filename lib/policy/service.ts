@@ -1,3 +1,5 @@
+import { digestSchema, repositoryNameSchema } from '../core/name-schemas.js';
+import { isTag } from '../core/names.js';
 import { z } from '../core/zod.js';
 import {
   ForbiddenError,
@@ -7,7 +9,7 @@ import {
   ValidationError,
   validationErrorFrom,
 } from '../core/errors.js';
-import { isAdmin, type Principal } from '../core/principal.js';
+import { hasRole, isAdmin, type Principal } from '../core/principal.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type Decision, type RegistryReadiness } from './eligibility.js';
 import { policyApiVersion, policySchema, type Policy } from './model.js';
@@ -20,7 +22,8 @@ import type {
   PolicyStore,
   StoredPolicy,
 } from './ports.js';
-import { parseScope } from './scope.js';
+import { isRegistryWide, ownsScope, scopesTakenOver } from './ownership.js';
+import { defaultScope, parseScope } from './scope.js';
 import type { PolicyResolver } from './source.js';
 
 /** A policy as the API returns it: the document plus where it applies and who last changed it. */
@@ -43,9 +46,9 @@ export interface Conditions {
 
 export const evaluationBody = z
   .object({
-    repository: z.string().min(1).max(256),
-    tag: z.string().min(1).max(128).optional(),
-    digest: z.string().min(1).max(200).optional(),
+    repository: repositoryNameSchema,
+    tag: z.string().refine(isTag, 'not a tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}').optional(),
+    digest: digestSchema.optional(),
     platform: z
       .string()
       .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'os/architecture, e.g. linux/amd64')
@@ -59,13 +62,16 @@ export interface PolicyServiceDependencies {
   readonly resolver: PolicyResolver & { invalidate(registry: string): void };
   readonly effects: PolicyEffects;
   readonly readiness: (registry: string, log: Logger) => Promise<RegistryReadiness>;
+  /** The alert channels the operator configured (ALERT_CHANNELS), by name: a policy may route only to these. */
+  readonly alertChannels: () => readonly string[];
   readonly now: () => Date;
 }
 
 /**
- * Policy use cases behind the HTTP API. Every write is ETag-conditional; every write attempt that passes
- * validation and authorization — applied, or refused for a stale ETag — is appended to the history with the caller,
- * so concurrent edits leave a readable trail. Invalid or unauthorized requests write nothing.
+ * Policy use cases behind the HTTP API. Every write is ETag-conditional; every write attempt that passes validation —
+ * applied, refused for a stale ETag, or refused because the caller may not make it (with why) — is appended to the
+ * history with the caller, so concurrent edits and attempts to override an owner leave a readable trail. Invalid
+ * requests (400) write nothing. Who may write what: lib/policy/ownership.ts.
  */
 export class PolicyService {
   constructor(private readonly deps: PolicyServiceDependencies) {}
@@ -87,13 +93,16 @@ export class PolicyService {
   /** Creates (201) or replaces (200); replacing needs If-Match, `If-None-Match: *` only creates. */
   async put(registry: string, scope: string, body: unknown, conditions: Conditions, principal: Principal, log: Logger) {
     checkedScope(scope);
-    const policy = parsePolicy(body);
+    const requested = this.parsePolicy(body);
     const existing = await this.deps.store.get(registry, scope);
     const now = this.deps.now().toISOString();
     if (existing === undefined) {
-      if (conditions.ifMatch !== undefined && conditions.ifMatch !== '*')
-        throw new PreconditionFailedError(`No policy exists at ${scope} to match If-Match.`);
-      this.authorize(principal, policy.owners, 'create', scope);
+      // RFC 9110 § 13.1.1: If-Match (even `*`) is false when there is no current representation.
+      if (conditions.ifMatch !== undefined)
+        throw new PreconditionFailedError(`No policy exists at ${scope} to match If-Match.`, [
+          { field: 'headers.if-match', reason: 'no policy to match; send If-None-Match: * to create' },
+        ]);
+      const policy = await this.authorizeCreate(registry, scope, requested, principal, log);
       const stored: StoredPolicy = {
         registry,
         scope,
@@ -116,13 +125,10 @@ export class PolicyService {
     }
     if (conditions.ifNoneMatch === '*')
       throw new PreconditionFailedError(`A policy already exists at ${scope} (If-None-Match: *).`);
-    if (conditions.ifMatch === undefined)
-      throw new PreconditionRequiredError('Replacing a policy needs If-Match with the ETag you read.', [
-        { field: 'headers.if-match', reason: 'required to replace' },
-      ]);
+    const ifMatch = namedVersion(conditions, 'Replacing a policy');
     return {
       created: false,
-      ...(await this.replace(existing.value, existing.etag, policy, conditions.ifMatch, principal, 'replace', log)),
+      ...(await this.replace(existing.value, existing.etag, requested, ifMatch, principal, 'replace', log)),
     };
   }
 
@@ -144,14 +150,11 @@ export class PolicyService {
       throw new ValidationError(`A merge patch may nest at most ${maxPatchDepth} levels.`, [
         { field: 'body', reason: `nested deeper than ${maxPatchDepth} levels` },
       ]);
-    if (conditions.ifMatch === undefined)
-      throw new PreconditionRequiredError('PATCH needs If-Match with the ETag you read.', [
-        { field: 'headers.if-match', reason: 'required' },
-      ]);
+    const ifMatch = namedVersion(conditions, 'PATCH');
     const existing = await this.deps.store.get(registry, scope);
     if (existing === undefined) throw new NotFoundError(`No policy at scope ${scope} of ${registry}.`);
-    const policy = parsePolicy(mergePatch(existing.value.policy, patch));
-    return this.replace(existing.value, existing.etag, policy, conditions.ifMatch, principal, 'patch', log);
+    const policy = this.parsePolicy(mergePatch(existing.value.policy, patch));
+    return this.replace(existing.value, existing.etag, policy, ifMatch, principal, 'patch', log);
   }
 
   async delete(
@@ -164,7 +167,7 @@ export class PolicyService {
     checkedScope(scope);
     const existing = await this.deps.store.get(registry, scope);
     if (existing === undefined) throw new NotFoundError(`No policy at scope ${scope} of ${registry}.`);
-    this.authorize(principal, existing.value.policy.owners, 'delete', scope);
+    await this.authorizeChange(existing.value, undefined, principal, 'delete', log);
     const outcome: DeleteOutcome =
       conditions.ifMatch !== undefined && conditions.ifMatch !== '*' && conditions.ifMatch !== existing.etag
         ? 'precondition-failed'
@@ -222,7 +225,7 @@ export class PolicyService {
     action: 'replace' | 'patch',
     log: Logger,
   ) {
-    this.authorize(principal, existing.policy.owners, action, existing.scope);
+    await this.authorizeChange(existing, policy, principal, action, log);
     const now = this.deps.now().toISOString();
     const next: StoredPolicy = {
       ...existing,
@@ -231,7 +234,7 @@ export class PolicyService {
       updatedAt: now,
       updatedBy: principal.id,
     };
-    const written = ifMatch === '*' || ifMatch === etag ? await this.deps.store.replace(next, etag) : undefined;
+    const written = ifMatch === etag ? await this.deps.store.replace(next, etag) : undefined;
     if (written === undefined) {
       await this.record(
         existing.registry,
@@ -268,19 +271,137 @@ export class PolicyService {
     return { ...toResource(stored), ...(effects.native || effects.backfill ? { effects } : {}) };
   }
 
-  /** Admins may change any policy; writers only those whose owners include them (or that they create as owner). */
-  private authorize(principal: Principal, owners: readonly string[], action: string, scope: string): void {
-    if (isAdmin(principal)) return;
-    const names = [principal.id, principal.name]
-      .filter((value): value is string => value !== undefined)
-      .map((value) => value.toLowerCase());
-    if (owners.some((owner) => names.includes(owner.toLowerCase()))) return;
-    throw new ForbiddenError(
-      action === 'create'
-        ? `Only Streaming.Admin may create a policy that does not list the caller in owners; add "${principal.id}" to owners.`
-        : `The caller is not an owner of the policy at ${scope} (owners: ${owners.join(', ') || 'none'}); ask an owner or a Streaming.Admin.`,
-      [{ field: 'owners', reason: 'caller is not an owner' }],
+  /**
+   * A create: `_default` and registry-wide globs are Admin-only; a writer must own every scope the new one would take
+   * repositories from (lib/policy/ownership.ts), and becomes an owner of what they create. Returns the policy to store.
+   */
+  private async authorizeCreate(
+    registry: string,
+    scope: string,
+    policy: Policy,
+    principal: Principal,
+    log: Logger,
+  ): Promise<Policy> {
+    const refuse = (detail: string, reason: string): Promise<never> =>
+      this.refuse({ registry, scope, principal, action: 'create', after: policy }, detail, reason, 'params.scope', log);
+    if (!hasRole(principal, 'Streaming.Write'))
+      return this.refuseRole(registry, scope, principal, 'create', policy, log);
+    if (isAdmin(principal)) return policy;
+    const parsed = parseScope(scope);
+    if (!parsed.ok) throw new Error(`scope ${scope} was checked`);
+    if (isRegistryWide(parsed.scope))
+      return refuse(
+        scope === defaultScope
+          ? `Only Streaming.Admin may set the registry default (${defaultScope}): it governs every repository no other policy claims.`
+          : `Only Streaming.Admin may create ${scope}: a glob whose fixed prefix names no namespace (no "/") reaches across every team's repositories. Scope it to a namespace, such as team-a/**.`,
+        'Admin-only: registry-wide scope',
+      );
+    const stored = await this.deps.store.all(registry);
+    const ownersOf = new Map(stored.map((entry) => [entry.scope, entry.policy.owners]));
+    const names = callerNames(principal);
+    const notOwned = scopesTakenOver(parsed.scope, [...ownersOf.keys()]).filter(
+      (taken) => !ownsScope(ownersOf.get(taken) ?? [], names),
     );
+    if (notOwned.length > 0)
+      return refuse(
+        `Creating ${scope} would take repositories from ${notOwned.map(describeScope).join(', ')}, which the caller does not own. Ask an owner of ${notOwned.length === 1 ? 'that scope' : 'those scopes'} or a Streaming.Admin to create it, or to add you to their owners.`,
+        `would take over ${notOwned.join(', ')}, not owned by the caller`,
+      );
+    return ownsScope(policy.owners, names) ? policy : { ...policy, owners: [...policy.owners, principal.id] };
+  }
+
+  /** A replace, patch or delete: the caller owns the scope (or is an admin); `_default` is Admin-only. */
+  private async authorizeChange(
+    existing: StoredPolicy,
+    after: Policy | undefined,
+    principal: Principal,
+    action: 'replace' | 'patch' | 'delete',
+    log: Logger,
+  ): Promise<void> {
+    const { registry, scope } = existing;
+    const attempt = { registry, scope, principal, action, before: existing.policy, after };
+    if (!hasRole(principal, 'Streaming.Write'))
+      return this.refuseRole(registry, scope, principal, action, after, log, existing.policy);
+    if (isAdmin(principal)) return;
+    if (scope === defaultScope)
+      return this.refuse(
+        attempt,
+        `Only Streaming.Admin may change the registry default (${defaultScope}): it governs every repository no other policy claims.`,
+        'Admin-only: registry-wide scope',
+        'params.scope',
+        log,
+      );
+    const owners = existing.policy.owners;
+    if (ownsScope(owners, callerNames(principal))) return;
+    return this.refuse(
+      attempt,
+      `The caller is not an owner of the policy at ${scope} (owners: ${owners.join(', ') || 'none'}); ask an owner or a Streaming.Admin.`,
+      'caller is not an owner',
+      'owners',
+      log,
+    );
+  }
+
+  private refuseRole(
+    registry: string,
+    scope: string,
+    principal: Principal,
+    action: PolicyHistoryEntry['action'],
+    after: Policy | undefined,
+    log: Logger,
+    before?: Policy,
+  ): Promise<never> {
+    return this.refuse(
+      { registry, scope, principal, action, before, after },
+      'The caller lacks the app role Streaming.Write.',
+      'requires Streaming.Write',
+      'roles',
+      log,
+    );
+  }
+
+  /** A refused write leaves a trace: a history entry saying who asked what and why not. Then 403. */
+  private async refuse(
+    attempt: {
+      registry: string;
+      scope: string;
+      principal: Principal;
+      action: PolicyHistoryEntry['action'];
+      before?: Policy | undefined;
+      after?: Policy | undefined;
+    },
+    detail: string,
+    reason: string,
+    field: string,
+    log: Logger,
+  ): Promise<never> {
+    const { registry, scope, principal, action } = attempt;
+    // The HTTP layer logs every 403 with the caller (lib/http/route.ts); this line adds what was asked.
+    log.info(`policy ${registry}/${scope}: ${action} refused for ${principal.id}: ${reason}`, {
+      registry,
+      scope,
+      caller: principal.id,
+      action,
+      reason,
+    });
+    await this.record(registry, scope, principal, action, 'forbidden', attempt.before, attempt.after, reason);
+    throw new ForbiddenError(detail, [{ field, reason }]);
+  }
+
+  /** The policy schema, and alert channels that exist: a policy routing to a channel nobody configured is a 400. */
+  private parsePolicy(body: unknown): Policy {
+    const policy = parsePolicy(body);
+    const configured = this.deps.alertChannels();
+    const unknown = policy.alerts.channels.filter((channel) => !configured.includes(channel));
+    if (unknown.length > 0)
+      throw new ValidationError(
+        `The policy routes alerts to ${unknown.map((c) => `"${c}"`).join(', ')}, which ${unknown.length === 1 ? 'is not a configured channel' : 'are not configured channels'} (configured: ${configured.join(', ') || 'none'}).`,
+        unknown.map((channel) => ({
+          field: `body.alerts.channels.${policy.alerts.channels.indexOf(channel)}`,
+          reason: `no alert channel named "${channel}" is configured`,
+        })),
+      );
+    return policy;
   }
 
   private async record(
@@ -291,18 +412,43 @@ export class PolicyService {
     outcome: PolicyHistoryEntry['outcome'],
     before: Policy | undefined,
     after: Policy | undefined,
+    reason?: string,
   ): Promise<void> {
     await this.deps.store.appendHistory({
       registry,
       scope,
       time: this.deps.now().toISOString(),
       principal: principal.id,
+      ...(principal.name && principal.name !== principal.id ? { principalName: principal.name } : {}),
       action,
       outcome,
+      ...(reason ? { reason } : {}),
       ...(before ? { before } : {}),
       ...(after ? { after } : {}),
     });
   }
+}
+
+function callerNames(principal: Principal): string[] {
+  return [principal.id, principal.name].filter((value): value is string => value !== undefined);
+}
+
+function describeScope(scope: string): string {
+  return scope === defaultScope ? `the registry default (${defaultScope}, Admin-only)` : scope;
+}
+
+/** The ETag a change replaces: required, and `*` names no version (a blind overwrite of someone else's edit). */
+function namedVersion(conditions: Conditions, what: string): string {
+  if (conditions.ifMatch === undefined)
+    throw new PreconditionRequiredError(`${what} needs If-Match with the ETag you read.`, [
+      { field: 'headers.if-match', reason: 'required' },
+    ]);
+  if (conditions.ifMatch === '*')
+    throw new PreconditionRequiredError(
+      `${what} needs If-Match with the ETag you read; "*" names no version and would overwrite changes you have not seen.`,
+      [{ field: 'headers.if-match', reason: '"*" is not accepted: send the ETag' }],
+    );
+  return conditions.ifMatch;
 }
 
 function checkedScope(scope: string): string {

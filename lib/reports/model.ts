@@ -142,6 +142,8 @@ export const complianceReportSchema = z
     id: z.string(),
     generatedAt: z.string(),
     generator: z.object({ name: z.literal('acr-streaming-autopilot'), version: z.string() }),
+    /** Who asked for it (`POST /api/reports`): the caller's object id; absent for scheduled reports. */
+    requestedBy: z.string().optional(),
     registries: z.array(registryReportSchema),
     /**
      * The configured alert channels and whether they run: one whose URL or secret was missing or an unresolved Key

@@ -91,7 +91,10 @@ export class ReportService {
    * Generates, stores and announces one report of the given registries (all configured ones by default).
    * @throws when the data source fails for a registry (nothing is stored then) or storage fails.
    */
-  async generate(request: { registries?: readonly string[] }, log: Logger): Promise<GeneratedReport> {
+  async generate(
+    request: { registries?: readonly string[]; requestedBy?: string },
+    log: Logger,
+  ): Promise<GeneratedReport> {
     const { scope, registries } = this.scopeOf(request.registries);
     const generatedAt = this.deps.clock.now().toISOString();
     const id = `${compactTimestamp(generatedAt)}-${scope}`;
@@ -105,6 +108,7 @@ export class ReportService {
       id,
       generatedAt,
       generator: { name: 'acr-streaming-autopilot', version: this.deps.version },
+      ...(request.requestedBy === undefined ? {} : { requestedBy: request.requestedBy }),
       registries: registryReports,
       alertChannels: [...(this.deps.alertChannels ?? [])],
     };

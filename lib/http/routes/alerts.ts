@@ -43,8 +43,8 @@ export const alertRoutes = {
   }) satisfies AlertRoute,
 
   resend: (async (request, context, { alerts }) => {
-    requirePrincipal(request, 'Streaming.Write');
+    const principal = requirePrincipal(request, 'Streaming.Write');
     const { id } = parseParts(request.params, idParams, 'params');
-    return { status: 202, jsonBody: await alerts.resend(id, context) };
+    return { status: 202, jsonBody: await alerts.resend(id, context, principal.id) };
   }) satisfies AlertRoute,
 };

@@ -25,7 +25,7 @@ type AuditRoute = HttpRoute<AuditRouteDependencies>;
 export const auditRoutes = {
   /** `POST audits` `{registry?}`: starts a run of one registry, or of every configured one. */
   start: (async (request, context, deps) => {
-    requirePrincipal(request, 'Streaming.Write');
+    const principal = requirePrincipal(request, 'Streaming.Write');
     const body =
       request.headers.get('content-length') === '0' || !request.body
         ? {}
@@ -36,7 +36,8 @@ export const auditRoutes = {
         { field: 'body.registry', reason: 'not a configured registry' },
       ]);
     const runs = [];
-    for (const registry of registries) runs.push({ registry, runId: await deps.imageAudit.start(registry, context) });
+    for (const registry of registries)
+      runs.push({ registry, runId: await deps.imageAudit.start(registry, context, principal.id) });
     return { status: 202, jsonBody: { runs } };
   }) satisfies AuditRoute,
 

@@ -20,10 +20,10 @@ type ConversionRoute = HttpRoute<ConversionRouteDependencies>;
 export const conversionRoutes = {
   /** `POST registries/{registry}/conversions` `{repository, tag | digest, force?}` → 202 with the record. */
   start: (async (request, context, { conversionApi }) => {
-    requirePrincipal(request, 'Streaming.Write');
+    const principal = requirePrincipal(request, 'Streaming.Write');
     const { registry } = parseParts(request.params, registryParams, 'params');
     const body = await parseJsonBody(request, startConversionBody);
-    return { status: 202, jsonBody: await conversionApi.start(registry, body, context) };
+    return { status: 202, jsonBody: await conversionApi.start(registry, body, principal.id, context) };
   }) satisfies ConversionRoute,
 
   /** `GET registries/{registry}/conversions`: filters `repository`, `status`, `since`; paged. */
@@ -44,9 +44,9 @@ export const conversionRoutes = {
 
   /** `POST registries/{registry}/conversions/{digest}/cancel?repository=…`. */
   cancel: (async (request, context, { conversionApi }) => {
-    requirePrincipal(request, 'Streaming.Write');
+    const principal = requirePrincipal(request, 'Streaming.Write');
     const { registry, digest } = parseParts(request.params, imageParams, 'params');
     const repository = requireRepository(queryObject(request));
-    return { status: 200, jsonBody: await conversionApi.cancel(registry, repository, digest, context) };
+    return { status: 200, jsonBody: await conversionApi.cancel(registry, repository, digest, principal.id, context) };
   }) satisfies ConversionRoute,
 };

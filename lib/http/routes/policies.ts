@@ -4,7 +4,7 @@ import { registryNameSchema } from '../../core/registries.js';
 import { z } from '../../core/zod.js';
 import { defaultScope } from '../../policy/scope.js';
 import { evaluationBody, type Conditions, type PolicyService } from '../../policy/service.js';
-import { requirePrincipal } from '../principal.js';
+import { requireCaller, requirePrincipal } from '../principal.js';
 import { parseJsonBody, parseParts, queryObject } from '../request.js';
 import type { HttpRoute } from '../route.js';
 
@@ -73,8 +73,9 @@ export const policyRoutes = {
     return { status: 200, jsonBody: resource, headers: { etag } };
   }) satisfies PolicyRoute,
 
+  // Writes take any signed-in caller: the service refuses what the caller may not do and records the refusal.
   put: (async (request, context, deps) => {
-    const principal = requirePrincipal(request, 'Streaming.Write');
+    const principal = requireCaller(request);
     const { registry, scope } = target(request, deps, true);
     const body = await parseJsonBody(request, z.unknown());
     const result = await deps.policies.put(registry, scope, body, conditions(request), principal, context);
@@ -82,7 +83,7 @@ export const policyRoutes = {
   }) satisfies PolicyRoute,
 
   patch: (async (request, context, deps) => {
-    const principal = requirePrincipal(request, 'Streaming.Write');
+    const principal = requireCaller(request);
     const { registry, scope } = target(request, deps, true);
     const body = await parseJsonBody(request, z.unknown());
     const result = await deps.policies.patch(registry, scope, body, conditions(request), principal, context);
@@ -90,7 +91,7 @@ export const policyRoutes = {
   }) satisfies PolicyRoute,
 
   delete: (async (request, context, deps) => {
-    const principal = requirePrincipal(request, 'Streaming.Write');
+    const principal = requireCaller(request);
     const { registry, scope } = target(request, deps, true);
     await deps.policies.delete(registry, scope, conditions(request), principal, context);
     return { status: 204 };

@@ -87,7 +87,10 @@ export const reportRoutes = {
     const principal = requirePrincipal(request, 'Streaming.Write');
     const body = await optionalJsonBody(request);
     context.info(`report requested by ${principal.id}`);
-    const generated = await reports.generate(body.registries ? { registries: body.registries } : {}, context);
+    const generated = await reports.generate(
+      { ...(body.registries ? { registries: body.registries } : {}), requestedBy: principal.id },
+      context,
+    );
     return { status: 202, headers: { location: generated.links.json }, jsonBody: generated };
   }) satisfies ReportRoute,
 

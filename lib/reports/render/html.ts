@@ -71,7 +71,7 @@ function masthead(report: ComplianceReport, coverage: number): string {
 <div class="masthead-text">
 <p class="eyebrow">Azure Container Registry · artifact streaming</p>
 <h1>Compliance report</h1>
-<p class="meta">Generated <time datetime="${esc(report.generatedAt)}">${esc(formatTime(report.generatedAt))}</time> · ${esc(report.registries.length)} registr${report.registries.length === 1 ? 'y' : 'ies'} · report <code>${esc(report.id)}</code></p>
+<p class="meta">Generated <time datetime="${esc(report.generatedAt)}">${esc(formatTime(report.generatedAt))}</time> · ${esc(report.registries.length)} registr${report.registries.length === 1 ? 'y' : 'ies'} · report <code>${esc(report.id)}</code>${report.requestedBy === undefined ? '' : ` · requested by <code>${esc(report.requestedBy)}</code>`}</p>
 ${nav}
 </div>
 <div class="masthead-gauge">${gauge('overall-gauge', coverage, 'Overall streaming coverage')}</div>

@@ -44,7 +44,8 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
   const lines: string[] = [];
   lines.push('# Artifact streaming compliance report', '');
   lines.push(
-    `Generated ${formatTime(report.generatedAt)} · report ${code(report.id)} · ${markdownText(report.generator.name)} ${markdownText(report.generator.version)}`,
+    `Generated ${formatTime(report.generatedAt)} · report ${code(report.id)} · ${markdownText(report.generator.name)} ${markdownText(report.generator.version)}` +
+      (report.requestedBy === undefined ? '' : ` · requested by ${code(report.requestedBy)}`),
     '',
   );
   lines.push(
