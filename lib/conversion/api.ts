@@ -44,6 +44,7 @@ export const conversionViewSchema = z
     remediation: optionalText.describe('what to do about the last error'),
     correlationId: optionalText,
     lastEventId: optionalText,
+    lastEventTime: optionalText.describe('time of the newest registry event the row acted on; older ones are ignored'),
     createdAt: z.string(),
     updatedAt: z.string(),
     startedAt: optionalText,
