@@ -116,4 +116,50 @@ resource poisonMessages 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
   }
 }
 
+// Counts the app's `event.rejected` metric events with cause `unknown-topic` (lib/conversion/service.ts:
+//   metric {"metric":"event.rejected","value":1,"cause":"unknown-topic","topic":"/subscriptions/…"} ).
+// An Event Grid event whose topic is not a configured registry reached the webhook with the Event Grid system key:
+// a subscription of a registry missing from REGISTRIES, or someone holding the key. The app drops it (202); a
+// person decides which. Scheduled query rules: learn.microsoft.com/azure/azure-monitor/alerts/alerts-types#log-alerts
+// (API: learn.microsoft.com/azure/templates/microsoft.insights/2021-08-01/scheduledqueryrules).
+resource unknownTopicEvents 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
+  name: '${namePrefix}-unknown-topic-events'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Event Grid events from a topic that is not a configured registry'
+    description: 'onRegistryEvent rejected events whose topic is not in REGISTRIES (misrouted subscription or leaked Event Grid key). Runbook: docs/operations.md#unknown-topic-events-azure-monitor.'
+    severity: 2
+    enabled: true
+    scopes: [applicationInsightsId]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: '''
+traces
+| where message startswith "metric "
+| extend m = parse_json(substring(message, 7))
+| where tostring(m.metric) == "event.rejected" and tostring(m.cause) == "unknown-topic"
+| extend topic = tostring(m.topic)
+| summarize rejected = sum(todouble(m.value)) by topic
+'''
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'rejected'
+          dimensions: [
+            { name: 'topic', operator: 'Include', values: ['*'] }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: { actionGroups: [actionGroup.id] }
+  }
+}
+
 output actionGroupId string = actionGroup.id

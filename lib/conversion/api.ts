@@ -45,6 +45,7 @@ export const conversionViewSchema = z
     remediation: optionalText.describe('what to do about the last error'),
     correlationId: optionalText,
     lastEventId: optionalText,
+    lastEventTime: optionalText.describe('time of the newest registry event the row acted on; older ones are ignored'),
     requestedBy: optionalText.describe('who started this run by hand (object id)'),
     canceledBy: optionalText.describe('who canceled it (object id)'),
     createdAt: z.string(),

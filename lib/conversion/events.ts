@@ -44,7 +44,23 @@ export type RegistryEvent =
       readonly eventTime?: string;
     }
   | { readonly kind: 'ignored'; readonly eventId: string; readonly reason: string }
-  | { readonly kind: 'rejected'; readonly eventId?: string; readonly reason: string };
+  | {
+      readonly kind: 'rejected';
+      readonly eventId?: string;
+      readonly reason: string;
+      /** For the `event.rejected` metric: `unknown-topic` is what the Azure Monitor rule watches. */
+      readonly cause: RejectionCause;
+      /** What the event said, for the log line (bounded by the schema; the topic cut to 300 characters). */
+      readonly said?: {
+        readonly topic?: string;
+        readonly registry?: string;
+        readonly repository: string;
+        readonly digest: string;
+      };
+    };
+
+/** Why an event was rejected: unparseable, from a topic that is not a configured registry, a name off the grammar. */
+export type RejectionCause = 'malformed' | 'unknown-topic' | 'invalid-name';
 
 /**
  * Turns a delivered Event Grid event into what the pipeline acts on — or says, in words, why it must not act:
@@ -60,30 +76,35 @@ export function parseRegistryEvent(raw: unknown, registries: readonly RegistrySe
       .slice(0, 3)
       .map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`)
       .join('; ')}`;
-    return eventId === undefined ? { kind: 'rejected', reason } : { kind: 'rejected', eventId, reason };
+    const cause = 'malformed';
+    return eventId === undefined ? { kind: 'rejected', reason, cause } : { kind: 'rejected', eventId, reason, cause };
   }
   const event = parsed.data;
+  const { repository, digest, tag, mediaType } = event.data.target;
   const registry = registries.find((candidate) => candidate.resourceId.toLowerCase() === event.topic.toLowerCase());
-  if (registry === undefined)
+  if (registry === undefined) {
+    const topic = event.topic.slice(0, 300);
     return {
       kind: 'rejected',
       eventId: event.id,
-      reason: `topic ${event.topic.slice(0, 300)} is not a configured registry`,
+      reason: `topic ${topic} is not a configured registry`,
+      cause: 'unknown-topic',
+      said: { topic, repository, digest },
     };
+  }
   if (event.eventType !== imagePushedType && event.eventType !== imageDeletedType) {
     return { kind: 'ignored', eventId: event.id, reason: `event type ${event.eventType.slice(0, 100)} is not handled` };
   }
-  const { repository, digest, tag, mediaType } = event.data.target;
-  if (!isRepositoryName(repository))
-    return {
-      kind: 'rejected',
-      eventId: event.id,
-      reason: `"${repository.slice(0, 100)}" is not an OCI repository name`,
-    };
-  if (!isDigest(digest))
-    return { kind: 'rejected', eventId: event.id, reason: `"${digest.slice(0, 100)}" is not a digest` };
-  if (tag !== undefined && !isTag(tag))
-    return { kind: 'rejected', eventId: event.id, reason: `"${tag.slice(0, 100)}" is not a tag` };
+  const invalid = (reason: string): RegistryEvent => ({
+    kind: 'rejected',
+    eventId: event.id,
+    reason,
+    cause: 'invalid-name',
+    said: { registry: registry.name, repository, digest },
+  });
+  if (!isRepositoryName(repository)) return invalid(`"${repository.slice(0, 100)}" is not an OCI repository name`);
+  if (!isDigest(digest)) return invalid(`"${digest.slice(0, 100)}" is not a digest`);
+  if (tag !== undefined && !isTag(tag)) return invalid(`"${tag.slice(0, 100)}" is not a tag`);
   return {
     kind: event.eventType === imagePushedType ? 'pushed' : 'deleted',
     eventId: event.id,

@@ -115,8 +115,8 @@ export type Observation =
   | { readonly kind: 'sweep' }
   /** An owner cancelled by hand. */
   | { readonly kind: 'cancel-requested'; readonly by?: string }
-  /** `ImageDeleted`, confirmed by ACR's 404 for the manifest. */
-  | { readonly kind: 'delete-verified'; readonly eventId: string };
+  /** `ImageDeleted`, confirmed by ACR's 404 for the manifest; `eventTime`: when ACR raised it, if the event says. */
+  | { readonly kind: 'delete-verified'; readonly eventId: string; readonly eventTime?: string };
 
 export type Effect =
   /**
@@ -166,6 +166,7 @@ export const rules = [
   'cancel:canceled',
   'cancel:not-running',
   'delete:deleted',
+  'stale:ignore',
   'ignore',
   'fail:retry',
   'fail:final',
@@ -244,13 +245,44 @@ export function pastDeadline(record: ConversionRecord, now: Date): boolean {
   return record.deadlineAt !== undefined && Date.parse(record.deadlineAt) < now.getTime();
 }
 
+/**
+ * Whether a registry event is older than the newest one the row acted on, and must not change it (rule
+ * `stale:ignore`). Event Grid delivers out of order and redelivers a failed event for up to its time-to-live, a
+ * day by default (learn.microsoft.com/azure/event-grid/delivery-and-retry), so a late event can describe a past the
+ * row has moved beyond: a delete older than the push that (re)created the row, a push older than the delete that
+ * ended it. A push older than a live row's last event is not stale: pushes of one digest only add tags, and
+ * `reconsiders` already keeps them from restarting a run. Either time missing: not stale (decided as before). The
+ * order of ACR's event times is docs/assumptions.md A14.
+ */
+export function staleEvent(
+  record: ConversionRecord,
+  event: { readonly kind: 'pushed' | 'deleted'; readonly eventTime?: string | undefined },
+): boolean {
+  if (record.lastEventTime === undefined || event.eventTime === undefined) return false;
+  if (event.kind === 'pushed' && record.status !== 'Deleted') return false;
+  return Date.parse(event.eventTime) < Date.parse(record.lastEventTime);
+}
+
+/** The newer of two event times, as ISO 8601 with ms (ACR writes 7 fractional digits). */
+function newestEventTime(recorded: string | undefined, incoming: string | undefined): string | undefined {
+  const times = [recorded, incoming].flatMap((time) => {
+    const ms = time === undefined ? NaN : Date.parse(time);
+    return Number.isFinite(ms) ? [ms] : [];
+  });
+  return times.length === 0 ? undefined : new Date(Math.max(...times)).toISOString();
+}
+
 /** The one transition function: `record` is undefined only for a first decision. */
 export function transition(
   record: ConversionRecord | undefined,
   observation: Observation,
   ctx: LifecycleContext,
 ): Transition {
-  if (observation.kind === 'decided') return decided(record, observation, ctx);
+  if (observation.kind === 'decided') {
+    if (record !== undefined && staleEvent(record, { kind: 'pushed', eventTime: observation.request.pushedAt }))
+      return { rule: 'stale:ignore', effects: [] };
+    return decided(record, observation, ctx);
+  }
   if (record === undefined) return ignore();
   switch (observation.kind) {
     case 'start-message':
@@ -292,6 +324,8 @@ export function transition(
       return canceled;
     }
     case 'delete-verified':
+      if (staleEvent(record, { kind: 'deleted', eventTime: observation.eventTime }))
+        return { rule: 'stale:ignore', effects: [] };
       if (record.status === 'Deleted') return ignore();
       return {
         rule: 'delete:deleted',
@@ -302,6 +336,7 @@ export function transition(
           reservation: undefined,
           nextCheckAt: undefined,
           lastEventId: observation.eventId,
+          lastEventTime: newestEventTime(record.lastEventTime, observation.eventTime),
           updatedAt: ctx.now.toISOString(),
         },
         effects: [],
@@ -363,6 +398,7 @@ function decided(
     maxAttempts: applied.policy.retry.maxAttempts,
     polls: 0,
     ...(request.eventId ? { lastEventId: request.eventId } : {}),
+    lastEventTime: newestEventTime(existing?.lastEventTime, request.pushedAt),
     ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,

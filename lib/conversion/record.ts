@@ -75,6 +75,13 @@ export interface ConversionRecord extends ImageKey {
   readonly remediation?: string;
   readonly correlationId?: string;
   readonly lastEventId?: string;
+  /**
+   * The time (ISO 8601, ms) of the newest registry event this row acted on — the push that decided it, the delete
+   * that ended it. Event Grid delivers out of order and again for up to a day, so an older delete never ends the row
+   * and an older push never brings a Deleted row back (lifecycle rule `stale:ignore`). Absent on rows written
+   * before it existed and on rows only requests without an event time (backfill, by hand) wrote.
+   */
+  readonly lastEventTime?: string;
   /** Who started this run by hand (`POST …/conversions`): the caller's object id. */
   readonly requestedBy?: string;
   /** Who canceled it (`POST …/cancel`): the caller's object id. */

@@ -29,6 +29,7 @@ import { streamingArtifactsOf } from './streaming-artifacts.js';
 import {
   decisionBasis,
   reconsiders,
+  staleEvent,
   transition,
   type ConversionRequest,
   type ConversionSettings,
@@ -55,7 +56,15 @@ export interface ConversionDependencies {
 }
 
 export type EventOutcome =
-  'rejected' | 'ignored' | 'deleted' | 'duplicate' | 'gone' | 'skipped' | 'claimed-elsewhere' | ConversionStatus;
+  | 'rejected'
+  | 'ignored'
+  | 'stale'
+  | 'deleted'
+  | 'duplicate'
+  | 'gone'
+  | 'skipped'
+  | 'claimed-elsewhere'
+  | ConversionStatus;
 
 /** How long after a push a 404 for its manifest or metadata counts as replication lag (then retried), in seconds. */
 const pushVisibilitySeconds = 300;
@@ -85,7 +94,13 @@ export class ConversionService {
   async handleEvent(raw: unknown, log: Logger): Promise<EventOutcome> {
     const event = parseRegistryEvent(raw, this.deps.registries);
     if (event.kind === 'rejected') {
-      log.warn(`event rejected: ${event.reason}`, { eventId: event.eventId });
+      log.warn(`event rejected: ${event.reason}`, { eventId: event.eventId, ...event.said });
+      // Counted for the Azure Monitor rule `…-unknown-topic-events` (infra/app/alerts.bicep): events from a topic
+      // that is not a configured registry mean a misrouted subscription or a leaked Event Grid key.
+      logMetrics(log).count('event.rejected', {
+        cause: event.cause,
+        ...(event.cause === 'unknown-topic' ? { topic: event.said?.topic } : {}),
+      });
       return 'rejected';
     }
     if (event.kind === 'ignored') {
@@ -93,7 +108,7 @@ export class ConversionService {
       return 'ignored';
     }
     const key = { registry: event.registry, repository: event.repository, digest: event.digest };
-    if (event.kind === 'deleted') return this.markDeleted(key, event.eventId, log);
+    if (event.kind === 'deleted') return this.markDeleted(key, event.eventId, event.eventTime, log);
     return this.request(
       key,
       {
@@ -116,6 +131,12 @@ export class ConversionService {
     let image: { manifest: FetchedManifest; attributes: ManifestAttributes | undefined } | undefined;
     for (let round = 1; round <= conflictRounds; round++) {
       const existing = await this.deps.store.read(key);
+      // Before any call to ACR: a push older than the delete that ended the row is past (the lifecycle's
+      // `stale:ignore`; a 404 for it would otherwise be taken for replication lag and redelivered for minutes).
+      if (existing && staleEvent(existing.value, { kind: 'pushed', eventTime: options.pushedAt })) {
+        this.logStale(existing.value, 'push', options.eventId, options.pushedAt, log);
+        return 'stale';
+      }
       // What a decision now would be made from (both cached: the policy 15 s, readiness 10 min).
       const applied = await this.deps.policies.policyFor(key.registry, key.repository);
       const readiness = await this.deps.readiness(this.registrySettings(key.registry), log);
@@ -381,10 +402,21 @@ export class ConversionService {
    * after the image was pushed again, or one nobody made, must not end a live image's record. A write that loses to
    * another worker's is read and decided again.
    */
-  private async markDeleted(key: ImageKey, eventId: string, log: Logger): Promise<EventOutcome> {
+  private async markDeleted(
+    key: ImageKey,
+    eventId: string,
+    eventTime: string | undefined,
+    log: Logger,
+  ): Promise<EventOutcome> {
     let verified = false;
     for (let round = 1; round <= conflictRounds; round++) {
       const current = await this.deps.store.read(key);
+      // Decided from the row first (again after a lost write: the winner may have been a newer push). ACR's 404
+      // cannot tell a delete older than a re-push from a current one where a replica lags (A2); the times can.
+      if (current !== undefined && staleEvent(current.value, { kind: 'deleted', eventTime })) {
+        this.logStale(current.value, 'delete', eventId, eventTime, log);
+        return 'stale';
+      }
       if (current === undefined || current.value.status === 'Deleted') {
         log.info(`${describeImage(key)}: image deleted; nothing was recorded for it`, { ...key, eventId });
         return 'deleted';
@@ -401,7 +433,11 @@ export class ConversionService {
         }
         verified = true;
       }
-      const deleted = transition(current.value, { kind: 'delete-verified', eventId }, this.context());
+      const deleted = transition(
+        current.value,
+        { kind: 'delete-verified', eventId, ...(eventTime === undefined ? {} : { eventTime }) },
+        this.context(),
+      );
       if ((await this.perform(current, deleted, log)) !== undefined) {
         log.info(`${describeImage(key)}: image deleted; a later push starts over`, {
           ...key,
@@ -413,6 +449,20 @@ export class ConversionService {
     }
     // Rethrown, so Event Grid delivers the event again later.
     throw new Error(`${describeImage(key)}: the delete could not be recorded: the row changed ${conflictRounds} times`);
+  }
+
+  /** The log line of an event the lifecycle ignores as stale (`stale:ignore`). */
+  private logStale(
+    record: ConversionRecord,
+    what: 'push' | 'delete',
+    eventId: string | undefined,
+    eventTime: string | undefined,
+    log: Logger,
+  ): void {
+    log.warn(
+      `${describeImage(record)}: stale ${what} event ignored: raised ${eventTime}, before the ${record.lastEventTime} event the row (${record.status}) acted on`,
+      { ...this.fields(record), eventId, eventTime, lastEventId: record.lastEventId, status: record.status },
+    );
   }
 
   /**

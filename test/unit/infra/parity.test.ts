@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '../../../functions/catalog.js';
 import { configSettingNames, loadConfig } from '../../../lib/config.js';
+import { metricPrefix } from '../../../lib/core/metrics.js';
 import { storagePrefixRule, storageResourceNames } from '../../../lib/storage/resources.js';
 import {
   apiVersionProblems,
@@ -457,6 +458,31 @@ describe('infra: parameters validated like the app (issue #16 §4)', () => {
       }
     })();
     expect({ bicep, app }).toEqual({ bicep: valid, app: valid });
+  });
+});
+
+describe('infra: Azure Monitor rule on events from unknown topics (issue #17 §5)', () => {
+  const alerts = stripComments(read('infra/app/alerts.bicep'));
+
+  it('alerts on the event.rejected metric the app emits for a topic that is not a configured registry', () => {
+    const start = alerts.indexOf("resource unknownTopicEvents 'Microsoft.Insights/scheduledQueryRules@2021-08-01'");
+    expect(start).toBeGreaterThanOrEqual(0);
+    const end = alerts.indexOf('\nresource ', start + 1);
+    const rule = alerts.slice(start, end === -1 ? undefined : end);
+    expect(rule).toContain("name: '${namePrefix}-unknown-topic-events'");
+    expect(rule).toContain('actions: { actionGroups: [actionGroup.id] }');
+    expect(rule).toMatch(/operator: 'GreaterThan'\s+threshold: 0\b/);
+    // The query counts exactly what the service logs for such an event (metric name, dimension and value).
+    expect(rule).toContain(`| where message startswith "${metricPrefix}"`);
+    expect(rule).toContain('tostring(m.metric) == "event.rejected" and tostring(m.cause) == "unknown-topic"');
+    const runbook = /Runbook: docs\/operations\.md#([a-z0-9-]+)/.exec(rule)?.[1];
+    const anchors = [...read('docs/operations.md').matchAll(/^#+ (.+)$/gm)].map((heading) =>
+      heading[1]!
+        .toLowerCase()
+        .replace(/[^a-z0-9 -]/g, '')
+        .replace(/ /g, '-'),
+    );
+    expect(anchors).toContain(runbook);
   });
 });
 

@@ -620,6 +620,65 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
     });
   });
 
+  describe('stale:ignore (issue #17 §5: Event Grid delivers out of order and again for up to 24 h)', () => {
+    const deletedAt = (seconds: number) => row('Deleted', { lastEventId: 'evt-del', lastEventTime: at(seconds) });
+
+    it('a push older than the delete a Deleted row acted on does not bring it back', () => {
+      const result = step(deletedAt(-30), decided({ mode: 'onPush' }, { eventId: 'evt-old', pushedAt: at(-60) }));
+      expect(result).toEqual({ rule: 'stale:ignore', effects: [] });
+    });
+
+    it('a push newer than the delete starts over, and the row records its time', () => {
+      const result = step(deletedAt(-30), decided({ mode: 'onPush' }, { eventId: 'evt-new', pushedAt: at(-10) }));
+      expect(result.rule).toBe('decide:claim');
+      expect(result.next).toMatchObject({ status: 'Pending', lastEventId: 'evt-new', lastEventTime: at(-10) });
+    });
+
+    it('a delete older than the push the row last acted on does not end it, whatever ACR says', () => {
+      const live = runningRow({ lastEventId: 'evt-repush', lastEventTime: at(-10) });
+      expect(step(live, { kind: 'delete-verified', eventId: 'evt-del', eventTime: at(-30) })).toEqual({
+        rule: 'stale:ignore',
+        effects: [],
+      });
+    });
+
+    it('a newer delete ends the row and records its time; a row without a time or an event without one decides as before', () => {
+      const live = runningRow({ lastEventTime: at(-30) });
+      const deleted = step(live, { kind: 'delete-verified', eventId: 'evt-del', eventTime: at(-10) });
+      expect(deleted.rule).toBe('delete:deleted');
+      expect(deleted.next).toMatchObject({ status: 'Deleted', lastEventTime: at(-10) });
+      expect(step(runningRow(), { kind: 'delete-verified', eventId: 'e', eventTime: at(-10) }).rule).toBe(
+        'delete:deleted',
+      );
+      expect(step(live, { kind: 'delete-verified', eventId: 'e' }).next).toMatchObject({ lastEventTime: at(-30) });
+      expect(step(deletedAt(-30), decided({ mode: 'onPush' })).rule).toBe('decide:claim');
+    });
+
+    it('an older push on a live row still adds its tag (pushes of one digest only add), keeping the newest time', () => {
+      const skipped = row('Skipped', { tags: ['latest'], decidedWith: 'x', lastEventTime: at(-10) });
+      const result = step(
+        skipped,
+        decided({ mode: 'onPush', tags: { include: ['v*'], exclude: [] } }, { tags: ['v1'], pushedAt: at(-30) }),
+      );
+      expect(result.rule).toBe('decide:claim');
+      expect(result.next?.tags).toEqual(expect.arrayContaining(['latest', 'v1']));
+      expect(result.next?.lastEventTime).toBe(at(-10));
+    });
+
+    it("property: no event older than the row's last one changes a Deleted row, nor any row by a delete", () => {
+      const statuses: ConversionStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped', 'Deleted'];
+      fc.assert(
+        fc.property(fc.constantFrom(...statuses), fc.integer({ min: 1, max: 86_400 }), (status, olderBy) => {
+          const record = row(status, { lastEventTime: at(0), leaseUntil: at(120) });
+          const eventTime = at(-olderBy);
+          const deletion = transition(record, { kind: 'delete-verified', eventId: 'e', eventTime }, context());
+          const push = transition(record, decided({ mode: 'onPush' }, { pushedAt: eventTime }), context());
+          return deletion.next === undefined && (status !== 'Deleted' || push.next === undefined);
+        }),
+      );
+    });
+  });
+
   describe("scenario 9: a row's tags are bounded", () => {
     it('property: at most maxRecordedTags, keeping the request and ACR current tags first when over', () => {
       const tag = fc.string({ minLength: 1, maxLength: 6 });

@@ -3,6 +3,7 @@ import type { RegistrySettings } from '../../../../lib/core/registries.js';
 import type { ConversionRecord } from '../../../../lib/conversion/record.js';
 import { ConversionService, type RequestOptions } from '../../../../lib/conversion/service.js';
 import { silentLogger as log } from '../../../../lib/core/logging.js';
+import { metricPrefix } from '../../../../lib/core/metrics.js';
 import { configPolicySource } from '../../../../lib/policy/config-source.js';
 import { policySchema, type PolicyInput } from '../../../../lib/policy/model.js';
 import { AcrError } from '../../../../lib/core/errors.js';
@@ -82,11 +83,12 @@ function pushed(
   };
 }
 
-function deleted(): unknown {
+function deleted(options: { eventId?: string; eventTime?: string } = {}): unknown {
   return {
-    id: 'evt-del',
+    id: options.eventId ?? 'evt-del',
     topic: contoso.resourceId,
     eventType: 'Microsoft.ContainerRegistry.ImageDeleted',
+    ...(options.eventTime === undefined ? {} : { eventTime: options.eventTime }),
     data: { target: { digest, repository } },
   };
 }
@@ -598,7 +600,9 @@ describe('ConversionService: tracking', () => {
   });
 
   it('gives up on operations ACR keeps forgetting once the attempts are used', async () => {
-    const { service, registry, deliver, current } = setup({ retry: { maxAttempts: 1 } });
+    const { service, registry, deliver, current } = setup({
+      retry: { maxAttempts: 1, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
+    });
     registry.addOperation(digest, 'vanishing', { steps: ['Running'] });
     await service.handleEvent(pushed(), log);
     registry.removeOperation('vanishing');
@@ -724,6 +728,97 @@ describe('ConversionService: lifecycle', () => {
     expect(registry.calls.getManifest).toBe(2); // verified once, not again after the conflict
   });
 
+  describe("issue #17 §5: events older than the row's last one (Event Grid: out of order, again for up to 24 h)", () => {
+    // learn.microsoft.com/azure/event-grid/delivery-and-retry: "Event Grid doesn't guarantee order for event
+    // delivery, so subscribers may receive them out of order"; a failed delivery is retried until the event's
+    // time-to-live (1 day by default) runs out.
+    const t1 = '2026-03-01T12:00:00.000Z';
+    const t2 = '2026-03-01T12:00:30.000Z';
+    const t3 = '2026-03-01T12:01:00.000Z';
+
+    /** Pushed at t1, converted, deleted at t2 (ACR answers 404): the row is Deleted as of t2. */
+    async function deletedAtT2() {
+      const ctx = setup();
+      ctx.registry.scriptNextStart({ steps: ['Succeeded'] });
+      await ctx.service.handleEvent(pushed({ eventId: 'evt-t1', eventTime: t1 }), log);
+      await ctx.deliver();
+      ctx.registry.removeImage(digest);
+      ctx.clock.set('2026-03-01T12:00:31.000Z');
+      expect(await ctx.service.handleEvent(deleted({ eventId: 'evt-t2', eventTime: t2 }), log)).toBe('deleted');
+      return ctx;
+    }
+
+    it('a push older than the delete the row acted on does not resurrect it (the digest is served again)', async () => {
+      const { service, registry, clock, current } = await deletedAtT2();
+      // Pushed again at t3; that event is still on its way when t1's push is delivered again.
+      registry.addImage(digest, dockerImage());
+      clock.set('2026-03-01T12:01:05.000Z');
+
+      const stale = await service.handleEvent(pushed({ eventId: 'evt-t1', eventTime: t1 }), log);
+      const afterStale = current();
+      const fresh = await service.handleEvent(pushed({ eventId: 'evt-t3', eventTime: t3, tag: '2.0' }), log);
+
+      expect(stale).toBe('stale');
+      expect(afterStale).toMatchObject({ status: 'Deleted', lastEventId: 'evt-t2', lastEventTime: t2 });
+      expect(fresh).toBe('Running');
+      expect(current()).toMatchObject({ status: 'Running', lastEventId: 'evt-t3', lastEventTime: t3 });
+      expect(registry.calls.startStreamingConversion).toBe(2);
+    });
+
+    it('a delete older than the push that re-created the row does not delete it, even when ACR answers 404', async () => {
+      const { service, registry, clock, current } = await deletedAtT2();
+      registry.addImage(digest, dockerImage());
+      clock.set('2026-03-01T12:01:05.000Z');
+      await service.handleEvent(pushed({ eventId: 'evt-t3', eventTime: t3 }), log);
+      const running = current();
+      // A replica that has not caught up with the re-push answers 404 (docs/assumptions.md A2).
+      registry.removeImage(digest);
+      const manifestReads = registry.calls.getManifest;
+
+      const outcome = await service.handleEvent(deleted({ eventId: 'evt-t2', eventTime: t2 }), log);
+
+      expect(outcome).toBe('stale');
+      expect(current()).toEqual(running);
+      expect(registry.calls.getManifest).toBe(manifestReads); // decided from the row, ACR not asked
+    });
+
+    it('a delete whose write loses to the re-push reads the row again and finds itself stale', async () => {
+      const { service, registry, store, clock, current } = setup();
+      registry.scriptNextStart({ steps: ['Succeeded'] });
+      await service.handleEvent(pushed({ eventId: 'evt-t1', eventTime: t1 }), log);
+      registry.removeImage(digest);
+      clock.set('2026-03-01T12:01:05.000Z');
+      // Another instance records the re-push of t3 between this delete's check of ACR and its write.
+      const repushed = { ...current(), status: 'Pending' as const, lastEventId: 'evt-t3', lastEventTime: t3 };
+      store.interfereBeforeNextWrite(() => store.seed(repushed));
+
+      const outcome = await service.handleEvent(deleted({ eventId: 'evt-t2', eventTime: t2 }), log);
+
+      expect(outcome).toBe('stale');
+      expect(current()).toEqual(repushed);
+    });
+
+    it.each(['Succeeded', 'Failed'] as const)(
+      'a push delivered again after the row ended %s does not start it again',
+      async (status) => {
+        const { service, registry, deliver, current } = setup({
+          retry: { maxAttempts: 1, initialDelaySeconds: 60, maxDelaySeconds: 3_600 },
+        });
+        registry.scriptNextStart({ steps: [status === 'Succeeded' ? 'Succeeded' : unknownError] });
+        await service.handleEvent(pushed({ eventId: 'evt-t1', eventTime: t1 }), log);
+        await deliver();
+        const ended = current();
+
+        const outcome = await service.handleEvent(pushed({ eventId: 'evt-t1', eventTime: t1 }), log);
+
+        expect(ended.status).toBe(status);
+        expect(outcome).toBe('duplicate');
+        expect(current()).toEqual(ended);
+        expect(registry.calls.startStreamingConversion).toBe(1);
+      },
+    );
+  });
+
   it('records a delete of an image it never saw as nothing to do', async () => {
     const { service, store } = setup();
 
@@ -823,6 +918,36 @@ describe('ConversionService: lifecycle', () => {
     expect(outcome).toBe('rejected');
     expect(Object.values(registry.calls).every((count) => count === 0)).toBe(true);
     expect(store.size).toBe(0);
+  });
+
+  it('issue #17 §5: counts each event from a topic that is not a configured registry once, naming what it carried', async () => {
+    const { service } = setup();
+    const evil = '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/evil';
+    const lines: Array<{ level: string; message: string; fields: unknown }> = [];
+    const recording = Object.fromEntries(
+      (['trace', 'debug', 'info', 'warn', 'error'] as const).map((level) => [
+        level,
+        (message: unknown, fields?: unknown) => lines.push({ level, message: String(message), fields }),
+      ]),
+    ) as unknown as typeof log;
+
+    await service.handleEvent(pushed({ topic: evil, eventId: 'evt-evil-1' }), recording);
+    await service.handleEvent(pushed({ topic: evil, eventId: 'evt-evil-2' }), recording);
+    await service.handleEvent({ id: 'evt-bad', topic: contoso.resourceId }, recording);
+
+    const metrics = lines
+      .filter(({ message }) => message.startsWith(metricPrefix))
+      .map(({ message }) => JSON.parse(message.slice(metricPrefix.length)) as Record<string, unknown>);
+    expect(metrics.filter((metric) => metric.metric === 'event.rejected')).toEqual([
+      { metric: 'event.rejected', value: 1, cause: 'unknown-topic', topic: evil },
+      { metric: 'event.rejected', value: 1, cause: 'unknown-topic', topic: evil },
+      { metric: 'event.rejected', value: 1, cause: 'malformed' },
+    ]);
+    expect(lines.filter(({ level }) => level === 'warn').map(({ fields }) => fields)).toEqual([
+      { eventId: 'evt-evil-1', topic: evil, repository, digest },
+      { eventId: 'evt-evil-2', topic: evil, repository, digest },
+      { eventId: 'evt-bad' },
+    ]);
   });
 
   it('cancels a running conversion by request', async () => {
