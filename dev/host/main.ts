@@ -8,8 +8,8 @@ import { clientPrincipalTrust, hostKeysFrom, readLocalSettings, trustClientPrinc
 /**
  * `func start` for this repo: applies local.settings.json, serves the catalog, and on SIGINT/SIGTERM stops taking
  * work, finishes what is in flight and exits 0. An invalid configuration is reported but does not stop the host, as
- * in Azure: every invocation then fails with it (`/api/health` answers 503 naming the problems), and a trigger whose
- * `%SETTING%` default could not be derived fails indexing.
+ * in Azure: every invocation then fails with it (`/api/health` answers 503 `degraded`, `/api/health/details` names
+ * the problems), and a trigger whose `%SETTING%` default could not be derived fails indexing.
  */
 async function main(): Promise<void> {
   const directory = process.cwd();
