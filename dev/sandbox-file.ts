@@ -11,8 +11,11 @@ export interface SandboxFile {
     readonly functionKey: string;
     readonly masterKey: string;
     readonly eventGridKey: string;
-    /** Value for an `x-ms-client-principal` header carrying the admin role; honoured only by the sandbox. */
-    readonly adminPrincipal: string;
+    /**
+     * Value for an `x-ms-client-principal` header carrying the admin role; present only while the local host trusts
+     * the header (LOCAL_HOST_TRUST_CLIENT_PRINCIPAL=true), since otherwise the host drops it.
+     */
+    readonly adminPrincipal?: string;
   };
   readonly storage: { readonly connectionString: string; readonly embedded: boolean; readonly location: string };
   readonly registries: ReadonlyArray<{
@@ -31,6 +34,14 @@ export function writeSandboxFile(directory: string, sandbox: SandboxFile): strin
   const file = join(directory, 'sandbox.json');
   writeFileSync(file, `${JSON.stringify(sandbox, null, 2)}\n`, { mode: 0o600 });
   return file;
+}
+
+/** The `host` entry: its URL and keys, and the admin principal only when the host would pass it on. */
+export function sandboxHost(
+  host: Omit<SandboxFile['host'], 'adminPrincipal'>,
+  trust: { readonly trusted: boolean },
+): SandboxFile['host'] {
+  return trust.trusted ? { ...host, adminPrincipal: sandboxAdminPrincipal() } : host;
 }
 
 /**

@@ -9,8 +9,14 @@ import { catalog } from '../functions/catalog.js';
 import { isEventGridFunction } from '../lib/hosting/catalog.js';
 import { startAzurite, stopChild, type RunningAzurite } from './azurite.js';
 import { startSandboxEmulator, type SandboxEmulator } from './emulator/sandbox.js';
-import { generateKey, hostKeySettings, readLocalSettings } from './host/settings.js';
-import { sandboxAdminPrincipal, writeSandboxFile, type SandboxFile } from './sandbox-file.js';
+import {
+  clientPrincipalTrust,
+  generateKey,
+  hostKeySettings,
+  readLocalSettings,
+  trustClientPrincipalSetting,
+} from './host/settings.js';
+import { sandboxHost, writeSandboxFile, type SandboxFile } from './sandbox-file.js';
 
 /**
  * `npm start`: the whole product on one machine. Starts Azurite (unless storage is configured), creates the
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
     // The sandbox converts every tagged push, so `npm start` shows the product working end to end.
     env.DEFAULT_POLICY ??= JSON.stringify({ mode: 'onPush', tags: { include: ['*'], exclude: [] } });
     // Lets sandbox users act as the admin principal from sandbox.json; the host warns about it loudly.
-    env.LOCAL_HOST_TRUST_CLIENT_PRINCIPAL ??= 'true';
+    env[trustClientPrincipalSetting] ??= 'true';
   }
 
   let config;
@@ -91,13 +97,16 @@ async function main(): Promise<void> {
   if (emulator) await subscribeEventGridFunctions(emulator, host.url, env[hostKeySettings.eventGridKey]!);
 
   const sandbox: SandboxFile = {
-    host: {
-      url: host.url,
-      functionKey: env[hostKeySettings.functionKey]!,
-      masterKey: env[hostKeySettings.masterKey]!,
-      eventGridKey: env[hostKeySettings.eventGridKey]!,
-      adminPrincipal: sandboxAdminPrincipal(),
-    },
+    host: sandboxHost(
+      {
+        url: host.url,
+        functionKey: env[hostKeySettings.functionKey]!,
+        masterKey: env[hostKeySettings.masterKey]!,
+        eventGridKey: env[hostKeySettings.eventGridKey]!,
+      },
+      // The same reading the host makes of the setting, so the file never offers a header the host drops.
+      clientPrincipalTrust(env),
+    ),
     storage: {
       connectionString: env.AzureWebJobsStorage ?? '',
       embedded: azurite !== undefined,

@@ -21,6 +21,7 @@ import { runBackfill } from './runBackfill.js';
 import { startAudits } from './startAudits.js';
 import { getConversion } from './getConversion.js';
 import { health } from './health.js';
+import { healthDetails } from './healthDetails.js';
 import { listAlerts } from './listAlerts.js';
 import { listAudits } from './listAudits.js';
 import { listConversions } from './listConversions.js';
@@ -33,6 +34,7 @@ import { trackConversion } from './trackConversion.js';
 /** Every function of the app. Registered for Azure by index.ts; served locally by dev/host. */
 export const catalog: readonly FunctionDeclaration[] = [
   health,
+  healthDetails,
   onRegistryEvent,
   trackConversion,
   sweepConversions,

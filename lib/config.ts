@@ -422,7 +422,7 @@ export function bindingSettings(config: AppConfig): Record<string, string> {
   };
 }
 
-/** What /api/health and start-up logs may show: names and endpoints, never keys, passwords or SAS tokens. */
+/** What /api/health/details and start-up logs may show: names and endpoints, never keys, passwords or SAS tokens. */
 export function summarizeConfig(config: AppConfig): Record<string, unknown> {
   return {
     storage: {

@@ -11,6 +11,7 @@ import { armConnectedRegistries } from './registry/connected-registries.js';
 import { eventSubscriptionCheck } from './registry/event-subscription.js';
 import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './http/alert-sender.js';
+import { cachedHealthStatus, type HealthStatusDependencies } from './http/routes/health.js';
 import { TableAlertStore } from './storage/alert-store.js';
 import { ConversionApi } from './conversion/api.js';
 import { BackfillWorker } from './conversion/backfill.js';
@@ -301,4 +302,15 @@ let memoized: AppDependencies | undefined;
 export function getDependencies(): AppDependencies {
   memoized ??= createDependencies();
   return memoized;
+}
+
+let healthStatus: HealthStatusDependencies | undefined;
+
+/**
+ * The anonymous health status's own root, kept for the worker's life so its probe cache is: it builds
+ * {@link getDependencies} only when it probes, so an invalid configuration makes it `degraded` instead of failing.
+ */
+export function getHealthStatus(): HealthStatusDependencies {
+  healthStatus ??= cachedHealthStatus(getDependencies, systemClock);
+  return healthStatus;
 }

@@ -1,4 +1,17 @@
-/** Health of the app and of what it depends on, for GET /api/health. */
+import type { Clock } from './core/clock.js';
+
+/** Health of the app and of what it depends on: the status for GET /api/health, all of it for /api/health/details. */
+export type HealthStatus = 'ok' | 'degraded';
+
+/**
+ * How long the anonymous status answers from its last live probe (issue #17 §4: at most one live probe per interval,
+ * so anonymous callers cannot make the app hammer storage and the registries). 30 s is shorter than what watches it:
+ * App Service Health check pings every minute (learn.microsoft.com/azure/app-service/monitor-instances-health-check),
+ * an Application Insights availability test every 5 minutes by default
+ * (learn.microsoft.com/azure/azure-monitor/app/availability). The cache is per worker process.
+ */
+export const healthProbeIntervalMs = 30_000;
+
 export interface DependencyHealth {
   readonly name: string;
   readonly status: 'up' | 'down';
@@ -7,7 +20,7 @@ export interface DependencyHealth {
 }
 
 export interface HealthReport {
-  readonly status: 'healthy' | 'degraded';
+  readonly status: HealthStatus;
   readonly version: string;
   readonly time: string;
   readonly config: Record<string, unknown>;
@@ -26,7 +39,7 @@ export interface HealthDependencies {
 export async function checkHealth(deps: HealthDependencies): Promise<HealthReport> {
   const dependencies = await Promise.all(deps.probes.map(({ name, probe }) => timeProbe(name, probe, deps.now)));
   return {
-    status: dependencies.every((dependency) => dependency.status === 'up') ? 'healthy' : 'degraded',
+    status: dependencies.every((dependency) => dependency.status === 'up') ? 'ok' : 'degraded',
     version: deps.version,
     time: new Date(deps.now()).toISOString(),
     config: deps.configSummary,
@@ -48,4 +61,25 @@ function describeProbeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = (error as { cause?: unknown }).cause;
   return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
+}
+
+/**
+ * `probe`, run live at most once per `intervalMs`: a caller within the interval gets the last probe's promise, still
+ * running or settled, rejected included (a failure is an answer too, and must not let callers force live probes).
+ */
+export function cachedProbe<Input extends unknown[], Result>(
+  probe: (...input: Input) => Promise<Result>,
+  options: { readonly intervalMs: number; readonly clock: Clock },
+): (...input: Input) => Promise<Result> {
+  let last: { readonly startedAt: number; readonly result: Promise<Result> } | undefined;
+  return (...input) => {
+    const now = options.clock.now().getTime();
+    if (last === undefined || now - last.startedAt >= options.intervalMs) {
+      const result = probe(...input);
+      // Callers that only share the cached answer may never await it; its rejection is theirs, not unhandled.
+      result.catch(() => undefined);
+      last = { startedAt: now, result };
+    }
+    return last.result;
+  };
 }

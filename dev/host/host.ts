@@ -5,7 +5,7 @@ import { storageFromConnectionString, type StorageSettings } from '../../lib/con
 import { isQueueFunction, isTimerFunction, type FunctionDeclaration } from '../../lib/hosting/catalog.js';
 import type { StorageClients } from '../../lib/storage/clients.js';
 import { devStorageClients } from '../storage-clients.js';
-import { createHttpFront } from './http-front.js';
+import { answerClientError, createHttpFront } from './http-front.js';
 import { consoleLogSink, InvocationRunner, type HostLogSink } from './invocation.js';
 import type { HostKeys } from './keys.js';
 import {
@@ -114,6 +114,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       ...(options.httpResponseTimeoutMs === undefined ? {} : { responseTimeoutMs: options.httpResponseTimeoutMs }),
     }),
   );
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

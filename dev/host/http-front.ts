@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { maxHeaderSize, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { HttpResponseInit } from '@azure/functions';
 import { HttpRequest, HttpResponse } from '../../lib/hosting/functions-runtime.js';
 import { problemContentType, problemResponse } from '../../lib/http/problem.js';
@@ -7,6 +8,7 @@ import { invokeEventGrid } from './eventgrid.js';
 import { describe, type HostLogSink, type InvocationRunner } from './invocation.js';
 import { checkKey, presentedKey, type HostKeys } from './keys.js';
 import { compareRoutes, compileRoute, type CompiledRoute } from './route-template.js';
+import { trustClientPrincipalSetting } from './settings.js';
 
 /** Largest request body the host accepts (the Functions host's default limit is 100 MB). */
 export const maxRequestBodyBytes = 100 * 1024 * 1024;
@@ -34,6 +36,9 @@ export interface HttpFrontOptions {
    */
   readonly trustClientPrincipal?: boolean;
 }
+
+/** How the local host tells a caller that it dropped a principal header, in a 401's detail and `errors`. */
+const droppedPrincipalReason = `dropped by the local host: ${trustClientPrincipalSetting} is not "true"`;
 
 interface RoutedFunction {
   readonly declaration: HttpFunction;
@@ -104,8 +109,10 @@ async function dispatch(
   if (segments === undefined) return problem(400, 'Bad request', 'The path is not valid percent-encoding.');
   const method = (request.method ?? 'GET').toUpperCase();
 
-  if (segments[0]?.toLowerCase() === prefix)
-    return dispatchApi(request, url, segments.slice(1), method, routed, options);
+  if (segments[0]?.toLowerCase() === prefix) {
+    const reply = await dispatchApi(request, url, segments.slice(1), method, routed, options);
+    return !options.trustClientPrincipal && carriesPrincipal(request) ? explainDroppedPrincipal(reply) : reply;
+  }
   if (url.pathname.toLowerCase() === '/runtime/webhooks/eventgrid') {
     if (method !== 'POST') return problem(405, 'Method not allowed', 'The Event Grid webhook accepts POST only.');
     const check = checkKey('system', presentedKey(request.headers, url.searchParams), options.keys);
@@ -255,6 +262,70 @@ function splitPath(pathname: string): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+function carriesPrincipal(request: IncomingMessage): boolean {
+  return Object.keys(request.headers).some((name) => name.startsWith('x-ms-client-principal'));
+}
+
+/**
+ * A 401 for a request whose principal this host dropped says so: otherwise "no caller identity" reads as if the
+ * header were wrong, when the host never passed it on. The function's own problem document is kept and extended.
+ */
+function explainDroppedPrincipal(reply: Reply): Reply {
+  if (reply.status !== 401) return reply;
+  let original: { detail?: unknown; errors?: unknown } = {};
+  try {
+    if (typeof reply.body === 'string') original = JSON.parse(reply.body) as typeof original;
+  } catch {
+    // Not a problem document: the explanation below stands alone.
+  }
+  const detail = typeof original.detail === 'string' ? `${original.detail} ` : '';
+  const others = Array.isArray(original.errors)
+    ? (original.errors as Array<{ field?: unknown }>).filter(
+        (error): error is { field: string; reason: string } => error.field !== 'headers.x-ms-client-principal',
+      )
+    : [];
+  return problemResponse(
+    401,
+    'Unauthorized',
+    `${detail}This local host dropped the x-ms-client-principal header the request carried: ` +
+      `${trustClientPrincipalSetting} is not "true", so, as App Service Authentication does with a caller's own ` +
+      'header, it passes no identity on. The sandbox (npm start) sets it; see README § Security model.',
+    [...others, { field: 'headers.x-ms-client-principal', reason: droppedPrincipalReason }],
+  ) as Reply;
+}
+
+/**
+ * The server's `clientError` listener: a request Node could not parse gets a problem document like every other
+ * refusal of this host, where Node's own answer is a bare status line (nodejs/node#25605: 431 on
+ * HPE_HEADER_OVERFLOW, else 400; 408 on a request timeout). Azure's front end, Kestrel, answers 431 past 32 KB of
+ * headers (KestrelServerLimits.MaxRequestHeadersTotalSize); this host keeps Node's {@link maxHeaderSize} (16 KiB,
+ * request line included), so whatever it serves fits Azure too.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, title, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request header fields too large',
+          `The request line and headers exceed ${maxHeaderSize} bytes, this local host's limit (Azure's is 32 KB).`,
+        ]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request timeout', 'The request was not received in time.']
+        : [400, 'Bad request', 'The request is not valid HTTP/1.1.'];
+  const body = problemResponse(status, title, detail).body as string;
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? title}`,
+    `content-type: ${problemContentType}`,
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 function flattenHeaders(headers: IncomingMessage['headers'], trustClientPrincipal: boolean): Record<string, string> {

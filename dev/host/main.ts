@@ -3,13 +3,13 @@ import { bindingSettings, ConfigurationError, loadConfig } from '../../lib/confi
 import { isHttpFunction } from '../../lib/hosting/catalog.js';
 import { catalog } from '../../functions/catalog.js';
 import { startLocalHost, queueSettingsFromHostJson } from './host.js';
-import { hostKeysFrom, readLocalSettings, trustClientPrincipalSetting } from './settings.js';
+import { clientPrincipalTrust, hostKeysFrom, readLocalSettings, trustClientPrincipalSetting } from './settings.js';
 
 /**
  * `func start` for this repo: applies local.settings.json, serves the catalog, and on SIGINT/SIGTERM stops taking
  * work, finishes what is in flight and exits 0. An invalid configuration is reported but does not stop the host, as
- * in Azure: every invocation then fails with it (`/api/health` answers 503 naming the problems), and a trigger whose
- * `%SETTING%` default could not be derived fails indexing.
+ * in Azure: every invocation then fails with it (`/api/health` answers 503 `degraded`, `/api/health/details` names
+ * the problems), and a trigger whose `%SETTING%` default could not be derived fails indexing.
  */
 async function main(): Promise<void> {
   const directory = process.cwd();
@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   const keys = hostKeysFrom(process.env);
   const hostJson = JSON.parse(readFileSync('host.json', 'utf8')) as unknown;
   const port = Number(process.env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
-  const trustClientPrincipal = process.env[trustClientPrincipalSetting] === 'true';
+  const trust = clientPrincipalTrust(process.env);
+  const trustClientPrincipal = trust.trusted;
   // The real host's setting: timer schedule status (and locks) are kept per host id.
   const hostId = process.env.AzureFunctionsWebHost__hostid ?? 'localhost';
   const host = await startLocalHost({
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     queueSettings: queueSettingsFromHostJson(hostJson),
     trustClientPrincipal,
   });
+  if (trust.ignored !== undefined) process.stdout.write(`\n${trust.ignored}; the host drops the header.\n`);
   if (trustClientPrincipal) {
     process.stdout.write(
       `\n*** WARNING: ${trustClientPrincipalSetting}=true — this host trusts x-ms-client-principal headers from ANY caller.\n` +

@@ -30,6 +30,27 @@ export function readLocalSettings(directory: string): LocalSettings {
 /** Host setting that makes the local host trust caller-supplied x-ms-client-principal headers (sandbox only). */
 export const trustClientPrincipalSetting = 'LOCAL_HOST_TRUST_CLIENT_PRINCIPAL';
 
+/** Whether the local host passes caller-supplied x-ms-client-principal on; `ignored` names a value it refused. */
+export interface ClientPrincipalTrust {
+  readonly trusted: boolean;
+  readonly ignored?: string;
+}
+
+/**
+ * Reads {@link trustClientPrincipalSetting}: exactly `true` trusts; unset or `false` does not. Any other value (`TRUE`,
+ * `1`, `yes`) does not either — failing closed, since trusting lets any caller act as anyone — and is reported in
+ * `ignored` so the host can say why the header is still dropped.
+ */
+export function clientPrincipalTrust(env: Readonly<Record<string, string | undefined>>): ClientPrincipalTrust {
+  const value = env[trustClientPrincipalSetting];
+  if (value === 'true') return { trusted: true };
+  if (value === undefined || value === '' || value === 'false') return { trusted: false };
+  return {
+    trusted: false,
+    ignored: `${trustClientPrincipalSetting}=${JSON.stringify(value)} ignored: only "true" trusts x-ms-client-principal`,
+  };
+}
+
 export const hostKeySettings = {
   functionKey: 'LOCAL_HOST_FUNCTION_KEY',
   masterKey: 'LOCAL_HOST_MASTER_KEY',

@@ -157,6 +157,8 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
 //   Microsoft Learn gives it (azure-functions/event-grid-how-tos, "Webhook endpoint URL": the URL pattern
 //   /runtime/webhooks/eventgrid, and the note "the path for the Event Grid trigger is /runtime/webhooks/EventGrid"),
 //   because excludedPaths is not documented to ignore case (docs/assumptions.md A9).
+// /api/health/details is not excluded: it needs a token (Streaming.Read). An entry matches its path only, not the
+// paths below it: a subtree takes a trailing `/*` (Microsoft's answer in MicrosoftDocs/azure-docs#86514; A13).
 // Function keys are still required on top (authLevel 'function'), as the README's API section says.
 resource auth 'Microsoft.Web/sites/config@2023-12-01' = {
   parent: site

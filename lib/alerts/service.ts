@@ -109,7 +109,7 @@ export class AlertService {
     for (const channel of routeAlert(event, this.deps.settings.channels, policy))
       await this.dispatchTo(channel, event, log);
     // A channel disabled at start-up (its URL or secret missing or an unresolved Key Vault reference) gets nothing;
-    // say so with each alert it misses, naming the setting, so the gap shows in the logs as well as /api/health.
+    // say so with each alert it misses, naming the setting, so the gap shows in the logs and in /api/health/details.
     for (const [channel, reason] of this.deps.settings.disabledChannels)
       log.warn(`alert channel ${channel} is disabled (${reason}); event ${eventId} not sent to it`, {
         channel,

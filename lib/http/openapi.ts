@@ -106,14 +106,39 @@ export function openApiDocument(version: string): unknown {
   const secured = [{ functionKey: [], appServiceAuthentication: [] }];
   const route = (config: RouteConfig): void => registry.registerPath({ security: secured, ...config });
 
+  const HealthStatus = z.object({ status: z.enum(['ok', 'degraded']), version: z.string() });
   route({
     method: 'get',
     path: '/api/health',
     security: [],
-    summary: 'Version, configuration summary and dependency reachability',
+    summary: 'ok or degraded, and the version; from a probe at most 30 s old',
     responses: {
-      200: json(z.record(z.string(), z.unknown()), 'healthy'),
-      503: json(z.record(z.string(), z.unknown()), 'a dependency is down'),
+      200: json(HealthStatus, 'storage and every registry answer'),
+      503: json(HealthStatus, 'a dependency is down, or the configuration is invalid'),
+    },
+  });
+  const HealthDetails = HealthStatus.extend({
+    time: z.string(),
+    config: z.record(z.string(), z.unknown()).openapi({ description: 'names and endpoints, never keys or secrets' }),
+    dependencies: z.array(
+      z.object({
+        name: z.string(),
+        status: z.enum(['up', 'down']),
+        latencyMs: z.number(),
+        error: z.string().optional(),
+      }),
+    ),
+    readiness: z.array(z.record(z.string(), z.unknown())),
+    alertChannels: z.array(z.record(z.string(), z.unknown())),
+  });
+  route({
+    method: 'get',
+    path: '/api/health/details',
+    summary: 'Configuration summary, dependency reachability, registry readiness, alert channels (Streaming.Read)',
+    responses: {
+      200: json(HealthDetails, 'storage and every registry answer'),
+      503: json(HealthDetails, 'a dependency is down'),
+      ...problems(401, 403),
     },
   });
   route({

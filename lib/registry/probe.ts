@@ -1,6 +1,6 @@
 /**
  * Reachability of a registry's data plane: `GET /v2/` answers 401 (challenge) or 200 when the registry is up and
- * reachable; a firewalled registry answers 403. Used by /api/health only — it sends no credentials.
+ * reachable; a firewalled registry answers 403. Used by the health probes only — it sends no credentials.
  */
 export async function probeRegistry(loginServer: string, timeoutMs = 5_000): Promise<void> {
   const response = await fetch(`https://${loginServer}/v2/`, { signal: AbortSignal.timeout(timeoutMs) });

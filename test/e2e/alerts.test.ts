@@ -119,6 +119,7 @@ describe('alerts on the sandbox', () => {
     const api: string[] = [];
     for (const path of [
       '/health',
+      '/health/details',
       '/openapi.json',
       '/registries/sandbox/conversions',
       '/registries/sandbox/policies',

@@ -3,7 +3,8 @@ import { hostKeys, SandboxHarness, type HostProcess } from '../support/sandbox-h
 
 /**
  * Issue #16, item 2: as in Azure, an invalid app configuration does not stop the host. It starts; every invocation
- * fails with the configuration error; `/api/health` answers 503 naming each problem (never a value).
+ * fails with the configuration error; `/api/health` answers 503 `degraded`, `/api/health/details` names each problem
+ * (never a value).
  */
 describe('an invalid configuration', () => {
   let sandbox: SandboxHarness;
@@ -19,14 +20,19 @@ describe('an invalid configuration', () => {
   });
   afterAll(() => sandbox.close());
 
-  it('starts the host anyway; health answers 503 with the problems, and every route fails with them', async () => {
+  it('starts the host anyway; health answers 503, the details name the problems, and every route fails', async () => {
+    // Anonymous: degraded and the version, nothing more (issue #17 §4).
     const health = await fetch(`${host.url}/api/health`);
-    const healthText = await health.text();
-    expect(health.status, healthText).toBe(503);
-    expect(health.headers.get('content-type')).toBe('application/problem+json');
-    const problem = JSON.parse(healthText) as { detail: string; errors: Array<{ field: string; reason: string }> };
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'degraded', version: expect.any(String) as unknown });
+
+    const details = await sandbox.api(host, '/health/details');
+    const detailsText = await details.text();
+    expect(details.status, detailsText).toBe(503);
+    expect(details.headers.get('content-type')).toBe('application/problem+json');
+    const problem = JSON.parse(detailsText) as { detail: string; errors: Array<{ field: string; reason: string }> };
     expect(problem.errors.map((error) => error.field)).toContain('TRACKING_FIRST_POLL_SECONDS');
-    expect(healthText).not.toContain(badValue);
+    expect(detailsText).not.toContain(badValue);
 
     const listed = await sandbox.api(host, '/registries/sandbox/conversions');
     expect(listed.status).toBe(503);

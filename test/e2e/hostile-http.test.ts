@@ -455,6 +455,8 @@ describe('HTTP API (conversions, alerts, audits, OpenAPI, health) under hostile 
 
       expect(under.status, route.name).toBe(route.name === 'getConversion' ? 404 : 200);
       expect(over.status, route.name).toBe(431);
+      // Like every other refusal of the host, not Node's bare status line (issue #17 §3).
+      expect(over.headers['content-type'], route.name).toBe('application/problem+json');
     }
   });
 

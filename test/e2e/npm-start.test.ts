@@ -43,12 +43,18 @@ describe('npm start', () => {
     };
     const health = await fetch(`${sandbox.host.url}/api/health`);
     const elapsed = Date.now() - started;
+    // The details need the function key and a caller with Streaming.Read (issue #17 §4), both in sandbox.json.
+    const details = await fetch(`${sandbox.host.url}/api/health/details`, {
+      headers: { 'x-functions-key': sandbox.host.functionKey, 'x-ms-client-principal': sandbox.host.adminPrincipal },
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
 
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({
-      status: 'healthy',
+    expect(await health.json()).toEqual({ status: 'ok', version: expect.any(String) as unknown });
+    expect(details.status).toBe(200);
+    expect(await details.json()).toMatchObject({
+      status: 'ok',
       dependencies: [
         { name: 'storage', status: 'up' },
         { name: 'registry:sandbox', status: 'up' },

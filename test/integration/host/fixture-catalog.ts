@@ -1,6 +1,7 @@
 import type { EventGridEvent } from '@azure/functions';
 import { ValidationError } from '../../../lib/core/errors.js';
 import { errorToResponse } from '../../../lib/http/problem.js';
+import { requirePrincipal } from '../../../lib/http/principal.js';
 import type {
   EventGridFunction,
   FunctionDeclaration,
@@ -56,6 +57,17 @@ export function fixtureCatalog(queueName: string, observed: Observed, gate?: Pro
           new ValidationError('Invalid body: body.tag: required', [{ field: 'body.tag', reason: 'required' }]),
           context,
         ),
+    } satisfies HttpFunction,
+    {
+      name: 'whoami',
+      trigger: { type: 'http', route: 'whoami', methods: ['GET'], authLevel: 'anonymous' },
+      handler: (request, context) => {
+        try {
+          return Promise.resolve({ status: 200, jsonBody: { id: requirePrincipal(request, 'Streaming.Read').id } });
+        } catch (error) {
+          return Promise.resolve(errorToResponse(error, context));
+        }
+      },
     } satisfies HttpFunction,
     {
       name: 'slow',

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startLocalHost, type LocalHost } from '../../../dev/host/host.js';
 import type { InvocationOutcome } from '../../../dev/host/invocation.js';
 import { uniquePrefix } from '../../support/names.js';
+import { readerPrincipal } from '../../support/principals.js';
 import { fixtureCatalog, type Observed } from './fixture-catalog.js';
 
 const keys = { functionKeys: ['fn-key'], masterKey: 'master-key', eventGridKey: 'eg-key' };
@@ -15,6 +16,7 @@ async function start(
     logs?: string[];
     env?: Record<string, string | undefined>;
     responseTimeoutMs?: number;
+    trustClientPrincipal?: boolean;
   } = {},
 ) {
   const queueName = uniquePrefix('q');
@@ -29,6 +31,7 @@ async function start(
     queueSettings: { maxPollingIntervalMs: 100, visibilityTimeoutMs: 0 },
     log: (entry) => void options.logs?.push(`${entry.level} ${entry.message}`),
     ...(options.responseTimeoutMs === undefined ? {} : { httpResponseTimeoutMs: options.responseTimeoutMs }),
+    ...(options.trustClientPrincipal === undefined ? {} : { trustClientPrincipal: options.trustClientPrincipal }),
   });
   const queue = new QueueClient(connectionString, queueName);
   return { host, observed, queue, poison: new QueueClient(connectionString, `${queueName}-poison`) };
@@ -163,6 +166,29 @@ describe("Azure's HTTP limits", () => {
     expect((await fetch(path(4_096))).status).toBe(200);
   });
 
+  /*
+   * Azure's front end is Kestrel: its default MaxRequestHeadersTotalSize is 32,768 bytes, past which it answers 431
+   * (learn.microsoft.com/dotnet/api/microsoft.aspnetcore.server.kestrel.core.kestrelserverlimits
+   * .maxrequestheaderstotalsize). This host keeps Node's smaller limit (16 KiB, request line included; Node answers
+   * 431 on HPE_HEADER_OVERFLOW, nodejs/node#25605), so what it serves fits Azure; its answer is problem+json like
+   * every other refusal of the host.
+   */
+  it('answers 431 problem+json for headers over the limit, naming the limit', async () => {
+    const { host } = await start();
+
+    const response = await fetch(`${host.url}/api/registries/sandbox/policies/x`, {
+      headers: { 'x-functions-key': 'fn-key', 'x-padding': 'z'.repeat(17 * 1024) },
+    });
+
+    expect(response.status).toBe(431);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({
+      status: 431,
+      title: 'Request header fields too large',
+      detail: expect.stringContaining('16384 bytes') as unknown,
+    });
+  });
+
   it('answers 502 when the function takes longer than the response timeout, and lets the function finish', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -175,6 +201,48 @@ describe("Azure's HTTP limits", () => {
     expect(response.status).toBe(502);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(await finished).toMatchObject({ functionName: 'slow' });
+  });
+});
+
+/*
+ * App Service Authentication drops any x-ms-client-principal a client sends and sets its own after validating a token
+ * (Microsoft Learn, "Work with user identities in Azure App Service authentication"); the local host drops it too
+ * unless LOCAL_HOST_TRUST_CLIENT_PRINCIPAL is exactly `true`. A 401 then says so, instead of a bare "no identity".
+ */
+describe('x-ms-client-principal trust', () => {
+  it('says in a 401 that the header was dropped, and why, when the host does not trust it', async () => {
+    const { host } = await start();
+
+    const response = await fetch(`${host.url}/api/whoami`, { headers: { 'x-ms-client-principal': readerPrincipal() } });
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await response.json()) as { detail: string; errors: Array<{ field: string; reason: string }> };
+    expect(problem.detail).toMatch(/dropped the x-ms-client-principal header/);
+    expect(problem.detail).toMatch(/LOCAL_HOST_TRUST_CLIENT_PRINCIPAL is not "true"/);
+    expect(problem.errors).toEqual([
+      {
+        field: 'headers.x-ms-client-principal',
+        reason: 'dropped by the local host: LOCAL_HOST_TRUST_CLIENT_PRINCIPAL is not "true"',
+      },
+    ]);
+  });
+
+  it('leaves a 401 for a request without the header as the function wrote it', async () => {
+    const { host } = await start();
+
+    const response = await fetch(`${host.url}/api/whoami`);
+
+    expect(response.status).toBe(401);
+    expect(await response.text()).not.toMatch(/dropped/);
+  });
+
+  it('passes the header through when trusted', async () => {
+    const { host } = await start({ trustClientPrincipal: true });
+
+    const response = await fetch(`${host.url}/api/whoami`, { headers: { 'x-ms-client-principal': readerPrincipal() } });
+
+    expect(response.status).toBe(200);
   });
 });
 

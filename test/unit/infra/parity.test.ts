@@ -374,6 +374,16 @@ describe('infra: hardening and azd wiring', () => {
     );
   });
 
+  it('keeps /api/health/details behind authentication: neither listed nor under a wildcard (issue #17 §4)', () => {
+    const api = stripComments(apiBicep);
+    const open = api.indexOf('[', api.indexOf('excludedPaths:'));
+    const paths = [...api.slice(open, api.indexOf(']', open)).matchAll(/'([^']+)'/g)].map((m) => m[1]!);
+    // An entry covers paths below it only with a trailing `/*` (MicrosoftDocs/azure-docs#86514; docs/assumptions.md
+    // A13): `/api/health` alone leaves `/api/health/details` to authentication.
+    expect(paths).not.toContain('/api/health/details');
+    expect(paths.filter((path) => path.includes('*'))).toEqual([]);
+  });
+
   it('outputs UPPER_SNAKE names for azd', () => {
     const outputs = [...outputNames(mainBicep), ...outputNames(eventGridMain)];
     expect(outputs).toEqual(expect.arrayContaining(['SERVICE_API_NAME', 'AZURE_FUNCTION_APP_ID', 'REGISTRY_TARGETS']));

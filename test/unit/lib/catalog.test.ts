@@ -19,6 +19,11 @@ describe('function catalog', () => {
       kind: 'http',
       options: { route: 'health', methods: ['GET'], authLevel: 'anonymous' },
     });
+    // Issue #17 §4: the details sit behind a function key (and Streaming.Read, checked by the route).
+    expect(registered.find(({ name }) => name === 'healthDetails')).toMatchObject({
+      kind: 'http',
+      options: { route: 'health/details', methods: ['GET'], authLevel: 'function' },
+    });
   });
 
   it('has unique function names (the host and Azure key functions by name)', () => {
