@@ -125,7 +125,7 @@ export class PolicyService {
     }
     if (conditions.ifNoneMatch === '*')
       throw new PreconditionFailedError(`A policy already exists at ${scope} (If-None-Match: *).`);
-    const ifMatch = namedVersion(conditions, 'Replacing a policy');
+    const ifMatch = namedVersion(conditions, 'Replacing a policy', 'required to replace');
     return {
       created: false,
       ...(await this.replace(existing.value, existing.etag, requested, ifMatch, principal, 'replace', log)),
@@ -150,7 +150,7 @@ export class PolicyService {
       throw new ValidationError(`A merge patch may nest at most ${maxPatchDepth} levels.`, [
         { field: 'body', reason: `nested deeper than ${maxPatchDepth} levels` },
       ]);
-    const ifMatch = namedVersion(conditions, 'PATCH');
+    const ifMatch = namedVersion(conditions, 'PATCH', 'required');
     const existing = await this.deps.store.get(registry, scope);
     if (existing === undefined) throw new NotFoundError(`No policy at scope ${scope} of ${registry}.`);
     const policy = this.parsePolicy(mergePatch(existing.value.policy, patch));
@@ -438,10 +438,10 @@ function describeScope(scope: string): string {
 }
 
 /** The ETag a change replaces: required, and `*` names no version (a blind overwrite of someone else's edit). */
-function namedVersion(conditions: Conditions, what: string): string {
+function namedVersion(conditions: Conditions, what: string, missing: string): string {
   if (conditions.ifMatch === undefined)
     throw new PreconditionRequiredError(`${what} needs If-Match with the ETag you read.`, [
-      { field: 'headers.if-match', reason: 'required' },
+      { field: 'headers.if-match', reason: missing },
     ]);
   if (conditions.ifMatch === '*')
     throw new PreconditionRequiredError(

@@ -290,6 +290,12 @@ describe('policy API', () => {
     await problem(await send('PUT', policyPath('guarded/absent'), { mode: 'off' }, { 'if-match': etag }), 412);
     await problem(await send('PATCH', policyPath('guarded/absent'), { mode: 'off' }, { 'if-match': etag }), 404);
     await problem(await send('DELETE', policyPath('guarded/absent')), 404);
+    // `If-Match: *` names no version (issue #17 § 3): a change must say which one it replaces; nothing to match: 412.
+    for (const method of ['PUT', 'PATCH'] as const) {
+      const blind = await problem(await send(method, policyPath(scope), { mode: 'off' }, { 'if-match': '*' }), 428);
+      expect(blind.errors).toEqual([{ field: 'headers.if-match', reason: '"*" is not accepted: send the ETag' }]);
+    }
+    await problem(await send('PUT', policyPath('guarded/star'), { mode: 'off' }, { 'if-match': '*' }), 412);
 
     expect(((await (await send('GET', policyPath(scope))).json()) as PolicyResource).policy.mode).toBe('onPush');
   });

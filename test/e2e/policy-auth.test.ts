@@ -202,28 +202,77 @@ describe('policy and conversion API authorization', () => {
     },
   );
 
-  it("a reader's refused writes change nothing", async () => {
+  it("a reader's refused write changes nothing and is in the history, with who and why", async () => {
+    const answer = await problem(
+      await call(
+        routes.find((route) => route.name === 'patch policy')!,
+        readerPrincipal(),
+      ),
+      403,
+    );
+
+    expect(answer.errors).toEqual([{ field: 'roles', reason: 'requires Streaming.Write' }]);
     expect(await readPolicy(ownedScope)).toEqual({ etag: ownedEtag, owners: [writerA.id] });
-    expect((await history(ownedScope)).map((entry) => entry.outcome)).toEqual(['applied']);
+    expect((await history(ownedScope)).filter((entry) => entry.outcome === 'applied')).toHaveLength(1);
+    expect((await history(ownedScope))[0]).toMatchObject({
+      action: 'patch',
+      outcome: 'forbidden',
+      principal: principalIds.reader,
+      reason: 'requires Streaming.Write',
+    });
     await problem(await sandbox.api(host, '/registries/sandbox/policies/auth/created-by-anyone'), 404);
   });
 
-  it('a writer may start and cancel conversions, and so may an admin', async () => {
-    for (const principal of [writerPrincipal(writerB.id, writerB.name), adminPrincipal()]) {
+  it('a writer may start and cancel conversions, and so may an admin; the row says who asked', async () => {
+    for (const [principal, id] of [
+      [writerPrincipal(writerB.id, writerB.name), writerB.id],
+      [adminPrincipal(), principalIds.admin],
+    ] as const) {
       const started = await call(
         routes.find((route) => route.name === 'start conversion')!,
         principal,
       );
-      expect(started.status, await started.text()).toBe(202);
+      const startedText = await started.text();
+      expect(started.status, startedText).toBe(202);
+      expect(JSON.parse(startedText)).toMatchObject({ requestedBy: id });
       const canceled = await call(
         routes.find((route) => route.name === 'cancel conversion')!,
         principal,
       );
-      expect(canceled.status, await canceled.text()).toBe(200);
+      const canceledText = await canceled.text();
+      expect(canceled.status, canceledText).toBe(200);
+      // The image converted long ago, so there is nothing to cancel; who cancels a running one: lifecycle unit test.
+      expect(JSON.parse(canceledText)).not.toHaveProperty('canceledBy');
     }
   });
 
-  it('a writer who is not an owner may not replace, patch or delete the policy, nor create one without being an owner', async () => {
+  it('audit and report runs by hand record who asked (issue #17 § 2)', async () => {
+    const writer = writerPrincipal(writerB.id, writerB.name);
+    const post = (path: string, body: unknown): Promise<Response> =>
+      fetch(`${host.url}/api${path}`, {
+        method: 'POST',
+        headers: {
+          'x-functions-key': hostKeys.function,
+          'x-ms-client-principal': writer,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(body),
+      });
+
+    const audit = await post('/audits', { registry: 'sandbox' });
+    expect(audit.status, await audit.clone().text()).toBe(202);
+    const { runs } = (await audit.json()) as { runs: Array<{ runId: string }> };
+    const listed = await sandbox.api(host, '/audits?registry=sandbox');
+    const recent = ((await listed.json()) as { items: Array<{ runId: string; requestedBy?: string }> }).items;
+    expect(recent.find((run) => run.runId === runs[0]!.runId)).toMatchObject({ requestedBy: writerB.id });
+
+    const report = await post('/reports', { registries: ['sandbox'] });
+    expect(report.status, await report.clone().text()).toBe(202);
+    const latest = await sandbox.api(host, '/reports/latest?format=json');
+    expect(await latest.json()).toMatchObject({ requestedBy: writerB.id });
+  });
+
+  it('a writer who is not an owner may not replace, patch or delete the policy, nor create one over the default', async () => {
     const writer = writerPrincipal(writerB.id, writerB.name);
 
     for (const name of ['replace policy', 'patch policy', 'delete policy']) {
@@ -244,9 +293,51 @@ describe('policy and conversion API authorization', () => {
       ),
       403,
     );
-    expect(create.detail).toContain(`add "${writerB.id}" to owners`);
+    // auth/created-by-anyone is the registry default's: only an admin hands out what nobody owns (issue #17 § 1).
+    expect(create.errors).toEqual([
+      { field: 'params.scope', reason: 'would take over _default, not owned by the caller' },
+    ]);
     expect(await readPolicy(ownedScope)).toEqual({ etag: ownedEtag, owners: [writerA.id] });
-    expect((await history(ownedScope)).map((entry) => entry.outcome)).toEqual(['applied']);
+    const refused = (await history(ownedScope)).filter((entry) => entry.principal === writerB.id);
+    expect(refused.map((entry) => [entry.action, entry.outcome, entry.reason])).toEqual([
+      ['delete', 'forbidden', 'caller is not an owner'],
+      ['patch', 'forbidden', 'caller is not an owner'],
+      ['replace', 'forbidden', 'caller is not an owner'],
+    ]);
+  });
+
+  it('issue #17 § 1: the owners of a namespace stay in charge of it, whatever a writer outside it creates', async () => {
+    const owner = writerPrincipal(writerA.id, writerA.name);
+    const outsider = writerPrincipal(writerB.id, writerB.name);
+    const send = (scope: string, principal: string, body: unknown): Promise<Response> =>
+      sandbox.api(host, `/registries/sandbox/policies/${scope}`, {
+        method: 'PUT',
+        headers: { 'x-ms-client-principal': principal, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const governing = async (repository: string): Promise<string> => {
+      const response = await sandbox.api(host, '/registries/sandbox/policy-evaluation', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ repository, tag: 'v1' }),
+      });
+      return ((await response.json()) as { scope: string }).scope;
+    };
+    const admin = await send('team-own/**', adminPrincipal(), { mode: 'onPush', owners: [writerA.id] });
+    expect(admin.status).toBe(201);
+
+    // The bypass the review found: an outsider claiming one repository, a sibling glob, or the default.
+    for (const scope of ['team-own/app', 'team-own/app-*', '_default', '**']) {
+      const refused = await send(scope, outsider, { mode: 'off', owners: [writerB.id] });
+      expect(refused.status, scope).toBe(403);
+    }
+    expect(await governing('team-own/app')).toBe('team-own/**');
+
+    // The owner divides their namespace, and owns what they create.
+    const created = await send('team-own/app', owner, { mode: 'off' });
+    expect(created.status, await created.clone().text()).toBe(201);
+    expect(((await created.json()) as { policy: { owners: string[] } }).policy.owners).toEqual([writerA.id]);
+    expect(await governing('team-own/app')).toBe('team-own/app');
   });
 
   it('an owner writer may replace, patch and delete its policy, and create one naming itself (by object id or name)', async () => {
@@ -276,18 +367,25 @@ describe('policy and conversion API authorization', () => {
     expect(patched.status, await patched.clone().text()).toBe(200);
     const deleted = await send(ownedScope, 'DELETE', owner, undefined, patched.headers.get('etag')!);
     expect(deleted.status).toBe(204);
-    expect((await history(ownedScope)).map((entry) => [entry.action, entry.principal])).toEqual([
+    expect(
+      (await history(ownedScope))
+        .filter((entry) => entry.outcome === 'applied')
+        .map((entry) => [entry.action, entry.principal]),
+    ).toEqual([
       ['delete', writerA.id],
       ['patch', writerB.id],
       ['replace', writerA.id],
       ['create', '00000000-0000-0000-0000-00000000ad01'],
     ]);
 
-    const own = await send('auth/b-own', 'PUT', other, { mode: 'off', owners: [writerB.name] });
+    // A namespace an admin handed to writer B is B's to divide; A may not delete what B made there.
+    const handed = await send('auth/b/**', 'PUT', adminPrincipal(), { mode: 'off', owners: [writerB.name] });
+    expect(handed.status).toBe(201);
+    const own = await send('auth/b/own', 'PUT', other, { mode: 'off', owners: [writerB.name] });
     expect(own.status, await own.clone().text()).toBe(201);
     expect(await own.json()).toMatchObject({ createdBy: writerB.id });
-    expect((await send('auth/b-own', 'DELETE', owner)).status).toBe(403);
-    expect((await send('auth/b-own', 'DELETE', other)).status).toBe(204);
+    expect((await send('auth/b/own', 'DELETE', owner)).status).toBe(403);
+    expect((await send('auth/b/own', 'DELETE', other)).status).toBe(204);
   });
 
   it('an admin may change any policy and create one without owners', async () => {
@@ -341,7 +439,13 @@ describe('policy and conversion API authorization', () => {
         });
 
         const answer = await problem(response, 401);
-        expect(answer.errors).toEqual([{ field: 'headers.x-ms-client-principal', reason: 'missing or invalid' }]);
+        // The host says the header was dropped, and why (issue #17 § 6).
+        expect(answer.errors).toEqual([
+          {
+            field: 'headers.x-ms-client-principal',
+            reason: 'dropped by the local host: LOCAL_HOST_TRUST_CLIENT_PRINCIPAL is not "true"',
+          },
+        ]);
       },
     );
   });

@@ -264,13 +264,18 @@ describe('policy API under random input', () => {
       `history rewritten: ${describeIt}`,
     ).toBe(true);
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    // Every refusal is problem+json, the host's own 431 included (issue #17 § 3).
     if (response.status >= 400)
-      expect(response.headers.get('content-type'), describeIt).toBe(
-        response.status === 431 ? null : 'application/problem+json',
-      );
+      expect(response.headers.get('content-type'), describeIt).toBe('application/problem+json');
     if (request.method === 'POST' || response.status >= 400) {
       expect(after.policies, describeIt).toEqual(before.policies);
-      if (request.method === 'POST' || response.status !== 412) expect(added, describeIt).toEqual([]);
+      if (request.method !== 'POST' && response.status === 403)
+        // A refused write leaves its trace: one `forbidden` entry with why (issue #17 § 2).
+        expect(
+          added.map((entry) => [entry.outcome, typeof entry.reason]),
+          describeIt,
+        ).toEqual([['forbidden', 'string']]);
+      else if (request.method === 'POST' || response.status !== 412) expect(added, describeIt).toEqual([]);
       else
         expect(
           added.every((entry) => entry.outcome === 'precondition-failed' || entry.outcome === 'conflict') &&

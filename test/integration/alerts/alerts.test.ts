@@ -421,9 +421,17 @@ describe('alert delivery (real Azurite, real HTTPS receiver)', () => {
     expect(failed.items).toHaveLength(2);
     expect(failed.items[0]!.note).toMatch(/HTTP 503/);
 
-    await service.resend(failed.items.find((item) => item.channel === 'hook')!.id, silentLogger);
+    const resent = await service.resend(
+      failed.items.find((item) => item.channel === 'hook')!.id,
+      silentLogger,
+      'operator-oid',
+    );
+    // Who asked is kept on the alert (issue #17 § 2).
+    expect(resent).toMatchObject({ resentBy: 'operator-oid', note: 're-sent at the request of operator-oid' });
     await pump();
-    expect((await service.list({ status: 'delivered' }, { pageSize: 10 })).items).toHaveLength(1);
+    expect((await service.list({ status: 'delivered' }, { pageSize: 10 })).items).toMatchObject([
+      { resentBy: 'operator-oid' },
+    ]);
   });
 
   it('renders but sends nothing in dry-run mode', async () => {

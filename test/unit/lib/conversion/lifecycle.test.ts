@@ -600,6 +600,13 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       ]);
     });
 
+    it('cancel:canceled records who asked (issue #17 § 2)', () => {
+      const result = step(runningRow(), { kind: 'cancel-requested', by: 'writer-oid' });
+
+      expect(result.next).toMatchObject({ status: 'Canceled', canceledBy: 'writer-oid' });
+      expect(step(runningRow(), { kind: 'cancel-requested' }).next).not.toHaveProperty('canceledBy');
+    });
+
     it('cancel:not-running: a finished row is left as it is', () => {
       expect(step(row('Succeeded'), { kind: 'cancel-requested' })).toEqual({ rule: 'cancel:not-running', effects: [] });
     });
