@@ -39,6 +39,14 @@ export function parseParts<T>(value: unknown, schema: z.ZodType<T>, part: 'query
   return result.data;
 }
 
+/**
+ * The host's own query parameters, which the worker still sees in the URL: `code` carries the function key (Microsoft
+ * Learn, "Azure Functions HTTP trigger", § Authorization keys: "the key can be included in a query string variable
+ * named `code`"); the host checks it and passes the URL on unchanged. No route reads them, so none refuses them.
+ */
+const hostQueryParameters = new Set(['code']);
+
+/** The request's query as an object, without the host's own parameters (issue #18 § 3). */
 export function queryObject(request: HttpRequest): Record<string, string> {
-  return Object.fromEntries(request.query.entries());
+  return Object.fromEntries([...request.query.entries()].filter(([name]) => !hostQueryParameters.has(name)));
 }

@@ -140,6 +140,22 @@ describe('authentication of every route in the catalog', () => {
     },
   );
 
+  it.each(cases)(
+    '%s: the key in ?code= works as the header does, for a caller with every role (issue #18 § 3)',
+    async (_label, target) => {
+      // `code` is the Functions convention for the key in the query (Microsoft Learn, HTTP trigger, "Authorization
+      // keys"); the host leaves it in the URL the worker sees, so every route must ignore it, not refuse it.
+      const admin = { 'x-ms-client-principal': sandboxAdminPrincipal() };
+      const viaQuery = await call({ ...target, path: `${target.path}&code=${hostKeys.function}` }, admin);
+      const viaHeader = await call(target, { ...admin, 'x-functions-key': hostKeys.function });
+
+      expect(viaQuery.text, `${target.name}: ${viaQuery.text}`).not.toMatch(/"code"|query\.code/);
+      expect(viaQuery.status, viaQuery.text).not.toBe(401);
+      // A read answers the same either way; a write's second call meets the state the first one left.
+      if (target.method === 'GET') expect(viaQuery.status, viaQuery.text).toBe(viaHeader.status);
+    },
+  );
+
   it('exercised every listed route', () => {
     expect([...exercised].sort()).toEqual([...new Set(calls.map((entry) => entry.name))].sort());
   });
