@@ -4,6 +4,7 @@ import { conversionStatuses } from '../core/image.js';
 import { policyApiVersion, policySchema } from '../policy/model.js';
 import { evaluationBody } from '../policy/service.js';
 import { complianceReportSchema } from '../reports/model.js';
+import { startAuditBody } from './routes/audits.js';
 import { createReportBody, generatedReportSchema, latestReportQuery, listReportsQuery } from './routes/reports.js';
 import { z } from '../core/zod.js';
 
@@ -308,7 +309,7 @@ export function openApiDocument(version: string): unknown {
     method: 'post',
     path: '/api/audits',
     summary: 'Start the missing-streaming-artifact audit now (Streaming.Write)',
-    request: { body: { content: { 'application/json': { schema: z.object({ registry: z.string().optional() }) } } } },
+    request: { body: { content: { 'application/json': { schema: startAuditBody } } } },
     responses: {
       202: json(z.object({ runs: z.array(z.object({ registry: z.string(), runId: z.string() })) }), 'started'),
       ...problems(400, 401, 403, 404),

@@ -7,7 +7,7 @@ import { storageFromConnectionString, type StorageSettings } from '../../lib/con
 import { createStorageClients } from '../../lib/storage/clients.js';
 import { provisionStorage } from '../../lib/storage/provision.js';
 import { storageResourceNames } from '../../lib/storage/resources.js';
-import { buildImage, buildIndex } from '../../dev/emulator/registry/content.js';
+import { buildTestImage, type TestImageKind } from '../../dev/emulator/registry/content.js';
 import type { ConversionBehaviour } from '../../dev/emulator/registry/streaming-service.js';
 import { startSandboxEmulator, type SandboxEmulator } from '../../dev/emulator/sandbox.js';
 import { sandboxAdminPrincipal } from '../../dev/sandbox-file.js';
@@ -27,7 +27,7 @@ export interface HostProcess {
   kill(): Promise<void>;
 }
 
-export type ImageKind = 'linux/amd64' | 'linux/arm64' | 'index';
+export type ImageKind = TestImageKind;
 
 /**
  * The product as it runs in the sandbox, for end-to-end tests: the emulated cloud, a real Azurite (the test run's),
@@ -147,13 +147,7 @@ export class SandboxHarness {
     label = `${repository}:${tag}:${Math.random()}`,
     registry = this.registry,
   ): Promise<string> {
-    const built =
-      kind === 'index'
-        ? buildIndex([
-            buildImage({ os: 'linux', architecture: 'amd64', label }),
-            buildImage({ os: 'linux', architecture: 'arm64', label }),
-          ])
-        : buildImage({ os: 'linux', architecture: kind === 'linux/arm64' ? 'arm64' : 'amd64', label });
+    const built = buildTestImage(kind, label);
     const layout = await mkdtemp(join(this.workDir, 'layout-'));
     await writeOciLayout(layout, built, tag);
     const all = kind === 'index' ? ['--all'] : [];

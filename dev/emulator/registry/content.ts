@@ -217,3 +217,16 @@ export function pushBuilt(
   }
   store.putManifest(repository, tag ?? built.digest, built.bytes, built.mediaType, { userAgent });
 }
+
+/** What a test push is: one linux image, or a multi-arch index of linux/amd64 and linux/arm64. */
+export type TestImageKind = 'linux/amd64' | 'linux/arm64' | 'index';
+
+/** A small image of that kind; `label` makes its digest unique (as a new build would be). */
+export function buildTestImage(kind: TestImageKind, label: string): BuiltManifest {
+  return kind === 'index'
+    ? buildIndex([
+        buildImage({ os: 'linux', architecture: 'amd64', label }),
+        buildImage({ os: 'linux', architecture: 'arm64', label }),
+      ])
+    : buildImage({ os: 'linux', architecture: kind === 'linux/arm64' ? 'arm64' : 'amd64', label });
+}

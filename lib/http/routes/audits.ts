@@ -4,10 +4,11 @@ import type { AuditStore } from '../../audit/ports.js';
 import { NotFoundError } from '../../core/errors.js';
 import { registryNameSchema } from '../../core/registries.js';
 import { requirePrincipal } from '../principal.js';
+import { registrySelectionBody, selectedRegistries } from './registry-selection.js';
 import { parseJsonBody, parseParts, queryObject } from '../request.js';
 import type { HttpRoute } from '../route.js';
 
-export const startAuditBody = z.object({ registry: registryNameSchema.optional() }).strict();
+export const startAuditBody = registrySelectionBody;
 const listQuery = z
   .object({ registry: registryNameSchema, count: z.coerce.number().int().min(1).max(100).default(30) })
   .strict();
@@ -30,10 +31,15 @@ export const auditRoutes = {
       request.headers.get('content-length') === '0' || !request.body
         ? {}
         : await parseJsonBody(request, startAuditBody);
-    const registries = body.registry ? [body.registry] : deps.registryNames;
-    if (body.registry && !deps.registryNames.includes(body.registry))
-      throw new NotFoundError(`Registry ${body.registry} is not configured.`, [
-        { field: 'body.registry', reason: 'not a configured registry' },
+    const selected = selectedRegistries(body);
+    const registries = selected ?? deps.registryNames;
+    const unknown = registries.find((name) => !deps.registryNames.includes(name));
+    if (unknown !== undefined)
+      throw new NotFoundError(`Registry ${unknown} is not configured.`, [
+        {
+          field: body.registry === undefined ? 'body.registries' : 'body.registry',
+          reason: 'not a configured registry',
+        },
       ]);
     const runs = [];
     for (const registry of registries)

@@ -1,11 +1,12 @@
 import type { HttpRequest } from '@azure/functions';
 import { UnsupportedMediaTypeError } from '../../core/errors.js';
-import { registryListPattern, registryNameSchema } from '../../core/registries.js';
+import { registryListPattern } from '../../core/registries.js';
 import { z } from '../../core/zod.js';
 import { reportContentSecurityPolicy } from '../../reports/render/html.js';
 import type { ReportService } from '../../reports/service.js';
 import { compactTimestamp, reportFormats } from '../../reports/stored.js';
 import { requirePrincipal } from '../principal.js';
+import { registrySelectionBody, selectedRegistries } from './registry-selection.js';
 import { parseJsonBody, parseParts, queryObject } from '../request.js';
 import type { HttpRoute } from '../route.js';
 
@@ -14,16 +15,7 @@ export interface ReportRouteDependencies {
 }
 
 /** POST /api/reports: an empty body (or none) reports every configured registry. */
-export const createReportBody = z
-  .object({
-    registries: z
-      .array(registryNameSchema)
-      .min(1)
-      .max(50)
-      .optional()
-      .openapi({ description: 'registries to report on; all configured ones when omitted' }),
-  })
-  .strict();
+export const createReportBody = registrySelectionBody;
 
 const registryQuery = z
   .string()
@@ -85,10 +77,10 @@ type ReportRoute = HttpRoute<ReportRouteDependencies>;
 export const reportRoutes = {
   create: (async (request, context, { reports }) => {
     const principal = requirePrincipal(request, 'Streaming.Write');
-    const body = await optionalJsonBody(request);
+    const selected = selectedRegistries(await optionalJsonBody(request));
     context.info(`report requested by ${principal.id}`);
     const generated = await reports.generate(
-      { ...(body.registries ? { registries: body.registries } : {}), requestedBy: principal.id },
+      { ...(selected === undefined ? {} : { registries: selected }), requestedBy: principal.id },
       context,
     );
     return { status: 202, headers: { location: generated.links.json }, jsonBody: generated };

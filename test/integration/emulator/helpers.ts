@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, copyFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EventSink, ManifestEvent } from '../../../dev/emulator/contract.js';
 import { EmulatorControlClient } from '../../../dev/emulator/control-client.js';
-import type { BuiltManifest } from '../../../dev/emulator/registry/content.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../dev/emulator/server.js';
 
 const exec = promisify(execFile);
@@ -48,33 +47,7 @@ export async function startTestEmulator(
   return { emulator, sink, control: new EmulatorControlClient(emulator.controlUrl), workDir };
 }
 
-/** Writes an OCI image layout (`oci:DIR:tag` for skopeo) holding `built` (and its children). */
-export async function writeOciLayout(dir: string, built: BuiltManifest, tag: string): Promise<void> {
-  const blobs = join(dir, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
-  const write = async (m: BuiltManifest): Promise<void> => {
-    for (const child of m.children) await write(child);
-    for (const b of m.blobs) if (b.bytes) await writeFile(join(blobs, b.digest.slice('sha256:'.length)), b.bytes);
-    await writeFile(join(blobs, m.digest.slice('sha256:'.length)), m.bytes);
-  };
-  await write(built);
-  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        {
-          mediaType: built.mediaType,
-          digest: built.digest,
-          size: built.bytes.length,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
-    }),
-  );
-}
+export { writeOciLayout } from '../../../dev/oci-layout.js';
 
 /** A directory skopeo's `--cert-dir` accepts (`*.crt` are CA certificates). */
 export async function certDirFor(caFile: string, workDir: string): Promise<string> {
