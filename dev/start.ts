@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { devStorageClients } from './storage-clients.js';
 import { provisionStorage } from '../lib/storage/provision.js';
@@ -51,16 +52,30 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
+  const port = flags.port ?? Number(env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
+  // Before anything starts: a taken port is one line and a suggestion, not a stack trace after Azurite came up.
+  if (port !== 0 && !(await portIsFree(port))) {
+    process.stderr.write(
+      `Port ${port} is already in use (another sandbox?); start on another: npm start -- --port ${port + 1}\n`,
+    );
+    return shutdown(1);
+  }
+  const emulated = !env.REGISTRIES;
+
   let azurite: RunningAzurite | undefined;
   if (!env.AzureWebJobsStorage && !env.AzureWebJobsStorage__accountName) {
+    // The emulated registry keeps nothing between starts, so the app's storage starts over with it: a table never
+    // says Succeeded for an image the registry no longer has (issue #18 § 4). With real registries it persists.
+    if (emulated && !flags.inMemory) rmSync(resolve(sandboxDirectory, 'azurite'), { recursive: true, force: true });
     azurite = await startEmbeddedAzurite(flags.inMemory);
     stopping.push(() => azurite!.stop());
     env.AzureWebJobsStorage = azurite.connectionString;
   }
 
   let emulator: SandboxEmulator | undefined;
-  if (!env.REGISTRIES) {
-    emulator = await startSandboxEmulator({ directory: sandboxDirectory, seed: true });
+  if (emulated) {
+    // Seeded once the app listens (below), so the seed's pushes reach it as any push would.
+    emulator = await startSandboxEmulator({ directory: sandboxDirectory, seed: false });
     stopping.push(() => emulator!.close());
     Object.assign(env, emulator.appSettings());
     // The sandbox converts every tagged push, so `npm start` shows the product working end to end.
@@ -83,10 +98,11 @@ async function main(): Promise<void> {
 
   const keys = persistentKeys();
   for (const [name, value] of Object.entries(keys)) env[name] ??= value;
-  const port = flags.port ?? Number(env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
   env.LOCAL_HOST_PORT = String(port);
   const host = await startHostProcess(env);
-  stopping.push(() => stopChild(host.child, 15_000));
+  // Everything stops within 10 s of a signal (issue #18 § 4): the host gets 6 s to finish, then is killed; Azurite
+  // after it gets at most 5 s more, which a stopped host leaves it no reason to use.
+  stopping.push(() => stopChild(host.child, 6_000));
   host.child.once('exit', (code) => {
     if (!shuttingDown) {
       process.stderr.write(`The local host exited (code ${code ?? 'null'}); stopping the sandbox.\n`);
@@ -94,7 +110,13 @@ async function main(): Promise<void> {
     }
   });
 
-  if (emulator) await subscribeEventGridFunctions(emulator, host.url, env[hostKeySettings.eventGridKey]!);
+  if (emulator) {
+    await subscribeEventGridFunctions(emulator, host.url, env[hostKeySettings.eventGridKey]!);
+    // The seed's ImagePushed events go through Event Grid to the app, so the sandbox's policy has decided each seeded
+    // image before the banner prints: the first GET …/conversions and the first report are not empty.
+    await emulator.seed();
+    await emulator.eventGrid.whenIdle();
+  }
 
   const sandbox: SandboxFile = {
     host: sandboxHost(
@@ -159,6 +181,15 @@ function parseFlags(argv: readonly string[]): { inMemory: boolean; port: number 
   return { inMemory: argv.includes('--in-memory'), port: portIndex >= 0 ? Number(argv[portIndex + 1]) : undefined };
 }
 
+/** Whether nothing listens on the host's address and port (the host binds 127.0.0.1). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((answer) => {
+    const probe = createServer();
+    probe.once('error', () => answer(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => answer(true)));
+  });
+}
+
 /** Azure's well-known ports when free (so Storage Explorer finds it), otherwise any free ones. */
 async function startEmbeddedAzurite(inMemory: boolean): Promise<RunningAzurite> {
   const location = inMemory ? undefined : resolve(sandboxDirectory, 'azurite');
@@ -205,14 +236,17 @@ function printSummary(sandbox: SandboxFile, file: string, azurite: RunningAzurit
   const lines = [
     '',
     'acr-streaming-autopilot sandbox is running',
-    `  Functions host   ${sandbox.host.url}   (health: ${sandbox.host.url}/api/health)`,
+    `  Functions host   ${sandbox.host.url}/api/health   (the API: ${sandbox.host.url}/api/openapi.json, with the key)`,
     `  Function key     in ${file} (host.functionKey); send as x-functions-key`,
     ...sandbox.registries.map(
       (registry) =>
-        `  Registry         ${registry.name}: ${registry.httpsUrl} (login server ${registry.loginServer}); push with skopeo to ${registry.pushAddress} (--dest-tls-verify=false --dest-creds ${registry.username}:<password in sandbox.json>)`,
+        `  Registry         ${registry.name}: ${registry.httpsUrl}/v2/ (login server ${registry.loginServer}); push a test image with npm run sandbox:push -- team-a/app:v2, or with skopeo to ${registry.pushAddress} (--dest-tls-verify=false --dest-creds ${registry.username}:<password in sandbox.json>)`,
     ),
     ...(sandbox.emulator.controlUrl
-      ? [`  Emulator control ${sandbox.emulator.controlUrl}/_emulator/  (CA: ${sandbox.emulator.caFile})`]
+      ? [
+          `  Emulator control ${sandbox.emulator.controlUrl}/_emulator/  (CA: ${sandbox.emulator.caFile})`,
+          `  Alert inbox      ${sandbox.emulator.controlUrl}/inbox  (what the webhook and Teams channels received)`,
+        ]
       : []),
     azurite
       ? `  Storage          Azurite blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table}; data in ${sandbox.storage.location}`

@@ -240,6 +240,20 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
   const { method, path, query } = request;
   const { state, clock } = target;
 
+  // The banner's control URL: what is here, so the printed address answers (issue #18 § 4).
+  if (path === '/_emulator/' && method === 'GET')
+    return {
+      status: 200,
+      body: {
+        registries: '/_emulator/registries',
+        faults: '/_emulator/faults',
+        requests: '/_emulator/requests',
+        clock: '/_emulator/clock',
+        inbox: '/inbox',
+        documentation: 'dev/emulator/README.md',
+      },
+    };
+
   if (path === '/_emulator/registries') {
     if (method === 'GET')
       return { status: 200, body: [...state.registries.values()].map((r) => describeRegistry(target, r)) };

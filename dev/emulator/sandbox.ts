@@ -55,6 +55,8 @@ export interface SandboxEmulator {
   readonly appClient: { readonly tenantId: string; readonly clientId: string; readonly clientSecret: string };
   /** App settings that point unmodified product code at this emulator. */
   appSettings(): Record<string, string>;
+  /** Pushes the standard seed (its push events go to whoever subscribed) and adds its connected registries. */
+  seed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -146,15 +148,18 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   const tunnel = await startDiscoveryTunnel({ target: { host: '127.0.0.1', port: managementPort } });
   const control = new EmulatorControlClient(emulator.controlUrl);
 
-  if (options.seed ?? false) {
+  const connected = connectedRegistries;
+  const seed = async (): Promise<void> => {
     await seedSandbox(control);
     const sandbox = definitions(emulator).find((definition) => definition.name === 'sandbox');
-    if (sandbox) seedConnectedRegistries(connectedRegistries, sandbox);
-  }
+    if (sandbox) seedConnectedRegistries(connected, sandbox);
+  };
+  if (options.seed ?? false) await seed();
 
   return {
     emulator,
     control,
+    seed,
     entra,
     eventGrid,
     connectedRegistries,

@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +50,7 @@ describe('npm start', () => {
       headers: { 'x-functions-key': sandbox.host.functionKey, 'x-ms-client-principal': sandbox.host.adminPrincipal },
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const stopping = Date.now();
     child.kill('SIGINT');
 
     expect(health.status).toBe(200);
@@ -81,7 +84,107 @@ describe('npm start', () => {
     expect(sandbox.host.functionKey.length).toBeGreaterThan(20);
     expect(sandbox.storage.connectionString).toContain('TableEndpoint=http://127.0.0.1:');
     expect(await exited).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(10_000);
     expect(output).toMatch(/SIGINT: stopping/);
+    await expect(fetch(sandbox.host.url)).rejects.toThrow();
+  });
+
+  /** Starts the sandbox as `npm start` does and resolves once its banner printed. */
+  async function startSandbox(
+    args: readonly string[] = ['--in-memory', '--port', '0'],
+  ): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string; directory: string }> {
+    const directory = mkdtempSync(join(tmpdir(), 'sandbox-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'dev/start.ts', ...args], {
+      env: { ...process.env, SANDBOX_DIR: directory, AzureWebJobsStorage: '' },
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ctrl-C stops it all')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`npm start exited early (${code ?? 'null'}):\n${output}`)));
+    });
+    return { child, output: () => output, directory };
+  }
+
+  /** GET with the sandbox CA for https URLs; the status only. */
+  function statusOf(url: string, ca: string): Promise<number> {
+    if (url.startsWith('http:')) return fetch(url).then((response) => response.status);
+    return new Promise((resolve, reject) => {
+      httpsRequest(url, { ca }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+  }
+
+  // SIGINT is the first test's (Ctrl-C); SIGTERM here, with everything a first look at the sandbox meets.
+  it.each(['SIGTERM'] as const)(
+    'issue #18 § 4: every banner URL answers, the seed is decided, and %s to its pid stops everything within 10 s',
+    async (signal) => {
+      const { child, output, directory } = await startSandbox();
+      const sandbox = JSON.parse(readFileSync(join(directory, 'sandbox.json'), 'utf8')) as {
+        host: { url: string; functionKey: string; adminPrincipal: string };
+        emulator: { controlUrl: string; caFile: string };
+      };
+      const printed = output();
+      const banner = printed.slice(printed.indexOf('sandbox is running'), printed.indexOf('Ctrl-C stops it all'));
+      const urls = [...new Set(banner.match(/https?:\/\/[^\s),]+/g) ?? [])];
+      const ca = readFileSync(sandbox.emulator.caFile, 'utf8');
+      const statuses = await Promise.all(urls.map(async (url) => [url, await statusOf(url, ca)] as const));
+      // The seed's pushes reached the app through Event Grid before the banner printed.
+      const conversions = await fetch(`${sandbox.host.url}/api/registries/sandbox/conversions`, {
+        headers: { 'x-functions-key': sandbox.host.functionKey, 'x-ms-client-principal': sandbox.host.adminPrincipal },
+      });
+      const rows = ((await conversions.json()) as { items: Array<{ repository: string; status: string }> }).items;
+
+      const stopped = Date.now();
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill(signal);
+      const code = await exited;
+      const elapsed = Date.now() - stopped;
+      const afterwards = await Promise.all(
+        [sandbox.host.url, sandbox.emulator.controlUrl].map((url) =>
+          fetch(url).then(
+            () => 'answering',
+            () => 'closed',
+          ),
+        ),
+      );
+
+      expect(urls.length).toBeGreaterThanOrEqual(4);
+      for (const [url, status] of statuses) expect(status, url).not.toBe(404);
+      for (const [url, status] of statuses) expect(status, url).toBeLessThan(500);
+      expect(rows.map((row) => row.repository)).toEqual(expect.arrayContaining(['team-a/app', 'team-b/windows']));
+      expect(rows.find((row) => row.repository === 'team-b/windows')).toMatchObject({ status: 'Skipped' });
+      expect(code).toBe(0);
+      expect(elapsed).toBeLessThan(10_000);
+      expect(afterwards).toEqual(['closed', 'closed']);
+    },
+    60_000,
+  );
+
+  it('issue #18 § 4: a host port in use is one line and a suggestion, not a stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'dev/start.ts', '--in-memory', '--port', String(port)], {
+      env: { ...process.env, SANDBOX_DIR: mkdtempSync(join(tmpdir(), 'sandbox-')), AzureWebJobsStorage: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    taken.close();
+
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([
+      `Port ${port} is already in use (another sandbox?); start on another: npm start -- --port ${port + 1}`,
+    ]);
   });
 
   it('refuses a bad configuration with one message listing every bad setting, and exits non-zero', async () => {
