@@ -85,6 +85,9 @@ async function main(): Promise<void> {
   for (const [name, value] of Object.entries(keys)) env[name] ??= value;
   const port = flags.port ?? Number(env.LOCAL_HOST_PORT ?? local.localHttpPort ?? 7071);
   env.LOCAL_HOST_PORT = String(port);
+  // Alerts and report.ready events link to the conversion and the report only under APP_BASE_URL (issue #18 § 6):
+  // the sandbox's inbox shows those links working. A random port (0) is known only once the host listens.
+  if (port !== 0) env.APP_BASE_URL ??= `http://127.0.0.1:${port}`;
   const host = await startHostProcess(env);
   stopping.push(() => stopChild(host.child, 15_000));
   host.child.once('exit', (code) => {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isAcrError } from '../core/errors.js';
-import type { RegistrySettings } from '../core/registries.js';
+import { forRegistry, type RegistrySettings } from '../core/registries.js';
 import { finalRemediation, failureClass } from '../conversion/failures.js';
 import { inspectManifest } from '../conversion/inspect.js';
 import { streamingArtifactsOf } from '../conversion/streaming-artifacts.js';
@@ -389,7 +389,7 @@ export class ImageAudit {
       };
     const current =
       record ?? (await this.deps.conversions.read({ registry, repository, digest: manifest.digest }))?.value;
-    const found = fromConversion(current, previous, now.getTime(), this.deps.settings.quietSeconds);
+    const found = fromConversion(registry, current, previous, now.getTime(), this.deps.settings.quietSeconds);
     if (found.status === 'missing' && policy.backfill.enabled && backfillLeft > 0) {
       const outcome = await this.deps.service.request(
         { registry, repository, digest: manifest.digest },
@@ -490,8 +490,11 @@ export class ImageAudit {
         time: run.completedAt!,
         registry: run.registry,
         message: `${counters.missing} image(s) in ${run.registry} should be streamable but have no streaming artifact; coverage ${coverage(counters)} %`,
+        // Only routes that exist (issue #18 § 6): the findings have no route of their own; the report lists them.
         remediation:
-          'Enable backfill in the policies of the repositories listed in the compliance report (or GET the audit findings), or start conversions with POST /api/registries/{registry}/conversions.',
+          `Enable backfill in the policies of the repositories the compliance report lists as missing ` +
+          `(POST /api/reports, then GET /api/reports/latest?format=html&registry=${run.registry}), ` +
+          `or start conversions with POST /api/registries/${run.registry}/conversions.`,
         facts: {
           Missing: String(counters.missing),
           Eligible: String(counters.eligible),
@@ -531,6 +534,7 @@ export function coverage(counters: Pick<AuditCounters, 'eligible' | 'streamable'
 
 /** Why an eligible digest has no streaming referrer, from its conversion record. */
 function fromConversion(
+  registry: string,
   record: ConversionRecord | undefined,
   previous: StoredFinding | undefined,
   nowMs: number,
@@ -555,7 +559,11 @@ function fromConversion(
       status: 'failed',
       reason: record.lastErrorMessage ?? record.status,
       errorCode: code,
-      remediation: record.remediation ?? finalRemediation(failureClass(code), { attempts: record.attempts }),
+      // Rows written before issue #18 § 6 still carry the `{registry}` placeholder.
+      remediation: forRegistry(
+        record.remediation ?? finalRemediation(failureClass(code), { registry, attempts: record.attempts }),
+        registry,
+      ),
     };
   }
   const wasConverted = previous?.status === 'converted' || record?.status === 'Succeeded';
@@ -564,7 +572,7 @@ function fromConversion(
     reason: wasConverted
       ? 'the streaming artifact was there before and has been deleted (copy or cleanup tools drop referrers)'
       : 'no streaming artifact and no conversion recorded (pushed before the policy, or the event was missed)',
-    remediation: 'Enable backfill in the policy, or start it with POST /api/registries/{registry}/conversions.',
+    remediation: `Enable backfill in the policy, or start it with POST /api/registries/${registry}/conversions.`,
   };
 }
 

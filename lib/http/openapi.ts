@@ -317,8 +317,13 @@ export function openApiDocument(version: string): unknown {
   route({
     method: 'get',
     path: '/api/audits',
-    summary: 'Recent audit runs of a registry (Streaming.Read)',
-    request: { query: z.object({ registry: z.string(), count: z.number().int().optional() }) },
+    summary: 'Recent audit runs of a registry, or of every configured one (Streaming.Read)',
+    request: {
+      query: z.object({
+        registry: z.string().optional().openapi({ description: 'one registry; every configured one when omitted' }),
+        count: z.number().int().optional(),
+      }),
+    },
     responses: { 200: json(z.object({ items: z.array(AuditRun) }), 'newest first'), ...problems(400, 401, 403, 404) },
   });
 
