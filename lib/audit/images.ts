@@ -281,10 +281,16 @@ export class ImageAudit {
         ? new Map<string, ConversionRecord>()
         : await this.conversionsOf(registry, repository, changedSince);
     const horizon = this.deps.clock.now().getTime() - applied.policy.backfill.maxAgeDays * 86_400_000;
+    // The platform images of the repository's multi-arch indexes, as the listing names them: untagged, but not
+    // "pushed without a tag". Listed newest first, an index comes before the children pushed ahead of it, or on
+    // the same page when pushed in the same instant (ties are ordered by digest): each page is read for its
+    // indexes first.
+    const indexChildren = new Set<string>();
     let counters = zeroCounters;
     for await (const page of client.listManifests(repository, { pageSize: 100, orderBy: 'timedesc' })) {
       const findings: StoredFinding[] = [];
       let reachedHorizon = false;
+      for (const child of page.flatMap((manifest) => manifest.references ?? [])) indexChildren.add(child.digest);
       for (const manifest of page) {
         const pushed = Date.parse(manifest.lastUpdateTime ?? manifest.createdTime ?? '');
         if (Number.isFinite(pushed) && pushed < horizon) {
@@ -303,6 +309,7 @@ export class ImageAudit {
           readiness,
           runId,
           budgets.backfillBudget - counters.backfilled,
+          indexChildren.has(manifest.digest),
           log,
         );
         findings.push(finding);
@@ -333,11 +340,12 @@ export class ImageAudit {
     readiness: RegistryReadiness,
     runId: string,
     backfillLeft: number,
+    indexChild: boolean,
     log: Logger,
   ): Promise<{ finding: StoredFinding; checked: boolean; backfilled: boolean }> {
     const now = this.deps.clock.now();
     const tags = manifest.tags ?? [];
-    const facts = await this.facts(registry, repository, manifest, tags, policy);
+    const facts = await this.facts(registry, repository, manifest, tags, indexChild);
     const base = {
       registry,
       repository,
@@ -349,6 +357,14 @@ export class ImageAudit {
       checkedAt: now.toISOString(),
       runId,
     };
+    // The index is what is converted (its artifact may sit on the linux/amd64 child, A8); a tag on the child is
+    // someone's choice to use it alone, so only an untagged child is counted with its index.
+    if (indexChild && tags.length === 0)
+      return {
+        finding: { ...base, status: 'ineligible', reason: indexChildReason },
+        checked: false,
+        backfilled: false,
+      };
     const decision = decide(policy, facts, readiness);
     if (!decision.eligible)
       return { finding: { ...base, status: 'ineligible', reason: decision.reason }, checked: false, backfilled: false };
@@ -441,7 +457,7 @@ export class ImageAudit {
     repository: string,
     manifest: ManifestAttributes,
     tags: readonly string[],
-    policy: Policy,
+    indexChild: boolean,
   ): Promise<ImageFacts> {
     const isIndex =
       (manifest.references?.length ?? 0) > 0 ||
@@ -453,8 +469,12 @@ export class ImageAudit {
       : manifest.os && manifest.architecture
         ? [{ os: manifest.os, architecture: manifest.architecture }]
         : [];
-    // Untagged manifests are referrers, index children or leftovers; only look closer when the policy converts them.
-    if (tags.length === 0 && policy.untagged && !isIndex) {
+    // The listing does not say what a manifest is. One without a platform is a Helm chart or another artifact; an
+    // untagged one (index children are told apart before this) is mostly a referrer — the app's own streaming
+    // artifacts carry linux/amd64 like their image. Only the manifest says which: one GET, so the report calls each
+    // what it is rather than "pushed without a tag" or "unknown platform" (issue #18 § 5).
+    const untaggedAlone = tags.length === 0 && !indexChild;
+    if (!isIndex && (platforms.length === 0 || untaggedAlone)) {
       const fetched = await this.deps.registry(registry).getManifest(repository, manifest.digest);
       if (fetched) return inspectManifest(repository, fetched, manifest, tags);
     }
@@ -521,6 +541,9 @@ export class ImageAudit {
     return registry;
   }
 }
+
+const indexChildReason =
+  'a platform image of a multi-arch index: the index is converted, and its streaming artifact may sit on this child';
 
 function add(a: AuditCounters, b: AuditCounters): AuditCounters {
   return Object.fromEntries(
