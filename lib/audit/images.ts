@@ -14,6 +14,7 @@ import type { ConversionService } from '../conversion/service.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type ImageFacts, type RegistryReadiness } from '../policy/eligibility.js';
 import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
+import { settingScope } from '../policy/scope.js';
 import { isIndexMediaType, type RegistryDataPlane, type ManifestAttributes } from '../core/acr.js';
 import type { FindingStatus } from '../reports/model.js';
 import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding } from './model.js';
@@ -166,6 +167,8 @@ export class ImageAudit {
         );
       }
       const applied = await this.deps.policies.policyFor(registry.name, repository);
+      // No stored policy matches: the DEFAULT_POLICY setting governs it (the report's checklist tells them apart).
+      const onDefault = (counters.repositoriesOnDefault ?? 0) + (applied.scope === settingScope ? 1 : 0);
       const switchChecked = repository === from && stored.run.cursor?.switchChecked === true;
       if (switches && driftRecords && !switchChecked) {
         const checked = await this.checkSwitch(switches, registry.name, repository, applied, driftRecords, log);
@@ -177,7 +180,7 @@ export class ImageAudit {
         };
       }
       if (applied.policy.mode === 'off') {
-        counters = { ...counters, repositories: counters.repositories + 1 };
+        counters = { ...counters, repositories: counters.repositories + 1, repositoriesOnDefault: onDefault };
         continue;
       }
       let result: Awaited<ReturnType<ImageAudit['auditRepository']>>;
@@ -222,6 +225,7 @@ export class ImageAudit {
         ...counters,
         repositories: counters.repositories + 1,
         repositoriesWithPolicy: counters.repositoriesWithPolicy + 1,
+        repositoriesOnDefault: onDefault,
       };
     }
     return this.complete({ ...stored, run: { ...stored.run, ...progress() } }, counters, log);
@@ -547,7 +551,7 @@ const indexChildReason =
 
 function add(a: AuditCounters, b: AuditCounters): AuditCounters {
   return Object.fromEntries(
-    Object.keys(a).map((key) => [key, a[key as keyof AuditCounters] + b[key as keyof AuditCounters]]),
+    Object.keys(a).map((key) => [key, (a[key as keyof AuditCounters] ?? 0) + (b[key as keyof AuditCounters] ?? 0)]),
   ) as unknown as AuditCounters;
 }
 
