@@ -99,6 +99,9 @@ async function main(): Promise<void> {
   const keys = persistentKeys();
   for (const [name, value] of Object.entries(keys)) env[name] ??= value;
   env.LOCAL_HOST_PORT = String(port);
+  // Alerts and report.ready events link to the conversion and the report only under APP_BASE_URL (issue #18 § 6):
+  // the sandbox's inbox shows those links working. A random port (0) is known only once the host listens.
+  if (port !== 0) env.APP_BASE_URL ??= `http://127.0.0.1:${port}`;
   const host = await startHostProcess(env);
   // Everything stops within 10 s of a signal (issue #18 § 4): the host gets 6 s to finish, then is killed; Azurite
   // after it gets at most 5 s more, which a stopped host leaves it no reason to use.

@@ -9,6 +9,7 @@ import { dispatchAlerts } from './dispatchAlerts.js';
 import { evaluatePolicy } from './evaluatePolicy.js';
 import { generateReport } from './generateReport.js';
 import { getLatestReport } from './getLatestReport.js';
+import { getReport } from './getReport.js';
 import { getPolicy } from './getPolicy.js';
 import { getPolicyHistory } from './getPolicyHistory.js';
 import { listPolicies } from './listPolicies.js';
@@ -64,4 +65,5 @@ export const catalog: readonly FunctionDeclaration[] = [
   createReport,
   listReports,
   getLatestReport,
+  getReport,
 ];

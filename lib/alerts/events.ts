@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { forRegistry } from '../core/registries.js';
 import { alertEventTypes, type AlertEventType, type Severity } from './payloads.js';
 
 /** An event worth telling someone about, as the outbox carries it (any producer: conversions, policies, audits). */
@@ -75,8 +76,9 @@ export function toAlertEvent(payload: unknown): { event: AlertEvent } | { reason
     ...(raw.status ? { status: raw.status } : {}),
     ...(raw.errorCode ? { errorCode: raw.errorCode } : {}),
     ...(raw.attempts !== undefined ? { attempts: raw.attempts } : {}),
-    message: raw.message ?? defaultMessage(raw.type, raw.repository, raw.digest),
-    ...(raw.remediation ? { remediation: raw.remediation } : {}),
+    // Events stored before issue #18 § 6 may still say `{registry}`: a reader gets the name, not the template.
+    message: forRegistry(raw.message ?? defaultMessage(raw.type, raw.repository, raw.digest), raw.registry),
+    ...(raw.remediation ? { remediation: forRegistry(raw.remediation, raw.registry) } : {}),
     ...(raw.facts ? { facts: raw.facts } : {}),
     ...(raw.generation ? { generation: raw.generation } : {}),
   };

@@ -24,8 +24,14 @@ export interface Summary {
 export const maxTeamsBytes = 27 * 1024;
 const maxListed = 50;
 
+/**
+ * The buttons of an alert (and the webhook's `links`): the registry in the portal when its ARM id is known, and,
+ * under APP_BASE_URL, what the alert is about — the conversion record of a conversion's outcome, the very report a
+ * `report.ready` announces (`GET /api/reports/{id}`: the latest may be newer by the time someone clicks), the
+ * registry's latest report for an audit finding. Titles are short: Teams shows them on one button each.
+ */
 export function linksFor(
-  event: Pick<AlertEvent, 'registry' | 'repository' | 'digest'>,
+  event: Pick<AlertEvent, 'registry' | 'repository' | 'digest'> & Partial<Pick<AlertEvent, 'type' | 'facts'>>,
   context: LinkContext,
 ): Array<{ title: string; url: string }> {
   const links: Array<{ title: string; url: string }> = [];
@@ -34,14 +40,27 @@ export function linksFor(
       title: 'Open the registry in the Azure portal',
       url: `https://portal.azure.com/#@/resource${context.registryResourceId}/repositories`,
     });
-  if (context.appBaseUrl && event.repository && event.digest) {
+  const base = context.appBaseUrl;
+  if (base === undefined) return links;
+  if (event.repository && event.digest) {
     links.push({
       title: 'Open the conversion record',
-      url: `${context.appBaseUrl}/api/registries/${encodeURIComponent(event.registry)}/conversions/${event.digest}?repository=${encodeURIComponent(event.repository)}`,
+      url: `${base}/api/registries/${encodeURIComponent(event.registry)}/conversions/${event.digest}?repository=${encodeURIComponent(event.repository)}`,
     });
   }
+  const reportId = event.facts?.[reportIdFact];
+  if (event.type === 'report.ready' && reportId !== undefined)
+    links.push({ title: 'Open the report', url: `${base}/api/reports/${encodeURIComponent(reportId)}?format=html` });
+  if (event.type === 'audit.missingStreamingArtifacts')
+    links.push({
+      title: 'Open the latest report',
+      url: `${base}/api/reports/latest?format=html&registry=${encodeURIComponent(event.registry)}`,
+    });
   return links;
 }
+
+/** The fact a `report.ready` event names its report by (lib/reports/service.ts writes it). */
+export const reportIdFact = 'Report id';
 
 export function webhookBody(deliveryId: string, event: AlertEvent, context: LinkContext): WebhookBody {
   return {
@@ -69,7 +88,7 @@ export function summaryWebhookBody(deliveryId: string, summary: Summary, context
     registry: summary.registry,
     message: summaryTitle(summary),
     ...(listed[0]?.remediation ? { remediation: listed[0].remediation } : {}),
-    links: linksFor({ registry: summary.registry }, context),
+    links: linksFor({ registry: summary.registry, type: summary.type }, context),
     events: listed.map((event) => ({
       type: event.type,
       time: event.time,
@@ -132,7 +151,9 @@ export function summaryTeamsMessage(summary: Summary, context: LinkContext): Tea
     },
     {
       type: 'TextBlock',
-      text: lines.join('\n') + (omitted > 0 ? `\n- … and ${omitted} more (GET /api/alerts lists them all)` : ''),
+      text:
+        lines.join('\n') +
+        (omitted > 0 ? `\n- … and ${omitted} more (GET /api/alerts?status=summarized lists them)` : ''),
       wrap: true,
     },
   ];
@@ -142,16 +163,16 @@ export function summaryTeamsMessage(summary: Summary, context: LinkContext): Tea
       { type: 'TextBlock', text: 'What to do', weight: 'Bolder', wrap: true },
       { type: 'TextBlock', text: truncate(remediation, 2_000), wrap: true },
     );
-  let message = envelope(body, linksFor({ registry: summary.registry }, context));
+  let message = envelope(body, linksFor({ registry: summary.registry, type: summary.type }, context));
   // Long repository names can still push a 50-line list over Teams' limit: drop lines until it fits.
   while (Buffer.byteLength(JSON.stringify(message)) > maxTeamsBytes && lines.length > 1) {
     lines.splice(Math.floor(lines.length / 2));
     body[1] = {
       type: 'TextBlock',
-      text: `${lines.join('\n')}\n- … and more (GET /api/alerts lists them all)`,
+      text: `${lines.join('\n')}\n- … and more (GET /api/alerts?status=summarized lists them)`,
       wrap: true,
     };
-    message = envelope(body, linksFor({ registry: summary.registry }, context));
+    message = envelope(body, linksFor({ registry: summary.registry, type: summary.type }, context));
   }
   return message;
 }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isAcrError } from '../core/errors.js';
-import type { RegistrySettings } from '../core/registries.js';
+import { forRegistry, type RegistrySettings } from '../core/registries.js';
 import { finalRemediation, failureClass } from '../conversion/failures.js';
 import { inspectManifest } from '../conversion/inspect.js';
 import { streamingArtifactsOf } from '../conversion/streaming-artifacts.js';
@@ -14,6 +14,7 @@ import type { ConversionService } from '../conversion/service.js';
 import type { Logger } from '../core/logging.js';
 import { decide, type ImageFacts, type RegistryReadiness } from '../policy/eligibility.js';
 import type { AppliedPolicy, Policy, PolicySource } from '../policy/model.js';
+import { settingScope } from '../policy/scope.js';
 import { isIndexMediaType, type RegistryDataPlane, type ManifestAttributes } from '../core/acr.js';
 import type { FindingStatus } from '../reports/model.js';
 import { countFinding, zeroCounters, type AuditCounters, type AuditRun, type StoredFinding } from './model.js';
@@ -166,6 +167,8 @@ export class ImageAudit {
         );
       }
       const applied = await this.deps.policies.policyFor(registry.name, repository);
+      // No stored policy matches: the DEFAULT_POLICY setting governs it (the report's checklist tells them apart).
+      const onDefault = (counters.repositoriesOnDefault ?? 0) + (applied.scope === settingScope ? 1 : 0);
       const switchChecked = repository === from && stored.run.cursor?.switchChecked === true;
       if (switches && driftRecords && !switchChecked) {
         const checked = await this.checkSwitch(switches, registry.name, repository, applied, driftRecords, log);
@@ -177,7 +180,7 @@ export class ImageAudit {
         };
       }
       if (applied.policy.mode === 'off') {
-        counters = { ...counters, repositories: counters.repositories + 1 };
+        counters = { ...counters, repositories: counters.repositories + 1, repositoriesOnDefault: onDefault };
         continue;
       }
       let result: Awaited<ReturnType<ImageAudit['auditRepository']>>;
@@ -222,6 +225,7 @@ export class ImageAudit {
         ...counters,
         repositories: counters.repositories + 1,
         repositoriesWithPolicy: counters.repositoriesWithPolicy + 1,
+        repositoriesOnDefault: onDefault,
       };
     }
     return this.complete({ ...stored, run: { ...stored.run, ...progress() } }, counters, log);
@@ -281,10 +285,16 @@ export class ImageAudit {
         ? new Map<string, ConversionRecord>()
         : await this.conversionsOf(registry, repository, changedSince);
     const horizon = this.deps.clock.now().getTime() - applied.policy.backfill.maxAgeDays * 86_400_000;
+    // The platform images of the repository's multi-arch indexes, as the listing names them: untagged, but not
+    // "pushed without a tag". Listed newest first, an index comes before the children pushed ahead of it, or on
+    // the same page when pushed in the same instant (ties are ordered by digest): each page is read for its
+    // indexes first.
+    const indexChildren = new Set<string>();
     let counters = zeroCounters;
     for await (const page of client.listManifests(repository, { pageSize: 100, orderBy: 'timedesc' })) {
       const findings: StoredFinding[] = [];
       let reachedHorizon = false;
+      for (const child of page.flatMap((manifest) => manifest.references ?? [])) indexChildren.add(child.digest);
       for (const manifest of page) {
         const pushed = Date.parse(manifest.lastUpdateTime ?? manifest.createdTime ?? '');
         if (Number.isFinite(pushed) && pushed < horizon) {
@@ -303,6 +313,7 @@ export class ImageAudit {
           readiness,
           runId,
           budgets.backfillBudget - counters.backfilled,
+          indexChildren.has(manifest.digest),
           log,
         );
         findings.push(finding);
@@ -333,11 +344,12 @@ export class ImageAudit {
     readiness: RegistryReadiness,
     runId: string,
     backfillLeft: number,
+    indexChild: boolean,
     log: Logger,
   ): Promise<{ finding: StoredFinding; checked: boolean; backfilled: boolean }> {
     const now = this.deps.clock.now();
     const tags = manifest.tags ?? [];
-    const facts = await this.facts(registry, repository, manifest, tags, policy);
+    const facts = await this.facts(registry, repository, manifest, tags, indexChild);
     const base = {
       registry,
       repository,
@@ -349,6 +361,14 @@ export class ImageAudit {
       checkedAt: now.toISOString(),
       runId,
     };
+    // The index is what is converted (its artifact may sit on the linux/amd64 child, A8); a tag on the child is
+    // someone's choice to use it alone, so only an untagged child is counted with its index.
+    if (indexChild && tags.length === 0)
+      return {
+        finding: { ...base, status: 'ineligible', reason: indexChildReason },
+        checked: false,
+        backfilled: false,
+      };
     const decision = decide(policy, facts, readiness);
     if (!decision.eligible)
       return { finding: { ...base, status: 'ineligible', reason: decision.reason }, checked: false, backfilled: false };
@@ -389,7 +409,7 @@ export class ImageAudit {
       };
     const current =
       record ?? (await this.deps.conversions.read({ registry, repository, digest: manifest.digest }))?.value;
-    const found = fromConversion(current, previous, now.getTime(), this.deps.settings.quietSeconds);
+    const found = fromConversion(registry, current, previous, now.getTime(), this.deps.settings.quietSeconds);
     if (found.status === 'missing' && policy.backfill.enabled && backfillLeft > 0) {
       const outcome = await this.deps.service.request(
         { registry, repository, digest: manifest.digest },
@@ -441,7 +461,7 @@ export class ImageAudit {
     repository: string,
     manifest: ManifestAttributes,
     tags: readonly string[],
-    policy: Policy,
+    indexChild: boolean,
   ): Promise<ImageFacts> {
     const isIndex =
       (manifest.references?.length ?? 0) > 0 ||
@@ -453,8 +473,12 @@ export class ImageAudit {
       : manifest.os && manifest.architecture
         ? [{ os: manifest.os, architecture: manifest.architecture }]
         : [];
-    // Untagged manifests are referrers, index children or leftovers; only look closer when the policy converts them.
-    if (tags.length === 0 && policy.untagged && !isIndex) {
+    // The listing does not say what a manifest is. One without a platform is a Helm chart or another artifact; an
+    // untagged one (index children are told apart before this) is mostly a referrer — the app's own streaming
+    // artifacts carry linux/amd64 like their image. Only the manifest says which: one GET, so the report calls each
+    // what it is rather than "pushed without a tag" or "unknown platform" (issue #18 § 5).
+    const untaggedAlone = tags.length === 0 && !indexChild;
+    if (!isIndex && (platforms.length === 0 || untaggedAlone)) {
       const fetched = await this.deps.registry(registry).getManifest(repository, manifest.digest);
       if (fetched) return inspectManifest(repository, fetched, manifest, tags);
     }
@@ -490,8 +514,11 @@ export class ImageAudit {
         time: run.completedAt!,
         registry: run.registry,
         message: `${counters.missing} image(s) in ${run.registry} should be streamable but have no streaming artifact; coverage ${coverage(counters)} %`,
+        // Only routes that exist (issue #18 § 6): the findings have no route of their own; the report lists them.
         remediation:
-          'Enable backfill in the policies of the repositories listed in the compliance report (or GET the audit findings), or start conversions with POST /api/registries/{registry}/conversions.',
+          `Enable backfill in the policies of the repositories the compliance report lists as missing ` +
+          `(POST /api/reports, then GET /api/reports/latest?format=html&registry=${run.registry}), ` +
+          `or start conversions with POST /api/registries/${run.registry}/conversions.`,
         facts: {
           Missing: String(counters.missing),
           Eligible: String(counters.eligible),
@@ -519,9 +546,12 @@ export class ImageAudit {
   }
 }
 
+const indexChildReason =
+  'a platform image of a multi-arch index: the index is converted, and its streaming artifact may sit on this child';
+
 function add(a: AuditCounters, b: AuditCounters): AuditCounters {
   return Object.fromEntries(
-    Object.keys(a).map((key) => [key, a[key as keyof AuditCounters] + b[key as keyof AuditCounters]]),
+    Object.keys(a).map((key) => [key, (a[key as keyof AuditCounters] ?? 0) + (b[key as keyof AuditCounters] ?? 0)]),
   ) as unknown as AuditCounters;
 }
 
@@ -531,6 +561,7 @@ export function coverage(counters: Pick<AuditCounters, 'eligible' | 'streamable'
 
 /** Why an eligible digest has no streaming referrer, from its conversion record. */
 function fromConversion(
+  registry: string,
   record: ConversionRecord | undefined,
   previous: StoredFinding | undefined,
   nowMs: number,
@@ -555,7 +586,11 @@ function fromConversion(
       status: 'failed',
       reason: record.lastErrorMessage ?? record.status,
       errorCode: code,
-      remediation: record.remediation ?? finalRemediation(failureClass(code), { attempts: record.attempts }),
+      // Rows written before issue #18 § 6 still carry the `{registry}` placeholder.
+      remediation: forRegistry(
+        record.remediation ?? finalRemediation(failureClass(code), { registry, attempts: record.attempts }),
+        registry,
+      ),
     };
   }
   const wasConverted = previous?.status === 'converted' || record?.status === 'Succeeded';
@@ -564,7 +599,7 @@ function fromConversion(
     reason: wasConverted
       ? 'the streaming artifact was there before and has been deleted (copy or cleanup tools drop referrers)'
       : 'no streaming artifact and no conversion recorded (pushed before the policy, or the event was missed)',
-    remediation: 'Enable backfill in the policy, or start it with POST /api/registries/{registry}/conversions.',
+    remediation: `Enable backfill in the policy, or start it with POST /api/registries/${registry}/conversions.`,
   };
 }
 

@@ -10,6 +10,8 @@ export interface StoredFinding extends ImageFinding {
 export interface AuditCounters extends FindingTally {
   readonly repositories: number;
   readonly repositoriesWithPolicy: number;
+  /** Repositories no stored policy matches (the DEFAULT_POLICY setting governs them); absent in older runs. */
+  readonly repositoriesOnDefault?: number;
   readonly examined: number;
   readonly referrerChecks: number;
   readonly backfilled: number;
@@ -22,6 +24,7 @@ export interface AuditCounters extends FindingTally {
 export const zeroCounters: AuditCounters = {
   repositories: 0,
   repositoriesWithPolicy: 0,
+  repositoriesOnDefault: 0,
   examined: 0,
   eligible: 0,
   streamable: 0,

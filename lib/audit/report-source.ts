@@ -114,6 +114,10 @@ export class AuditReportSource implements ReportDataSource {
         repositories: latest?.counters.repositories ?? repositories.length,
         repositoriesWithPolicy: latest?.counters.repositoriesWithPolicy ?? repositories.length,
         repositoriesWithoutPolicy: latest ? latest.counters.repositories - latest.counters.repositoriesWithPolicy : 0,
+        // Runs from before the count was kept lack it: the checklist then says it cannot tell.
+        ...(latest?.counters.repositoriesOnDefault === undefined
+          ? {}
+          : { repositoriesOnDefaultPolicy: latest.counters.repositoriesOnDefault }),
         ...totals,
         coveragePercent: coverage(totals),
       },

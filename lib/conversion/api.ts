@@ -92,6 +92,15 @@ export const listConversionsQuery = z
     since: z.iso.datetime({ offset: true }).optional(),
     continuationToken: z.string().max(2_048).optional(),
     pageSize: z.coerce.number().int().min(1).max(1_000).default(100),
+    includeReferrers: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true')
+      .openapi({
+        description:
+          'also list referrers (the streaming artifacts the conversions push, signatures, SBOMs), each recorded ' +
+          'Skipped (referrer); left out by default, so a page may hold fewer than pageSize items',
+      }),
   })
   .strict();
 
@@ -155,8 +164,12 @@ export class ConversionApi {
       },
       { pageSize: query.pageSize, ...(query.continuationToken ? { continuationToken: query.continuationToken } : {}) },
     );
+    // Every conversion pushes a referrer, and its push event records it `Skipped (referrer)`: left in, they would
+    // double the list with rows nobody acts on. Filtered after the page is read (Table Storage cannot test an
+    // absent property), so a page may be short; the continuation token still leads on.
+    const items = query.includeReferrers ? page.items : page.items.filter((item) => item.kind !== 'referrer');
     return {
-      items: page.items.map(toView),
+      items: items.map(toView),
       ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
     };
   }

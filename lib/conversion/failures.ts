@@ -1,3 +1,4 @@
+import { forRegistry } from '../core/registries.js';
 /**
  * What a conversion failure means and what to do about it. ACR reports a failed operation with a status and a
  * free-text `details`; where it names an error code we know (docs/sources.md § Artifact streaming limitations and
@@ -173,9 +174,17 @@ export function classifyAcrError(
 
 /**
  * The remediation once a failure is final: retryable failures say they were retried and stopped, and an unknown
- * error names the operation id to quote to Azure support.
+ * error names the operation id to quote to Azure support. The registry is filled in where the catalogue says
+ * `{registry}`.
  */
-export function finalRemediation(failure: FailureClass, context: { operationId?: string; attempts: number }): string {
+export function finalRemediation(
+  failure: FailureClass,
+  context: { registry: string; operationId?: string; attempts: number },
+): string {
+  return forRegistry(finalWords(failure, context), context.registry);
+}
+
+function finalWords(failure: FailureClass, context: { operationId?: string; attempts: number }): string {
   if (failure.reported !== undefined) {
     const words = failure.reported === '' ? 'a failure without details' : `"${failure.reported}"`;
     return `ACR reported ${words} (not a failure this app recognises) on the last of ${context.attempts} attempt(s). Open a support request quoting operation id ${context.operationId ?? '(none)'}, then start the conversion again with POST /api/registries/{registry}/conversions.`;

@@ -519,7 +519,7 @@ function attemptsSpent(record: ConversionRecord): FailureClass {
   return {
     code: 'ATTEMPTS_EXHAUSTED',
     retryable: false,
-    remediation: `All ${record.maxAttempts} attempt(s) the policy allows were used; the outcome of the last one was not recorded (the app stopped after requesting it). Start the conversion again with POST /api/registries/{registry}/conversions.`,
+    remediation: `All ${record.maxAttempts} attempt(s) the policy allows were used; the outcome of the last one was not recorded (the app stopped after requesting it). Start the conversion again with POST /api/registries/${record.registry}/conversions.`,
   };
 }
 
@@ -602,7 +602,8 @@ function operationRead(
   // Counts as a failed attempt, so an ACR that keeps forgetting operations cannot loop us forever.
   if (operation === undefined)
     return fail(
-      record,
+      // ACR forgot the operation: its last status seen (often NotStarted) no longer describes anything.
+      { ...record, operationStatus: undefined, progress: undefined },
       failureClass('OPERATION_UNKNOWN'),
       `operation ${record.operationId ?? ''} is no longer known to ACR`,
       ctx,
@@ -629,7 +630,8 @@ function operationRead(
       ctx,
     );
   }
-  return fail(record, classifyOperationFailure(status, operation.details), operation.details ?? status, ctx);
+  const ended = { ...record, operationStatus: status };
+  return fail(ended, classifyOperationFailure(status, operation.details), operation.details ?? status, ctx);
 }
 
 function pollAgain(
@@ -777,6 +779,14 @@ function pending(
   return scheduled('start', withoutLease(record), changes, delay, rule, ctx);
 }
 
+function finalReason(status: ConversionRecord['status'], failure: FailureClass | undefined, message: string): string {
+  const said = message.slice(0, 500);
+  if (status === 'Succeeded') return message;
+  if (status === 'TimedOut') return `timed out: ${said}`;
+  if (status === 'Canceled') return `canceled: ${said}`;
+  return `failed: ${failure?.code ?? 'UNKNOWN'}: ${said}`;
+}
+
 /** A final state, and its domain event for the outbox (appended before the row is written). */
 function finish(
   record: ConversionRecord,
@@ -794,15 +804,20 @@ function finish(
   const now = ctx.now.toISOString();
   const remediation = failure
     ? finalRemediation(failure, {
+        registry: record.registry,
         ...(record.operationId ? { operationId: record.operationId } : {}),
         attempts: record.attempts,
       })
     : undefined;
   const operation = options.operation;
+  // An operation's status and progress only mean something next to its id: a start ACR refused has neither.
+  const withoutOperation = record.operationId === undefined ? { operationStatus: undefined, progress: undefined } : {};
   const final: ConversionRecord = {
     ...withoutLease(record),
+    ...withoutOperation,
     status,
-    reason: status === 'Succeeded' ? message : record.reason,
+    // `reason` is what a reader sees first: on a final failure the decision's "eligible" would say the opposite.
+    reason: finalReason(status, failure, message),
     ...(operation
       ? { operationStatus: operation.status, ...(operation.progress ? { progress: operation.progress } : {}) }
       : {}),

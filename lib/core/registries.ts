@@ -13,6 +13,15 @@ export const registryListPattern = new RegExp(
 );
 
 /** The name of another app setting (secrets are never inline: a setting names the setting that holds them). */
+/**
+ * Fills the `{registry}` that texts written once for every registry carry (the failure catalogue) with the real
+ * name, so a reader can run the call as written (issue #18 § 6). Rows and outbox events stored before that fix still
+ * hold the placeholder; their readers pass them through here too.
+ */
+export function forRegistry(text: string, registry: string): string {
+  return text.replaceAll('{registry}', registry);
+}
+
 export const appSettingNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const loginServerPattern = /^[a-z0-9.-]+(:\d{1,5})?$/i;
 

@@ -5,7 +5,14 @@ import { policyApiVersion, policySchema } from '../policy/model.js';
 import { evaluationBody } from '../policy/service.js';
 import { complianceReportSchema } from '../reports/model.js';
 import { startAuditBody } from './routes/audits.js';
-import { createReportBody, generatedReportSchema, latestReportQuery, listReportsQuery } from './routes/reports.js';
+import {
+  createReportBody,
+  generatedReportSchema,
+  latestReportQuery,
+  listReportsQuery,
+  reportFormatQuery,
+  reportIdParams,
+} from './routes/reports.js';
 import { z } from '../core/zod.js';
 
 /**
@@ -318,20 +325,31 @@ export function openApiDocument(version: string): unknown {
   route({
     method: 'get',
     path: '/api/audits',
-    summary: 'Recent audit runs of a registry (Streaming.Read)',
-    request: { query: z.object({ registry: z.string(), count: z.number().int().optional() }) },
+    summary: 'Recent audit runs of a registry, or of every configured one (Streaming.Read)',
+    request: {
+      query: z.object({
+        registry: z.string().optional().openapi({ description: 'one registry; every configured one when omitted' }),
+        count: z.number().int().optional(),
+      }),
+    },
     responses: { 200: json(z.object({ items: z.array(AuditRun) }), 'newest first'), ...problems(400, 401, 403, 404) },
   });
 
   const ComplianceReport = registry.register('ComplianceReport', complianceReportSchema);
   const StoredReport = registry.register('StoredReport', generatedReportSchema);
+  const reportContent = {
+    'application/json': { schema: ComplianceReport },
+    'text/csv': { schema: z.string() },
+    'text/html': { schema: z.string() },
+    'text/markdown': { schema: z.string() },
+  };
   route({
     method: 'post',
     path: '/api/reports',
     summary: 'Generate a compliance report now (Streaming.Write); an empty body reports every registry',
     request: { body: { content: { 'application/json': { schema: createReportBody } } } },
     responses: {
-      202: json(StoredReport, 'generated and stored; `links` serve the newest report of its scope'),
+      202: json(StoredReport, 'generated and stored; `links` serve it, `latestLinks` the newest of its scope'),
       ...problems(400, 401, 403, 404, 409, 413, 415),
     },
   });
@@ -350,12 +368,20 @@ export function openApiDocument(version: string): unknown {
     responses: {
       200: {
         description: 'the report; HTML is self-contained and served with a CSP that lets nothing load or run',
-        content: {
-          'application/json': { schema: ComplianceReport },
-          'text/csv': { schema: z.string() },
-          'text/html': { schema: z.string() },
-          'text/markdown': { schema: z.string() },
-        },
+        content: reportContent,
+      },
+      ...problems(400, 401, 403, 404),
+    },
+  });
+  route({
+    method: 'get',
+    path: '/api/reports/{id}',
+    summary: 'One stored compliance report by id as json, csv, html or md (Streaming.Read)',
+    request: { params: reportIdParams, query: reportFormatQuery },
+    responses: {
+      200: {
+        description: 'the report, served as /api/reports/latest serves the newest',
+        content: reportContent,
       },
       ...problems(400, 401, 403, 404),
     },

@@ -72,8 +72,11 @@ export function decide(
 ): Decision {
   if (image.kind === 'referrer')
     return skip('referrer', 'a referrer (signature, SBOM or streaming artifact) is never converted');
-  if (image.kind === 'helm-chart') return skip('helm-chart', 'Helm charts are not container images');
-  if (image.kind === 'artifact') return skip('not-an-image', 'an OCI artifact that is not a container image');
+  // "not an image" first: the report's reader scans for it (issue #18 § 5), never "unknown platform" for a chart.
+  if (image.kind === 'helm-chart')
+    return skip('helm-chart', 'not an image: a Helm chart (artifact streaming converts container images only)');
+  if (image.kind === 'artifact')
+    return skip('not-an-image', 'not an image: an OCI artifact (artifact streaming converts container images only)');
   if (!options.ignoreTagRules) {
     if (policy.mode === 'off') return skip('policy-off', 'the policy for this repository is off');
     if (policy.mode === 'native' && options.push)

@@ -99,7 +99,10 @@ export const registryReportSchema = z.object({
   totals: z.object({
     repositories: z.number().int(),
     repositoriesWithPolicy: z.number().int(),
+    /** Repositories whose policy is off (stored, or the DEFAULT_POLICY setting), so nothing is audited there. */
     repositoriesWithoutPolicy: z.number().int(),
+    /** Repositories no stored policy matches, governed by the DEFAULT_POLICY setting (added 2026-11; absent before). */
+    repositoriesOnDefaultPolicy: z.number().int().optional(),
     eligible: z.number().int(),
     streamable: z.number().int(),
     missing: z.number().int(),

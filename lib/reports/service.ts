@@ -6,8 +6,8 @@ import { toCsv } from './render/csv.js';
 import { toHtml } from './render/html.js';
 import { toJson } from './render/json.js';
 import { toMarkdown } from './render/markdown.js';
-import { allScope, compactTimestamp, type ReportFormat, type StoredReport } from './stored.js';
-import type { ReportStore } from './ports.js';
+import { allScope, compactTimestamp, parseReportId, type ReportFormat, type StoredReport } from './stored.js';
+import type { ReportContent, ReportStore } from './ports.js';
 import { formatPercent } from './render/text.js';
 import { reportTotals } from './summary.js';
 import { registryNamePattern } from '../core/registries.js';
@@ -47,10 +47,12 @@ export interface ReportServiceDependencies {
   readonly alertChannels?: ComplianceReport['alertChannels'];
 }
 
-/** What a generation run returns (and POST /api/reports answers). */
+/** What a generation run returns (and POST /api/reports answers, and GET /api/reports lists). */
 export interface GeneratedReport extends StoredReport {
-  /** API routes serving the newest report of this scope, one per format (relative to the host). */
+  /** API routes serving this very report, one per format (relative to the host): `GET /api/reports/{id}`. */
   readonly links: Readonly<Record<ReportFormat, string>>;
+  /** API routes serving the newest report of this scope, which may be a later one. */
+  readonly latestLinks: Readonly<Record<ReportFormat, string>>;
 }
 
 /**
@@ -124,7 +126,7 @@ export class ReportService {
       `report ${id} (${scope}): coverage ${formatPercent(totals.coveragePercent)} (${totals.streamable}/${totals.eligible}), ${totals.missing} missing, ${totals.failed} failed, ` +
         `${totals.connectedNeedingAttention} connected registr${totals.connectedNeedingAttention === 1 ? 'y needs' : 'ies need'} attention; stored under reports/${scope}/`,
     );
-    return { ...stored, links: linksOf(scope) };
+    return withLinks(stored);
   }
 
   private readyEvent(report: ComplianceReport, stored: StoredReport): ReportReadyEvent {
@@ -137,8 +139,8 @@ export class ReportService {
       totals.connectedNeedingAttention > 0
         ? `; ${totals.connectedNeedingAttention} connected registr${totals.connectedNeedingAttention === 1 ? 'y needs' : 'ies need'} attention`
         : '';
-    const link =
-      this.deps.appBaseUrl === undefined ? undefined : `${this.deps.appBaseUrl}${linksOf(stored.scope).html}`;
+    // This report, not the latest: by the time someone reads the alert a newer one may be the latest.
+    const link = this.deps.appBaseUrl === undefined ? undefined : `${this.deps.appBaseUrl}${linksOf(stored.id).html}`;
     return {
       id: `report.ready.${report.id}`,
       type: 'report.ready',
@@ -168,7 +170,7 @@ export class ReportService {
     const filter = registries === undefined ? {} : { scope: this.scopeOf(registries, 'query.registry').scope };
     const result = await this.deps.store.list(filter, page);
     return {
-      items: result.items.map((item) => ({ ...item, links: linksOf(item.scope) })),
+      items: result.items.map(withLinks),
       ...(result.continuationToken ? { continuationToken: result.continuationToken } : {}),
     };
   }
@@ -177,19 +179,45 @@ export class ReportService {
    * The newest report of a scope in one format.
    * @throws NotFoundError when the scope has no report yet.
    */
-  async latest(
-    registries: readonly string[] | undefined,
-    format: ReportFormat,
-  ): Promise<{ report: StoredReport; content: Buffer; contentType: string }> {
+  async latest(registries: readonly string[] | undefined, format: ReportFormat): Promise<ReportContent> {
     const { scope } = this.scopeOf(registries, 'query.registry');
     const found = await this.deps.store.readLatest(scope, format);
     if (found === undefined) throw new NotFoundError(`No report of ${scope} yet: POST /api/reports generates one.`);
     return found;
   }
+
+  /**
+   * One stored report in one format, by the id the list and `report.ready` give.
+   * @throws ValidationError for a string that cannot be a report id; NotFoundError when there is no such report.
+   */
+  async report(id: string, format: ReportFormat): Promise<ReportContent> {
+    if (parseReportId(id) === undefined)
+      throw new ValidationError(`"${id.slice(0, 60)}" is not a report id.`, [
+        { field: 'params.id', reason: '{timestamp}-{scope}, e.g. 20261123T060000000Z-all' },
+      ]);
+    const found = await this.deps.store.read(id, format);
+    if (found === undefined) throw new NotFoundError(`No report ${id}: GET /api/reports lists the stored ones.`);
+    return found;
+  }
+}
+
+function withLinks(stored: StoredReport): GeneratedReport {
+  return { ...stored, links: linksOf(stored.id), latestLinks: latestLinksOf(stored.scope) };
+}
+
+/** The routes serving one report, by id. */
+export function linksOf(id: string): Record<ReportFormat, string> {
+  const route = `/api/reports/${encodeURIComponent(id)}`;
+  return {
+    json: `${route}?format=json`,
+    csv: `${route}?format=csv`,
+    html: `${route}?format=html`,
+    md: `${route}?format=md`,
+  };
 }
 
 /** The routes serving the newest report of a scope. */
-export function linksOf(scope: string): Record<ReportFormat, string> {
+export function latestLinksOf(scope: string): Record<ReportFormat, string> {
   const registry = scope === allScope ? '' : `&registry=${encodeURIComponent(scope)}`;
   return {
     json: `/api/reports/latest?format=json${registry}`,

@@ -1,3 +1,5 @@
+import { registryListPattern } from '../core/registries.js';
+
 export const reportFormats = ['json', 'csv', 'html', 'md'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
 
@@ -38,4 +40,14 @@ export interface ReportContents {
 /** `2026-11-23T06:00:00.000Z` → `20261123T060000000Z`: sorts like the time and is safe in blob names and ids. */
 export function compactTimestamp(iso: string): string {
   return new Date(iso).toISOString().replace(/[-:.]/g, '');
+}
+
+/**
+ * A report id, `{compact timestamp}-{scope}` (`20261123T060000000Z-contosoprod`), split into the parts its blobs
+ * are named by; undefined for anything else, so no id can name a blob outside its report's folder.
+ */
+export function parseReportId(id: string): { timestamp: string; scope: string } | undefined {
+  const match = /^(\d{8}T\d{9}Z)-(.+)$/.exec(id);
+  if (match === null || !registryListPattern.test(match[2]!)) return undefined;
+  return { timestamp: match[1]!, scope: match[2]! };
 }

@@ -3,9 +3,10 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { isRestError } from '@azure/core-rest-pipeline';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import type { ComplianceReport } from '../reports/model.js';
-import type { ReportStore } from '../reports/ports.js';
+import type { ReportContent, ReportStore } from '../reports/ports.js';
 import {
   compactTimestamp,
+  parseReportId,
   reportContentTypes,
   type ReportContents,
   type ReportFormat,
@@ -208,12 +209,30 @@ export class BlobReportStore implements ReportStore {
   }
 
   /** One format of the newest report of a scope; undefined when the scope has no report. */
-  async readLatest(
-    scope: string,
-    format: ReportFormat,
-  ): Promise<{ report: StoredReport; content: Buffer; contentType: string } | undefined> {
+  async readLatest(scope: string, format: ReportFormat): Promise<ReportContent | undefined> {
     const report = await this.latest(scope);
-    if (report === undefined) return undefined;
+    return report === undefined ? undefined : this.content(report, format);
+  }
+
+  /**
+   * One format of the report with this id, found by name (no listing): its report.json's metadata says what it
+   * is, and is there only once every format was written. Undefined when there is no such report.
+   */
+  async read(id: string, format: ReportFormat): Promise<ReportContent | undefined> {
+    const parts = parseReportId(id);
+    if (parts === undefined) return undefined;
+    const paths = pathsOf(parts.scope, parts.timestamp);
+    let report: StoredReport | undefined;
+    try {
+      report = fromMetadata(paths.json, (await this.container.getBlockBlobClient(paths.json).getProperties()).metadata);
+    } catch (error) {
+      if (status(error) === 404) return undefined;
+      throw error;
+    }
+    return report === undefined ? undefined : this.content(report, format);
+  }
+
+  private async content(report: StoredReport, format: ReportFormat): Promise<ReportContent | undefined> {
     try {
       const content = await this.container.getBlockBlobClient(report.paths[format]).downloadToBuffer();
       return { report, content, contentType: reportContentTypes[format] };

@@ -10,6 +10,7 @@ interface StoredView {
   coveragePercent: number;
   paths: Record<string, string>;
   links: Record<string, string>;
+  latestLinks: Record<string, string>;
 }
 
 const wired = catalog.some((declaration) => declaration.name === 'createReport');
@@ -72,7 +73,15 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     const created = await sandbox.api(host, '/reports', { method: 'POST' });
     expect(created.status).toBe(202);
     const report = (await created.json()) as StoredView;
-    expect(report).toMatchObject({ scope: 'all', links: { html: '/api/reports/latest?format=html' } });
+    expect(report).toMatchObject({
+      scope: 'all',
+      links: { html: `/api/reports/${report.id}?format=html` },
+      latestLinks: { html: '/api/reports/latest?format=html' },
+    });
+    // The host routes `reports/latest` and `reports/{id}` apart (a literal segment wins), as Azure's does.
+    const byId = await sandbox.api(host, `/reports/${report.id}?format=md`);
+    expect(byId.status).toBe(200);
+    expect(byId.headers.get('x-report-id')).toBe(report.id);
 
     const json = await sandbox.api(host, '/reports/latest?format=json');
     const body = (await json.json()) as {
@@ -150,11 +159,12 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     const ready = events.filter((entity) => entity.rowKey?.startsWith('report.ready.'));
     expect(ready.map((entity) => entity.rowKey).sort()).toEqual(after.map((item) => `report.ready.${item.id}`).sort());
     // One registry configured: the event is about it (so alerts link its portal page), not about `all`.
-    expect(JSON.parse(ready[0]!.payload!)).toMatchObject({
-      type: 'report.ready',
-      registry: 'sandbox',
-      facts: { 'HTML report': 'https://autopilot.example.test/api/reports/latest?format=html' },
-    });
+    const announced = JSON.parse(ready[0]!.payload!) as { facts: Record<string, string> };
+    expect(announced).toMatchObject({ type: 'report.ready', registry: 'sandbox' });
+    // The event links to the report it announces, which a newer one may have replaced as the latest.
+    expect(announced.facts['HTML report']).toBe(
+      `https://autopilot.example.test/api/reports/${announced.facts['Report id']}?format=html`,
+    );
   });
 
   it('stores no configured secret in any report', async () => {

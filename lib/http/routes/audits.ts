@@ -10,7 +10,10 @@ import type { HttpRoute } from '../route.js';
 
 export const startAuditBody = registrySelectionBody;
 const listQuery = z
-  .object({ registry: registryNameSchema, count: z.coerce.number().int().min(1).max(100).default(30) })
+  .object({
+    registry: registryNameSchema.optional(),
+    count: z.coerce.number().int().min(1).max(100).default(30),
+  })
   .strict();
 
 export interface AuditRouteDependencies {
@@ -47,14 +50,23 @@ export const auditRoutes = {
     return { status: 202, jsonBody: { runs } };
   }) satisfies AuditRoute,
 
-  /** `GET audits?registry=&count=`: recent runs with their counters, newest first. */
+  /**
+   * `GET audits?registry=&count=`: recent runs with their counters, newest first — of one registry, or, without
+   * `registry`, of every configured one merged (what an owner of several registries asks first: what ran lately).
+   */
   list: (async (request, _context, deps) => {
     requirePrincipal(request, 'Streaming.Read');
     const query = parseParts(queryObject(request), listQuery, 'query');
-    if (!deps.registryNames.includes(query.registry))
+    if (query.registry !== undefined && !deps.registryNames.includes(query.registry))
       throw new NotFoundError(`Registry ${query.registry} is not configured.`, [
         { field: 'query.registry', reason: 'not a configured registry' },
       ]);
-    return { status: 200, jsonBody: { items: await deps.auditStore.recentRuns(query.registry, query.count) } };
+    const registries = query.registry === undefined ? deps.registryNames : [query.registry];
+    const runs = (
+      await Promise.all(registries.map((registry) => deps.auditStore.recentRuns(registry, query.count)))
+    ).flat();
+    // ISO-8601 UTC times sort as text.
+    runs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+    return { status: 200, jsonBody: { items: runs.slice(0, query.count) } };
   }) satisfies AuditRoute,
 };

@@ -1,10 +1,11 @@
-import type { HttpRequest } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { UnsupportedMediaTypeError } from '../../core/errors.js';
 import { registryListPattern } from '../../core/registries.js';
 import { z } from '../../core/zod.js';
 import { reportContentSecurityPolicy } from '../../reports/render/html.js';
 import type { ReportService } from '../../reports/service.js';
-import { compactTimestamp, reportFormats } from '../../reports/stored.js';
+import { compactTimestamp, reportFormats, type ReportFormat } from '../../reports/stored.js';
+import type { ReportContent } from '../../reports/ports.js';
 import { requirePrincipal } from '../principal.js';
 import { registrySelectionBody, selectedRegistries } from './registry-selection.js';
 import { parseJsonBody, parseParts, queryObject } from '../request.js';
@@ -40,6 +41,12 @@ export const latestReportQuery = z
   })
   .strict();
 
+/** `GET /api/reports/{id}?format=`: one stored report (the list's and `report.ready`'s links). */
+export const reportFormatQuery = latestReportQuery.pick({ format: true }).strict();
+export const reportIdParams = z
+  .object({ id: z.string().max(1_200).openapi({ description: '{timestamp}-{scope}, from GET /api/reports' }) })
+  .strict();
+
 const formatRecord = z.object({ json: z.string(), csv: z.string(), html: z.string(), md: z.string() });
 
 /** The answer of POST /api/reports and an item of GET /api/reports (GeneratedReport), for the OpenAPI document. */
@@ -55,7 +62,8 @@ export const generatedReportSchema = z
     missing: z.number().int(),
     failed: z.number().int(),
     paths: formatRecord.openapi({ description: 'blob names in the {prefix}-reports container' }),
-    links: formatRecord.openapi({ description: 'routes serving the newest report of this scope' }),
+    links: formatRecord.openapi({ description: 'routes serving this report (GET /api/reports/{id})' }),
+    latestLinks: formatRecord.openapi({ description: 'routes serving the newest report of this scope' }),
   })
   .openapi('StoredReport');
 
@@ -73,7 +81,7 @@ async function optionalJsonBody(request: HttpRequest): Promise<z.infer<typeof cr
 
 type ReportRoute = HttpRoute<ReportRouteDependencies>;
 
-/** Compliance reports: generate one now, list them, serve the newest in any format. */
+/** Compliance reports: generate one now, list them, serve the newest or any stored one in any format. */
 export const reportRoutes = {
   create: (async (request, context, { reports }) => {
     const principal = requirePrincipal(request, 'Streaming.Write');
@@ -101,19 +109,30 @@ export const reportRoutes = {
   latest: (async (request, _context, { reports }) => {
     requirePrincipal(request, 'Streaming.Read');
     const query = parseParts(queryObject(request), latestReportQuery, 'query');
-    const { report, content, contentType } = await reports.latest(split(query.registry), query.format);
-    const headers: Record<string, string> = {
-      'content-type': contentType,
-      'x-content-type-options': 'nosniff',
-      'cache-control': 'private, no-store',
-      'x-report-id': report.id,
-      'last-modified': new Date(report.generatedAt).toUTCString(),
-    };
-    // The page is inert by construction; the policy makes sure a browser treats it so even if it were not.
-    if (query.format === 'html') headers['content-security-policy'] = reportContentSecurityPolicy;
-    if (query.format === 'csv' || query.format === 'md')
-      headers['content-disposition'] =
-        `attachment; filename="compliance-${report.scope.replace(/,/g, '_')}-${compactTimestamp(report.generatedAt)}.${query.format}"`;
-    return { status: 200, headers, body: content };
+    return served(await reports.latest(split(query.registry), query.format), query.format);
+  }) satisfies ReportRoute,
+
+  /** `GET reports/{id}?format=`: any stored report, not only the newest (the list links to each). */
+  get: (async (request, _context, { reports }) => {
+    requirePrincipal(request, 'Streaming.Read');
+    const { id } = parseParts(request.params, reportIdParams, 'params');
+    const query = parseParts(queryObject(request), reportFormatQuery, 'query');
+    return served(await reports.report(id, query.format), query.format);
   }) satisfies ReportRoute,
 };
+
+function served({ report, content, contentType }: ReportContent, format: ReportFormat): HttpResponseInit {
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'private, no-store',
+    'x-report-id': report.id,
+    'last-modified': new Date(report.generatedAt).toUTCString(),
+  };
+  // The page is inert by construction; the policy makes sure a browser treats it so even if it were not.
+  if (format === 'html') headers['content-security-policy'] = reportContentSecurityPolicy;
+  if (format === 'csv' || format === 'md')
+    headers['content-disposition'] =
+      `attachment; filename="compliance-${report.scope.replace(/,/g, '_')}-${compactTimestamp(report.generatedAt)}.${format}"`;
+  return { status: 200, headers, body: content };
+}

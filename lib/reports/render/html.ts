@@ -1,4 +1,4 @@
-import type { ComplianceReport, ConnectedRegistryReport, RegistryReport } from '../model.js';
+import type { ComplianceReport, ConnectedRegistryReport, RegistryReport, RepositoryCoverage } from '../model.js';
 import { connectedStateLabels, mergedTopFailures, needsAttention, reportTotals } from '../summary.js';
 import { esc } from './html-escape.js';
 import {
@@ -97,11 +97,28 @@ ${tile('Connected registries', totals.connectedRegistries === 0 ? '—' : `${for
 </section>`;
 }
 
-function meter(percent: number, eligible = 1): string {
-  if (eligible <= 0) return '<span class="meter" aria-hidden="true"></span>';
-  const tone = coverageTone(percent);
-  const colour = tone === 'good' ? palette.streamable : tone === 'warn' ? palette.missing : palette.failed;
-  return `<span class="meter" aria-hidden="true"><span style="width:${Math.min(100, Math.max(0, percent)).toFixed(1)}%;background:${colour}"></span></span>`;
+/**
+ * A small stacked bar in the legend's colours (streamable, in progress, failed, missing): a half-covered
+ * repository with nothing failed shows green and amber, never the Failed red (issue #18 § 5).
+ */
+function meter(
+  counts: Pick<RepositoryCoverage, 'eligible' | 'streamable' | 'inProgress' | 'failed' | 'missing'>,
+): string {
+  const whole = Math.max(counts.eligible, counts.streamable + counts.inProgress + counts.failed + counts.missing);
+  if (whole <= 0) return '<span class="meter" aria-hidden="true"></span>';
+  const segments = (
+    [
+      [counts.streamable, palette.streamable],
+      [counts.inProgress, palette.inProgress],
+      [counts.failed, palette.failed],
+      [counts.missing, palette.missing],
+    ] as const
+  )
+    .filter(([count]) => count > 0)
+    .map(
+      ([count, colour]) => `<span style="width:${((count / whole) * 100).toFixed(1)}%;background:${colour}"></span>`,
+    );
+  return `<span class="meter" aria-hidden="true">${segments.join('')}</span>`;
 }
 
 function readyChip(ready: boolean): string {
@@ -112,11 +129,11 @@ function registryOverview(report: ComplianceReport): string {
   const rows = report.registries.map((registry, index) => {
     const t = registry.totals;
     const attention = registry.connectedRegistries.filter(needsAttention).length;
-    return `<tr><th scope="row"><a href="#registry-${index}">${esc(registry.registry)}</a></th><td>${readyChip(registry.readiness.ready)}</td><td class="num"><span class="cov">${meter(t.coveragePercent, t.eligible)}<span class="pct">${esc(formatPercent(t.coveragePercent))}</span></span></td><td class="num">${esc(formatInteger(t.eligible))}</td><td class="num">${esc(formatInteger(t.streamable))}</td><td class="num">${esc(formatInteger(t.missing))}</td><td class="num">${esc(formatInteger(t.failed))}</td><td class="num">${esc(formatInteger(t.inProgress))}</td><td class="num">${esc(formatInteger(t.repositoriesWithoutPolicy))}</td><td class="num">${esc(`${attention} / ${registry.connectedRegistries.length}`)}</td></tr>`;
+    return `<tr><th scope="row"><a href="#registry-${index}">${esc(registry.registry)}</a></th><td>${readyChip(registry.readiness.ready)}</td><td class="num"><span class="cov">${meter(t)}<span class="pct">${esc(formatPercent(t.coveragePercent))}</span></span></td><td class="num">${esc(formatInteger(t.eligible))}</td><td class="num">${esc(formatInteger(t.streamable))}</td><td class="num">${esc(formatInteger(t.missing))}</td><td class="num">${esc(formatInteger(t.failed))}</td><td class="num">${esc(formatInteger(t.inProgress))}</td><td class="num">${esc(formatInteger(t.repositoriesWithoutPolicy))}</td><td class="num">${esc(`${attention} / ${registry.connectedRegistries.length}`)}</td></tr>`;
   });
   return `<section class="card" aria-labelledby="overview-h"><h2 id="overview-h">Registries</h2>
 <div class="table-wrap"><table><caption class="sr-only">Coverage and counts per registry</caption>
-<thead><tr><th scope="col">Registry</th><th scope="col">Readiness</th><th scope="col" class="num">Coverage</th><th scope="col" class="num">Eligible</th><th scope="col" class="num">Streamable</th><th scope="col" class="num">Missing</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In progress</th><th scope="col" class="num">No policy</th><th scope="col" class="num">Connected issues</th></tr></thead>
+<thead><tr><th scope="col">Registry</th><th scope="col">Readiness</th><th scope="col" class="num">Coverage</th><th scope="col" class="num">Eligible</th><th scope="col" class="num">Streamable</th><th scope="col" class="num">Missing</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In progress</th><th scope="col" class="num">Policy off</th><th scope="col" class="num">Connected issues</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></div></section>`;
 }
 
@@ -161,6 +178,25 @@ function tri(value: boolean | undefined, passWhen: boolean): 'pass' | 'fail' | '
   return value === undefined ? 'unknown' : value === passWhen ? 'pass' : 'fail';
 }
 
+/**
+ * Stored policies versus the DEFAULT_POLICY setting (issue #18 § 5): a repository whose stored policy is `off` is
+ * governed by a policy; one no stored policy matches follows the app setting, which nobody may have meant for it.
+ */
+function policyChecklistItem(t: RegistryReport['totals']): string {
+  const label = 'Every repository has a stored policy';
+  const off = t.repositoriesWithoutPolicy > 0 ? ` ${t.repositoriesWithoutPolicy} of them are off.` : '';
+  const onDefault = t.repositoriesOnDefaultPolicy;
+  if (onDefault === undefined)
+    return checklistItem(label, 'unknown', 'The last audit ran before this was counted; the next one tells.');
+  if (onDefault === 0)
+    return checklistItem(label, 'pass', `All ${t.repositories} repositories are governed by a stored policy.${off}`);
+  return checklistItem(
+    label,
+    'fail',
+    `${onDefault} of ${t.repositories} repositories have no stored policy and follow DEFAULT_POLICY (the app setting).`,
+  );
+}
+
 function readinessChecklist(registry: RegistryReport, headingId: string): string {
   const r = registry.readiness;
   const t = registry.totals;
@@ -176,13 +212,7 @@ function readinessChecklist(registry: RegistryReport, headingId: string): string
       tri(r.eventSubscription, true),
       'An Event Grid subscription delivers ImagePushed, so new images convert at once.',
     ),
-    checklistItem(
-      'Every repository has a policy',
-      t.repositoriesWithoutPolicy === 0 ? 'pass' : 'fail',
-      t.repositoriesWithoutPolicy === 0
-        ? `All ${t.repositories} repositories are governed by a stored policy.`
-        : `${t.repositoriesWithoutPolicy} of ${t.repositories} repositories fall back to DEFAULT_POLICY.`,
-    ),
+    policyChecklistItem(t),
     checklistItem(
       'Ready for streaming',
       r.ready ? 'pass' : 'fail',
@@ -236,7 +266,7 @@ function repositoryTable(registry: RegistryReport): string {
   const more = registry.repositories.length - sorted.length;
   const rows = sorted.map(
     (repo) =>
-      `<tr><th scope="row">${esc(repo.repository)}</th><td><code>${esc(repo.policyScope)}</code></td><td>${esc(repo.mode)}</td><td class="num"><span class="cov">${meter(repo.coveragePercent, repo.eligible)}<span class="pct">${esc(repo.eligible > 0 ? formatPercent(repo.coveragePercent) : 'n/a')}</span></span></td><td class="num">${esc(formatInteger(repo.eligible))}</td><td class="num">${esc(formatInteger(repo.streamable))}</td><td class="num">${esc(formatInteger(repo.missing))}</td><td class="num">${esc(formatInteger(repo.failed))}</td><td class="num">${esc(formatInteger(repo.inProgress))}</td><td class="num">${esc(formatInteger(repo.ineligible))}</td></tr>`,
+      `<tr><th scope="row">${esc(repo.repository)}</th><td><code>${esc(repo.policyScope)}</code></td><td>${esc(repo.mode)}</td><td class="num"><span class="cov">${meter(repo)}<span class="pct">${esc(repo.eligible > 0 ? formatPercent(repo.coveragePercent) : 'n/a')}</span></span></td><td class="num">${esc(formatInteger(repo.eligible))}</td><td class="num">${esc(formatInteger(repo.streamable))}</td><td class="num">${esc(formatInteger(repo.missing))}</td><td class="num">${esc(formatInteger(repo.failed))}</td><td class="num">${esc(formatInteger(repo.inProgress))}</td><td class="num">${esc(formatInteger(repo.ineligible))}</td></tr>`,
   );
   return `<div class="table-wrap"><table class="repos"><caption class="sr-only">Coverage per repository of ${esc(registry.registry)}, lowest first</caption>
 <thead><tr><th scope="col">Repository</th><th scope="col">Policy scope</th><th scope="col">Mode</th><th scope="col" class="num">Coverage</th><th scope="col" class="num">Eligible</th><th scope="col" class="num">Streamable</th><th scope="col" class="num">Missing</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In progress</th><th scope="col" class="num">Ineligible</th></tr></thead>
@@ -364,7 +394,7 @@ tbody th{font-weight:600;overflow-wrap:break-word;min-width:9em}
 tbody tr:hover{background:#f6f8fa}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .cov{display:inline-flex;align-items:center;gap:8px;justify-content:flex-end}
-.meter{display:inline-block;width:64px;height:6px;border-radius:3px;background:${palette.track};overflow:hidden;vertical-align:middle}
+.meter{display:inline-flex;width:64px;height:6px;border-radius:3px;background:${palette.track};overflow:hidden;vertical-align:middle}
 .meter span{display:block;height:100%}
 .pct{min-width:3.4em;text-align:right}
 .chart .halo{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}

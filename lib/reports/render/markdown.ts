@@ -67,7 +67,7 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
   if (report.registries.length === 0) lines.push('No registries are configured.', '');
   else {
     lines.push(
-      '| Registry | Ready | Coverage | Eligible | Streamable | Missing | Failed | In progress | Without policy |',
+      '| Registry | Ready | Coverage | Eligible | Streamable | Missing | Failed | In progress | Policy off |',
       '|---|---|--:|--:|--:|--:|--:|--:|--:|',
     );
     for (const registry of report.registries) {

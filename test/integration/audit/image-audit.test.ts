@@ -31,6 +31,8 @@ describe('image audit', () => {
   let clockMs = Date.now();
   const expected = new Map<string, FindingStatus>();
   let deletedLater = '';
+  let helmChart = '';
+  let streamingArtifact = '';
   let audit: ImageAudit;
   let store: TableAuditStore;
   let outbox: TableOutbox;
@@ -93,6 +95,10 @@ describe('image audit', () => {
     });
     expected.set(index.digest, 'missing');
     const failed = await seed('team-c/broken', 'v1', 'linux/amd64', 'failed');
+    const chart = await control.seedImage('sandbox', { kind: 'helm', repository: 'charts/mychart', tag: '0.1.0' });
+    expected.set(chart.digest, 'ineligible');
+    helmChart = chart.digest;
+    streamingArtifact = referrer.digest;
 
     const connection = inject('storageConnectionString');
     const prefix = uniquePrefix('au');
@@ -196,6 +202,24 @@ describe('image audit', () => {
       registry: 'sandbox',
       facts: { Missing: '3' },
     });
+  });
+
+  // Issue #18 § 5: each ineligible manifest is called what it is; "pushed without a tag" only for an untagged image.
+  it('labels streaming artifacts, index children and Helm charts for what they are', async () => {
+    await runAudit();
+
+    const reasons = new Map<string, { repository: string; reason: string }>();
+    for await (const finding of store.allFindings('sandbox'))
+      reasons.set(finding.digest, { repository: finding.repository, reason: finding.reason });
+    const children = [...reasons].filter(
+      ([digest, { repository }]) => repository === 'team-b/multi' && !expected.has(digest),
+    );
+
+    expect(reasons.get(streamingArtifact)?.reason).toMatch(/^a referrer/);
+    expect(reasons.get(helmChart)?.reason).toMatch(/^not an image: a Helm chart/);
+    expect(children).toHaveLength(2);
+    for (const [, { reason }] of children) expect(reason).toMatch(/^a platform image of a multi-arch index/);
+    for (const { reason } of reasons.values()) expect(reason).not.toMatch(/unknown/);
   });
 
   it("costs at most 10 % of the first run's referrer requests when nothing changed", async () => {

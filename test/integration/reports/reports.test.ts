@@ -19,13 +19,13 @@ import { fakeSource, registries as fixtureRegistries } from '../../unit/lib/repo
 
 /** The report routes as the function app serves them (one error mapper), bound to this test's service. */
 const reportHttp = Object.fromEntries(
-  (['create', 'list', 'latest'] as const).map((name) => [
+  (['create', 'list', 'latest', 'get'] as const).map((name) => [
     name,
     (request: HttpRequest, invocation: Context, reports: () => ReportService) =>
       serve(reportRoutes[name], () => ({ reports: reports() }))(request, invocation),
   ]),
 ) as Record<
-  'create' | 'list' | 'latest',
+  'create' | 'list' | 'latest' | 'get',
   (request: HttpRequest, invocation: Context, reports: () => ReportService) => Promise<HttpResponseInit>
 >;
 
@@ -95,7 +95,8 @@ describe('compliance reports on Azurite', () => {
       html: 'reports/all/20261123T060000000Z/report.html',
       md: 'reports/all/20261123T060000000Z/report.md',
     });
-    expect(generated.links.html).toBe('/api/reports/latest?format=html');
+    expect(generated.links.html).toBe('/api/reports/20261123T060000000Z-all?format=html');
+    expect(generated.latestLinks.html).toBe('/api/reports/latest?format=html');
     const json = await text(generated.paths.json);
     expect(json.contentType).toBe('application/json; charset=utf-8');
     const report = complianceReportSchema.parse(JSON.parse(json.body));
@@ -134,7 +135,7 @@ describe('compliance reports on Azurite', () => {
         Coverage: '83%',
         Missing: '29',
         Failed: '11',
-        'HTML report': 'https://autopilot.example.test/api/reports/latest?format=html',
+        'HTML report': `https://autopilot.example.test/api/reports/${first.id}?format=html`,
       },
     });
   });
@@ -292,12 +293,17 @@ describe('compliance reports on Azurite', () => {
       ]);
       expect(accepted.jsonBody).toMatchObject({
         id: '20261126T060000000Z-all',
-        links: { html: '/api/reports/latest?format=html', csv: '/api/reports/latest?format=csv' },
+        links: {
+          html: '/api/reports/20261126T060000000Z-all?format=html',
+          csv: '/api/reports/20261126T060000000Z-all?format=csv',
+        },
+        latestLinks: { html: '/api/reports/latest?format=html', csv: '/api/reports/latest?format=csv' },
       });
-      expect(accepted.headers).toMatchObject({ location: '/api/reports/latest?format=json' });
+      expect(accepted.headers).toMatchObject({ location: '/api/reports/20261126T060000000Z-all?format=json' });
       expect(one.jsonBody).toMatchObject({
         id: '20261126T060000000Z-contosoprod',
-        links: { md: '/api/reports/latest?format=md&registry=contosoprod' },
+        links: { md: '/api/reports/20261126T060000000Z-contosoprod?format=md' },
+        latestLinks: { md: '/api/reports/latest?format=md&registry=contosoprod' },
       });
     });
 
@@ -368,6 +374,54 @@ describe('compliance reports on Azurite', () => {
         (await reportHttp.list(request('GET', 'reports?pageSize=0', readerPrincipal()), context(), () => reports))
           .status,
       ).toBe(400);
+    });
+  });
+
+  describe('each report has its own route (issue #18 § 5)', () => {
+    const context = (): Context => new InvocationContext({ functionName: 'report-test' });
+    const get = (id: string, format: string, reports: ReportService) =>
+      reportHttp.get(
+        new RuntimeHttpRequest({
+          method: 'GET',
+          url: `http://127.0.0.1/api/reports/${encodeURIComponent(id)}${format}`,
+          params: { id },
+          headers: { 'x-ms-client-principal': readerPrincipal() },
+        }),
+        context(),
+        () => reports,
+      );
+
+    it('the list links to each report, and GET /api/reports/{id} serves an older one after a newer is latest', async () => {
+      now = Date.parse('2026-11-28T06:00:00.000Z');
+      const older = await service().generate({ registries: ['sandboxbasic'] }, silentLogger);
+      now = Date.parse('2026-11-28T07:00:00.000Z');
+      const newer = await service().generate({ registries: ['sandboxbasic'] }, silentLogger);
+      const reports = service();
+
+      const listed = (await reports.list(['sandboxbasic'], { pageSize: 10 })).items;
+      const html = await get(older.id, '?format=html', reports);
+      const json = await get(older.id, '', reports);
+
+      expect(listed.map((item) => [item.id, item.links.html])).toEqual([
+        [newer.id, `/api/reports/${newer.id}?format=html`],
+        [older.id, `/api/reports/${older.id}?format=html`],
+      ]);
+      expect(listed[1]?.latestLinks.html).toBe('/api/reports/latest?format=html&registry=sandboxbasic');
+      expect(html.status).toBe(200);
+      expect(html.headers).toMatchObject({
+        'content-type': 'text/html; charset=utf-8',
+        'x-report-id': older.id,
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+      });
+      expect(JSON.parse((json.body as Buffer).toString('utf8'))).toMatchObject({ id: older.id });
+    });
+
+    it('answers 404 for a report that does not exist and 400 for an id that cannot be one', async () => {
+      const reports = service();
+
+      expect((await get('20200101T000000000Z-sandboxbasic', '?format=md', reports)).status).toBe(404);
+      expect((await get('../../secrets', '', reports)).status).toBe(400);
+      expect((await get('20261128T060000000Z-sandboxbasic', '?format=pdf', reports)).status).toBe(400);
     });
   });
 

@@ -67,7 +67,7 @@ describe('classifyOperationFailure', () => {
 
   it('scenario 8: takes an uncatalogued code-like token verbatim, and never words it as an unknown error', () => {
     const failure = classifyOperationFailure('Failed', 'UNSUPPORTED_SKU: streaming is not enabled for this SKU');
-    const final = finalRemediation(failure, { operationId: 'op-9', attempts: 3 });
+    const final = finalRemediation(failure, { registry: 'contoso', operationId: 'op-9', attempts: 3 });
 
     expect(failure).toMatchObject({ code: 'UNSUPPORTED_SKU', retryable: true });
     expect(final).toContain('"UNSUPPORTED_SKU: streaming is not enabled for this SKU"');

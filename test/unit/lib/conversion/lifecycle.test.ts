@@ -713,3 +713,77 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
     });
   });
 });
+
+/*
+ * Issue #18 § 6: a final record reads true on its own — its reason says it failed, an operation status comes with
+ * the operation it belongs to, and its remediation names the registry instead of a `{registry}` placeholder.
+ */
+describe('a final failure agrees with itself', () => {
+  const denied = acrError(403, 'DENIED');
+
+  it('a start ACR refuses for good says it failed, not "eligible"', () => {
+    const result = step(pending({ attempts: 1 }), { kind: 'start-refused', error: denied, reserved: true });
+
+    expect(result.next?.status).toBe('Failed');
+    expect(result.next?.reason).not.toBe('eligible');
+    expect(result.next?.reason).toMatch(/^failed: DENIED/);
+  });
+
+  it('keeps no operation status without the operation it describes', () => {
+    const result = step(pending({ attempts: 1, operationStatus: 'NotStarted' }), {
+      kind: 'start-refused',
+      error: denied,
+      reserved: true,
+    });
+
+    expect(result.next?.operationId).toBeUndefined();
+    expect(result.next?.operationStatus).toBeUndefined();
+  });
+
+  it('a failed operation keeps its id and status, and the reason names its code', () => {
+    const result = step(runningRow({ attempts: 3 }), {
+      kind: 'operation-read',
+      operation: { status: 'Failed', details: 'UNSUPPORTED_MEDIATYPE: not an image' },
+    });
+
+    expect(result.next).toMatchObject({ status: 'Failed', operationId: 'op-1', operationStatus: 'Failed' });
+    expect(result.next?.reason).toMatch(/^failed: UNSUPPORTED_MEDIATYPE/);
+  });
+
+  it('an operation ACR no longer knows leaves no status of it on the failed row', () => {
+    const result = step(runningRow({ attempts: 3, operationStatus: 'NotStarted' }), {
+      kind: 'operation-read',
+      operation: undefined,
+    });
+
+    expect(result.next?.status).toBe('Failed');
+    expect(result.next?.operationStatus).toBeUndefined();
+    expect(result.next?.reason).toMatch(/^failed: OPERATION_UNKNOWN/);
+  });
+
+  it.each([
+    [
+      'an unknown error on every attempt',
+      { status: 'Failed', details: 'Conversion operation failed due to an unknown error' },
+    ],
+    ['a canceled operation', { status: 'Canceled' }],
+    ['an unrecognised failure', { status: 'Failed', details: 'SOMETHING_NEW happened' }],
+  ])('%s: the remediation names the registry, never {registry}', (_name, operation) => {
+    const result = step(runningRow({ attempts: 3 }), { kind: 'operation-read', operation });
+
+    expect(result.next?.remediation).toContain('POST /api/registries/contoso/conversions');
+    expect(result.next?.remediation).not.toContain('{registry}');
+  });
+
+  it('attempts spent without an outcome: the remediation names the registry', () => {
+    const result = step(pending({ attempts: 3 }), {
+      kind: 'registry-checked',
+      referrerPresent: false,
+      operation: undefined,
+    });
+
+    expect(result.rule).toBe('check:attempts-spent');
+    expect(result.next?.remediation).toContain('POST /api/registries/contoso/conversions');
+    expect(result.next?.remediation).not.toContain('{registry}');
+  });
+});

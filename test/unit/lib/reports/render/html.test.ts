@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ComplianceReport } from '../../../../../lib/reports/model.js';
 import { reportContentSecurityPolicy, toHtml } from '../../../../../lib/reports/render/html.js';
 import { esc } from '../../../../../lib/reports/render/html-escape.js';
+import { palette } from '../../../../../lib/reports/render/svg.js';
 import { hostileRepository, registries, report } from '../fixture.js';
 
 /** The page with the text between tags removed: what is left is markup, where no URL may appear. */
@@ -95,5 +96,48 @@ describe('HTML renderer', () => {
     expect(one).toContain('No repositories');
     expect(one).toContain('No audit has run for this registry yet');
     expect(one).not.toContain('NaN');
+  });
+
+  // Issue #18 § 5: what the page says matches what it means.
+  describe('labels and colours', () => {
+    const base = registries[0]!;
+    const variant = (totals: Partial<ComplianceReport['registries'][number]['totals']>, rows = base.repositories) =>
+      toHtml({ ...report, registries: [{ ...base, totals: { ...base.totals, ...totals }, repositories: rows }] });
+    const checklistLine = (page: string): string =>
+      /<li class="check-[a-z]+">.*?<strong>Every repository has a stored policy<\/strong>.*?<\/li>/.exec(page)?.[0] ??
+      '';
+
+    it('a half-covered repository with nothing failed is not drawn in the Failed colour', () => {
+      const half = {
+        ...base.repositories[0]!,
+        repository: 'team-half/app',
+        eligible: 2,
+        streamable: 1,
+        missing: 1,
+        failed: 0,
+        inProgress: 0,
+        coveragePercent: 50,
+      };
+      const page = variant({}, [half]);
+      const row = /<tr><th scope="row">team-half\/app<\/th>.*?<\/tr>/.exec(page)?.[0] ?? '';
+
+      expect(row).toContain(palette.streamable);
+      expect(row).toContain(palette.missing);
+      expect(row).not.toContain(palette.failed);
+    });
+
+    it('the checklist names the DEFAULT_POLICY fallback only for repositories without a stored policy', () => {
+      const stored = checklistLine(
+        variant({ repositories: 5, repositoriesWithoutPolicy: 2, repositoriesOnDefaultPolicy: 0 }),
+      );
+      const fallback = checklistLine(
+        variant({ repositories: 5, repositoriesWithoutPolicy: 0, repositoriesOnDefaultPolicy: 3 }),
+      );
+
+      expect(stored).toContain('check-pass');
+      expect(stored).not.toContain('DEFAULT_POLICY');
+      expect(fallback).toContain('check-fail');
+      expect(fallback).toContain('3 of 5 repositories have no stored policy and follow DEFAULT_POLICY');
+    });
   });
 });
