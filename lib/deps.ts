@@ -13,6 +13,7 @@ import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './http/alert-sender.js';
 import { cachedHealthStatus, type HealthStatusDependencies } from './http/routes/health.js';
 import { TableAlertStore } from './storage/alert-store.js';
+import { inspectManifest } from './conversion/inspect.js';
 import { ConversionApi } from './conversion/api.js';
 import { BackfillWorker } from './conversion/backfill.js';
 import { AcrPolicyEffects } from './policy/effects.js';
@@ -168,6 +169,17 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
         config.registries.find((candidate) => candidate.name === registry)!,
         log,
       ),
+    // The image a tag or digest names, read as the push path reads it, so an evaluation decides on the real one.
+    image: async (registry, repository, reference) => {
+      const client = registryClient(registry);
+      const manifest = await client.getManifest(repository, reference);
+      if (manifest === undefined) return undefined;
+      const attributes = await client.getManifestAttributes(repository, manifest.digest);
+      return {
+        digest: manifest.digest,
+        facts: inspectManifest(repository, manifest, attributes, attributes?.tags ?? []),
+      };
+    },
     // Disabled channels (a secret that did not resolve) still exist: a policy naming one is not a mistake.
     alertChannels: () => [
       ...config.alerts.channels.map((channel) => channel.name),

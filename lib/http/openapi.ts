@@ -84,6 +84,17 @@ export function openApiDocument(version: string): unknown {
       scope: z.string(),
       policy: Policy,
       candidates: z.array(z.string()),
+      image: z
+        .object({
+          source: z.enum(['registry', 'hypothetical']),
+          digest: z.string().optional(),
+          kind: z.enum(['image', 'index', 'referrer', 'helm-chart', 'artifact']),
+          platforms: z.array(z.string()),
+          sizeBytes: z.number().optional(),
+          tags: z.array(z.string()),
+          note: z.string().optional(),
+        })
+        .describe("the image decided on: the registry's, when the tag or digest names one; else the request's fields"),
     }),
   );
   const page = <T extends z.ZodType>(item: T) =>

@@ -11,7 +11,7 @@ import {
 } from '../core/errors.js';
 import { hasRole, isAdmin, type Principal } from '../core/principal.js';
 import type { Logger } from '../core/logging.js';
-import { decide, type Decision, type RegistryReadiness } from './eligibility.js';
+import { decide, type Decision, type ImageFacts, type RegistryReadiness } from './eligibility.js';
 import { policyApiVersion, policySchema, type Policy } from './model.js';
 import type {
   DeleteOutcome,
@@ -25,6 +25,24 @@ import type {
 import { isRegistryWide, ownsScope, scopesTakenOver } from './ownership.js';
 import { defaultScope, parseScope } from './scope.js';
 import type { PolicyResolver } from './source.js';
+
+/** What an evaluation answers: the decision, the policy that made it, and the image it was made on. */
+export interface Evaluation {
+  readonly decision: Decision;
+  readonly scope: string;
+  readonly policy: Policy;
+  readonly candidates: string[];
+  readonly image: {
+    /** `registry`: the image the tag or digest names in ACR; `hypothetical`: the request's fields. */
+    readonly source: 'registry' | 'hypothetical';
+    readonly digest?: string;
+    readonly kind: ImageFacts['kind'];
+    readonly platforms: string[];
+    readonly sizeBytes?: number;
+    readonly tags: string[];
+    readonly note?: string;
+  };
+}
 
 /** A policy as the API returns it: the document plus where it applies and who last changed it. */
 export interface PolicyResource {
@@ -64,6 +82,16 @@ export interface PolicyServiceDependencies {
   readonly readiness: (registry: string, log: Logger) => Promise<RegistryReadiness>;
   /** The alert channels the operator configured (ALERT_CHANNELS), by name: a policy may route only to these. */
   readonly alertChannels: () => readonly string[];
+  /**
+   * The image a tag or digest names in the registry, as the push path sees it (kind, platforms, size, tags), or
+   * undefined when it does not exist: an evaluation decides on the real image where there is one.
+   */
+  readonly image?: (
+    registry: string,
+    repository: string,
+    reference: string,
+    log: Logger,
+  ) => Promise<{ readonly digest: string; readonly facts: ImageFacts } | undefined>;
   readonly now: () => Date;
 }
 
@@ -188,31 +216,61 @@ export class PolicyService {
     return this.deps.store.historyOf(registry, checkedScope(scope), page);
   }
 
-  /** Dry run: what would happen to an image, under which policy, and why. Acts on nothing. */
-  async evaluate(
-    registry: string,
-    input: z.infer<typeof evaluationBody>,
-    log: Logger,
-  ): Promise<{ decision: Decision; scope: string; policy: Policy; candidates: string[] }> {
+  /**
+   * Dry run: what would happen to an image, under which policy, and why. Acts on nothing. When the tag or digest names
+   * an image the registry holds, the decision is made on that image (its kind, platforms and size, from ACR, as the
+   * push path reads them) and `image.source` says `registry`; otherwise on the fields given (`hypothetical`).
+   */
+  async evaluate(registry: string, input: z.infer<typeof evaluationBody>, log: Logger): Promise<Evaluation> {
     const applied = await this.deps.resolver.policyFor(registry, input.repository);
-    const [os = 'linux', architecture = 'amd64'] = (input.platform ?? 'linux/amd64').split('/');
     const readiness = await this.deps.readiness(registry, log);
-    const decision = decide(
-      applied.policy,
-      {
-        repository: input.repository,
-        tags: input.tag ? [input.tag] : [],
-        kind: 'image',
-        platforms: [{ os, architecture }],
-        sizeBytes: input.sizeBytes,
-      },
-      readiness,
-    );
+    const reference = input.digest ?? input.tag;
+    let found: { digest: string; facts: ImageFacts } | undefined;
+    let note: string | undefined;
+    if (reference !== undefined && this.deps.image !== undefined) {
+      try {
+        found = await this.deps.image(registry, input.repository, reference, log);
+      } catch (error) {
+        // A dry run still answers when ACR does not: on the fields given, saying why.
+        note = `the registry could not be read (${error instanceof Error ? error.message.slice(0, 200) : 'error'})`;
+        log.warn(`evaluation of ${registry}/${input.repository}@${reference}: ${note}`, {
+          registry,
+          repository: input.repository,
+        });
+      }
+    }
+    const [os = 'linux', architecture = 'amd64'] = (input.platform ?? 'linux/amd64').split('/');
+    const facts: ImageFacts = found
+      ? {
+          ...found.facts,
+          tags:
+            input.tag && !found.facts.tags.includes(input.tag) ? [...found.facts.tags, input.tag] : found.facts.tags,
+        }
+      : {
+          repository: input.repository,
+          tags: input.tag ? [input.tag] : [],
+          kind: 'image',
+          platforms: [{ os, architecture }],
+          sizeBytes: input.sizeBytes,
+        };
+    const ignored = found ? (['platform', 'sizeBytes'] as const).filter((field) => input[field] !== undefined) : [];
     return {
-      decision,
+      decision: decide(applied.policy, facts, readiness),
       scope: applied.scope,
       policy: applied.policy,
       candidates: await this.deps.resolver.candidates(registry, input.repository),
+      image: {
+        source: found ? 'registry' : 'hypothetical',
+        ...(found ? { digest: found.digest } : {}),
+        kind: facts.kind,
+        platforms: facts.platforms.map((platform) => `${platform.os}/${platform.architecture}`),
+        ...(facts.sizeBytes === undefined ? {} : { sizeBytes: facts.sizeBytes }),
+        tags: [...facts.tags],
+        ...(note ? { note } : {}),
+        ...(ignored.length > 0
+          ? { note: `the registry's image was evaluated; ${ignored.join(' and ')} given in the request were not used` }
+          : {}),
+      },
     };
   }
 

@@ -205,6 +205,7 @@ describe('policy API', () => {
         scope: string;
         policy: { mode: string };
         candidates: string[];
+        image: { source: string };
       }>;
     };
 
@@ -231,6 +232,13 @@ describe('policy API', () => {
     });
     expect(await evaluate({ repository: 'team-a/web', tag: 'v1', sizeBytes: 31 * 1024 ** 3 })).toMatchObject({
       decision: { skip: 'too-large' },
+    });
+    // An image the registry holds is decided on as it is (issue #18 § 6): an arm64-only push is skipped for its
+    // platform although the request (as before) says nothing of one.
+    await sandbox.push('team-a/arm-real', 'v1', 'linux/arm64');
+    expect(await evaluate({ repository: 'team-a/arm-real', tag: 'v1' })).toMatchObject({
+      decision: { skip: 'unsupported-platform' },
+      image: { source: 'registry', kind: 'image', platforms: ['linux/arm64'] },
     });
     expect(
       (

@@ -8,6 +8,7 @@ import {
 } from '../../../../lib/core/errors.js';
 import type { Logger } from '../../../../lib/core/logging.js';
 import type { AppRole, Principal } from '../../../../lib/core/principal.js';
+import type { ImageFacts } from '../../../../lib/policy/eligibility.js';
 import { policySchema, type PolicyInput } from '../../../../lib/policy/model.js';
 import { PolicyService } from '../../../../lib/policy/service.js';
 import { storedPolicySource } from '../../../../lib/policy/source.js';
@@ -34,7 +35,7 @@ interface Logged {
   readonly fields: Record<string, unknown> | undefined;
 }
 
-function setup(channels: readonly string[] = ['ops-teams']) {
+function setup(channels: readonly string[] = ['ops-teams'], images: Record<string, ImageFacts> = {}) {
   const store = new MemoryPolicyStore();
   const logged: Logged[] = [];
   const log: Logger = {
@@ -50,6 +51,10 @@ function setup(channels: readonly string[] = ['ops-teams']) {
     effects: { apply: () => Promise.resolve({}) },
     readiness: () => Promise.resolve({ ready: true }),
     alertChannels: () => channels,
+    image: (_registry, repository, reference) => {
+      const facts = images[`${repository}:${reference}`];
+      return Promise.resolve(facts && { digest: `sha256:${'d'.repeat(64)}`, facts });
+    },
     now: () => new Date('2026-11-29T10:00:00Z'),
   });
   const put = (scope: string, body: PolicyInput, principal: Principal, ifMatch?: string) =>
@@ -330,5 +335,45 @@ describe('property: no write by a non-owner changes the decision for a repositor
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('evaluation of the real image (issue #18 § 6)', () => {
+  const armOnly: ImageFacts = {
+    repository: 'team-a/arm',
+    tags: ['v1'],
+    kind: 'image',
+    platforms: [{ os: 'linux', architecture: 'arm64' }],
+    sizeBytes: 1_000,
+  };
+
+  it("decides on the registry's image when the tag names one, and says so", async () => {
+    const { service, put, log } = setup([], { 'team-a/arm:v1': armOnly });
+    await put('_default', { mode: 'onPush' }, admin);
+
+    const evaluation = await service.evaluate(registry, { repository: 'team-a/arm', tag: 'v1' }, log);
+
+    expect(evaluation.decision.eligible).toBe(false);
+    expect(evaluation.image).toMatchObject({ source: 'registry', platforms: ['linux/arm64'], sizeBytes: 1_000 });
+  });
+
+  it("uses the request's fields for an image that does not exist yet, and says the fields it ignored otherwise", async () => {
+    const { service, put, log } = setup([], { 'team-a/arm:v1': armOnly });
+    await put('_default', { mode: 'onPush' }, admin);
+
+    const future = await service.evaluate(
+      registry,
+      { repository: 'team-a/new', tag: 'v1', platform: 'linux/amd64' },
+      log,
+    );
+    const real = await service.evaluate(
+      registry,
+      { repository: 'team-a/arm', tag: 'v1', platform: 'linux/amd64' },
+      log,
+    );
+
+    expect(future).toMatchObject({ decision: { eligible: true }, image: { source: 'hypothetical' } });
+    expect(real.image.note).toMatch(/platform given in the request were not used/);
+    expect(real.decision.eligible).toBe(false);
   });
 });
