@@ -234,6 +234,19 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     registries: config.registries,
     store: auditStore,
     drift: auditStore,
+    // The conversion rows written since the latest audit, page by page: a report is current, not an hour old.
+    conversionsSince: async function* (registry, since) {
+      let continuationToken: string | undefined;
+      do {
+        const page = await conversionStore.list(
+          registry,
+          { since },
+          { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) },
+        );
+        yield* page.items;
+        continuationToken = page.continuationToken;
+      } while (continuationToken !== undefined);
+    },
     policies: policySource,
     readiness,
     connectedRegistries: async (registry, log) => {

@@ -3,6 +3,7 @@ import type { Logger } from '../core/logging.js';
 import type { RegistryReadiness } from '../policy/eligibility.js';
 import type { PolicySource } from '../policy/model.js';
 import type {
+  FindingStatus,
   ConnectedRegistryReport,
   ImageFinding,
   RegistryReport,
@@ -14,6 +15,21 @@ import { coverage } from './images.js';
 import { countFinding, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
 import type { SwitchDriftStore } from '../policy/drift.js';
+
+/** What a conversion row says of an image, for the report (lib/conversion/record.ts has the row). */
+export interface ConversionOutcome {
+  readonly repository: string;
+  readonly digest: string;
+  readonly status: string;
+  readonly tags: readonly string[];
+  readonly reason: string;
+  readonly updatedAt: string;
+  readonly lastErrorCode?: string;
+  readonly remediation?: string;
+  readonly skipReason?: string;
+  readonly platforms?: string;
+  readonly sizeBytes?: number;
+}
 
 export interface ReportSourceDependencies {
   readonly registries: readonly RegistrySettings[];
@@ -29,6 +45,11 @@ export interface ReportSourceDependencies {
   ) => Promise<ConnectedRegistryReport[] | undefined>;
   /** Whether an Event Grid subscription delivers pushes to this app; undefined when ARM cannot tell. */
   readonly eventSubscription?: (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined>;
+  /**
+   * The conversion rows of a registry written at or after an instant (the latest audit's start): what the push
+   * path and hand-started conversions learned since the audit, so a report made right after a conversion shows it.
+   */
+  readonly conversionsSince?: (registry: string, since: Date) => AsyncIterable<ConversionOutcome>;
   readonly log: Logger;
 }
 
@@ -46,7 +67,8 @@ export class AuditReportSource implements ReportDataSource {
     const readiness = await this.deps.readiness(registry, this.deps.log);
     const byRepository = new Map<string, RepositoryCoverage>();
     const failures = new Map<string, { count: number; remediation: string; examples: string[] }>();
-    for await (const finding of this.current(name, latest)) {
+    const seen = { conversionRecords: 0 };
+    for await (const finding of this.current(name, latest, seen)) {
       const row = byRepository.get(finding.repository) ?? (await this.emptyCoverage(name, finding.repository));
       byRepository.set(finding.repository, countFinding(row, finding.status));
       if (finding.status === 'failed') {
@@ -78,6 +100,12 @@ export class AuditReportSource implements ReportDataSource {
             ? 'Premium registry without customer-managed keys: artifact streaming is available'
             : 'readiness unknown')),
     ];
+    // When the figures were collected, said plainly (issue #18 § 5).
+    notes.push(
+      latest === undefined
+        ? `No audit has completed yet: the figures are only the ${seen.conversionRecords} image(s) the app has recorded conversions for. Run one now: POST /api/audits.`
+        : `Figures: the audit of ${latest.completedAt ?? latest.startedAt}, brought up to date with ${seen.conversionRecords} conversion record(s) written since; images nobody pushed or converted since are as that audit saw them (POST /api/audits, then POST /api/reports, to look again).`,
+    );
     if (latest?.catalogRefused !== undefined)
       notes.push(
         `The last audit could not list the registry's repositories (${latest.catalogRefused}): grant the app's identity Reader, or on ABAC-mode registries Container Registry Repository Catalog Lister and Repository Reader.`,
@@ -158,10 +186,51 @@ export class AuditReportSource implements ReportDataSource {
     }
   }
 
-  private async *current(name: string, latest: AuditRun | undefined): AsyncIterable<StoredFinding> {
+  /**
+   * The latest audit's findings (and anything re-examined since), brought up to date with the conversion rows written
+   * after the audit started: an image converted, failed or started since is reported as it is now, and an image
+   * pushed since appears (issue #18 § 5, "a report generated right after a conversion succeeded shows it").
+   */
+  private async *current(
+    name: string,
+    latest: AuditRun | undefined,
+    seen: { conversionRecords: number } = { conversionRecords: 0 },
+  ): AsyncIterable<StoredFinding> {
     const since = latest ? Date.parse(latest.startedAt) : 0;
-    for await (const finding of this.deps.store.allFindings(name))
-      if (Date.parse(finding.checkedAt) >= since) yield finding;
+    const newer = new Map<string, ConversionOutcome>();
+    if (this.deps.conversionsSince)
+      for await (const row of this.deps.conversionsSince(name, new Date(since)))
+        newer.set(`${row.repository}@${row.digest}`, row);
+    for await (const finding of this.deps.store.allFindings(name)) {
+      if (Date.parse(finding.checkedAt) < since) continue;
+      const key = `${finding.repository}@${finding.digest}`;
+      const row = newer.get(key);
+      newer.delete(key);
+      if (row === undefined || Date.parse(row.updatedAt) <= Date.parse(finding.checkedAt)) yield finding;
+      else {
+        seen.conversionRecords++;
+        if (row.status !== 'Deleted') yield updated(finding, row);
+      }
+    }
+    for (const row of newer.values()) {
+      if (row.status === 'Deleted' || row.skipReason === 'referrer') continue;
+      seen.conversionRecords++;
+      yield updated(
+        {
+          registry: name,
+          repository: row.repository,
+          digest: row.digest,
+          tags: [...row.tags],
+          status: 'in-progress',
+          reason: '',
+          checkedAt: row.updatedAt,
+          runId: 'conversions',
+          ...(row.platforms ? { platforms: row.platforms } : {}),
+          ...(row.sizeBytes === undefined ? {} : { sizeBytes: row.sizeBytes }),
+        },
+        row,
+      );
+    }
   }
 
   /** Open drift episodes, and those closed within the last 30 days: open first, then the most recent. */
@@ -211,4 +280,29 @@ export class AuditReportSource implements ReportDataSource {
     if (registry === undefined) throw new Error(`registry ${name} is not configured`);
     return registry;
   }
+}
+
+/** A finding as a newer conversion row has it. */
+function updated(finding: StoredFinding, row: ConversionOutcome): StoredFinding {
+  const status: FindingStatus =
+    row.status === 'Succeeded'
+      ? 'converted'
+      : row.status === 'Failed' || row.status === 'TimedOut'
+        ? 'failed'
+        : row.status === 'Skipped'
+          ? row.skipReason === undefined
+            ? finding.status
+            : 'ineligible'
+          : row.status === 'Canceled'
+            ? 'missing'
+            : 'in-progress';
+  const { errorCode: _code, remediation: _remediation, ...rest } = finding;
+  return {
+    ...rest,
+    status,
+    reason: `${row.reason} (conversion record, ${row.updatedAt})`,
+    checkedAt: row.updatedAt,
+    ...(status === 'failed' && row.lastErrorCode ? { errorCode: row.lastErrorCode } : {}),
+    ...(status === 'failed' && row.remediation ? { remediation: row.remediation } : {}),
+  };
 }

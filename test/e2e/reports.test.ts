@@ -112,6 +112,32 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
     expect((await fetch(`${host.url}/api/reports/latest`)).status).toBe(401);
   });
 
+  it('issue #18 § 5: a report made right after a conversion succeeded shows it, and says when its figures are from', async () => {
+    const started = await sandbox.api(host, '/registries/sandbox/conversions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repository: 'legacy/web', tag: 'v1' }),
+    });
+    expect(started.status, await started.clone().text()).toBe(202);
+    const { digest } = (await started.json()) as { digest: string };
+    await waitFor(async () => {
+      const row = await sandbox.api(host, `/registries/sandbox/conversions/${digest}?repository=legacy/web`);
+      return ((await row.json()) as { status: string }).status === 'Succeeded' ? true : undefined;
+    }, 60_000);
+
+    expect((await sandbox.api(host, '/reports', { method: 'POST' })).status).toBe(202);
+    const latest = (await (await sandbox.api(host, '/reports/latest?format=json')).json()) as {
+      registries: Array<{
+        repositories: Array<{ repository: string; streamable: number }>;
+        readiness: { notes: string[] };
+      }>;
+    };
+
+    const sandboxReport = latest.registries[0]!;
+    expect(sandboxReport.repositories.find((row) => row.repository === 'legacy/web')?.streamable).toBe(1);
+    expect(sandboxReport.readiness.notes.join('\n')).toMatch(/brought up to date with \d+ conversion record/);
+  });
+
   it('reports whether an Event Grid subscription delivers pushes to this app, read from ARM', async () => {
     type Readiness = { registries: Array<{ readiness: { eventSubscription?: boolean; notes: string[] } }> };
     const readiness = async (): Promise<Readiness['registries'][number]['readiness']> => {

@@ -295,7 +295,11 @@ function registrySection(registry: RegistryReport, index: number): string {
 ${auditLine}
 <div class="grid-2">
 <div class="panel"><h3>Coverage per repository</h3><p class="muted small">${registry.repositories.length > shown ? `The ${shown} repositories with the lowest coverage of ${esc(formatInteger(registry.repositories.length))}.` : 'Share of eligible images in each state, lowest coverage first.'}</p>${coverageBars(`bars-${index}`, registry.registry, registry.repositories)}${legend}</div>
-<div class="panel"><h3>Coverage trend</h3><p class="muted small">Streamable share of eligible images at each audit run (last ${Math.min(30, registry.trend.length)}).</p>${trendChart(`trend-${index}`, registry.registry, registry.trend)}</div>
+<div class="panel"><h3>Coverage trend</h3>${
+    registry.trend.length < 2
+      ? `<p class="muted">${esc(trendTooShort(registry.trend))}</p>`
+      : `<p class="muted small">Streamable share of eligible images at each audit run (last ${Math.min(30, registry.trend.length)}).</p>${trendChart(`trend-${index}`, registry.registry, registry.trend)}`
+  }</div>
 </div>
 <div class="grid-2">
 ${connected.summary}
@@ -422,3 +426,11 @@ a{color:inherit;text-decoration:none}
 @page{margin:14mm}
 }
 `;
+
+/** A trend needs two points (issue #18 § 5): with fewer, say what there is and when the trend appears. */
+export function trendTooShort(trend: RegistryReport['trend']): string {
+  const only = trend[0];
+  return only === undefined
+    ? 'No audit has completed yet: the trend starts with the first (AUDIT_SCHEDULE, or POST /api/audits).'
+    : `One audit so far (${formatTime(only.time)}, coverage ${formatPercent(only.coveragePercent)}): the trend appears after the next one.`;
+}

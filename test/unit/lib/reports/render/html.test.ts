@@ -92,7 +92,7 @@ describe('HTML renderer', () => {
 
     expect(toHtml(empty)).toContain('No registries are configured');
     const one = toHtml(single);
-    expect(one).toContain('No audit runs yet');
+    expect(one).toContain('No audit has completed yet');
     expect(one).toContain('No repositories');
     expect(one).toContain('No audit has run for this registry yet');
     expect(one).not.toContain('NaN');
@@ -139,5 +139,19 @@ describe('HTML renderer', () => {
       expect(fallback).toContain('check-fail');
       expect(fallback).toContain('3 of 5 repositories have no stored policy and follow DEFAULT_POLICY');
     });
+  });
+});
+
+describe('the trend needs two points (issue #18 § 5)', () => {
+  it('says there is one audit (or none) instead of drawing a one-point trend', () => {
+    const base = report.registries[0]!;
+    const once = toHtml({ ...report, registries: [{ ...base, trend: base.trend.slice(0, 1) }] });
+    const never = toHtml({ ...report, registries: [{ ...base, trend: [] }] });
+
+    expect(once).toContain('One audit so far');
+    expect(once).toContain('the trend appears after the next one');
+    expect(once).not.toContain('id="trend-0-t"');
+    expect(never).toContain('No audit has completed yet');
+    expect(toHtml(report)).toContain('id="trend-0-t"');
   });
 });
