@@ -1,4 +1,5 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -92,8 +93,8 @@ describe('npm start', () => {
   /** Starts the sandbox as `npm start` does and resolves once its banner printed. */
   async function startSandbox(
     args: readonly string[] = ['--in-memory', '--port', '0'],
+    directory = mkdtempSync(join(tmpdir(), 'sandbox-')),
   ): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string; directory: string }> {
-    const directory = mkdtempSync(join(tmpdir(), 'sandbox-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'dev/start.ts', ...args], {
       env: { ...process.env, SANDBOX_DIR: directory, AzureWebJobsStorage: '' },
     });
@@ -167,6 +168,41 @@ describe('npm start', () => {
     },
     60_000,
   );
+
+  it('issue #18 § 4: a restart starts the app storage over with the in-memory registry (no rows for lost images)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'sandbox-'));
+    const listed = async (): Promise<string[]> => {
+      const sandbox = JSON.parse(readFileSync(join(directory, 'sandbox.json'), 'utf8')) as {
+        host: { url: string; functionKey: string; adminPrincipal: string };
+      };
+      const response = await fetch(`${sandbox.host.url}/api/registries/sandbox/conversions?repository=team-z/gone`, {
+        headers: { 'x-functions-key': sandbox.host.functionKey, 'x-ms-client-principal': sandbox.host.adminPrincipal },
+      });
+      return ((await response.json()) as { items: Array<{ digest: string }> }).items.map((row) => row.digest);
+    };
+    const stop = async (child: ChildProcessWithoutNullStreams): Promise<void> => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    };
+
+    // Persistent storage (no --in-memory): the case where a table could outlive the registry's content.
+    const first = await startSandbox(['--port', '0'], directory);
+    const pushed = spawnSync('npm', ['run', '--silent', 'sandbox:push', '--', 'team-z/gone:v1'], {
+      env: { ...process.env, SANDBOX_DIR: directory },
+      encoding: 'utf8',
+    });
+    expect(pushed.status, pushed.stderr).toBe(0);
+    for (let tries = 0; (await listed()).length === 0 && tries < 100; tries++) await delay(100);
+    const before = await listed();
+    await stop(first.child);
+    const second = await startSandbox(['--port', '0'], directory);
+    const after = await listed();
+    await stop(second.child);
+
+    expect(before).toEqual([pushed.stdout.trim()]);
+    expect(after).toEqual([]);
+  }, 90_000);
 
   it('issue #18 § 4: a host port in use is one line and a suggestion, not a stack trace', async () => {
     const taken = createServer();
