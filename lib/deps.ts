@@ -13,7 +13,8 @@ import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './http/alert-sender.js';
 import { cachedHealthStatus, type HealthStatusDependencies } from './http/routes/health.js';
 import { TableAlertStore } from './storage/alert-store.js';
-import { inspectManifest } from './conversion/inspect.js';
+import { readImage } from './conversion/inspect.js';
+import { listAll } from './conversion/ports.js';
 import { ConversionApi } from './conversion/api.js';
 import { BackfillWorker } from './conversion/backfill.js';
 import { AcrPolicyEffects } from './policy/effects.js';
@@ -170,16 +171,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
         log,
       ),
     // The image a tag or digest names, read as the push path reads it, so an evaluation decides on the real one.
-    image: async (registry, repository, reference) => {
-      const client = registryClient(registry);
-      const manifest = await client.getManifest(repository, reference);
-      if (manifest === undefined) return undefined;
-      const attributes = await client.getManifestAttributes(repository, manifest.digest);
-      return {
-        digest: manifest.digest,
-        facts: inspectManifest(repository, manifest, attributes, attributes?.tags ?? []),
-      };
-    },
+    image: (registry, repository, reference) => readImage(registryClient(registry), repository, reference),
     // Disabled channels (a secret that did not resolve) still exist: a policy naming one is not a mistake.
     alertChannels: () => [
       ...config.alerts.channels.map((channel) => channel.name),
@@ -234,19 +226,8 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     registries: config.registries,
     store: auditStore,
     drift: auditStore,
-    // The conversion rows written since the latest audit, page by page: a report is current, not an hour old.
-    conversionsSince: async function* (registry, since) {
-      let continuationToken: string | undefined;
-      do {
-        const page = await conversionStore.list(
-          registry,
-          { since },
-          { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) },
-        );
-        yield* page.items;
-        continuationToken = page.continuationToken;
-      } while (continuationToken !== undefined);
-    },
+    // The conversion rows written since the latest audit: a report is current, not an hour old.
+    conversionsSince: (registry, since) => listAll(conversionStore, registry, { since }),
     policies: policySource,
     readiness,
     connectedRegistries: async (registry, log) => {

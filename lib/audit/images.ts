@@ -7,7 +7,7 @@ import { inspectManifest } from '../conversion/inspect.js';
 import { streamingArtifactsOf } from '../conversion/streaming-artifacts.js';
 import { tableKeyText } from '../core/image.js';
 import { type Clock } from '../core/clock.js';
-import { type ConversionStore } from '../conversion/ports.js';
+import { listAll, type ConversionStore } from '../conversion/ports.js';
 import { type Outbox } from '../core/outbox.js';
 import type { ConversionRecord } from '../conversion/record.js';
 import type { ConversionService } from '../conversion/service.js';
@@ -434,16 +434,8 @@ export class ImageAudit {
     since: Date,
   ): Promise<Map<string, ConversionRecord>> {
     const records = new Map<string, ConversionRecord>();
-    let continuationToken: string | undefined;
-    do {
-      const page = await this.deps.conversions.list(
-        registry,
-        { repository, since },
-        { pageSize: 1_000, ...(continuationToken ? { continuationToken } : {}) },
-      );
-      for (const record of page.items) records.set(record.digest, record);
-      continuationToken = page.continuationToken;
-    } while (continuationToken !== undefined);
+    for await (const record of listAll(this.deps.conversions, registry, { repository, since }))
+      records.set(record.digest, record);
     return records;
   }
 

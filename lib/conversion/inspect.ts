@@ -1,5 +1,10 @@
 import type { ImageFacts } from '../policy/eligibility.js';
-import { isIndexMediaType, type FetchedManifest, type ManifestAttributes } from '../core/acr.js';
+import {
+  isIndexMediaType,
+  type FetchedManifest,
+  type ManifestAttributes,
+  type RegistryDataPlane,
+} from '../core/acr.js';
 
 const imageConfigTypes = new Set([
   'application/vnd.oci.image.config.v1+json',
@@ -36,4 +41,19 @@ export function inspectManifest(
   const platforms =
     attributes?.os && attributes.architecture ? [{ os: attributes.os, architecture: attributes.architecture }] : [];
   return { ...base, kind: 'image', platforms, sizeBytes: Math.max(declaredSize, attributes?.imageSize ?? 0) };
+}
+
+/**
+ * The image a tag or digest names, with what the push path would decide it on (the manifest and ACR's attributes), or
+ * undefined when the registry does not hold it.
+ */
+export async function readImage(
+  acr: Pick<RegistryDataPlane, 'getManifest' | 'getManifestAttributes'>,
+  repository: string,
+  reference: string,
+): Promise<{ digest: string; facts: ImageFacts } | undefined> {
+  const manifest = await acr.getManifest(repository, reference);
+  if (manifest === undefined) return undefined;
+  const attributes = await acr.getManifestAttributes(repository, manifest.digest);
+  return { digest: manifest.digest, facts: inspectManifest(repository, manifest, attributes, attributes?.tags ?? []) };
 }

@@ -31,6 +31,23 @@ export interface ConversionStore {
   listInFlight(): AsyncIterable<InFlightEntry>;
 }
 
+/** Every row of a registry the filter selects, page after page (the audit's and the report's reads since a time). */
+export async function* listAll(
+  store: Pick<ConversionStore, 'list'>,
+  registry: string,
+  filter: ConversionFilter,
+): AsyncIterable<ConversionRecord> {
+  let continuationToken: string | undefined;
+  do {
+    const page = await store.list(registry, filter, {
+      pageSize: 1_000,
+      ...(continuationToken ? { continuationToken } : {}),
+    });
+    yield* page.items;
+    continuationToken = page.continuationToken;
+  } while (continuationToken !== undefined);
+}
+
 export interface InFlightEntry {
   /** The row as its last in-flight write left it (a later write may have finished it). */
   readonly indexed: ConversionRecord;
