@@ -97,8 +97,11 @@ export class SandboxHarness {
   /**
    * Starts a host and subscribes it to the registry's events, as `npm start` does.
    */
-  async startHost(options: { subscribe?: boolean } = {}): Promise<HostProcess> {
-    const child = fork('dev/host/main.ts', [], {
+  async startHost(options: { subscribe?: boolean; root?: string } = {}): Promise<HostProcess> {
+    // `root`: another checkout's code (bench/baseline.ts), run against this harness's emulator and storage.
+    const root = options.root ?? process.cwd();
+    const child = fork(join(root, 'dev/host/main.ts'), [], {
+      cwd: root,
       execArgv: ['--import', 'tsx'],
       env: { PATH: process.env.PATH ?? '', HOME: this.workDir, ...this.settings },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
