@@ -123,7 +123,16 @@ export type Effect =
    * Look at ACR (streaming referrer? an ongoing operation?), no retry starting after `notAfter` (inside the lease),
    * and report `registry-checked`.
    */
-  | { readonly kind: 'check-registry'; readonly notAfter: Date }
+  | {
+      readonly kind: 'check-registry';
+      readonly notAfter: Date;
+      /**
+       * `new-digest`: the first push of a digest this push created (`firstPushOfNewDigest`); nothing can hold a
+       * streaming referrer for it, and an operation started since is met by the POST (A1), so ACR is not read and
+       * `registry-checked` is reported as "no referrer, no operation".
+       */
+      readonly known?: 'new-digest';
+    }
   /** `POST _streaming/{digest}`, no retry starting after `notAfter`; report `start-answered` or `start-refused`. */
   | { readonly kind: 'start-conversion'; readonly notAfter: Date }
   /** `GET _operations/{id}` (and the referrers once Succeeded); report `operation-read` or `tracking-error`. */
@@ -206,9 +215,40 @@ function leaseMarginMs(settings: ConversionSettings): number {
 }
 
 /** The checks before a start, bounded by the lease taken now. */
-function checkRegistry(ctx: LifecycleContext): Effect {
+function checkRegistry(ctx: LifecycleContext, known?: 'new-digest'): Effect {
   const leaseEnd = ctx.now.getTime() + ctx.settings.leaseSeconds * 1_000;
-  return { kind: 'check-registry', notAfter: new Date(leaseEnd - leaseMarginMs(ctx.settings)) };
+  const notAfter = new Date(leaseEnd - leaseMarginMs(ctx.settings));
+  return known === undefined ? { kind: 'check-registry', notAfter } : { kind: 'check-registry', notAfter, known };
+}
+
+/**
+ * How far apart ACR's `createdTime` of a manifest and the `eventTime` of the push that created it may be, and how old
+ * a push event may be for its first push to go without the referrer and operation reads, in seconds.
+ */
+export const newDigestWindowSeconds = 60;
+
+/**
+ * Whether a push is the first of a digest that this push created, so the checks before the start need not read ACR
+ * (issue #19 § 2; docs/architecture.md § What each ACR call answers): the app has no row for the digest (it never
+ * acted on it), the event is fresh, and ACR's metadata says the manifest was created by this push — not a digest
+ * that existed before and was tagged again, which ACR or someone else may have converted (its referrers are read).
+ * An operation started between the push and the POST (ACR's switch left on; the az CLI) is met by the POST itself:
+ * ACR returns it or refuses with 409, and the app adopts it (A1). A conversion ACR's switch both started and ended
+ * before the event arrived would be started once more (A23).
+ */
+export function firstPushOfNewDigest(
+  existing: ConversionRecord | undefined,
+  request: ConversionRequest,
+  attributes: ManifestAttributes | undefined,
+  now: Date,
+): boolean {
+  if (existing !== undefined || request.source !== 'event' || request.pushedAt === undefined) return false;
+  const pushed = Date.parse(request.pushedAt);
+  const created = Date.parse(attributes?.createdTime ?? '');
+  if (!Number.isFinite(pushed) || !Number.isFinite(created)) return false;
+  const window = newDigestWindowSeconds * 1_000;
+  const age = now.getTime() - pushed;
+  return created >= pushed - window && age >= -window && age <= window;
 }
 
 /**
@@ -417,7 +457,15 @@ function decided(
       deadlineAt: after(ctx, applied.policy.deadlineMinutes * 60),
       awaitAcrUntil,
     },
-    effects: [...enableSwitch, checkRegistry(ctx)],
+    effects: [
+      ...enableSwitch,
+      checkRegistry(
+        ctx,
+        awaitAcrUntil === undefined && firstPushOfNewDigest(existing, request, attributes, ctx.now)
+          ? 'new-digest'
+          : undefined,
+      ),
+    ],
   };
 }
 

@@ -319,12 +319,16 @@ export class ConversionService {
     // The reads before the start end inside the lease too (the transport starts no retry after it).
     const withinLease = checks?.kind === 'check-registry' ? { notAfter: checks.notAfter } : {};
     try {
-      const referrers = await streamingArtifactsOf(gateway, record.repository, record.digest, {
-        ...lookupOf(record),
-        ...withinLease,
-      });
+      // The first push of a new digest: what the reads would answer is known (firstPushOfNewDigest).
+      const known = checks?.kind === 'check-registry' && checks.known === 'new-digest';
+      const referrers = known
+        ? []
+        : await streamingArtifactsOf(gateway, record.repository, record.digest, {
+            ...lookupOf(record),
+            ...withinLease,
+          });
       const operation =
-        referrers.length > 0
+        known || referrers.length > 0
           ? undefined
           : await gateway.getStreamingOperation(record.repository, record.digest, withinLease);
       const checked = transition(

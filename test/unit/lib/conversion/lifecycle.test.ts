@@ -144,6 +144,33 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       expect(result.effects).toEqual([{ kind: 'check-registry', notAfter: new Date(at(295)) }]);
     });
 
+    it('issue #19 § 2: the first push of a digest that push created starts without reading ACR; anything else reads it', () => {
+      const fresh = (
+        request: Partial<ConversionRequest>,
+        createdTime: string | undefined,
+        existing?: ConversionRecord,
+      ) => {
+        const observation = decided({ mode: 'onPush' }, request);
+        const attributes = { ...observation.attributes, createdTime };
+        return step(existing, { ...observation, attributes }).effects.find(
+          (effect) => effect.kind === 'check-registry',
+        );
+      };
+      const known = { kind: 'check-registry', notAfter: new Date(at(295)), known: 'new-digest' };
+      const read = { kind: 'check-registry', notAfter: new Date(at(295)) };
+      // Created by the push 2 s before its event; the event 5 s old.
+      expect(fresh({ pushedAt: at(-5) }, at(-7))).toEqual(known);
+      // A digest that existed a day before this push (tagged again): someone may have converted it.
+      expect(fresh({ pushedAt: at(-5) }, at(-86_400))).toEqual(read);
+      // An event delivered again minutes later: ACR's switch may have converted it meanwhile.
+      expect(fresh({ pushedAt: at(-300) }, at(-301))).toEqual(read);
+      // No metadata time, no event time, not an event, a row the app already had: read.
+      expect(fresh({ pushedAt: at(-5) }, undefined)).toEqual(read);
+      expect(fresh({}, at(-7))).toEqual(read);
+      expect(fresh({ source: 'backfill', pushedAt: at(-5) }, at(-7))).toEqual(read);
+      expect(fresh({ pushedAt: at(-5) }, at(-7), row('Deleted', { lastEventTime: at(-60) }))).toEqual(read);
+    });
+
     it('a row still in flight keeps its run; a finished one starts a new run', () => {
       const abandoned = pending({ generation: 'run-7', leaseUntil: at(-1) });
       expect(step(abandoned, decided({ mode: 'onPush' })).next?.generation).toBe('run-7');
