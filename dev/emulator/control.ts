@@ -109,6 +109,7 @@ export const behaviourSchema = z.object({
     .optional(),
   autoConvert: z.enum(['on-push', 'never']).optional(),
   indexReferrer: z.enum(['index', 'linux-amd64-child']).optional(),
+  progressProfile: z.enum(['linear', 'stall-then-jump']).optional(),
 });
 
 export const streamingSettingsSchema = z.object({ repository: z.string(), convertPushedImages: z.boolean() });

@@ -59,7 +59,19 @@ export interface ConversionBehaviour {
    * linux/amd64 child, the only image ACR converts. Which one ACR does is not documented (docs/assumptions.md A8).
    */
   readonly indexReferrer: 'index' | 'linux-amd64-child';
+  /**
+   * How a running operation's `progress` rises: `linear` over durationMs (the default), or `stall-then-jump` —
+   * linear to 20 % over the first fifth of durationMs, then stuck at 20 % until the operation ends (it jumps to 100 %
+   * as it succeeds). ACR documents no shape (docs/assumptions.md A17); the second is the worst case for an app that
+   * predicts the end from the rate.
+   */
+  readonly progressProfile: ProgressProfile;
 }
+
+export type ProgressProfile = 'linear' | 'stall-then-jump';
+
+/** stall-then-jump: where progress stops, as a fraction of the run and of 100 %. */
+const stallFraction = 0.2;
 
 export type OperationExpiry = 'never' | { readonly afterMs: number; readonly from: 'created' | 'finished' };
 
@@ -73,6 +85,7 @@ export const DEFAULT_BEHAVIOUR: ConversionBehaviour = {
   operationExpiry: 'never',
   autoConvert: 'on-push',
   indexReferrer: 'index',
+  progressProfile: 'linear',
 };
 
 export const UNKNOWN_ERROR_MESSAGE = 'Conversion operation failed due to an unknown error';
@@ -105,6 +118,7 @@ interface Operation {
   readonly endAt: number;
   /** What the operation reports while it runs: `Running`, or what the behaviour's `runningStatus` says. */
   readonly runningStatus: string;
+  readonly progressProfile: ProgressProfile;
   /** Fixed when the operation is created, so a later behaviour change does not revive a forgotten operation. */
   readonly expiry: OperationExpiry;
   /** Set once the operation is terminal (or frozen by cancel). */
@@ -251,6 +265,7 @@ export class StreamingService {
       startAt,
       endAt,
       runningStatus: behaviour.runningStatus,
+      progressProfile: behaviour.progressProfile,
       expiry: behaviour.operationExpiry,
       final: undefined,
       finishedAt: undefined,
@@ -272,6 +287,7 @@ export class StreamingService {
       repository,
       digest: undefined,
       runningStatus: 'Running',
+      progressProfile: 'linear',
       expiry: 'never',
       resource: repository,
       createdAt: now,
@@ -343,7 +359,9 @@ export class StreamingService {
     } else {
       status = op.runningStatus;
       const span = Math.max(1, op.endAt - op.startAt);
-      progress = Math.min(99, Math.max(1, Math.floor(((now - op.startAt) / span) * 100)));
+      const done = (now - op.startAt) / span;
+      const shown = op.progressProfile === 'stall-then-jump' ? Math.min(done, stallFraction) : done;
+      progress = Math.min(99, Math.max(1, Math.floor(shown * 100)));
       details = `Conversion ongoing for resource ${op.resource}`;
     }
     return {

@@ -159,6 +159,25 @@ describe('artifact streaming conversions', () => {
     expect(await streamingReferrers(repository, digest)).toEqual([]);
   });
 
+  it('progress profile stall-then-jump: linear to 20 % over the first fifth, stuck there, then Succeeded', async () => {
+    await t.control.setStreamingBehaviour('sandbox', 'conv/stall', {
+      startDelayMs: 0,
+      durationMs: 100_000,
+      progressProfile: 'stall-then-jump',
+    });
+    const seeded = await t.control.seedImage('sandbox', { kind: 'image', repository: 'conv/stall', tag: 'v1' });
+    const created = await call(sandbox, 'POST', `/acr/v1/conv/stall/_streaming/${seeded.digest}`, 'pull,push', {});
+    const id = created.headers.get('operation-id') ?? '';
+    const progressAfter = async (advanceMs: number): Promise<string> => {
+      await t.control.advanceClock(advanceMs);
+      const operation = (await call(sandbox, 'GET', `/acr/v1/conv/stall/_operations/${id}`, 'pull')).json as Operation;
+      return `${operation.status} ${operation.progress}`;
+    };
+    const seen = [];
+    for (const advanceMs of [10_000, 10_000, 30_000, 49_000, 1_000]) seen.push(await progressAfter(advanceMs));
+    expect(seen).toEqual(['Running 10%', 'Running 20%', 'Running 20%', 'Running 20%', 'Succeeded 100%']);
+  });
+
   it('converts a multi-arch index with an amd64 child; the referrer subject is the index', async () => {
     const { digest, final } = await convert('sandbox', { kind: 'index', repository: 'conv/multi', tag: 'v1' });
     expect(final.status).toBe('Succeeded');
