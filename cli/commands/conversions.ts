@@ -28,6 +28,8 @@ export interface Conversion {
   readonly operationId?: string;
   readonly operationStatus?: string;
   readonly progress?: string;
+  /** When the app expects ACR to finish, from the rate of progress it observed. */
+  readonly expectedFinishAt?: string;
   readonly attempts: number;
   readonly maxAttempts: number;
   readonly lastErrorCode?: string;
@@ -169,7 +171,19 @@ async function follow(context: Context, view: Conversion, timeoutMs: number, int
 
 export function progressLine(view: Conversion): string {
   const acr = [view.operationStatus, percent(view.progress)].filter(Boolean).join(' ');
-  return `${view.repository}@${shortDigest(view.digest)}: ${view.status}${acr ? ` (ACR: ${acr})` : ''}`;
+  const finish = expectedFinish(view);
+  const shown = [acr && `ACR: ${acr}`, finish && `expected to finish at ${finish}`].filter(Boolean).join(', ');
+  return `${view.repository}@${shortDigest(view.digest)}: ${view.status}${shown ? ` (${shown})` : ''}`;
+}
+
+/**
+ * A running conversion's expected end as a time of day (UTC): unlike "in 40 s" it stays the same line between the
+ * app's polls, so a log gets one line per change of estimate, not one per --wait poll.
+ */
+function expectedFinish(view: Conversion): string | undefined {
+  if (view.status !== 'Running' || view.expectedFinishAt === undefined) return undefined;
+  const time = Date.parse(view.expectedFinishAt);
+  return Number.isNaN(time) ? undefined : `${new Date(time).toISOString().slice(11, 19)} UTC`;
 }
 
 function describe(context: Context, view: Conversion): string {
@@ -181,6 +195,10 @@ function describe(context: Context, view: Conversion): string {
     ['status', statusText(view.status, style)],
     ['reason', view.reason],
     ['progress', [view.operationStatus, percent(view.progress)].filter(Boolean).join(' ')],
+    [
+      'expected finish',
+      view.status === 'Running' ? view.expectedFinishAt && relativeTime(view.expectedFinishAt, now) : undefined,
+    ],
     ['attempts', `${view.attempts} of ${view.maxAttempts}`],
     ['error', view.lastErrorCode && `${view.lastErrorCode}: ${view.lastErrorMessage ?? ''}`],
     ['remediation', view.remediation],

@@ -10,7 +10,10 @@ import type { ConversionService } from './service.js';
 import { registryNameSchema } from '../core/registries.js';
 
 /** What the API shows of a conversion: everything but the internal lock fields. */
-export type ConversionView = Omit<ConversionRecord, 'trackingToken' | 'leaseUntil' | 'decidedWith' | 'reservation'>;
+export type ConversionView = Omit<
+  ConversionRecord,
+  'trackingToken' | 'leaseUntil' | 'decidedWith' | 'reservation' | 'progressBaselinePercent' | 'progressBaselineAt'
+>;
 
 const optionalText = z.string().optional();
 /** The same view as a schema, for the OpenAPI document; the type check below keeps it equal to ConversionView. */
@@ -33,6 +36,9 @@ export const conversionViewSchema = z
     operationId: optionalText,
     operationStatus: optionalText,
     progress: optionalText,
+    expectedFinishAt: optionalText.describe(
+      'while running: when the observed rate of progress says the conversion ends (absent when unknown)',
+    ),
     attempts: z.number().int(),
     maxAttempts: z.number().int(),
     polls: z.number().int(),
@@ -64,7 +70,15 @@ const viewMatchesSchema: Same<
 void viewMatchesSchema;
 
 export function toView(record: ConversionRecord): ConversionView {
-  const { trackingToken: _token, leaseUntil: _lease, decidedWith: _basis, reservation: _reservation, ...view } = record;
+  const {
+    trackingToken: _token,
+    leaseUntil: _lease,
+    decidedWith: _basis,
+    reservation: _reservation,
+    progressBaselinePercent: _baselinePercent,
+    progressBaselineAt: _baselineAt,
+    ...view
+  } = record;
   return view;
 }
 

@@ -22,6 +22,7 @@ import {
 } from './failures.js';
 import { inspectManifest } from './inspect.js';
 import type { TrackingMessage } from './ports.js';
+import { nextPoll } from './poll-schedule.js';
 import { inFlightStatuses, type ConversionRecord, type ConversionSource } from './record.js';
 
 /*
@@ -659,8 +660,7 @@ function operationRead(
   const status = operation.status;
   // A status ACR added after this app was written is kept verbatim on the row and polled on until a known status
   // or the deadline (checked first) — never a parse error that sends the message to the poison queue.
-  if (!isKnownStatus(status)) return pollAgain(record, operation, record.polls, 'poll:again', ctx);
-  if (isOngoing(status)) return pollAgain(record, operation, record.polls, 'poll:again', ctx);
+  if (!isKnownStatus(status) || isOngoing(status)) return pollOngoing(record, operation, ctx);
   if (status === 'Succeeded') {
     if (streamingReferrers > 0)
       return finish(record, 'Succeeded', undefined, 'streaming artifact created', ctx, {
@@ -682,11 +682,50 @@ function operationRead(
   return fail(ended, classifyOperationFailure(status, operation.details), operation.details ?? status, ctx);
 }
 
+/**
+ * An operation still running (or in a status this app does not know): the next poll at the finish its observed
+ * progress predicts, else on the doubling schedule (lib/conversion/poll-schedule.ts). The readings of an earlier
+ * operation of the row (`polls` is 0 again after a start) do not count.
+ */
+function pollOngoing(record: ConversionRecord, operation: StreamingOperation, ctx: LifecycleContext): Transition {
+  const sameOperation = record.polls > 0;
+  const baseline =
+    sameOperation && record.progressBaselinePercent !== undefined && record.progressBaselineAt !== undefined
+      ? { percent: record.progressBaselinePercent, at: record.progressBaselineAt }
+      : undefined;
+  const plan = nextPoll({
+    polls: record.polls,
+    status: operation.status,
+    progress: operation.progress,
+    previousProgress: sameOperation ? record.progress : undefined,
+    baseline,
+    now: ctx.now,
+    firstPollSeconds: ctx.settings.firstPollSeconds,
+    maxPollSeconds: ctx.settings.maxPollSeconds,
+    random: ctx.random,
+  });
+  return scheduled(
+    'poll',
+    record,
+    {
+      operationStatus: operation.status,
+      ...(operation.progress === undefined ? {} : { progress: operation.progress }),
+      progressBaselinePercent: plan.baseline?.percent,
+      progressBaselineAt: plan.baseline?.at,
+      expectedFinishAt: plan.expectedFinishAt,
+      polls: record.polls + 1,
+    },
+    plan.delaySeconds,
+    'poll:again',
+    ctx,
+  );
+}
+
 function pollAgain(
   record: ConversionRecord,
   operation: StreamingOperation,
   polls: number,
-  rule: 'poll:again' | 'poll:recheck-referrer',
+  rule: 'poll:recheck-referrer',
   ctx: LifecycleContext,
 ): Transition {
   const delay = pollDelaySeconds(polls + 1, ctx.settings.firstPollSeconds, ctx.settings.maxPollSeconds, ctx.random);
@@ -875,6 +914,7 @@ function finish(
     trackingToken: undefined,
     reservation: undefined,
     nextCheckAt: undefined,
+    expectedFinishAt: undefined,
     completedAt: now,
     updatedAt: now,
   };

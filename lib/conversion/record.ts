@@ -38,6 +38,14 @@ export interface ConversionRecord extends ImageKey {
   readonly operationStatus?: string;
   readonly progress?: string;
   /**
+   * The current operation's first progress reading (percent, and when this app read it): the rate of progress is
+   * measured from it (lib/conversion/poll-schedule.ts). Internal; not in the API view.
+   */
+  readonly progressBaselinePercent?: number;
+  readonly progressBaselineAt?: string;
+  /** When the observed rate of progress says the running conversion ends (ISO 8601); absent when unknown. */
+  readonly expectedFinishAt?: string;
+  /**
    * The conversion run this row is in: a new id whenever a run starts (the first claim, a restart by hand, a push
    * after a delete, a new decision); retries inside a run keep it. Outcome events carry it, so the outcome of a new
    * run is never mistaken for a repeat of the last one. Absent on rows written before runs had ids.

@@ -80,4 +80,43 @@ describe('runCli', () => {
     expect(requests).toEqual([]);
     expect(output.stderr).toContain("argument 'Done' is invalid. Allowed choices are");
   });
+
+  it("conversions start --wait shows the app's expected finish while ACR converts", async () => {
+    const conversion = {
+      registry: 'contoso',
+      repository: 'team-a/app',
+      digest: `sha256:${'a'.repeat(64)}`,
+      tags: ['1.0'],
+      reason: 'eligible',
+      source: 'manual',
+      attempts: 1,
+      maxAttempts: 3,
+      createdAt: '2025-06-01T12:00:00Z',
+      updatedAt: '2025-06-01T12:00:00Z',
+    };
+    const answers = [
+      {
+        ...conversion,
+        status: 'Running',
+        operationStatus: 'Running',
+        progress: '40%',
+        expectedFinishAt: '2025-06-01T12:03:20Z',
+      },
+      {
+        ...conversion,
+        status: 'Succeeded',
+        operationStatus: 'Succeeded',
+        progress: '100%',
+        expectedFinishAt: '2025-06-01T12:03:20Z',
+      },
+    ];
+    const { runtime, output } = world(() => Response.json(answers.shift()));
+    const code = await runCli(
+      ['conversions', 'start', 'team-a/app:1.0', '--registry', 'contoso', '--wait', '--interval', '0.001'],
+      runtime,
+    );
+    expect(code).toBe(0);
+    expect(output.stderr).toContain('Running (ACR: Running 40%, expected to finish at 12:03:20 UTC)');
+    expect(output.stderr).toMatch(/Succeeded \(ACR: Succeeded 100%\)\n/);
+  });
 });

@@ -479,6 +479,55 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       expect(enqueued(result)).toMatchObject({ message: { kind: 'poll', token: 'id-1' }, delaySeconds: 80 });
     });
 
+    it('poll:again: a steady rate of progress schedules the poll at the finish it predicts, plus the margin', () => {
+      // 10 % a minute ago, 40 % now: 0.5 %/s, so the other 60 % take 120 s; margin 5 s + 5 % of 120 s.
+      const result = step(
+        runningRow({ polls: 2, progress: '20%', progressBaselinePercent: 10, progressBaselineAt: at(-60) }),
+        { kind: 'operation-read', operation: { status: 'Running', progress: '40%' } },
+      );
+      expect(result.rule).toBe('poll:again');
+      expect(result.next).toMatchObject({
+        polls: 3,
+        progress: '40%',
+        expectedFinishAt: at(120),
+        nextCheckAt: at(131),
+        progressBaselinePercent: 10,
+        progressBaselineAt: at(-60),
+      });
+      expect(enqueued(result)).toMatchObject({ delaySeconds: 131 });
+    });
+
+    it("poll:again: an operation's first poll ignores the readings an earlier operation left on the row", () => {
+      const result = step(
+        runningRow({
+          polls: 0,
+          progress: '90%',
+          progressBaselinePercent: 50,
+          progressBaselineAt: at(-600),
+          expectedFinishAt: at(-30),
+        }),
+        { kind: 'operation-read', operation: { status: 'Running', progress: '10%' } },
+      );
+      expect(result.next).toMatchObject({ polls: 1, progressBaselinePercent: 10, progressBaselineAt: at(0) });
+      expect(result.next?.expectedFinishAt).toBeUndefined();
+      expect(enqueued(result)).toMatchObject({ delaySeconds: 20 });
+    });
+
+    it('poll:again: a stall keeps the doubling schedule and drops the estimate', () => {
+      const result = step(
+        runningRow({
+          polls: 3,
+          progress: '20%',
+          progressBaselinePercent: 5,
+          progressBaselineAt: at(-120),
+          expectedFinishAt: at(60),
+        }),
+        { kind: 'operation-read', operation: { status: 'Running', progress: '20%' } },
+      );
+      expect(result.next?.expectedFinishAt).toBeUndefined();
+      expect(enqueued(result)).toMatchObject({ delaySeconds: 160 });
+    });
+
     it('property: a status nobody has seen is kept verbatim and polled on, never a failure', () => {
       const known = new Set(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']);
       fc.assert(
@@ -493,13 +542,14 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
     });
 
     it('poll:succeeded: Succeeded with the referrer in place ends Succeeded with its outcome', () => {
-      const result = step(runningRow(), {
+      const result = step(runningRow({ expectedFinishAt: at(-5) }), {
         kind: 'operation-read',
         operation: { status: 'Succeeded', progress: '100%' },
         streamingReferrers: 1,
       });
       expect(result.rule).toBe('poll:succeeded');
       expect(result.next).toMatchObject({ status: 'Succeeded', operationStatus: 'Succeeded', progress: '100%' });
+      expect(result.next?.expectedFinishAt).toBeUndefined();
       expect(outcome(result)).toMatchObject({
         id: `conversion.succeeded:team-a:app@${key.digest}:run-1`,
         status: 'Succeeded',
