@@ -699,6 +699,7 @@ function pollOngoing(record: ConversionRecord, operation: StreamingOperation, ct
     progress: operation.progress,
     previousProgress: sameOperation ? record.progress : undefined,
     baseline,
+    previousExpectedFinishAt: sameOperation ? record.expectedFinishAt : undefined,
     now: ctx.now,
     firstPollSeconds: ctx.settings.firstPollSeconds,
     maxPollSeconds: ctx.settings.maxPollSeconds,

@@ -7,7 +7,9 @@ import { pollDelaySeconds } from './backoff.js';
  * proportion to time is docs/assumptions.md A17. Without a usable reading — NotStarted, a status this app does not
  * know, no progress, an unparseable one, the first reading of an operation, or no gain since the last poll (a
  * stall) — the next poll follows the doubling schedule (`pollDelaySeconds`), so a stalled conversion costs no more
- * polls than before.
+ * polls than before. Once an estimate has proved wrong (its end has passed and ACR still converts), the rate is not
+ * trusted to wait longer than that schedule would: progress that slowed down or stalled between two polls looks
+ * like a slow rate, not a stall.
  */
 
 /** The first progress reading of an operation: the rate is measured from it (own clock, never ACR's `startTime`). */
@@ -27,6 +29,8 @@ export interface PollScheduleInput {
   readonly previousProgress: string | undefined;
   /** The operation's first reading; undefined at its first poll. */
   readonly baseline: ProgressReading | undefined;
+  /** The end the previous poll's estimate predicted (ISO 8601), if it made one. */
+  readonly previousExpectedFinishAt: string | undefined;
   readonly now: Date;
   readonly firstPollSeconds: number;
   readonly maxPollSeconds: number;
@@ -76,10 +80,13 @@ export function nextPoll(input: PollScheduleInput): PollSchedule {
   if (!(elapsedSeconds > 0) || gained <= 0) return fallback(input.baseline);
   const remainingSeconds = ((100 - percent) * elapsedSeconds) / gained;
   const margin = (marginSeconds + marginShare * remainingSeconds) * (0.8 + 0.4 * input.random());
-  const delaySeconds = Math.min(
+  const estimated = Math.min(
     input.maxPollSeconds,
     Math.max(input.firstPollSeconds, Math.ceil(remainingSeconds + margin)),
   );
+  const missed =
+    input.previousExpectedFinishAt !== undefined && input.now.getTime() >= Date.parse(input.previousExpectedFinishAt);
+  const delaySeconds = missed ? Math.min(estimated, fallback(undefined).delaySeconds) : estimated;
   return {
     delaySeconds,
     baseline: input.baseline,

@@ -513,6 +513,21 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       expect(enqueued(result)).toMatchObject({ delaySeconds: 20 });
     });
 
+    it('poll:again: once the predicted end has passed with ACR still converting, the wait is the doubling schedule at most', () => {
+      const result = step(
+        runningRow({
+          polls: 2,
+          progress: '8%',
+          progressBaselinePercent: 2,
+          progressBaselineAt: at(-278),
+          expectedFinishAt: at(-17),
+        }),
+        { kind: 'operation-read', operation: { status: 'Running', progress: '20%' } },
+      );
+      expect(enqueued(result)).toMatchObject({ delaySeconds: 80 });
+      expect(result.next?.expectedFinishAt).toBeDefined();
+    });
+
     it('poll:again: a stall keeps the doubling schedule and drops the estimate', () => {
       const result = step(
         runningRow({

@@ -14,6 +14,7 @@ function input(fields: Partial<PollScheduleInput>): PollScheduleInput {
     progress: undefined,
     previousProgress: undefined,
     baseline: undefined,
+    previousExpectedFinishAt: undefined,
     now: at(0),
     firstPollSeconds: 10,
     maxPollSeconds: 300,
@@ -114,6 +115,36 @@ describe('nextPoll', () => {
       baseline: { percent: 5, at: at(60).toISOString() },
       expectedFinishAt: undefined,
     });
+  });
+
+  it('once a predicted end has passed with ACR still converting, no longer wait than the doubling schedule', () => {
+    // 2 % at 10 s, 8 % at 26 s predicted the end at 271 s; at 288 s progress reads 20 %: the rate now says 1,235 s
+    // to go (a stall looks like a slow rate), so the wait is the doubling schedule's, not the maximum.
+    const baseline = { percent: 2, at: at(10).toISOString() };
+    const slowed = nextPoll(
+      input({
+        progress: '20%',
+        previousProgress: '8%',
+        baseline,
+        previousExpectedFinishAt: at(271).toISOString(),
+        now: at(288),
+      }),
+    );
+    expect(slowed.delaySeconds).toBe(doubling(2));
+    expect(slowed.expectedFinishAt).toBeDefined();
+    // Without the missed prediction the same reading waits the maximum.
+    expect(nextPoll(input({ progress: '20%', previousProgress: '8%', baseline, now: at(288) })).delaySeconds).toBe(300);
+    // A prediction missed by a little (99 % read just before the end) still polls again soon.
+    const nearly = nextPoll(
+      input({
+        progress: '99%',
+        previousProgress: '90%',
+        baseline,
+        previousExpectedFinishAt: at(290).toISOString(),
+        now: at(300),
+      }),
+    );
+    expect(nearly.delaySeconds).toBe(10);
   });
 
   it('a finish far away waits the maximum interval; one due now waits the minimum', () => {
