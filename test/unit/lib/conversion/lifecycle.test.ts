@@ -479,12 +479,25 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
       expect(enqueued(result)).toMatchObject({ message: { kind: 'poll', token: 'id-1' }, delaySeconds: 80 });
     });
 
+    /** A running row that read `previous` at its last poll (its first reading long ago) reads `progress`. */
+    const readProgress = (
+      progress: string,
+      row: { polls: number; previous: string; baselinePercent: number; baselineSeconds: number; expectedIn?: number },
+    ) =>
+      step(
+        runningRow({
+          polls: row.polls,
+          progress: row.previous,
+          progressBaselinePercent: row.baselinePercent,
+          progressBaselineAt: at(-row.baselineSeconds),
+          ...(row.expectedIn === undefined ? {} : { expectedFinishAt: at(row.expectedIn) }),
+        }),
+        { kind: 'operation-read', operation: { status: 'Running', progress } },
+      );
+
     it('poll:again: a steady rate of progress schedules the poll at the finish it predicts, plus the margin', () => {
       // 10 % a minute ago, 40 % now: 0.5 %/s, so the other 60 % take 120 s; margin 5 s + 5 % of 120 s.
-      const result = step(
-        runningRow({ polls: 2, progress: '20%', progressBaselinePercent: 10, progressBaselineAt: at(-60) }),
-        { kind: 'operation-read', operation: { status: 'Running', progress: '40%' } },
-      );
+      const result = readProgress('40%', { polls: 2, previous: '20%', baselinePercent: 10, baselineSeconds: 60 });
       expect(result.rule).toBe('poll:again');
       expect(result.next).toMatchObject({
         polls: 3,
@@ -498,47 +511,38 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
     });
 
     it("poll:again: an operation's first poll ignores the readings an earlier operation left on the row", () => {
-      const result = step(
-        runningRow({
-          polls: 0,
-          progress: '90%',
-          progressBaselinePercent: 50,
-          progressBaselineAt: at(-600),
-          expectedFinishAt: at(-30),
-        }),
-        { kind: 'operation-read', operation: { status: 'Running', progress: '10%' } },
-      );
+      const result = readProgress('10%', {
+        polls: 0,
+        previous: '90%',
+        baselinePercent: 50,
+        baselineSeconds: 600,
+        expectedIn: -30,
+      });
       expect(result.next).toMatchObject({ polls: 1, progressBaselinePercent: 10, progressBaselineAt: at(0) });
       expect(result.next?.expectedFinishAt).toBeUndefined();
       expect(enqueued(result)).toMatchObject({ delaySeconds: 20 });
     });
 
     it('poll:again: once the predicted end has passed with ACR still converting, the wait is the doubling schedule at most', () => {
-      const result = step(
-        runningRow({
-          polls: 2,
-          progress: '8%',
-          progressBaselinePercent: 2,
-          progressBaselineAt: at(-278),
-          expectedFinishAt: at(-17),
-        }),
-        { kind: 'operation-read', operation: { status: 'Running', progress: '20%' } },
-      );
+      const result = readProgress('20%', {
+        polls: 2,
+        previous: '8%',
+        baselinePercent: 2,
+        baselineSeconds: 278,
+        expectedIn: -17,
+      });
       expect(enqueued(result)).toMatchObject({ delaySeconds: 80 });
       expect(result.next?.expectedFinishAt).toBeDefined();
     });
 
     it('poll:again: a stall keeps the doubling schedule and drops the estimate', () => {
-      const result = step(
-        runningRow({
-          polls: 3,
-          progress: '20%',
-          progressBaselinePercent: 5,
-          progressBaselineAt: at(-120),
-          expectedFinishAt: at(60),
-        }),
-        { kind: 'operation-read', operation: { status: 'Running', progress: '20%' } },
-      );
+      const result = readProgress('20%', {
+        polls: 3,
+        previous: '20%',
+        baselinePercent: 5,
+        baselineSeconds: 120,
+        expectedIn: 60,
+      });
       expect(result.next?.expectedFinishAt).toBeUndefined();
       expect(enqueued(result)).toMatchObject({ delaySeconds: 160 });
     });
