@@ -77,9 +77,12 @@ export function toView(record: ConversionRecord): ConversionView {
     reservation: _reservation,
     progressBaselinePercent: _baselinePercent,
     progressBaselineAt: _baselineAt,
+    expectedFinishAt,
     ...view
   } = record;
-  return view;
+  // An estimate only describes a conversion ACR is running; a row that left Running by a path that kept it (a delete
+  // while converting) does not show it.
+  return record.status === 'Running' && expectedFinishAt !== undefined ? { ...view, expectedFinishAt } : view;
 }
 
 const repository = repositoryNameSchema;

@@ -833,8 +833,10 @@ function fail(
       ctx.retry.maxDelaySeconds,
       ctx.random,
     );
+    // The failed operation's predicted end says nothing about the next attempt.
+    const retried = { ...record, expectedFinishAt: undefined };
     return {
-      ...pending(record, delay, { failure, message, correlationId: extra.correlationId }, 'fail:retry', ctx),
+      ...pending(retried, delay, { failure, message, correlationId: extra.correlationId }, 'fail:retry', ctx),
       failure: { class: failure, message },
     };
   }

@@ -33,4 +33,8 @@ describe('toView', () => {
     expect(view).not.toHaveProperty('trackingToken');
     expect(conversionViewSchema.parse(view)).toMatchObject({ expectedFinishAt: '2026-03-01T12:02:00.000Z' });
   });
+
+  it('shows no expected finish once the row is not Running', () => {
+    expect(toView({ ...running, status: 'Deleted' })).not.toHaveProperty('expectedFinishAt');
+  });
 });

@@ -616,9 +616,14 @@ describe('conversion lifecycle (docs/architecture.md § Conversion lifecycle)', 
     const unknown = { status: 'Failed', details: 'Conversion operation failed due to an unknown error' } as const;
 
     it('fail:retry: a retryable failure within the attempts goes back to Pending after the policy backoff', () => {
-      const result = step(runningRow({ attempts: 1 }), { kind: 'operation-read', operation: unknown });
+      const result = step(runningRow({ attempts: 1, expectedFinishAt: at(30) }), {
+        kind: 'operation-read',
+        operation: unknown,
+      });
       expect(result.rule).toBe('fail:retry');
       expect(result.next).toMatchObject({ status: 'Pending', lastErrorCode: 'UNKNOWN_ERROR', nextCheckAt: at(60) });
+      // The failed operation's predicted end says nothing about the next attempt.
+      expect(result.next?.expectedFinishAt).toBeUndefined();
       expect(enqueued(result)).toMatchObject({ message: { kind: 'start' }, delaySeconds: 60 });
       expect(result.effects.some((effect) => effect.kind === 'record-outcome')).toBe(false);
     });
