@@ -1,4 +1,4 @@
-import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import type { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import { isRestError, type HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import type { RegistrySettings } from '../core/registries.js';
@@ -52,6 +52,9 @@ export function armReadiness(
     const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);
     let client = clients.get(subscriptionId);
     if (client === undefined) {
+      // The ARM SDK is imported when ARM is first asked (once per 10 minutes and registry, cached above), not when
+      // the app loads (issue #19 §1).
+      const { ContainerRegistryManagementClient } = await import('@azure/arm-containerregistry');
       client = new ContainerRegistryManagementClient(options.credential, subscriptionId, {
         endpoint: options.armEndpoint,
         ...(options.httpClient ? { httpClient: options.httpClient } : {}),
