@@ -36,10 +36,11 @@ export function packagePlan(outdir: string): { copy: string[]; bundle: BuildOpti
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      // One file for registration, one chunk per group of modules the handlers import on first use
-      // (functions/*.ts): the entry point loads no Azure SDK (issue #19 §1).
-      splitting: true,
-      chunkNames: 'chunks/[name]-[hash]',
+      // One file. A module the handlers import on first use (functions/*.ts) is wrapped in a function esbuild calls
+      // at that import, after the modules it depends on, so the entry point loads no Azure SDK (issue #19 §1).
+      // Not `splitting`: across chunks esbuild does not keep the order of side effects (evanw/esbuild#399, open), and
+      // lib/core/zod.ts must extend zod before any schema calls `.openapi()` — split, a cold instance's first event
+      // failed with ".openapi is not a function" (test/e2e/azure-entry-point.test.ts invokes onRegistryEvent first).
       outdir,
       external: externalModules,
       minify: true,
@@ -51,7 +52,8 @@ export function packagePlan(outdir: string): { copy: string[]; bundle: BuildOpti
       legalComments: 'none',
       logLevel: 'warning',
       // The bundled CommonJS dependencies call require() (node: built-ins, @azure/functions-core); an ES module has
-      // none, so the bundle makes one (esbuild's documented answer to "Dynamic require of X is not supported").
+      // none, so the bundle makes one (evanw/esbuild#1921, "Dynamic require of X is not supported"). It is Node's
+      // Module.prototype.require, which the worker intercepts to provide @azure/functions-core.
       banner: {
         js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
       },

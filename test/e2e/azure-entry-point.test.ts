@@ -171,11 +171,13 @@ describe("the deployment package through @azure/functions' own registration and 
       PopReceipt: { string: 'pop' },
     };
     const { functions, invocations } = await runWorker([
+      // First, as on an instance woken by a push: what this path loads on first use works without another path
+      // having loaded anything before it (the bundle evaluates lazily loaded modules in their import order).
+      { functionName: 'onRegistryEvent', data: { json: JSON.stringify(foreignEvent) } },
       {
         functionName: 'health',
         data: { http: { method: 'GET', url: 'http://localhost/api/health', headers: {}, query: {}, params: {} } },
       },
-      { functionName: 'onRegistryEvent', data: { json: JSON.stringify(foreignEvent) } },
       { functionName: 'trackConversion', data: { string: '{"kind":"nope"}' }, triggerMetadata: queueMetadata },
       { functionName: 'trackConversion', data: { string: '42' }, triggerMetadata: queueMetadata },
       {

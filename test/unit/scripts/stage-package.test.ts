@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry, externalModules, packagePlan, stagePackage } from '../../../scripts/stage-package.js';
@@ -55,28 +55,22 @@ describe('the staged bundle', () => {
   });
 
   /**
-   * The modules evaluated on a path: the outputs a start imports statically, transitively (a dynamic import is
-   * evaluated only when the code that holds it runs), and the source files in them.
+   * The modules evaluated on a path, from esbuild's own module graph: what its start imports statically (or requires),
+   * transitively. A dynamic import is not followed: esbuild wraps its target in a function called at that import.
    */
   function modulesLoadedFrom(starts: readonly string[]): string[] {
-    const outputs = new Map(
-      Object.entries(metafile.outputs).map(([name, output]) => [relative(path, join(process.cwd(), name)), output]),
-    );
-    const byEntry = (source: string): string =>
-      [...outputs].find(([, output]) => output.entryPoint === source)?.[0] ?? `no output has entry ${source}`;
-    const pending = starts.map(byEntry);
+    const pending = [...starts];
     const seen = new Set<string>();
     while (pending.length > 0) {
-      const name = pending.pop()!;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const output = outputs.get(name);
-      expect(output, name).toBeDefined();
-      for (const imported of output!.imports)
-        if (imported.kind === 'import-statement' && !imported.external)
-          pending.push(relative(path, join(process.cwd(), imported.path)));
+      const source = pending.pop()!;
+      if (seen.has(source)) continue;
+      seen.add(source);
+      const input = metafile.inputs[source];
+      expect(input, source).toBeDefined();
+      for (const imported of input!.imports)
+        if (!imported.external && imported.kind !== 'dynamic-import') pending.push(imported.path);
     }
-    return [...seen].flatMap((name) => Object.keys(outputs.get(name)!.inputs));
+    return [...seen];
   }
   const sdk = (modules: string[], name: string): boolean =>
     modules.some((file) => file.includes(`node_modules/${name}/`));
