@@ -95,5 +95,10 @@ describe('the staged bundle', () => {
     expect(sdk(loaded, '@azure/storage-blob')).toBe(false);
     expect(sdk(loaded, '@azure/arm-containerregistry')).toBe(false);
     expect(loaded).not.toContain('lib/http/openapi.ts');
+    // Readiness, which the push path reads, asks ARM without the ARM SDK: not even a dynamic import of it.
+    expect(loaded).toContain('lib/registry/readiness.ts');
+    expect(metafile.inputs['lib/registry/readiness.ts']!.imports.map((imported) => imported.path)).not.toContainEqual(
+      expect.stringContaining('@azure/arm-containerregistry'),
+    );
   });
 });
