@@ -1,17 +1,19 @@
 /**
- * Cold start and package size. Cold start: the time for Node to import the built entry point (package.json "main",
- * what the Functions worker loads), against a bare `node -e ''` in the same run; median of N runs. Package size,
- * zipped (`zip -q -r -9`), before and after issue #16: before, the repository as `.funcignore` let it through up to
- * commit 136cc26 (node_modules with every devDependency; gitignore rules: a pattern without a slash matches a name
- * at any depth, `!dist/**` brings dist/ back); after, the package scripts/stage-package.ts stages for azd.
+ * Cold start and package size, today's code against this checkout in the same run (issue #19 §1). Each side is the
+ * package azd deploys, staged by that side's own scripts/stage-package.ts: today's (bench/baseline.ts, commit
+ * 4429e30: tsc build + `npm ci --omit=dev`) and the new one (esbuild bundle, no node_modules). Cold start: the time
+ * Node takes to import the package's "main" (what the Functions worker loads), against a bare `node -e ''`, median
+ * of N runs, the two packages interleaved so the machine's noise falls on both. Size: the package zipped with
+ * `zip -q -r -9`.
  *
  *   npx tsx bench/cold-start.ts [runs, default 15]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stagePackage } from '../scripts/stage-package.js';
+import { baselineLabel, baselineTree } from './baseline.js';
 
 const runs = Number(process.argv[2] ?? 15);
 
@@ -29,99 +31,49 @@ function median(values: number[]): number {
 function time(args: string[], cwd: string): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(process.execPath, args, { cwd, env: { PATH: process.env.PATH }, stdio: 'ignore' });
-  if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status ?? 'null'}`);
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} in ${cwd} exited ${result.status ?? 'null'}`);
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-const build = mkdtempSync(join(tmpdir(), 'cold-'));
-execFileSync(
-  process.execPath,
-  ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(build, 'dist')],
-  { stdio: 'inherit' },
-);
-writeFileSync(
-  join(build, 'package.json'),
-  JSON.stringify({
-    name: 'acr-streaming-autopilot',
-    version: '0.0.0',
-    type: 'module',
-    main: 'dist/functions/index.js',
-  }),
-);
-symlinkSync(resolve('node_modules'), join(build, 'node_modules'));
-
-const baseline: number[] = [];
-const entry: number[] = [];
-for (let index = 0; index < runs; index++) {
-  baseline.push(time(['-e', ''], build));
-  entry.push(time(['dist/functions/index.js'], build));
-}
-
-// After: the package azd deploys now (scripts/stage-package.ts).
-const staged = stagePackage(join(mkdtempSync(join(tmpdir(), 'stage-')), 'package'));
-const distBytes = sizeOf(join(staged, 'dist'));
-const dependencyBytes = sizeOf(join(staged, 'node_modules'));
-
-// Before: what the .funcignore of 136cc26 let through from this working tree (after `npm ci` and a build).
-const oldFuncignore = [
-  '.git*',
-  '.vscode',
-  '.sandbox',
-  '.ci',
-  '__azurite*',
-  'local.settings.json',
-  'test',
-  'bench',
-  'dev',
-  'docs',
-  'infra',
-  'scripts',
-  '*.ts',
-  'tsconfig*.json',
-  'eslint.config.js',
-  'vitest.config.ts',
-  '.deploy',
-  '.scratch',
-  'coverage',
-];
-const glob = (pattern: string): RegExp =>
-  new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-const ignored = oldFuncignore.map(glob);
-function admitted(directory: string, inDist: boolean): string[] {
-  return readdirSync(directory).flatMap((name) => {
-    const path = join(directory, name);
-    const keep = inDist || !ignored.some((pattern) => pattern.test(name));
-    if (!keep) return [];
-    return statSync(path).isDirectory() ? admitted(path, inDist || relative('.', path) === 'dist') : [path];
-  });
-}
-execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-const before = admitted('.', false);
-
-function zipped(files: string[] | undefined, cwd: string): number {
+function zipped(directory: string): number {
   const zip = join(mkdtempSync(join(tmpdir(), 'zip-')), 'package.zip');
-  const list = join(tmpdir(), `zip-list-${process.pid}.txt`);
-  writeFileSync(list, (files ?? ['.']).join('\n'));
-  execFileSync('sh', ['-c', `zip -q -r -9 -y "${zip}" -@ < "${list}"`], { cwd, stdio: 'inherit' });
+  execFileSync('zip', ['-q', '-r', '-9', '-y', zip, '.'], { cwd: directory, stdio: 'inherit' });
   return statSync(zip).size;
 }
-const beforeZip = zipped(before, '.');
-const afterZip = zipped(undefined, staged);
 
-const ms = (value: number): string => value.toFixed(0);
-const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
-console.log(`\n| measure | value |\n|---|---:|`);
-console.log(`| bare \`node -e ''\` (median of ${runs}) | ${ms(median(baseline))} ms |`);
-console.log(`| import of dist/functions/index.js (median of ${runs}) | ${ms(median(entry))} ms |`);
-console.log(`| entry point ÷ bare node | ${(median(entry) / median(baseline)).toFixed(2)} |`);
-console.log(`| entry point − bare node | ${ms(median(entry) - median(baseline))} ms |`);
-console.log(`| dist/ | ${(distBytes / 1024).toFixed(0)} KiB |`);
-console.log(`| production node_modules | ${mib(dependencyBytes)} MiB |`);
-console.log(`| package before (136cc26 .funcignore), zipped | ${mib(beforeZip)} MiB (${before.length} files) |`);
-console.log(`| package after (scripts/stage-package.ts), zipped | ${mib(afterZip)} MiB |`);
-console.log(`| after ÷ before | ${(afterZip / beforeZip).toFixed(3)} |`);
+const main = (directory: string): string =>
+  (JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { main: string }).main;
+
+// Today: the baseline tree's own staging script (its tsc build and its `npm ci --omit=dev` from its lockfile).
+const today = join(mkdtempSync(join(tmpdir(), 'stage-today-')), 'package');
+execFileSync(process.execPath, ['--import', 'tsx', 'scripts/stage-package.ts', today], {
+  cwd: baselineTree(),
+  stdio: 'inherit',
+});
+const fresh = stagePackage(join(mkdtempSync(join(tmpdir(), 'stage-new-')), 'package')).path;
+
+const bare: number[] = [];
+const todayImport: number[] = [];
+const newImport: number[] = [];
+for (let index = 0; index < runs; index++) {
+  bare.push(time(['-e', ''], fresh));
+  todayImport.push(time([main(today)], today));
+  newImport.push(time([main(fresh)], fresh));
+}
+
+const ms = (value: number): string => `${value.toFixed(0)} ms`;
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+const ratio = (after: number, before: number): string => (after / before).toFixed(3);
+const [todayZip, newZip] = [zipped(today), zipped(fresh)];
+const [todayBytes, newBytes] = [sizeOf(today), sizeOf(fresh)];
+const [todayMs, newMs, bareMs] = [median(todayImport), median(newImport), median(bare)];
+console.log(`\n| measure (median of ${runs}) | ${baselineLabel()} | this checkout | new ÷ today |`);
+console.log(`|---|---:|---:|---:|`);
+console.log(`| bare \`node -e ''\` | ${ms(bareMs)} | ${ms(bareMs)} | |`);
+console.log(`| import of package.json "main" | ${ms(todayMs)} | ${ms(newMs)} | ${ratio(newMs, todayMs)} |`);
+console.log(
+  `| import − bare node | ${ms(todayMs - bareMs)} | ${ms(newMs - bareMs)} | ${ratio(newMs - bareMs, todayMs - bareMs)} |`,
+);
+console.log(`| package, zipped | ${mib(todayZip)} | ${mib(newZip)} | ${ratio(newZip, todayZip)} |`);
+console.log(`| package, uncompressed | ${mib(todayBytes)} | ${mib(newBytes)} | ${ratio(newBytes, todayBytes)} |`);
+console.log(`| "main" | ${main(today)} | ${main(fresh)} | |`);

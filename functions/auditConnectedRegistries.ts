@@ -1,10 +1,10 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import { getDependencies } from '../lib/deps.js';
 import type { TimerFunction } from '../lib/hosting/catalog.js';
+import { appDependencies } from '../lib/hosting/lazy.js';
 
 /** Classifies every connected registry and alerts on transitions (stale, unhealthy, recovered). */
 async function handler(_timer: Timer, context: InvocationContext): Promise<void> {
-  await getDependencies().connectedAudit.run(context);
+  await (await appDependencies()).connectedAudit.run(context);
 }
 
 export const auditConnectedRegistries: TimerFunction = {

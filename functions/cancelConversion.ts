@@ -1,7 +1,5 @@
-import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { serve } from '../lib/http/route.js';
-import { conversionRoutes } from '../lib/http/routes/conversions.js';
+import { appDependencies, lazyRoute } from '../lib/hosting/lazy.js';
 
 /** Cancels a running conversion: `POST /api/registries/{registry}/conversions/{digest}/cancel?repository=…`. */
 export const cancelConversion: HttpFunction = {
@@ -12,5 +10,8 @@ export const cancelConversion: HttpFunction = {
     methods: ['POST'],
     authLevel: 'function',
   },
-  handler: serve(conversionRoutes.cancel, getDependencies),
+  handler: lazyRoute(
+    async () => (await import('../lib/http/routes/conversions.js')).conversionRoutes.cancel,
+    appDependencies,
+  ),
 };

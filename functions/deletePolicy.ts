@@ -1,7 +1,5 @@
-import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { serve } from '../lib/http/route.js';
-import { policyRoutes } from '../lib/http/routes/policies.js';
+import { appDependencies, lazyRoute } from '../lib/hosting/lazy.js';
 
 /** Deletes a policy; If-Match optional (Streaming.Write; owners or admin). */
 export const deletePolicy: HttpFunction = {
@@ -12,5 +10,5 @@ export const deletePolicy: HttpFunction = {
     methods: ['DELETE'],
     authLevel: 'function',
   },
-  handler: serve(policyRoutes.delete, getDependencies),
+  handler: lazyRoute(async () => (await import('../lib/http/routes/policies.js')).policyRoutes.delete, appDependencies),
 };

@@ -1,10 +1,10 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import { getDependencies } from '../lib/deps.js';
 import type { TimerFunction } from '../lib/hosting/catalog.js';
+import { appDependencies } from '../lib/hosting/lazy.js';
 
 /** The scheduled compliance report of every configured registry (REPORT_SCHEDULE, default daily 06:00 UTC). */
 async function handler(_timer: Timer, context: InvocationContext): Promise<void> {
-  const report = await getDependencies().reports.generate({}, context);
+  const report = await (await appDependencies()).reports.generate({}, context);
   context.info(`report ${report.id} stored: ${report.paths.html}`);
 }
 

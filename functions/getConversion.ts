@@ -1,7 +1,5 @@
-import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { serve } from '../lib/http/route.js';
-import { conversionRoutes } from '../lib/http/routes/conversions.js';
+import { appDependencies, lazyRoute } from '../lib/hosting/lazy.js';
 
 /** One image's conversion: `GET /api/registries/{registry}/conversions/{digest}?repository=…`. */
 export const getConversion: HttpFunction = {
@@ -12,5 +10,8 @@ export const getConversion: HttpFunction = {
     methods: ['GET'],
     authLevel: 'function',
   },
-  handler: serve(conversionRoutes.get, getDependencies),
+  handler: lazyRoute(
+    async () => (await import('../lib/http/routes/conversions.js')).conversionRoutes.get,
+    appDependencies,
+  ),
 };

@@ -1,7 +1,5 @@
-import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { serve } from '../lib/http/route.js';
-import { policyRoutes } from '../lib/http/routes/policies.js';
+import { appDependencies, lazyRoute } from '../lib/hosting/lazy.js';
 
 /** Every write attempt on a scope, newest first (Streaming.Read). */
 export const getPolicyHistory: HttpFunction = {
@@ -12,5 +10,8 @@ export const getPolicyHistory: HttpFunction = {
     methods: ['GET'],
     authLevel: 'function',
   },
-  handler: serve(policyRoutes.history, getDependencies),
+  handler: lazyRoute(
+    async () => (await import('../lib/http/routes/policies.js')).policyRoutes.history,
+    appDependencies,
+  ),
 };

@@ -1,11 +1,9 @@
-import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { serve } from '../lib/http/route.js';
-import { healthRoutes } from '../lib/http/routes/health.js';
+import { appDependencies, lazyRoute } from '../lib/hosting/lazy.js';
 
 /** Configuration summary, dependency reachability, registry readiness, alert channels, probed live (Streaming.Read). */
 export const healthDetails: HttpFunction = {
   name: 'healthDetails',
   trigger: { type: 'http', route: 'health/details', methods: ['GET'], authLevel: 'function' },
-  handler: serve(healthRoutes.details, getDependencies),
+  handler: lazyRoute(async () => (await import('../lib/http/routes/health.js')).healthRoutes.details, appDependencies),
 };

@@ -1,11 +1,9 @@
-import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { serve } from '../lib/http/route.js';
-import { reportRoutes } from '../lib/http/routes/reports.js';
+import { appDependencies, lazyRoute } from '../lib/hosting/lazy.js';
 
 /** Stored compliance reports, newest first, paged (Streaming.Read). */
 export const listReports: HttpFunction = {
   name: 'listReports',
   trigger: { type: 'http', route: 'reports', methods: ['GET'], authLevel: 'function' },
-  handler: serve(reportRoutes.list, getDependencies),
+  handler: lazyRoute(async () => (await import('../lib/http/routes/reports.js')).reportRoutes.list, appDependencies),
 };

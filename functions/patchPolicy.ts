@@ -1,7 +1,5 @@
-import { getDependencies } from '../lib/deps.js';
 import type { HttpFunction } from '../lib/hosting/catalog.js';
-import { serve } from '../lib/http/route.js';
-import { policyRoutes } from '../lib/http/routes/policies.js';
+import { appDependencies, lazyRoute } from '../lib/hosting/lazy.js';
 
 /** JSON merge patch of a policy, needs If-Match (Streaming.Write; owners or admin). */
 export const patchPolicy: HttpFunction = {
@@ -12,5 +10,5 @@ export const patchPolicy: HttpFunction = {
     methods: ['PATCH'],
     authLevel: 'function',
   },
-  handler: serve(policyRoutes.patch, getDependencies),
+  handler: lazyRoute(async () => (await import('../lib/http/routes/policies.js')).policyRoutes.patch, appDependencies),
 };

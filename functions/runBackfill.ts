@@ -1,10 +1,10 @@
 import type { InvocationContext } from '@azure/functions';
-import { getDependencies } from '../lib/deps.js';
 import type { QueueFunction } from '../lib/hosting/catalog.js';
+import { appDependencies } from '../lib/hosting/lazy.js';
 
 /** One bounded run of a policy's backfill; the worker re-enqueues the continuation with a delay. */
 async function handler(message: unknown, context: InvocationContext): Promise<void> {
-  await getDependencies().backfill.run(message, context);
+  await (await appDependencies()).backfill.run(message, context);
 }
 
 export const runBackfill: QueueFunction = {

@@ -1,10 +1,10 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import { getDependencies } from '../lib/deps.js';
 import type { TimerFunction } from '../lib/hosting/catalog.js';
+import { appDependencies } from '../lib/hosting/lazy.js';
 
 /** Starts the missing-streaming-artifact audit of every configured registry. */
 async function handler(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { config, imageAudit } = getDependencies();
+  const { config, imageAudit } = await appDependencies();
   for (const registry of config.registries) await imageAudit.start(registry.name, context);
 }
 

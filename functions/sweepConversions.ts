@@ -1,6 +1,6 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import { getDependencies } from '../lib/deps.js';
 import type { TimerFunction } from '../lib/hosting/catalog.js';
+import { appDependencies } from '../lib/hosting/lazy.js';
 import { emitHealthSnapshot } from '../lib/telemetry/snapshot.js';
 
 /**
@@ -8,7 +8,7 @@ import { emitHealthSnapshot } from '../lib/telemetry/snapshot.js';
  * ACR retries).
  */
 async function handler(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { conversions, storage, names, acrRetries } = getDependencies();
+  const { conversions, storage, names, acrRetries } = await appDependencies();
   const redriven = await conversions.sweep(context);
   context.info(`sweeper: ${redriven} conversion(s) re-driven`);
   const queues = Object.values(names.queues).flatMap((queue) => [

@@ -1,10 +1,10 @@
 import type { InvocationContext } from '@azure/functions';
-import { getDependencies } from '../lib/deps.js';
 import type { QueueFunction } from '../lib/hosting/catalog.js';
+import { appDependencies } from '../lib/hosting/lazy.js';
 
 /** Starts (retries) and polls conversions; each message re-enqueues the next step with its backoff. */
 async function handler(message: unknown, context: InvocationContext): Promise<void> {
-  await getDependencies().conversions.track(message, context);
+  await (await appDependencies()).conversions.track(message, context);
 }
 
 export const trackConversion: QueueFunction = {

@@ -251,7 +251,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
   const reports = new ReportService({
     registries: registryNames,
     source: reportSource,
-    store: new BlobReportStore(storage.container(names.containers.reports)),
+    store: new BlobReportStore(() => storage.container(names.containers.reports)),
     outbox,
     clock: systemClock,
     version: appVersion(),

@@ -148,7 +148,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]);
         listeners.push(startQueueListener(declaration, queue, poison, queueSettings, runner, log));
       } else if (isTimerFunction(declaration) && resolved.storage && resolved.schedule) {
-        const container = resolved.storage.container('azure-webjobs-hosts');
+        const container = await resolved.storage.container('azure-webjobs-hosts');
         await container.createIfNotExists();
         timers.set(
           declaration.name,

@@ -15,17 +15,18 @@ export type HttpRoute<Dependencies> = (
 ) => Promise<HttpResponseInit>;
 
 /**
- * Binds a route to its dependencies (the composition root in functions/, anything in tests) and maps every error,
- * including one while building the dependencies, to an RFC 9457 problem document: known errors keep their status
- * and fields, upstream failures become 502/503 with a retry hint, anything else a logged, generic 500.
+ * Binds a route to its dependencies (the composition root in functions/, imported on first use; anything in tests)
+ * and maps every error, including one while importing or building the dependencies, to an RFC 9457 problem document:
+ * known errors keep their status and fields, upstream failures become 502/503 with a retry hint, anything else a
+ * logged, generic 500.
  */
 export function serve<Dependencies>(
   route: HttpRoute<Dependencies>,
-  dependencies: () => Dependencies,
+  dependencies: () => Dependencies | Promise<Dependencies>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context) => {
     try {
-      return await route(request, context, dependencies());
+      return await route(request, context, await dependencies());
     } catch (error) {
       // Every refusal leaves a trace (issue #17 § 2): who was refused what, and why; never the request's body.
       if (error instanceof ForbiddenError) {

@@ -1,4 +1,4 @@
-import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import type { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import type { ConnectedRegistryView } from '../audit/connected.js';
 import type { RegistrySettings } from '../core/registries.js';
 import { parseRegistryResourceId, type ArmOptions } from './readiness.js';
@@ -8,16 +8,18 @@ export function armConnectedRegistries(
   options: ArmOptions,
 ): (registry: RegistrySettings) => AsyncIterable<ConnectedRegistryView> {
   const clients = new Map<string, ContainerRegistryManagementClient>();
-  return (registry) => {
+  return async function* (registry) {
     const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);
     let client = clients.get(subscriptionId);
     if (client === undefined) {
+      // The ARM SDK is imported when ARM is first asked, not when the app loads (issue #19 §1).
+      const { ContainerRegistryManagementClient } = await import('@azure/arm-containerregistry');
       client = new ContainerRegistryManagementClient(options.credential, subscriptionId, {
         endpoint: options.armEndpoint,
         ...(options.httpClient ? { httpClient: options.httpClient } : {}),
       });
       clients.set(subscriptionId, client);
     }
-    return client.connectedRegistries.list(resourceGroup, name);
+    yield* client.connectedRegistries.list(resourceGroup, name);
   };
 }

@@ -1,5 +1,14 @@
-import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
-import { isRestError, type HttpClient } from '@azure/core-rest-pipeline';
+import {
+  bearerTokenAuthenticationPolicy,
+  createDefaultHttpClient,
+  createHttpHeaders,
+  createPipelineFromOptions,
+  createPipelineRequest,
+  isRestError,
+  RestError,
+  type HttpClient,
+  type Pipeline,
+} from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import type { RegistrySettings } from '../core/registries.js';
 import type { Logger } from '../core/logging.js';
@@ -41,7 +50,7 @@ export function armReadiness(
   options: ReadinessOptions,
 ): (registry: RegistrySettings, log: Logger) => Promise<RegistryReadiness> {
   const cache = new Map<string, { at: number; readiness: RegistryReadiness }>();
-  const clients = new Map<string, ContainerRegistryManagementClient>();
+  const arm = armGet(options);
   const now = options.now ?? Date.now;
   const ttl = options.cacheMs ?? 10 * 60_000;
   const failureTtl = options.failureCacheMs ?? 60_000;
@@ -49,21 +58,12 @@ export function armReadiness(
     const cached = cache.get(registry.name);
     if (cached && now() - cached.at < (cached.readiness.unknown === undefined ? ttl : failureTtl))
       return cached.readiness;
-    const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(registry.resourceId);
-    let client = clients.get(subscriptionId);
-    if (client === undefined) {
-      client = new ContainerRegistryManagementClient(options.credential, subscriptionId, {
-        endpoint: options.armEndpoint,
-        ...(options.httpClient ? { httpClient: options.httpClient } : {}),
-      });
-      clients.set(subscriptionId, client);
-    }
     let readiness: RegistryReadiness;
     try {
-      const resource = await client.registries.get(resourceGroup, name);
+      const resource = await arm<ArmRegistry>(registryPath(registry.resourceId));
       readiness = {
-        ...readinessOf(resource.sku.name, resource.encryption?.status),
-        ...(resource.roleAssignmentMode ? { permissionsMode: resource.roleAssignmentMode } : {}),
+        ...readinessOf(resource.sku?.name, resource.properties?.encryption?.status),
+        ...(resource.properties?.roleAssignmentMode ? { permissionsMode: resource.properties.roleAssignmentMode } : {}),
       };
     } catch (error) {
       const why = `ARM answered ${isRestError(error) ? (error.statusCode ?? 'nothing') : 'with an error'}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`;
@@ -92,4 +92,58 @@ export function readinessOf(sku: string | undefined, encryption: string | undefi
       ...facts,
     };
   return { ready: true, ...facts };
+}
+
+/** What readiness reads of ARM's registry resource (`Registries - Get`; the rest is ignored). */
+interface ArmRegistry {
+  readonly sku?: { readonly name?: string };
+  readonly properties?: {
+    readonly encryption?: { readonly status?: string };
+    readonly roleAssignmentMode?: string;
+  };
+}
+
+/** The API version @azure/arm-containerregistry 12 sends (its `registries.get`), whose fields the emulator serves. */
+const registryApiVersion = '2025-11-01';
+
+/** `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.ContainerRegistry/registries/{n}`, from its parts. */
+function registryPath(resourceId: string): string {
+  const { subscriptionId, resourceGroup, name } = parseRegistryResourceId(resourceId);
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${name}`;
+}
+
+/**
+ * One ARM GET, as the ARM SDK sends it: core-rest-pipeline's default policies (retries with backoff, 429
+ * `Retry-After`, redirects) and a bearer token for `{armEndpoint}/.default`, the scope the SDK asks for. Not the SDK
+ * itself, so the push path, which reads readiness, never loads it (issue #19 §1). A status other than 200 throws a
+ * RestError with ARM's error message, as the SDK's does.
+ */
+function armGet(options: ArmOptions): <T>(path: string) => Promise<T> {
+  const httpClient = options.httpClient ?? createDefaultHttpClient();
+  let pipeline: Pipeline | undefined;
+  return async <T>(path: string): Promise<T> => {
+    if (pipeline === undefined) {
+      pipeline = createPipelineFromOptions({});
+      pipeline.addPolicy(
+        bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: `${options.armEndpoint}/.default` }),
+      );
+    }
+    const request = createPipelineRequest({
+      url: `${options.armEndpoint}${path}?api-version=${registryApiVersion}`,
+      method: 'GET',
+      headers: createHttpHeaders({ accept: 'application/json' }),
+    });
+    const response = await pipeline.sendRequest(httpClient, request);
+    const body = response.bodyAsText ? (JSON.parse(response.bodyAsText) as unknown) : undefined;
+    if (response.status !== 200) {
+      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new RestError(error?.message ?? `ARM answered ${response.status}`, {
+        statusCode: response.status,
+        ...(error?.code ? { code: error.code } : {}),
+        request,
+        response,
+      });
+    }
+    return body as T;
+  };
 }

@@ -2,10 +2,6 @@ import type { Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import { registryReportSchema, reportSchemaVersion, type ComplianceReport, type ReportDataSource } from './model.js';
-import { toCsv } from './render/csv.js';
-import { toHtml } from './render/html.js';
-import { toJson } from './render/json.js';
-import { toMarkdown } from './render/markdown.js';
 import { allScope, compactTimestamp, parseReportId, type ReportFormat, type StoredReport } from './stored.js';
 import type { ReportContent, ReportStore } from './ports.js';
 import { formatPercent } from './render/text.js';
@@ -114,6 +110,13 @@ export class ReportService {
       registries: registryReports,
       alertChannels: [...(this.deps.alertChannels ?? [])],
     };
+    // The renderers are imported when a report is made, not when the app loads (issue #19 §1).
+    const [{ toCsv }, { toHtml }, { toJson }, { toMarkdown }] = await Promise.all([
+      import('./render/csv.js'),
+      import('./render/html.js'),
+      import('./render/json.js'),
+      import('./render/markdown.js'),
+    ]);
     const stored = await this.deps.store.save(report, scope, {
       json: toJson(report),
       html: toHtml(report),

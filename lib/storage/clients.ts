@@ -2,7 +2,8 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type * as BlobSdk from '@azure/storage-blob';
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { StorageSettings } from '../config.js';
 
 /**
@@ -12,10 +13,13 @@ import type { StorageSettings } from '../config.js';
 export interface StorageClients {
   readonly tableService: TableServiceClient;
   readonly queueService: QueueServiceClient;
-  readonly blobService: BlobServiceClient;
   table(name: string): TableClient;
   queue(name: string): QueueClient;
-  container(name: string): ContainerClient;
+  /**
+   * A Blob container. The Blob SDK is imported on the first call (reports, the dev host's timers), not when the app
+   * loads: the push path never needs it (issue #19 §1).
+   */
+  container(name: string): Promise<ContainerClient>;
 }
 
 export interface StorageClientOptions {
@@ -38,14 +42,13 @@ export function createStorageClients(settings: StorageSettings, options: Storage
     const connectionString = settings.connectionString;
     const tableService = TableServiceClient.fromConnectionString(connectionString, tableOptions);
     const queueService = QueueServiceClient.fromConnectionString(connectionString);
-    const blobService = BlobServiceClient.fromConnectionString(connectionString);
+    const blobService = blobServiceOnce((blob) => blob.BlobServiceClient.fromConnectionString(connectionString));
     return {
       tableService,
       queueService,
-      blobService,
       table: (name) => TableClient.fromConnectionString(connectionString, name, tableOptions),
       queue: (name) => queueService.getQueueClient(name),
-      container: (name) => blobService.getContainerClient(name),
+      container: async (name) => (await blobService()).getContainerClient(name),
     };
   }
   const identity = options.credential;
@@ -53,13 +56,18 @@ export function createStorageClients(settings: StorageSettings, options: Storage
     throw new Error('an identity-based storage connection needs a credential (AzureWebJobsStorage__accountName)');
   const tableService = new TableServiceClient(settings.tableServiceUri, identity, tableOptions);
   const queueService = new QueueServiceClient(settings.queueServiceUri, identity);
-  const blobService = new BlobServiceClient(settings.blobServiceUri, identity);
+  const blobService = blobServiceOnce((blob) => new blob.BlobServiceClient(settings.blobServiceUri, identity));
   return {
     tableService,
     queueService,
-    blobService,
     table: (name) => new TableClient(settings.tableServiceUri, name, identity, tableOptions),
     queue: (name) => queueService.getQueueClient(name),
-    container: (name) => blobService.getContainerClient(name),
+    container: async (name) => (await blobService()).getContainerClient(name),
   };
+}
+
+/** One Blob service client, made once the Blob SDK is imported (on first use). */
+function blobServiceOnce(create: (blob: typeof BlobSdk) => BlobServiceClient): () => Promise<BlobServiceClient> {
+  let client: BlobServiceClient | undefined;
+  return async () => (client ??= create(await import('@azure/storage-blob')));
 }

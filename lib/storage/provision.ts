@@ -12,6 +12,8 @@ export async function provisionStorage(clients: StorageClients, names: StorageRe
       clients.queue(queue).createIfNotExists(),
       clients.queue(`${queue}-poison`).createIfNotExists(),
     ]),
-    ...Object.values(names.containers).map((container: string) => clients.container(container).createIfNotExists()),
+    ...Object.values(names.containers).map(async (container: string) =>
+      (await clients.container(container)).createIfNotExists(),
+    ),
   ]);
 }

@@ -105,7 +105,12 @@ function decodeCursor(token: string): { t: string; s: string } {
 export class BlobReportStore implements ReportStore {
   private containerReady = false;
 
-  constructor(private readonly container: ContainerClient) {}
+  /** The container, or how to get it: the composition root hands a getter, so the Blob SDK loads with a report. */
+  constructor(private readonly container: ContainerClient | (() => Promise<ContainerClient>)) {}
+
+  private async client(): Promise<ContainerClient> {
+    return typeof this.container === 'function' ? this.container() : this.container;
+  }
 
   /**
    * Stores every format of a report and moves the scope's latest pointer to it when it is the newest.
@@ -142,7 +147,7 @@ export class BlobReportStore implements ReportStore {
   private async ensureContainer(): Promise<void> {
     if (this.containerReady) return;
     // Provisioned by npm start and the Bicep; created here too so a fresh account works on the first run.
-    await this.container.createIfNotExists();
+    await (await this.client()).createIfNotExists();
     this.containerReady = true;
   }
 
@@ -152,7 +157,7 @@ export class BlobReportStore implements ReportStore {
     content: string | AsyncIterable<string>,
     metadata?: Record<string, string>,
   ): Promise<void> {
-    const blob = this.container.getBlockBlobClient(name);
+    const blob = (await this.client()).getBlockBlobClient(name);
     const options = {
       blobHTTPHeaders: { blobContentType: reportContentTypes[format] },
       conditions: { ifNoneMatch: '*' },
@@ -170,7 +175,7 @@ export class BlobReportStore implements ReportStore {
 
   /** Points `latest.json` at the report unless a newer one is already there; true when it moved. */
   async advanceLatest(stored: StoredReport): Promise<boolean> {
-    const blob = this.container.getBlockBlobClient(latestName(stored.scope));
+    const blob = (await this.client()).getBlockBlobClient(latestName(stored.scope));
     const body = JSON.stringify(stored);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.readPointer(stored.scope);
@@ -192,7 +197,7 @@ export class BlobReportStore implements ReportStore {
   private async readPointer(scope: string): Promise<{ value: StoredReport; etag: string } | undefined> {
     try {
       // One GET: the body and the ETag it had, so the conditional write compares against what was read.
-      const response = await this.container.getBlockBlobClient(latestName(scope)).download();
+      const response = await (await this.client()).getBlockBlobClient(latestName(scope)).download();
       const chunks: Buffer[] = [];
       for await (const chunk of response.readableStreamBody ?? [])
         chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
@@ -224,7 +229,10 @@ export class BlobReportStore implements ReportStore {
     const paths = pathsOf(parts.scope, parts.timestamp);
     let report: StoredReport | undefined;
     try {
-      report = fromMetadata(paths.json, (await this.container.getBlockBlobClient(paths.json).getProperties()).metadata);
+      report = fromMetadata(
+        paths.json,
+        (await (await this.client()).getBlockBlobClient(paths.json).getProperties()).metadata,
+      );
     } catch (error) {
       if (status(error) === 404) return undefined;
       throw error;
@@ -234,7 +242,7 @@ export class BlobReportStore implements ReportStore {
 
   private async content(report: StoredReport, format: ReportFormat): Promise<ReportContent | undefined> {
     try {
-      const content = await this.container.getBlockBlobClient(report.paths[format]).downloadToBuffer();
+      const content = await (await this.client()).getBlockBlobClient(report.paths[format]).downloadToBuffer();
       return { report, content, contentType: reportContentTypes[format] };
     } catch (error) {
       if (status(error) === 404) return undefined;
@@ -254,7 +262,7 @@ export class BlobReportStore implements ReportStore {
     const prefix = filter.scope === undefined ? 'reports/' : `reports/${filter.scope}/`;
     const all: StoredReport[] = [];
     try {
-      for await (const blob of this.container.listBlobsFlat({ prefix, includeMetadata: true })) {
+      for await (const blob of (await this.client()).listBlobsFlat({ prefix, includeMetadata: true })) {
         if (!blob.name.endsWith('/report.json')) continue;
         const stored = fromMetadata(blob.name, blob.metadata);
         if (stored !== undefined) all.push(stored);

@@ -1,40 +1,36 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalog } from '../../functions/catalog.js';
 import { bindingSettings, loadConfig } from '../../lib/config.js';
+import { stagePackage } from '../../scripts/stage-package.js';
 import { SandboxHarness } from '../support/sandbox-harness.js';
 
 const execFileAsync = promisify(execFile);
 
-/** The built package (tsconfig.build.json), laid out as it is deployed: package.json "main" under dist/. */
+/**
+ * The deployment package exactly as azd deploys it (scripts/stage-package.ts: the esbuild bundle, host.json and a
+ * manifest whose "main" is the bundle, no node_modules), in a directory of its own so nothing outside it resolves.
+ */
 let outDir: string;
 let entry: string;
 
 beforeAll(() => {
-  outDir = mkdtempSync(join(tmpdir(), 'build-'));
-  const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { main: string };
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], {
-    stdio: 'pipe',
-  });
-  writeFileSync(
-    join(outDir, 'package.json'),
-    JSON.stringify({ name: 'acr-streaming-autopilot', version: '0.0.0-test', type: 'module' }),
-  );
-  symlinkSync(resolve('node_modules'), join(outDir, 'node_modules'));
-  entry = join(outDir, manifest.main.replace(/^dist\//, ''));
+  outDir = stagePackage(join(mkdtempSync(join(tmpdir(), 'package-')), 'package')).path;
+  const manifest = JSON.parse(readFileSync(join(outDir, 'package.json'), 'utf8')) as { main: string };
+  entry = join(outDir, manifest.main);
 }, 120_000);
 
 /**
- * What the Azure Functions worker does with this app: build it, then import package.json's "main" as ESM.
+ * What the Azure Functions worker does with this app: import the package's "main" as ESM.
  * Outside the worker @azure/functions runs in "test mode" and says, for each function, that it skipped the
  * registration — which proves every declaration reached `app.*` and nothing failed at module load.
  */
 describe('Azure entry point', () => {
-  it('builds, and its "main" imports and registers every function without doing I/O', () => {
+  it('imports its "main" and registers every function without doing I/O', () => {
     // No app settings at all: loading must not read configuration or touch storage.
     const run = spawnSync(process.execPath, [entry], { encoding: 'utf8', env: { PATH: process.env.PATH } });
 
@@ -125,7 +121,7 @@ interface Invocation {
   };
 }
 
-describe("the built package through @azure/functions' own registration and invocation path (issue #16, item 2)", () => {
+describe("the deployment package through @azure/functions' own registration and invocation path (#16 §2, #19 §1)", () => {
   let sandbox: SandboxHarness;
 
   beforeAll(async () => {
@@ -175,11 +171,13 @@ describe("the built package through @azure/functions' own registration and invoc
       PopReceipt: { string: 'pop' },
     };
     const { functions, invocations } = await runWorker([
+      // First, as on an instance woken by a push: what this path loads on first use works without another path
+      // having loaded anything before it (the bundle evaluates lazily loaded modules in their import order).
+      { functionName: 'onRegistryEvent', data: { json: JSON.stringify(foreignEvent) } },
       {
         functionName: 'health',
         data: { http: { method: 'GET', url: 'http://localhost/api/health', headers: {}, query: {}, params: {} } },
       },
-      { functionName: 'onRegistryEvent', data: { json: JSON.stringify(foreignEvent) } },
       { functionName: 'trackConversion', data: { string: '{"kind":"nope"}' }, triggerMetadata: queueMetadata },
       { functionName: 'trackConversion', data: { string: '42' }, triggerMetadata: queueMetadata },
       {
