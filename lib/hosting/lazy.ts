@@ -7,7 +7,8 @@ import type { HttpRoute } from '../http/route.js';
  * Loading the entry point registers every function and imports nothing else (issue #19 §1): a function's route, the
  * composition root and the Azure SDKs behind it are imported when the function first runs, and only the modules its
  * path needs (the Event Grid path never loads report rendering). Node caches a module once imported, so later
- * invocations pay nothing; esbuild splits the deployment bundle at these imports (scripts/stage-package.ts).
+ * invocations pay nothing. In the deployment bundle (one file, scripts/stage-package.ts) esbuild keeps these imports
+ * lazy: a module is evaluated on first use, though its code is parsed with the bundle.
  */
 
 /** `load` once; a failure is not kept, so the next invocation tries again instead of failing for the worker's life. */
