@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logging.js';
 
 /**
- * ACR limits requests per registry, not per client: the tiers' "ReadOps / WriteOps per minute" are a registry's
- * (learn.microsoft.com/azure/container-registry/container-registry-skus, "Service tier features and limits", answered
- * with `429 Too Many Requests` beyond them; A21 says the limit is registry-wide across callers). One instance meeting a
- * 429 therefore tells every instance to wait: they share one short-lived "throttled until" per registry.
+ * ACR limits requests per registry: the tiers' "ReadOps / WriteOps per minute" are a registry's, and beyond them it
+ * answers `429 Too many requests` (docs/sources.md § ACR throttling: learn.microsoft.com container-registry-skus and
+ * container-registry-troubleshoot-performance). That the limit counts all callers together is A21. One instance
+ * meeting a 429 therefore tells every instance to wait: they share one short-lived "throttled until" per registry.
  */
 
 /** A registry's shared "throttled until" as stored, with the ETag its conditional replace needs. */
