@@ -19,6 +19,7 @@ import os from 'node:os';
 import pLimit from 'p-limit';
 import { startAzurite } from '../dev/azurite.js';
 import type { RequestLogEntry } from '../dev/emulator/contract.js';
+import { pushPathSettings } from './push-path-settings.js';
 import { SandboxHarness, type HostProcess } from '../test/support/sandbox-harness.js';
 import { proxiedConnectionString, startFaultProxy, type FaultProxy } from '../test/support/table-fault-proxy.js';
 import { baselineLabel, baselineTree } from './baseline.js';
@@ -175,7 +176,6 @@ async function main(): Promise<void> {
   const tables = direct
     ? undefined
     : await startFaultProxy({ target: { host: '127.0.0.1', port: azurite.ports.table }, seed: 1, enabled: false });
-  const never = '0 0 0 1 1 *';
   // Conversions stay NotStarted for the whole run: this measures the push path, not ACR's conversion time; the timers
   // are parked so only the event path touches storage.
   const sandbox = await SandboxHarness.start({
@@ -183,14 +183,7 @@ async function main(): Promise<void> {
       ? proxiedConnectionString(azurite.connectionString, { table: tables.url })
       : azurite.connectionString,
     conversion: { startDelayMs: 3_600_000 },
-    settings: {
-      TRACKING_FIRST_POLL_SECONDS: '3600',
-      SWEEPER_SCHEDULE: never,
-      ALERT_RELAY_SCHEDULE: never,
-      AUDIT_SCHEDULE: never,
-      CONNECTED_AUDIT_SCHEDULE: never,
-      REPORT_SCHEDULE: never,
-    },
+    settings: { ...pushPathSettings },
   });
   const variants: Variant[] = [
     {

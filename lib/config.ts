@@ -72,6 +72,14 @@ const environmentSchema = z.object({
   /** ACR requests in flight at once per registry. */
   ACR_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /**
+   * When ACR throttles a registry (429), every instance waits (a shared "throttled until" in Table Storage); `false`:
+   * only the request that met the 429 waits.
+   */
+  ACR_SHARED_THROTTLE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
+  /**
    * JSON array of alert channels: [{ name, kind: webhook|teams, urlSetting, secretSetting?, events?, minSeverity?,
    * ratePerMinute? }].
    */
@@ -158,6 +166,7 @@ export interface AppConfig {
   };
   readonly sweeperSchedule: string;
   readonly acrMaxConcurrency: number;
+  readonly acrSharedThrottle: boolean;
   readonly backfill: { readonly runIntervalSeconds: number };
   /** Alert delivery (lib/alerts/settings.ts) and the schedule of the relay that re-sends lost messages. */
   readonly alerts: AlertSettings & { readonly relaySchedule: string; readonly relayGraceSeconds: number };
@@ -218,6 +227,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     sweeperSchedule: settings.SWEEPER_SCHEDULE,
     acrMaxConcurrency: settings.ACR_MAX_CONCURRENCY,
+    acrSharedThrottle: settings.ACR_SHARED_THROTTLE,
     backfill: { runIntervalSeconds: settings.BACKFILL_RUN_INTERVAL_SECONDS },
     alerts: {
       ...channels,

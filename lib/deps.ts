@@ -25,6 +25,8 @@ import { PolicyService } from './policy/service.js';
 import { storedPolicySource } from './policy/source.js';
 import { TablePolicyStore } from './storage/policy-store.js';
 import { RegistryClient } from './registry/client.js';
+import { SharedRegistryThrottle } from './registry/throttle.js';
+import { TableThrottleStore } from './storage/throttle-store.js';
 import { armReadiness } from './registry/readiness.js';
 import { createStorageClients, type StorageClients } from './storage/clients.js';
 import { TableConversionStore } from './storage/conversion-store.js';
@@ -108,10 +110,13 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
   const names = storageResourceNames(config.storagePrefix);
   const clients = new Map<string, RegistryClient>();
   const acrRetries = new RetryCounters();
+  // Its warnings (storage could not be read) happen outside any invocation: the worker forwards console to the host.
+  const throttles = config.acrSharedThrottle ? new TableThrottleStore(storage.table(names.tables.throttle)) : undefined;
   const registryClient = (name: string): RegistryClient => {
     let client = clients.get(name);
     if (client === undefined) {
-      client = createRegistryClient(config, name, credential, acrRetries, httpClient);
+      const throttle = throttles && new SharedRegistryThrottle(name, { store: throttles, log: console });
+      client = createRegistryClient(config, name, credential, acrRetries, httpClient, throttle);
       clients.set(name, client);
     }
     return client;
@@ -287,6 +292,7 @@ function createRegistryClient(
   credential: TokenCredential,
   retries: RetryCounters,
   httpClient: HttpClient | undefined,
+  throttle: SharedRegistryThrottle | undefined,
 ): RegistryClient {
   const registry = config.registries.find((candidate) => candidate.name === name);
   if (registry === undefined) throw new Error(`registry ${name} is not configured`);
@@ -300,6 +306,7 @@ function createRegistryClient(
     concurrency: config.acrMaxConcurrency,
     onRetry: (event) => retries.record(name, event.status),
     ...(httpClient ? { httpClient } : {}),
+    ...(throttle ? { throttle } : {}),
   });
 }
 

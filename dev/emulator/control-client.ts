@@ -1,6 +1,7 @@
 import type { ListenerInfo, RegistryDefinition, RequestLogEntry } from './contract.js';
 import type { SeedImageInput, SeededManifest } from './control.js';
 import type { FaultRule, FaultRuleInput } from './faults.js';
+import type { RateLimit } from './rate-limit.js';
 import type { RegistryPermissions, RoleAssignment, RoleAssignmentMode } from './registry/permissions.js';
 import type { ConversionBehaviour, OperationView } from './registry/streaming-service.js';
 import type { RegistryOptions, StartedRegistry } from './server.js';
@@ -78,6 +79,14 @@ export class EmulatorControlClient {
   /** Deletes a manifest by digest (e.g. a streaming referrer); raises ImageDeleted. */
   deleteManifest(registry: string, repository: string, digest: string): Promise<{ digest: string; mediaType: string }> {
     return this.#call('DELETE', `/_emulator/registries/${registry}/repositories/${repository}/manifests/${digest}`);
+  }
+
+  /**
+   * Hostile mode: the registry answers `429` with `Retry-After` beyond this request rate (a token bucket over all its
+   * requests, wall clock); `undefined` turns it off (the default).
+   */
+  setRateLimit(registry: string, limit: RateLimit | undefined): Promise<void> {
+    return this.#call('PUT', `/_emulator/registries/${registry}/rate-limit`, { limit: limit ?? null });
   }
 
   /** Hostile mode: pushes stay invisible to manifest reads (GET) for this long; 0 turns it off. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { VirtualClock } from './clock.js';
 import type { EmulatorRequest, EmulatorResponse, RouteHandler } from './contract.js';
 import { faultRuleInputSchema } from './faults.js';
+import { rateLimitSchema } from './rate-limit.js';
 import {
   buildHelmChart,
   buildImage,
@@ -135,6 +136,8 @@ export const roleAssignmentsSchema = z.object({
     .nullable(),
 });
 
+/** A registry's request rate limit (hostile mode); `null` turns it off. */
+export const rateLimitInputSchema = z.object({ limit: rateLimitSchema.nullable() });
 export const readLagSchema = z.object({ milliseconds: z.number().int().nonnegative().max(3_600_000) });
 
 class ControlError extends Error {
@@ -328,6 +331,11 @@ async function route(target: ControlTarget, request: EmulatorRequest): Promise<E
       const input = parse(roleAssignmentsSchema, request);
       runtime.permissions.assign(input.principalId, input.assignments ?? undefined);
       return { status: 200, body: runtime.permissions.describe() };
+    }
+    if (rest === '/rate-limit' && method === 'PUT') {
+      const input = parse(rateLimitInputSchema, request);
+      runtime.rateLimiter.set(input.limit ?? undefined);
+      return { status: 204 };
     }
     if (rest === '/read-lag' && method === 'PUT') {
       runtime.store.readLagMs = parse(readLagSchema, request).milliseconds;

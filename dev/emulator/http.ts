@@ -67,7 +67,7 @@ async function handle(
     body: await readBody(req),
     listener,
   };
-  const log = (status: number, fault?: FaultRule): void => {
+  const log = (status: number, fault?: FaultRule | 'rate-limit'): void => {
     state.requestLog.append({
       time: state.clock.now().toISOString(),
       listener,
@@ -75,7 +75,7 @@ async function handle(
       path: request.path,
       query: url.search.replace(/^\?/, ''),
       status,
-      ...(fault ? { fault: describeFault(fault) } : {}),
+      ...(fault ? { fault: fault === 'rate-limit' ? fault : describeFault(fault) } : {}),
     });
   };
 
@@ -99,6 +99,13 @@ async function handle(
     return;
   }
   if (fault?.action.kind === 'latency') await delay(fault.action.milliseconds);
+  const waitSeconds = listener.kind === 'registry' ? state.registry(listener.registry)?.rateLimiter.take() : undefined;
+  if (waitSeconds !== undefined) {
+    const body = errorBody('TOOMANYREQUESTS', 'rate limit exceeded');
+    send(res, method, { status: 429, headers: { 'retry-after': String(waitSeconds) }, body }, listener);
+    log(429, 'rate-limit');
+    return;
+  }
 
   let response: EmulatorResponse | undefined;
   for (const handler of handlers) {

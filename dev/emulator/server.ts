@@ -15,6 +15,7 @@ import { registryHandler } from './registry/index.js';
 import { RegistryStore } from './registry/store.js';
 import { StreamingService } from './registry/streaming-service.js';
 import { RequestLog } from './request-log.js';
+import { RegistryRateLimiter } from './rate-limit.js';
 import { EmulatorState, type MutableRegistryDefinition, type RegistryRuntime } from './state.js';
 import { ensureCertificateAuthority, issueServerCertificate } from './tls.js';
 
@@ -175,6 +176,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       store,
       streaming: new StreamingService(definition, store, clock),
       permissions: new RegistryPermissions(),
+      rateLimiter: new RegistryRateLimiter(),
     };
     state.registries.set(registry.name, runtime);
     const result: StartedRegistry = {

@@ -3,6 +3,7 @@ import type { VirtualClock } from './clock.js';
 import type { FaultInjector } from './faults.js';
 import type { RequestLog } from './request-log.js';
 import type { RegistryPermissions } from './registry/permissions.js';
+import type { RegistryRateLimiter } from './rate-limit.js';
 import type { RegistryStore } from './registry/store.js';
 import type { StreamingService } from './registry/streaming-service.js';
 
@@ -24,6 +25,8 @@ export interface RegistryRuntime {
   readonly streaming: StreamingService;
   /** Role-assignment mode and role assignments (friendly by default: see registry/permissions.ts). */
   readonly permissions: RegistryPermissions;
+  /** Hostile mode, off by default: 429 beyond a request rate. */
+  readonly rateLimiter: RegistryRateLimiter;
 }
 
 /** Everything the emulator holds; feature modules (ARM, Event Grid, control) read and change it here. */

@@ -126,6 +126,7 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
       SWEEPER_QUIET_SECONDS: '600'
       NATIVE_PICKUP_SECONDS: '120'
       ACR_MAX_CONCURRENCY: '8'
+      ACR_SHARED_THROTTLE: 'true'
       ALERT_CHANNELS: alertChannels
       ALERTS_DRY_RUN: 'false'
       ALERT_MAX_ATTEMPTS: '8'

@@ -235,7 +235,7 @@ export const newDigestWindowSeconds = 60;
  * that existed before and was tagged again, which ACR or someone else may have converted (its referrers are read).
  * An operation started between the push and the POST (ACR's switch left on; the az CLI) is met by the POST itself:
  * ACR returns it or refuses with 409, and the app adopts it (A1). A conversion ACR's switch both started and ended
- * before the event arrived would be started once more (A23).
+ * before the event arrived would be started once more (A18).
  */
 export function firstPushOfNewDigest(
   existing: ConversionRecord | undefined,

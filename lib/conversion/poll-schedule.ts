@@ -4,7 +4,7 @@ import { pollDelaySeconds } from './backoff.js';
  * When to poll a running conversion next: at the finish its observed rate of progress predicts, plus a margin,
  * within today's bounds (the first poll's delay and the maximum interval). ACR reports a running operation's
  * progress as a percentage string ("37%", docs/sources.md § ACR artifact streaming API); that it rises roughly in
- * proportion to time is docs/assumptions.md A17. Without a usable reading — NotStarted, a status this app does not
+ * proportion to time is docs/assumptions.md A15. Without a usable reading — NotStarted, a status this app does not
  * know, no progress, an unparseable one, the first reading of an operation, or no gain since the last poll (a
  * stall) — the next poll follows the doubling schedule (`pollDelaySeconds`), so a stalled conversion costs no more
  * polls than before. Once an estimate has proved wrong (its end has passed and ACR still converts), the rate is not

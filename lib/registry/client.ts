@@ -261,6 +261,8 @@ export class RegistryClient implements RegistryDataPlane {
 
   /** Sends with an access token for any scope (`registry:catalog:*` for the catalog). */
   private async sendWithScope(request: RawRequest, scope: string): Promise<RawResponse> {
+    // A token fetched while the registry is throttled waits too: not for a request that could not be sent anyway.
+    await this.transport.refuseIfThrottledPastLimit(request);
     for (let attempt = 0; ; attempt++) {
       const token = await this.tokens.accessToken(scope);
       const response = await this.transport.send({

@@ -6,12 +6,15 @@ import {
   isRestError,
   retryPolicy,
   type HttpClient,
+  type PipelinePolicy,
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AcrError } from '../core/errors.js';
 import { retryAfterMs } from '../core/retry-after.js';
 import { acrErrorBody } from '../core/acr.js';
+import type { RegistryThrottle } from './throttle.js';
 
 export interface RetrySettings {
   /** Retries after the first attempt. */
@@ -29,6 +32,11 @@ export interface TransportOptions {
   readonly concurrency?: number;
   /** Replaces the HTTP client (tests; custom TLS trust). */
   readonly httpClient?: HttpClient;
+  /**
+   * The registry's "throttled until", shared by every instance (lib/registry/throttle.ts): each attempt waits for it,
+   * and a 429 extends it. Without it only the request that met the 429 waits (today's per-request backoff).
+   */
+  readonly throttle?: RegistryThrottle;
   /** Observes every retry, for logs and throttling metrics. */
   readonly onRetry?: (event: {
     method: string;
@@ -82,10 +90,22 @@ export class RegistryTransport {
     this.httpClient = options.httpClient ?? createDefaultHttpClient();
     this.limit = pLimit(options.concurrency ?? 8);
     this.pipeline.addPolicy(retryPolicy([this.strategy()], { maxRetries: this.retry.maxRetries }));
+    // Added after the retry policy, so it runs around every attempt, the first and each retry.
+    if (options.throttle) this.pipeline.addPolicy(this.throttlePolicy(options.throttle));
   }
 
   send(request: RawRequest): Promise<RawResponse> {
     return this.limit(() => this.sendNow(request));
+  }
+
+  /**
+   * Fails at once, sending nothing, when the registry is throttled until the request's `notAfter` or later (the 429
+   * {@link send} would give after waiting for nothing): lets a caller skip the work before the request (a token).
+   */
+  async refuseIfThrottledPastLimit(request: RawRequest): Promise<void> {
+    if (this.options.throttle === undefined || request.notAfter === undefined) return;
+    const until = await this.options.throttle.throttledUntil();
+    if (until > Date.now() && until >= request.notAfter) throw notSentError(request, until);
   }
 
   private async sendNow(request: RawRequest): Promise<RawResponse> {
@@ -106,11 +126,35 @@ export class RegistryTransport {
       for (const [name, value] of response.headers) headers.set(name.toLowerCase(), value);
       return { status: response.status, headers, bodyText: response.bodyAsText ?? '' };
     } catch (error) {
+      if (error instanceof NotSentWhileThrottled) throw notSentError(request, error.until);
       throw networkError(error, request);
     } finally {
       this.idempotency.delete(pipelineRequest.requestId);
       this.notAfter.delete(pipelineRequest.requestId);
     }
+  }
+
+  /**
+   * Waits until the registry's shared "throttled until" has passed before an attempt goes out, and shares the wait a
+   * 429 asks for (its `Retry-After`, RFC 9110 §10.2.3, else {@link unannouncedThrottleMs}). A wait that would end at
+   * or after the caller's `notAfter` (its lease) is not made and nothing is sent: the caller gets a 429 back.
+   */
+  private throttlePolicy(throttle: RegistryThrottle): PipelinePolicy {
+    return {
+      name: 'acrSharedThrottle',
+      sendRequest: async (request, next) => {
+        const limit = this.notAfter.get(request.requestId);
+        // The record may move later while this attempt waits (another instance met a 429): look again after waiting.
+        for (let until = await throttle.throttledUntil(); until > Date.now(); until = await throttle.throttledUntil()) {
+          if (limit !== undefined && until >= limit) throw new NotSentWhileThrottled(until);
+          await sleep(until - Date.now());
+        }
+        const response = await next(request);
+        if (response.status === 429)
+          throttle.throttled(Date.now() + (retryAfterMs(response.headers.get('retry-after')) ?? unannouncedThrottleMs));
+        return response;
+      },
+    };
   }
 
   private strategy(): RetryStrategy {
@@ -143,6 +187,31 @@ export class RegistryTransport {
       },
     };
   }
+}
+
+/** How long a 429 without `Retry-After` makes every instance wait for the registry. */
+export const unannouncedThrottleMs = 1_000;
+
+/** An attempt not made: the registry is throttled past the caller's `notAfter`. Not a RestError: no retry sees it. */
+class NotSentWhileThrottled extends Error {
+  constructor(readonly until: number) {
+    super(`throttled until ${new Date(until).toISOString()}`);
+  }
+}
+
+/** A request held back by the shared throttle answers like ACR's own 429, so callers treat it the same way. */
+function notSentError(request: RawRequest, until: number): AcrError {
+  return new AcrError(
+    `${request.method} ${pathOnly(request.path)} not sent: the registry is throttled until ${new Date(until).toISOString()}, after the caller's limit`,
+    {
+      status: 429,
+      code: 'TOOMANYREQUESTS',
+      correlationId: undefined,
+      retryAfterMs: Math.max(0, until - Date.now()),
+      method: request.method,
+      path: pathOnly(request.path),
+    },
+  );
 }
 
 function networkError(error: unknown, request: RawRequest): AcrError {

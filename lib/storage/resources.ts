@@ -42,6 +42,8 @@ export interface StorageResourceNames {
     readonly audits: string;
     /** Alert deliveries per channel, dedup marks and burst windows. */
     readonly alerts: string;
+    /** Per registry, until when ACR throttles it: shared by every instance (lib/registry/throttle.ts). */
+    readonly throttle: string;
   };
   readonly queues: {
     /** Conversion tracking: one message per in-flight operation, re-enqueued with backoff. */
@@ -68,6 +70,7 @@ export function storageResourceNames(prefix: string): StorageResourceNames {
       outbox: `${prefix}Outbox`,
       audits: `${prefix}Audits`,
       alerts: `${prefix}Alerts`,
+      throttle: `${prefix}Throttle`,
     },
     queues: {
       tracking: `${prefix}-tracking`,

@@ -62,7 +62,7 @@ export interface ConversionBehaviour {
   /**
    * How a running operation's `progress` rises: `linear` over durationMs (the default), or `stall-then-jump` —
    * linear to 20 % over the first fifth of durationMs, then stuck at 20 % until the operation ends (it jumps to 100 %
-   * as it succeeds). ACR documents no shape (docs/assumptions.md A17); the second is the worst case for an app that
+   * as it succeeds). ACR documents no shape (docs/assumptions.md A15); the second is the worst case for an app that
    * predicts the end from the rate.
    */
   readonly progressProfile: ProgressProfile;

@@ -140,7 +140,7 @@ describe('ACR requests per push', () => {
     expect((await store.read({ registry: 'sandbox', repository: 'cost/old', digest }))?.value.status).toBe('Succeeded');
   });
 
-  it("A23 the other way: a conversion ACR's switch started and ended before the event arrived is made once more", async () => {
+  it("A18 the other way: a conversion ACR's switch started and ended before the event arrived is made once more", async () => {
     const repository = 'cost/converted-before';
     await t.control.setStreamingBehaviour('sandbox', repository, { startDelayMs: 0, durationMs: 0 });
     await t.control.seedImage('sandbox', { kind: 'image', repository, tag: 'earlier', label: 'earlier' });

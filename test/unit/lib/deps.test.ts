@@ -45,7 +45,10 @@ function recordingClient(): HttpClient & { requests: PipelineRequest[] } {
         return Promise.resolve(answer(request, 200, { access_token: 'acr-access-token' }));
       if (pathname === `/acr/v1/team-a/app/_manifests/${digest}`)
         return Promise.resolve(answer(request, 200, { manifest: { digest, architecture: 'amd64', os: 'linux' } }));
-      if (pathname.startsWith('/devstoreaccount1/streamingConversions('))
+      if (
+        pathname.startsWith('/devstoreaccount1/streamingConversions(') ||
+        pathname.startsWith('/devstoreaccount1/streamingThrottle(')
+      )
         return Promise.resolve(
           answer(request, 404, { 'odata.error': { code: 'ResourceNotFound', message: { value: 'not found' } } }),
         );
@@ -75,6 +78,8 @@ describe('createDependencies', () => {
     const exchange = httpClient.requests.find((request) => request.url.endsWith('/oauth2/exchange'));
     expect(new URLSearchParams(exchange?.body as string).get('access_token')).toBe('entra-token-from-the-caller');
     expect(httpClient.requests.map((request) => `${request.method} ${new URL(request.url).pathname}`)).toEqual([
+      // The registry's shared "throttled until" (none), read before the first request to it.
+      expect.stringMatching(/^GET \/devstoreaccount1\/streamingThrottle\(PartitionKey='contoso'/),
       'POST /oauth2/exchange',
       'POST /oauth2/token',
       `GET /acr/v1/team-a/app/_manifests/${digest}`,
