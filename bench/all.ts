@@ -19,6 +19,7 @@ export const documentedRuns: ReadonlyArray<{ readonly script: string; readonly a
   { script: 'bench:sweeper', args: ['100000', '50', '10'] },
   { script: 'bench:drift', args: ['1000', '0.1'] },
   { script: 'bench:chaos', args: ['500', '20', '12'] },
+  { script: 'bench:throttle', args: ['1000', '30', '2'] },
 ];
 
 /** The `bench:*` scripts of package.json. */
