@@ -68,3 +68,53 @@ describe('audit store: findings per repository', () => {
     expect(app.get(digest(0))?.status).toBe('converted');
   });
 });
+
+/** Issue #19 § 4: what the audit deletes with, now that it no longer tells current findings by a per-run rewrite. */
+describe('audit store: deleting findings', () => {
+  let store: TableAuditStore;
+  const digest = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
+  const finding = (repository: string, n: number): StoredFinding => ({
+    registry: 'reg',
+    repository,
+    digest: digest(n),
+    tags: [],
+    status: 'missing',
+    reason: 'no streaming artifact',
+    checkedAt: '2026-11-23T00:00:00.000Z',
+    runId: '00000000-0000-4000-8000-000000000000',
+  });
+
+  beforeAll(async () => {
+    const table = TableClient.fromConnectionString(inject('storageConnectionString'), `${uniquePrefix('ad')}Audits`, {
+      allowInsecureConnection: true,
+    });
+    await table.createTable();
+    store = new TableAuditStore(table);
+    await store.saveFindings(
+      'reg',
+      'team/app',
+      [0, 1, 2, 3].map((n) => finding('team/app', n)),
+    );
+    await store.saveFindings('reg', 'team/old', [finding('team/old', 9)]);
+  });
+
+  it('deletes by digest, also when another delivery deleted one of them first', async () => {
+    await store.deleteFindings('reg', 'team/app', [digest(1)]);
+
+    // digest(1) is gone already: its transaction fails whole (learn.microsoft.com/rest/api/storageservices/
+    // performing-entity-group-transactions), and the others are still deleted.
+    await store.deleteFindings('reg', 'team/app', [digest(0), digest(1), digest(2)]);
+
+    expect([...(await store.findingsOf('reg', 'team/app')).keys()]).toEqual([digest(3)]);
+  });
+
+  it('indexes the repositories of findings written before the index, once, and forgets a deleted one', async () => {
+    expect(await store.findingRepositories('reg')).toEqual(new Set(['team/app', 'team/old']));
+
+    await store.deleteRepositoryFindings('reg', 'team/old');
+    await store.addFindingRepository('reg', 'team/new');
+
+    expect(await store.findingRepositories('reg')).toEqual(new Set(['team/app', 'team/new']));
+    expect((await store.findingsOf('reg', 'team/old')).size).toBe(0);
+  });
+});
