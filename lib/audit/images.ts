@@ -306,7 +306,7 @@ export class ImageAudit {
     // last complete run that read it: unchanged findings keep the time they were last written): what can make a
     // settled finding stale. A first audit has no findings and needs none; a row needed for a verdict is read by its
     // key. Memory follows the rate of change, not the repository's size.
-    const changedSince = latest(oldestCheck(known), currentSinceMs);
+    const changedSince = latest(known.oldestCheck(), currentSinceMs);
     const conversions =
       changedSince === undefined
         ? new Map<string, ConversionRecord>()
@@ -656,14 +656,4 @@ function sameFinding(stored: StoredFinding, fresh: StoredFinding): boolean {
 function canonical(finding: StoredFinding): string {
   const { checkedAt: _checked, runId: _run, ...said } = finding;
   return JSON.stringify(said, Object.keys(said).sort());
-}
-
-/** When the oldest of a repository's findings was checked; undefined when it has none. */
-function oldestCheck(findings: ReadonlyMap<string, StoredFinding>): Date | undefined {
-  let oldest: number | undefined;
-  for (const finding of findings.values()) {
-    const checked = Date.parse(finding.checkedAt);
-    if (Number.isFinite(checked) && (oldest === undefined || checked < oldest)) oldest = checked;
-  }
-  return oldest === undefined ? undefined : new Date(oldest);
 }

@@ -1,4 +1,4 @@
-import type { AuditRun, ConnectedRegistryRecord, StoredFinding } from './model.js';
+import type { AuditRun, ConnectedRegistryRecord, StoredFinding, StoredFindings } from './model.js';
 
 /**
  * Audit state: findings per repository, runs and connected-registry states (lib/storage/audit-store.ts implements
@@ -7,7 +7,7 @@ import type { AuditRun, ConnectedRegistryRecord, StoredFinding } from './model.j
  */
 export interface AuditStore {
   /** The findings of one repository, keyed by digest. */
-  findingsOf(registry: string, repository: string): Promise<Map<string, StoredFinding>>;
+  findingsOf(registry: string, repository: string): Promise<StoredFindings>;
   allFindings(registry: string): AsyncIterable<StoredFinding>;
   /** Writes (replaces) findings; the audit passes only those that changed (issue #19 § 4). */
   saveFindings(registry: string, repository: string, findings: readonly StoredFinding[]): Promise<void>;

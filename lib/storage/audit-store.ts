@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { repositoryKey } from '../core/image.js';
 import type { AuditStore } from '../audit/ports.js';
-import type { AuditRun, ConnectedRegistryRecord, StoredFinding } from '../audit/model.js';
+import { StoredFindings, type AuditRun, type ConnectedRegistryRecord, type StoredFinding } from '../audit/model.js';
 import type { Versioned } from '../core/image.js';
 import type { SwitchDriftRecord, SwitchDriftStore } from '../policy/drift.js';
 import { isStatus, writeConditionally } from './table-errors.js';
@@ -35,13 +35,11 @@ export class TableAuditStore implements AuditStore, SwitchDriftStore {
   constructor(private readonly table: TableClient) {}
 
   /** The findings of one repository, keyed by digest (a repository's worth, never a registry's). */
-  async findingsOf(registry: string, repository: string): Promise<Map<string, StoredFinding>> {
-    const findings = new Map<string, StoredFinding>();
+  async findingsOf(registry: string, repository: string): Promise<StoredFindings> {
+    const findings = new StoredFindings();
     const filter = odata`PartitionKey eq ${findingPartition(registry, repository)}`;
-    for await (const entity of this.table.listEntities<{ finding: string }>({ queryOptions: { filter } })) {
-      const finding = JSON.parse(entity.finding) as StoredFinding;
-      findings.set(finding.digest, finding);
-    }
+    for await (const entity of this.table.listEntities<{ finding: string }>({ queryOptions: { filter } }))
+      findings.add(entity.finding);
     return findings;
   }
 
