@@ -76,7 +76,8 @@ export class TableAuditStore implements AuditStore, SwitchDriftStore {
       try {
         await this.table.submitTransaction(batch.map((rowKey) => ['delete', { partitionKey, rowKey }]));
       } catch (error) {
-        // One missing row fails the whole transaction: delete them one by one instead.
+        // One missing row fails the whole transaction ("performing entity group transactions", Microsoft Learn,
+        // rest/api/storageservices): delete them one by one instead.
         if (!isStatus(error, 404)) throw error;
         for (const rowKey of batch) await this.deleteIfPresent(partitionKey, rowKey);
       }
