@@ -1,18 +1,24 @@
 /**
  * One run of the missing-streaming-artifact audit in a process of its own, so its peak RSS is the audit's and not
  * the emulator's. Forked by bench/audit.ts with the target in AUDIT_RUN (JSON); reports an AuditRunResult over IPC.
+ * The audit's code comes from `codeRoot` (default this checkout): bench/baseline.ts's tree of today's code runs in
+ * the same harness, so both are measured, and their Table writes counted, the same way.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TableClient } from '@azure/data-tables';
-import { ImageAudit, type AuditMessage } from '../lib/audit/images.js';
-import { TableAuditStore } from '../lib/storage/audit-store.js';
-import { silentLogger } from '../lib/core/logging.js';
-import { configPolicySource } from '../lib/policy/config-source.js';
-import { policySchema } from '../lib/policy/model.js';
-import { RegistryClient } from '../lib/registry/client.js';
-import { TableConversionStore } from '../lib/storage/conversion-store.js';
-import { TableOutbox } from '../lib/storage/outbox.js';
-import { SwitchReconciler } from '../lib/policy/drift.js';
+import type { AuditMessage } from '../lib/audit/images.js';
+import type * as ImagesModule from '../lib/audit/images.js';
+import type * as AuditStoreModule from '../lib/storage/audit-store.js';
+import type * as LoggingModule from '../lib/core/logging.js';
+import type * as ConfigSourceModule from '../lib/policy/config-source.js';
+import type * as PolicyModelModule from '../lib/policy/model.js';
+import type * as RegistryClientModule from '../lib/registry/client.js';
+import type * as ConversionStoreModule from '../lib/storage/conversion-store.js';
+import type * as OutboxModule from '../lib/storage/outbox.js';
+import type * as DriftModule from '../lib/policy/drift.js';
+import { countingTable, noTableWrites } from '../test/support/table-writes.js';
 import { trustingHttpClient } from '../test/support/trust.js';
 
 export interface AuditRunTarget {
@@ -26,6 +32,8 @@ export interface AuditRunTarget {
   readonly mode?: 'onPush' | 'native';
   /** Hold each repository's ACR switch to the policy (issue #15); off by default, as before it existed. */
   readonly checkSwitches?: boolean;
+  /** The source tree whose lib/ is audited (bench/baseline.ts's for today's code); default this checkout. */
+  readonly codeRoot?: string;
 }
 
 export interface AuditRunResult {
@@ -38,6 +46,9 @@ export interface AuditRunResult {
   readonly switchRepairs: number;
   /** Wall time spent awaiting the audit's Table Storage calls (findings, runs, conversion records). */
   readonly tableSeconds: number;
+  /** Entities the run wrote (upserts, creates, updates) and deleted in the audits table, run rows included. */
+  readonly tableWrites: number;
+  readonly tableDeletes: number;
   /** RSS once everything is imported and connected, before the run. */
   readonly baselineRssMiB: number;
   readonly peakRssMiB: number;
@@ -74,7 +85,46 @@ function timed<T extends object>(target: T, clock: { ms: number }): T {
   });
 }
 
+/** The audit's modules from a source tree (this checkout's types: today's tree has the same shapes). */
+async function auditCode(root: string) {
+  const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, path)).href) as Promise<T>;
+  const [images, auditStore, logging, configSource, policyModel, registryClient, conversionStore, outbox, drift] =
+    await Promise.all([
+      load<typeof ImagesModule>('lib/audit/images.ts'),
+      load<typeof AuditStoreModule>('lib/storage/audit-store.ts'),
+      load<typeof LoggingModule>('lib/core/logging.ts'),
+      load<typeof ConfigSourceModule>('lib/policy/config-source.ts'),
+      load<typeof PolicyModelModule>('lib/policy/model.ts'),
+      load<typeof RegistryClientModule>('lib/registry/client.ts'),
+      load<typeof ConversionStoreModule>('lib/storage/conversion-store.ts'),
+      load<typeof OutboxModule>('lib/storage/outbox.ts'),
+      load<typeof DriftModule>('lib/policy/drift.ts'),
+    ]);
+  return {
+    ImageAudit: images.ImageAudit,
+    TableAuditStore: auditStore.TableAuditStore,
+    silentLogger: logging.silentLogger,
+    configPolicySource: configSource.configPolicySource,
+    policySchema: policyModel.policySchema,
+    RegistryClient: registryClient.RegistryClient,
+    TableConversionStore: conversionStore.TableConversionStore,
+    TableOutbox: outbox.TableOutbox,
+    SwitchReconciler: drift.SwitchReconciler,
+  };
+}
+
 async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
+  const {
+    ImageAudit,
+    TableAuditStore,
+    silentLogger,
+    configPolicySource,
+    policySchema,
+    RegistryClient,
+    TableConversionStore,
+    TableOutbox,
+    SwitchReconciler,
+  } = await auditCode(target.codeRoot ?? join(import.meta.dirname, '..'));
   const table = (name: string): TableClient =>
     TableClient.fromConnectionString(target.storageConnectionString, `${target.tablePrefix}${name}`, {
       allowInsecureConnection: true,
@@ -87,7 +137,8 @@ async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
     httpClient: trustingHttpClient(target.caFile),
     concurrency: 8,
   });
-  const auditStore = new TableAuditStore(table('Audits'));
+  const writes = noTableWrites();
+  const auditStore = new TableAuditStore(countingTable(table('Audits'), writes));
   const outbox = new TableOutbox(table('Outbox'));
   const audit = new ImageAudit({
     registries: [
@@ -150,6 +201,8 @@ async function runOnce(target: AuditRunTarget): Promise<AuditRunResult> {
     switchChecks: run?.counters.switchChecks ?? 0,
     switchRepairs: run?.counters.switchRepairs ?? 0,
     tableSeconds: tableTime.ms / 1000,
+    tableWrites: writes.upserts,
+    tableDeletes: writes.deletes,
     baselineRssMiB,
     peakRssMiB: peakRssBytes(peakRss) / 1024 / 1024,
     peakHeapMiB: peakHeap / 1024 / 1024,

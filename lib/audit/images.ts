@@ -153,6 +153,12 @@ export class ImageAudit {
     const switches = readiness.ready || readiness.unknown !== undefined ? this.deps.switches : undefined;
     const driftRecords = switches ? await switches.records(registry.name) : undefined;
     let backfillBudget = this.deps.settings.backfillBudget - counters.backfilled;
+    // Which repositories hold findings, so findings of one gone from the catalog or now off can be deleted; and the
+    // start of the last complete run before this one, since when every finding of a repository it read is current.
+    const withFindings = await this.deps.store.findingRepositories(registry.name);
+    const previousRun = (await this.deps.store.recentRuns(registry.name, 30)).find(
+      (run) => run.complete && run.runId !== message.runId && run.startedAt < stored.run.startedAt,
+    );
     const from = stored.run.cursor?.repository;
     const unreadable = [...(stored.run.unreadable ?? [])];
     const progress = (): Pick<AuditRun, 'unreadable'> => (unreadable.length > 0 ? { unreadable } : {});
@@ -180,8 +186,15 @@ export class ImageAudit {
         };
       }
       if (applied.policy.mode === 'off') {
+        // Its findings would describe a repository the audit no longer reads (the report left them out before).
+        if (withFindings.delete(repository)) await this.deps.store.deleteRepositoryFindings(registry.name, repository);
         counters = { ...counters, repositories: counters.repositories + 1, repositoriesOnDefault: onDefault };
         continue;
+      }
+      // Indexed before its first finding is written, so no finding escapes the vanished-repository check.
+      if (!withFindings.has(repository)) {
+        await this.deps.store.addFindingRepository(registry.name, repository);
+        withFindings.add(repository);
       }
       let result: Awaited<ReturnType<ImageAudit['auditRepository']>>;
       try {
@@ -192,6 +205,7 @@ export class ImageAudit {
           readiness,
           message.runId,
           { budget, backfillBudget },
+          currentSince(previousRun, repository),
           log,
         );
       } catch (error) {
@@ -205,10 +219,16 @@ export class ImageAudit {
         );
         continue;
       }
-      counters = add(counters, result.counters);
       budget -= result.counters.referrerChecks;
       backfillBudget -= result.counters.backfilled;
-      // A checkpoint restarts this repository (findings done in this run are skipped), so count it once, when done.
+      // A checkpoint restarts this repository and its findings are counted again then (those this run wrote are
+      // reused, not examined again): only the requests and conversions spent so far count now.
+      counters = add(
+        counters,
+        result.complete
+          ? result.counters
+          : { ...zeroCounters, referrerChecks: result.counters.referrerChecks, backfilled: result.counters.backfilled },
+      );
       if (!result.complete)
         return this.checkpoint(
           stored,
@@ -228,6 +248,10 @@ export class ImageAudit {
         repositoriesOnDefault: onDefault,
       };
     }
+    // Every repository of the catalog was read: the findings of those that left it describe nothing.
+    const catalog = new Set(repositories);
+    for (const repository of withFindings)
+      if (!catalog.has(repository)) await this.deps.store.deleteRepositoryFindings(registry.name, repository);
     return this.complete({ ...stored, run: { ...stored.run, ...progress() } }, counters, log);
   }
 
@@ -272,14 +296,17 @@ export class ImageAudit {
     readiness: RegistryReadiness,
     runId: string,
     budgets: { budget: number; backfillBudget: number },
+    currentSinceMs: number | undefined,
     log: Logger,
   ): Promise<{ counters: AuditCounters; complete: boolean }> {
     const client = this.deps.registry(registry);
+    // The stored findings; each listed digest is taken out, so what is left at the end of a full listing is gone.
     const known = await this.deps.store.findingsOf(registry, repository);
-    // Only the rows changed since the repository's oldest finding: what can make a settled finding stale. A first
-    // audit has no findings and needs none; a row needed for a verdict is read by its key. Memory follows the rate
-    // of change, not the repository's size.
-    const changedSince = oldestCheck(known);
+    // Only the rows changed since the repository's findings were last known current (its oldest finding, or the
+    // last complete run that read it: unchanged findings keep the time they were last written): what can make a
+    // settled finding stale. A first audit has no findings and needs none; a row needed for a verdict is read by its
+    // key. Memory follows the rate of change, not the repository's size.
+    const changedSince = latest(known.oldestCheck(), currentSinceMs);
     const conversions =
       changedSince === undefined
         ? new Map<string, ConversionRecord>()
@@ -302,7 +329,12 @@ export class ImageAudit {
           break;
         }
         const previous = known.get(manifest.digest);
-        if (previous?.runId === runId) continue; // done by an earlier part of this run
+        known.delete(manifest.digest);
+        if (previous?.runId === runId) {
+          // Written by an earlier part of this run: counted again, not examined again.
+          counters = countFinding({ ...counters, examined: counters.examined + 1 }, previous.status);
+          continue;
+        }
         const { finding, checked, backfilled } = await this.examine(
           registry,
           repository,
@@ -316,7 +348,9 @@ export class ImageAudit {
           indexChildren.has(manifest.digest),
           log,
         );
-        findings.push(finding);
+        // Only what changed is written (issue #19 § 4): a finding that says what the stored one says, but for when it
+        // was looked at, stays as it is; a referrer check moves verifiedAt, which schedules the next one.
+        if (previous === undefined || !sameFinding(previous, finding)) findings.push(finding);
         counters = countFinding(
           {
             ...counters,
@@ -327,10 +361,14 @@ export class ImageAudit {
           finding.status,
         );
       }
-      await this.deps.store.saveFindings(registry, repository, findings);
+      if (findings.length > 0) await this.deps.store.saveFindings(registry, repository, findings);
       if (reachedHorizon) break;
+      // Cut short: the digests not listed yet are not gone, so nothing is deleted.
       if (counters.referrerChecks >= budgets.budget) return { counters, complete: false };
     }
+    // The full listing (to the horizon) is read: findings of digests it did not name are of deleted images, or of
+    // images now past the horizon. The report left both out before, by their age; now they are gone.
+    if (known.size > 0) await this.deps.store.deleteFindings(registry, repository, [...known.keys()]);
     return { counters, complete: true };
   }
 
@@ -595,12 +633,27 @@ function fromConversion(
   };
 }
 
-/** When the oldest of a repository's findings was checked; undefined when it has none. */
-function oldestCheck(findings: ReadonlyMap<string, StoredFinding>): Date | undefined {
-  let oldest: number | undefined;
-  for (const finding of findings.values()) {
-    const checked = Date.parse(finding.checkedAt);
-    if (Number.isFinite(checked) && (oldest === undefined || checked < oldest)) oldest = checked;
-  }
-  return oldest === undefined ? undefined : new Date(oldest);
+/**
+ * Since when a repository's findings are all current, by the last complete run before this one (ms): that run read
+ * the repository to the end (or deleted its findings), unless ACR refused it or the catalog.
+ */
+function currentSince(previous: AuditRun | undefined, repository: string): number | undefined {
+  if (previous === undefined || previous.catalogRefused !== undefined || previous.unreadable?.includes(repository))
+    return undefined;
+  return Date.parse(previous.startedAt);
+}
+
+function latest(checked: Date | undefined, sinceMs: number | undefined): Date | undefined {
+  if (checked === undefined) return undefined;
+  return sinceMs === undefined || sinceMs <= checked.getTime() ? checked : new Date(sinceMs);
+}
+
+/** Whether two findings say the same, but for when they were made and by which run. */
+function sameFinding(stored: StoredFinding, fresh: StoredFinding): boolean {
+  return canonical(stored) === canonical(fresh);
+}
+
+function canonical(finding: StoredFinding): string {
+  const { checkedAt: _checked, runId: _run, ...said } = finding;
+  return JSON.stringify(said, Object.keys(said).sort());
 }

@@ -7,6 +7,54 @@ export interface StoredFinding extends ImageFinding {
   readonly runId: string;
 }
 
+/**
+ * One repository's stored findings, kept as the store's JSON text and parsed when asked for: the audit holds a whole
+ * repository's (to compare with and to find those a listing no longer names), and text takes about a third of the
+ * memory of parsed objects — what keeps a repository of 100k manifests inside the function's memory (issue #19 § 4).
+ */
+export class StoredFindings {
+  private readonly text = new Map<string, string>();
+  private oldest: number | undefined;
+
+  /** Adds a finding as stored (JSON of a StoredFinding). */
+  add(json: string): void {
+    const { digest, checkedAt } = JSON.parse(json) as StoredFinding;
+    this.text.set(digest, json);
+    const checked = Date.parse(checkedAt);
+    if (Number.isFinite(checked) && (this.oldest === undefined || checked < this.oldest)) this.oldest = checked;
+  }
+
+  get(digest: string): StoredFinding | undefined {
+    const json = this.text.get(digest);
+    return json === undefined ? undefined : (JSON.parse(json) as StoredFinding);
+  }
+
+  has(digest: string): boolean {
+    return this.text.has(digest);
+  }
+
+  delete(digest: string): boolean {
+    return this.text.delete(digest);
+  }
+
+  get size(): number {
+    return this.text.size;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.text.keys();
+  }
+
+  *values(): IterableIterator<StoredFinding> {
+    for (const json of this.text.values()) yield JSON.parse(json) as StoredFinding;
+  }
+
+  /** When the oldest of the findings added was checked; undefined when none was. */
+  oldestCheck(): Date | undefined {
+    return this.oldest === undefined ? undefined : new Date(this.oldest);
+  }
+}
+
 export interface AuditCounters extends FindingTally {
   readonly repositories: number;
   readonly repositoriesWithPolicy: number;

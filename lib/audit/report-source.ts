@@ -54,8 +54,9 @@ export interface ReportSourceDependencies {
 }
 
 /**
- * Report content from the audits' state. Figures come from the findings of the latest complete audit run (and
- * anything re-examined since); findings older than that run are of images that are gone or past the horizon.
+ * Report content from the audits' state. The stored findings are the current ones: the audit writes a finding when
+ * what it says changes and deletes those of images a repository's full listing no longer names, of repositories gone
+ * from the catalog and of repositories whose policy is off (issue #19 § 4), so every stored finding is reported.
  */
 export class AuditReportSource implements ReportDataSource {
   constructor(private readonly deps: ReportSourceDependencies) {}
@@ -187,7 +188,7 @@ export class AuditReportSource implements ReportDataSource {
   }
 
   /**
-   * The latest audit's findings (and anything re-examined since), brought up to date with the conversion rows written
+   * The stored findings, brought up to date with the conversion rows written
    * after the audit started: an image converted, failed or started since is reported as it is now, and an image
    * pushed since appears (issue #18 § 5, "a report generated right after a conversion succeeded shows it").
    */
@@ -202,7 +203,6 @@ export class AuditReportSource implements ReportDataSource {
       for await (const row of this.deps.conversionsSince(name, new Date(since)))
         newer.set(`${row.repository}@${row.digest}`, row);
     for await (const finding of this.deps.store.allFindings(name)) {
-      if (Date.parse(finding.checkedAt) < since) continue;
       const key = `${finding.repository}@${finding.digest}`;
       const row = newer.get(key);
       newer.delete(key);

@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { repositoryKey } from '../core/image.js';
 import type { AuditStore } from '../audit/ports.js';
-import type { AuditRun, ConnectedRegistryRecord, StoredFinding } from '../audit/model.js';
+import { StoredFindings, type AuditRun, type ConnectedRegistryRecord, type StoredFinding } from '../audit/model.js';
 import type { Versioned } from '../core/image.js';
 import type { SwitchDriftRecord, SwitchDriftStore } from '../policy/drift.js';
 import { isStatus, writeConditionally } from './table-errors.js';
@@ -10,6 +10,10 @@ import { isStatus, writeConditionally } from './table-errors.js';
 const findingPartition = (registry: string, repository: string): string => `f:${registry}@${repositoryKey(repository)}`;
 const findingPartitions = (registry: string): string =>
   odata`PartitionKey ge ${`f:${registry}@`} and PartitionKey lt ${`f:${registry}A`}`;
+/** The repositories of a registry that may hold findings (issue #19 § 4: how a vanished repository is found). */
+const findingIndexPartition = (registry: string): string => `fi:${registry}`;
+/** Present once the index covers findings written before it existed (the first read builds it). */
+const indexBuiltKey = '!built';
 const runPartition = (registry: string): string => `run:${registry}`;
 const connectedPartition = (registry: string): string => `cr:${registry}`;
 const driftPartition = (registry: string): string => `sw:${registry}`;
@@ -21,7 +25,9 @@ const runKey = (startedAt: string, runId: string): string =>
  * Audit state in `{prefix}Audits`: findings (PK `f:{registry}@{repository key}`, RK digest), runs (PK
  * `run:{registry}`, RK inverted start time + run id), connected-registry states (PK `cr:{registry}`, RK name) and
  * ACR-switch drift episodes (PK `sw:{registry}`, RK repository key; only repositories that ever drifted).
- * Findings of one page of manifests are written in one batch transaction (same partition, at most 100). A
+ * Findings of one page of manifests that changed are written in one batch transaction (same partition, at most 100);
+ * `fi:{registry}` indexes the repositories that hold findings (RK repository key), so the audit can delete the
+ * findings of a repository gone from the catalog. A
  * partition per repository rather than per registry: one partition's writes are capped (2,000 entities/s in
  * Azure), and Azurite's upserts slow down linearly with the partition's size.
  */
@@ -29,13 +35,11 @@ export class TableAuditStore implements AuditStore, SwitchDriftStore {
   constructor(private readonly table: TableClient) {}
 
   /** The findings of one repository, keyed by digest (a repository's worth, never a registry's). */
-  async findingsOf(registry: string, repository: string): Promise<Map<string, StoredFinding>> {
-    const findings = new Map<string, StoredFinding>();
+  async findingsOf(registry: string, repository: string): Promise<StoredFindings> {
+    const findings = new StoredFindings();
     const filter = odata`PartitionKey eq ${findingPartition(registry, repository)}`;
-    for await (const entity of this.table.listEntities<{ finding: string }>({ queryOptions: { filter } })) {
-      const finding = JSON.parse(entity.finding) as StoredFinding;
-      findings.set(finding.digest, finding);
-    }
+    for await (const entity of this.table.listEntities<{ finding: string }>({ queryOptions: { filter } }))
+      findings.add(entity.finding);
     return findings;
   }
 
@@ -61,6 +65,69 @@ export class TableAuditStore implements AuditStore, SwitchDriftStore {
         'Replace',
       ]);
       await this.table.submitTransaction(actions);
+    }
+  }
+
+  /** Deletes findings by digest, 100 to a transaction; a digest already gone (another delivery deleted it) is fine. */
+  async deleteFindings(registry: string, repository: string, digests: readonly string[]): Promise<void> {
+    const partitionKey = findingPartition(registry, repository);
+    for (let start = 0; start < digests.length; start += 100) {
+      const batch = digests.slice(start, start + 100);
+      try {
+        await this.table.submitTransaction(batch.map((rowKey) => ['delete', { partitionKey, rowKey }]));
+      } catch (error) {
+        // One missing row fails the whole transaction ("performing entity group transactions", Microsoft Learn,
+        // rest/api/storageservices): delete them one by one instead.
+        if (!isStatus(error, 404)) throw error;
+        for (const rowKey of batch) await this.deleteIfPresent(partitionKey, rowKey);
+      }
+    }
+  }
+
+  async findingRepositories(registry: string): Promise<Set<string>> {
+    const repositories = new Set<string>();
+    let built = false;
+    for await (const entity of this.table.listEntities<{ repository?: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${findingIndexPartition(registry)}` },
+    })) {
+      if (entity.rowKey === indexBuiltKey) built = true;
+      else if (entity.repository !== undefined) repositories.add(entity.repository);
+    }
+    if (built) return repositories;
+    // Findings written before the index existed: one scan of the registry's findings, once.
+    for await (const entity of this.table.listEntities<{ finding: string }>({
+      queryOptions: { filter: findingPartitions(registry) },
+    })) {
+      const { repository } = JSON.parse(entity.finding) as StoredFinding;
+      if (!repositories.has(repository)) await this.addFindingRepository(registry, repository);
+      repositories.add(repository);
+    }
+    await this.table.upsertEntity({ partitionKey: findingIndexPartition(registry), rowKey: indexBuiltKey }, 'Replace');
+    return repositories;
+  }
+
+  async addFindingRepository(registry: string, repository: string): Promise<void> {
+    await this.table.upsertEntity(
+      { partitionKey: findingIndexPartition(registry), rowKey: repositoryKey(repository), repository },
+      'Replace',
+    );
+  }
+
+  async deleteRepositoryFindings(registry: string, repository: string): Promise<void> {
+    const digests: string[] = [];
+    for await (const entity of this.table.listEntities({
+      queryOptions: { filter: odata`PartitionKey eq ${findingPartition(registry, repository)}`, select: ['RowKey'] },
+    }))
+      if (entity.rowKey !== undefined) digests.push(entity.rowKey);
+    await this.deleteFindings(registry, repository, digests);
+    await this.deleteIfPresent(findingIndexPartition(registry), repositoryKey(repository));
+  }
+
+  private async deleteIfPresent(partitionKey: string, rowKey: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(partitionKey, rowKey);
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
     }
   }
 
