@@ -387,12 +387,13 @@ export class ImageAudit {
   ): Promise<{ finding: StoredFinding; checked: boolean; backfilled: boolean }> {
     const now = this.deps.clock.now();
     const tags = manifest.tags ?? [];
-    const facts = await this.facts(registry, repository, manifest, tags, indexChild);
+    const facts = await this.facts(registry, repository, manifest, tags, indexChild, previous);
     const base = {
       registry,
       repository,
       digest: manifest.digest,
       tags,
+      kind: facts.kind,
       platforms: facts.platforms.map((p) => `${p.os}/${p.architecture}`).join(','),
       ...(facts.sizeBytes === undefined ? {} : { sizeBytes: facts.sizeBytes }),
       ...(manifest.lastUpdateTime ? { pushedAt: manifest.lastUpdateTime } : {}),
@@ -492,6 +493,7 @@ export class ImageAudit {
     manifest: ManifestAttributes,
     tags: readonly string[],
     indexChild: boolean,
+    previous: StoredFinding | undefined,
   ): Promise<ImageFacts> {
     const isIndex =
       (manifest.references?.length ?? 0) > 0 ||
@@ -509,6 +511,13 @@ export class ImageAudit {
     // what it is rather than "pushed without a tag" or "unknown platform" (issue #18 § 5).
     const untaggedAlone = tags.length === 0 && !indexChild;
     if (!isIndex && (platforms.length === 0 || untaggedAlone)) {
+      // A digest's manifest never changes: what the last audit's GET found still holds, so an incremental run does
+      // not read it again (issue #19 § 4). Only the kind and the size it gave are needed; tags and platform come
+      // from the listing.
+      if (previous?.kind !== undefined && previous.kind !== 'index')
+        return previous.kind === 'image'
+          ? { repository, tags, kind: 'image', platforms, sizeBytes: previous.sizeBytes ?? manifest.imageSize }
+          : { repository, tags, kind: previous.kind, platforms: [], sizeBytes: undefined };
       const fetched = await this.deps.registry(registry).getManifest(repository, manifest.digest);
       if (fetched) return inspectManifest(repository, fetched, manifest, tags);
     }

@@ -28,6 +28,8 @@ export const imageFindingSchema = z.object({
   errorCode: z.string().optional(),
   remediation: z.string().optional(),
   platforms: z.string().optional(),
+  /** What the manifest is, as the audit found it (the listing does not say: one GET per digest, issue #18 § 5). */
+  kind: z.enum(['image', 'index', 'referrer', 'helm-chart', 'artifact']).optional(),
   sizeBytes: z.number().optional(),
   pushedAt: z.string().optional(),
   checkedAt: z.string(),

@@ -163,6 +163,24 @@ describe('incremental image audit', () => {
     expect(await reported()).toEqual(images);
   });
 
+  it('reads no manifest again: what a digest is (a streaming referrer here) is kept in its finding', async () => {
+    const before = (await control.requests({ listener: 'registry' })).at(-1)?.sequence ?? 0;
+    await runAudit();
+    const reads = await control.requests({
+      listener: 'registry',
+      method: 'GET',
+      path: '^/v2/.+/manifests/',
+      since: before,
+    });
+
+    // The first run read each untagged manifest (the seeded streaming referrers) to say what it is.
+    expect(reads).toEqual([]);
+    const kinds: string[] = [];
+    for await (const finding of report.findings('sandbox')) kinds.push(finding.kind ?? 'unknown');
+    expect(kinds.filter((kind) => kind === 'referrer')).toHaveLength(3);
+    expect(kinds).not.toContain('unknown');
+  });
+
   it('writes the finding that changed, and only that one', async () => {
     const digest = [...images.keys()].find((key) => key.startsWith('team-a/app@'))!.split('@')[1]!;
     await control.seedImage('sandbox', {
