@@ -180,10 +180,18 @@ describe.skipIf(!wired)('compliance reports on the sandbox', () => {
       `${sandbox.settings.STORAGE_PREFIX}Outbox`,
       { allowInsecureConnection: true },
     );
-    const events: Array<{ rowKey?: string; payload?: string }> = [];
-    for await (const entity of outbox.listEntities<{ payload: string }>()) events.push(entity);
-    const ready = events.filter((entity) => entity.rowKey?.startsWith('report.ready.'));
-    expect(ready.map((entity) => entity.rowKey).sort()).toEqual(after.map((item) => `report.ready.${item.id}`).sort());
+    const announcements = async () => {
+      const events: Array<{ rowKey?: string; payload?: string }> = [];
+      for await (const entity of outbox.listEntities<{ payload: string }>()) events.push(entity);
+      return events.filter((entity) => entity.rowKey?.startsWith('report.ready.'));
+    };
+    // A report is listed once stored; its announcement is appended to the outbox right after, so wait for it.
+    const expected = after.map((item) => `report.ready.${item.id}`).sort();
+    const ready = await waitFor(async () => {
+      const found = await announcements();
+      return found.length >= expected.length ? found : undefined;
+    });
+    expect(ready.map((entity) => entity.rowKey).sort()).toEqual(expected);
     // One registry configured: the event is about it (so alerts link its portal page), not about `all`.
     const announced = JSON.parse(ready[0]!.payload!) as { facts: Record<string, string> };
     expect(announced).toMatchObject({ type: 'report.ready', registry: 'sandbox' });
