@@ -139,7 +139,6 @@ export const poolBlockers = [
   'confidential-vm',
   'gen1-vm',
   'region',
-  'stopped',
 ] as const;
 export type PoolBlocker = (typeof poolBlockers)[number];
 
