@@ -129,11 +129,14 @@ export class SandboxHarness {
     };
     this.hosts.push(host);
     if (options.subscribe ?? true) {
-      await this.emulator.eventGrid.createSubscription({
+      // createSubscription returns after the validation handshake. Waiting for the whole engine to be idle instead
+      // also waited for deliveries to a host killed before this one, which Event Grid retries for minutes.
+      const subscription = await this.emulator.eventGrid.createSubscription({
         name: `host-${this.hosts.length}-${Date.now()}`,
         endpoint: this.webhook(host),
       });
-      await this.emulator.eventGrid.whenIdle();
+      if (subscription.provisioningState !== 'Succeeded')
+        throw new Error(`the Event Grid subscription of ${host.url} is ${subscription.provisioningState}`);
     }
     return host;
   }
