@@ -52,6 +52,9 @@ param defaultPolicy string = '{"mode":"off"}'
 @description('ALERT_CHANNELS app setting (JSON array; URLs and secrets by app setting name).')
 param alertChannels string = '[]'
 
+@description('CONSUMER_SCOPES app setting: comma-separated ARM IDs (subscriptions, resource groups or AKS clusters) where the AKS clusters pulling from the registries are looked for; empty turns the consumer features off. The app identity needs Reader there (not granted by this template).')
+param consumerScopes string = ''
+
 @description('App settings that are Key Vault references to secrets in this deployment\'s vault: [{ "setting": "ALERT_OPS_WEBHOOK_URL", "secretName": "alert-ops-webhook-url" }].')
 param alertSecretSettings array = []
 
@@ -208,6 +211,7 @@ module api 'app/api.bicep' = {
     registriesSetting: registriesSetting
     defaultPolicy: defaultPolicy
     alertChannels: alertChannels
+    consumerScopes: consumerScopes
     alertSecretSettings: alertSecretSettings
     settingOverrides: settingOverrides
     authClientId: authClientId

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { channelSchema, type AlertSettings, type ChannelSettings } from './alerts/settings.js';
 import { policySchema, type Policy } from './policy/model.js';
 import { registrySettingsSchema, type RegistrySettings } from './core/registries.js';
+import { parseConsumerScope } from './consumers/scope.js';
 import { isValidStoragePrefix, storagePrefixRule } from './storage/resources.js';
 
 /**
@@ -127,6 +128,27 @@ const environmentSchema = z.object({
    * window.
    */
   CONNECTED_STALE_MINUTES: z.coerce.number().int().min(0).max(43_200).default(0),
+  /**
+   * Where the AKS clusters that pull from the registries are looked for (issue #20): comma-separated ARM IDs of
+   * subscriptions, resource groups or clusters. Empty: the consumer features are not configured.
+   */
+  CONSUMER_SCOPES: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const scopes = (text ?? '')
+        .split(',')
+        .map((scope) => scope.trim())
+        .filter((scope) => scope.length > 0);
+      for (const scope of scopes) {
+        try {
+          parseConsumerScope(scope);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }
+      return scopes;
+    }),
   /** NCRONTAB of the compliance report. */
   REPORT_SCHEDULE: z.string().min(9).default('0 0 6 * * *'),
   /** Pause between two runs of a backfill (each run starts at most the policy's `backfill.maxImagesPerRun`). */
@@ -154,6 +176,8 @@ export interface AppConfig {
   /** Passwords of `password`-auth registries, resolved from the settings they name; keyed by registry name. */
   readonly registryPasswords: ReadonlyMap<string, string>;
   readonly armEndpoint: string;
+  /** CONSUMER_SCOPES: ARM IDs to look for consuming AKS clusters in; empty when the consumer features are off. */
+  readonly consumerScopes: readonly string[];
   readonly acrAudience: string;
   readonly managedIdentityClientId: string | undefined;
   readonly defaultPolicy: Policy;
@@ -215,6 +239,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     registries: settings.REGISTRIES,
     registryPasswords,
     armEndpoint: settings.ARM_ENDPOINT.replace(/\/$/, ''),
+    consumerScopes: settings.CONSUMER_SCOPES,
     acrAudience: settings.ACR_AUDIENCE.replace(/\/$/, ''),
     managedIdentityClientId: settings.AZURE_CLIENT_ID,
     defaultPolicy: settings.DEFAULT_POLICY,
@@ -449,6 +474,7 @@ export function summarizeConfig(config: AppConfig): Record<string, unknown> {
       auth: registry.auth.type,
     })),
     armEndpoint: config.armEndpoint,
+    consumerScopes: config.consumerScopes,
     defaultPolicy: { mode: config.defaultPolicy.mode, tags: config.defaultPolicy.tags },
     alertChannels: alertChannelStatus(config),
   };

@@ -8,6 +8,8 @@ import { AuditReportSource } from './audit/report-source.js';
 import { TableAuditStore } from './storage/audit-store.js';
 import { SwitchReconciler } from './policy/drift.js';
 import { armConnectedRegistries } from './registry/connected-registries.js';
+import { armConsumerSource } from './consumers/arm.js';
+import type { ConsumerSource } from './consumers/model.js';
 import { eventSubscriptionCheck } from './registry/event-subscription.js';
 import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './http/alert-sender.js';
@@ -64,6 +66,11 @@ export interface AppDependencies {
   readonly backfill: BackfillWorker;
   readonly imageAudit: ImageAudit;
   readonly connectedAudit: ConnectedRegistryAudit;
+  /**
+   * AKS clusters, registry network and role assignments through ARM (issue #20); its SDKs load on first use. Read
+   * only when CONSUMER_SCOPES is set.
+   */
+  readonly consumerSource: ConsumerSource;
   readonly auditStore: TableAuditStore;
   readonly reportSource: AuditReportSource;
   /** ACR retries by registry and status since the last health snapshot. */
@@ -278,6 +285,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     backfill,
     imageAudit,
     connectedAudit,
+    consumerSource: armConsumerSource(arm),
     auditStore,
     reportSource,
     acrRetries,

@@ -1,3 +1,12 @@
+import type {
+  AgentPoolInput,
+  AgentPoolPatch,
+  ClusterInput,
+  ClusterPatch,
+  RegistryNetworkPatch,
+  RoleAssignmentInput,
+} from './arm/cloud-control.js';
+import type { ForbiddableOperation, RegistryNetwork, StoredAgentPool, StoredCluster } from './arm/cloud.js';
 import type { ListenerInfo, RegistryDefinition, RequestLogEntry } from './contract.js';
 import type { SeedImageInput, SeededManifest } from './control.js';
 import type { FaultRule, FaultRuleInput } from './faults.js';
@@ -192,5 +201,90 @@ export class EmulatorControlClient {
 
   setRealTime(enabled: boolean): Promise<{ now: string; realTime: boolean }> {
     return this.#call('PUT', '/_emulator/clock/real-time', { enabled });
+  }
+
+  // ---- ARM beyond registries (arm/cloud-control.ts; README § ARM: clusters, roles, network) ----
+
+  /** Creates or replaces an AKS cluster with its pools. */
+  putCluster(
+    subscriptionId: string,
+    resourceGroup: string,
+    name: string,
+    cluster: ClusterInput,
+  ): Promise<StoredCluster> {
+    return this.#call('PUT', `/_emulator/arm/clusters/${subscriptionId}/${resourceGroup}/${name}`, cluster);
+  }
+
+  patchCluster(
+    subscriptionId: string,
+    resourceGroup: string,
+    name: string,
+    patch: ClusterPatch,
+  ): Promise<StoredCluster> {
+    return this.#call('PATCH', `/_emulator/arm/clusters/${subscriptionId}/${resourceGroup}/${name}`, patch);
+  }
+
+  deleteCluster(subscriptionId: string, resourceGroup: string, name: string): Promise<void> {
+    return this.#call('DELETE', `/_emulator/arm/clusters/${subscriptionId}/${resourceGroup}/${name}`);
+  }
+
+  putAgentPool(
+    clusterId: { subscriptionId: string; resourceGroup: string; name: string },
+    pool: string,
+    input: AgentPoolInput,
+  ): Promise<StoredAgentPool> {
+    const { subscriptionId, resourceGroup, name } = clusterId;
+    return this.#call(
+      'PUT',
+      `/_emulator/arm/clusters/${subscriptionId}/${resourceGroup}/${name}/agentPools/${pool}`,
+      input,
+    );
+  }
+
+  /** Changes any pool field, e.g. `{ artifactStreamingEnabled: false }` or `{ vmSize: 'Standard_D4ps_v5' }`. */
+  patchAgentPool(
+    clusterId: { subscriptionId: string; resourceGroup: string; name: string },
+    pool: string,
+    patch: AgentPoolPatch,
+  ): Promise<StoredAgentPool> {
+    const { subscriptionId, resourceGroup, name } = clusterId;
+    return this.#call(
+      'PATCH',
+      `/_emulator/arm/clusters/${subscriptionId}/${resourceGroup}/${name}/agentPools/${pool}`,
+      patch,
+    );
+  }
+
+  /**
+   * Assigns a role at any scope. On a registry it lands in the registry's data-plane store (what `assignRoles` sets),
+   * elsewhere in ARM's own; the data plane honours assignments above a registry as inherited.
+   */
+  addRoleAssignment(input: RoleAssignmentInput): Promise<{ value: Record<string, unknown>[] }> {
+    return this.#call('PUT', '/_emulator/arm/role-assignments', input);
+  }
+
+  /** Removes a principal's assignments at exactly this scope (one role, or all of them). */
+  removeRoleAssignment(input: { scope: string; principalId: string; role?: RoleAssignmentInput['role'] }): Promise<{
+    removed: number;
+  }> {
+    return this.#call('DELETE', '/_emulator/arm/role-assignments', input);
+  }
+
+  /** Public network access, firewall rules, private endpoints and replica locations of a registry. */
+  setRegistryNetwork(registry: string, patch: RegistryNetworkPatch): Promise<RegistryNetwork> {
+    return this.#call('PATCH', `/_emulator/arm/registries/${registry}/network`, patch);
+  }
+
+  putPublicIp(id: string, ipAddress: string, location?: string): Promise<void> {
+    return this.#call('PUT', '/_emulator/arm/public-ips', { id, ipAddress, ...(location ? { location } : {}) });
+  }
+
+  putPrivateEndpoint(id: string, subnetId: string, location?: string): Promise<void> {
+    return this.#call('PUT', '/_emulator/arm/private-endpoints', { id, subnetId, ...(location ? { location } : {}) });
+  }
+
+  /** Hostile mode: these ARM reads answer 403 AuthorizationFailed (`[]` restores the friendly default). */
+  forbidArm(operations: readonly ForbiddableOperation[]): Promise<{ operations: ForbiddableOperation[] }> {
+    return this.#call('PUT', '/_emulator/arm/forbidden', { operations });
   }
 }

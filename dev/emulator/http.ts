@@ -57,7 +57,11 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
-  const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+  // @azure/arm-authorization builds `{$host}/{scope}/providers/…` with a scope that starts with `/` (its documented
+  // format), so its requests begin `//subscriptions/…`, which ARM accepts; URL parsing would read `subscriptions` as a
+  // host, so the management listener folds the leading slashes first.
+  const target = listener.kind === 'management' ? (req.url ?? '/').replace(/^\/{2,}/, '/') : (req.url ?? '/');
+  const url = new URL(target, 'http://emulator.invalid');
   const request: EmulatorRequest = {
     method,
     path: safeDecode(url.pathname),

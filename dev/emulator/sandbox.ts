@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ARM_AUDIENCES,
+  ArmCloud,
+  createArmControlHandler,
   createArmHandler,
+  SANDBOX_CONSUMER_SCOPE,
+  seedSandboxClusters,
   createConnectedRegistryControlHandler,
   createConnectedRegistryStore,
   seedConnectedRegistries,
@@ -46,6 +50,8 @@ export interface SandboxEmulator {
   readonly entra: Entra;
   readonly eventGrid: EventGridEngine;
   readonly connectedRegistries: ConnectedRegistryStore;
+  /** ARM beyond registries: AKS clusters, role assignments above registries, network, hostile switches. */
+  readonly arm: ArmCloud;
   readonly tunnel: DiscoveryTunnel;
   /**
    * Alert receivers (signed webhook + Teams stand-in) with their control routes under `/inbox` on the control listener.
@@ -55,7 +61,10 @@ export interface SandboxEmulator {
   readonly appClient: { readonly tenantId: string; readonly clientId: string; readonly clientSecret: string };
   /** App settings that point unmodified product code at this emulator. */
   appSettings(): Record<string, string>;
-  /** Pushes the standard seed (its push events go to whoever subscribed) and adds its connected registries. */
+  /**
+   * Pushes the standard seed (its push events go to whoever subscribed) and adds its connected registries and the AKS
+   * clusters that pull from it (arm/aks-seed.ts, SANDBOX_CLUSTERS).
+   */
   seed(): Promise<void>;
   close(): Promise<void>;
 }
@@ -72,6 +81,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   let entra: Entra | undefined;
   const late: { eventGrid?: EventGridEngine } = {};
   let connectedRegistries: ConnectedRegistryStore | undefined;
+  let cloud: ArmCloud | undefined;
   let inbox: Inbox | undefined;
   let alertSettings: Record<string, string> = {};
   const definitions = (emulator: Emulator): RegistryDefinition[] =>
@@ -85,6 +95,10 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     management: (context) => {
       entra = createEntra({ clock: context.clock, tenantId, clients: [appClient] });
       connectedRegistries = createConnectedRegistryStore(context.clock);
+      const armCloud = new ArmCloud(context.clock);
+      cloud = armCloud;
+      // Assignments made above a registry in ARM are honoured by its data plane, as Azure RBAC inherits them.
+      context.state.inheritedAssignments = (registry, principalId) => armCloud.inherited(registry, principalId);
       const arm = createArmHandler({
         // ARM shows the mode the emulator reads role assignments in (PUT …/permissions), as ACR's own property does.
         registries: () =>
@@ -96,6 +110,8 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
         verifyAccessToken: (token, audience) => entra!.verifyAccessToken(token, audience),
         tenantId,
         extraAudiences: [context.managementUrl],
+        cloud: armCloud,
+        permissions: (name) => context.state.registry(name)?.permissions,
       });
       inbox = createInbox({
         managementUrl: context.managementUrl,
@@ -125,7 +141,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     },
     verifyAccessToken: (token) => (entra ? acrExchangeVerifier(entra)(token) : undefined),
   });
-  if (entra === undefined || connectedRegistries === undefined || inbox === undefined)
+  if (entra === undefined || connectedRegistries === undefined || inbox === undefined || cloud === undefined)
     throw new Error('the emulator did not build its management modules');
   const ca = readFileSync(emulator.caFile, 'utf8');
   // The Event Grid engine needs the control URL, so it is created after the emulator; ARM reads it through this.
@@ -142,6 +158,11 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   emulator.mountControl(
     createEventGridControlHandler(eventGrid),
     createConnectedRegistryControlHandler(connectedRegistries, () => definitions(emulator)),
+    createArmControlHandler({
+      cloud,
+      registries: () => definitions(emulator),
+      permissions: (name) => emulator.state.registry(name)?.permissions,
+    }),
     inbox.controlHandler,
   );
   const managementPort = Number(new URL(emulator.managementUrl).port);
@@ -149,10 +170,14 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
   const control = new EmulatorControlClient(emulator.controlUrl);
 
   const connected = connectedRegistries;
+  const armCloud = cloud;
   const seed = async (): Promise<void> => {
     await seedSandbox(control);
     const sandbox = definitions(emulator).find((definition) => definition.name === 'sandbox');
-    if (sandbox) seedConnectedRegistries(connected, sandbox);
+    if (sandbox) {
+      seedConnectedRegistries(connected, sandbox);
+      seedSandboxClusters(armCloud, sandbox, emulator.state.registry('sandbox')!.permissions);
+    }
   };
   if (options.seed ?? false) await seed();
 
@@ -163,6 +188,7 @@ export async function startSandboxEmulator(options: SandboxEmulatorOptions): Pro
     entra,
     eventGrid,
     connectedRegistries,
+    arm: armCloud,
     tunnel,
     inbox,
     appClient,
@@ -203,6 +229,8 @@ function appSettingsFor(
     NODE_EXTRA_CA_CERTS: emulator.caFile,
     HTTPS_PROXY: tunnel.url,
     NO_PROXY: '127.0.0.1,localhost',
+    // The resource group the seed puts its AKS clusters in (arm/aks-seed.ts); empty clusters list before seeding.
+    CONSUMER_SCOPES: SANDBOX_CONSUMER_SCOPE,
   };
   for (const registry of registries)
     if (registry.password) settings[passwordSettingName(registry.name)] = registry.password;

@@ -175,7 +175,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       endpoints: { loginServer, httpsUrl: `https://${loginServer}`, pushAddress: `127.0.0.1:${httpPort}` },
       store,
       streaming: new StreamingService(definition, store, clock),
-      permissions: new RegistryPermissions(),
+      permissions: new RegistryPermissions((principalId) => state.inheritedAssignments(definition, principalId)),
       rateLimiter: new RegistryRateLimiter(),
     };
     state.registries.set(registry.name, runtime);

@@ -2,7 +2,7 @@ import type { EventSink, RegistryDefinition, RegistrySku } from './contract.js';
 import type { VirtualClock } from './clock.js';
 import type { FaultInjector } from './faults.js';
 import type { RequestLog } from './request-log.js';
-import type { RegistryPermissions } from './registry/permissions.js';
+import type { RegistryPermissions, RoleAssignment } from './registry/permissions.js';
 import type { RegistryRateLimiter } from './rate-limit.js';
 import type { RegistryStore } from './registry/store.js';
 import type { StreamingService } from './registry/streaming-service.js';
@@ -32,6 +32,11 @@ export interface RegistryRuntime {
 /** Everything the emulator holds; feature modules (ARM, Event Grid, control) read and change it here. */
 export class EmulatorState {
   readonly registries = new Map<string, RegistryRuntime>();
+  /**
+   * Role assignments made above a registry (resource group, subscription) for an identity, which its data plane
+   * honours as inherited; the ARM module replaces it with its own store (arm/cloud.ts). None by default.
+   */
+  inheritedAssignments: (registry: RegistryDefinition, principalId: string) => readonly RoleAssignment[] = () => [];
 
   constructor(
     readonly clock: VirtualClock,

@@ -24,6 +24,8 @@ param registriesSetting string
 param defaultPolicy string
 @description('ALERT_CHANNELS: JSON array of channels; URLs and secrets by setting name (alertSecretSettings).')
 param alertChannels string
+@description('CONSUMER_SCOPES: comma-separated ARM IDs where consuming AKS clusters are looked for; empty: off.')
+param consumerScopes string = ''
 @description('App settings holding Key Vault references: [{ setting: "ALERT_OPS_WEBHOOK_URL", secretName: "alert-ops-webhook-url" }].')
 param alertSecretSettings array = []
 @description('Overrides for any literal setting below, e.g. { "ACR_MAX_CONCURRENCY": "16" }. Values are strings.')
@@ -142,6 +144,7 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
       AUDIT_BACKFILL_BUDGET: '50'
       CONNECTED_AUDIT_SCHEDULE: '0 */15 * * * *'
       CONNECTED_STALE_MINUTES: '0'
+      CONSUMER_SCOPES: consumerScopes
       REPORT_SCHEDULE: '0 0 6 * * *'
       BACKFILL_RUN_INTERVAL_SECONDS: '60'
     },

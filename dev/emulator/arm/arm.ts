@@ -5,9 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse, RegistryDefinition, RouteHandler } from '../contract.js';
 import type { TokenVerification } from '../entra/entra.js';
+import type { RegistryPermissions } from '../registry/permissions.js';
+import type { ArmCloud } from './cloud.js';
+import { handleCloudRoute, matchCloudRoute } from './cloud-routes.js';
 import type { ConnectedRegistryStore, StoredConnectedRegistry } from './connected-registries.js';
-import { armErrors } from './errors.js';
-import { connectedRegistryResource, registryResource, type ArmRegistry } from './resources.js';
+import { armError, armErrors } from './errors.js';
+import { connectedRegistryResource, registryResource, replicationResource, type ArmRegistry } from './resources.js';
 
 /** What ARM accepts as `aud` for its own tokens (Azure public cloud). */
 export const ARM_AUDIENCES: readonly string[] = [
@@ -33,11 +36,18 @@ export interface ArmHandlerOptions {
   readonly pageSize?: number;
   /** ISO creation time reported for registries; defaults to the time the handler was created. */
   readonly registryCreatedAt?: string;
+  /**
+   * Clusters, role assignments above registries, registry network settings, Microsoft.Network resources and hostile
+   * switches (issue #20); without it only registries and connected registries are served.
+   */
+  readonly cloud?: ArmCloud;
+  /** A registry's data-plane permission store: ARM lists the role assignments made on the registry from it. */
+  readonly permissions?: (registry: string) => RegistryPermissions | undefined;
 }
 
 const PROVIDER = String.raw`providers/microsoft\.containerregistry/registries`;
 const ROUTE = new RegExp(
-  String.raw`^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/${PROVIDER}(?:/([^/]+)(?:/(connectedregistries)(?:/([^/]+))?)?)?/?$`,
+  String.raw`^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/${PROVIDER}(?:/([^/]+)(?:/(connectedregistries|replications)(?:/([^/]+))?)?)?/?$`,
   'i',
 );
 
@@ -45,17 +55,20 @@ interface Route {
   readonly subscriptionId: string;
   readonly resourceGroup: string | undefined;
   readonly registry: string | undefined;
-  readonly connectedRegistries: boolean;
-  readonly connectedRegistry: string | undefined;
+  /** `registries/{name}/connectedRegistries` or `registries/{name}/replications`. */
+  readonly child: 'connectedRegistries' | 'replications' | undefined;
+  readonly childName: string | undefined;
 }
 
 function parseRoute(path: string): Route | undefined {
   const match = ROUTE.exec(path);
   if (!match) return undefined;
-  const [, subscriptionId = '', resourceGroup, registry, connected, connectedRegistry] = match;
+  const [, subscriptionId = '', resourceGroup, registry, child, childName] = match;
   // The SDK cannot address a single registry without a resource group; ARM would 404 such a path too.
   if (registry !== undefined && resourceGroup === undefined) return undefined;
-  return { subscriptionId, resourceGroup, registry, connectedRegistries: connected !== undefined, connectedRegistry };
+  const kind =
+    child === undefined ? undefined : child.toLowerCase() === 'replications' ? 'replications' : 'connectedRegistries';
+  return { subscriptionId, resourceGroup, registry, child: kind, childName };
 }
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -65,13 +78,14 @@ export function createArmHandler(options: ArmHandlerOptions): RouteHandler {
   const createdAt = options.registryCreatedAt ?? options.connectedRegistries.clock.now().toISOString();
   const audiences = [...ARM_AUDIENCES, ...(options.extraAudiences ?? [])];
 
-  const authenticate = (request: EmulatorRequest): EmulatorResponse | undefined => {
+  /** The caller's object id when the token is good, else the 401 to send. */
+  const authenticate = (request: EmulatorRequest): EmulatorResponse | { readonly caller: string } => {
     const header = request.headers.authorization;
     if (!header) return armErrors.missingAuthorization(options.tenantId);
     const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     if (!token) return armErrors.invalidToken(options.tenantId);
     const result = options.verifyAccessToken(token, audiences);
-    if (result.ok) return undefined;
+    if (result.ok) return { caller: result.claims.oid };
     switch (result.reason) {
       case 'expired':
         return armErrors.expiredToken(
@@ -86,33 +100,53 @@ export function createArmHandler(options: ArmHandlerOptions): RouteHandler {
     }
   };
 
+  const cloud = options.cloud;
   return (request) => {
     const route = parseRoute(request.path);
-    if (!route) return Promise.resolve(undefined);
-    return Promise.resolve(withArmHeaders(request, handle(request, route)));
+    const cloudRoute = route || !cloud ? undefined : matchCloudRoute(request.path);
+    if (!route && !cloudRoute) return Promise.resolve(undefined);
+    const gate = authenticate(request);
+    if (!('caller' in gate)) return Promise.resolve(withArmHeaders(request, gate));
+    if (request.method !== 'GET')
+      return Promise.resolve(withArmHeaders(request, armErrors.unsupportedMethod(request.method, request.path)));
+    if (!request.query.get('api-version'))
+      return Promise.resolve(withArmHeaders(request, armErrors.missingApiVersion()));
+    if (cloudRoute && cloud) {
+      const response = handleCloudRoute(cloudRoute, request, {
+        cloud,
+        registries: options.registries,
+        permissions: options.permissions ?? (() => undefined),
+        caller: gate.caller,
+        page: (items) => page(request, items),
+        createdAt,
+      });
+      return Promise.resolve(withArmHeaders(request, response));
+    }
+    return Promise.resolve(withArmHeaders(request, handle(request, route!, gate.caller)));
   };
 
-  function handle(request: EmulatorRequest, route: Route): EmulatorResponse {
-    const denied = authenticate(request);
-    if (denied) return denied;
-    if (request.method !== 'GET') return armErrors.unsupportedMethod(request.method, request.path);
-    if (!request.query.get('api-version')) return armErrors.missingApiVersion();
+  function handle(request: EmulatorRequest, route: Route, caller: string): EmulatorResponse {
+    const refused = cloud?.forbidden.has('Microsoft.ContainerRegistry/registries/read');
+    if (refused)
+      return armError(
+        403,
+        'AuthorizationFailed',
+        `The client '${caller}' with object id '${caller}' does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/read' over scope '${request.path}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+      );
+    const resource = (r: ArmRegistry): Record<string, unknown> =>
+      registryResource(r, {
+        createdAt,
+        tenantId: options.tenantId,
+        ...(cloud ? { network: cloud.network(r.name) } : {}),
+      });
 
     const inSubscription = options.registries().filter((r) => same(r.subscriptionId, route.subscriptionId));
     if (inSubscription.length === 0) return armErrors.subscriptionNotFound(route.subscriptionId);
-    if (route.resourceGroup === undefined)
-      return page(
-        request,
-        inSubscription.map((r) => registryResource(r, { createdAt, tenantId: options.tenantId })),
-      );
+    if (route.resourceGroup === undefined) return page(request, inSubscription.map(resource));
 
     const inGroup = inSubscription.filter((r) => same(r.resourceGroup, route.resourceGroup ?? ''));
     if (inGroup.length === 0) return armErrors.resourceGroupNotFound(route.resourceGroup);
-    if (route.registry === undefined)
-      return page(
-        request,
-        inGroup.map((r) => registryResource(r, { createdAt, tenantId: options.tenantId })),
-      );
+    if (route.registry === undefined) return page(request, inGroup.map(resource));
 
     const registry = inGroup.find((r) => same(r.name, route.registry ?? ''));
     if (!registry)
@@ -120,10 +154,26 @@ export function createArmHandler(options: ArmHandlerOptions): RouteHandler {
         `Microsoft.ContainerRegistry/registries/${route.registry}`,
         route.resourceGroup,
       );
-    if (!route.connectedRegistries)
-      return { status: 200, body: registryResource(registry, { createdAt, tenantId: options.tenantId }) };
+    if (route.child === undefined) return { status: 200, body: resource(registry) };
+    if (route.child === 'replications') {
+      // The home region is listed too: `az acr replication list` "List all of the regions for a geo-replicated Azure
+      // Container Registry" (learn.microsoft.com/cli/azure/acr/replication), and a geo-replicated registry shows its
+      // home region among its replications in the portal. Geo-replication is Premium only, so others list none
+      // (an assumption: what ACR answers for Basic/Standard is not recorded).
+      const locations =
+        registry.sku === 'Premium' ? [registry.location, ...(cloud?.network(registry.name).replicas ?? [])] : [];
+      const replications = locations.map((location) => replicationResource(registry, location, createdAt));
+      if (route.childName === undefined) return page(request, replications);
+      const one = replications.find((r) => String(r.name).toLowerCase() === route.childName?.toLowerCase());
+      return one
+        ? { status: 200, body: one }
+        : armErrors.resourceNotFound(
+            `Microsoft.ContainerRegistry/registries/${registry.name}/replications/${route.childName}`,
+            registry.resourceGroup,
+          );
+    }
 
-    if (route.connectedRegistry === undefined) {
+    if (route.childName === undefined) {
       const filter = request.query.get('$filter');
       const matches = filter ? compileFilter(filter, registry) : () => true;
       if (!matches) return armErrors.invalidFilter(filter ?? '');
@@ -133,10 +183,10 @@ export function createArmHandler(options: ArmHandlerOptions): RouteHandler {
         items.map((cr) => connectedRegistryResource(registry, cr)),
       );
     }
-    const cr = options.connectedRegistries.get(registry.name, route.connectedRegistry);
+    const cr = options.connectedRegistries.get(registry.name, route.childName);
     if (!cr) {
       return armErrors.resourceNotFound(
-        `Microsoft.ContainerRegistry/registries/${registry.name}/connectedRegistries/${route.connectedRegistry}`,
+        `Microsoft.ContainerRegistry/registries/${registry.name}/connectedRegistries/${route.childName}`,
         registry.resourceGroup,
       );
     }

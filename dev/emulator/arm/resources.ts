@@ -4,12 +4,15 @@
  * Optional properties are omitted rather than sent as null, as ARM does.
  */
 import { registryResourceId, type RegistryDefinition } from '../contract.js';
+import type { RegistryNetwork } from './cloud.js';
 import type { StoredConnectedRegistry } from './connected-registries.js';
 
 export interface RegistryResourceOptions {
   /** ISO-8601 creation time for systemData/creationDate. */
   readonly createdAt: string;
   readonly tenantId: string;
+  /** Public access, firewall and private endpoints (arm/cloud.ts); ACR's defaults when absent. */
+  readonly network?: RegistryNetwork;
 }
 
 const CREATOR = { createdBy: 'emulator@contoso.com', createdByType: 'User' } as const;
@@ -52,7 +55,15 @@ export function registryResource(registry: ArmRegistry, options: RegistryResourc
     creationDate: options.createdAt,
     provisioningState: 'Succeeded',
     adminUserEnabled: registry.adminUser !== undefined,
-    ...(premium ? { networkRuleSet: { defaultAction: 'Allow', ipRules: [] } } : {}),
+    // Premium only: "network rules are a Premium feature" (Microsoft Learn "Configure public IP network rules").
+    ...(premium
+      ? {
+          networkRuleSet: {
+            defaultAction: options.network?.networkRuleSet.defaultAction ?? 'Allow',
+            ipRules: (options.network?.networkRuleSet.ipRules ?? []).map((rule) => ({ ...rule })),
+          },
+        }
+      : {}),
     policies: {
       quarantinePolicy: { status: 'disabled' },
       trustPolicy: { type: 'Notary', status: 'disabled' },
@@ -74,8 +85,21 @@ export function registryResource(registry: ArmRegistry, options: RegistryResourc
       : { status: 'disabled' },
     dataEndpointEnabled: false,
     dataEndpointHostNames: [],
-    privateEndpointConnections: [],
-    publicNetworkAccess: 'Enabled',
+    privateEndpointConnections: (options.network?.privateEndpoints ?? []).map((endpoint) => ({
+      id: `${id}/privateEndpointConnections/${endpoint.id.split('/').pop() ?? 'pe'}.${stableGuid(endpoint.id)}`,
+      name: `${endpoint.id.split('/').pop() ?? 'pe'}.${stableGuid(endpoint.id)}`,
+      type: 'Microsoft.ContainerRegistry/registries/privateEndpointConnections',
+      properties: {
+        privateEndpoint: { id: endpoint.id },
+        privateLinkServiceConnectionState: {
+          status: endpoint.status,
+          description: endpoint.status === 'Approved' ? 'Auto-Approved' : '',
+          actionsRequired: 'None',
+        },
+        provisioningState: 'Succeeded',
+      },
+    })),
+    publicNetworkAccess: options.network?.publicNetworkAccess ?? 'Enabled',
     networkRuleBypassOptions: 'AzureServices',
     networkRuleBypassAllowedForTasks: false,
     zoneRedundancy: 'Disabled',
@@ -154,5 +178,27 @@ export function connectedRegistryResource(
     name: cr.name,
     systemData: systemData(createdAt),
     properties,
+  };
+}
+
+/** A replication as `registries/{name}/replications` lists it (api-version 2025-11-01); named after its location. */
+export function replicationResource(
+  registry: RegistryDefinition,
+  location: string,
+  createdAt: string,
+): Record<string, unknown> {
+  return {
+    id: `${registryResourceId(registry)}/replications/${location}`,
+    name: location,
+    type: 'Microsoft.ContainerRegistry/registries/replications',
+    location,
+    tags: {},
+    systemData: systemData(createdAt),
+    properties: {
+      provisioningState: 'Succeeded',
+      status: { displayStatus: 'Ready', message: '', timestamp: createdAt },
+      regionEndpointEnabled: true,
+      zoneRedundancy: 'Disabled',
+    },
   };
 }

@@ -122,24 +122,46 @@ export class RegistryPermissions {
   switchOffActions: readonly string[] = [];
   readonly #assignments = new Map<string, readonly RoleAssignment[]>();
 
+  /**
+   * @param inherited the identity's assignments made above the registry (its resource group or subscription), which
+   * the registry inherits: "Lower levels inherit role permissions from higher levels" (Microsoft Learn "Understand
+   * scope for Azure RBAC", learn.microsoft.com/azure/role-based-access-control/scope-overview). The emulator's ARM
+   * keeps them (arm/cloud.ts), so ARM and the data plane agree.
+   */
+  constructor(private readonly inherited: (principalId: string) => readonly RoleAssignment[] = () => []) {}
+
+  /** Assigned on the registry plus inherited; undefined when neither decides (the friendly default). */
+  #effective(principalId: string): readonly RoleAssignment[] | undefined {
+    const own = this.#assignments.get(principalId);
+    const above = this.inherited(principalId);
+    if (own === undefined && above.length === 0) return undefined;
+    return [...(own ?? []), ...above];
+  }
+
   /** Replaces an identity's assignments; `undefined` makes it unrestricted again (the friendly default). */
   assign(principalId: string, assignments: readonly RoleAssignment[] | undefined): void {
     if (assignments === undefined) this.#assignments.delete(principalId);
     else this.#assignments.set(principalId, assignments);
   }
 
+  /** The assignments made on the registry itself (not the inherited ones). */
   assignments(principalId: string): readonly RoleAssignment[] | undefined {
     return this.#assignments.get(principalId);
   }
 
-  /** Whether role assignments decide for this identity (else it may do everything). */
+  /** Every identity with assignments made on the registry itself, by object id. */
+  assigned(): ReadonlyMap<string, readonly RoleAssignment[]> {
+    return this.#assignments;
+  }
+
+  /** Whether role assignments (on the registry or inherited) decide for this identity (else it may do everything). */
   restricts(principalId: string): boolean {
-    return this.#assignments.has(principalId);
+    return this.#effective(principalId) !== undefined;
   }
 
   /** The repository actions the identity's roles allow on one repository. */
   repositoryActions(principalId: string, repository: string): ReadonlySet<string> {
-    const assigned = this.#assignments.get(principalId);
+    const assigned = this.#effective(principalId);
     if (assigned === undefined) return new Set(ALL_REPOSITORY_ACTIONS);
     const allowed = new Set<string>();
     for (const assignment of assigned) {
@@ -151,7 +173,7 @@ export class RegistryPermissions {
 
   /** Whether the identity may list the catalog (`registry:catalog:*`). */
   mayListCatalog(principalId: string): boolean {
-    const assigned = this.#assignments.get(principalId);
+    const assigned = this.#effective(principalId);
     if (assigned === undefined) return true;
     return assigned.some((assignment) => grants[this.mode][assignment.role].catalog);
   }
