@@ -7,7 +7,7 @@ import type { ConversionStore } from '../conversion/ports.js';
 import type { ConversionRecord } from '../conversion/record.js';
 import { inspectManifest } from '../conversion/inspect.js';
 import { streamingArtifactsOf } from '../conversion/streaming-artifacts.js';
-import type { PolicyResolver } from '../policy/source.js';
+import type { PolicySource } from '../policy/model.js';
 import { classifyCluster, pullRoles } from '../consumers/classify.js';
 import type {
   ClusterVerdict,
@@ -40,7 +40,8 @@ export interface DiagnosisPorts {
   /** The registry's readiness as the conversion path reads it (ARM, cached: lib/registry/readiness.ts). */
   readonly readiness: (log: Logger) => Promise<RegistryReadiness>;
   readonly conversions: Pick<ConversionStore, 'read'>;
-  readonly policies: Pick<PolicyResolver, 'policyFor' | 'candidates'>;
+  /** Which policy governs a repository (the stored policies, or the DEFAULT_POLICY setting). */
+  readonly policies: PolicySource;
   /** ARM's clusters, registry network and role assignments; without it the cluster checks are skipped. */
   readonly consumers?: ConsumerSource;
   readonly now: () => Date;

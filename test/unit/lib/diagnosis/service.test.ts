@@ -180,7 +180,6 @@ function ports(
     },
     policies: {
       policyFor: () => Promise.resolve({ policy, scope: '_default' }),
-      candidates: () => Promise.resolve(['_default']),
     },
     now: () => new Date('2026-05-01T00:00:00Z'),
     ...rest,
