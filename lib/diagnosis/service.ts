@@ -165,7 +165,7 @@ export async function diagnose(request: DiagnosisRequest, ports: DiagnosisPorts,
       await policyWithoutImage(request, ports),
     );
   } else {
-    const platform = platformCheck(found, image);
+    const platform = platformCheck(found, image, registry.loginServer);
     checks.push(platform, sizeCheck(found));
     const artifact = await artifactCheck(request, ports, found, platform.status);
     checks.push(artifact.check);
@@ -375,9 +375,9 @@ async function unknownRepository(request: DiagnosisRequest, ports: DiagnosisPort
   }
 }
 
-function platformCheck(found: FoundImage, image: DiagnosisRequest['image']): CheckItem {
+function platformCheck(found: FoundImage, image: DiagnosisRequest['image'], loginServer: string): CheckItem {
   const { facts } = found;
-  const rebuild = `docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/${image.repository}:${image.tag ?? '<tag>'} --push .`;
+  const rebuild = `docker buildx build --platform linux/amd64,linux/arm64 -t ${loginServer}/${image.repository}:${image.tag ?? '<tag>'} --push .`;
   switch (facts.kind) {
     case 'referrer':
       return check(
