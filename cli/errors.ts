@@ -13,6 +13,12 @@ export const ExitCode = {
   unsuccessful: 4,
   /** `--wait` gave up (`--timeout`) before the conversion reached a final state. */
   waitTimedOut: 5,
+  /** `doctor`: the image pulls but will not stream (a check failed; the checklist says which and the fix). */
+  willNotStream: 6,
+  /** `doctor`: the image will not even pull (missing, no pull role, or the network refuses the cluster). */
+  willNotPull: 7,
+  /** `doctor`: nothing failed, but a check that decides it could not be made (ARM unreadable, say). */
+  diagnosisUnknown: 8,
   /** A bug in the CLI (EX_SOFTWARE): please report it with the output of --verbose. */
   internal: 70,
 } as const;

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { registerAlerts } from './commands/alerts.js';
 import { registerAudits } from './commands/audits.js';
 import { registerConversions } from './commands/conversions.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerReports } from './commands/reports.js';
 import { createContext, type Context, type Runtime } from './context.js';
@@ -45,6 +46,7 @@ export function buildProgram(runtime: Runtime): Command {
   registerAudits(program, contextFor);
   registerReports(program, contextFor);
   registerAlerts(program, contextFor);
+  registerDoctor(program, contextFor);
   return program;
 }
 

@@ -21,6 +21,7 @@ import { resendAlert } from './resendAlert.js';
 import { runBackfill } from './runBackfill.js';
 import { startAudits } from './startAudits.js';
 import { getConversion } from './getConversion.js';
+import { getDiagnosis } from './getDiagnosis.js';
 import { health } from './health.js';
 import { healthDetails } from './healthDetails.js';
 import { listAlerts } from './listAlerts.js';
@@ -66,4 +67,5 @@ export const catalog: readonly FunctionDeclaration[] = [
   listReports,
   getLatestReport,
   getReport,
+  getDiagnosis,
 ];

@@ -43,6 +43,8 @@ import { appVersion } from './version.js';
 import { TableOutbox } from './storage/outbox.js';
 import { storageResourceNames, type StorageResourceNames } from './storage/resources.js';
 import { StorageTrackingQueue } from './storage/tracking-queue.js';
+import { DoctorApi } from './diagnosis/api.js';
+import type { ConsumerSource } from './consumers/model.js';
 
 /**
  * The composition root: everything handlers need, built lazily on first use and memoized, so nothing runs at
@@ -77,6 +79,8 @@ export interface AppDependencies {
   readonly acrRetries: RetryCounters;
   /** Compliance reports: generate (timer, POST /api/reports), list, serve the latest. */
   readonly reports: ReportService;
+  /** The doctor (GET /api/registries/{registry}/diagnosis): why an image would not stream or not pull. */
+  readonly doctor: DoctorApi;
 }
 
 /**
@@ -97,6 +101,11 @@ export interface DependencyOptions {
    * Blob and Queue Storage keep their own: their SDKs take an older pipeline type.
    */
   readonly httpClient?: HttpClient;
+  /**
+   * Where the doctor reads AKS clusters, the registry's network and role assignments from (ARM); without one its
+   * cluster checks answer `skipped` with why.
+   */
+  readonly consumerSource?: ConsumerSource;
 }
 
 export function createDependencies(options: DependencyOptions = {}): AppDependencies {
@@ -270,6 +279,14 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
     alertChannels: alertChannelStatus(config),
   });
+  const doctor = new DoctorApi(config.registries, (registry) => ({
+    registry: registryClient(registry.name),
+    readiness: (log) => readiness(registry, log),
+    conversions: conversionStore,
+    policies: policySource,
+    ...(options.consumerSource ? { consumers: options.consumerSource } : {}),
+    now: () => new Date(),
+  }));
   return {
     config,
     storage,
@@ -291,6 +308,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     acrRetries,
     reports,
     readiness,
+    doctor,
   };
 }
 

@@ -4,6 +4,7 @@ import { conversionStatuses } from '../core/image.js';
 import { policyApiVersion, policySchema } from '../policy/model.js';
 import { evaluationBody } from '../policy/service.js';
 import { complianceReportSchema } from '../reports/model.js';
+import { checkIds, diagnosisSchema } from '../diagnosis/model.js';
 import { startAuditBody } from './routes/audits.js';
 import {
   createReportBody,
@@ -199,6 +200,29 @@ export function openApiDocument(version: string): unknown {
     summary: 'Cancel a running conversion (Streaming.Write)',
     request: { params: digestParams, query: repositoryQuery },
     responses: { 200: json(Conversion, 'the record'), ...problems(400, 401, 403, 404) },
+  });
+  const Diagnosis = registry.register('Diagnosis', diagnosisSchema);
+  route({
+    method: 'get',
+    path: '/api/registries/{registry}/diagnosis',
+    summary: 'Why an image would not stream or not pull: an ordered checklist with evidence and fixes (Streaming.Read)',
+    description:
+      `Checks, in this order, with stable ids: ${checkIds.join(', ')}. ` +
+      'Each is pass, fail, warn (could not be decided, or only partly holds), info (the notes, always present) or ' +
+      'skipped (a prerequisite failed, or no cluster was named). The verdict: will-not-pull when image.exists, ' +
+      'cluster.pull or cluster.network fails; will-not-stream when any other check fails; unknown when a deciding ' +
+      'check could not be made; else will-stream. Reads only.',
+    request: {
+      params: registryParam,
+      query: z.object({
+        image: z.string().openapi({ description: 'repository:tag or repository@sha256:…', example: 'team-a/app:v1' }),
+        cluster: z.string().optional().openapi({
+          description:
+            'an AKS cluster: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}',
+        }),
+      }),
+    },
+    responses: { 200: json(Diagnosis, 'the checklist and its verdict'), ...problems(400, 401, 403, 404) },
   });
   route({
     method: 'get',

@@ -263,6 +263,21 @@ describe.concurrent('acr-streaming CLI on the sandbox', () => {
     expect(resent).toMatchObject({ id: alert.id, status: 'pending', resentBy: '00000000-0000-0000-0000-00000000ad01' });
   });
 
+  it('doctor prints the checklist and exits 6 (will not stream) or 7 (will not pull); --json as the API answers', async () => {
+    const unconverted = await cli(['doctor', 'cli/broken:v1', '--no-color']);
+    const missing = await cli(['doctor', 'cli/app:v9', '--json']);
+
+    expect(unconverted.code, unconverted.stderr).toBe(6);
+    expect(unconverted.stdout).toMatch(/^sandbox\/cli\/broken:v1@sha256:[0-9a-f]{64}: will-not-stream/);
+    expect(unconverted.stdout).toMatch(/✓ The image exists \[image\.exists\]/);
+    expect(unconverted.stdout).toMatch(/✗ The streaming artifact exists \[streaming\.artifact\]\n.*\n {4}fix: /);
+    expect(unconverted.stdout).toMatch(/i Node-level logs \[note\.node-logs\]/);
+    expect(missing.code, missing.stderr).toBe(7);
+    const answer = JSON.parse(missing.stdout) as { summary: { verdict: string }; checks: { id: string }[] };
+    expect(answer.summary.verdict).toBe('will-not-pull');
+    expect(answer.checks.map((check) => check.id)).toContain('note.upgrade-if-streamable-disabled');
+  });
+
   it('a 4xx exits 2 with the problem detail and field errors, never a stack (through the npx entry)', async () => {
     const refused = await cli(['alerts', 'resend', 'not-an-id'], {}, 'bin/acr-streaming.js');
 

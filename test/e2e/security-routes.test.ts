@@ -11,6 +11,7 @@ import {
   type RawResponse,
 } from '../support/hostile.js';
 import { hostKeys, SandboxHarness, type HostProcess } from '../support/sandbox-harness.js';
+import { clientPrincipal, principalIds } from '../support/principals.js';
 
 /**
  * Every HTTP function of the catalog, every method: a key is required unless the function is on the anonymous
@@ -158,6 +159,44 @@ describe('authentication of every route in the catalog', () => {
 
   it('exercised every listed route', () => {
     expect([...exercised].sort()).toEqual([...new Set(calls.map((entry) => entry.name))].sort());
+  });
+
+  describe('the doctor (issue #20 §2)', () => {
+    const diagnosis = (query: string, principal: string): Promise<RawResponse> =>
+      rawRequest(host.url, {
+        method: 'GET',
+        path: `/api/registries/sandbox/diagnosis?${query}`,
+        headers: { 'x-functions-key': hostKeys.function, 'x-ms-client-principal': principal },
+      });
+    const reader = clientPrincipal({ objectId: principalIds.reader, roles: ['Streaming.Read'] });
+
+    it('is 403 for a caller without Streaming.Read, and 400 naming the field for a bad image or cluster', async () => {
+      const none = await diagnosis(
+        'image=team-a/app:v1',
+        clientPrincipal({ objectId: principalIds.writer, roles: [] }),
+      );
+      const badImage = await diagnosis('image=Team-A/App', reader);
+      const badCluster = await diagnosis('image=team-a/app:v1&cluster=/subscriptions/s/aks', reader);
+
+      expect(none.status, none.text).toBe(403);
+      expect(badImage.status, badImage.text).toBe(400);
+      expect(JSON.parse(badImage.text)).toMatchObject({ errors: [{ field: 'query.image' }] });
+      expect(badCluster.status, badCluster.text).toBe(400);
+      expect(JSON.parse(badCluster.text)).toMatchObject({ errors: [{ field: 'query.cluster' }] });
+    });
+
+    it('answers a reader with the checklist: an unknown repository will not pull', async () => {
+      const response = await diagnosis('image=doctor/none:v1', reader);
+
+      expect(response.status, response.text).toBe(200);
+      const body = JSON.parse(response.text) as {
+        summary: { verdict: string };
+        checks: { id: string; status: string }[];
+      };
+      expect(body.summary.verdict).toBe('will-not-pull');
+      expect(body.checks.find((check) => check.id === 'image.exists')?.status).toBe('fail');
+      expect(body.checks.find((check) => check.id === 'registry.premium')?.status).toBe('pass');
+    });
   });
 
   describe('the Event Grid webhook', () => {

@@ -34,6 +34,9 @@ describe('module boundaries', () => {
       conversion: ['policy'],
       alerts: ['policy'],
       audit: ['policy', 'conversion', 'reports'],
+      // The doctor reads what the others decide; lib/consumers holds the shared views, the port and the classifier
+      // (its ARM adapter too, which the doctor reaches only through the ConsumerSource port).
+      diagnosis: ['policy', 'conversion', 'consumers'],
     };
     // SDKs and I/O: domains reach them through ports (storage, ACR, ARM, HTTP) that adapters implement.
     const forbiddenPackage = /^(@azure\/|node:(http|https|http2|net|tls|dgram|dns|fs|fs\/promises|child_process)$)/;
