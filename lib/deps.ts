@@ -9,7 +9,6 @@ import { TableAuditStore } from './storage/audit-store.js';
 import { SwitchReconciler } from './policy/drift.js';
 import { armConnectedRegistries } from './registry/connected-registries.js';
 import { armConsumerSource } from './consumers/arm.js';
-import type { ConsumerSource } from './consumers/model.js';
 import { eventSubscriptionCheck } from './registry/event-subscription.js';
 import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './http/alert-sender.js';
@@ -102,8 +101,8 @@ export interface DependencyOptions {
    */
   readonly httpClient?: HttpClient;
   /**
-   * Where the doctor reads AKS clusters, the registry's network and role assignments from (ARM); without one its
-   * cluster checks answer `skipped` with why.
+   * Where the consumer audit, the report and the doctor read AKS clusters, the registry's network and role
+   * assignments from; ARM through the SDKs (lib/consumers/arm.ts) unless a test hands in another.
    */
   readonly consumerSource?: ConsumerSource;
 }
@@ -279,12 +278,14 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
     alertChannels: alertChannelStatus(config),
   });
+  const consumerSource = options.consumerSource ?? armConsumerSource(arm);
   const doctor = new DoctorApi(config.registries, (registry) => ({
     registry: registryClient(registry.name),
     readiness: (log) => readiness(registry, log),
     conversions: conversionStore,
     policies: policySource,
-    ...(options.consumerSource ? { consumers: options.consumerSource } : {}),
+    // The doctor reads the one cluster it is asked about, in CONSUMER_SCOPES or not (Reader on it is enough).
+    consumers: consumerSource,
     now: () => new Date(),
   }));
   return {
@@ -302,7 +303,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     backfill,
     imageAudit,
     connectedAudit,
-    consumerSource: armConsumerSource(arm),
+    consumerSource,
     auditStore,
     reportSource,
     acrRetries,

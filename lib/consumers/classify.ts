@@ -18,8 +18,11 @@ import type {
  * - Kubernetes 1.26 or later; Ubuntu 20.04+ or Azure Linux, not OS Guard; AMD64 only; not pod sandboxing, not
  *   confidential VMs, not Generation 1 VMs (the AKS integration notes, ../shared/seeds/003; Microsoft Learn
  *   "Artifact streaming" preview limitations, ../shared/seeds/004);
- * - the registry in the cluster's region or replicated there (issue #20; the integration notes' "use the same
- *   region").
+ * The registry in, or replicated to, the cluster's region is advice, not a requirement: "Artifact streaming can work
+ * across regions, regardless of whether geo-replication is started or not" (Microsoft Learn "Artifact streaming",
+ * ../shared/seeds/004; the AKS "Artifact Streaming overview" lists streaming "to AKS clusters in different regions"
+ * as a use). A cluster without a nearby replica streams across regions; the verdict says so, with the replication
+ * that makes its pulls local (the integration notes' "use the same region for best performance").
  * How a pool's VM size reveals ARM64, confidential computing and the VM generation is an assumption (A20–A22).
  */
 
@@ -129,7 +132,6 @@ export interface PoolContext {
   readonly cluster: Pick<ClusterView, 'name' | 'resourceGroup' | 'kubernetesVersion' | 'location'>;
   /** The registry's ARM name, for `az acr` commands. */
   readonly registryName: string;
-  readonly regionServed: boolean;
 }
 
 /** The reasons a pool cannot stream, in the order a reader fixes them; none when it can. */
@@ -212,12 +214,6 @@ export function poolReasons(pool: AgentPoolView, context: PoolContext): PoolReas
       message: 'artifact streaming is not enabled on this node pool',
       fix: `az aks nodepool update ${names} --name ${pool.name} --enable-artifact-streaming`,
     });
-  if (!context.regionServed)
-    reasons.push({
-      code: 'region',
-      message: `the registry has no replica in ${cluster.location}, the cluster's region`,
-      fix: `az acr replication create --registry ${context.registryName} --location ${cluster.location}`,
-    });
   return reasons;
 }
 
@@ -270,7 +266,7 @@ export function classifyCluster(input: ClusterClassification): ClusterVerdict {
         ? 'granted'
         : 'missing';
   const served = regionServed(registry, cluster.location);
-  const context: PoolContext = { cluster, registryName: input.registryName, regionServed: served };
+  const context: PoolContext = { cluster, registryName: input.registryName };
   const pools = cluster.pools.map((pool) => classifyPool(pool, context));
   const capable = pools.filter((pool) => pool.canStream).length;
   const state =
@@ -298,7 +294,9 @@ export function classifyCluster(input: ClusterClassification): ClusterVerdict {
           }
         : !served
           ? {
-              reason: `${registry.name} is in ${registry.location} with no replica in ${cluster.location}`,
+              reason:
+                `${registry.name} is in ${registry.location} with no replica in ${cluster.location}: the nodes stream ` +
+                'across regions, slower than from a replica in their own',
               fix: `az acr replication create --registry ${input.registryName} --location ${cluster.location}`,
             }
           : undefined;

@@ -138,7 +138,6 @@ export const poolBlockers = [
   'pod-sandboxing',
   'confidential-vm',
   'gen1-vm',
-  'region',
 ] as const;
 export type PoolBlocker = (typeof poolBlockers)[number];
 
@@ -186,10 +185,13 @@ export const clusterVerdictSchema = z.object({
   pull: z.enum(pullStates),
   /** The roles that grant pull (`AcrPull at /subscriptions/…/registries/x`). */
   pullRoles: z.array(z.string()),
-  /** Whether the registry is in, or replicated to, the cluster's region. */
+  /**
+   * Whether the registry is in, or replicated to, the cluster's region. Advice only: streaming works across regions
+   * (lib/consumers/classify.ts), so it does not decide `state`.
+   */
   regionServed: z.boolean(),
   pools: z.array(poolVerdictSchema),
-  /** Cluster-level problems in words (no pull, region), each with its fix. */
+  /** The cluster-level problem or advice in words (no pull, pull unknown, no replica nearby), with its fix. */
   reason: z.string().optional(),
   fix: z.string().optional(),
   checkedAt: z.string(),

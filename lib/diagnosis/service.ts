@@ -82,12 +82,8 @@ const deciding: ReadonlySet<CheckId> = new Set([
   'image.platform',
   'streaming.artifact',
 ]);
-const decidingWithCluster: ReadonlySet<CheckId> = new Set([
-  'cluster.pull',
-  'cluster.network',
-  'cluster.pools',
-  'cluster.region',
-]);
+/** `cluster.region` is advice (streaming crosses regions), so its warning leaves the verdict as it is. */
+const decidingWithCluster: ReadonlySet<CheckId> = new Set(['cluster.pull', 'cluster.network', 'cluster.pools']);
 
 const titles: Record<CheckId, string> = {
   'registry.premium': 'The registry is Premium',
@@ -100,7 +96,7 @@ const titles: Record<CheckId, string> = {
   'cluster.pull': "The cluster's kubelet identity may pull from the registry",
   'cluster.network': 'The cluster can reach the registry',
   'cluster.pools': "The cluster's node pools can stream",
-  'cluster.region': "The registry is in, or replicated to, the cluster's region",
+  'cluster.region': "The registry is in, or replicated to, the cluster's region (advice: streaming crosses regions)",
   'note.digest-deployments': 'Pods deployed by digest',
   'note.upgrade-if-streamable-disabled': 'The UpgradeIfStreamableDisabled pod condition',
   'note.node-logs': 'Node-level logs',
@@ -879,7 +875,8 @@ function regionCheck(verdict: ClusterVerdict, registry: RegistryNetworkView): Ch
   const evidence = `the cluster is in ${verdict.location}; ${registry.name} is in ${registry.location} with replicas in ${replicas}`;
   return verdict.regionServed
     ? check('cluster.region', 'pass', evidence, { docs: docs.replication })
-    : check('cluster.region', 'fail', evidence, {
+    : // Advice, not a failure: streaming works across regions (lib/consumers/classify.ts cites Microsoft Learn).
+      check('cluster.region', 'warn', `${evidence}: the nodes stream across regions, slower than from a replica`, {
         fix: `az acr replication create --registry ${registry.name} --location ${verdict.location}`,
         docs: docs.replication,
       });
@@ -892,10 +889,13 @@ function notes(registry: RegistrySettings, image: DiagnosisRequest['image']): Ch
     check(
       'note.digest-deployments',
       'info',
-      'A pod deployed by digest (image: repository@sha256:…) shows no streaming information in its events and ' +
-        'conditions, yet may still start fast: the container engine streams the image when it detects the content ' +
-        `is streamable. To see streaming events, deploy by tag (${byTag}).`,
-      { docs: docs.troubleshoot },
+      // The two Microsoft pages disagree: the 2023 troubleshooting guide (seed 000) says a digest deployment may
+      // still stream; the current AKS overview says streaming "only supports image pulls by tag". Both are said.
+      'Deploy by tag to stream: the AKS Artifact Streaming overview says it "only supports image pulls by tag" and ' +
+        'resolves a tag to the streaming variant, so a pod deployed by digest (image: repository@sha256:…) does not ' +
+        'stream. The older troubleshooting guide says such a pod shows no streaming events and may still start ' +
+        `fast; either way, ${byTag} is the reference that streams and shows it in the pod's events.`,
+      { docs: 'https://learn.microsoft.com/azure/aks/artifact-streaming-overview' },
     ),
     check(
       'note.upgrade-if-streamable-disabled',

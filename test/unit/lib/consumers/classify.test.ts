@@ -126,15 +126,18 @@ describe('classifyCluster', () => {
     expect(verdict.pools[0]?.reasons[0]?.fix).toMatch(/^az aks get-upgrades .*az aks upgrade --resource-group aks-rg/);
   });
 
-  it('a cluster in a region without a replica cannot stream, and the fix creates the replica', () => {
+  it('a cluster in a region without a replica still streams, and the advice creates the replica', () => {
     const verdict = classify(cluster([capablePool], { location: 'Japan East' }));
-    expect(verdict).toMatchObject({ state: 'cannot-stream', regionServed: false });
+    expect(verdict).toMatchObject({ state: 'streaming', regionServed: false });
+    expect(verdict.reason).toMatch(/stream across regions/);
     expect(verdict.fix).toBe('az acr replication create --registry contoso --location Japan East');
-    expect(verdict.pools[0]?.reasons.map((reason) => reason.code)).toEqual(['region']);
+    expect(verdict.pools[0]?.reasons).toEqual([]);
   });
 
   it('a replica in the cluster region serves it, whatever the spelling of the region', () => {
-    expect(classify(cluster([capablePool], { location: 'West Europe' })).state).toBe('streaming');
+    const verdict = classify(cluster([capablePool], { location: 'West Europe' }));
+    expect(verdict).toMatchObject({ state: 'streaming', regionServed: true });
+    expect(verdict.fix).toBeUndefined();
   });
 
   it('a kubelet identity with no role that pulls is no consumer, and the fix attaches the registry', () => {
