@@ -5,6 +5,10 @@ import { AlertService } from './alerts/service.js';
 import { ConnectedRegistryAudit, classifyConnectedRegistry } from './audit/connected.js';
 import { ImageAudit } from './audit/images.js';
 import { AuditReportSource } from './audit/report-source.js';
+import { liveConsumersSection } from './audit/consumers-section.js';
+import { consumerAuditFor, type ConsumerAudit } from './consumers/audit.js';
+import type { ConsumerSource } from './consumers/model.js';
+import { TableConsumerStore } from './storage/consumer-store.js';
 import { TableAuditStore } from './storage/audit-store.js';
 import { SwitchReconciler } from './policy/drift.js';
 import { armConnectedRegistries } from './registry/connected-registries.js';
@@ -64,6 +68,8 @@ export interface AppDependencies {
   readonly backfill: BackfillWorker;
   readonly imageAudit: ImageAudit;
   readonly connectedAudit: ConnectedRegistryAudit;
+  /** Who streams (issue #20): the AKS clusters in CONSUMER_SCOPES against every registry; alerts on transitions. */
+  readonly consumerAudit: ConsumerAudit;
   readonly auditStore: TableAuditStore;
   readonly reportSource: AuditReportSource;
   /** ACR retries by registry and status since the last health snapshot. */
@@ -227,6 +233,19 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     clock: systemClock,
     staleMinutes: config.audit.connectedStaleMinutes,
   });
+  // MERGE (issue #20): the ARM adapter and the setting are on another branch. Replace these two lines with
+  //   const consumerSource = armConsumerSource(arm);   // lib/consumers/arm.ts
+  //   const consumerScopes = config.consumerScopes;    // CONSUMER_SCOPES
+  // Until then no scope is configured, so the audit logs once that consumers are not configured and the report's
+  // Consumers section says so; the source is never called.
+  const consumerSource: ConsumerSource = unwiredConsumerSource;
+  const consumerScopes: readonly string[] = [];
+  const consumerAudit = consumerAuditFor(consumerSource, consumerScopes, {
+    registries: config.registries,
+    store: new TableConsumerStore(storage.table(names.tables.consumers)),
+    outbox,
+    clock: systemClock,
+  });
   const reportSource = new AuditReportSource({
     registries: config.registries,
     store: auditStore,
@@ -250,6 +269,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
         return undefined;
       }
     },
+    consumers: liveConsumersSection(consumerSource, consumerScopes),
     eventSubscription: eventSubscriptionCheck(arm),
     log: silentLogger,
   });
@@ -278,6 +298,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     backfill,
     imageAudit,
     connectedAudit,
+    consumerAudit,
     auditStore,
     reportSource,
     acrRetries,
@@ -327,3 +348,13 @@ export function getHealthStatus(): HealthStatusDependencies {
   healthStatus ??= cachedHealthStatus(getDependencies, systemClock);
   return healthStatus;
 }
+
+/** MERGE (issue #20): stands in for lib/consumers/arm.ts until it is merged; with no scope it is never called. */
+const unwiredConsumerSource: ConsumerSource = {
+  clusters: () => {
+    throw new Error('the ARM consumer source is not wired (lib/deps.ts)');
+  },
+  cluster: () => Promise.reject(new Error('the ARM consumer source is not wired (lib/deps.ts)')),
+  registry: () => Promise.reject(new Error('the ARM consumer source is not wired (lib/deps.ts)')),
+  grants: () => Promise.reject(new Error('the ARM consumer source is not wired (lib/deps.ts)')),
+};

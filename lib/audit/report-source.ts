@@ -5,6 +5,7 @@ import type { PolicySource } from '../policy/model.js';
 import type {
   FindingStatus,
   ConnectedRegistryReport,
+  ConsumersSection,
   ImageFinding,
   RegistryReport,
   ReportDataSource,
@@ -15,6 +16,7 @@ import { coverage } from './images.js';
 import { countFinding, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
 import type { SwitchDriftStore } from '../policy/drift.js';
+import { consumersNotConfigured } from './consumers-section.js';
 
 /** What a conversion row says of an image, for the report (lib/conversion/record.ts has the row). */
 export interface ConversionOutcome {
@@ -43,6 +45,12 @@ export interface ReportSourceDependencies {
     registry: RegistrySettings,
     log: Logger,
   ) => Promise<ConnectedRegistryReport[] | undefined>;
+  /**
+   * The AKS clusters that pull from the registry and whether they can stream, surveyed now (ARM; issue #20);
+   * undefined when no scope is configured (lib/audit/consumers-section.ts builds it). Without it the section says
+   * consumers are not configured.
+   */
+  readonly consumers?: (registry: RegistrySettings, log: Logger) => Promise<ConsumersSection | undefined>;
   /** Whether an Event Grid subscription delivers pushes to this app; undefined when ARM cannot tell. */
   readonly eventSubscription?: (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined>;
   /**
@@ -120,6 +128,7 @@ export class AuditReportSource implements ReportDataSource {
     const connected = await this.deps.connectedRegistries(registry, this.deps.log);
     if (connected === undefined)
       notes.push('Connected registries could not be read from ARM (grant Reader on the registry).');
+    const consumers = (await this.deps.consumers?.(registry, this.deps.log)) ?? consumersNotConfigured();
     const subscribed = await this.deps.eventSubscription?.(registry, this.deps.log);
     if (subscribed === undefined)
       notes.push(
@@ -157,6 +166,7 @@ export class AuditReportSource implements ReportDataSource {
         .map(([errorCode, entry]) => ({ errorCode, ...entry })),
       connectedRegistries: connected ?? [],
       drift: await this.drift(name),
+      consumers,
       trend: runs
         .filter((run) => run.complete)
         .reverse()

@@ -1,4 +1,5 @@
 import { z } from '../core/zod.js';
+import { clusterVerdictSchema } from '../consumers/model.js';
 
 /**
  * The compliance report: one schema (documented in docs/reports.md) from which JSON is written as is and CSV, HTML
@@ -87,6 +88,31 @@ export const switchDriftReportSchema = z.object({
 });
 export type SwitchDriftReport = z.infer<typeof switchDriftReportSchema>;
 
+/**
+ * Who streams (issue #20 §1): the AKS clusters in the configured scope, whether each can pull from the registry and
+ * which node pools can stream, with the fixes; computed from ARM when the report is made.
+ */
+export const consumersSectionSchema = z.object({
+  /** False when no scope is configured: then nothing below was looked at. */
+  configured: z.boolean(),
+  /** The subscriptions, resource groups or cluster IDs looked in. */
+  scope: z.array(z.string()),
+  /** Every cluster found in scope: those that pull first, those without pull last (with the fix that attaches them). */
+  clusters: z.array(clusterVerdictSchema),
+  /** Nodes in pools that can stream against all nodes, over the clusters that pull (or may: pull unknown). */
+  capacity: z.object({
+    nodes: z.number().int(),
+    streamingNodes: z.number().int(),
+    /** streamingNodes / nodes × 100, one decimal; 0 when there are no nodes. */
+    percent: z.number(),
+  }),
+  /** What could not be read, and what to grant. */
+  unreadable: z.array(z.string()),
+  /** What is and is not known, in words. */
+  notes: z.array(z.string()),
+});
+export type ConsumersSection = z.infer<typeof consumersSectionSchema>;
+
 export const registryReportSchema = z.object({
   registry: z.string(),
   loginServer: z.string(),
@@ -125,6 +151,8 @@ export const registryReportSchema = z.object({
   connectedRegistries: z.array(connectedRegistryReportSchema),
   /** ACR switches that drifted from their policy: open first, then the most recent (added in 2026-11; [] before). */
   drift: z.array(switchDriftReportSchema).default([]),
+  /** AKS clusters that pull from the registry and whether they can stream (issue #20; added 2026-11, absent before). */
+  consumers: consumersSectionSchema.optional(),
   /** Coverage of the last (up to) 30 audit runs, oldest first. */
   trend: z.array(
     z.object({
