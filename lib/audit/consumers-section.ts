@@ -2,7 +2,7 @@ import type { Logger } from '../core/logging.js';
 import type { RegistrySettings } from '../core/registries.js';
 import { streamingCapacity } from '../consumers/classify.js';
 import type { ConsumerSource } from '../consumers/model.js';
-import { surveyConsumers, type ConsumerSurvey } from '../consumers/survey.js';
+import { byConsumerOrder, surveyConsumers, type ConsumerSurvey } from '../consumers/survey.js';
 import type { ConsumersSection } from '../reports/model.js';
 
 /** What ARM can and cannot say, written into every Consumers section (issue #20: "say what is and is not known"). */
@@ -37,7 +37,8 @@ export function consumersSection(survey: ConsumerSurvey): ConsumersSection {
   return {
     configured: true,
     scope: [...survey.scope],
-    clusters: survey.clusters,
+    // Pullers first (the survey sorts so already; a section built from elsewhere is sorted here the same way).
+    clusters: [...survey.clusters].sort(byConsumerOrder),
     capacity: { nodes, streamingNodes, percent },
     unreadable: survey.unreadable,
     notes,

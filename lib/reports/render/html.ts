@@ -1,7 +1,14 @@
-import type { ComplianceReport, ConnectedRegistryReport, RegistryReport, RepositoryCoverage } from '../model.js';
+import type {
+  ComplianceReport,
+  ConnectedRegistryReport,
+  ConsumersSection,
+  RegistryReport,
+  RepositoryCoverage,
+} from '../model.js';
 import { connectedStateLabels, mergedTopFailures, needsAttention, reportTotals } from '../summary.js';
 import { esc } from './html-escape.js';
 import {
+  capacityBars,
   checkIcon,
   coverageBars,
   gauge,
@@ -261,6 +268,62 @@ function driftPanel(registry: RegistryReport): string {
   return `<div class="panel"><h3>ACR's switch drifted from the policy</h3><div class="table-wrap"><table><caption class="sr-only">Repositories of ${esc(registry.registry)} whose ACR streaming switch drifted from their policy</caption><thead><tr><th scope="col">Repository</th><th scope="col">Policy scope</th><th scope="col">Policy wants</th><th scope="col">ACR reports</th><th scope="col">State</th><th scope="col">Found</th><th scope="col">What happened</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></div>`;
 }
 
+const pullWords: Record<ConsumersSection['clusters'][number]['pull'], string> = {
+  granted: 'pulls',
+  missing: 'no pull',
+  unknown: 'unknown',
+};
+
+/**
+ * Who streams (issue #20): the capacity chart, what is and is not known, what could not be read, and a row per node
+ * pool of every cluster in scope (a cluster without pull is one row, with the command that attaches it).
+ */
+function consumersPanel(registry: RegistryReport, index: number): string {
+  const consumers = registry.consumers;
+  if (consumers === undefined) return '';
+  const headingId = `consumers-h-${index}`;
+  const notes = `<ul class="notes">${consumers.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>`;
+  if (!consumers.configured)
+    return `<div class="panel"><h3 id="${headingId}">Consumers (AKS clusters)</h3>${notes}</div>`;
+  const unreadable =
+    consumers.unreadable.length > 0
+      ? `<div class="banner banner-warn"><strong>Could not read:</strong><ul>${consumers.unreadable.map((item) => `<li>${esc(item)}</li>`).join('')}</ul></div>`
+      : '';
+  const c = consumers.capacity;
+  const rows = consumers.clusters.flatMap((cluster) => {
+    const pools = cluster.pull === 'missing' || cluster.pools.length === 0 ? [] : cluster.pools;
+    const span = Math.max(1, pools.length);
+    const clusterProblem = cluster.reason
+      ? `<br><span class="muted">${esc(cluster.reason)}</span>${cluster.fix ? `<br><code>${esc(cluster.fix)}</code>` : ''}`
+      : '';
+    const head = `<th scope="rowgroup" rowspan="${span}">${esc(cluster.name)}<br><span class="muted">${esc(`${cluster.resourceGroup} · ${cluster.location}${cluster.kubernetesVersion ? ` · ${cluster.kubernetesVersion}` : ''}`)}</span>${clusterProblem}</th><td rowspan="${span}">${cluster.pull === 'missing' ? '<span class="chip chip-bad">no pull</span>' : esc(pullWords[cluster.pull])}</td>`;
+    if (pools.length === 0)
+      return [
+        `<tr>${head}<td colspan="5" class="muted">${esc(cluster.pull === 'missing' ? 'Not a consumer: it cannot pull from this registry.' : 'No node pools.')}</td></tr>`,
+      ];
+    return pools.map((pool, poolIndex) => {
+      const reasons = pool.reasons
+        .map((reason) => `${esc(reason.message)}<br><code>${esc(reason.fix)}</code>`)
+        .join('<br>');
+      const stream = pool.canStream
+        ? '<span class="chip chip-good">can stream</span>'
+        : '<span class="chip chip-bad">cannot stream</span>';
+      const describePool = [pool.mode, pool.vmSize, pool.osSku, pool.kubernetesVersion].filter(Boolean).join(' · ');
+      return `<tr>${poolIndex === 0 ? head : ''}<td>${esc(pool.name)}${describePool ? `<br><span class="muted">${esc(describePool)}</span>` : ''}</td><td class="num">${esc(formatInteger(pool.nodes))}</td><td>${stream}</td><td class="remedy" colspan="2">${reasons || '—'}</td></tr>`;
+    });
+  });
+  const table =
+    consumers.clusters.length === 0
+      ? '<p class="empty">No cluster found in scope.</p>'
+      : `<div class="table-wrap"><table class="consumers"><caption class="sr-only">AKS clusters in scope of ${esc(registry.registry)}: pull, and whether each node pool can stream, with the fix</caption><thead><tr><th scope="col">Cluster</th><th scope="col">Pull</th><th scope="col">Node pool</th><th scope="col" class="num">Nodes</th><th scope="col">Streaming</th><th scope="col" colspan="2">Why not · fix</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+  return `<div class="panel"><h3 id="${headingId}">Consumers (AKS clusters)</h3>
+<p class="muted small">Scope: ${consumers.scope.map((entry) => `<code>${esc(entry)}</code>`).join(', ')} · <strong>${esc(formatInteger(c.streamingNodes))}</strong> of ${esc(formatInteger(c.nodes))} nodes (${esc(formatPercent(c.percent))}) of the clusters that pull are in pools that can stream.</p>
+${unreadable}
+${capacityBars(`capacity-${index}`, registry.registry, consumers.clusters)}<ul class="legend" aria-label="Bar colours"><li><span class="swatch" style="background:${palette.streamable}"></span>Nodes in pools that can stream</li><li><span class="swatch" style="background:${palette.failed}"></span>Nodes in pools that cannot</li></ul>
+${table}
+${notes}</div>`;
+}
+
 function repositoryTable(registry: RegistryReport): string {
   const sorted = repositoriesForChart(registry.repositories, repositoryTableLimit);
   const more = registry.repositories.length - sorted.length;
@@ -307,6 +370,7 @@ ${readinessChecklist(registry, `ready-h-${index}`)}
 </div>
 ${connected.table}
 ${driftPanel(registry)}
+${consumersPanel(registry, index)}
 <div class="panel"><h3>Failures</h3>${failures}</div>
 <details class="panel" open><summary><h3>Repositories</h3></summary>${repositoryTable(registry)}</details>
 </section>`;
@@ -403,6 +467,8 @@ tbody tr:hover{background:#f6f8fa}
 .pct{min-width:3.4em;text-align:right}
 .chart .halo{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 .remedy{max-width:520px}
+.consumers tbody th{border-right:1px solid var(--line)}
+.banner ul{margin:4px 0 0;padding-left:20px}
 .when{white-space:nowrap}
 .examples code{white-space:nowrap}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
