@@ -5,6 +5,7 @@ import type { PolicySource } from '../policy/model.js';
 import type {
   FindingStatus,
   ConnectedRegistryReport,
+  NotStreamingImage,
   ConsumersSection,
   ImageFinding,
   RegistryReport,
@@ -12,6 +13,7 @@ import type {
   RepositoryCoverage,
   SwitchDriftReport,
 } from '../reports/model.js';
+import { notStreamingImageLimit } from '../reports/model.js';
 import { coverage } from './images.js';
 import { countFinding, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
@@ -77,7 +79,9 @@ export class AuditReportSource implements ReportDataSource {
     const byRepository = new Map<string, RepositoryCoverage>();
     const failures = new Map<string, { count: number; remediation: string; examples: string[] }>();
     const seen = { conversionRecords: 0 };
+    const notStreaming = new NotStreamingImages(notStreamingImageLimit);
     for await (const finding of this.current(name, latest, seen)) {
+      notStreaming.add(finding);
       const row = byRepository.get(finding.repository) ?? (await this.emptyCoverage(name, finding.repository));
       byRepository.set(finding.repository, countFinding(row, finding.status));
       if (finding.status === 'failed') {
@@ -166,6 +170,7 @@ export class AuditReportSource implements ReportDataSource {
         .map(([errorCode, entry]) => ({ errorCode, ...entry })),
       connectedRegistries: connected ?? [],
       drift: await this.drift(name),
+      imagesNotStreaming: notStreaming.list(),
       consumers,
       trend: runs
         .filter((run) => run.complete)
@@ -315,4 +320,49 @@ function updated(finding: StoredFinding, row: ConversionOutcome): StoredFinding 
     ...(status === 'failed' && row.lastErrorCode ? { errorCode: row.lastErrorCode } : {}),
     ...(status === 'failed' && row.remediation ? { remediation: row.remediation } : {}),
   };
+}
+
+/** The order the report lists images that do not stream in: what needs someone first. */
+const notStreamingOrder: Record<Exclude<FindingStatus, 'converted'>, number> = {
+  failed: 0,
+  missing: 1,
+  'stale-operation': 2,
+  'in-progress': 3,
+  ineligible: 4,
+};
+
+/**
+ * The first `limit` images that do not stream, in {@link notStreamingOrder}: up to `limit` kept per status while
+ * the findings stream by, so memory stays bounded whatever the registry's size.
+ */
+class NotStreamingImages {
+  private readonly byStatus = new Map<FindingStatus, NotStreamingImage[]>();
+
+  constructor(private readonly limit: number) {}
+
+  add(finding: StoredFinding): void {
+    if (finding.status === 'converted') return;
+    const bucket = this.byStatus.get(finding.status) ?? [];
+    if (bucket.length >= this.limit) return;
+    bucket.push({
+      repository: finding.repository,
+      digest: finding.digest,
+      tags: [...finding.tags],
+      status: finding.status,
+      reason: finding.reason,
+      ...(finding.errorCode ? { errorCode: finding.errorCode } : {}),
+    });
+    this.byStatus.set(finding.status, bucket);
+  }
+
+  list(): NotStreamingImage[] {
+    return [...this.byStatus.entries()]
+      .sort(
+        ([a], [b]) =>
+          notStreamingOrder[a as keyof typeof notStreamingOrder] -
+          notStreamingOrder[b as keyof typeof notStreamingOrder],
+      )
+      .flatMap(([, images]) => images)
+      .slice(0, this.limit);
+  }
 }

@@ -89,6 +89,23 @@ export const switchDriftReportSchema = z.object({
 export type SwitchDriftReport = z.infer<typeof switchDriftReportSchema>;
 
 /**
+ * An image that does not stream, as the HTML report lists it with a link to its diagnosis (issue #20 §2): what the
+ * doctor needs (`repository@digest`) and what the reader needs to tell the images apart.
+ */
+export const notStreamingImageSchema = z.object({
+  repository: z.string(),
+  digest: z.string(),
+  tags: z.array(z.string()),
+  status: z.enum(findingStatuses),
+  reason: z.string(),
+  errorCode: z.string().optional(),
+});
+export type NotStreamingImage = z.infer<typeof notStreamingImageSchema>;
+
+/** Images listed per registry at most (failed first); the CSV lists every one. */
+export const notStreamingImageLimit = 200;
+
+/**
  * Who streams (issue #20 §1): the AKS clusters in the configured scope, whether each can pull from the registry and
  * which node pools can stream, with the fixes; computed from ARM when the report is made.
  */
@@ -151,6 +168,12 @@ export const registryReportSchema = z.object({
   connectedRegistries: z.array(connectedRegistryReportSchema),
   /** ACR switches that drifted from their policy: open first, then the most recent (added in 2026-11; [] before). */
   drift: z.array(switchDriftReportSchema).default([]),
+  /**
+   * Images that do not stream (failed, missing, stale operation, in progress, ineligible: in that order), at most
+   * {@link notStreamingImageLimit}; each links to its diagnosis in the HTML (issue #20 §2; added 2026-11, absent
+   * before).
+   */
+  imagesNotStreaming: z.array(notStreamingImageSchema).optional(),
   /** AKS clusters that pull from the registry and whether they can stream (issue #20; added 2026-11, absent before). */
   consumers: consumersSectionSchema.optional(),
   /** Coverage of the last (up to) 30 audit runs, oldest first. */

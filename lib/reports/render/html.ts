@@ -1,4 +1,5 @@
 import type {
+  FindingStatus,
   ComplianceReport,
   ConnectedRegistryReport,
   ConsumersSection,
@@ -29,11 +30,55 @@ export const reportContentSecurityPolicy = "default-src 'none'; style-src 'unsaf
 /** Rows of the repository table per registry; the CSV and JSON carry every one. */
 export const repositoryTableLimit = 200;
 
+export interface HtmlOptions {
+  /**
+   * APP_BASE_URL without a trailing slash: the diagnosis links of images that do not stream point there. Without it
+   * they are root-relative (`/api/registries/…`), which works where the app serves the report (GET /api/reports/…).
+   */
+  readonly appBaseUrl?: string;
+}
+
+/** The doctor's route for one image (issue #20 §2): `GET /api/registries/{registry}/diagnosis?image=repo@digest`. */
+export function diagnosisLink(
+  appBaseUrl: string | undefined,
+  registry: string,
+  repository: string,
+  digest: string,
+): string {
+  return `${appBaseUrl ?? ''}/api/registries/${encodeURIComponent(registry)}/diagnosis?image=${encodeURIComponent(`${repository}@${digest}`)}`;
+}
+
+const findingStatusLabels: Record<FindingStatus, string> = {
+  converted: 'Streamable',
+  missing: 'Missing',
+  failed: 'Failed',
+  'in-progress': 'In progress',
+  'stale-operation': 'Stale operation',
+  ineligible: 'Not eligible',
+};
+
+/** Images that do not stream, each linked to its diagnosis; nothing for reports made before the list existed. */
+function notStreamingPanel(registry: RegistryReport, options: HtmlOptions): string {
+  const images = registry.imagesNotStreaming;
+  if (images === undefined || images.length === 0) return '';
+  const t = registry.totals;
+  const total = t.missing + t.failed + t.inProgress + t.ineligible;
+  const rows = images.map(
+    (image) =>
+      `<tr><th scope="row">${esc(image.repository)}${image.tags.length > 0 ? `<br><span class="muted">${esc(image.tags.slice(0, 5).join(', '))}</span>` : ''}<br><code title="${esc(image.digest)}">${esc(image.digest.slice(0, 19))}…</code></th><td>${esc(findingStatusLabels[image.status])}${image.errorCode ? `<br><code>${esc(image.errorCode)}</code>` : ''}</td><td class="remedy">${esc(image.reason)}</td><td><a href="${esc(diagnosisLink(options.appBaseUrl, registry.registry, image.repository, image.digest))}">Why not?</a></td></tr>`,
+  );
+  const more =
+    total > images.length
+      ? `<p class="muted">${esc(formatInteger(total - images.length))} more are in the CSV report.</p>`
+      : '';
+  return `<details class="panel"><summary><h3>Images that do not stream</h3></summary><p class="muted small">Each links to its diagnosis: every reason it would not stream or not pull, with the evidence and the fix.</p><div class="table-wrap"><table><caption class="sr-only">Images of ${esc(registry.registry)} that do not stream, with a link to each one's diagnosis</caption><thead><tr><th scope="col">Image</th><th scope="col">Status</th><th scope="col">Why</th><th scope="col">Diagnosis</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>${more}</details>`;
+}
+
 /**
  * The report as one self-contained HTML page: inline CSS and SVG only — no scripts, fonts, images or requests —
  * so it can be mailed, archived or printed and still look the same. Every text from the report is escaped.
  */
-export function toHtml(report: ComplianceReport): string {
+export function toHtml(report: ComplianceReport, options: HtmlOptions = {}): string {
   const totals = reportTotals(report);
   const title = `Artifact streaming compliance — ${formatTime(report.generatedAt)}`;
   const body = [
@@ -42,7 +87,7 @@ export function toHtml(report: ComplianceReport): string {
     summaryTiles(totals),
     report.registries.length > 1 ? registryOverview(report) : '',
     topFailuresSection(report),
-    ...report.registries.map((registry, index) => registrySection(registry, index)),
+    ...report.registries.map((registry, index) => registrySection(registry, index, options)),
     report.registries.length === 0
       ? '<section class="card"><p class="muted">No registries are configured, so there is nothing to report.</p></section>'
       : '',
@@ -338,7 +383,7 @@ function repositoryTable(registry: RegistryReport): string {
 
 const legend = `<ul class="legend" aria-label="Bar colours"><li><span class="swatch" style="background:${palette.streamable}"></span>Streamable</li><li><span class="swatch" style="background:${palette.inProgress}"></span>In progress</li><li><span class="swatch" style="background:${palette.failed}"></span>Failed</li><li><span class="swatch" style="background:${palette.missing}"></span>Missing</li></ul>`;
 
-function registrySection(registry: RegistryReport, index: number): string {
+function registrySection(registry: RegistryReport, index: number, options: HtmlOptions): string {
   const t = registry.totals;
   const shown = Math.min(registry.repositories.length, 15);
   const audit = registry.audit;
@@ -372,6 +417,7 @@ ${connected.table}
 ${driftPanel(registry)}
 ${consumersPanel(registry, index)}
 <div class="panel"><h3>Failures</h3>${failures}</div>
+${notStreamingPanel(registry, options)}
 <details class="panel" open><summary><h3>Repositories</h3></summary>${repositoryTable(registry)}</details>
 </section>`;
 }

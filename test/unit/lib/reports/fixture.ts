@@ -369,6 +369,23 @@ export const registries: RegistryReport[] = [
       },
     ],
     consumers: consumersNotConfigured(),
+    imagesNotStreaming: [
+      {
+        repository: hostileRepository,
+        digest: 'sha256:fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9',
+        tags: ['v1', 'latest'],
+        status: 'failed',
+        reason: 'Conversion failed: UNKNOWN_ERROR after 3 attempts',
+        errorCode: 'UNKNOWN_ERROR',
+      },
+      {
+        repository: 'ml/обучение-pipeline',
+        digest: 'sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae',
+        tags: ['2026.11'],
+        status: 'missing',
+        reason: 'no streaming artifact',
+      },
+    ],
     trend: trend(30, 71, 68, 80, 3.5),
     audit: audit('audit-20261123-0555-staging', false),
   },

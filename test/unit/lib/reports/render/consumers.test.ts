@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { complianceReportSchema } from '../../../../../lib/reports/model.js';
 import { csvColumns } from '../../../../../lib/reports/render/csv.js';
-import { toHtml } from '../../../../../lib/reports/render/html.js';
+import { diagnosisLink, toHtml } from '../../../../../lib/reports/render/html.js';
 import { esc } from '../../../../../lib/reports/render/html-escape.js';
 import { toJson } from '../../../../../lib/reports/render/json.js';
 import { toMarkdown } from '../../../../../lib/reports/render/markdown.js';
 import { capacityBars, clustersForCapacityChart } from '../../../../../lib/reports/render/svg.js';
-import { consumers, hostileCluster, report } from '../fixture.js';
+import { consumers, hostileCluster, hostileRepository, report } from '../fixture.js';
 
 /** Issue #20 §1: the Consumers section, in every format the report has. */
 describe('Consumers section', () => {
@@ -95,5 +95,28 @@ describe('Consumers section', () => {
 
   it('CSV stays one row per image finding: consumers are in JSON, HTML and Markdown', () => {
     expect(csvColumns).not.toContain('cluster');
+  });
+});
+
+/** Issue #20 §2: each image that does not stream links to its diagnosis. */
+describe('diagnosis links', () => {
+  const image = `${hostileRepository}@sha256:fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9`;
+
+  it('link each image that does not stream to GET /api/registries/{registry}/diagnosis, root-relative by default', () => {
+    const html = toHtml(report);
+    expect(html).toContain(
+      `<a href="${esc(`/api/registries/contosostaging/diagnosis?image=${encodeURIComponent(image)}`)}">Why not?</a>`,
+    );
+    expect(html.match(/>Why not\?<\/a>/g)).toHaveLength(2);
+  });
+
+  it('under APP_BASE_URL, the links are absolute', () => {
+    const html = toHtml(report, { appBaseUrl: 'https://app.example.net' });
+    expect(html).toContain(
+      `href="https://app.example.net/api/registries/contosostaging/diagnosis?image=${encodeURIComponent(image)}"`,
+    );
+    expect(diagnosisLink(undefined, 'r', 'a/b', 'sha256:1')).toBe(
+      '/api/registries/r/diagnosis?image=a%2Fb%40sha256%3A1',
+    );
   });
 });
