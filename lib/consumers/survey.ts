@@ -21,7 +21,11 @@ export interface ConsumerSurvey {
   readonly complete: boolean;
 }
 
-/** The HTTP status of an ARM error (the SDK's RestError carries `statusCode`), if it has one. */
+/**
+ * The HTTP status of an ARM error, if it has one: the ARM SDKs throw @azure/core-rest-pipeline's RestError, whose
+ * `statusCode` is the response's status (node_modules/@azure/core-rest-pipeline/dist/commonjs/restError.d.ts). Read
+ * structurally, so this domain imports no SDK.
+ */
 export function statusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null || !('statusCode' in error)) return undefined;
   const status = (error as { statusCode?: unknown }).statusCode;
