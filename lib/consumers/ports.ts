@@ -38,11 +38,13 @@ export interface ConsumerStore {
 }
 
 /**
- * A cluster's resource ID as a key: lower case (ARM IDs are case-insensitive, and ARM spells resource groups in
- * varying case) and without `/`, which Table keys and event ids may not contain. `/subscriptions/S/resourceGroups/G/
- * providers/Microsoft.ContainerService/managedClusters/N` becomes `subscriptions:s:resourcegroups:g:…:n`; the
- * other characters Table keys forbid (`\`, `#`, `?`, control characters) are in no ARM resource name, but are
- * percent-escaped should one appear.
+ * A cluster's resource ID as a key: lower case and without `/`, which Table keys and event ids may not contain.
+ * `/subscriptions/S/resourceGroups/G/providers/Microsoft.ContainerService/managedClusters/N` becomes
+ * `subscriptions:s:resourcegroups:g:…:n`. Lower case because resource and resource group names are case-insensitive
+ * and APIs may return them in another case than they were created with ("always perform a case-insensitive
+ * comparison of names": Microsoft Learn, "Naming rules and restrictions for Azure resources"). The other characters
+ * Table keys forbid (`\`, `#`, `?`, control characters) are in no AKS cluster's or resource group's name (same page),
+ * but are percent-escaped should one appear.
  */
 export function consumerKey(clusterId: string): string {
   return clusterId
