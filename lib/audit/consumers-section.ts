@@ -27,7 +27,7 @@ export function consumersSection(survey: ConsumerSurvey): ConsumersSection {
       ? `No cluster found in scope (${survey.scope.join(', ')}).`
       : `${pulling.length} of ${survey.clusters.length} cluster(s) in scope can pull from ${survey.registry}` +
           `${unknown > 0 ? ` (${unknown} of them unknown: their role assignments could not be read)` : ''}; ` +
-          `${streamingNodes} of ${nodes} node(s) of those clusters (${percent} %) are in pools that can stream.`,
+          `${streamingNodes} of ${nodes} node(s) of those clusters (${percent}%) are in pools that can stream.`,
   );
   if (notPulling > 0)
     notes.push(

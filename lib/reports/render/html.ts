@@ -335,16 +335,19 @@ function consumersPanel(registry: RegistryReport, index: number): string {
       ? `<div class="banner banner-warn"><strong>Could not read:</strong><ul>${consumers.unreadable.map((item) => `<li>${esc(item)}</li>`).join('')}</ul></div>`
       : '';
   const c = consumers.capacity;
-  const rows = consumers.clusters.flatMap((cluster) => {
+  // One <tbody> per cluster: its name heads the group (scope="rowgroup"), whatever the number of its pools.
+  const groups = consumers.clusters.map((cluster) => {
     const pools = cluster.pull === 'missing' || cluster.pools.length === 0 ? [] : cluster.pools;
     const span = Math.max(1, pools.length);
-    const clusterProblem = cluster.reason
-      ? `<br><span class="muted">${esc(cluster.reason)}</span>${cluster.fix ? `<br><code>${esc(cluster.fix)}</code>` : ''}`
+    // A cluster-level problem (no pull, pull unknown, no replica in its region) with its fix, in words and <code>.
+    const problem = cluster.reason
+      ? `${esc(cluster.reason)}${cluster.fix ? `<br><code>${esc(cluster.fix)}</code>` : ''}`
       : '';
-    const head = `<th scope="rowgroup" rowspan="${span}">${esc(cluster.name)}<br><span class="muted">${esc(`${cluster.resourceGroup} · ${cluster.location}${cluster.kubernetesVersion ? ` · ${cluster.kubernetesVersion}` : ''}`)}</span>${clusterProblem}</th><td rowspan="${span}">${cluster.pull === 'missing' ? '<span class="chip chip-bad">no pull</span>' : esc(pullWords[cluster.pull])}</td>`;
+    const where = `${cluster.resourceGroup} · ${cluster.location}${cluster.kubernetesVersion ? ` · ${cluster.kubernetesVersion}` : ''}`;
+    const head = `<th scope="rowgroup" rowspan="${span}">${esc(cluster.name)}<br><span class="muted">${esc(where)}</span></th><td rowspan="${span}">${cluster.pull === 'missing' ? '<span class="chip chip-bad">no pull</span>' : esc(pullWords[cluster.pull])}</td>`;
     if (pools.length === 0)
       return [
-        `<tr>${head}<td colspan="5" class="muted">${esc(cluster.pull === 'missing' ? 'Not a consumer: it cannot pull from this registry.' : 'No node pools.')}</td></tr>`,
+        `<tr>${head}<td colspan="3" class="muted">${esc(cluster.pull === 'missing' ? 'Not a consumer: it cannot pull from this registry.' : 'No node pools.')}</td><td class="remedy">${problem || '—'}</td></tr>`,
       ];
     return pools.map((pool, poolIndex) => {
       const reasons = pool.reasons
@@ -354,13 +357,13 @@ function consumersPanel(registry: RegistryReport, index: number): string {
         ? '<span class="chip chip-good">can stream</span>'
         : '<span class="chip chip-bad">cannot stream</span>';
       const describePool = [pool.mode, pool.vmSize, pool.osSku, pool.kubernetesVersion].filter(Boolean).join(' · ');
-      return `<tr>${poolIndex === 0 ? head : ''}<td>${esc(pool.name)}${describePool ? `<br><span class="muted">${esc(describePool)}</span>` : ''}</td><td class="num">${esc(formatInteger(pool.nodes))}</td><td>${stream}</td><td class="remedy" colspan="2">${reasons || '—'}</td></tr>`;
+      return `<tr>${poolIndex === 0 ? head : ''}<td>${esc(pool.name)}${describePool ? `<br><span class="muted">${esc(describePool)}</span>` : ''}</td><td class="num">${esc(formatInteger(pool.nodes))}</td><td>${stream}</td><td class="remedy">${[poolIndex === 0 ? problem : '', reasons].filter(Boolean).join('<br>') || '—'}</td></tr>`;
     });
   });
   const table =
     consumers.clusters.length === 0
       ? '<p class="empty">No cluster found in scope.</p>'
-      : `<div class="table-wrap"><table class="consumers"><caption class="sr-only">AKS clusters in scope of ${esc(registry.registry)}: pull, and whether each node pool can stream, with the fix</caption><thead><tr><th scope="col">Cluster</th><th scope="col">Pull</th><th scope="col">Node pool</th><th scope="col" class="num">Nodes</th><th scope="col">Streaming</th><th scope="col" colspan="2">Why not · fix</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+      : `<div class="table-wrap"><table class="consumers"><caption class="sr-only">AKS clusters in scope of ${esc(registry.registry)}: pull, and whether each node pool can stream, with the fix</caption><thead><tr><th scope="col">Cluster</th><th scope="col">Pull</th><th scope="col">Node pool</th><th scope="col" class="num">Nodes</th><th scope="col">Streaming</th><th scope="col">Why not · fix</th></tr></thead>${groups.map((rows) => `<tbody>${rows.join('')}</tbody>`).join('\n')}</table></div>`;
   return `<div class="panel"><h3 id="${headingId}">Consumers (AKS clusters)</h3>
 <p class="muted small">Scope: ${consumers.scope.map((entry) => `<code>${esc(entry)}</code>`).join(', ')} · <strong>${esc(formatInteger(c.streamingNodes))}</strong> of ${esc(formatInteger(c.nodes))} nodes (${esc(formatPercent(c.percent))}) of the clusters that pull are in pools that can stream.</p>
 ${unreadable}
@@ -513,7 +516,7 @@ tbody tr:hover{background:#f6f8fa}
 .pct{min-width:3.4em;text-align:right}
 .chart .halo{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 .remedy{max-width:520px}
-.consumers tbody th{border-right:1px solid var(--line)}
+.consumers tbody th{border-right:1px solid var(--line)}.consumers tbody th .muted{font-weight:400}
 .banner ul{margin:4px 0 0;padding-left:20px}
 .when{white-space:nowrap}
 .examples code{white-space:nowrap}

@@ -50,7 +50,7 @@ describe('the report source and the Consumers section', () => {
     expect(consumers.capacity).toEqual({ nodes: 4, streamingNodes: 3, percent: 75 });
     expect(consumers.notes.join(' ')).toContain("Not known: which repositories each cluster's workloads actually pull");
     expect(consumers.notes).toContain(
-      '1 of 1 cluster(s) in scope can pull from contoso; 3 of 4 node(s) of those clusters (75 %) are in pools that can stream.',
+      '1 of 1 cluster(s) in scope can pull from contoso; 3 of 4 node(s) of those clusters (75%) are in pools that can stream.',
     );
   });
 
