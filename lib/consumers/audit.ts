@@ -162,7 +162,8 @@ export function decide(
       open.add(key);
       event('consumer.cannotStream', key, {
         message: `Node pool ${pool.name} of cluster ${verdict.name} can no longer stream from ${registry}: ${reasonsOf(pool)}`,
-        remediation: pool.reasons.map((reason) => reason.fix).join('\n'),
+        // A blank line between fixes: Teams' TextBlock (Markdown) joins single line breaks.
+        remediation: pool.reasons.map((reason) => reason.fix).join('\n\n'),
         facts: { 'Node pool': pool.name, Nodes: String(pool.nodes), Reason: reasonsOf(pool), Before: 'can stream' },
       });
     } else if (pool.canStream && open.has(key)) {
