@@ -10,5 +10,6 @@ export const pushPathSettings: Readonly<Record<string, string>> = {
   ALERT_RELAY_SCHEDULE: never,
   AUDIT_SCHEDULE: never,
   CONNECTED_AUDIT_SCHEDULE: never,
+  CONSUMER_AUDIT_SCHEDULE: never,
   REPORT_SCHEDULE: never,
 };

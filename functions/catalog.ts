@@ -1,5 +1,6 @@
 import type { FunctionDeclaration } from '../lib/hosting/catalog.js';
 import { auditConnectedRegistries } from './auditConnectedRegistries.js';
+import { auditConsumers } from './auditConsumers.js';
 import { auditImages } from './auditImages.js';
 import { cancelConversion } from './cancelConversion.js';
 import { createAudit } from './createAudit.js';
@@ -60,6 +61,7 @@ export const catalog: readonly FunctionDeclaration[] = [
   startAudits,
   auditImages,
   auditConnectedRegistries,
+  auditConsumers,
   createAudit,
   listAudits,
   generateReport,

@@ -149,6 +149,8 @@ const environmentSchema = z.object({
       }
       return scopes;
     }),
+  /** NCRONTAB of the consumer audit (AKS clusters that pull from the registries; issue #20). */
+  CONSUMER_AUDIT_SCHEDULE: z.string().min(9).default('0 */30 * * * *'),
   /** NCRONTAB of the compliance report. */
   REPORT_SCHEDULE: z.string().min(9).default('0 0 6 * * *'),
   /** Pause between two runs of a backfill (each run starts at most the policy's `backfill.maxImagesPerRun`). */
@@ -204,6 +206,7 @@ export interface AppConfig {
     readonly backfillBudget: number;
     readonly connectedSchedule: string;
     readonly connectedStaleMinutes: number;
+    readonly consumerSchedule: string;
     readonly reportSchedule: string;
   };
 }
@@ -273,6 +276,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       backfillBudget: settings.AUDIT_BACKFILL_BUDGET,
       connectedSchedule: settings.CONNECTED_AUDIT_SCHEDULE,
       connectedStaleMinutes: settings.CONNECTED_STALE_MINUTES,
+      consumerSchedule: settings.CONSUMER_AUDIT_SCHEDULE,
       reportSchedule: settings.REPORT_SCHEDULE,
     },
   };
@@ -453,6 +457,7 @@ export function bindingSettings(config: AppConfig): Record<string, string> {
     ALERT_RELAY_SCHEDULE: config.alerts.relaySchedule,
     AUDIT_SCHEDULE: config.audit.schedule,
     CONNECTED_AUDIT_SCHEDULE: config.audit.connectedSchedule,
+    CONSUMER_AUDIT_SCHEDULE: config.audit.consumerSchedule,
     REPORT_SCHEDULE: config.audit.reportSchedule,
   };
 }

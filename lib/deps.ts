@@ -5,6 +5,10 @@ import { AlertService } from './alerts/service.js';
 import { ConnectedRegistryAudit, classifyConnectedRegistry } from './audit/connected.js';
 import { ImageAudit } from './audit/images.js';
 import { AuditReportSource } from './audit/report-source.js';
+import { liveConsumersSection } from './audit/consumers-section.js';
+import { consumerAuditFor, type ConsumerAudit } from './consumers/audit.js';
+import type { ConsumerSource } from './consumers/model.js';
+import { TableConsumerStore } from './storage/consumer-store.js';
 import { TableAuditStore } from './storage/audit-store.js';
 import { SwitchReconciler } from './policy/drift.js';
 import { armConnectedRegistries } from './registry/connected-registries.js';
@@ -43,7 +47,6 @@ import { TableOutbox } from './storage/outbox.js';
 import { storageResourceNames, type StorageResourceNames } from './storage/resources.js';
 import { StorageTrackingQueue } from './storage/tracking-queue.js';
 import { DoctorApi } from './diagnosis/api.js';
-import type { ConsumerSource } from './consumers/model.js';
 
 /**
  * The composition root: everything handlers need, built lazily on first use and memoized, so nothing runs at
@@ -72,6 +75,8 @@ export interface AppDependencies {
    * only when CONSUMER_SCOPES is set.
    */
   readonly consumerSource: ConsumerSource;
+  /** Who streams (issue #20): the AKS clusters in CONSUMER_SCOPES against every registry; alerts on transitions. */
+  readonly consumerAudit: ConsumerAudit;
   readonly auditStore: TableAuditStore;
   readonly reportSource: AuditReportSource;
   /** ACR retries by registry and status since the last health snapshot. */
@@ -242,6 +247,17 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     clock: systemClock,
     staleMinutes: config.audit.connectedStaleMinutes,
   });
+  // Who streams (issue #20): ARM through the SDKs (lib/consumers/arm.ts, loaded on first use) unless a test hands in
+  // another source; without CONSUMER_SCOPES the audit logs once that consumers are not configured and the report says
+  // so, never calling ARM.
+  const consumerSource = options.consumerSource ?? armConsumerSource(arm);
+  const consumerScopes = config.consumerScopes;
+  const consumerAudit = consumerAuditFor(consumerSource, consumerScopes, {
+    registries: config.registries,
+    store: new TableConsumerStore(storage.table(names.tables.consumers)),
+    outbox,
+    clock: systemClock,
+  });
   const reportSource = new AuditReportSource({
     registries: config.registries,
     store: auditStore,
@@ -265,6 +281,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
         return undefined;
       }
     },
+    consumers: liveConsumersSection(consumerSource, consumerScopes),
     eventSubscription: eventSubscriptionCheck(arm),
     log: silentLogger,
   });
@@ -278,7 +295,6 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     ...(config.appBaseUrl ? { appBaseUrl: config.appBaseUrl } : {}),
     alertChannels: alertChannelStatus(config),
   });
-  const consumerSource = options.consumerSource ?? armConsumerSource(arm);
   const doctor = new DoctorApi(config.registries, (registry) => ({
     registry: registryClient(registry.name),
     readiness: (log) => readiness(registry, log),
@@ -304,6 +320,7 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     imageAudit,
     connectedAudit,
     consumerSource,
+    consumerAudit,
     auditStore,
     reportSource,
     acrRetries,

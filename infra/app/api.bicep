@@ -145,6 +145,7 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
       CONNECTED_AUDIT_SCHEDULE: '0 */15 * * * *'
       CONNECTED_STALE_MINUTES: '0'
       CONSUMER_SCOPES: consumerScopes
+      CONSUMER_AUDIT_SCHEDULE: '0 */30 * * * *'
       REPORT_SCHEDULE: '0 0 6 * * *'
       BACKFILL_RUN_INTERVAL_SECONDS: '60'
     },

@@ -21,6 +21,7 @@ var tableNames = [
   '${prefix}Audits'
   '${prefix}Alerts'
   '${prefix}Throttle'
+  '${prefix}Consumers'
 ]
 // Every queue and its -poison twin (the host moves a message there after maxDequeueCount failures; creating the
 // twin up front lets operators list it, and the alert rule watch it, before anything has failed).

@@ -40,6 +40,12 @@ export function linksFor(
       title: 'Open the registry in the Azure portal',
       url: `https://portal.azure.com/#@/resource${context.registryResourceId}/repositories`,
     });
+  const clusterId = event.type?.startsWith('consumer.') ? event.facts?.[clusterIdFact] : undefined;
+  if (clusterId?.startsWith('/subscriptions/'))
+    links.push({
+      title: 'Open the cluster in the Azure portal',
+      url: `https://portal.azure.com/#@/resource${clusterId}`,
+    });
   const base = context.appBaseUrl;
   if (base === undefined) return links;
   if (event.repository && event.digest) {
@@ -51,13 +57,18 @@ export function linksFor(
   const reportId = event.facts?.[reportIdFact];
   if (event.type === 'report.ready' && reportId !== undefined)
     links.push({ title: 'Open the report', url: `${base}/api/reports/${encodeURIComponent(reportId)}?format=html` });
-  if (event.type === 'audit.missingStreamingArtifacts')
+  if (event.type === 'audit.missingStreamingArtifacts' || event.type?.startsWith('consumer.'))
     links.push({
       title: 'Open the latest report',
       url: `${base}/api/reports/latest?format=html&registry=${encodeURIComponent(event.registry)}`,
     });
   return links;
 }
+
+/** The facts consumer alerts name their cluster and pool by (lib/consumers/audit.ts writes them). */
+export const clusterFact = 'Cluster';
+export const clusterIdFact = 'Cluster ID';
+export const poolFact = 'Node pool';
 
 /** The fact a `report.ready` event names its report by (lib/reports/service.ts writes it). */
 export const reportIdFact = 'Report id';
@@ -202,13 +213,20 @@ const titles: Record<AlertEvent['type'], string> = {
   'connectedRegistry.stale': 'Connected registry is stale',
   'connectedRegistry.unhealthy': 'Connected registry is unhealthy',
   'connectedRegistry.recovered': 'Connected registry recovered',
+  'consumer.cannotStream': 'Node pool can no longer stream',
+  'consumer.pullLost': 'Cluster can no longer pull',
+  'consumer.recovered': 'Consumer recovered',
   'policy.drift': 'ACR setting drifted from the policy',
   'report.ready': 'Compliance report ready',
   'alerts.summary': 'Alert summary',
 };
 
 function titleOf(event: AlertEvent): string {
-  return `${titles[event.type]}: ${event.repository ?? event.registry}`;
+  // Consumer alerts are about a cluster (and a pool of it), not a repository: the producer names both in the facts.
+  const cluster = event.type.startsWith('consumer.') ? event.facts?.[clusterFact] : undefined;
+  const pool = cluster === undefined ? undefined : event.facts?.[poolFact];
+  const subject = cluster === undefined ? undefined : `${cluster}${pool ? `/${pool}` : ''} ← ${event.registry}`;
+  return `${titles[event.type]}: ${subject ?? event.repository ?? event.registry}`;
 }
 
 function summaryTitle(summary: Summary): string {

@@ -25,6 +25,7 @@ export function routeAlert(
     if (
       severityRank[event.severity] < severityRank[channel.minSeverity] &&
       event.type !== 'connectedRegistry.recovered' &&
+      event.type !== 'consumer.recovered' &&
       event.type !== 'report.ready'
     )
       return false;

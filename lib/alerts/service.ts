@@ -539,6 +539,8 @@ function identityOf(event: AlertEvent): string {
     event.repository ?? '',
     event.digest ?? '',
     event.generation ?? '',
-    event.type.startsWith('connectedRegistry') ? JSON.stringify(event.facts ?? {}) : '',
+    event.type.startsWith('connectedRegistry') || event.type.startsWith('consumer.')
+      ? JSON.stringify(event.facts ?? {})
+      : '',
   ].join('|');
 }

@@ -5,16 +5,20 @@ import type { PolicySource } from '../policy/model.js';
 import type {
   FindingStatus,
   ConnectedRegistryReport,
+  NotStreamingImage,
+  ConsumersSection,
   ImageFinding,
   RegistryReport,
   ReportDataSource,
   RepositoryCoverage,
   SwitchDriftReport,
 } from '../reports/model.js';
+import { notStreamingImageLimit } from '../reports/model.js';
 import { coverage } from './images.js';
 import { countFinding, type AuditRun, type StoredFinding } from './model.js';
 import type { AuditStore } from './ports.js';
 import type { SwitchDriftStore } from '../policy/drift.js';
+import { consumersNotConfigured } from './consumers-section.js';
 
 /** What a conversion row says of an image, for the report (lib/conversion/record.ts has the row). */
 export interface ConversionOutcome {
@@ -43,6 +47,12 @@ export interface ReportSourceDependencies {
     registry: RegistrySettings,
     log: Logger,
   ) => Promise<ConnectedRegistryReport[] | undefined>;
+  /**
+   * The AKS clusters that pull from the registry and whether they can stream, surveyed now (ARM; issue #20);
+   * undefined when no scope is configured (lib/audit/consumers-section.ts builds it). Without it the section says
+   * consumers are not configured.
+   */
+  readonly consumers?: (registry: RegistrySettings, log: Logger) => Promise<ConsumersSection | undefined>;
   /** Whether an Event Grid subscription delivers pushes to this app; undefined when ARM cannot tell. */
   readonly eventSubscription?: (registry: RegistrySettings, log: Logger) => Promise<boolean | undefined>;
   /**
@@ -69,7 +79,9 @@ export class AuditReportSource implements ReportDataSource {
     const byRepository = new Map<string, RepositoryCoverage>();
     const failures = new Map<string, { count: number; remediation: string; examples: string[] }>();
     const seen = { conversionRecords: 0 };
+    const notStreaming = new NotStreamingImages(notStreamingImageLimit);
     for await (const finding of this.current(name, latest, seen)) {
+      notStreaming.add(finding);
       const row = byRepository.get(finding.repository) ?? (await this.emptyCoverage(name, finding.repository));
       byRepository.set(finding.repository, countFinding(row, finding.status));
       if (finding.status === 'failed') {
@@ -120,6 +132,7 @@ export class AuditReportSource implements ReportDataSource {
     const connected = await this.deps.connectedRegistries(registry, this.deps.log);
     if (connected === undefined)
       notes.push('Connected registries could not be read from ARM (grant Reader on the registry).');
+    const consumers = (await this.deps.consumers?.(registry, this.deps.log)) ?? consumersNotConfigured();
     const subscribed = await this.deps.eventSubscription?.(registry, this.deps.log);
     if (subscribed === undefined)
       notes.push(
@@ -157,6 +170,8 @@ export class AuditReportSource implements ReportDataSource {
         .map(([errorCode, entry]) => ({ errorCode, ...entry })),
       connectedRegistries: connected ?? [],
       drift: await this.drift(name),
+      imagesNotStreaming: notStreaming.list(),
+      consumers,
       trend: runs
         .filter((run) => run.complete)
         .reverse()
@@ -305,4 +320,49 @@ function updated(finding: StoredFinding, row: ConversionOutcome): StoredFinding 
     ...(status === 'failed' && row.lastErrorCode ? { errorCode: row.lastErrorCode } : {}),
     ...(status === 'failed' && row.remediation ? { remediation: row.remediation } : {}),
   };
+}
+
+/** The order the report lists images that do not stream in: what needs someone first. */
+const notStreamingOrder: Record<Exclude<FindingStatus, 'converted'>, number> = {
+  failed: 0,
+  missing: 1,
+  'stale-operation': 2,
+  'in-progress': 3,
+  ineligible: 4,
+};
+
+/**
+ * The first `limit` images that do not stream, in {@link notStreamingOrder}: up to `limit` kept per status while
+ * the findings stream by, so memory stays bounded whatever the registry's size.
+ */
+class NotStreamingImages {
+  private readonly byStatus = new Map<FindingStatus, NotStreamingImage[]>();
+
+  constructor(private readonly limit: number) {}
+
+  add(finding: StoredFinding): void {
+    if (finding.status === 'converted') return;
+    const bucket = this.byStatus.get(finding.status) ?? [];
+    if (bucket.length >= this.limit) return;
+    bucket.push({
+      repository: finding.repository,
+      digest: finding.digest,
+      tags: [...finding.tags],
+      status: finding.status,
+      reason: finding.reason,
+      ...(finding.errorCode ? { errorCode: finding.errorCode } : {}),
+    });
+    this.byStatus.set(finding.status, bucket);
+  }
+
+  list(): NotStreamingImage[] {
+    return [...this.byStatus.entries()]
+      .sort(
+        ([a], [b]) =>
+          notStreamingOrder[a as keyof typeof notStreamingOrder] -
+          notStreamingOrder[b as keyof typeof notStreamingOrder],
+      )
+      .flatMap(([, images]) => images)
+      .slice(0, this.limit);
+  }
 }

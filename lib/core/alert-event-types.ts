@@ -12,6 +12,12 @@ export const alertEventTypes = [
   'connectedRegistry.stale',
   'connectedRegistry.unhealthy',
   'connectedRegistry.recovered',
+  /** A node pool of a cluster that pulls from the registry can no longer stream (issue #20 §1). */
+  'consumer.cannotStream',
+  /** A cluster that could pull from the registry no longer holds a role that pulls. */
+  'consumer.pullLost',
+  /** What a consumer alert said is over: the pool streams again, or pull is back. */
+  'consumer.recovered',
   'policy.drift',
   'report.ready',
   /** Several events of one type from one registry inside a burst window, collapsed into one message. */

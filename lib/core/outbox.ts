@@ -59,7 +59,7 @@ export interface PolicyDriftEvent {
   readonly facts: Readonly<Record<string, string>>;
 }
 
-/** Audits' and reports' events: about a registry (or a connected registry), with facts to show. */
+/** Audits' and reports' events: about a registry (or a connected registry, or a cluster), with facts to show. */
 export interface NoticeEvent {
   /** Deterministic (from the run or the transition), so recording it twice stores one event. */
   readonly id: string;
@@ -68,6 +68,9 @@ export interface NoticeEvent {
     | 'connectedRegistry.stale'
     | 'connectedRegistry.unhealthy'
     | 'connectedRegistry.recovered'
+    | 'consumer.cannotStream'
+    | 'consumer.pullLost'
+    | 'consumer.recovered'
     | 'report.ready';
   readonly time: string;
   readonly registry: string;

@@ -1,4 +1,5 @@
 import { z } from '../core/zod.js';
+import { clusterVerdictSchema } from '../consumers/model.js';
 
 /**
  * The compliance report: one schema (documented in docs/reports.md) from which JSON is written as is and CSV, HTML
@@ -87,6 +88,48 @@ export const switchDriftReportSchema = z.object({
 });
 export type SwitchDriftReport = z.infer<typeof switchDriftReportSchema>;
 
+/**
+ * An image that does not stream, as the HTML report lists it with a link to its diagnosis (issue #20 §2): what the
+ * doctor needs (`repository@digest`) and what the reader needs to tell the images apart.
+ */
+export const notStreamingImageSchema = z.object({
+  repository: z.string(),
+  digest: z.string(),
+  tags: z.array(z.string()),
+  status: z.enum(findingStatuses),
+  reason: z.string(),
+  errorCode: z.string().optional(),
+});
+export type NotStreamingImage = z.infer<typeof notStreamingImageSchema>;
+
+/** Images listed per registry at most (failed first); the CSV lists every one. */
+export const notStreamingImageLimit = 200;
+
+/**
+ * Who streams (issue #20 §1): the AKS clusters in the configured scope, whether each can pull from the registry and
+ * which node pools can stream, with the fixes; computed from ARM when the report is made.
+ */
+export const consumersSectionSchema = z.object({
+  /** False when no scope is configured: then nothing below was looked at. */
+  configured: z.boolean(),
+  /** The subscriptions, resource groups or cluster IDs looked in. */
+  scope: z.array(z.string()),
+  /** Every cluster found in scope: those that pull first, those without pull last (with the fix that attaches them). */
+  clusters: z.array(clusterVerdictSchema),
+  /** Nodes in pools that can stream against all nodes, over the clusters that pull (or may: pull unknown). */
+  capacity: z.object({
+    nodes: z.number().int(),
+    streamingNodes: z.number().int(),
+    /** streamingNodes / nodes × 100, one decimal; 0 when there are no nodes. */
+    percent: z.number(),
+  }),
+  /** What could not be read, and what to grant. */
+  unreadable: z.array(z.string()),
+  /** What is and is not known, in words. */
+  notes: z.array(z.string()),
+});
+export type ConsumersSection = z.infer<typeof consumersSectionSchema>;
+
 export const registryReportSchema = z.object({
   registry: z.string(),
   loginServer: z.string(),
@@ -125,6 +168,14 @@ export const registryReportSchema = z.object({
   connectedRegistries: z.array(connectedRegistryReportSchema),
   /** ACR switches that drifted from their policy: open first, then the most recent (added in 2026-11; [] before). */
   drift: z.array(switchDriftReportSchema).default([]),
+  /**
+   * Images that do not stream (failed, missing, stale operation, in progress, ineligible: in that order), at most
+   * {@link notStreamingImageLimit}; each links to its diagnosis in the HTML (issue #20 §2; added 2026-11, absent
+   * before).
+   */
+  imagesNotStreaming: z.array(notStreamingImageSchema).optional(),
+  /** AKS clusters that pull from the registry and whether they can stream (issue #20; added 2026-11, absent before). */
+  consumers: consumersSectionSchema.optional(),
   /** Coverage of the last (up to) 30 audit runs, oldest first. */
   trend: z.array(
     z.object({

@@ -37,7 +37,10 @@ export interface ReportServiceDependencies {
   readonly clock: Clock;
   /** The app's version, recorded in every report. */
   readonly version: string;
-  /** APP_BASE_URL without a trailing slash, for the link in the `report.ready` event. */
+  /**
+   * APP_BASE_URL without a trailing slash, for the link in the `report.ready` event and the HTML's diagnosis links
+   * (root-relative without it).
+   */
   readonly appBaseUrl?: string;
   /** The configured alert channels and whether they run (a missing secret disables one); none when absent. */
   readonly alertChannels?: ComplianceReport['alertChannels'];
@@ -119,7 +122,7 @@ export class ReportService {
     ]);
     const stored = await this.deps.store.save(report, scope, {
       json: toJson(report),
-      html: toHtml(report),
+      html: toHtml(report, this.deps.appBaseUrl ? { appBaseUrl: this.deps.appBaseUrl } : {}),
       md: toMarkdown(report),
       csv: toCsv(this.deps.source, registries),
     });

@@ -44,6 +44,8 @@ export interface StorageResourceNames {
     readonly alerts: string;
     /** Per registry, until when ACR throttles it: shared by every instance (lib/registry/throttle.ts). */
     readonly throttle: string;
+    /** Per (registry, cluster), what the consumer audit last saw: pull, pools that stream, open alerts. */
+    readonly consumers: string;
   };
   readonly queues: {
     /** Conversion tracking: one message per in-flight operation, re-enqueued with backoff. */
@@ -71,6 +73,7 @@ export function storageResourceNames(prefix: string): StorageResourceNames {
       audits: `${prefix}Audits`,
       alerts: `${prefix}Alerts`,
       throttle: `${prefix}Throttle`,
+      consumers: `${prefix}Consumers`,
     },
     queues: {
       tracking: `${prefix}-tracking`,

@@ -18,6 +18,7 @@ import { storageResourceNames } from '../../lib/storage/resources.js';
 export const quietTimers: Record<string, string> = {
   AUDIT_SCHEDULE: '0 0 0 1 1 *',
   CONNECTED_AUDIT_SCHEDULE: '0 0 0 1 1 *',
+  CONSUMER_AUDIT_SCHEDULE: '0 0 0 1 1 *',
   REPORT_SCHEDULE: '0 0 0 1 1 *',
 };
 

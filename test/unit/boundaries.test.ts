@@ -30,10 +30,11 @@ describe('module boundaries', () => {
     // base, conversion and alerts use policy, the audit uses all but alerts.
     const allowed: Record<string, readonly string[]> = {
       policy: [],
-      reports: [],
+      // The report's Consumers section shows lib/consumers/model.ts's verdicts (issue #20).
+      reports: ['consumers'],
       conversion: ['policy'],
       alerts: ['policy'],
-      audit: ['policy', 'conversion', 'reports'],
+      audit: ['policy', 'conversion', 'reports', 'consumers'],
       // The doctor reads what the others decide; lib/consumers holds the shared views, the port and the classifier
       // (its ARM adapter too, which the doctor reaches only through the ConsumerSource port).
       diagnosis: ['policy', 'conversion', 'consumers'],

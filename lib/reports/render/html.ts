@@ -1,7 +1,15 @@
-import type { ComplianceReport, ConnectedRegistryReport, RegistryReport, RepositoryCoverage } from '../model.js';
+import type {
+  FindingStatus,
+  ComplianceReport,
+  ConnectedRegistryReport,
+  ConsumersSection,
+  RegistryReport,
+  RepositoryCoverage,
+} from '../model.js';
 import { connectedStateLabels, mergedTopFailures, needsAttention, reportTotals } from '../summary.js';
 import { esc } from './html-escape.js';
 import {
+  capacityBars,
   checkIcon,
   coverageBars,
   gauge,
@@ -22,11 +30,55 @@ export const reportContentSecurityPolicy = "default-src 'none'; style-src 'unsaf
 /** Rows of the repository table per registry; the CSV and JSON carry every one. */
 export const repositoryTableLimit = 200;
 
+export interface HtmlOptions {
+  /**
+   * APP_BASE_URL without a trailing slash: the diagnosis links of images that do not stream point there. Without it
+   * they are root-relative (`/api/registries/…`), which works where the app serves the report (GET /api/reports/…).
+   */
+  readonly appBaseUrl?: string;
+}
+
+/** The doctor's route for one image (issue #20 §2): `GET /api/registries/{registry}/diagnosis?image=repo@digest`. */
+export function diagnosisLink(
+  appBaseUrl: string | undefined,
+  registry: string,
+  repository: string,
+  digest: string,
+): string {
+  return `${appBaseUrl ?? ''}/api/registries/${encodeURIComponent(registry)}/diagnosis?image=${encodeURIComponent(`${repository}@${digest}`)}`;
+}
+
+const findingStatusLabels: Record<FindingStatus, string> = {
+  converted: 'Streamable',
+  missing: 'Missing',
+  failed: 'Failed',
+  'in-progress': 'In progress',
+  'stale-operation': 'Stale operation',
+  ineligible: 'Not eligible',
+};
+
+/** Images that do not stream, each linked to its diagnosis; nothing for reports made before the list existed. */
+function notStreamingPanel(registry: RegistryReport, options: HtmlOptions): string {
+  const images = registry.imagesNotStreaming;
+  if (images === undefined || images.length === 0) return '';
+  const t = registry.totals;
+  const total = t.missing + t.failed + t.inProgress + t.ineligible;
+  const rows = images.map(
+    (image) =>
+      `<tr><th scope="row">${esc(image.repository)}${image.tags.length > 0 ? `<br><span class="muted">${esc(image.tags.slice(0, 5).join(', '))}</span>` : ''}<br><code title="${esc(image.digest)}">${esc(image.digest.slice(0, 19))}…</code></th><td>${esc(findingStatusLabels[image.status])}${image.errorCode ? `<br><code>${esc(image.errorCode)}</code>` : ''}</td><td class="remedy">${esc(image.reason)}</td><td><a href="${esc(diagnosisLink(options.appBaseUrl, registry.registry, image.repository, image.digest))}">Why not?</a></td></tr>`,
+  );
+  const more =
+    total > images.length
+      ? `<p class="muted">${esc(formatInteger(total - images.length))} more are in the CSV report.</p>`
+      : '';
+  return `<details class="panel"><summary><h3>Images that do not stream</h3></summary><p class="muted small">Each links to its diagnosis: every reason it would not stream or not pull, with the evidence and the fix.</p><div class="table-wrap"><table><caption class="sr-only">Images of ${esc(registry.registry)} that do not stream, with a link to each one's diagnosis</caption><thead><tr><th scope="col">Image</th><th scope="col">Status</th><th scope="col">Why</th><th scope="col">Diagnosis</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>${more}</details>`;
+}
+
 /**
  * The report as one self-contained HTML page: inline CSS and SVG only — no scripts, fonts, images or requests —
  * so it can be mailed, archived or printed and still look the same. Every text from the report is escaped.
  */
-export function toHtml(report: ComplianceReport): string {
+export function toHtml(report: ComplianceReport, options: HtmlOptions = {}): string {
   const totals = reportTotals(report);
   const title = `Artifact streaming compliance — ${formatTime(report.generatedAt)}`;
   const body = [
@@ -35,7 +87,7 @@ export function toHtml(report: ComplianceReport): string {
     summaryTiles(totals),
     report.registries.length > 1 ? registryOverview(report) : '',
     topFailuresSection(report),
-    ...report.registries.map((registry, index) => registrySection(registry, index)),
+    ...report.registries.map((registry, index) => registrySection(registry, index, options)),
     report.registries.length === 0
       ? '<section class="card"><p class="muted">No registries are configured, so there is nothing to report.</p></section>'
       : '',
@@ -261,6 +313,65 @@ function driftPanel(registry: RegistryReport): string {
   return `<div class="panel"><h3>ACR's switch drifted from the policy</h3><div class="table-wrap"><table><caption class="sr-only">Repositories of ${esc(registry.registry)} whose ACR streaming switch drifted from their policy</caption><thead><tr><th scope="col">Repository</th><th scope="col">Policy scope</th><th scope="col">Policy wants</th><th scope="col">ACR reports</th><th scope="col">State</th><th scope="col">Found</th><th scope="col">What happened</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></div>`;
 }
 
+const pullWords: Record<ConsumersSection['clusters'][number]['pull'], string> = {
+  granted: 'pulls',
+  missing: 'no pull',
+  unknown: 'unknown',
+};
+
+/**
+ * Who streams (issue #20): the capacity chart, what is and is not known, what could not be read, and a row per node
+ * pool of every cluster in scope (a cluster without pull is one row, with the command that attaches it).
+ */
+function consumersPanel(registry: RegistryReport, index: number): string {
+  const consumers = registry.consumers;
+  if (consumers === undefined) return '';
+  const headingId = `consumers-h-${index}`;
+  const notes = `<ul class="notes">${consumers.notes.map((note) => `<li>${esc(note)}</li>`).join('')}</ul>`;
+  if (!consumers.configured)
+    return `<div class="panel"><h3 id="${headingId}">Consumers (AKS clusters)</h3>${notes}</div>`;
+  const unreadable =
+    consumers.unreadable.length > 0
+      ? `<div class="banner banner-warn"><strong>Could not read:</strong><ul>${consumers.unreadable.map((item) => `<li>${esc(item)}</li>`).join('')}</ul></div>`
+      : '';
+  const c = consumers.capacity;
+  // One <tbody> per cluster: its name heads the group (scope="rowgroup"), whatever the number of its pools.
+  const groups = consumers.clusters.map((cluster) => {
+    const pools = cluster.pull === 'missing' || cluster.pools.length === 0 ? [] : cluster.pools;
+    const span = Math.max(1, pools.length);
+    // A cluster-level problem (no pull, pull unknown, no replica in its region) with its fix, in words and <code>.
+    const problem = cluster.reason
+      ? `${esc(cluster.reason)}${cluster.fix ? `<br><code>${esc(cluster.fix)}</code>` : ''}`
+      : '';
+    const where = `${cluster.resourceGroup} · ${cluster.location}${cluster.kubernetesVersion ? ` · ${cluster.kubernetesVersion}` : ''}`;
+    const head = `<th scope="rowgroup" rowspan="${span}">${esc(cluster.name)}<br><span class="muted">${esc(where)}</span></th><td rowspan="${span}">${cluster.pull === 'missing' ? '<span class="chip chip-bad">no pull</span>' : esc(pullWords[cluster.pull])}</td>`;
+    if (pools.length === 0)
+      return [
+        `<tr>${head}<td colspan="3" class="muted">${esc(cluster.pull === 'missing' ? 'Not a consumer: it cannot pull from this registry.' : 'No node pools.')}</td><td class="remedy">${problem || '—'}</td></tr>`,
+      ];
+    return pools.map((pool, poolIndex) => {
+      const reasons = pool.reasons
+        .map((reason) => `${esc(reason.message)}<br><code>${esc(reason.fix)}</code>`)
+        .join('<br>');
+      const stream = pool.canStream
+        ? '<span class="chip chip-good">can stream</span>'
+        : '<span class="chip chip-bad">cannot stream</span>';
+      const describePool = [pool.mode, pool.vmSize, pool.osSku, pool.kubernetesVersion].filter(Boolean).join(' · ');
+      return `<tr>${poolIndex === 0 ? head : ''}<td>${esc(pool.name)}${describePool ? `<br><span class="muted">${esc(describePool)}</span>` : ''}</td><td class="num">${esc(formatInteger(pool.nodes))}</td><td>${stream}</td><td class="remedy">${[poolIndex === 0 ? problem : '', reasons].filter(Boolean).join('<br>') || '—'}</td></tr>`;
+    });
+  });
+  const table =
+    consumers.clusters.length === 0
+      ? '<p class="empty">No cluster found in scope.</p>'
+      : `<div class="table-wrap"><table class="consumers"><caption class="sr-only">AKS clusters in scope of ${esc(registry.registry)}: pull, and whether each node pool can stream, with the fix</caption><thead><tr><th scope="col">Cluster</th><th scope="col">Pull</th><th scope="col">Node pool</th><th scope="col" class="num">Nodes</th><th scope="col">Streaming</th><th scope="col">Why not · fix</th></tr></thead>${groups.map((rows) => `<tbody>${rows.join('')}</tbody>`).join('\n')}</table></div>`;
+  return `<div class="panel"><h3 id="${headingId}">Consumers (AKS clusters)</h3>
+<p class="muted small">Scope: ${consumers.scope.map((entry) => `<code>${esc(entry)}</code>`).join(', ')} · <strong>${esc(formatInteger(c.streamingNodes))}</strong> of ${esc(formatInteger(c.nodes))} nodes (${esc(formatPercent(c.percent))}) of the clusters that pull are in pools that can stream.</p>
+${unreadable}
+${capacityBars(`capacity-${index}`, registry.registry, consumers.clusters)}<ul class="legend" aria-label="Bar colours"><li><span class="swatch" style="background:${palette.streamable}"></span>Nodes in pools that can stream</li><li><span class="swatch" style="background:${palette.failed}"></span>Nodes in pools that cannot</li></ul>
+${table}
+${notes}</div>`;
+}
+
 function repositoryTable(registry: RegistryReport): string {
   const sorted = repositoriesForChart(registry.repositories, repositoryTableLimit);
   const more = registry.repositories.length - sorted.length;
@@ -275,7 +386,7 @@ function repositoryTable(registry: RegistryReport): string {
 
 const legend = `<ul class="legend" aria-label="Bar colours"><li><span class="swatch" style="background:${palette.streamable}"></span>Streamable</li><li><span class="swatch" style="background:${palette.inProgress}"></span>In progress</li><li><span class="swatch" style="background:${palette.failed}"></span>Failed</li><li><span class="swatch" style="background:${palette.missing}"></span>Missing</li></ul>`;
 
-function registrySection(registry: RegistryReport, index: number): string {
+function registrySection(registry: RegistryReport, index: number, options: HtmlOptions): string {
   const t = registry.totals;
   const shown = Math.min(registry.repositories.length, 15);
   const audit = registry.audit;
@@ -307,7 +418,9 @@ ${readinessChecklist(registry, `ready-h-${index}`)}
 </div>
 ${connected.table}
 ${driftPanel(registry)}
+${consumersPanel(registry, index)}
 <div class="panel"><h3>Failures</h3>${failures}</div>
+${notStreamingPanel(registry, options)}
 <details class="panel" open><summary><h3>Repositories</h3></summary>${repositoryTable(registry)}</details>
 </section>`;
 }
@@ -403,6 +516,8 @@ tbody tr:hover{background:#f6f8fa}
 .pct{min-width:3.4em;text-align:right}
 .chart .halo{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 .remedy{max-width:520px}
+.consumers tbody th{border-right:1px solid var(--line)}.consumers tbody th .muted{font-weight:400}
+.banner ul{margin:4px 0 0;padding-left:20px}
 .when{white-space:nowrap}
 .examples code{white-space:nowrap}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}

@@ -149,6 +149,8 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
     lines.push('');
   }
 
+  lines.push(...consumersLines(report));
+
   lines.push(
     '## Full report',
     '',
@@ -156,4 +158,62 @@ export function toMarkdown(report: ComplianceReport, links: MarkdownLinks = sibl
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * Who streams (issue #20): per registry, the capacity, what could not be read, a row per node pool of every cluster
+ * in scope with the reason and the fix, and what is and is not known. Nothing for reports made before the section.
+ */
+function consumersLines(report: ComplianceReport): string[] {
+  const registries = report.registries.filter((registry) => registry.consumers !== undefined);
+  if (registries.length === 0) return [];
+  const lines = ['## Consumers (AKS clusters)', ''];
+  for (const registry of registries) {
+    const consumers = registry.consumers!;
+    const heading = registries.length > 1 || report.registries.length > 1;
+    if (heading) lines.push(`### ${markdownText(registry.registry)}`, '');
+    if (!consumers.configured) {
+      lines.push(...consumers.notes.map(markdownText), '');
+      continue;
+    }
+    const c = consumers.capacity;
+    lines.push(
+      `**${formatInteger(c.streamingNodes)} of ${formatInteger(c.nodes)} nodes (${formatPercent(c.percent)})** of the clusters that pull from ${markdownText(registry.registry)} are in pools that can stream. Scope: ${consumers.scope.map(code).join(', ')}.`,
+      '',
+    );
+    for (const item of consumers.unreadable) lines.push(`- Could not read: ${markdownText(item)}`);
+    if (consumers.unreadable.length > 0) lines.push('');
+    if (consumers.clusters.length > 0) {
+      lines.push('| Cluster | Pull | Node pool | Nodes | Streaming | Why not | Fix |', '|---|---|---|--:|---|---|---|');
+      for (const cluster of consumers.clusters) {
+        const name = `${markdownText(cluster.name)} (${markdownText(cluster.resourceGroup)}, ${markdownText(cluster.location)})`;
+        if (cluster.pull === 'missing' || cluster.pools.length === 0) {
+          lines.push(
+            `| ${name} | ${cluster.pull === 'missing' ? '**no pull**' : cluster.pull} | — | — | — | ${markdownText(cluster.reason ?? 'no node pools')} | ${cluster.fix ? command(cluster.fix) : '—'} |`,
+          );
+          continue;
+        }
+        // A cluster-level problem (pull unknown, no replica in its region) is a row of its own, before its pools.
+        if (cluster.reason)
+          lines.push(
+            `| ${name} | ${cluster.pull === 'granted' ? 'pulls' : cluster.pull} | (cluster) | — | — | ${markdownText(cluster.reason)} | ${cluster.fix ? command(cluster.fix) : '—'} |`,
+          );
+        for (const pool of cluster.pools) {
+          const why = pool.reasons.map((reason) => markdownText(reason.message)).join('; ');
+          const fix = pool.reasons.map((reason) => command(reason.fix)).join('; ');
+          lines.push(
+            `| ${name} | ${cluster.pull === 'granted' ? 'pulls' : cluster.pull} | ${markdownText(pool.name)} | ${formatInteger(pool.nodes)} | ${pool.canStream ? 'can stream' : '**cannot stream**'} | ${why || '—'} | ${fix || '—'} |`,
+          );
+        }
+      }
+      lines.push('');
+    }
+    lines.push(...consumers.notes.map((note) => `- ${markdownText(note)}`), '');
+  }
+  return lines;
+}
+
+/** A command as a code span; one naming something with `<` or `>` as escaped text, so no markup survives anywhere. */
+function command(text: string): string {
+  return /[<>]/.test(text) ? markdownText(text) : code(text);
 }

@@ -1,4 +1,10 @@
-import type { ConnectedRegistryReport, ConnectedRegistryState, RegistryReport, RepositoryCoverage } from '../model.js';
+import type {
+  ConnectedRegistryReport,
+  ConnectedRegistryState,
+  ConsumersSection,
+  RegistryReport,
+  RepositoryCoverage,
+} from '../model.js';
 import { connectedStateLabels } from '../summary.js';
 import { esc, n } from './html-escape.js';
 import { ellipsize, formatInteger, formatPercent, formatShortDate, formatTime } from './text.js';
@@ -273,4 +279,78 @@ export function checkIcon(state: 'pass' | 'fail' | 'unknown'): string {
         ? '<path d="M6 6l6 6M12 6l-6 6" stroke="#fff" stroke-width="2" stroke-linecap="round"/>'
         : '<path d="M9 13v.01M7.2 7.2a1.9 1.9 0 1 1 2.6 1.8c-.5.2-.8.6-.8 1.1v.4" fill="none" stroke="#fff" stroke-width="1.8" stroke-linecap="round"/>';
   return `<svg class="icon" viewBox="0 0 18 18" aria-hidden="true" focusable="false"><circle cx="9" cy="9" r="9" fill="${colour}"/>${mark}</svg>`;
+}
+
+/** Clusters the capacity chart shows at most: the biggest first (the section's table lists every one). */
+export const capacityChartLimit = 15;
+
+/** The clusters the capacity chart draws: those that pull (or may: pull unknown) and have nodes, biggest first. */
+export function clustersForCapacityChart(
+  clusters: ConsumersSection['clusters'],
+  limit = capacityChartLimit,
+): Array<{ name: string; nodes: number; streamingNodes: number }> {
+  return clusters
+    .filter((cluster) => cluster.pull !== 'missing')
+    .map((cluster) => ({
+      name: cluster.name,
+      nodes: cluster.pools.reduce((sum, pool) => sum + pool.nodes, 0),
+      streamingNodes: cluster.pools.reduce((sum, pool) => sum + (pool.canStream ? pool.nodes : 0), 0),
+    }))
+    .filter((row) => row.nodes > 0)
+    .sort((a, b) => b.nodes - a.nodes || a.name.localeCompare(b.name))
+    .slice(0, limit);
+}
+
+/**
+ * Streaming-capable capacity (issue #20): per cluster that pulls from the registry, its nodes in pools that can
+ * stream against those in pools that cannot, as one stacked horizontal bar each, scaled to the largest cluster.
+ */
+export function capacityBars(id: string, registry: string, clusters: ConsumersSection['clusters']): string {
+  const rows = clustersForCapacityChart(clusters);
+  const width = 500;
+  const labelWidth = 150;
+  const barWidth = 230;
+  const rowHeight = 28;
+  const top = 6;
+  const height = top + Math.max(1, rows.length) * rowHeight + 4;
+  const largest = Math.max(1, ...rows.map((row) => row.nodes));
+  const description =
+    rows.length === 0
+      ? 'No cluster with nodes pulls from the registry.'
+      : rows
+          .map(
+            (row) =>
+              `${row.name}: ${row.streamingNodes} of ${row.nodes} nodes in pools that can stream, ${row.nodes - row.streamingNodes} in pools that cannot`,
+          )
+          .join('; ');
+  const parts = [open(id, width, height, `Streaming-capable nodes per cluster pulling from ${registry}`, description)];
+  if (rows.length === 0)
+    parts.push(
+      `<text x="${width / 2}" y="${top + rowHeight / 2}" text-anchor="middle" dominant-baseline="middle" class="muted">No cluster with nodes pulls from ${esc(registry)}</text>`,
+    );
+  rows.forEach((row, index) => {
+    const y = top + index * rowHeight;
+    const barY = y + 8;
+    const mid = y + rowHeight / 2;
+    const capable = (row.streamingNodes / largest) * barWidth;
+    const incapable = ((row.nodes - row.streamingNodes) / largest) * barWidth;
+    parts.push(
+      `<g><title>${esc(`${row.name}: ${row.streamingNodes} of ${row.nodes} nodes can stream`)}</title>`,
+      `<text x="${labelWidth - 10}" y="${n(mid)}" text-anchor="end" dominant-baseline="middle" class="label">${esc(ellipsize(row.name, 20))}</text>`,
+      `<rect x="${labelWidth}" y="${barY}" width="${barWidth}" height="14" rx="3" fill="${palette.track}"/>`,
+    );
+    if (capable > 0)
+      parts.push(
+        `<rect x="${labelWidth}" y="${barY}" width="${n(capable)}" height="14" fill="${palette.streamable}"/>`,
+      );
+    if (incapable > 0)
+      parts.push(
+        `<rect x="${n(labelWidth + capable)}" y="${barY}" width="${n(incapable)}" height="14" fill="${palette.failed}"/>`,
+      );
+    parts.push(
+      `<text x="${labelWidth + barWidth + 10}" y="${n(mid)}" dominant-baseline="middle" class="value">${esc(`${formatInteger(row.streamingNodes)}/${formatInteger(row.nodes)}`)}<tspan class="muted" dx="6">nodes</tspan></text></g>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('');
 }

@@ -1,4 +1,11 @@
-import type { DomainEvent, DomainEventType, Outbox, OutboxEvent, PolicyDriftEvent } from '../../../lib/core/outbox.js';
+import type {
+  DomainEvent,
+  DomainEventType,
+  NoticeEvent,
+  Outbox,
+  OutboxEvent,
+  PolicyDriftEvent,
+} from '../../../lib/core/outbox.js';
 
 /** Outbox in memory, idempotent by event id like the Table adapter (the first write wins). */
 export class InMemoryOutbox implements Outbox {
@@ -16,6 +23,13 @@ export class InMemoryOutbox implements Outbox {
 
   ofType(type: DomainEventType): DomainEvent[] {
     return this.events.filter((event) => event.type === type);
+  }
+
+  /** The audits' and reports' notices (connected registries, consumers, …), in the order first appended. */
+  get notices(): NoticeEvent[] {
+    return [...this.byId.values()].filter(
+      (event): event is NoticeEvent => !('digest' in event) && event.type !== 'policy.drift',
+    );
   }
 
   /** The `policy.drift` events, in the order they were first appended. */

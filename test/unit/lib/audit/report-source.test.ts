@@ -98,6 +98,15 @@ describe('AuditReportSource: current, not as old as the last audit', () => {
     );
   });
 
+  it('lists the images that do not stream, failed first, for the HTML to link to their diagnosis', async () => {
+    const failed: ConversionOutcome = { ...succeeded, digest: digest(2), status: 'Failed', lastErrorCode: 'E1' };
+    const report = await source([succeeded, failed]).registryReport(registry);
+
+    expect(report.imagesNotStreaming?.map((image) => [image.digest, image.status, image.errorCode])).toEqual([
+      [digest(2), 'failed', 'E1'],
+    ]);
+  });
+
   it("without conversion rows, the figures are the audit's", async () => {
     const report = await source(undefined).registryReport(registry);
 

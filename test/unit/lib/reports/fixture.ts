@@ -6,6 +6,9 @@ import type {
   RepositoryCoverage,
 } from '../../../../lib/reports/model.js';
 import { coveragePercent } from '../../../../lib/reports/summary.js';
+import { classifyCluster } from '../../../../lib/consumers/classify.js';
+import { consumersNotConfigured, consumersSection } from '../../../../lib/audit/consumers-section.js';
+import { acrPull, capablePool, clusterView, registryView } from '../../../support/fakes/consumers.js';
 
 /**
  * A realistic report of three registries, as the audits would produce it: a production registry in good shape,
@@ -194,6 +197,36 @@ const audit = (runId: string, complete = true) => ({
   complete,
 });
 
+/**
+ * The production registry's consumers (issue #20): a cluster that streams, one whose ARM64 pool cannot (beside a
+ * capable pool), one with a hostile name and streaming disabled, and one without pull.
+ */
+export const hostileCluster = 'aks-<img>';
+const consumerClusters = [
+  clusterView('aks-prod', [{ ...capablePool, count: 6 }]),
+  clusterView('aks-mixed', [
+    { ...capablePool, count: 4 },
+    { ...capablePool, name: 'armpool', vmSize: 'Standard_D4ps_v5', count: 2 },
+  ]),
+  clusterView(hostileCluster, [{ ...capablePool, name: 'legacy', artifactStreamingEnabled: false, count: 1 }]),
+  clusterView('aks-other', [capablePool]),
+];
+export const consumers = consumersSection({
+  registry: 'contosoprod',
+  scope: ['/subscriptions/s1'],
+  clusters: consumerClusters.map((cluster) =>
+    classifyCluster({
+      cluster,
+      registry: registryView,
+      registryName: 'contoso',
+      grants: cluster.name === 'aks-other' ? [] : [acrPull(cluster.kubeletIdentity!.objectId!)],
+      now: new Date(generatedAt),
+    }),
+  ),
+  unreadable: ['could not read clusters in /subscriptions/s2: grant this app Reader on /subscriptions/s2'],
+  complete: false,
+});
+
 export const registries: RegistryReport[] = [
   {
     registry: 'contosoprod',
@@ -250,6 +283,7 @@ export const registries: RegistryReport[] = [
         lastActivityTime: '2026-11-23T05:59:00.000Z',
       },
     ],
+    consumers,
     trend: trend(30, 88, 96.5, 160, 1.2),
     audit: audit('audit-20261123-0555-prod'),
   },
@@ -332,6 +366,24 @@ export const registries: RegistryReport[] = [
         lastActivityTime: '2026-11-23T05:20:00.000Z',
         reason: 'Status detail CERTIFICATE_EXPIRED.',
         remediation: 'Rotate the client token password and redeploy.',
+      },
+    ],
+    consumers: consumersNotConfigured(),
+    imagesNotStreaming: [
+      {
+        repository: hostileRepository,
+        digest: 'sha256:fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9',
+        tags: ['v1', 'latest'],
+        status: 'failed',
+        reason: 'Conversion failed: UNKNOWN_ERROR after 3 attempts',
+        errorCode: 'UNKNOWN_ERROR',
+      },
+      {
+        repository: 'ml/обучение-pipeline',
+        digest: 'sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae',
+        tags: ['2026.11'],
+        status: 'missing',
+        reason: 'no streaming artifact',
       },
     ],
     trend: trend(30, 71, 68, 80, 3.5),

@@ -23,7 +23,12 @@ describe('HTML renderer', () => {
     const markup = markupOnly(html);
     expect(markup).not.toMatch(/https?:/i);
     expect(
-      [...markup.matchAll(/href="([^"]*)"/g)].map((match) => match[1]).every((href) => href?.startsWith('#registry-')),
+      [...markup.matchAll(/href="([^"]*)"/g)]
+        .map((match) => match[1])
+        // In-page anchors, and the app's own diagnosis route (issue #20 §2), root-relative without APP_BASE_URL.
+        .every(
+          (href) => href?.startsWith('#registry-') || /^\/api\/registries\/[a-z0-9]+\/diagnosis\?image=/.test(href!),
+        ),
     ).toBe(true);
   });
 
