@@ -6,6 +6,7 @@ import type { Versioned } from '../core/image.js';
 import type { ClusterVerdict, ConsumerSource, PoolVerdict } from './model.js';
 import { consumerKey, type ConsumerState, type ConsumerStore } from './ports.js';
 import { surveyConsumers, type ConsumerSurvey } from './survey.js';
+import { streamingCapacity } from './classify.js';
 
 export interface ConsumerAuditDependencies {
   readonly registries: readonly RegistrySettings[];
@@ -83,6 +84,16 @@ export class ConsumerAudit {
     if (survey.complete)
       for (const gone of previous.values())
         await this.deps.store.remove(registry.name, gone.value.clusterId, gone.etag).catch(() => false);
+    // One line per registry and run: what an operator reads first, and what says the run ended.
+    const states = survey.clusters.map((verdict) => verdict.state);
+    const count = (state: ClusterVerdict['state']): number => states.filter((each) => each === state).length;
+    const { nodes, streamingNodes } = streamingCapacity(survey.clusters);
+    log.info(
+      `consumers of ${registry.name}: ${survey.clusters.length} clusters (${count('streaming')} streaming, ` +
+        `${count('partial')} partly, ${count('cannot-stream')} cannot stream, ${count('no-pull')} without pull); ` +
+        `${streamingNodes} of ${nodes} nodes can stream${survey.complete ? '' : '; some scopes could not be listed'}`,
+      { registry: registry.name },
+    );
     return survey;
   }
 

@@ -56,6 +56,14 @@ describe('ConsumerAudit', () => {
     expect(store.size).toBe(2);
   });
 
+  it('ends each registry with one line saying what it found', async () => {
+    const { run, log } = setup();
+    await run();
+    expect(log.lines).toEqual([
+      'consumers of contoso: 2 clusters (1 streaming, 0 partly, 0 cannot stream, 1 without pull); 5 of 5 nodes can stream',
+    ]);
+  });
+
   it('alerts once when a pool of a pulling cluster can no longer stream, and once when it can again', async () => {
     const { arm, run, raised, outbox } = setup();
     await run();
