@@ -4,7 +4,7 @@
  * Optional properties are omitted rather than sent as null, as ARM does.
  */
 import { registryResourceId, type RegistryDefinition } from '../contract.js';
-import type { RegistryNetwork } from './cloud.js';
+import { stableGuid, type RegistryNetwork } from './cloud.js';
 import type { StoredConnectedRegistry } from './connected-registries.js';
 
 export interface RegistryResourceOptions {
@@ -25,18 +25,6 @@ function systemData(createdAt: string): Record<string, string> {
     lastModifiedByType: CREATOR.createdByType,
     lastModifiedAt: createdAt,
   };
-}
-
-/** Deterministic GUID-looking value derived from a name, so repeated GETs agree. */
-function stableGuid(seed: string): string {
-  let hash = 0x811c9dc5;
-  const bytes: number[] = [];
-  for (let i = 0; i < 16; i++) {
-    for (const char of `${seed}#${i}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
-    bytes.push(hash & 0xff);
-  }
-  const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** A registry as ARM shows it: its definition and the role-assignment mode its permissions are read in. */
