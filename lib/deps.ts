@@ -12,7 +12,7 @@ import { TableConsumerStore } from './storage/consumer-store.js';
 import { TableAuditStore } from './storage/audit-store.js';
 import { SwitchReconciler } from './policy/drift.js';
 import { armConnectedRegistries } from './registry/connected-registries.js';
-import { armConsumerSource } from './consumers/arm.js';
+import { armConsumerSource } from './registry/consumer-source.js';
 import { eventSubscriptionCheck } from './registry/event-subscription.js';
 import { StorageAuditQueue } from './storage/audit-queue.js';
 import { httpSender } from './http/alert-sender.js';
@@ -107,7 +107,7 @@ export interface DependencyOptions {
   readonly httpClient?: HttpClient;
   /**
    * Where the consumer audit, the report and the doctor read AKS clusters, the registry's network and role
-   * assignments from; ARM through the SDKs (lib/consumers/arm.ts) unless a test hands in another.
+   * assignments from; ARM through the SDKs (lib/registry/consumer-source.ts) unless a test hands in another.
    */
   readonly consumerSource?: ConsumerSource;
 }
@@ -247,9 +247,9 @@ export function createDependencies(options: DependencyOptions = {}): AppDependen
     clock: systemClock,
     staleMinutes: config.audit.connectedStaleMinutes,
   });
-  // Who streams (issue #20): ARM through the SDKs (lib/consumers/arm.ts, loaded on first use) unless a test hands in
-  // another source; without CONSUMER_SCOPES the audit logs once that consumers are not configured and the report says
-  // so, never calling ARM.
+  // Who streams (issue #20): ARM through the SDKs (lib/registry/consumer-source.ts, loaded on first use) unless a
+  // test hands in another source; without CONSUMER_SCOPES the audit logs once that consumers are not configured and
+  // the report says so, never calling ARM.
   const consumerSource = options.consumerSource ?? armConsumerSource(arm);
   const consumerScopes = config.consumerScopes;
   const consumerAudit = consumerAuditFor(consumerSource, consumerScopes, {

@@ -2,10 +2,10 @@ import { z } from '../core/zod.js';
 
 /**
  * Who streams (issue #20): the AKS clusters that pull from a registry, whether each node pool can stream, and why not.
- * The views are what the app reads through ARM (lib/consumers/arm.ts fills them from @azure/arm-containerservice,
- * @azure/arm-authorization, @azure/arm-containerregistry and @azure/arm-network); the verdicts are what the
- * classifier (lib/consumers/classify.ts) makes of them, stored by the consumer audit and shown in the report and the
- * doctor.
+ * The views are what the app reads through ARM (lib/registry/consumer-source.ts fills them from
+ * @azure/arm-containerservice, @azure/arm-authorization, @azure/arm-containerregistry and @azure/arm-network); the
+ * verdicts are what the classifier (lib/consumers/classify.ts) makes of them, stored by the consumer audit and shown
+ * in the report and the doctor.
  */
 
 /** An agent pool as ARM shows it (Microsoft.ContainerService/managedClusters/agentPools, api-version 2026-04-01). */
@@ -110,8 +110,9 @@ export interface RoleGrantView {
 }
 
 /**
- * The port the consumer audit and the doctor read ARM through (lib/consumers/arm.ts implements it with the SDKs;
- * tests may pass a fake). Every method throws the SDK's RestError on an ARM error (403 when the app lacks Reader).
+ * The port the consumer audit and the doctor read ARM through (lib/registry/consumer-source.ts implements it with the
+ * SDKs; tests may pass a fake). Every method throws the SDK's RestError on an ARM error (403 when the app lacks
+ * Reader).
  */
 export interface ConsumerSource {
   /** Every managed cluster in the configured scope (subscriptions, resource groups or cluster IDs), pools included. */

@@ -35,8 +35,10 @@ describe('module boundaries', () => {
       conversion: ['policy'],
       alerts: ['policy'],
       audit: ['policy', 'conversion', 'reports', 'consumers'],
-      // The doctor reads what the others decide; lib/consumers holds the shared views, the port and the classifier
-      // (its ARM adapter too, which the doctor reaches only through the ConsumerSource port).
+      // Who streams (issue #20): the ARM views, the ConsumerSource port, the classifier and the consumer audit; its
+      // ARM adapter is lib/registry/consumer-source.ts.
+      consumers: [],
+      // The doctor reads what the others decide, clusters through the consumers' port and classifier.
       diagnosis: ['policy', 'conversion', 'consumers'],
     };
     // SDKs and I/O: domains reach them through ports (storage, ACR, ARM, HTTP) that adapters implement.

@@ -10,7 +10,7 @@ import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CLUSTERS, SANDBOX_CONSUMER_SCOPE, SANDBOX_SUBSCRIPTION } from '../../../dev/emulator/arm/index.js';
 import { startSandboxEmulator, type SandboxEmulator } from '../../../dev/emulator/sandbox.js';
-import { armConsumerSource, parseConsumerScope } from '../../../lib/consumers/arm.js';
+import { armConsumerSource, parseConsumerScope } from '../../../lib/registry/consumer-source.js';
 import type { ClusterView, ConsumerSource } from '../../../lib/consumers/model.js';
 import { RegistryClient } from '../../../lib/registry/client.js';
 import { trustingHttpClient } from '../../support/trust.js';
@@ -31,8 +31,9 @@ const status = async (promise: Promise<unknown>): Promise<number | undefined> =>
 };
 
 /**
- * The emulator's ARM for the consumer audit (issue #20), read by the real SDK clients the adapter uses, and the adapter
- * (lib/consumers/arm.ts) against it; plus the rule that ARM and the registry's data plane agree on who may pull.
+ * The emulator's ARM for the consumer audit (issue #20), read by the real SDK clients the adapter uses, and the
+ * adapter (lib/registry/consumer-source.ts) against it; plus the rule that ARM and the registry's data plane agree on
+ * who may pull.
  */
 describe('emulated ARM for AKS consumers, and the ARM consumer adapter', () => {
   let sandbox: SandboxEmulator;

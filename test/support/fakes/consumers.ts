@@ -11,7 +11,8 @@ import type { RegistrySettings } from '../../../lib/core/registries.js';
 
 /**
  * A test double of the ConsumerSource port (lib/consumers/model.ts): ARM's answers held in memory, changed by the
- * test between runs. The ARM adapter (lib/consumers/arm.ts) and the emulator's clusters are tested end to end.
+ * test between runs. The ARM adapter (lib/registry/consumer-source.ts) and the emulator's clusters are tested end to
+ * end.
  */
 export class InMemoryConsumerSource implements ConsumerSource {
   /** Clusters by the scope they are listed under (a subscription, a resource group or a cluster ID). */

@@ -93,7 +93,8 @@ describe('the staged bundle', () => {
     expect(sdk(loaded, '@azure/data-tables')).toBe(true);
     expect(loaded.filter((file) => /^lib\/reports\/render\/(html|markdown|csv|json|svg)\.ts$/.test(file))).toEqual([]);
     expect(sdk(loaded, '@azure/storage-blob')).toBe(false);
-    // Nor the ARM SDKs of the consumer audit and the doctor (issue #20), which lib/consumers/arm.ts imports lazily.
+    // Nor the ARM SDKs of the consumer audit and the doctor (issue #20), which lib/registry/consumer-source.ts imports
+    // lazily.
     for (const name of [
       '@azure/arm-containerregistry',
       '@azure/arm-containerservice',

@@ -3,7 +3,7 @@ import type { AuthorizationManagementClient, RoleDefinition } from '@azure/arm-a
 import type { AgentPool, ContainerServiceClient, ManagedCluster } from '@azure/arm-containerservice';
 import type { NetworkManagementClient } from '@azure/arm-network';
 import { isRestError } from '@azure/core-rest-pipeline';
-import { parseRegistryResourceId, type ArmOptions } from '../registry/readiness.js';
+import { parseRegistryResourceId, type ArmOptions } from './readiness.js';
 import type {
   AgentPoolView,
   ClusterView,
@@ -11,10 +11,10 @@ import type {
   RegistryNetworkView,
   RegistryPrivateEndpointView,
   RoleGrantView,
-} from './model.js';
-import { parseConsumerScope } from './scope.js';
+} from '../consumers/model.js';
+import { parseConsumerScope } from '../consumers/scope.js';
 
-export { parseConsumerScope, type ConsumerScope } from './scope.js';
+export { parseConsumerScope, type ConsumerScope } from '../consumers/scope.js';
 
 /** `/subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{type}/{name}` → its parts (case as given). */
 function resourceParts(id: string): { subscriptionId: string; resourceGroup: string; name: string } | undefined {
