@@ -9,6 +9,7 @@ import { loadConfig, ConfigurationError } from '../lib/config.js';
 import { catalog } from '../functions/catalog.js';
 import { isEventGridFunction } from '../lib/hosting/catalog.js';
 import { startAzurite, stopChild, type RunningAzurite } from './azurite.js';
+import { SANDBOX_CLUSTERS } from './emulator/arm/aks-seed.js';
 import { startSandboxEmulator, type SandboxEmulator } from './emulator/sandbox.js';
 import {
   clientPrincipalTrust,
@@ -251,6 +252,10 @@ function printSummary(sandbox: SandboxFile, file: string, azurite: RunningAzurit
           `  Alert inbox      ${sandbox.emulator.controlUrl}/inbox  (what the webhook and Teams channels received)`,
         ]
       : []),
+    `  Doctor           npx acr-streaming doctor team-a/app:v1 --cluster ${SANDBOX_CLUSTERS.mixed.id}`,
+    `                   (seeded AKS clusters: ${Object.values(SANDBOX_CLUSTERS)
+      .map((cluster) => cluster.name)
+      .join(', ')}; the report's Consumers section lists them)`,
     azurite
       ? `  Storage          Azurite blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table}; data in ${sandbox.storage.location}`
       : '  Storage          as configured (AzureWebJobsStorage)',
