@@ -9,8 +9,8 @@ import type { ConsumersSection } from '../reports/model.js';
 const knownNote =
   'Known from ARM: which clusters in scope can pull from the registry (their kubelet identity holds a role that ' +
   'pulls) and which of their node pools can stream (artifact streaming enabled, Kubernetes 1.26 or later, Linux ' +
-  'Ubuntu or Azure Linux without OS Guard, AMD64, no pod sandboxing, no confidential or Generation 1 VMs, the ' +
-  "registry in or replicated to the cluster's region). Not known: which repositories each cluster's workloads " +
+  'Ubuntu or Azure Linux without OS Guard, AMD64, no pod sandboxing, no confidential or Generation 1 VMs; a ' +
+  "cluster with no replica of the registry in its region streams across regions, and is advised to add one). Not known: which repositories each cluster's workloads " +
   "actually pull — that needs each cluster's own Kubernetes API, which this app does not read — nor whether the " +
   "registry's network rules let the nodes reach it (ask the doctor: GET /api/registries/{registry}/diagnosis).";
 
