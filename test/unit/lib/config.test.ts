@@ -63,6 +63,21 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/ARM_ENDPOINT/);
   });
 
+  it('reads CONSUMER_SCOPES as a list of ARM scopes and refuses anything else, naming the setting', () => {
+    const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', REGISTRIES: JSON.stringify([registry]) };
+    const scopes = [
+      '/subscriptions/s1',
+      '/subscriptions/s1/resourceGroups/aks-rg',
+      '/subscriptions/s1/resourceGroups/aks-rg/providers/Microsoft.ContainerService/managedClusters/aks1',
+    ];
+    expect(loadConfig({ ...base, CONSUMER_SCOPES: ` ${scopes.join(' , ')} ` }).consumerScopes).toEqual(scopes);
+    expect(loadConfig(base).consumerScopes).toEqual([]);
+
+    const problems = problemsOf({ ...base, CONSUMER_SCOPES: '/subscriptions/s1,/providers/Microsoft.Compute/vm1' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^CONSUMER_SCOPES: .*is not a consumer scope/);
+  });
+
   it('reports missing storage and an unset password setting together', () => {
     const problems = problemsOf({
       REGISTRIES: JSON.stringify([
