@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import { RegistryClient } from '../../lib/registry/client.js';
 
 /**
  * An Azure SDK HTTP client that trusts the emulator's CA, for in-process tests (the product itself trusts it
@@ -16,4 +17,24 @@ export function trustingHttpClient(caFile: string): HttpClient {
       return inner.sendRequest(request);
     },
   };
+}
+
+/**
+ * The app's RegistryClient against an emulator registry, signed in as an Entra identity whose access token is
+ * `token`: the emulator reads the token as the caller's object id, so a test picks who calls by choosing it.
+ */
+export function emulatorRegistryClient(
+  registry: { readonly loginServer: string; readonly caFile: string },
+  token = 'app',
+): RegistryClient {
+  return new RegistryClient({
+    loginServer: registry.loginServer,
+    credentials: {
+      type: 'identity',
+      audience: 'https://containerregistry.azure.net',
+      credential: { getToken: () => Promise.resolve({ token, expiresOnTimestamp: Date.now() + 3.6e6 }) },
+    },
+    httpClient: trustingHttpClient(registry.caFile),
+    retry: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
 }

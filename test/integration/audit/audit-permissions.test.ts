@@ -7,12 +7,11 @@ import type { RegistrySettings } from '../../../lib/core/registries.js';
 import { silentLogger } from '../../../lib/core/logging.js';
 import { configPolicySource } from '../../../lib/policy/config-source.js';
 import { policySchema } from '../../../lib/policy/model.js';
-import { RegistryClient } from '../../../lib/registry/client.js';
 import { TableAuditStore } from '../../../lib/storage/audit-store.js';
 import { TableConversionStore } from '../../../lib/storage/conversion-store.js';
 import { TableOutbox } from '../../../lib/storage/outbox.js';
 import { uniquePrefix } from '../../support/names.js';
-import { trustingHttpClient } from '../../support/trust.js';
+import { emulatorRegistryClient } from '../../support/trust.js';
 import { startTestEmulator, type TestEmulator } from '../emulator/helpers.js';
 
 /**
@@ -49,16 +48,7 @@ describe('audit with fewer rights than it needs', () => {
       resourceId: '/subscriptions/0/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/sandbox',
       auth: { type: 'identity' },
     };
-    const client = new RegistryClient({
-      loginServer: registry.loginServer,
-      credentials: {
-        type: 'identity',
-        audience: 'https://containerregistry.azure.net',
-        credential: { getToken: () => Promise.resolve({ token: identity, expiresOnTimestamp: Date.now() + 3.6e6 }) },
-      },
-      httpClient: trustingHttpClient(registry.caFile),
-      retry: { baseDelayMs: 5, maxDelayMs: 50 },
-    });
+    const client = emulatorRegistryClient(registry, identity);
     const store = new TableAuditStore(table('Audits'));
     const policies = configPolicySource(policySchema.parse({ mode: 'onPush' }));
     const ready = { ready: true, sku: 'Premium', customerManagedKey: false };

@@ -6,12 +6,11 @@ import { silentLogger as log } from '../../../lib/core/logging.js';
 import { ConversionService } from '../../../lib/conversion/service.js';
 import { configPolicySource } from '../../../lib/policy/config-source.js';
 import { policySchema } from '../../../lib/policy/model.js';
-import { RegistryClient } from '../../../lib/registry/client.js';
 import { ManualClock } from '../../support/fakes/clock.js';
 import { InMemoryConversionStore } from '../../support/fakes/conversion-store.js';
 import { InMemoryOutbox } from '../../support/fakes/outbox.js';
 import { RecordingTrackingQueue } from '../../support/fakes/tracking-queue.js';
-import { trustingHttpClient } from '../../support/trust.js';
+import { emulatorRegistryClient } from '../../support/trust.js';
 import { startTestEmulator, type TestEmulator } from '../emulator/helpers.js';
 
 /**
@@ -48,16 +47,7 @@ describe('conversion against a registry that enforces roles', () => {
     const store = new InMemoryConversionStore();
     const queue = new RecordingTrackingQueue();
     const outbox = new InMemoryOutbox();
-    const client = new RegistryClient({
-      loginServer: registry.loginServer,
-      credentials: {
-        type: 'identity',
-        audience: 'https://containerregistry.azure.net',
-        credential: { getToken: () => Promise.resolve({ token: principalId, expiresOnTimestamp: Date.now() + 3.6e6 }) },
-      },
-      httpClient: trustingHttpClient(registry.caFile),
-      retry: { baseDelayMs: 5, maxDelayMs: 50 },
-    });
+    const client = emulatorRegistryClient(registry, principalId);
     const service = new ConversionService({
       registries: [settings],
       gateway: () => client,

@@ -6,9 +6,8 @@ import type { CheckId, Diagnosis } from '../../../lib/diagnosis/model.js';
 import { diagnose, type DiagnosisPorts } from '../../../lib/diagnosis/service.js';
 import { configPolicySource } from '../../../lib/policy/config-source.js';
 import { policySchema } from '../../../lib/policy/model.js';
-import { RegistryClient } from '../../../lib/registry/client.js';
 import { InMemoryConversionStore } from '../../support/fakes/conversion-store.js';
-import { trustingHttpClient } from '../../support/trust.js';
+import { emulatorRegistryClient } from '../../support/trust.js';
 import { startTestEmulator, type TestEmulator } from '../emulator/helpers.js';
 
 const resourceId = '/subscriptions/0/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/doctor';
@@ -27,16 +26,7 @@ describe('the doctor against the emulated registry', () => {
     t = await startTestEmulator({ registries: [{ name: 'doctor' }] });
     registry = t.emulator.registry('doctor');
     settings = { name: 'doctor', loginServer: registry.loginServer, resourceId, auth: { type: 'identity' } };
-    const client = new RegistryClient({
-      loginServer: registry.loginServer,
-      credentials: {
-        type: 'identity',
-        audience: 'https://containerregistry.azure.net',
-        credential: { getToken: () => Promise.resolve({ token: 'app', expiresOnTimestamp: Date.now() + 3.6e6 }) },
-      },
-      httpClient: trustingHttpClient(registry.caFile),
-      retry: { baseDelayMs: 5, maxDelayMs: 50 },
-    });
+    const client = emulatorRegistryClient(registry);
     ports = {
       registry: client,
       readiness: () => Promise.resolve({ ready: true, sku: 'Premium', customerManagedKey: false }),
