@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseImageReference } from '../../../../lib/diagnosis/api.js';
-import { editDistance, nearest } from '../../../../lib/diagnosis/nearest.js';
+import { nearest } from '../../../../lib/diagnosis/nearest.js';
 import { cidrContains, virtualNetworkOf } from '../../../../lib/diagnosis/network.js';
 
 describe('nearest names', () => {
-  it('edit distance counts insertions, deletions and substitutions', () => {
-    expect(editDistance('v1.3', 'v1.3.0')).toBe(2);
-    expect(editDistance('latest', 'lastest')).toBe(1);
-    expect(editDistance('', 'abc')).toBe(3);
-    expect(editDistance('same', 'same')).toBe(0);
-  });
-
   it('orders by distance, ties in the given (newest-first) order, ignores case, drops duplicates, bounded', () => {
     expect(nearest('v1.3', ['v2.0', 'v1.4', 'V1.3.1', 'v1.2', 'v1.4'], 3)).toEqual(['v1.4', 'v1.2', 'v2.0']);
     expect(nearest('x', [], 5)).toEqual([]);
